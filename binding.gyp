@@ -1,0 +1,50 @@
+{
+  "variables": {
+    "kindling_blas%": "<!(node scripts/detect-blas.cjs)"
+  },
+  "targets": [
+    {
+      "target_name": "kindling",
+      "sources": [
+        "native/binding/addon.cc",
+        "native/binding/args.cc",
+        "native/binding/core.cc",
+        "native/binding/nn.cc",
+        "native/cpu/elementwise.cc",
+        "native/cpu/reduce.cc",
+        "native/cpu/index.cc",
+        "native/cpu/gemm.cc",
+        "native/cpu/random.cc",
+        "native/cpu/parallel.cc",
+        "native/cpu/nn.cc",
+        "native/cuda/stub.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fexceptions"],
+      "conditions": [
+        ["kindling_blas=='openblas'", {
+          "defines": ["KD_WITH_OPENBLAS"],
+          "libraries": ["-lopenblas"]
+        }],
+        ["OS=='mac'", {
+          "defines": ["KD_WITH_ACCELERATE"],
+          "libraries": ["-framework Accelerate"],
+          "xcode_settings": {
+            "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+            "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+            "MACOSX_DEPLOYMENT_TARGET": "11.0",
+            "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+          }
+        }],
+        ["OS=='win'", {
+          "msvs_settings": {
+            "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"] }
+          }
+        }]
+      ]
+    }
+  ]
+}

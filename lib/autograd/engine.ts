@@ -1,0 +1,200 @@
+// The backward engine, after PyTorch's: count dependencies, then run nodes
+// from a ready queue ordered by sequence number (latest first), summing the
+// gradients that reach each node in its input buffer. Iterative, never
+// recursive: graphs of 100k nodes are normal and JS stacks are shallow.
+import { Tensor } from '../tensor.js';
+import { AccumulateGrad, Node } from './node.js';
+import { edgeOf } from './function.js';
+import { isGradEnabled, setGradEnabled } from './grad_mode.js';
+
+export interface BackwardOptions {
+  retainGraph?: boolean;
+  createGraph?: boolean;
+}
+
+export interface GradOptions extends BackwardOptions {
+  gradOutputs?: (Tensor | null)[] | Tensor | null;
+  allowUnused?: boolean;
+}
+
+/** A max-heap of nodes by sequence number. */
+class ReadyQueue {
+  private heap: Node[] = [];
+  get size(): number {
+    return this.heap.length;
+  }
+  push(n: Node): void {
+    const h = this.heap;
+    h.push(n);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (h[p].sequence >= h[i].sequence) break;
+      [h[p], h[i]] = [h[i], h[p]];
+      i = p;
+    }
+  }
+  pop(): Node {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && h[l].sequence > h[m].sequence) m = l;
+        if (r < h.length && h[r].sequence > h[m].sequence) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function rootGradients(outputs: Tensor[], grads: (Tensor | null | undefined)[], op: string): Tensor[] {
+  return outputs.map((o, i) => {
+    const g = grads[i];
+    if (g === null || g === undefined) {
+      if (o.numel() !== 1) {
+        throw new Error(
+          `${op}: grad can be implicitly created only for scalar outputs (got an output of shape [${o.shape.join(', ')}]); ` +
+            'pass a gradient of the same shape',
+        );
+      }
+      return o.onesLike();
+    }
+    if (!(g instanceof Tensor)) throw new TypeError(`${op}: gradient must be a Tensor`);
+    if (g.shape.join() !== o.shape.join()) {
+      throw new Error(`${op}: gradient has shape [${g.shape.join(', ')}] but the output has shape [${o.shape.join(', ')}]`);
+    }
+    return g;
+  });
+}
+
+/**
+ * Runs backward from outputs. With `capture`, gradients reaching those
+ * tensors are returned instead of accumulated into .grad (autograd.grad).
+ */
+function run(
+  outputs: Tensor[],
+  gradOutputs: Tensor[],
+  opts: BackwardOptions,
+  op: string,
+  capture: Tensor[] | null,
+): (Tensor | null)[] {
+  const retain = opts.retainGraph ?? !!opts.createGraph;
+  const createGraph = !!opts.createGraph;
+
+  const roots = outputs.map((o) => {
+    const e = edgeOf(o);
+    if (!e) throw new Error(`${op}: element 0 of tensors does not require grad and does not have a grad_fn`);
+    return e;
+  });
+
+  // Dependencies: how many edges lead into each node from the graph.
+  const deps = new Map<Node, number>();
+  const seen = new Set<Node>(roots);
+  const stack: Node[] = [...seen];
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const m of n.next) {
+      if (!m) continue;
+      deps.set(m, (deps.get(m) ?? 0) + 1);
+      if (!seen.has(m)) {
+        seen.add(m);
+        stack.push(m);
+      }
+    }
+  }
+
+  // Where captured gradients are read off: a non-leaf's grad is what flows
+  // into its grad_fn; a leaf's is what reaches its AccumulateGrad.
+  const captureAt = new Map<Node, number[]>();
+  const captured: (Tensor | null)[] = [];
+  if (capture) {
+    capture.forEach((t, i) => {
+      const n = t.gradFn ?? (t.requiresGrad ? t._accumulator() : null);
+      if (!n) throw new Error(`${op}: one of the input tensors does not require grad`);
+      captured.push(null);
+      captureAt.set(n, [...(captureAt.get(n) ?? []), i]);
+    });
+  }
+
+  const buffer = new Map<Node, Tensor>();
+  const add = (n: Node, g: Tensor) => {
+    const prev = buffer.get(n);
+    buffer.set(n, prev ? prev.add(g) : g);
+  };
+  const ready = new ReadyQueue();
+  roots.forEach((r, i) => add(r, gradOutputs[i]));
+  for (const r of new Set(roots)) if (!deps.has(r)) ready.push(r);
+
+  const prevMode = isGradEnabled();
+  setGradEnabled(createGraph);
+  try {
+    while (ready.size) {
+      const node = ready.pop();
+      let grad = buffer.get(node) ?? null;
+      buffer.delete(node);
+      let childGrads: (Tensor | null)[] = [];
+      if (grad) {
+        if (node.preHooks) {
+          for (const hook of node.preHooks) {
+            const r = hook(grad);
+            if (r instanceof Tensor) grad = r;
+          }
+        }
+        const at = captureAt.get(node);
+        if (at) for (const i of at) captured[i] = grad;
+        if (!capture && node.retained) for (const t of node.retained) t._accumulateGrad(grad, createGraph);
+        if (node instanceof AccumulateGrad) {
+          if (!capture) node.variable._accumulateGrad(grad, createGraph);
+        } else {
+          childGrads = node.apply(grad);
+          if (!retain) node.release();
+        }
+      }
+      node.next.forEach((m, i) => {
+        if (!m) return;
+        const g = childGrads[i];
+        if (g) add(m, g);
+        const left = deps.get(m)! - 1;
+        deps.set(m, left);
+        if (left === 0) ready.push(m);
+      });
+    }
+  } finally {
+    setGradEnabled(prevMode);
+  }
+  return captured;
+}
+
+/** tensor.backward(gradient?, options?) */
+export function backward(output: Tensor, gradient?: Tensor | null, opts: BackwardOptions = {}): void {
+  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new TypeError('backward: options must be an object');
+  run([output], rootGradients([output], [gradient], 'backward'), opts, 'backward', null);
+}
+
+/** torch.autograd.backward(tensors, gradTensors?) */
+export function backwardMany(outputs: Tensor[], grads: (Tensor | null)[] = [], opts: BackwardOptions = {}): void {
+  run(outputs, rootGradients(outputs, grads, 'backward'), opts, 'backward', null);
+}
+
+/** torch.autograd.grad(outputs, inputs, options?) */
+export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts: GradOptions = {}): (Tensor | null)[] {
+  const outs = Array.isArray(outputs) ? outputs : [outputs];
+  const ins = Array.isArray(inputs) ? inputs : [inputs];
+  for (const t of [...outs, ...ins]) if (!(t instanceof Tensor)) throw new TypeError('autograd.grad: outputs and inputs must be Tensors');
+  const go = opts.gradOutputs === undefined || opts.gradOutputs === null ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
+  const result = run(outs, rootGradients(outs, go, 'autograd.grad'), opts, 'autograd.grad', ins);
+  result.forEach((g, i) => {
+    if (g === null && !opts.allowUnused) {
+      throw new Error(`autograd.grad: input ${i} was not used in the graph; pass { allowUnused: true } if this is expected`);
+    }
+  });
+  return result;
+}

@@ -1,0 +1,46 @@
+// A node of the backward graph (PyTorch's grad_fn). Each differentiable op
+// that runs with grad enabled makes one Node for its output; the node
+// holds what the op saved and one edge per tensor input.
+import type { Tensor } from '../tensor.js';
+
+let nextSequence = 0;
+
+// Where an input's gradient goes: the input's own grad_fn, or for a leaf
+// that requires grad, its AccumulateGrad node.
+export type Edge = Node | null;
+
+export class SavedTensor {
+  constructor(
+    readonly tensor: Tensor,
+    readonly version: number,
+  ) {}
+}
+
+export abstract class Node {
+  /** Later nodes run first in backward (PyTorch's sequence_nr). */
+  readonly sequence = nextSequence++;
+  /** Tensor hooks on this node's output: run on the incoming gradient. */
+  preHooks: ((grad: Tensor) => Tensor | void)[] | null = null;
+  /** Non-leaf tensors that asked for retainGrad. */
+  retained: Tensor[] | null = null;
+  constructor(
+    readonly name: string,
+    readonly next: Edge[],
+  ) {}
+  abstract apply(grad: Tensor): (Tensor | null)[];
+  /** Drops saved tensors after backward unless the graph is retained. */
+  release(): void {}
+  toString(): string {
+    return `<${this.name}>`;
+  }
+}
+
+/** The sink of a leaf tensor: sums incoming gradients into `.grad`. */
+export class AccumulateGrad extends Node {
+  constructor(readonly variable: Tensor) {
+    super('AccumulateGrad', []);
+  }
+  apply(_grad: Tensor): (Tensor | null)[] {
+    return [];
+  }
+}

@@ -1,0 +1,134 @@
+// Kindling: PyTorch for Node.js. `import * as torch from 'kindling'`.
+import { Tensor, type TensorOrScalar, type DimOptions } from './tensor.js';
+import * as E from './ops/elementwise.js';
+import * as Rd from './ops/reduce.js';
+import * as S from './ops/shape.js';
+import * as M from './ops/matmul.js';
+import * as I from './ops/indexing.js';
+import { native } from './backend/native.js';
+import * as engine from './autograd/engine.js';
+import { Function, Ctx } from './autograd/function.js';
+import { gradcheck } from './autograd/gradcheck.js';
+
+export { Tensor, Storage } from './tensor.js';
+export type { TensorOrScalar, DimOptions } from './tensor.js';
+export * from './dtype.js';
+export {
+  tensor, zeros, ones, empty, full, zerosLike, onesLike, fullLike, randn, rand, randint, randperm,
+  arange, linspace, eye, fromTypedArray,
+} from './ops/creation.js';
+export type { TensorOptions } from './ops/creation.js';
+export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad_mode.js';
+export type { Index } from './ops/indexing.js';
+
+// ---- math at top level, as torch.add(a, b) --------------------------------------
+export const add = (a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }) => E.add(a, b, opts);
+export const sub = (a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }) => E.sub(a, b, opts);
+export const mul = E.mul;
+export const div = E.div;
+export const pow = E.pow;
+export const neg = E.neg;
+export const exp = E.exp;
+export const log = E.log;
+export const log1p = E.log1p;
+export const sqrt = E.sqrt;
+export const rsqrt = E.rsqrt;
+export const abs = E.abs;
+export const sin = E.sin;
+export const cos = E.cos;
+export const relu = E.relu;
+export const sigmoid = E.sigmoid;
+export const tanh = E.tanh;
+export const sign = E.sign;
+export const floor = E.floor;
+export const ceil = E.ceil;
+export const round = E.round;
+export const reciprocal = E.reciprocal;
+export const clamp = E.clamp;
+export const clip = E.clamp;
+export const maximum = E.maximum;
+export const minimum = E.minimum;
+export const eq = (a: Tensor, b: TensorOrScalar) => E.compare('Eq', a, b);
+export const ne = (a: Tensor, b: TensorOrScalar) => E.compare('Ne', a, b);
+export const gt = (a: Tensor, b: TensorOrScalar) => E.compare('Gt', a, b);
+export const ge = (a: Tensor, b: TensorOrScalar) => E.compare('Ge', a, b);
+export const lt = (a: Tensor, b: TensorOrScalar) => E.compare('Lt', a, b);
+export const le = (a: Tensor, b: TensorOrScalar) => E.compare('Le', a, b);
+export const logicalNot = E.logicalNot;
+export const isnan = E.isnan;
+export const equal = E.equal;
+export const allclose = E.allclose;
+export const matmul = M.matmul;
+export const mm = M.mm;
+export const bmm = M.bmm;
+export const dot = M.dot;
+export const mv = M.mv;
+export const where = I.where;
+export const sum = (x: Tensor, dim?: number | number[] | null, opts?: DimOptions) => Rd.sum(x, dim, opts);
+export const mean = (x: Tensor, dim?: number | number[] | null, opts?: DimOptions) => Rd.mean(x, dim, opts);
+export const prod = (x: Tensor, dim?: number | null, opts?: DimOptions) => Rd.prod(x, dim, opts);
+export const variance = Rd.variance;
+export { variance as var };
+export const std = Rd.std;
+export const max = Rd.max;
+export const min = Rd.min;
+export const amax = Rd.amax;
+export const amin = Rd.amin;
+export const argmax = Rd.argmax;
+export const argmin = Rd.argmin;
+export const logsumexp = Rd.logsumexp;
+export const norm = Rd.norm;
+export const softmax = Rd.softmax;
+export const logSoftmax = Rd.logSoftmax;
+export const cat = S.cat;
+export const concat = S.cat;
+export const stack = S.stack;
+export const chunk = S.chunk;
+export const split = S.split;
+export const flatten = (x: Tensor, start = 0, end = -1) => S.flatten(x, start, end);
+export const reshape = (x: Tensor, shape: number[]) => x.reshape(shape);
+export const transpose = S.transpose;
+export const permute = (x: Tensor, dims: number[]) => S.permute(x, dims);
+export const squeeze = S.squeeze;
+export const unsqueeze = S.unsqueeze;
+export const narrow = S.narrow;
+export const select = S.select;
+export const indexSelect = I.indexSelect;
+export const gather = I.gather;
+export const clone = S.clone;
+
+// ---- autograd -----------------------------------------------------------------------
+export const autograd = {
+  grad: engine.grad,
+  backward: engine.backwardMany,
+  Function,
+  gradcheck,
+};
+export { Function, Ctx, gradcheck };
+
+// ---- runtime ----------------------------------------------------------------------------
+let seed = 0;
+/** Seeds every random source (randn, init, dropout, DataLoader shuffles). */
+export function manualSeed(n: number): void {
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError('manualSeed: seed must be a finite number');
+  seed = Math.trunc(n);
+  native.manualSeed(Math.abs(seed));
+}
+export function initialSeed(): number {
+  return seed;
+}
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+/** What the native core was built with. */
+export function config(): { blas: string; usingBlas: boolean; simd: string; threads: number; cuda: boolean } {
+  return native.config();
+}
+export const cuda = {
+  isAvailable: (): boolean => false,
+  deviceCount: (): number => 0,
+};

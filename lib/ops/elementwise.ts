@@ -1,0 +1,379 @@
+// Elementwise ops and their gradients (PyTorch's derivatives.yaml, one
+// entry per op). Forward calls one kernel; backward uses other ops so that
+// createGraph can differentiate it again.
+import { Tensor, type TensorOrScalar } from '../tensor.js';
+import { defineOp } from '../autograd/function.js';
+import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
+import * as K from './kernels.js';
+import { isFloating, type DType } from '../dtype.js';
+import type { Ref } from '../backend/native.js';
+
+function checkOperand(x: unknown, op: string, what: string): void {
+  if (!(x instanceof Tensor) && typeof x !== 'number' && typeof x !== 'boolean') {
+    throw new TypeError(`${op}: ${what} must be a Tensor or a number, got ${x === null ? 'null' : typeof x}`);
+  }
+}
+
+// ---- add / sub -----------------------------------------------------------------
+const addTT = defineOp({
+  name: 'AddBackward0',
+  forward: (_ctx, a: Tensor, b: Tensor) => K.binary('Add', a, b),
+  backward: (_ctx, g) => [g, g],
+});
+const addTS = defineOp({
+  name: 'AddBackward0',
+  forward: (_ctx, a: Tensor, s: number) => K.binary('Add', a, s),
+  backward: (_ctx, g) => [g],
+});
+const subTT = defineOp({
+  name: 'SubBackward0',
+  forward: (_ctx, a: Tensor, b: Tensor) => K.binary('Sub', a, b),
+  backward: (_ctx, g) => [g, g.neg()],
+});
+const subTS = defineOp({
+  name: 'SubBackward0',
+  forward: (_ctx, a: Tensor, s: number) => K.binary('Sub', a, s),
+  backward: (_ctx, g) => [g],
+});
+const rsubTS = defineOp({
+  name: 'RsubBackward1',
+  forward: (_ctx, a: Tensor, s: number) => K.binary('Sub', s, a),
+  backward: (_ctx, g) => [g.neg()],
+});
+
+export function add(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }): Tensor {
+  checkOperand(a, 'add', 'input');
+  checkOperand(b, 'add', 'other');
+  const alpha = opts?.alpha ?? 1;
+  if (alpha !== 1) b = mul(b, alpha);
+  if (a instanceof Tensor) return b instanceof Tensor ? addTT(a, b) : addTS(a, Number(b));
+  if (b instanceof Tensor) return addTS(b, Number(a));
+  throw new TypeError('add: at least one operand must be a Tensor');
+}
+
+export function sub(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }): Tensor {
+  checkOperand(a, 'sub', 'input');
+  checkOperand(b, 'sub', 'other');
+  const alpha = opts?.alpha ?? 1;
+  if (alpha !== 1) b = mul(b, alpha);
+  if (a instanceof Tensor) {
+    if (a.dtype === 'bool' && (!(b instanceof Tensor) || b.dtype === 'bool')) {
+      throw new TypeError('sub: subtraction with two bool tensors is not supported; use logicalXor() instead');
+    }
+    return b instanceof Tensor ? subTT(a, b) : subTS(a, Number(b));
+  }
+  if (b instanceof Tensor) return rsubTS(b, Number(a));
+  throw new TypeError('sub: at least one operand must be a Tensor');
+}
+
+// ---- mul / div -----------------------------------------------------------------
+const mulTT = defineOp({
+  name: 'MulBackward0',
+  forward: (ctx, a: Tensor, b: Tensor) => {
+    ctx.saveForBackward(a, b);
+    return K.binary('Mul', a, b);
+  },
+  backward: (ctx, g) => {
+    const [a, b] = ctx.savedTensors;
+    return [ctx.needsInputGrad[0] ? g.mul(b) : null, ctx.needsInputGrad[1] ? g.mul(a) : null];
+  },
+});
+const mulTS = defineOp({
+  name: 'MulBackward0',
+  forward: (ctx, a: Tensor, s: number) => {
+    ctx.s = s;
+    return K.binary('Mul', a, s);
+  },
+  backward: (ctx, g) => [g.mul(ctx.s)],
+});
+
+export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  checkOperand(a, 'mul', 'input');
+  checkOperand(b, 'mul', 'other');
+  if (a instanceof Tensor) return b instanceof Tensor ? mulTT(a, b) : mulTS(a, Number(b));
+  if (b instanceof Tensor) return mulTS(b, Number(a));
+  throw new TypeError('mul: at least one operand must be a Tensor');
+}
+
+// True division: integer inputs divide in float32 (PyTorch's div).
+function divDType(a: TensorOrScalar, b: TensorOrScalar): DType {
+  return K.floatDType(K.binaryDType(a, b));
+}
+const divTT = defineOp({
+  name: 'DivBackward0',
+  forward: (ctx, a: Tensor, b: Tensor) => {
+    ctx.saveForBackward(a, b);
+    return K.binary('Div', a, b, divDType(a, b));
+  },
+  backward: (ctx, g) => {
+    const [a, b] = ctx.savedTensors;
+    return [
+      ctx.needsInputGrad[0] ? g.div(b) : null,
+      ctx.needsInputGrad[1] ? g.neg().mul(a).div(b.mul(b)) : null,
+    ];
+  },
+});
+const divTS = defineOp({
+  name: 'DivBackward0',
+  forward: (ctx, a: Tensor, s: number) => {
+    ctx.s = s;
+    return K.binary('Div', a, s, divDType(a, s));
+  },
+  backward: (ctx, g) => [g.div(ctx.s)],
+});
+
+export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
+  checkOperand(a, 'div', 'input');
+  checkOperand(b, 'div', 'other');
+  if (a instanceof Tensor) return b instanceof Tensor ? divTT(a, b) : divTS(a, Number(b));
+  if (b instanceof Tensor) return mul(reciprocal(b), Number(a));
+  throw new TypeError('div: at least one operand must be a Tensor');
+}
+
+// ---- pow -----------------------------------------------------------------------
+const powTS = defineOp({
+  name: 'PowBackward0',
+  forward: (ctx, a: Tensor, e: number) => {
+    ctx.saveForBackward(a);
+    ctx.e = e;
+    if (e === 2) return K.binary('Mul', a, a);
+    return K.binary('Pow', a, e);
+  },
+  backward: (ctx, g) => {
+    const [a] = ctx.savedTensors;
+    const e = ctx.e as number;
+    if (e === 0) return [g.mul(0)];
+    return [g.mul(e).mul(e === 2 ? a : a.pow(e - 1))];
+  },
+});
+const powTT = defineOp({
+  name: 'PowBackward1',
+  forward: (ctx, a: Tensor, b: Tensor) => {
+    const out = K.binary('Pow', a, b);
+    ctx.saveForBackward(a, b, out);
+    return out;
+  },
+  backward: (ctx, g) => {
+    const [a, b, out] = ctx.savedTensors;
+    return [
+      ctx.needsInputGrad[0] ? g.mul(b).mul(a.pow(b.sub(1))) : null,
+      ctx.needsInputGrad[1] ? g.mul(out).mul(where0(a.gt(0), a.log())) : null,
+    ];
+  },
+});
+// log(a) where a > 0, else 0: PyTorch's convention for d(a^b)/db at a <= 0.
+function where0(mask: Tensor, x: Tensor): Tensor {
+  return x.mul(mask);
+}
+
+export function pow(a: TensorOrScalar, e: TensorOrScalar): Tensor {
+  checkOperand(a, 'pow', 'input');
+  checkOperand(e, 'pow', 'exponent');
+  if (a instanceof Tensor) {
+    if (e instanceof Tensor) return powTT(a, e);
+    if (!isFloating(a.dtype) && !Number.isInteger(e)) return powTS(a.to('float32'), Number(e));
+    if (!isFloating(a.dtype) && Number(e) < 0) throw new RangeError('pow: integers to negative integer powers are not allowed');
+    return powTS(a, Number(e));
+  }
+  if (e instanceof Tensor) return exp(mul(e, Math.log(Number(a))));
+  throw new TypeError('pow: at least one operand must be a Tensor');
+}
+
+// ---- unary ---------------------------------------------------------------------
+type UnaryBackward = (g: Tensor, x: Tensor, y: Tensor) => Tensor;
+
+/** A float unary op: integer inputs compute in float32, as PyTorch's. */
+function floatUnary(name: string, kernel: string, backward: UnaryBackward): (x: Tensor) => Tensor {
+  const op = defineOp({
+    name,
+    forward: (ctx, x: Tensor) => {
+      const y = K.unary(kernel, x, K.floatDType(x.dtype));
+      ctx.saveForBackward(x, y);
+      return y;
+    },
+    backward: (ctx, g) => {
+      const [x, y] = ctx.savedTensors;
+      return [backward(g, x, y)];
+    },
+  });
+  return (x: Tensor) => {
+    if (!(x instanceof Tensor)) throw new TypeError(`${kernel.toLowerCase()}: expected a Tensor, got ${typeof x}`);
+    return op(x);
+  };
+}
+
+export const exp = floatUnary('ExpBackward0', 'Exp', (g, _x, y) => g.mul(y));
+export const log = floatUnary('LogBackward0', 'Log', (g, x) => g.div(x));
+export const log1p = floatUnary('Log1PBackward0', 'Log1p', (g, x) => g.div(x.add(1)));
+export const sqrt = floatUnary('SqrtBackward0', 'Sqrt', (g, _x, y) => g.div(y.mul(2)));
+export const rsqrt = floatUnary('RsqrtBackward0', 'Rsqrt', (g, _x, y) => g.mul(y.pow(3)).mul(-0.5));
+export const sin = floatUnary('SinBackward0', 'Sin', (g, x) => g.mul(x.cos()));
+export const cos = floatUnary('CosBackward0', 'Cos', (g, x) => g.mul(x.sin()).neg());
+export const sigmoid = floatUnary('SigmoidBackward0', 'Sigmoid', (g, _x, y) => g.mul(y.mul(y.rsub(1))));
+export const tanh = floatUnary('TanhBackward0', 'Tanh', (g, _x, y) => g.mul(y.mul(y).rsub(1)));
+export const reciprocal = floatUnary('ReciprocalBackward0', 'Reciprocal', (g, _x, y) => g.mul(y.mul(y)).neg());
+export const gelu = floatUnary('GeluBackward0', 'Gelu', (g, x) => g.mul(K.unary('GeluGrad', x.detach())));
+
+/** Unary ops that keep the input's dtype (defined on ints too). */
+function sameDTypeUnary(name: string, kernel: string, backward: UnaryBackward | null): (x: Tensor) => Tensor {
+  const op = defineOp({
+    name,
+    forward: (ctx, x: Tensor) => {
+      const y = K.unary(kernel, x);
+      ctx.saveForBackward(x, y);
+      return y;
+    },
+    backward: (ctx, g) => {
+      if (!backward) return [g.mul(0)];
+      const [x, y] = ctx.savedTensors;
+      return [backward(g, x, y)];
+    },
+  });
+  return (x: Tensor) => {
+    if (!(x instanceof Tensor)) throw new TypeError(`${kernel.toLowerCase()}: expected a Tensor, got ${typeof x}`);
+    if (x.dtype === 'bool' && kernel === 'Neg') throw new TypeError('neg: negation of a bool tensor is not supported; use logicalNot()');
+    return op(x);
+  };
+}
+
+export const neg = sameDTypeUnary('NegBackward0', 'Neg', (g) => g.neg());
+export const abs = sameDTypeUnary('AbsBackward0', 'Abs', (g, x) => g.mul(x.sign()));
+export const relu = sameDTypeUnary('ReluBackward0', 'Relu', (g, _x, y) => g.mul(y.gt(0)));
+export const sign = sameDTypeUnary('SignBackward0', 'Sign', null);
+export const floor = sameDTypeUnary('FloorBackward0', 'Floor', null);
+export const ceil = sameDTypeUnary('CeilBackward0', 'Ceil', null);
+export const round = sameDTypeUnary('RoundBackward0', 'Round', null);
+
+export function logicalNot(x: Tensor): Tensor {
+  return K.unary('LogicalNot', x);
+}
+export function isnan(x: Tensor): Tensor {
+  return K.unary('IsNan', x);
+}
+
+// ---- clamp, maximum, minimum ---------------------------------------------------
+const clampOp = defineOp({
+  name: 'ClampBackward1',
+  forward: (ctx, x: Tensor, lo: number, hi: number) => {
+    ctx.saveForBackward(x);
+    ctx.lo = lo;
+    ctx.hi = hi;
+    const out = K.empty(x._shape, x.dtype);
+    K.native.clamp(x._ref(), lo, hi, out._ref());
+    return out;
+  },
+  backward: (ctx, g) => {
+    const [x] = ctx.savedTensors;
+    let mask = x.ge(ctx.lo);
+    if (!Number.isNaN(ctx.hi)) mask = K.binary('LogicalAnd', Number.isNaN(ctx.lo) ? x.le(ctx.hi) : mask, x.le(ctx.hi));
+    else if (Number.isNaN(ctx.lo)) mask = x.eq(x);
+    return [g.mul(mask)];
+  },
+});
+
+export function clamp(x: Tensor, min?: number | null, max?: number | null): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError('clamp: expected a Tensor');
+  if ((min === undefined || min === null) && (max === undefined || max === null)) {
+    throw new TypeError("clamp: at least one of 'min' or 'max' must not be None");
+  }
+  for (const [v, w] of [[min, 'min'], [max, 'max']] as const) {
+    if (v !== undefined && v !== null && typeof v !== 'number') throw new TypeError(`clamp: ${w} must be a number`);
+  }
+  return clampOp(x, min ?? NaN, max ?? NaN);
+}
+
+function extremum(name: string, kernel: 'Maximum' | 'Minimum'): (a: Tensor, b: Tensor) => Tensor {
+  const op = defineOp({
+    name,
+    forward: (ctx, a: Tensor, b: Tensor) => {
+      ctx.saveForBackward(a, b);
+      return K.binary(kernel, a, b);
+    },
+    backward: (ctx, g) => {
+      const [a, b] = ctx.savedTensors;
+      // Ties split the gradient in half, as PyTorch's.
+      const wins = kernel === 'Maximum' ? a.gt(b) : a.lt(b);
+      const ties = a.eq(b);
+      const wa = wins.to(g.dtype).add(ties.to(g.dtype).mul(0.5));
+      return [g.mul(wa), g.mul(wa.rsub(1))];
+    },
+  });
+  return (a, b) => {
+    if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw new TypeError(`${kernel.toLowerCase()}: expected two Tensors`);
+    return op(a, b);
+  };
+}
+export const maximum = extremum('MaximumBackward0', 'Maximum');
+export const minimum = extremum('MinimumBackward0', 'Minimum');
+
+// ---- comparisons -----------------------------------------------------------------
+export function compare(op: 'Eq' | 'Ne' | 'Gt' | 'Ge' | 'Lt' | 'Le', a: Tensor, b: TensorOrScalar): Tensor {
+  checkOperand(b, op.toLowerCase(), 'other');
+  return K.binary(op, a, b as Tensor | number);
+}
+
+export function equal(a: Tensor, b: Tensor): boolean {
+  if (a._shape.join() !== b._shape.join()) return false;
+  return K.binary('Eq', a, b).all().item() === 1;
+}
+
+export function allclose(a: Tensor, b: Tensor, opts?: { rtol?: number; atol?: number }): boolean {
+  const rtol = opts?.rtol ?? 1e-5, atol = opts?.atol ?? 1e-8;
+  return noGrad(() => {
+    const diff = a.sub(b).abs();
+    const tol = b.abs().mul(rtol).add(atol);
+    return diff.le(tol).all().item() === 1;
+  });
+}
+
+// ---- in place ----------------------------------------------------------------------
+function checkInplace(t: Tensor, op: string): void {
+  if (isGradEnabled() && t.isLeaf && t._requiresGrad) {
+    throw new Error(`${op}: a leaf Variable that requires grad is being used in an in-place operation.`);
+  }
+}
+
+/**
+ * Runs an in-place op: computes the result out of place, writes it into
+ * t's memory and, if autograd recorded it, moves t onto the new history.
+ */
+export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tensor): T {
+  checkInplace(t, op);
+  const r = compute();
+  if (r.dtype !== t.dtype && isFloating(r.dtype) && !isFloating(t.dtype)) {
+    throw new TypeError(`${op}: result type ${r.dtype} can't be cast to the desired output type ${t.dtype}`);
+  }
+  if (r._shape.join() !== t._shape.join()) {
+    throw new RangeError(`${op}: output with shape ${K.fmtShape(t._shape)} doesn't match the broadcast shape ${K.fmtShape(r._shape)}`);
+  }
+  K.native.copy(r._ref(), t._ref());
+  t._bumpVersion();
+  if (r.gradFn) t._setGradFn(r.gradFn);
+  return t;
+}
+
+export function fill_<T extends Tensor>(t: T, value: number | Tensor): T {
+  checkInplace(t, 'fill_');
+  const v = value instanceof Tensor ? value.item() : value;
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError('fill_: value must be a number');
+  K.native.fill(t._ref(), Number(v));
+  t._bumpVersion();
+  return t;
+}
+
+export function copy_<T extends Tensor>(t: T, src: Tensor): T {
+  if (!(src instanceof Tensor)) throw new TypeError('copy_: src must be a Tensor');
+  K.broadcastShapes(t._shape, src._shape, 'copy_');
+  if (isGradEnabled() && src.requiresGrad) return inplace(t, 'copy_', () => src.expand(t.shape).to(t.dtype).mul(1));
+  checkInplace(t, 'copy_');
+  K.native.copy(K.broadcastRef(src, t._shape), t._ref());
+  t._bumpVersion();
+  return t;
+}
+
+export function random_<T extends Tensor>(t: T, op: string, fill: (r: Ref) => void): T {
+  checkInplace(t, op);
+  fill(t._ref());
+  t._bumpVersion();
+  return t;
+}

@@ -1,0 +1,155 @@
+// Matrix products. All go through one native kernel over 3-d views
+// [batch, rows, cols]; broadcast batch dims become stride 0 where they can.
+import { Tensor } from '../tensor.js';
+import { defineOp } from '../autograd/function.js';
+import * as K from './kernels.js';
+import { isFloating } from '../dtype.js';
+import type { Ref } from '../backend/native.js';
+
+function check(x: unknown, op: string): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
+}
+
+function checkFloat(a: Tensor, b: Tensor, op: string): void {
+  if (a.dtype !== b.dtype) {
+    throw new TypeError(`${op}: expected both tensors to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
+  }
+  if (!isFloating(a.dtype)) throw new TypeError(`${op}: expected float32 or float64 tensors, got ${a.dtype}`);
+}
+
+/**
+ * A [B, rows, cols] ref of t (batch dims broadcast to `batch`), or null
+ * when its batch dims cannot be described with a single stride.
+ */
+function as3d(t: Tensor, batch: number[]): Ref | null {
+  const nd = t._shape.length;
+  const rows = t._shape[nd - 2], cols = t._shape[nd - 1];
+  const rs = t._strides[nd - 2], cs = t._strides[nd - 1];
+  const B = K.numelOf(batch);
+  // Strides of the batch dims after broadcasting.
+  const bs: number[] = [];
+  const k = nd - 2;
+  for (let i = 0; i < batch.length; i++) {
+    const j = i - (batch.length - k);
+    bs.push(j < 0 || t._shape[j] === 1 ? 0 : t._strides[j]);
+  }
+  // One stride must walk all batch dims: all zero, or row-major over the
+  // dims of size > 1.
+  const dims = [...batch.keys()].filter((i) => batch[i] !== 1);
+  let stride: number | null = dims.length === 0 ? 0 : bs[dims[dims.length - 1]];
+  if (dims.every((i) => bs[i] === 0)) stride = 0;
+  else for (let n = 0; n + 1 < dims.length; n++) if (bs[dims[n]] !== bs[dims[n + 1]] * batch[dims[n + 1]]) stride = null;
+  if (stride === null) return null;
+  return [t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]];
+}
+
+/** out[..., M, N] = a[..., M, K] @ b[..., K, N], batch dims broadcast. */
+function bmmKernel(a: Tensor, b: Tensor): Tensor {
+  const batch = K.broadcastShapes(a._shape.slice(0, -2), b._shape.slice(0, -2), 'matmul');
+  const M = a._shape[a._shape.length - 2], N = b._shape[b._shape.length - 1];
+  const out = K.empty([...batch, M, N], a.dtype);
+  const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)])), batch)!;
+  const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)])), batch)!;
+  const B = K.numelOf(batch);
+  K.native.matmul(ar, br, [out._storage.data, 0, [B, M, N], [M * N, N, 1]]);
+  return out;
+}
+
+function matmulOp(name: string) {
+  return defineOp({
+    name,
+    forward: (ctx, a: Tensor, b: Tensor) => {
+      ctx.saveForBackward(a, b);
+      return bmmKernel(a, b);
+    },
+    backward: (ctx, g) => {
+      const [a, b] = ctx.savedTensors;
+      return [
+        ctx.needsInputGrad[0] ? g.matmul(b.transpose(-1, -2)) : null,
+        ctx.needsInputGrad[1] ? a.transpose(-1, -2).matmul(g) : null,
+      ];
+    },
+  });
+}
+const mmOp = matmulOp('MmBackward0');
+const bmmOp = matmulOp('BmmBackward0');
+
+function shapeError(op: string, a: Tensor, b: Tensor, k1: number, k2: number): RangeError {
+  return new RangeError(`${op}: shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)} cannot be multiplied (${k1} != ${k2})`);
+}
+
+export function mm(a: Tensor, b: Tensor): Tensor {
+  check(a, 'mm');
+  check(b, 'mm');
+  if (a._shape.length !== 2 || b._shape.length !== 2) {
+    throw new RangeError(`mm: expected 2-D tensors, got shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)}`);
+  }
+  if (a._shape[1] !== b._shape[0]) throw shapeError('mm', a, b, a._shape[1], b._shape[0]);
+  checkFloat(a, b, 'mm');
+  return mmOp(a, b);
+}
+
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  check(a, 'bmm');
+  check(b, 'bmm');
+  if (a._shape.length !== 3 || b._shape.length !== 3) {
+    throw new RangeError(`bmm: expected 3-D tensors, got shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)}`);
+  }
+  if (a._shape[0] !== b._shape[0]) throw new RangeError(`bmm: batch sizes differ: ${a._shape[0]} and ${b._shape[0]}`);
+  if (a._shape[2] !== b._shape[1]) throw shapeError('bmm', a, b, a._shape[2], b._shape[1]);
+  checkFloat(a, b, 'bmm');
+  return bmmOp(a, b);
+}
+
+export function dot(a: Tensor, b: Tensor): Tensor {
+  check(a, 'dot');
+  check(b, 'dot');
+  if (a._shape.length !== 1 || b._shape.length !== 1) {
+    throw new RangeError(`dot: 1D tensors expected, but got ${a._shape.length}D and ${b._shape.length}D tensors`);
+  }
+  if (a._shape[0] !== b._shape[0]) {
+    throw new RangeError(`dot: inconsistent tensor size, expected tensor [${a._shape[0]}] and src [${b._shape[0]}] to have the same number of elements`);
+  }
+  checkFloat(a, b, 'dot');
+  return dotOp(a, b);
+}
+
+const dotOp = defineOp({
+  name: 'DotBackward0',
+  forward: (ctx, a: Tensor, b: Tensor) => {
+    ctx.saveForBackward(a, b);
+    return bmmKernel(a._view([1, a._shape[0]], [0, a._strides[0]]), b._view([b._shape[0], 1], [b._strides[0], 0]))._view([]);
+  },
+  backward: (ctx, g) => {
+    const [a, b] = ctx.savedTensors;
+    return [ctx.needsInputGrad[0] ? b.mul(g) : null, ctx.needsInputGrad[1] ? a.mul(g) : null];
+  },
+});
+
+export function mv(a: Tensor, v: Tensor): Tensor {
+  check(a, 'mv');
+  check(v, 'mv');
+  if (a._shape.length !== 2 || v._shape.length !== 1) throw new RangeError(`mv: expected a 2-D matrix and a 1-D vector, got ${K.fmtShape(a._shape)} and ${K.fmtShape(v._shape)}`);
+  if (a._shape[1] !== v._shape[0]) throw shapeError('mv', a, v, a._shape[1], v._shape[0]);
+  return matmul(a, v);
+}
+
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  check(a, 'matmul');
+  check(b, 'matmul');
+  const na = a._shape.length, nb = b._shape.length;
+  if (na === 0 || nb === 0) throw new RangeError('matmul: both arguments need to be at least 1D');
+  checkFloat(a, b, 'matmul');
+  if (na === 1 && nb === 1) return dot(a, b);
+  if (na === 2 && nb === 2) return mm(a, b);
+  const ka = a._shape[na - 1];
+  const kb = nb === 1 ? b._shape[0] : b._shape[nb - 2];
+  if (ka !== kb) throw shapeError('matmul', a, b, ka, kb);
+  // Vectors become matrices for the product and lose that dim after.
+  const a2 = na === 1 ? a.unsqueeze(0) : a;
+  const b2 = nb === 1 ? b.unsqueeze(1) : b;
+  let out = na <= 2 && nb <= 2 ? mmOp(a2, b2) : bmmOp(a2, b2);
+  if (na === 1) out = out.squeeze(-2);
+  if (nb === 1) out = out.squeeze(-1);
+  return out;
+}

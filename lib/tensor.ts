@@ -1,0 +1,418 @@
+// Tensor: a strided view (shape, strides, offset) of a Storage, plus the
+// autograd state (requiresGrad, grad, gradFn). Methods delegate to the op
+// table in lib/ops; this file holds no math.
+import { inspect } from 'node:util';
+import type { Ref, TypedArray } from './backend/native.js';
+import { isFloating, isDType, type DType } from './dtype.js';
+import { AccumulateGrad, type Node } from './autograd/node.js';
+import { isGradEnabled, noGrad } from './autograd/grad_mode.js';
+import * as engine from './autograd/engine.js';
+import * as K from './ops/kernels.js';
+import * as E from './ops/elementwise.js';
+import * as Rd from './ops/reduce.js';
+import * as S from './ops/shape.js';
+import * as M from './ops/matmul.js';
+import * as I from './ops/indexing.js';
+import { formatTensor } from './format.js';
+
+/**
+ * The memory of one or more tensors. Its data is a typed array that V8
+ * owns, so the garbage collector frees it and CPU tensors never need
+ * dispose(). `version` counts in-place writes (Note [Version counter]).
+ */
+export class Storage {
+  version = 0;
+  constructor(public data: TypedArray) {}
+}
+
+export type Scalar = number;
+export type TensorOrScalar = Tensor | number;
+export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+
+export interface DimOptions {
+  keepdim?: boolean;
+}
+
+/** Sizes may be given spread (2, 3) or as one array ([2, 3]). */
+export function sizeArgs(args: unknown[], op: string): number[] {
+  const list = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
+  return list.map((s) => {
+    if (typeof s !== 'number' || !Number.isInteger(s)) throw new TypeError(`${op}: sizes must be integers, got ${String(s)}`);
+    return s;
+  });
+}
+
+export function normDim(d: unknown, ndim: number, op: string): number {
+  if (typeof d !== 'number' || !Number.isInteger(d)) throw new TypeError(`${op}: dim must be an integer, got ${String(d)}`);
+  const n = Math.max(ndim, 1);
+  if (d < -n || d >= n) throw new RangeError(`${op}: dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${d})`);
+  return d < 0 ? d + n : d;
+}
+
+export class Tensor {
+  /** @internal */ _storage: Storage;
+  /** @internal */ _shape: number[];
+  /** @internal */ _strides: number[];
+  /** @internal */ _offset: number;
+  readonly dtype: DType;
+  readonly device: Device = 'cpu';
+  /** @internal */ _requiresGrad = false;
+  /** @internal */ _gradFn: Node | null = null;
+  /** @internal */ _grad: Tensor | null = null;
+  /** @internal */ _acc: AccumulateGrad | null = null;
+  /** @internal */ _retainsGrad = false;
+  private _refCache: Ref | null = null;
+
+  constructor(storage: Storage, shape: number[], strides: number[], offset: number, dtype: DType) {
+    this._storage = storage;
+    this._shape = shape;
+    this._strides = strides;
+    this._offset = offset;
+    this.dtype = dtype;
+  }
+
+  /** @internal The tuple native kernels take (backend/native.ts). */
+  _ref(): Ref {
+    const r = this._refCache;
+    if (r !== null && r[0] === this._storage.data) return r;
+    return (this._refCache = [this._storage.data, this._offset, this._shape, this._strides]);
+  }
+
+  /** @internal A view of the same memory with other metadata (no autograd). */
+  _view(shape: number[], strides?: number[], offset?: number): Tensor {
+    return new Tensor(this._storage, shape, strides ?? K.contiguousStrides(shape), offset ?? this._offset, this.dtype);
+  }
+
+  /** @internal A new Tensor object over the same memory and metadata. */
+  _alias(): Tensor {
+    return new Tensor(this._storage, this._shape, this._strides, this._offset, this.dtype);
+  }
+
+  // ---- properties ----------------------------------------------------------
+  get shape(): number[] {
+    return this._shape.slice();
+  }
+  get ndim(): number {
+    return this._shape.length;
+  }
+  dim(): number {
+    return this._shape.length;
+  }
+  size(dim?: number): number | number[] {
+    if (dim === undefined) return this._shape.slice();
+    return this._shape[normDim(dim, this._shape.length, 'size')] ?? 1;
+  }
+  numel(): number {
+    return K.numelOf(this._shape);
+  }
+  stride(): number[] {
+    return this._strides.slice();
+  }
+  isContiguous(): boolean {
+    let expected = 1;
+    for (let i = this._shape.length - 1; i >= 0; i--) {
+      if (this._shape[i] !== 1 && this._strides[i] !== expected) return false;
+      expected *= this._shape[i];
+    }
+    return true;
+  }
+  get isLeaf(): boolean {
+    return this._gradFn === null;
+  }
+  get gradFn(): Node | null {
+    return this._gradFn;
+  }
+  get requiresGrad(): boolean {
+    return this._requiresGrad || this._gradFn !== null;
+  }
+  set requiresGrad(flag: boolean) {
+    this.requiresGrad_(flag);
+  }
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+  set grad(g: Tensor | null) {
+    if (g !== null && !(g instanceof Tensor)) throw new TypeError('grad: expected a Tensor or null');
+    if (g !== null && g._shape.join() !== this._shape.join()) {
+      throw new RangeError(`grad: assigned grad has shape ${K.fmtShape(g._shape)} but the tensor has shape ${K.fmtShape(this._shape)}`);
+    }
+    this._grad = g;
+  }
+  /** A detached alias; assigning swaps this tensor's values for other's. */
+  get data(): Tensor {
+    return this.detach();
+  }
+  set data(other: Tensor) {
+    if (!(other instanceof Tensor)) throw new TypeError('data: expected a Tensor');
+    this._storage = other._storage;
+    this._shape = other._shape.slice();
+    this._strides = other._strides.slice();
+    this._offset = other._offset;
+    (this as { dtype: DType }).dtype = other.dtype;
+    this._refCache = null;
+  }
+  get T(): Tensor {
+    return this.permute([...this._shape.keys()].reverse());
+  }
+
+  requiresGrad_(flag = true): this {
+    if (typeof flag !== 'boolean') throw new TypeError('requiresGrad_: flag must be a boolean');
+    if (!this.isLeaf) {
+      if (!flag) throw new Error('requiresGrad_: you can only change requires_grad flags of leaf variables.');
+      return this;
+    }
+    if (flag && !isFloating(this.dtype)) {
+      throw new TypeError(`requiresGrad_: only tensors of floating point dtype can require gradients (got ${this.dtype})`);
+    }
+    this._requiresGrad = flag;
+    return this;
+  }
+
+  /** @internal */ _setGradFn(node: Node): void {
+    this._gradFn = node;
+  }
+  /** @internal The AccumulateGrad node of a leaf, one per tensor. */
+  _accumulator(): AccumulateGrad {
+    if (!this._acc) this._acc = new AccumulateGrad(this);
+    return this._acc;
+  }
+  /** @internal Sums a gradient into .grad (the engine's leaf sink). */
+  _accumulateGrad(g: Tensor, createGraph: boolean): void {
+    if (this._grad === null) {
+      // A gradient may alias another tensor (add's backward hands the same
+      // tensor to both inputs), so .grad gets its own memory.
+      this._grad = createGraph ? g.clone() : noGrad(() => K.clone(g));
+    } else if (createGraph) {
+      this._grad = this._grad.add(g);
+    } else {
+      noGrad(() => this._grad!.add_(g));
+    }
+  }
+
+  // ---- autograd ------------------------------------------------------------
+  backward(gradient?: Tensor | null, opts?: engine.BackwardOptions): void {
+    engine.backward(this, gradient, opts);
+  }
+  retainGrad(): void {
+    if (this.isLeaf) return;
+    if (this._retainsGrad) return;
+    this._retainsGrad = true;
+    const n = this._gradFn!;
+    (n.retained ??= []).push(this);
+  }
+  get retainsGrad(): boolean {
+    return this._retainsGrad;
+  }
+  /** fn(grad) runs when this tensor's gradient is computed; a returned Tensor replaces it. */
+  registerHook(fn: (grad: Tensor) => Tensor | void): { remove(): void } {
+    if (typeof fn !== 'function') throw new TypeError('registerHook: expected a function');
+    if (!this.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
+    const node = this._gradFn ?? this._accumulator();
+    (node.preHooks ??= []).push(fn);
+    return { remove: () => void (node.preHooks = node.preHooks!.filter((h) => h !== fn)) };
+  }
+  detach(): Tensor {
+    return this._alias();
+  }
+  detach_(): this {
+    this._gradFn = null;
+    this._requiresGrad = false;
+    return this;
+  }
+
+  // ---- reading ---------------------------------------------------------------
+  item(): number {
+    if (this.numel() !== 1) throw new RangeError(`item: a Tensor with ${this.numel()} elements cannot be converted to a number`);
+    const v = this._storage.data[this._offset];
+    return typeof v === 'bigint' ? Number(v) : v;
+  }
+  /** A flat copy in row-major order. */
+  toTypedArray(): TypedArray {
+    const c = noGrad(() => K.clone(this));
+    return c._storage.data;
+  }
+  tolist(): unknown {
+    const flat = this.toTypedArray();
+    const read = (i: number): number | boolean => {
+      const v = flat[i];
+      if (this.dtype === 'bool') return v !== 0;
+      return typeof v === 'bigint' ? Number(v) : v;
+    };
+    if (this._shape.length === 0) return read(0);
+    let pos = 0;
+    const build = (d: number): unknown[] => {
+      const out: unknown[] = [];
+      for (let i = 0; i < this._shape[d]; i++) out.push(d === this._shape.length - 1 ? read(pos++) : build(d + 1));
+      return out;
+    };
+    return build(0);
+  }
+  toString(): string {
+    return formatTensor(this);
+  }
+  [inspect.custom](): string {
+    return this.toString();
+  }
+
+  // ---- elementwise -----------------------------------------------------------
+  add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor { return E.add(this, other, opts); }
+  sub(other: TensorOrScalar, opts?: { alpha?: number }): Tensor { return E.sub(this, other, opts); }
+  mul(other: TensorOrScalar): Tensor { return E.mul(this, other); }
+  div(other: TensorOrScalar): Tensor { return E.div(this, other); }
+  pow(exponent: TensorOrScalar): Tensor { return E.pow(this, exponent); }
+  rsub(other: TensorOrScalar): Tensor { return E.sub(other, this); }
+  neg(): Tensor { return E.neg(this); }
+  exp(): Tensor { return E.exp(this); }
+  log(): Tensor { return E.log(this); }
+  log1p(): Tensor { return E.log1p(this); }
+  sqrt(): Tensor { return E.sqrt(this); }
+  rsqrt(): Tensor { return E.rsqrt(this); }
+  abs(): Tensor { return E.abs(this); }
+  sin(): Tensor { return E.sin(this); }
+  cos(): Tensor { return E.cos(this); }
+  relu(): Tensor { return E.relu(this); }
+  sigmoid(): Tensor { return E.sigmoid(this); }
+  tanh(): Tensor { return E.tanh(this); }
+  reciprocal(): Tensor { return E.reciprocal(this); }
+  square(): Tensor { return E.mul(this, this); }
+  sign(): Tensor { return E.sign(this); }
+  floor(): Tensor { return E.floor(this); }
+  ceil(): Tensor { return E.ceil(this); }
+  round(): Tensor { return E.round(this); }
+  clamp(min?: number | null, max?: number | null): Tensor { return E.clamp(this, min, max); }
+  clip(min?: number | null, max?: number | null): Tensor { return E.clamp(this, min, max); }
+  maximum(other: Tensor): Tensor { return E.maximum(this, other); }
+  minimum(other: Tensor): Tensor { return E.minimum(this, other); }
+  eq(other: TensorOrScalar): Tensor { return E.compare('Eq', this, other); }
+  ne(other: TensorOrScalar): Tensor { return E.compare('Ne', this, other); }
+  gt(other: TensorOrScalar): Tensor { return E.compare('Gt', this, other); }
+  ge(other: TensorOrScalar): Tensor { return E.compare('Ge', this, other); }
+  lt(other: TensorOrScalar): Tensor { return E.compare('Lt', this, other); }
+  le(other: TensorOrScalar): Tensor { return E.compare('Le', this, other); }
+  logicalNot(): Tensor { return E.logicalNot(this); }
+  isnan(): Tensor { return E.isnan(this); }
+  equal(other: Tensor): boolean { return E.equal(this, other); }
+  allclose(other: Tensor, opts?: { rtol?: number; atol?: number }): boolean { return E.allclose(this, other, opts); }
+
+  // ---- reductions ------------------------------------------------------------
+  sum(dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.sum(this, dim, opts); }
+  mean(dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.mean(this, dim, opts); }
+  prod(dim?: number | null, opts?: DimOptions): Tensor { return Rd.prod(this, dim, opts); }
+  var(dim?: number | number[] | null, opts?: { unbiased?: boolean; correction?: number; keepdim?: boolean }): Tensor { return Rd.variance(this, dim, opts); }
+  std(dim?: number | number[] | null, opts?: { unbiased?: boolean; correction?: number; keepdim?: boolean }): Tensor { return Rd.std(this, dim, opts); }
+  max(): Tensor;
+  max(dim: number, opts?: DimOptions): { values: Tensor; indices: Tensor };
+  max(other: Tensor): Tensor;
+  max(dim?: number | Tensor, opts?: DimOptions): Tensor | { values: Tensor; indices: Tensor } { return Rd.max(this, dim, opts); }
+  min(): Tensor;
+  min(dim: number, opts?: DimOptions): { values: Tensor; indices: Tensor };
+  min(other: Tensor): Tensor;
+  min(dim?: number | Tensor, opts?: DimOptions): Tensor | { values: Tensor; indices: Tensor } { return Rd.min(this, dim, opts); }
+  amax(dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.amax(this, dim, opts); }
+  amin(dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.amin(this, dim, opts); }
+  argmax(dim?: number | null, opts?: DimOptions): Tensor { return Rd.argmax(this, dim, opts); }
+  argmin(dim?: number | null, opts?: DimOptions): Tensor { return Rd.argmin(this, dim, opts); }
+  logsumexp(dim: number | number[], opts?: DimOptions): Tensor { return Rd.logsumexp(this, dim, opts); }
+  norm(p?: number | 'fro', dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.norm(this, p, dim, opts); }
+  softmax(dim: number): Tensor { return Rd.softmax(this, dim); }
+  logSoftmax(dim: number): Tensor { return Rd.logSoftmax(this, dim); }
+  any(dim?: number, opts?: DimOptions): Tensor { return Rd.any(this, dim, opts); }
+  all(dim?: number, opts?: DimOptions): Tensor { return Rd.all(this, dim, opts); }
+  /** @internal Sums broadcast dims away (the engine's gradient reduction). */
+  sumToShape(shape: readonly number[]): Tensor { return K.sumToShape(this, shape); }
+
+  // ---- shape -----------------------------------------------------------------
+  view(...size: (number | number[])[]): Tensor { return S.view(this, sizeArgs(size, 'view')); }
+  reshape(...size: (number | number[])[]): Tensor { return S.reshape(this, sizeArgs(size, 'reshape')); }
+  viewAs(other: Tensor): Tensor { return S.view(this, other._shape.slice()); }
+  flatten(startDim = 0, endDim = -1): Tensor { return S.flatten(this, startDim, endDim); }
+  unflatten(dim: number, sizes: number[]): Tensor { return S.unflatten(this, dim, sizes); }
+  unsqueeze(dim: number): Tensor { return S.unsqueeze(this, dim); }
+  squeeze(dim?: number | number[]): Tensor { return S.squeeze(this, dim); }
+  transpose(dim0: number, dim1: number): Tensor { return S.transpose(this, dim0, dim1); }
+  t(): Tensor {
+    if (this.ndim > 2) throw new RangeError(`t: expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    return this.ndim < 2 ? S.transpose(this, 0, 0) : S.transpose(this, 0, 1);
+  }
+  permute(...dims: (number | number[])[]): Tensor { return S.permute(this, sizeArgs(dims, 'permute')); }
+  expand(...size: (number | number[])[]): Tensor { return S.expand(this, sizeArgs(size, 'expand')); }
+  expandAs(other: Tensor): Tensor { return S.expand(this, other._shape.slice()); }
+  contiguous(): Tensor { return this.isContiguous() ? this : S.contiguous(this); }
+  narrow(dim: number, start: number, length: number): Tensor { return S.narrow(this, dim, start, length); }
+  select(dim: number, index: number): Tensor { return S.select(this, dim, index); }
+  chunk(chunks: number, dim = 0): Tensor[] { return S.chunk(this, chunks, dim); }
+  split(splitSize: number | number[], dim = 0): Tensor[] { return S.split(this, splitSize, dim); }
+  unbind(dim = 0): Tensor[] { return S.unbind(this, dim); }
+  repeat(...sizes: (number | number[])[]): Tensor { return S.repeat(this, sizeArgs(sizes, 'repeat')); }
+  index(...idx: I.Index[]): Tensor { return I.index(this, idx); }
+  /** Python's `x[idx] = value`: idx is the tuple of indices, as in index(). */
+  indexPut_(idx: I.Index[], value: TensorOrScalar): this { I.indexPut_(this, Array.isArray(idx) ? idx : [idx], value); return this; }
+  indexSelect(dim: number, index: Tensor | number[]): Tensor { return I.indexSelect(this, dim, index); }
+  gather(dim: number, index: Tensor): Tensor { return I.gather(this, dim, index); }
+  scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor { return I.scatterAdd(this, dim, index, src); }
+  maskedFill(mask: Tensor, value: number): Tensor { return I.maskedFill(this, mask, value); }
+
+  // ---- linear algebra --------------------------------------------------------
+  matmul(other: Tensor): Tensor { return M.matmul(this, other); }
+  mm(other: Tensor): Tensor { return M.mm(this, other); }
+  bmm(other: Tensor): Tensor { return M.bmm(this, other); }
+  dot(other: Tensor): Tensor { return M.dot(this, other); }
+  mv(other: Tensor): Tensor { return M.mv(this, other); }
+
+  // ---- conversion ------------------------------------------------------------
+  to(target: DType | Device | string | { dtype?: DType; device?: string }): Tensor {
+    if (typeof target === 'object' && target !== null) {
+      let r: Tensor = this;
+      if (target.device !== undefined) r = r.to(target.device);
+      if (target.dtype !== undefined) r = r.to(target.dtype);
+      return r;
+    }
+    if (isDType(target)) return target === this.dtype ? this : S.toDType(this, target);
+    if (target === 'cpu') return this;
+    if (typeof target === 'string' && /^cuda(:\d+)?$/.test(target)) {
+      throw new Error(`to: cannot move a tensor to '${target}': this build of kindling has no CUDA support (torch.cuda.isAvailable() is false)`);
+    }
+    throw new TypeError(`to: expected a dtype or a device, got ${String(target)}`);
+  }
+  type(dtype: DType): Tensor { return this.to(dtype); }
+  float(): Tensor { return this.to('float32'); }
+  double(): Tensor { return this.to('float64'); }
+  long(): Tensor { return this.to('int64'); }
+  int(): Tensor { return this.to('int32'); }
+  bool(): Tensor { return this.to('bool'); }
+  cpu(): Tensor { return this; }
+  cuda(): Tensor { return this.to('cuda'); }
+  clone(): Tensor { return S.clone(this); }
+  numpy(): TypedArray { return this.toTypedArray(); }
+  /** Frees nothing on the CPU (the GC owns CPU memory); kept for CUDA parity. */
+  dispose(): void {}
+  zerosLike(): Tensor { return K.empty(this._shape, this.dtype); }
+  onesLike(): Tensor { const t = K.empty(this._shape, this.dtype); K.native.fill(t._ref(), 1); return t; }
+
+  // ---- in place ----------------------------------------------------------------
+  zero_(): this { return this.fill_(0); }
+  fill_(value: number | Tensor): this { return E.fill_(this, value); }
+  add_(other: TensorOrScalar, opts?: { alpha?: number }): this { return E.inplace(this, 'add_', () => E.add(this, other, opts)); }
+  sub_(other: TensorOrScalar, opts?: { alpha?: number }): this { return E.inplace(this, 'sub_', () => E.sub(this, other, opts)); }
+  mul_(other: TensorOrScalar): this { return E.inplace(this, 'mul_', () => E.mul(this, other)); }
+  div_(other: TensorOrScalar): this { return E.inplace(this, 'div_', () => E.div(this, other)); }
+  pow_(other: TensorOrScalar): this { return E.inplace(this, 'pow_', () => E.pow(this, other)); }
+  clamp_(min?: number | null, max?: number | null): this { return E.inplace(this, 'clamp_', () => E.clamp(this, min, max)); }
+  neg_(): this { return E.inplace(this, 'neg_', () => E.neg(this)); }
+  relu_(): this { return E.inplace(this, 'relu_', () => E.relu(this)); }
+  exp_(): this { return E.inplace(this, 'exp_', () => E.exp(this)); }
+  sqrt_(): this { return E.inplace(this, 'sqrt_', () => E.sqrt(this)); }
+  copy_(src: Tensor): this { return E.copy_(this, src); }
+  uniform_(low = 0, high = 1): this { return E.random_(this, 'uniform_', (r) => K.native.uniform(r, low, high)); }
+  normal_(mean = 0, std = 1): this { return E.random_(this, 'normal_', (r) => K.native.normal(r, mean, std)); }
+  bernoulli_(p = 0.5): this { return E.random_(this, 'bernoulli_', (r) => K.native.bernoulli(r, p)); }
+
+  /** @internal Marks an in-place write for autograd's version check. */
+  _bumpVersion(): void {
+    this._storage.version++;
+  }
+}
+
+export function isGradMode(): boolean {
+  return isGradEnabled();
+}

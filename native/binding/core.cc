@@ -1,0 +1,283 @@
+// Exports of the core kernels: elementwise, reductions, indexing, matmul,
+// random and threads. Each wrapper checks its arguments, then calls one
+// kernel; the kernels live in native/cpu.
+#include "binding.h"
+
+namespace kdb {
+
+namespace {
+
+using Info = const Napi::CallbackInfo&;
+
+void checkSameShape(Napi::Env env, const char* op, const TensorView& a, const TensorView& b) {
+  bool same = a.ndim == b.ndim;
+  for (int d = 0; same && d < a.ndim; ++d) same = a.shape[d] == b.shape[d];
+  if (!same) throw Napi::RangeError::New(env, std::string(op) + ": shapes of input and output differ");
+}
+
+Napi::Value Unary(Info info) {
+  KD_GUARD(info.Env(), {
+    auto op = static_cast<kd::UnaryOp>(readInt(info, 0, "unary", "op"));
+    TensorView x = readView(info, 1, "unary"), out = readView(info, 2, "unary");
+    checkSameShape(info.Env(), "unary", x, out);
+    kd::unary(op, x, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Binary(Info info) {
+  KD_GUARD(info.Env(), {
+    auto op = static_cast<kd::BinaryOp>(readInt(info, 0, "binary", "op"));
+    TensorView a = readView(info, 1, "binary"), b = readView(info, 2, "binary"), out = readView(info, 3, "binary");
+    checkSameShape(info.Env(), "binary", a, out);
+    checkSameShape(info.Env(), "binary", b, out);
+    kd::binary(op, a, b, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value BinaryScalar(Info info) {
+  KD_GUARD(info.Env(), {
+    auto op = static_cast<kd::BinaryOp>(readInt(info, 0, "binaryScalar", "op"));
+    TensorView a = readView(info, 1, "binaryScalar");
+    double s = readNumber(info, 2, "binaryScalar", "scalar");
+    bool scalarFirst = info[3].ToBoolean();
+    TensorView out = readView(info, 4, "binaryScalar");
+    checkSameShape(info.Env(), "binaryScalar", a, out);
+    kd::binaryScalar(op, a, s, scalarFirst, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Where(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView c = readView(info, 0, "where"), a = readView(info, 1, "where"), b = readView(info, 2, "where"),
+               out = readView(info, 3, "where");
+    checkSameShape(info.Env(), "where", c, out);
+    checkSameShape(info.Env(), "where", a, out);
+    checkSameShape(info.Env(), "where", b, out);
+    kd::where(c, a, b, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Copy(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView src = readView(info, 0, "copy"), dst = readView(info, 1, "copy");
+    checkSameShape(info.Env(), "copy", src, dst);
+    kd::copy(src, dst);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Fill(Info info) {
+  KD_GUARD(info.Env(), { kd::fill(readView(info, 0, "fill"), readNumber(info, 1, "fill", "value")); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Clamp(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, "clamp");
+    double lo = readNumber(info, 1, "clamp", "min"), hi = readNumber(info, 2, "clamp", "max");
+    TensorView out = readView(info, 3, "clamp");
+    checkSameShape(info.Env(), "clamp", x, out);
+    kd::clamp(x, lo, hi, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Reduce(Info info) {
+  KD_GUARD(info.Env(), {
+    auto op = static_cast<kd::ReduceOp>(readInt(info, 0, "reduce", "op"));
+    TensorView x = readView(info, 1, "reduce");
+    std::vector<bool> mask = readDimMask(info, 2, x.ndim, "reduce");
+    double correction = readNumber(info, 3, "reduce", "correction");
+    TensorView out = readView(info, 4, "reduce");
+    kd::reduce(op, x, mask, correction, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value ArgReduce(Info info) {
+  KD_GUARD(info.Env(), {
+    bool isMax = info[0].ToBoolean();
+    TensorView x = readView(info, 1, "argReduce");
+    int dim = readInt(info, 2, "argReduce", "dim");
+    if (dim < 0 || dim >= x.ndim) throw Napi::RangeError::New(info.Env(), "argReduce: dim out of range");
+    kd::argReduce(isMax, x, dim, readView(info, 3, "argReduce"), readView(info, 4, "argReduce"));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Softmax(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, "softmax");
+    int dim = readInt(info, 1, "softmax", "dim");
+    if (dim < 0 || dim >= x.ndim) throw Napi::RangeError::New(info.Env(), "softmax: dim out of range");
+    bool log = info[2].ToBoolean();
+    TensorView out = readView(info, 3, "softmax");
+    checkSameShape(info.Env(), "softmax", x, out);
+    kd::softmax(x, dim, log, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value SoftmaxBackward(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView y = readView(info, 0, "softmaxBackward"), gy = readView(info, 1, "softmaxBackward");
+    int dim = readInt(info, 2, "softmaxBackward", "dim");
+    if (dim < 0 || dim >= y.ndim) throw Napi::RangeError::New(info.Env(), "softmaxBackward: dim out of range");
+    bool log = info[3].ToBoolean();
+    TensorView out = readView(info, 4, "softmaxBackward");
+    checkSameShape(info.Env(), "softmaxBackward", y, gy);
+    checkSameShape(info.Env(), "softmaxBackward", y, out);
+    kd::softmaxBackward(y, gy, dim, log, out);
+  });
+  return info.Env().Undefined();
+}
+
+// (x, dim, index, out) and (out, dim, index, src) share one argument shape.
+template <void (*K)(const TensorView&, int, const TensorView&, const TensorView&)>
+Napi::Value IndexOp(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView a = readView(info, 0, "index");
+    int dim = readInt(info, 1, "index", "dim");
+    if (dim < 0 || dim >= a.ndim) throw Napi::RangeError::New(info.Env(), "index: dim out of range");
+    TensorView idx = readView(info, 2, "index");
+    if (idx.dtype != DType::Int64) throw Napi::TypeError::New(info.Env(), "index: index tensor must be int64");
+    K(a, dim, idx, readView(info, 3, "index"));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value IndexAdd(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView out = readView(info, 0, "indexAdd");
+    int dim = readInt(info, 1, "indexAdd", "dim");
+    if (dim < 0 || dim >= out.ndim) throw Napi::RangeError::New(info.Env(), "indexAdd: dim out of range");
+    TensorView idx = readView(info, 2, "indexAdd");
+    if (idx.dtype != DType::Int64) throw Napi::TypeError::New(info.Env(), "indexAdd: index tensor must be int64");
+    kd::indexAdd(out, dim, idx, readView(info, 3, "indexAdd"), readNumber(info, 4, "indexAdd", "alpha"));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Matmul(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView a = readView(info, 0, "matmul"), b = readView(info, 1, "matmul"), out = readView(info, 2, "matmul");
+    if (a.ndim != 3 || b.ndim != 3 || out.ndim != 3) throw Napi::RangeError::New(info.Env(), "matmul: native matmul takes 3-d views");
+    if (a.shape[2] != b.shape[1] || out.shape[1] != a.shape[1] || out.shape[2] != b.shape[2] ||
+        a.shape[0] != out.shape[0] || b.shape[0] != out.shape[0])
+      throw Napi::RangeError::New(info.Env(), "matmul: inconsistent shapes");
+    kd::matmul(a, b, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value ManualSeed(Info info) {
+  KD_GUARD(info.Env(), { kd::manualSeed(static_cast<uint64_t>(readNumber(info, 0, "manualSeed", "seed"))); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Uniform(Info info) {
+  KD_GUARD(info.Env(), { kd::uniform(readView(info, 0, "uniform"), readNumber(info, 1, "uniform", "low"), readNumber(info, 2, "uniform", "high")); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Normal(Info info) {
+  KD_GUARD(info.Env(), { kd::normal(readView(info, 0, "normal"), readNumber(info, 1, "normal", "mean"), readNumber(info, 2, "normal", "std")); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Randint(Info info) {
+  KD_GUARD(info.Env(), {
+    kd::randint(readView(info, 0, "randint"), static_cast<int64_t>(readNumber(info, 1, "randint", "low")),
+                static_cast<int64_t>(readNumber(info, 2, "randint", "high")));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Randperm(Info info) {
+  KD_GUARD(info.Env(), { kd::randperm(readView(info, 0, "randperm")); });
+  return info.Env().Undefined();
+}
+
+Napi::Value Bernoulli(Info info) {
+  KD_GUARD(info.Env(), { kd::bernoulli(readView(info, 0, "bernoulli"), readNumber(info, 1, "bernoulli", "p")); });
+  return info.Env().Undefined();
+}
+
+Napi::Value SetNumThreads(Info info) {
+  KD_GUARD(info.Env(), { kd::setNumThreads(readInt(info, 0, "setNumThreads", "n")); });
+  return info.Env().Undefined();
+}
+
+Napi::Value GetNumThreads(Info info) { return Napi::Number::New(info.Env(), kd::getNumThreads()); }
+
+Napi::Value SetUseBlas(Info info) {
+  kd::setUseBlas(info[0].ToBoolean());
+  return info.Env().Undefined();
+}
+
+Napi::Value Config(Info info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("blas", kd::gemmBackend());
+  o.Set("usingBlas", kd::usingBlas());
+  o.Set("simd", kd::simdLevel());
+  o.Set("threads", kd::getNumThreads());
+#ifdef KD_WITH_CUDA
+  o.Set("cuda", true);
+#else
+  o.Set("cuda", false);
+#endif
+  return o;
+}
+
+template <typename E>
+Napi::Object codeTable(Napi::Env env, std::initializer_list<const char*> names) {
+  Napi::Object o = Napi::Object::New(env);
+  int32_t i = 0;
+  for (const char* n : names) o.Set(n, i++);
+  return o;
+}
+
+}  // namespace
+
+#define KD_NAME_ENTRY(name) #name,
+
+void initCore(Napi::Env env, Napi::Object exports) {
+  exports.Set("unaryOps", codeTable<kd::UnaryOp>(env, {KD_UNARY_OPS(KD_NAME_ENTRY)}));
+  exports.Set("binaryOps", codeTable<kd::BinaryOp>(env, {KD_BINARY_OPS(KD_NAME_ENTRY)}));
+  exports.Set("reduceOps", codeTable<kd::ReduceOp>(env, {KD_REDUCE_OPS(KD_NAME_ENTRY)}));
+  exports.Set("unary", Napi::Function::New(env, Unary, "unary"));
+  exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
+  exports.Set("binaryScalar", Napi::Function::New(env, BinaryScalar, "binaryScalar"));
+  exports.Set("where", Napi::Function::New(env, Where, "where"));
+  exports.Set("copy", Napi::Function::New(env, Copy, "copy"));
+  exports.Set("fill", Napi::Function::New(env, Fill, "fill"));
+  exports.Set("clamp", Napi::Function::New(env, Clamp, "clamp"));
+  exports.Set("reduce", Napi::Function::New(env, Reduce, "reduce"));
+  exports.Set("argReduce", Napi::Function::New(env, ArgReduce, "argReduce"));
+  exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
+  exports.Set("indexSelect", Napi::Function::New(env, IndexOp<kd::indexSelect>, "indexSelect"));
+  exports.Set("indexCopy", Napi::Function::New(env, IndexOp<kd::indexCopy>, "indexCopy"));
+  exports.Set("gather", Napi::Function::New(env, IndexOp<kd::gather>, "gather"));
+  exports.Set("scatterAdd", Napi::Function::New(env, IndexOp<kd::scatterAdd>, "scatterAdd"));
+  exports.Set("scatter", Napi::Function::New(env, IndexOp<kd::scatter>, "scatter"));
+  exports.Set("indexAdd", Napi::Function::New(env, IndexAdd, "indexAdd"));
+  exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
+  exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
+  exports.Set("uniform", Napi::Function::New(env, Uniform, "uniform"));
+  exports.Set("normal", Napi::Function::New(env, Normal, "normal"));
+  exports.Set("randint", Napi::Function::New(env, Randint, "randint"));
+  exports.Set("randperm", Napi::Function::New(env, Randperm, "randperm"));
+  exports.Set("bernoulli", Napi::Function::New(env, Bernoulli, "bernoulli"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
+  exports.Set("setUseBlas", Napi::Function::New(env, SetUseBlas, "setUseBlas"));
+  exports.Set("config", Napi::Function::New(env, Config, "config"));
+}
+
+}  // namespace kdb

@@ -1,0 +1,106 @@
+// The CPU kernels. Plain C++ over TensorViews: no Node headers here.
+// Op lists are X-macros so the C++ enum, the names the binding exports to
+// JS (lib/backend reads codes by name) and the kernels' switches agree.
+#pragma once
+#include "tensor_view.h"
+#include <vector>
+
+namespace kd {
+
+// ---- elementwise (native/cpu/elementwise.cc) -------------------------------
+// Float-only ops (exp, log, ...) get float inputs: the TS layer promotes ints.
+#define KD_UNARY_OPS(X) \
+  X(Neg) X(Exp) X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sin) X(Cos) X(Tan) X(Relu) \
+  X(Sigmoid) X(Tanh) X(Reciprocal) X(Sign) X(Floor) X(Ceil) X(Round)      \
+  X(Log1p) X(Expm1) X(Erf) X(Gelu) X(GeluGrad) X(LogicalNot) X(IsNan) X(Square)
+
+// Comparisons and logical ops write Bool; the rest write the inputs' dtype.
+#define KD_BINARY_OPS(X) \
+  X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Maximum) X(Minimum) X(Atan2)     \
+  X(Remainder) X(FloorDivide) X(Eq) X(Ne) X(Gt) X(Ge) X(Lt) X(Le)       \
+  X(LogicalAnd) X(LogicalOr) X(LogicalXor)
+
+#define KD_ENUM_ENTRY(name) name,
+enum class UnaryOp : int32_t { KD_UNARY_OPS(KD_ENUM_ENTRY) };
+enum class BinaryOp : int32_t { KD_BINARY_OPS(KD_ENUM_ENTRY) };
+
+// out = op(x). out is contiguous with x's shape; x any strides.
+// IsNan and LogicalNot write Bool, the rest x's dtype.
+void unary(UnaryOp op, const TensorView& x, const TensorView& out);
+// out = op(a, b). a and b already broadcast to out's shape (stride 0 where
+// broadcast) and share one dtype; out contiguous.
+void binary(BinaryOp op, const TensorView& a, const TensorView& b, const TensorView& out);
+// out = a op scalar, the common case of `x.mul(2)` without a 0-d tensor.
+void binaryScalar(BinaryOp op, const TensorView& a, double scalar, bool scalarFirst, const TensorView& out);
+// out = cond ? a : b, all broadcast to out's shape; a, b, out share a dtype.
+void where(const TensorView& cond, const TensorView& a, const TensorView& b, const TensorView& out);
+// dst[i] = src[i] with dtype conversion; any strides on both sides, same shape.
+void copy(const TensorView& src, const TensorView& dst);
+void fill(const TensorView& dst, double value);
+// out = clamp(x, lo, hi); NaN bounds mean "no bound".
+void clamp(const TensorView& x, double lo, double hi, const TensorView& out);
+
+// ---- reductions (native/cpu/reduce.cc) --------------------------------------
+#define KD_REDUCE_OPS(X) X(Sum) X(Mean) X(Prod) X(Amax) X(Amin) X(Var) X(LogSumExp) X(Any) X(All) X(Norm2)
+enum class ReduceOp : int32_t { KD_REDUCE_OPS(KD_ENUM_ENTRY) };
+
+// Reduces x over the dims where reduce[d] is true. out is contiguous with
+// x's shape and size 1 in reduced dims (keepdim form). Var uses
+// `correction` (1 = unbiased). Any/All write Bool; Sum of ints writes Int64.
+void reduce(ReduceOp op, const TensorView& x, const std::vector<bool>& reduceDims, double correction,
+            const TensorView& out);
+// max/min over one dim with the index of the first extreme (as PyTorch).
+// values/indices are contiguous, keepdim form; indices Int64.
+void argReduce(bool isMax, const TensorView& x, int dim, const TensorView& values, const TensorView& indices);
+// Fused (log-)softmax over dim; out contiguous like x.
+void softmax(const TensorView& x, int dim, bool log, const TensorView& out);
+// Gradient of (log-)softmax: y is the forward output, gy the incoming grad.
+void softmaxBackward(const TensorView& y, const TensorView& gy, int dim, bool log, const TensorView& out);
+
+// ---- indexing (native/cpu/index.cc) -----------------------------------------
+// All index tensors are Int64; negative indices count from the end; an
+// index out of range throws KernelError naming the op, index and size.
+// out[..., j, ...] = x[..., index[j], ...] along dim.
+void indexSelect(const TensorView& x, int dim, const TensorView& index, const TensorView& out);
+// out[..., index[j], ...] += alpha * src[..., j, ...] (index_add_).
+void indexAdd(const TensorView& out, int dim, const TensorView& index, const TensorView& src, double alpha);
+// out[..., index[j], ...] = src[..., j, ...] (index_copy_).
+void indexCopy(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
+// out[i][j] = x[i][index[i][j]] along dim (torch.gather); index has out's shape.
+void gather(const TensorView& x, int dim, const TensorView& index, const TensorView& out);
+// out[i][index[i][j]] += src[i][j] along dim (scatter_add_).
+void scatterAdd(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
+// out[i][index[i][j]] = src[i][j] along dim (scatter_).
+void scatter(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
+
+// ---- matmul (native/cpu/gemm.cc) --------------------------------------------
+// out[b] = a[b] @ b[b] for a [B, M, K], b [B, K, N], out [B, M, N].
+// a and b may have any strides (batch stride 0 broadcasts); out contiguous.
+// Float32/Float64 only. Uses BLAS when built with it, else the built-in GEMM.
+void matmul(const TensorView& a, const TensorView& b, const TensorView& out);
+// Which GEMM runs: "openblas", "accelerate" or "builtin".
+const char* gemmBackend();
+// The SIMD level the built-in GEMM picked at run time: "avx512", "avx2" or "scalar".
+const char* simdLevel();
+// Force the built-in GEMM even when BLAS is linked (for benchmarks and tests).
+void setUseBlas(bool on);
+bool usingBlas();
+
+// ---- random (native/cpu/random.cc) ------------------------------------------
+// One global generator (Philox-style counter-based, seeded by manualSeed).
+void manualSeed(uint64_t seed);
+uint64_t initialSeed();
+void uniform(const TensorView& out, double low, double high);
+void normal(const TensorView& out, double mean, double std);
+// Integers uniform in [low, high).
+void randint(const TensorView& out, int64_t low, int64_t high);
+// A random permutation of 0..n-1 into a contiguous Int64 out of size n.
+void randperm(const TensorView& out);
+// out[i] = 1 with probability p else 0 (out's dtype).
+void bernoulli(const TensorView& out, double p);
+
+// ---- threads (native/cpu/parallel.cc) ---------------------------------------
+void setNumThreads(int n);
+int getNumThreads();
+
+}  // namespace kd

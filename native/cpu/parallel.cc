@@ -1,0 +1,151 @@
+// The thread pool behind parallelFor and setNumThreads.
+//
+// The caller always works on its own job alongside the workers, claiming
+// chunks from a shared counter. So a job never waits on a worker that has
+// not woken up yet (the caller simply takes its chunks), and several
+// threads (Node worker_threads) can run parallel kernels at once.
+#include "parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "kernels.h"
+
+namespace kd {
+
+namespace {
+
+// Set while this thread runs chunks of a job (and always in pool workers):
+// a parallelFor nested inside one runs inline, so no thread ever waits on
+// a pool whose workers may all be waiting on it.
+thread_local bool tInsideParallel = false;
+
+int defaultThreads() {
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+std::atomic<int> gNumThreads{defaultThreads()};
+
+struct Job {
+  const std::function<void(int64_t, int64_t)>& fn;
+  int64_t begin, end, chunkSize, numChunks;
+  std::atomic<int64_t> nextChunk{0};
+  std::atomic<bool> failed{false};
+  std::mutex mutex;
+  std::condition_variable finished;
+  int64_t chunksDone = 0;
+  std::exception_ptr error;
+
+  Job(const std::function<void(int64_t, int64_t)>& f, int64_t b, int64_t e, int64_t chunk)
+      : fn(f), begin(b), end(e), chunkSize(chunk), numChunks((e - b + chunk - 1) / chunk) {}
+
+  // Runs chunks until none are left. Every claimed chunk is counted as done,
+  // even one skipped after a failure, so the caller's wait always ends.
+  void work() {
+    const bool wasInside = tInsideParallel;
+    tInsideParallel = true;
+    for (int64_t c = nextChunk.fetch_add(1); c < numChunks; c = nextChunk.fetch_add(1)) {
+      if (!failed.load(std::memory_order_relaxed)) {
+        try {
+          const int64_t b = begin + c * chunkSize;
+          fn(b, std::min(end, b + chunkSize));
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (!error) error = std::current_exception();
+          failed = true;
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (++chunksDone == numChunks) finished.notify_all();
+    }
+    tInsideParallel = wasInside;
+  }
+
+  void waitAll() {
+    std::unique_lock<std::mutex> lock(mutex);
+    finished.wait(lock, [&] { return chunksDone == numChunks; });
+  }
+};
+
+// Workers only ever grow in number: lowering setNumThreads just posts fewer
+// helpers per job, which avoids joining threads that might be mid-chunk.
+class Pool {
+ public:
+  // Asks up to `helpers` idle workers to join the job.
+  void post(const std::shared_ptr<Job>& job, int helpers) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      while (static_cast<int>(workers_.size()) < helpers) workers_.emplace_back([this] { loop(); });
+      for (int i = 0; i < helpers; ++i) queue_.push_back(job);
+    }
+    if (helpers == 1) wake_.notify_one();
+    else wake_.notify_all();
+  }
+
+ private:
+  void loop() {
+    tInsideParallel = true;
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return !queue_.empty(); });
+        job = std::move(queue_.front());
+        queue_.pop_front();
+      }
+      job->work();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Job>> queue_;
+  std::vector<std::thread> workers_;
+};
+
+// Never destroyed: joining workers from a static destructor at process exit
+// could hang or touch globals already torn down; exit ends the threads.
+Pool& pool() {
+  static Pool* p = new Pool;
+  return *p;
+}
+
+}  // namespace
+
+void setNumThreads(int n) {
+  if (n < 1) throw KernelError("setNumThreads: expected a positive number of threads, got " + std::to_string(n));
+  gNumThreads = n;
+}
+
+int getNumThreads() { return gNumThreads; }
+
+void parallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (end <= begin) return;
+  const int64_t n = end - begin;
+  grain = std::max<int64_t>(grain, 1);
+  const int threads = gNumThreads;
+  if (n <= grain || threads <= 1 || tInsideParallel) {
+    fn(begin, end);
+    return;
+  }
+  // A few chunks per thread, so a worker that wakes late costs only a
+  // small share of the job; but never chunks smaller than the grain.
+  const int64_t maxChunks = std::min<int64_t>(int64_t(threads) * 4, (n + grain - 1) / grain);
+  const int64_t chunk = (n + maxChunks - 1) / maxChunks;
+  auto job = std::make_shared<Job>(fn, begin, end, chunk);
+  const int helpers = static_cast<int>(std::min<int64_t>(threads - 1, job->numChunks - 1));
+  pool().post(job, helpers);
+  job->work();
+  job->waitAll();
+  if (job->error) std::rethrow_exception(job->error);
+}
+
+}  // namespace kd

@@ -1,0 +1,853 @@
+// Reductions (sum, mean, var, ...), max/min with indices, and softmax.
+//
+// Every reduction goes through one engine. The view's dims are split into
+// kept dims (in output order: out is contiguous in keepdim form) and
+// reduced dims (sorted so the smallest stride is innermost, then merged
+// where memory allows). Two loop shapes follow from that layout:
+//   - "inner": the reduced dims are the fast ones in memory (row sums, full
+//     reductions): each output runs over its reduced sub-space alone;
+//   - "lane": a kept dim is the fast one (column sums, the bias gradient):
+//     a block of outputs along that dim keeps one accumulator each, and the
+//     reduced sub-space is walked outside, so reads stay contiguous.
+// When there are too few outputs to keep the threads busy, the outermost
+// reduced dim is cut into pieces whose partial results are merged in a
+// fixed order. The pieces depend only on the shape, never on the thread
+// count, so a result is the same bit for bit however many threads run.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "kernels.h"
+#include "parallel.h"
+
+namespace kd {
+
+namespace {
+
+// Work (in elements) for one task of a split reduction, and the least work
+// worth handing to another thread.
+constexpr int64_t kSplitElems = 32768;
+constexpr int64_t kGrainElems = 16384;
+// Outputs per lane block: the accumulators (8 KiB of doubles) stay in L1.
+constexpr int64_t kLaneBlock = 1024;
+// Enough independent outputs to keep a pool busy without splitting.
+constexpr int64_t kEnoughItems = 64;
+// Cap on partial results kept for a split reduction.
+constexpr int64_t kMaxPartials = int64_t(1) << 22;
+
+int64_t grainFor(int64_t workPerItem) {
+  return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, workPerItem));
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+template <typename T>
+inline bool isNaN(T v) {
+  if constexpr (std::is_floating_point<T>::value) return std::isnan(v);
+  else return false;
+}
+
+template <typename T>
+constexpr bool isFloat() {
+  return std::is_floating_point<T>::value;
+}
+
+bool isFloatDtype(DType d) { return d == DType::Float32 || d == DType::Float64; }
+
+int64_t absStride(int64_t s) { return s < 0 ? -s : s; }
+
+// Merges neighbouring dims (outer to inner) that walk memory as one dim.
+int mergeDims(int n, int64_t* size, int64_t* stride) {
+  int m = 0;
+  for (int i = 0; i < n; ++i) {
+    if (m > 0 && stride[m - 1] == stride[i] * size[i]) {
+      size[m - 1] *= size[i];
+      stride[m - 1] = stride[i];
+    } else {
+      size[m] = size[i];
+      stride[m] = stride[i];
+      ++m;
+    }
+  }
+  return m;
+}
+
+struct Layout {
+  int nk = 0, nr = 0;
+  int64_t ks[kMaxDims], kst[kMaxDims];  // kept dims, output order
+  int64_t rs[kMaxDims], rst[kMaxDims];  // reduced dims, outer to inner
+  int64_t numOut = 1, nred = 1;
+};
+
+// keepUnitReduced keeps a size-1 reduced dim (argReduce wants exactly one).
+Layout makeLayout(const TensorView& x, const std::vector<bool>& mask, bool keepUnitReduced = false) {
+  Layout L;
+  for (int d = 0; d < x.ndim; ++d) {
+    if (mask[d]) {
+      L.nred *= x.shape[d];
+      if (x.shape[d] != 1 || keepUnitReduced) {
+        L.rs[L.nr] = x.shape[d];
+        L.rst[L.nr] = x.strides[d];
+        ++L.nr;
+      }
+    } else {
+      L.numOut *= x.shape[d];
+      if (x.shape[d] != 1) {
+        L.ks[L.nk] = x.shape[d];
+        L.kst[L.nk] = x.strides[d];
+        ++L.nk;
+      }
+    }
+  }
+  L.nk = mergeDims(L.nk, L.ks, L.kst);
+  // Insertion sort (stable, at most 16 dims) by falling |stride|.
+  for (int i = 1; i < L.nr; ++i) {
+    for (int j = i; j > 0 && absStride(L.rst[j - 1]) < absStride(L.rst[j]); --j) {
+      std::swap(L.rst[j - 1], L.rst[j]);
+      std::swap(L.rs[j - 1], L.rs[j]);
+    }
+  }
+  if (!keepUnitReduced) L.nr = mergeDims(L.nr, L.rs, L.rst);
+  return L;
+}
+
+// Walks a row-major index over dims [0, n) of (size, stride), tracking the
+// element offset, so consecutive outputs cost an add instead of a divide.
+struct Walker {
+  int n = 0;
+  const int64_t* size = nullptr;
+  const int64_t* stride = nullptr;
+  int64_t idx[kMaxDims] = {0};
+  int64_t offset = 0;
+
+  Walker(int n_, const int64_t* size_, const int64_t* stride_, int64_t flat) : n(n_), size(size_), stride(stride_) {
+    for (int d = n - 1; d >= 0; --d) {
+      idx[d] = flat % size[d];
+      flat /= size[d];
+      offset += idx[d] * stride[d];
+    }
+  }
+  void next() {
+    for (int d = n - 1; d >= 0; --d) {
+      offset += stride[d];
+      if (++idx[d] < size[d]) return;
+      offset -= stride[d] * size[d];
+      idx[d] = 0;
+    }
+  }
+};
+
+// Calls line(p, n, stride) for every innermost run of the reduced
+// sub-space at base, with the outermost reduced dim limited to [r0, r1).
+template <typename T, typename F>
+inline void forEachLine(const T* base, const Layout& L, int64_t r0, int64_t r1, F&& line) {
+  if (L.nr == 0) {
+    line(base, int64_t(1), int64_t(0));
+    return;
+  }
+  if (r0 >= r1) return;
+  if (L.nr == 1) {
+    line(base + r0 * L.rst[0], r1 - r0, L.rst[0]);
+    return;
+  }
+  const int last = L.nr - 1;
+  const int64_t n = L.rs[last], s = L.rst[last];
+  int64_t idx[kMaxDims] = {0};
+  idx[0] = r0;
+  const T* p = base + r0 * L.rst[0];
+  for (;;) {
+    line(p, n, s);
+    for (int d = last - 1;; --d) {
+      p += L.rst[d];
+      if (++idx[d] < (d == 0 ? r1 : L.rs[d])) break;
+      if (d == 0) return;
+      p -= L.rst[d] * L.rs[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// ---- reduction ops -----------------------------------------------------------
+// Each op: acc_t, init() (an identity for merge), step(acc, v, c) and
+// merge(acc, other). c is a per-output centre (the mean for var, the max for
+// logsumexp); ops that ignore it set kCtx = false. Integer sums and
+// products accumulate as uint64 so overflow wraps as int64 would, without UB.
+
+template <typename T>
+using WideAcc = std::conditional_t<isFloat<T>(), double, uint64_t>;
+
+template <typename T>
+struct SumOp {
+  using acc_t = WideAcc<T>;
+  static constexpr bool kCtx = false;
+  acc_t init() const { return acc_t(0); }
+  void step(acc_t& a, T v, double) const { a += static_cast<acc_t>(v); }
+  void merge(acc_t& a, acc_t b) const { a += b; }
+};
+
+template <typename T>
+struct ProdOp {
+  using acc_t = WideAcc<T>;
+  static constexpr bool kCtx = false;
+  acc_t init() const { return acc_t(1); }
+  void step(acc_t& a, T v, double) const { a *= static_cast<acc_t>(v); }
+  void merge(acc_t& a, acc_t b) const { a *= b; }
+};
+
+// NaN wins: once a NaN is in, no comparison replaces it.
+template <typename T, bool IsMax>
+struct ExtremeOp {
+  using acc_t = T;
+  static constexpr bool kCtx = false;
+  acc_t init() const {
+    if constexpr (isFloat<T>()) return IsMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
+    else return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
+  }
+  void step(acc_t& a, T v, double) const {
+    if ((IsMax ? v > a : v < a) || isNaN(v)) a = v;
+  }
+  void merge(acc_t& a, acc_t b) const {
+    if (!isNaN(a)) step(a, b, 0.0);
+  }
+};
+
+template <typename T, bool IsAny>
+struct LogicalOp {
+  using acc_t = uint8_t;
+  static constexpr bool kCtx = false;
+  acc_t init() const { return IsAny ? 0 : 1; }
+  void step(acc_t& a, T v, double) const {
+    if (IsAny) a |= static_cast<uint8_t>(v != T(0));
+    else a &= static_cast<uint8_t>(v != T(0));
+  }
+  void merge(acc_t& a, acc_t b) const {
+    if (IsAny) a |= b;
+    else a &= b;
+  }
+};
+
+// Sum of squared distances from c (var's second pass; norm with c = 0).
+template <typename T, bool Ctx>
+struct SquareOp {
+  using acc_t = double;
+  static constexpr bool kCtx = Ctx;
+  acc_t init() const { return 0.0; }
+  void step(acc_t& a, T v, double c) const {
+    const double d = static_cast<double>(v) - c;
+    a += d * d;
+  }
+  void merge(acc_t& a, acc_t b) const { a += b; }
+};
+
+template <typename T>
+struct ExpSumOp {
+  using acc_t = double;
+  static constexpr bool kCtx = true;
+  acc_t init() const { return 0.0; }
+  void step(acc_t& a, T v, double c) const { a += std::exp(static_cast<double>(v) - c); }
+  void merge(acc_t& a, acc_t b) const { a += b; }
+};
+
+// A strided run. Contiguous runs use eight independent accumulators so the
+// compiler can keep them in vector registers without reassociating.
+template <typename Op, typename T>
+inline void runLine(const Op& op, typename Op::acc_t& acc, const T* p, int64_t n, int64_t s, double c) {
+  using A = typename Op::acc_t;
+  if (s == 1 && n >= 32) {
+    A a[8];
+    for (int k = 0; k < 8; ++k) a[k] = op.init();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int k = 0; k < 8; ++k) op.step(a[k], p[i + k], c);
+    for (; i < n; ++i) op.step(a[i & 7], p[i], c);
+    for (int k = 0; k < 8; ++k) op.merge(acc, a[k]);
+  } else if (s == 1) {
+    for (int64_t i = 0; i < n; ++i) op.step(acc, p[i], c);
+  } else {
+    for (int64_t i = 0; i < n; ++i) op.step(acc, p[i * s], c);
+  }
+}
+
+// Reduces x by L into one accumulator per output (in output order). ctx,
+// when the op uses it, holds one centre per output.
+template <typename T, typename Op>
+std::vector<typename Op::acc_t> runReduce(const T* x, const Layout& L, const Op& op, const double* ctx) {
+  using A = typename Op::acc_t;
+  std::vector<A> res(static_cast<size_t>(L.numOut), op.init());
+  if (L.numOut == 0 || L.nred == 0) return res;
+
+  const bool lane = L.nk >= 1 && (L.nr == 0 || absStride(L.kst[L.nk - 1]) < absStride(L.rst[L.nr - 1]));
+  const int64_t W = lane ? L.ks[L.nk - 1] : 1;
+  const int64_t laneBlocks = lane ? ceilDiv(W, kLaneBlock) : 1;
+  const int64_t items = lane ? (L.numOut / W) * laneBlocks : L.numOut;
+  const int64_t itemWork = L.nred * std::min(W, kLaneBlock);
+
+  int64_t nsplit = 1;
+  if (items < kEnoughItems && L.nr >= 1) {
+    nsplit = std::min(ceilDiv(itemWork, kSplitElems), L.rs[0]);
+    nsplit = std::min(nsplit, std::max<int64_t>(1, kMaxPartials / L.numOut));
+    nsplit = std::max<int64_t>(nsplit, 1);
+  }
+  std::vector<A> partial;
+  A* dst = res.data();
+  if (nsplit > 1) {
+    partial.assign(static_cast<size_t>(nsplit * L.numOut), op.init());
+    dst = partial.data();
+  }
+  const int64_t R0 = L.nr >= 1 ? L.rs[0] : 1;
+  const int64_t tasks = nsplit * items;
+  const int64_t grain = grainFor(itemWork / nsplit);
+
+  if (!lane) {
+    parallelFor(0, tasks, grain, [&](int64_t b, int64_t e) {
+      int64_t t = b;
+      while (t < e) {
+        const int64_t s = t / items;
+        const int64_t r0 = R0 * s / nsplit, r1 = R0 * (s + 1) / nsplit;
+        const int64_t oEnd = std::min(e - s * items, items);
+        Walker w(L.nk, L.ks, L.kst, t % items);
+        for (int64_t o = t % items; o < oEnd; ++o, ++t, w.next()) {
+          A acc = op.init();
+          const double c = Op::kCtx ? ctx[o] : 0.0;
+          forEachLine(x + w.offset, L, r0, r1,
+                      [&](const T* p, int64_t n, int64_t st) { runLine(op, acc, p, n, st, c); });
+          dst[s * L.numOut + o] = acc;
+        }
+      }
+    });
+  } else {
+    const int64_t ls = L.kst[L.nk - 1];
+    parallelFor(0, tasks, grain, [&](int64_t b, int64_t e) {
+      A acc[kLaneBlock];
+      for (int64_t t = b; t < e; ++t) {
+        const int64_t s = t / items, it = t % items;
+        const int64_t r0 = R0 * s / nsplit, r1 = R0 * (s + 1) / nsplit;
+        const int64_t g = it / laneBlocks, j0 = (it % laneBlocks) * kLaneBlock;
+        const int64_t bw = std::min(W - j0, kLaneBlock);
+        const Walker w(L.nk - 1, L.ks, L.kst, g);
+        const int64_t o0 = g * W + j0;
+        const double* c = Op::kCtx ? ctx + o0 : nullptr;
+        for (int64_t j = 0; j < bw; ++j) acc[j] = op.init();
+        forEachLine(x + w.offset + j0 * ls, L, r0, r1, [&](const T* p, int64_t n, int64_t st) {
+          for (int64_t i = 0; i < n; ++i) {
+            const T* q = p + i * st;
+            if (ls == 1) {
+              for (int64_t j = 0; j < bw; ++j) op.step(acc[j], q[j], Op::kCtx ? c[j] : 0.0);
+            } else {
+              for (int64_t j = 0; j < bw; ++j) op.step(acc[j], q[j * ls], Op::kCtx ? c[j] : 0.0);
+            }
+          }
+        });
+        std::copy(acc, acc + bw, dst + s * L.numOut + o0);
+      }
+    });
+  }
+
+  if (nsplit > 1) {
+    for (int64_t o = 0; o < L.numOut; ++o) {
+      A a = partial[o];
+      for (int64_t s = 1; s < nsplit; ++s) op.merge(a, partial[s * L.numOut + o]);
+      res[o] = a;
+    }
+  }
+  return res;
+}
+
+// Converts without UB when a caller hands an out dtype the value cannot
+// take (a NaN into an integer, say).
+template <typename O, typename R>
+inline O convertTo(R v) {
+  if constexpr (std::is_same<O, R>::value) {
+    return v;
+  } else if constexpr (std::is_floating_point<R>::value && std::is_integral<O>::value) {
+    if (!(v == v)) return O(0);
+    if (v <= static_cast<R>(std::numeric_limits<O>::lowest())) return std::numeric_limits<O>::lowest();
+    if (v >= static_cast<R>(std::numeric_limits<O>::max())) return std::numeric_limits<O>::max();
+    return static_cast<O>(v);
+  } else {
+    return static_cast<O>(v);
+  }
+}
+
+// out[i] = value(i) for i < n, converted to out's dtype.
+template <typename F>
+void storeOut(const TensorView& out, int64_t n, F&& value) {
+  if (out.dtype == DType::Bool) {
+    uint8_t* o = out.ptr<uint8_t>();
+    for (int64_t i = 0; i < n; ++i) o[i] = value(i) != 0 ? 1 : 0;
+    return;
+  }
+  KD_DISPATCH_ALL(out.dtype, {
+    scalar_t* o = out.ptr<scalar_t>();
+    for (int64_t i = 0; i < n; ++i) o[i] = convertTo<scalar_t>(value(i));
+  });
+}
+
+const char* reduceName(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::Sum: return "sum";
+    case ReduceOp::Mean: return "mean";
+    case ReduceOp::Prod: return "prod";
+    case ReduceOp::Amax: return "amax";
+    case ReduceOp::Amin: return "amin";
+    case ReduceOp::Var: return "var";
+    case ReduceOp::LogSumExp: return "logsumexp";
+    case ReduceOp::Any: return "any";
+    case ReduceOp::All: return "all";
+    case ReduceOp::Norm2: return "norm";
+  }
+  return "reduce";
+}
+
+template <typename T>
+void reduceTyped(ReduceOp op, const T* x, const Layout& L, double correction, const TensorView& out) {
+  const int64_t n = L.numOut;
+  const double count = static_cast<double>(L.nred);
+  switch (op) {
+    case ReduceOp::Sum: {
+      auto r = runReduce(x, L, SumOp<T>{}, nullptr);
+      if constexpr (isFloat<T>()) storeOut(out, n, [&](int64_t i) { return r[i]; });
+      else storeOut(out, n, [&](int64_t i) { return static_cast<int64_t>(r[i]); });
+      break;
+    }
+    case ReduceOp::Prod: {
+      auto r = runReduce(x, L, ProdOp<T>{}, nullptr);
+      if constexpr (isFloat<T>()) storeOut(out, n, [&](int64_t i) { return r[i]; });
+      else storeOut(out, n, [&](int64_t i) { return static_cast<int64_t>(r[i]); });
+      break;
+    }
+    case ReduceOp::Amax: {
+      auto r = runReduce(x, L, ExtremeOp<T, true>{}, nullptr);
+      storeOut(out, n, [&](int64_t i) { return r[i]; });
+      break;
+    }
+    case ReduceOp::Amin: {
+      auto r = runReduce(x, L, ExtremeOp<T, false>{}, nullptr);
+      storeOut(out, n, [&](int64_t i) { return r[i]; });
+      break;
+    }
+    case ReduceOp::Any: {
+      auto r = runReduce(x, L, LogicalOp<T, true>{}, nullptr);
+      storeOut(out, n, [&](int64_t i) { return r[i]; });
+      break;
+    }
+    case ReduceOp::All: {
+      auto r = runReduce(x, L, LogicalOp<T, false>{}, nullptr);
+      storeOut(out, n, [&](int64_t i) { return r[i]; });
+      break;
+    }
+    case ReduceOp::Mean: {
+      auto r = runReduce(x, L, SumOp<T>{}, nullptr);
+      storeOut(out, n, [&](int64_t i) { return static_cast<double>(r[i]) / count; });
+      break;
+    }
+    case ReduceOp::Norm2: {
+      auto r = runReduce(x, L, SquareOp<T, false>{}, nullptr);
+      storeOut(out, n, [&](int64_t i) { return std::sqrt(r[i]); });
+      break;
+    }
+    case ReduceOp::Var: {
+      // Two passes (mean, then squared deviations) rather than sum and sum
+      // of squares, which cancel badly when the mean is large.
+      auto sums = runReduce(x, L, SumOp<T>{}, nullptr);
+      std::vector<double> mean(sums.size());
+      for (size_t i = 0; i < sums.size(); ++i) mean[i] = static_cast<double>(sums[i]) / count;
+      auto m2 = runReduce(x, L, SquareOp<T, true>{}, mean.data());
+      // As PyTorch: the divisor stops at 0, so m2 / 0 gives NaN or inf.
+      const double divisor = std::max(0.0, count - correction);
+      storeOut(out, n, [&](int64_t i) { return m2[i] / divisor; });
+      break;
+    }
+    case ReduceOp::LogSumExp: {
+      if (L.nred == 0) {
+        storeOut(out, n, [](int64_t) { return -std::numeric_limits<double>::infinity(); });
+        break;
+      }
+      auto mx = runReduce(x, L, ExtremeOp<T, true>{}, nullptr);
+      // An infinite max is not subtracted (inf - inf is NaN); the sum then
+      // gives inf or -inf by itself, as in PyTorch.
+      std::vector<double> centre(mx.size());
+      for (size_t i = 0; i < mx.size(); ++i) {
+        const double m = static_cast<double>(mx[i]);
+        centre[i] = std::isinf(m) ? 0.0 : m;
+      }
+      auto s = runReduce(x, L, ExpSumOp<T>{}, centre.data());
+      storeOut(out, n, [&](int64_t i) { return std::log(s[i]) + centre[i]; });
+      break;
+    }
+  }
+}
+
+std::string shapeStr(const TensorView& v) {
+  std::string s = "[";
+  for (int d = 0; d < v.ndim; ++d) s += (d ? ", " : "") + std::to_string(v.shape[d]);
+  return s + "]";
+}
+
+void checkOut(const char* op, const TensorView& out, int64_t expected) {
+  if (out.numel() != expected)
+    throw KernelError(std::string(op) + ": output has " + std::to_string(out.numel()) + " elements, expected " +
+                      std::to_string(expected));
+  if (!out.isContiguous()) throw KernelError(std::string(op) + ": output must be contiguous");
+}
+
+// Copies a strided view into contiguous memory of the same dtype.
+template <typename T>
+void toContiguous(const TensorView& src, T* dst) {
+  const int64_t n = src.numel();
+  if (n == 0) return;
+  if (src.ndim == 0) {
+    dst[0] = src.ptr<T>()[0];
+    return;
+  }
+  const int last = src.ndim - 1;
+  const int64_t w = src.shape[last], ws = src.strides[last];
+  const int64_t rows = n / w;
+  const T* s = src.ptr<T>();
+  parallelFor(0, rows, grainFor(w), [&](int64_t b, int64_t e) {
+    Walker wk(last, src.shape, src.strides, b);
+    for (int64_t r = b; r < e; ++r, wk.next()) {
+      const T* p = s + wk.offset;
+      T* d = dst + r * w;
+      for (int64_t j = 0; j < w; ++j) d[j] = p[j * ws];
+    }
+  });
+}
+
+// ---- arg reductions ------------------------------------------------------------
+
+template <typename T, bool IsMax>
+inline bool better(T v, T best) {
+  return (IsMax ? v > best : v < best) || (isNaN(v) && !isNaN(best));
+}
+
+template <typename T, bool IsMax>
+void argReduceTyped(const T* x, const Layout& L, T* values, int64_t* indices) {
+  const int64_t n = L.rs[0], sd = L.rst[0];
+  const int64_t numOut = L.numOut;
+  const bool lane = L.nk >= 1 && absStride(L.kst[L.nk - 1]) < absStride(sd);
+  if (!lane) {
+    // Few outputs over a long dim: cut the dim, then take the first extreme
+    // across pieces in order, which keeps the first index.
+    int64_t nsplit = 1;
+    if (numOut < kEnoughItems) nsplit = std::max<int64_t>(1, std::min(ceilDiv(n, kSplitElems), kMaxPartials / std::max<int64_t>(numOut, 1)));
+    std::vector<T> pv(static_cast<size_t>(nsplit * numOut));
+    std::vector<int64_t> pi(static_cast<size_t>(nsplit * numOut));
+    const int64_t items = numOut;
+    parallelFor(0, nsplit * items, grainFor(n / nsplit), [&](int64_t b, int64_t e) {
+      int64_t t = b;
+      while (t < e) {
+        const int64_t s = t / items;
+        const int64_t k0 = n * s / nsplit, k1 = n * (s + 1) / nsplit;
+        const int64_t oEnd = std::min(e - s * items, items);
+        Walker w(L.nk, L.ks, L.kst, t % items);
+        for (int64_t o = t % items; o < oEnd; ++o, ++t, w.next()) {
+          const T* p = x + w.offset;
+          T best = p[k0 * sd];
+          int64_t bi = k0;
+          for (int64_t k = k0 + 1; k < k1; ++k) {
+            const T v = p[k * sd];
+            if (better<T, IsMax>(v, best)) {
+              best = v;
+              bi = k;
+            }
+          }
+          pv[s * numOut + o] = best;
+          pi[s * numOut + o] = bi;
+        }
+      }
+    });
+    for (int64_t o = 0; o < numOut; ++o) {
+      T best = pv[o];
+      int64_t bi = pi[o];
+      for (int64_t s = 1; s < nsplit; ++s) {
+        if (better<T, IsMax>(pv[s * numOut + o], best)) {
+          best = pv[s * numOut + o];
+          bi = pi[s * numOut + o];
+        }
+      }
+      values[o] = best;
+      indices[o] = bi;
+    }
+    return;
+  }
+  const int64_t W = L.ks[L.nk - 1], ls = L.kst[L.nk - 1];
+  const int64_t laneBlocks = ceilDiv(W, kLaneBlock);
+  const int64_t items = (numOut / W) * laneBlocks;
+  parallelFor(0, items, grainFor(n * std::min(W, kLaneBlock)), [&](int64_t b, int64_t e) {
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t g = it / laneBlocks, j0 = (it % laneBlocks) * kLaneBlock;
+      const int64_t bw = std::min(W - j0, kLaneBlock);
+      const Walker w(L.nk - 1, L.ks, L.kst, g);
+      const T* base = x + w.offset + j0 * ls;
+      T* bv = values + g * W + j0;
+      int64_t* bi = indices + g * W + j0;
+      for (int64_t j = 0; j < bw; ++j) {
+        bv[j] = base[j * ls];
+        bi[j] = 0;
+      }
+      for (int64_t k = 1; k < n; ++k) {
+        const T* q = base + k * sd;
+        for (int64_t j = 0; j < bw; ++j) {
+          const T v = q[j * ls];
+          if (better<T, IsMax>(v, bv[j])) {
+            bv[j] = v;
+            bi[j] = k;
+          }
+        }
+      }
+    }
+  });
+}
+
+// ---- softmax -------------------------------------------------------------------
+// Both kernels work on contiguous data seen as [outer, n, inner] with the
+// softmax over n. inner == 1 walks rows; otherwise a block of up to
+// kSoftLanes neighbours along inner is done together so reads stay
+// contiguous. in may equal out.
+
+constexpr int64_t kSoftLanes = 256;
+
+template <typename T>
+void softmaxRows(const T* in, T* out, int64_t outer, int64_t n, bool log) {
+  parallelFor(0, outer, grainFor(n * 8), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* x = in + r * n;
+      T* y = out + r * n;
+      T m = -std::numeric_limits<T>::infinity();
+      for (int64_t i = 0; i < n; ++i)
+        if (x[i] > m || isNaN(x[i])) m = x[i];
+      double s = 0.0;
+      if (log) {
+        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(std::exp(x[i] - m));
+        const T lse = static_cast<T>(std::log(s));
+        for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - lse;
+      } else {
+        for (int64_t i = 0; i < n; ++i) {
+          const T v = std::exp(x[i] - m);
+          y[i] = v;
+          s += static_cast<double>(v);
+        }
+        const T inv = static_cast<T>(1.0 / s);
+        for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+      }
+    }
+  });
+}
+
+template <typename T>
+void softmaxLanes(const T* in, T* out, int64_t outer, int64_t n, int64_t inner, bool log) {
+  const int64_t blocks = ceilDiv(inner, kSoftLanes);
+  parallelFor(0, outer * blocks, grainFor(n * std::min(inner, kSoftLanes) * 8), [&](int64_t b, int64_t e) {
+    T m[kSoftLanes], f[kSoftLanes];
+    double s[kSoftLanes];
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t o = it / blocks, j0 = (it % blocks) * kSoftLanes;
+      const int64_t bw = std::min(inner - j0, kSoftLanes);
+      const T* x = in + o * n * inner + j0;
+      T* y = out + o * n * inner + j0;
+      for (int64_t j = 0; j < bw; ++j) {
+        m[j] = -std::numeric_limits<T>::infinity();
+        s[j] = 0.0;
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        const T* xk = x + k * inner;
+        for (int64_t j = 0; j < bw; ++j)
+          if (xk[j] > m[j] || isNaN(xk[j])) m[j] = xk[j];
+      }
+      for (int64_t k = 0; k < n; ++k) {
+        const T* xk = x + k * inner;
+        T* yk = y + k * inner;
+        for (int64_t j = 0; j < bw; ++j) {
+          const T v = std::exp(xk[j] - m[j]);
+          if (!log) yk[j] = v;
+          s[j] += static_cast<double>(v);
+        }
+      }
+      for (int64_t j = 0; j < bw; ++j) f[j] = static_cast<T>(log ? std::log(s[j]) : 1.0 / s[j]);
+      for (int64_t k = 0; k < n; ++k) {
+        const T* xk = x + k * inner;
+        T* yk = y + k * inner;
+        if (log) {
+          for (int64_t j = 0; j < bw; ++j) yk[j] = (xk[j] - m[j]) - f[j];
+        } else {
+          for (int64_t j = 0; j < bw; ++j) yk[j] *= f[j];
+        }
+      }
+    }
+  });
+}
+
+// softmax: gx = y * (gy - sum(gy * y)); log_softmax: gx = gy - exp(y) * sum(gy).
+template <typename T>
+void softmaxBackwardRows(const T* y, const T* gy, T* gx, int64_t outer, int64_t n, bool log) {
+  parallelFor(0, outer, grainFor(n * 4), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* yr = y + r * n;
+      const T* gr = gy + r * n;
+      T* outr = gx + r * n;
+      double s = 0.0;
+      if (log) {
+        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(gr[i]);
+        const T st = static_cast<T>(s);
+        for (int64_t i = 0; i < n; ++i) outr[i] = gr[i] - std::exp(yr[i]) * st;
+      } else {
+        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(gr[i]) * static_cast<double>(yr[i]);
+        const T st = static_cast<T>(s);
+        for (int64_t i = 0; i < n; ++i) outr[i] = yr[i] * (gr[i] - st);
+      }
+    }
+  });
+}
+
+template <typename T>
+void softmaxBackwardLanes(const T* y, const T* gy, T* gx, int64_t outer, int64_t n, int64_t inner, bool log) {
+  const int64_t blocks = ceilDiv(inner, kSoftLanes);
+  parallelFor(0, outer * blocks, grainFor(n * std::min(inner, kSoftLanes) * 4), [&](int64_t b, int64_t e) {
+    double s[kSoftLanes];
+    T st[kSoftLanes];
+    for (int64_t it = b; it < e; ++it) {
+      const int64_t o = it / blocks, j0 = (it % blocks) * kSoftLanes;
+      const int64_t bw = std::min(inner - j0, kSoftLanes);
+      const int64_t base = o * n * inner + j0;
+      for (int64_t j = 0; j < bw; ++j) s[j] = 0.0;
+      for (int64_t k = 0; k < n; ++k) {
+        const T* yk = y + base + k * inner;
+        const T* gk = gy + base + k * inner;
+        if (log) {
+          for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(gk[j]);
+        } else {
+          for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(gk[j]) * static_cast<double>(yk[j]);
+        }
+      }
+      for (int64_t j = 0; j < bw; ++j) st[j] = static_cast<T>(s[j]);
+      for (int64_t k = 0; k < n; ++k) {
+        const T* yk = y + base + k * inner;
+        const T* gk = gy + base + k * inner;
+        T* ok = gx + base + k * inner;
+        if (log) {
+          for (int64_t j = 0; j < bw; ++j) ok[j] = gk[j] - std::exp(yk[j]) * st[j];
+        } else {
+          for (int64_t j = 0; j < bw; ++j) ok[j] = yk[j] * (gk[j] - st[j]);
+        }
+      }
+    }
+  });
+}
+
+void checkSoftmaxArgs(const char* op, const TensorView& a, const TensorView& out, int dim) {
+  if (dim < 0 || dim >= a.ndim) throw KernelError(std::string(op) + ": dim " + std::to_string(dim) + " out of range");
+  if (a.dtype != out.dtype)
+    throw KernelError(std::string(op) + ": output dtype " + dtypeName(out.dtype) + " differs from input dtype " +
+                      dtypeName(a.dtype));
+  bool same = a.ndim == out.ndim;
+  for (int d = 0; same && d < a.ndim; ++d) same = a.shape[d] == out.shape[d];
+  if (!same) throw KernelError(std::string(op) + ": output shape " + shapeStr(out) + " differs from input shape " + shapeStr(a));
+  if (!out.isContiguous()) throw KernelError(std::string(op) + ": output must be contiguous");
+}
+
+void splitAround(const TensorView& v, int dim, int64_t& outer, int64_t& n, int64_t& inner) {
+  outer = 1;
+  inner = 1;
+  for (int d = 0; d < dim; ++d) outer *= v.shape[d];
+  for (int d = dim + 1; d < v.ndim; ++d) inner *= v.shape[d];
+  n = v.shape[dim];
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const TensorView& x, const std::vector<bool>& reduceDims, double correction,
+            const TensorView& out) {
+  const char* name = reduceName(op);
+  if (static_cast<int>(reduceDims.size()) != x.ndim)
+    throw KernelError(std::string("reduce: dim mask has ") + std::to_string(reduceDims.size()) + " entries for a " +
+                      std::to_string(x.ndim) + "-d input");
+  const bool floatOnly = op == ReduceOp::Mean || op == ReduceOp::Var || op == ReduceOp::LogSumExp || op == ReduceOp::Norm2;
+  if (floatOnly && !isFloatDtype(x.dtype))
+    throw KernelError(std::string("reduce: ") + name + " needs a floating dtype, got " + dtypeName(x.dtype));
+  const Layout L = makeLayout(x, reduceDims);
+  checkOut(name, out, L.numOut);
+  if ((op == ReduceOp::Amax || op == ReduceOp::Amin) && L.nred == 0)
+    throw KernelError(std::string(name) + ": cannot reduce over an empty dim");
+  if (L.numOut == 0) return;
+  KD_DISPATCH_ALL(x.dtype, reduceTyped<scalar_t>(op, x.ptr<scalar_t>(), L, correction, out));
+}
+
+void argReduce(bool isMax, const TensorView& x, int dim, const TensorView& values, const TensorView& indices) {
+  const char* name = isMax ? "max" : "min";
+  if (dim < 0 || dim >= x.ndim) throw KernelError(std::string(name) + ": dim " + std::to_string(dim) + " out of range");
+  if (values.dtype != x.dtype)
+    throw KernelError(std::string(name) + ": values dtype " + dtypeName(values.dtype) + " differs from input dtype " +
+                      dtypeName(x.dtype));
+  if (indices.dtype != DType::Int64) throw KernelError(std::string(name) + ": indices must be int64");
+  std::vector<bool> mask(static_cast<size_t>(x.ndim), false);
+  mask[dim] = true;
+  const Layout L = makeLayout(x, mask, true);
+  checkOut(name, values, L.numOut);
+  checkOut(name, indices, L.numOut);
+  if (x.shape[dim] == 0)
+    throw KernelError(std::string(name) + ": cannot reduce over an empty dim (dim " + std::to_string(dim) + " of " +
+                      shapeStr(x) + ")");
+  if (L.numOut == 0) return;
+  KD_DISPATCH_ALL(x.dtype, {
+    if (isMax) argReduceTyped<scalar_t, true>(x.ptr<scalar_t>(), L, values.ptr<scalar_t>(), indices.ptr<int64_t>());
+    else argReduceTyped<scalar_t, false>(x.ptr<scalar_t>(), L, values.ptr<scalar_t>(), indices.ptr<int64_t>());
+  });
+}
+
+void softmax(const TensorView& x, int dim, bool log, const TensorView& out) {
+  checkSoftmaxArgs("softmax", x, out, dim);
+  if (x.numel() == 0) return;
+  int64_t outer, n, inner;
+  splitAround(x, dim, outer, n, inner);
+  KD_DISPATCH_FLOAT(x.dtype, "softmax", {
+    scalar_t* o = out.ptr<scalar_t>();
+    const scalar_t* src = x.ptr<scalar_t>();
+    // A strided input is first copied into out; the kernels work in place.
+    if (!x.isContiguous()) {
+      toContiguous(x, o);
+      src = o;
+    }
+    if (inner == 1) softmaxRows(src, o, outer, n, log);
+    else softmaxLanes(src, o, outer, n, inner, log);
+  });
+}
+
+void softmaxBackward(const TensorView& y, const TensorView& gy, int dim, bool log, const TensorView& out) {
+  checkSoftmaxArgs("softmaxBackward", y, out, dim);
+  checkSoftmaxArgs("softmaxBackward", gy, out, dim);
+  if (y.numel() == 0) return;
+  int64_t outer, n, inner;
+  splitAround(y, dim, outer, n, inner);
+  KD_DISPATCH_FLOAT(y.dtype, "softmaxBackward", {
+    scalar_t* o = out.ptr<scalar_t>();
+    const scalar_t* yp = y.ptr<scalar_t>();
+    const scalar_t* gp = gy.ptr<scalar_t>();
+    // Strided inputs (gy is often an expanded scalar) are made contiguous:
+    // one into out (the kernels allow out to alias an input), the other,
+    // if both are strided, into a temporary.
+    std::vector<scalar_t> tmp;
+    if (!gy.isContiguous()) {
+      toContiguous(gy, o);
+      gp = o;
+    }
+    if (!y.isContiguous()) {
+      if (gp == o) {
+        tmp.resize(static_cast<size_t>(y.numel()));
+        toContiguous(y, tmp.data());
+        yp = tmp.data();
+      } else {
+        toContiguous(y, o);
+        yp = o;
+      }
+    }
+    if (inner == 1) softmaxBackwardRows(yp, gp, o, outer, n, log);
+    else softmaxBackwardLanes(yp, gp, o, outer, n, inner, log);
+  });
+}
+
+}  // namespace kd

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // Native kernels are synchronous and CPU-bound; threads would only
+    // contend for this machine's cores.
+    pool: 'forks',
+    testTimeout: 60_000,
+  },
+});
