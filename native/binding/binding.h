@@ -24,9 +24,9 @@ std::vector<bool> readDimMask(const Napi::CallbackInfo& info, size_t i, int ndim
 
 // Runs body and turns a C++ exception into a JS Error. Use in every export
 // so nothing a caller passes can abort the process.
-#define KD_GUARD(env, body)                                              \
+#define KD_GUARD(env, ...)                                              \
   try {                                                                  \
-    body;                                                                \
+    __VA_ARGS__;                                                         \
   } catch (const Napi::Error& e) {                                       \
     e.ThrowAsJavaScriptException();                                      \
   } catch (const std::bad_alloc&) {                                      \
