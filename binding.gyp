@@ -10,6 +10,7 @@
         "native/binding/args.cc",
         "native/binding/core.cc",
         "native/binding/nn.cc",
+        "native/binding/optim.cc",
         "native/cpu/elementwise.cc",
         "native/cpu/reduce.cc",
         "native/cpu/index.cc",
@@ -17,6 +18,7 @@
         "native/cpu/random.cc",
         "native/cpu/parallel.cc",
         "native/cpu/nn.cc",
+        "native/cpu/optim.cc",
         "native/cuda/stub.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

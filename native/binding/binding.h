@@ -38,5 +38,6 @@ std::vector<bool> readDimMask(const Napi::CallbackInfo& info, size_t i, int ndim
 // Each binding file adds its exports here; addon.cc calls them all.
 void initCore(Napi::Env env, Napi::Object exports);
 void initNN(Napi::Env env, Napi::Object exports);
+void initOptim(Napi::Env env, Napi::Object exports);
 
 }  // namespace kdb

@@ -1,0 +1,2 @@
+// Fused optimizer updates: one pass over a parameter per step.
+#include "kernels.h"
