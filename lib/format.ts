@@ -90,7 +90,7 @@ export function formatTensor(t: Tensor): string {
       const idx: (number | null)[] =
         summarize && n > 2 * EDGE ? [0, 1, 2, null, n - 3, n - 2, n - 1] : [...Array(n).keys()];
       if (d === shape.length - 1) {
-        const items = idx.map((i) => (i === null ? '...' : f.fmt(flat[base + i]).padStart(f.width)));
+        const items = idx.map((i) => (i === null ? ' ...' : f.fmt(flat[base + i]).padStart(f.width)));
         // Wrap long rows at the line width, as PyTorch does.
         const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (f.width + 2)));
         const lines: string[] = [];

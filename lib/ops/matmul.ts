@@ -140,11 +140,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const na = a._shape.length, nb = b._shape.length;
   if (na === 0 || nb === 0) throw new RangeError('matmul: both arguments need to be at least 1D');
   checkFloat(a, b, 'matmul');
-  if (na === 1 && nb === 1) return dot(a, b);
-  if (na === 2 && nb === 2) return mm(a, b);
   const ka = a._shape[na - 1];
   const kb = nb === 1 ? b._shape[0] : b._shape[nb - 2];
   if (ka !== kb) throw shapeError('matmul', a, b, ka, kb);
+  if (na === 1 && nb === 1) return dot(a, b);
+  if (na === 2 && nb === 2) return mm(a, b);
   // Vectors become matrices for the product and lose that dim after.
   const a2 = na === 1 ? a.unsqueeze(0) : a;
   const b2 = nb === 1 ? b.unsqueeze(1) : b;

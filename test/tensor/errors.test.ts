@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import * as torch from '../../lib/index.js';
+
+// API.md "Errors": every misuse throws a JS Error naming the op and the values.
+describe('bad input gets a clear error', () => {
+  it('matmul names both shapes', () => {
+    expect(() => torch.randn(2, 3).matmul(torch.randn(4, 5))).toThrow('matmul: shapes [2, 3] and [4, 5] cannot be multiplied (3 != 4)');
+  });
+  it('broadcasting names both shapes', () => {
+    expect(() => torch.ones(2, 3).add(torch.ones(4))).toThrow(/add: shapes \[2, 3\] and \[4\] cannot be broadcast/);
+  });
+  it('view with a wrong size', () => {
+    expect(() => torch.ones(2, 3).view(4)).toThrow(/view: shape \[4\] is invalid for input of size 6/);
+  });
+  it('dims out of range', () => {
+    expect(() => torch.ones(2, 3).sum(2)).toThrow(RangeError);
+    expect(() => torch.ones(2, 3).sum(2)).toThrow(/sum: dimension out of range/);
+    expect(() => torch.ones(2, 3).transpose(0, -3)).toThrow(/transpose: dimension out of range/);
+  });
+  it('indices out of range', () => {
+    expect(() => torch.ones(2, 3).select(0, 5)).toThrow(/select: index 5 out of range/);
+    expect(() => torch.ones(2, 3).index(7)).toThrow(/index 7 is out of bounds/);
+    expect(() => torch.ones(5).index(torch.tensor([0, 9]))).toThrow(/index 9 is out of bounds for dimension 0 with size 5/);
+    expect(() => torch.ones(5).indexSelect(0, torch.tensor([6]))).toThrow(/indexSelect: index 6 is out of bounds/);
+    expect(() => torch.ones(2, 2).gather(1, torch.tensor([[0, 3], [1, 0]]))).toThrow(/gather/);
+  });
+  it('wrong argument types throw TypeErrors, never crash', () => {
+    const x = torch.ones(2);
+    const bad: unknown[] = [undefined, null, 'a', {}, [1, 'b'], () => 1, Symbol('s')];
+    for (const b of bad) {
+      expect(() => x.add(b as never)).toThrow(TypeError);
+      expect(() => x.mul(b as never)).toThrow(TypeError);
+    }
+    expect(() => x.view('a' as never)).toThrow(TypeError);
+    expect(() => x.sum('a' as never)).toThrow(TypeError);
+    expect(() => torch.tensor([1, 'x'] as never)).toThrow(TypeError);
+    expect(() => torch.tensor([[1, 2], [3]])).toThrow(/expected sequence of length 2/);
+    expect(() => torch.zeros(2, { dtype: 'float16' as never })).toThrow(/unknown dtype/);
+    expect(() => torch.matmul(x, 3 as never)).toThrow(TypeError);
+  });
+  it('dtype rules', () => {
+    expect(() => torch.tensor([1, 2]).mean()).toThrow(/mean: could not infer output dtype/);
+    expect(() => torch.ones(2, 2).matmul(torch.ones(2, 2, { dtype: 'float64' }))).toThrow(/same dtype/);
+    expect(() => torch.tensor([1, 2]).add_(torch.tensor([0.5, 1.5]))).toThrow(/can't be cast/);
+  });
+  it('devices', () => {
+    expect(torch.cuda.isAvailable()).toBe(false);
+    expect(() => torch.ones(2).to('cuda')).toThrow(/no CUDA support/);
+    expect(() => torch.ones(2, { device: 'tpu' as never })).toThrow(/unknown device/);
+  });
+  it('huge allocations throw a RangeError', () => {
+    expect(() => torch.zeros(1e6, 1e6)).toThrow(RangeError);
+    expect(() => torch.zeros(-1)).toThrow(RangeError);
+  });
+  it('a failed op leaves its inputs untouched', () => {
+    const x = torch.tensor([1, 2, 3], { dtype: 'float32' });
+    const out = torch.zeros(3);
+    expect(() => out.indexPut_([torch.tensor([0, 7])], 1)).toThrow(/out of bounds/);
+    expect(Array.from(out.toTypedArray())).toEqual([0, 0, 0]);
+    expect(Array.from(x.toTypedArray())).toEqual([1, 2, 3]);
+  });
+});
