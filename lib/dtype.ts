@@ -27,17 +27,7 @@ export function isIntegral(d: DType, includeBool = false): boolean {
   return d === 'int32' || d === 'int64' || d === 'uint8' || (includeBool && d === 'bool');
 }
 
-// Bool lives in a Uint8ClampedArray so the native side can tell it from uint8.
-export function allocStorage(dtype: DType, n: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(n);
-    case 'float64': return new Float64Array(n);
-    case 'int32': return new Int32Array(n);
-    case 'int64': return new BigInt64Array(n);
-    case 'uint8': return new Uint8Array(n);
-    case 'bool': return new Uint8ClampedArray(n);
-  }
-}
+export { allocStorage } from './backend/memory.js';
 
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return 'float32';

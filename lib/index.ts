@@ -128,6 +128,10 @@ export function getNumThreads(): number {
 export function config(): { blas: string; usingBlas: boolean; simd: string; threads: number; cuda: boolean } {
   return native.config();
 }
+/** Forces the built-in GEMM (false) or BLAS when linked (true); for benchmarks and tests. */
+export function setUseBlas(on: boolean): void {
+  native.setUseBlas(!!on);
+}
 export const cuda = {
   isAvailable: (): boolean => false,
   deviceCount: (): number => 0,

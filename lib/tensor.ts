@@ -2,7 +2,7 @@
 // autograd state (requiresGrad, grad, gradFn). Methods delegate to the op
 // table in lib/ops; this file holds no math.
 import { inspect } from 'node:util';
-import type { Ref, TypedArray } from './backend/native.js';
+import { makeRef, type Ref, type TypedArray } from './backend/native.js';
 import { isFloating, isDType, type DType } from './dtype.js';
 import { AccumulateGrad, type Node } from './autograd/node.js';
 import { isGradEnabled, noGrad } from './autograd/grad_mode.js';
@@ -75,7 +75,7 @@ export class Tensor {
   _ref(): Ref {
     const r = this._refCache;
     if (r !== null && r[0] === this._storage.data) return r;
-    return (this._refCache = [this._storage.data, this._offset, this._shape, this._strides]);
+    return (this._refCache = makeRef(this._storage.data, this._offset, this._shape, this._strides));
   }
 
   /** @internal A view of the same memory with other metadata (no autograd). */

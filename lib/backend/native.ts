@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { allocMeta } from './memory.js';
 
 export type TypedArray =
   | Float32Array
@@ -15,9 +16,23 @@ export type TypedArray =
   | Uint8ClampedArray;
 
 // How a tensor crosses into native code (native/binding/binding.h):
-// [data, offset, shape, strides], offset and strides in elements. The typed
-// array's class names the dtype; bool lives in a Uint8ClampedArray.
-export type Ref = [TypedArray, number, readonly number[], readonly number[]];
+// [data, meta] with meta = Float64Array [offset, ...shape, ...strides]
+// (offset and strides in elements). The typed array's class names the
+// dtype; bool lives in a Uint8ClampedArray. Packing the metadata into one
+// typed array lets the binding read it with a single call, which keeps
+// the per-op overhead of small tensors low. Build refs with makeRef.
+export type Ref = readonly [TypedArray, Float64Array];
+
+export function makeRef(data: TypedArray, offset: number, shape: readonly number[], strides: readonly number[]): Ref {
+  const n = shape.length;
+  const meta = allocMeta(1 + 2 * n);
+  meta[0] = offset;
+  for (let i = 0; i < n; i++) {
+    meta[1 + i] = shape[i];
+    meta[1 + n + i] = strides[i];
+  }
+  return [data, meta];
+}
 
 export interface NativeConfig {
   blas: string;
@@ -59,6 +74,55 @@ export interface NativeAddon {
   getNumThreads(): number;
   setUseBlas(on: boolean): void;
   config(): NativeConfig;
+  // optimizer updates (native/binding/optim.cc): one fused pass per parameter,
+  // in place on the parameter and its state buffers (contiguous, the
+  // parameter's float dtype and size); an optional buffer is null.
+  sgdStep(
+    param: Ref, grad: Ref, momentumBuffer: Ref | null,
+    lr: number, momentum: number, dampening: number, weightDecay: number,
+    nesterov: boolean, maximize: boolean, initBuffer: boolean,
+  ): void;
+  adamStep(
+    param: Ref, grad: Ref, expAvg: Ref, expAvgSq: Ref, maxExpAvgSq: Ref | null,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    amsgrad: boolean, maximize: boolean, decoupled: boolean,
+  ): void;
+  rmspropStep(
+    param: Ref, grad: Ref, squareAvg: Ref, gradAvg: Ref | null, momentumBuffer: Ref | null,
+    lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, maximize: boolean,
+  ): void;
+  adagradStep(param: Ref, grad: Ref, sum: Ref, clr: number, weightDecay: number, eps: number, maximize: boolean): void;
+
+  // nn kernels (native/binding/nn.cc). All tensors contiguous, outputs
+  // allocated by the caller. conv params: [strideH, strideW, padH, padW,
+  // dilationH, dilationW, groups]; pool params: [kH, kW, sH, sW, pH, pW, dH,
+  // dW]; pooling works on [planes, H, W] views, batch norm on [N, C, S],
+  // nll on input [N, C, D] with int64 target [N, D]; reduction 0 none,
+  // 1 mean, 2 sum.
+  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref): void;
+  conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
+  maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref): void;
+  maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;
+  avgPool2d(x: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, out: Ref): void;
+  avgPool2dBackward(gy: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, gx: Ref): void;
+  adaptiveAvgPool2d(x: Ref, out: Ref): void;
+  adaptiveAvgPool2dBackward(gy: Ref, gx: Ref): void;
+  batchNorm(
+    x: Ref, weight: Ref | null, bias: Ref | null, runningMean: Ref | null, runningVar: Ref | null,
+    training: boolean, momentum: number, eps: number, out: Ref, saveMean: Ref, saveInvstd: Ref,
+  ): void;
+  batchNormBackward(
+    gy: Ref, x: Ref, weight: Ref | null, saveMean: Ref, saveInvstd: Ref, training: boolean,
+    gx: Ref | null, gw: Ref | null, gb: Ref | null,
+  ): void;
+  nllLoss(
+    input: Ref, target: Ref, weight: Ref | null, ignoreIndex: number, labelSmoothing: number, reduction: number,
+    logits: boolean, out: Ref, lse: Ref | null, totalWeight: Ref,
+  ): void;
+  nllLossBackward(
+    gy: Ref, input: Ref, target: Ref, weight: Ref | null, ignoreIndex: number, labelSmoothing: number,
+    reduction: number, logits: boolean, lse: Ref | null, totalWeight: number, gx: Ref,
+  ): void;
 }
 
 // The package root is the nearest folder above this file with a

@@ -45,7 +45,7 @@ export function add(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: numbe
   checkOperand(a, 'add', 'input');
   checkOperand(b, 'add', 'other');
   const alpha = opts?.alpha ?? 1;
-  if (alpha !== 1) b = mul(b, alpha);
+  if (alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
   if (a instanceof Tensor) return b instanceof Tensor ? addTT(a, b) : addTS(a, Number(b));
   if (b instanceof Tensor) return addTS(b, Number(a));
   throw new TypeError('add: at least one operand must be a Tensor');
@@ -55,7 +55,7 @@ export function sub(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: numbe
   checkOperand(a, 'sub', 'input');
   checkOperand(b, 'sub', 'other');
   const alpha = opts?.alpha ?? 1;
-  if (alpha !== 1) b = mul(b, alpha);
+  if (alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
   if (a instanceof Tensor) {
     if (a.dtype === 'bool' && (!(b instanceof Tensor) || b.dtype === 'bool')) {
       throw new TypeError('sub: subtraction with two bool tensors is not supported; use logicalXor() instead');

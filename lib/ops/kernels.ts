@@ -1,7 +1,7 @@
 // Tensor-level wrappers of the native kernels, below autograd: they
 // allocate outputs, broadcast, promote dtypes and call one native function.
 // The op table (elementwise.ts, reduce.ts, ...) builds on these.
-import { native, type Ref } from '../backend/native.js';
+import { makeRef, native, type Ref } from '../backend/native.js';
 import { Storage, Tensor } from '../tensor.js';
 import { allocStorage, isFloating, resultType, scalarDType, type DType, type PromotionOperand } from '../dtype.js';
 
@@ -74,7 +74,7 @@ export function broadcastRef(t: Tensor, shape: readonly number[]): Ref {
     const j = i - (n - k);
     strides[i] = j < 0 || t._shape[j] === 1 ? 0 : t._strides[j];
   }
-  return [t._storage.data, t._offset, shape, strides];
+  return makeRef(t._storage.data, t._offset, shape, strides);
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {
@@ -168,4 +168,4 @@ export function reduce(op: string, x: Tensor, dims: number[], keepdim: boolean, 
   return out._view(x._shape.filter((_, i) => !dims.includes(i)));
 }
 
-export { native };
+export { native, makeRef };

@@ -14,7 +14,7 @@ function checkFloat(a: Tensor, b: Tensor, op: string): void {
   if (a.dtype !== b.dtype) {
     throw new TypeError(`${op}: expected both tensors to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
   }
-  if (!isFloating(a.dtype)) throw new TypeError(`${op}: expected float32 or float64 tensors, got ${a.dtype}`);
+  if (a.dtype === 'bool') throw new TypeError(`${op}: not implemented for bool tensors`);
 }
 
 /**
@@ -40,18 +40,20 @@ function as3d(t: Tensor, batch: number[]): Ref | null {
   if (dims.every((i) => bs[i] === 0)) stride = 0;
   else for (let n = 0; n + 1 < dims.length; n++) if (bs[dims[n]] !== bs[dims[n + 1]] * batch[dims[n + 1]]) stride = null;
   if (stride === null) return null;
-  return [t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]];
+  return K.makeRef(t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]);
 }
 
 /** out[..., M, N] = a[..., M, K] @ b[..., K, N], batch dims broadcast. */
 function bmmKernel(a: Tensor, b: Tensor): Tensor {
+  // Integer products run through the float64 GEMM (exact below 2^53).
+  if (!isFloating(a.dtype)) return K.cast(bmmKernel(K.cast(a, 'float64'), K.cast(b, 'float64')), a.dtype);
   const batch = K.broadcastShapes(a._shape.slice(0, -2), b._shape.slice(0, -2), 'matmul');
   const M = a._shape[a._shape.length - 2], N = b._shape[b._shape.length - 1];
   const out = K.empty([...batch, M, N], a.dtype);
   const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)])), batch)!;
   const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)])), batch)!;
   const B = K.numelOf(batch);
-  K.native.matmul(ar, br, [out._storage.data, 0, [B, M, N], [M * N, N, 1]]);
+  K.native.matmul(ar, br, K.makeRef(out._storage.data, 0, [B, M, N], [M * N, N, 1]));
   return out;
 }
 

@@ -360,7 +360,7 @@ const catOp = defineOp({
       const len = t._shape[dim];
       const s = out._shape.slice();
       s[dim] = len;
-      if (len > 0) K.native.copy(t._ref(), [out._storage.data, at * out._strides[dim], s, out._strides]);
+      if (len > 0) K.native.copy(t._ref(), K.makeRef(out._storage.data, at * out._strides[dim], s, out._strides));
       at += len;
     }
     ctx.sizes = tensors.map((t) => (t._shape.length === 1 && t._shape[0] === 0 ? 0 : t._shape[dim]));

@@ -6,48 +6,63 @@ static Napi::Error typeError(Napi::Env env, const char* op, const std::string& m
   return Napi::TypeError::New(env, std::string(op) + ": " + msg);
 }
 
+// Raw Node-API calls here (not node-addon-api's wrappers): this runs for
+// every tensor of every op, and a small op's cost is mostly this function.
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
   Napi::Env env = info.Env();
-  if (i >= info.Length() || !info[i].IsArray()) throw typeError(env, op, "argument " + std::to_string(i) + " is not a tensor");
-  Napi::Array tuple = info[i].As<Napi::Array>();
-  Napi::Value data = tuple.Get(0u);
-  if (!data.IsTypedArray()) throw typeError(env, op, "tensor data is not a typed array");
-  Napi::TypedArray ta = data.As<Napi::TypedArray>();
+  auto fail = [&](const std::string& msg) { return Napi::TypeError::New(env, std::string(op) + ": " + msg); };
+  if (i >= info.Length()) throw fail("missing tensor argument " + std::to_string(i));
+  napi_value tuple = info[i];
+  bool isArray = false;
+  napi_is_array(env, tuple, &isArray);
+  if (!isArray) throw fail("argument " + std::to_string(i) + " is not a tensor");
+  napi_value data, meta;
+  if (napi_get_element(env, tuple, 0, &data) != napi_ok || napi_get_element(env, tuple, 1, &meta) != napi_ok)
+    throw fail("malformed tensor argument");
+  bool isTA = false;
+  napi_is_typedarray(env, data, &isTA);
+  if (!isTA) throw fail("tensor data is not a typed array");
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr);
   TensorView v;
-  napi_typedarray_type tt = ta.TypedArrayType();
-  switch (tt) {
+  switch (type) {
     case napi_float32_array: v.dtype = DType::Float32; break;
     case napi_float64_array: v.dtype = DType::Float64; break;
     case napi_int32_array: v.dtype = DType::Int32; break;
     case napi_bigint64_array: v.dtype = DType::Int64; break;
     case napi_uint8_array: v.dtype = DType::UInt8; break;
     case napi_uint8_clamped_array: v.dtype = DType::Bool; break;
-    default: throw typeError(env, op, "unsupported typed array");
+    default: throw fail("unsupported typed array");
   }
-  const int64_t length = static_cast<int64_t>(ta.ElementLength());
-  const int64_t offset = static_cast<int64_t>(tuple.Get(1u).As<Napi::Number>().Int64Value());
-  Napi::Value shapeV = tuple.Get(2u), stridesV = tuple.Get(3u);
-  if (!shapeV.IsArray() || !stridesV.IsArray()) throw typeError(env, op, "tensor shape/strides are not arrays");
-  Napi::Array shape = shapeV.As<Napi::Array>(), strides = stridesV.As<Napi::Array>();
-  const uint32_t nd = shape.Length();
-  if (nd > static_cast<uint32_t>(kd::kMaxDims)) throw Napi::RangeError::New(env, std::string(op) + ": too many dimensions (" + std::to_string(nd) + " > 16)");
-  if (strides.Length() != nd) throw typeError(env, op, "shape and strides differ in length");
-  v.ndim = static_cast<int>(nd);
+  isTA = false;
+  napi_is_typedarray(env, meta, &isTA);
+  napi_typedarray_type metaType;
+  size_t metaLen = 0;
+  void* metaPtr = nullptr;
+  if (isTA) napi_get_typedarray_info(env, meta, &metaType, &metaLen, &metaPtr, nullptr, nullptr);
+  if (!isTA || metaType != napi_float64_array || metaLen % 2 != 1) throw fail("malformed tensor metadata");
+  const double* m = static_cast<const double*>(metaPtr);
+  const int nd = static_cast<int>(metaLen / 2);
+  if (nd > kd::kMaxDims) throw Napi::RangeError::New(env, std::string(op) + ": too many dimensions (" + std::to_string(nd) + " > 16)");
+  v.ndim = nd;
+  const int64_t offset = static_cast<int64_t>(m[0]);
   // Bounds: the lowest and highest element the view can touch must lie in
   // the buffer, so no stride pattern can read or write outside it.
   int64_t lo = offset, hi = offset;
   bool empty = false;
-  for (uint32_t d = 0; d < nd; ++d) {
-    v.shape[d] = shape.Get(d).As<Napi::Number>().Int64Value();
-    v.strides[d] = strides.Get(d).As<Napi::Number>().Int64Value();
+  for (int d = 0; d < nd; ++d) {
+    v.shape[d] = static_cast<int64_t>(m[1 + d]);
+    v.strides[d] = static_cast<int64_t>(m[1 + nd + d]);
     if (v.shape[d] < 0) throw Napi::RangeError::New(env, std::string(op) + ": negative size");
     if (v.shape[d] == 0) empty = true;
     const int64_t span = (v.shape[d] - 1) * v.strides[d];
     if (span > 0) hi += span; else lo += span;
   }
-  if (!empty && (lo < 0 || hi >= length))
+  if (!empty && (lo < 0 || hi >= static_cast<int64_t>(length)))
     throw Napi::RangeError::New(env, std::string(op) + ": view out of bounds of its storage");
-  v.data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset() + offset * static_cast<int64_t>(kd::dtypeSize(v.dtype));
+  v.data = static_cast<uint8_t*>(ptr) + offset * static_cast<int64_t>(kd::dtypeSize(v.dtype));
   return v;
 }
 

@@ -12,11 +12,11 @@ namespace kdb {
 using kd::DType;
 using kd::TensorView;
 
-// A tensor crosses into native code as the tuple
-//   [data: TypedArray, offset: number, shape: number[], strides: number[]]
-// (see lib/backend/native.ts). The typed array's class gives the dtype:
-// Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array (uint8)
-// and Uint8ClampedArray (bool). offset and strides are in elements.
+// A tensor crosses into native code as the tuple [data, meta] (see
+// lib/backend/native.ts): data is a TypedArray whose class gives the dtype
+// (Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array for
+// uint8, Uint8ClampedArray for bool); meta is a Float64Array
+// [offset, ...shape, ...strides], offset and strides in elements.
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op);
 double readNumber(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what);
 int readInt(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what);

@@ -1,9 +1,375 @@
-// Exports of the nn kernels (convolution, pooling, normalisation, losses,
-// optimizer updates). Filled in with native/cpu/nn.cc.
+// Exports of the nn kernels (native/cpu/nn.cc): convolution, pooling, batch
+// norm and the fused nll / cross-entropy loss. The TS layer (lib/ops/nn.ts)
+// checks user arguments and gives the user-facing errors; these wrappers
+// re-check everything a kernel relies on for memory safety (dtypes,
+// contiguity, consistent shapes), so a bad direct call throws instead of
+// reading or writing out of bounds.
+#include <string>
+
+#include "../cpu/nn_kernels.h"
 #include "binding.h"
 
 namespace kdb {
 
-void initNN(Napi::Env env, Napi::Object exports) {}
+namespace {
+
+using Info = const Napi::CallbackInfo&;
+
+std::string shapeStr(const TensorView& v) {
+  std::string s = "[";
+  for (int d = 0; d < v.ndim; ++d) s += (d ? ", " : "") + std::to_string(v.shape[d]);
+  return s + "]";
+}
+
+// A tensor argument that may be null/undefined (an optional bias, or a
+// gradient that is not wanted).
+struct OptView {
+  bool present = false;
+  TensorView view;
+  const TensorView* ptr() const { return present ? &view : nullptr; }
+};
+
+OptView readOptView(Info info, size_t i, const char* op) {
+  OptView o;
+  if (i >= info.Length() || info[i].IsNull() || info[i].IsUndefined()) return o;
+  o.view = readView(info, i, op);
+  o.present = true;
+  return o;
+}
+
+void fail(Napi::Env env, const char* op, const std::string& msg) {
+  throw Napi::RangeError::New(env, std::string(op) + ": " + msg);
+}
+
+void checkFloat(Napi::Env env, const char* op, const TensorView& v, const char* what) {
+  if (v.dtype != DType::Float32 && v.dtype != DType::Float64)
+    throw Napi::TypeError::New(env, std::string(op) + ": " + what + " must be float32 or float64, got " +
+                                        kd::dtypeName(v.dtype));
+}
+
+// Same dtype as `ref`, contiguous, and exactly `shape`.
+void checkTensor(Napi::Env env, const char* op, const TensorView& v, const char* what, DType dtype,
+                 std::initializer_list<int64_t> shape) {
+  if (v.dtype != dtype)
+    throw Napi::TypeError::New(env, std::string(op) + ": " + what + " has dtype " + kd::dtypeName(v.dtype) +
+                                        ", expected " + kd::dtypeName(dtype));
+  bool ok = v.ndim == static_cast<int>(shape.size());
+  int d = 0;
+  for (int64_t s : shape) {
+    if (!ok) break;
+    ok = v.shape[d++] == s;
+  }
+  if (!ok) fail(env, op, std::string(what) + " has an unexpected shape " + shapeStr(v));
+  if (!v.isContiguous()) fail(env, op, std::string(what) + " must be contiguous");
+}
+
+void checkRank(Napi::Env env, const char* op, const TensorView& v, int ndim, const char* what) {
+  if (v.ndim != ndim) fail(env, op, std::string(what) + " must be " + std::to_string(ndim) + "-D, got " + shapeStr(v));
+  if (!v.isContiguous()) fail(env, op, std::string(what) + " must be contiguous");
+}
+
+std::vector<int64_t> readInts(Info info, size_t i, const char* op, size_t count) {
+  if (i >= info.Length() || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": params must be an array");
+  Napi::Array a = info[i].As<Napi::Array>();
+  if (a.Length() != count) throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected " + std::to_string(count) + " params");
+  std::vector<int64_t> out(count);
+  for (uint32_t k = 0; k < count; ++k) {
+    Napi::Value v = a.Get(k);
+    if (!v.IsNumber()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": params must be numbers");
+    out[k] = v.As<Napi::Number>().Int64Value();
+  }
+  return out;
+}
+
+// [strideH, strideW, padH, padW, dilationH, dilationW, groups]
+kd::Conv2dParams readConvParams(Info info, size_t i, const char* op) {
+  std::vector<int64_t> v = readInts(info, i, op, 7);
+  kd::Conv2dParams p;
+  p.strideH = v[0];
+  p.strideW = v[1];
+  p.padH = v[2];
+  p.padW = v[3];
+  p.dilationH = v[4];
+  p.dilationW = v[5];
+  p.groups = v[6];
+  if (p.strideH < 1 || p.strideW < 1 || p.dilationH < 1 || p.dilationW < 1 || p.groups < 1 || p.padH < 0 || p.padW < 0)
+    fail(info.Env(), op, "stride, dilation and groups must be positive and padding non-negative");
+  return p;
+}
+
+// Checks x [N, C, H, W], w [OC, C/groups, KH, KW] and y [N, OC, OH, OW].
+void checkConv(Napi::Env env, const char* op, const TensorView& x, const TensorView& w, const TensorView& y,
+               const kd::Conv2dParams& p) {
+  checkFloat(env, op, x, "input");
+  checkRank(env, op, x, 4, "input");
+  checkRank(env, op, w, 4, "weight");
+  checkTensor(env, op, w, "weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
+  if (w.shape[1] * p.groups != x.shape[1] || w.shape[0] % p.groups != 0 || w.shape[2] < 1 || w.shape[3] < 1)
+    fail(env, op, "weight " + shapeStr(w) + " does not fit input " + shapeStr(x) + " with groups=" + std::to_string(p.groups));
+  checkRank(env, op, y, 4, "output");
+  checkTensor(env, op, y, "output", x.dtype, {x.shape[0], w.shape[0], y.shape[2], y.shape[3]});
+}
+
+Napi::Value Conv2d(Info info) {
+  const char* op = "conv2d";
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, op), w = readView(info, 1, op);
+    OptView b = readOptView(info, 2, op);
+    kd::Conv2dParams p = readConvParams(info, 3, op);
+    TensorView out = readView(info, 4, op);
+    checkConv(info.Env(), op, x, w, out, p);
+    if (b.present) checkTensor(info.Env(), op, b.view, "bias", x.dtype, {w.shape[0]});
+    kd::conv2d(x, w, b.ptr(), p, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value Conv2dBackward(Info info) {
+  const char* op = "conv2dBackward";
+  KD_GUARD(info.Env(), {
+    TensorView gy = readView(info, 0, op), x = readView(info, 1, op), w = readView(info, 2, op);
+    kd::Conv2dParams p = readConvParams(info, 3, op);
+    OptView gx = readOptView(info, 4, op), gw = readOptView(info, 5, op), gb = readOptView(info, 6, op);
+    checkConv(info.Env(), op, x, w, gy, p);
+    if (gx.present) checkTensor(info.Env(), op, gx.view, "grad input", x.dtype, {x.shape[0], x.shape[1], x.shape[2], x.shape[3]});
+    if (gw.present) checkTensor(info.Env(), op, gw.view, "grad weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
+    if (gb.present) checkTensor(info.Env(), op, gb.view, "grad bias", x.dtype, {w.shape[0]});
+    kd::conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr());
+  });
+  return info.Env().Undefined();
+}
+
+// [kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW]
+kd::Pool2dParams readPoolParams(Info info, size_t i, const char* op) {
+  std::vector<int64_t> v = readInts(info, i, op, 8);
+  kd::Pool2dParams p;
+  p.kernelH = v[0];
+  p.kernelW = v[1];
+  p.strideH = v[2];
+  p.strideW = v[3];
+  p.padH = v[4];
+  p.padW = v[5];
+  p.dilationH = v[6];
+  p.dilationW = v[7];
+  if (p.kernelH < 1 || p.kernelW < 1 || p.strideH < 1 || p.strideW < 1 || p.dilationH < 1 || p.dilationW < 1 ||
+      p.padH < 0 || p.padW < 0)
+    fail(info.Env(), op, "kernel size, stride and dilation must be positive and padding non-negative");
+  return p;
+}
+
+// in [P, H, W], out [P, OH, OW], same float dtype, contiguous.
+void checkPlanes(Napi::Env env, const char* op, const TensorView& in, const TensorView& out) {
+  checkFloat(env, op, in, "input");
+  checkRank(env, op, in, 3, "input");
+  checkRank(env, op, out, 3, "output");
+  checkTensor(env, op, out, "output", in.dtype, {in.shape[0], out.shape[1], out.shape[2]});
+}
+
+Napi::Value MaxPool2d(Info info) {
+  const char* op = "maxPool2d";
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, op);
+    kd::Pool2dParams p = readPoolParams(info, 1, op);
+    TensorView out = readView(info, 2, op), idx = readView(info, 3, op);
+    checkPlanes(info.Env(), op, x, out);
+    checkTensor(info.Env(), op, idx, "indices", DType::Int64, {out.shape[0], out.shape[1], out.shape[2]});
+    // Every window must hold at least one element of the image; otherwise
+    // its first in-bounds position would lie outside the plane.
+    if (out.shape[1] > 0 && out.shape[2] > 0 &&
+        ((out.shape[1] - 1) * p.strideH - p.padH >= x.shape[1] || (out.shape[2] - 1) * p.strideW - p.padW >= x.shape[2] ||
+         p.padH * 2 > (p.kernelH - 1) * p.dilationH + 1 || p.padW * 2 > (p.kernelW - 1) * p.dilationW + 1))
+      fail(info.Env(), op, "pooling windows fall outside the input");
+    kd::maxPool2d(x, p, out, idx);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value MaxPool2dBackward(Info info) {
+  const char* op = "maxPool2dBackward";
+  KD_GUARD(info.Env(), {
+    TensorView gy = readView(info, 0, op), idx = readView(info, 1, op), gx = readView(info, 2, op);
+    checkPlanes(info.Env(), op, gx, gy);
+    checkTensor(info.Env(), op, idx, "indices", DType::Int64, {gy.shape[0], gy.shape[1], gy.shape[2]});
+    kd::maxPool2dBackward(gy, idx, gx);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value AvgPool2d(Info info) {
+  const char* op = "avgPool2d";
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, op);
+    kd::Pool2dParams p = readPoolParams(info, 1, op);
+    bool countIncludePad = info[2].ToBoolean();
+    int64_t divisor = static_cast<int64_t>(readNumber(info, 3, op, "divisorOverride"));
+    TensorView out = readView(info, 4, op);
+    checkPlanes(info.Env(), op, x, out);
+    kd::avgPool2d(x, p, countIncludePad, divisor, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value AvgPool2dBackward(Info info) {
+  const char* op = "avgPool2dBackward";
+  KD_GUARD(info.Env(), {
+    TensorView gy = readView(info, 0, op);
+    kd::Pool2dParams p = readPoolParams(info, 1, op);
+    bool countIncludePad = info[2].ToBoolean();
+    int64_t divisor = static_cast<int64_t>(readNumber(info, 3, op, "divisorOverride"));
+    TensorView gx = readView(info, 4, op);
+    checkPlanes(info.Env(), op, gx, gy);
+    kd::avgPool2dBackward(gy, p, countIncludePad, divisor, gx);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value AdaptiveAvgPool2d(Info info) {
+  const char* op = "adaptiveAvgPool2d";
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, op), out = readView(info, 1, op);
+    checkPlanes(info.Env(), op, x, out);
+    kd::adaptiveAvgPool2d(x, out);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value AdaptiveAvgPool2dBackward(Info info) {
+  const char* op = "adaptiveAvgPool2dBackward";
+  KD_GUARD(info.Env(), {
+    TensorView gy = readView(info, 0, op), gx = readView(info, 1, op);
+    checkPlanes(info.Env(), op, gx, gy);
+    kd::adaptiveAvgPool2dBackward(gy, gx);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value BatchNorm(Info info) {
+  const char* op = "batchNorm";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView x = readView(info, 0, op);
+    OptView w = readOptView(info, 1, op), b = readOptView(info, 2, op);
+    OptView rm = readOptView(info, 3, op), rv = readOptView(info, 4, op);
+    bool training = info[5].ToBoolean();
+    double momentum = readNumber(info, 6, op, "momentum"), eps = readNumber(info, 7, op, "eps");
+    TensorView out = readView(info, 8, op), sm = readView(info, 9, op), si = readView(info, 10, op);
+    checkFloat(env, op, x, "input");
+    checkRank(env, op, x, 3, "input");
+    const int64_t C = x.shape[1];
+    for (const OptView* o : {&w, &b, &rm, &rv})
+      if (o->present) checkTensor(env, op, o->view, "a per-channel tensor", x.dtype, {C});
+    checkTensor(env, op, out, "output", x.dtype, {x.shape[0], C, x.shape[2]});
+    checkTensor(env, op, sm, "saved mean", x.dtype, {C});
+    checkTensor(env, op, si, "saved invstd", x.dtype, {C});
+    kd::batchNorm(x, w.ptr(), b.ptr(), rm.ptr(), rv.ptr(), training, momentum, eps, out, sm, si);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value BatchNormBackward(Info info) {
+  const char* op = "batchNormBackward";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView gy = readView(info, 0, op), x = readView(info, 1, op);
+    OptView w = readOptView(info, 2, op);
+    TensorView sm = readView(info, 3, op), si = readView(info, 4, op);
+    bool training = info[5].ToBoolean();
+    OptView gx = readOptView(info, 6, op), gw = readOptView(info, 7, op), gb = readOptView(info, 8, op);
+    checkFloat(env, op, x, "input");
+    checkRank(env, op, x, 3, "input");
+    const int64_t C = x.shape[1];
+    checkTensor(env, op, gy, "grad output", x.dtype, {x.shape[0], C, x.shape[2]});
+    if (w.present) checkTensor(env, op, w.view, "weight", x.dtype, {C});
+    checkTensor(env, op, sm, "saved mean", x.dtype, {C});
+    checkTensor(env, op, si, "saved invstd", x.dtype, {C});
+    if (gx.present) checkTensor(env, op, gx.view, "grad input", x.dtype, {x.shape[0], C, x.shape[2]});
+    if (gw.present) checkTensor(env, op, gw.view, "grad weight", x.dtype, {C});
+    if (gb.present) checkTensor(env, op, gb.view, "grad bias", x.dtype, {C});
+    kd::batchNormBackward(gy, x, w.ptr(), sm, si, training, gx.ptr(), gw.ptr(), gb.ptr());
+  });
+  return info.Env().Undefined();
+}
+
+// (ignoreIndex, labelSmoothing, reduction, logits) at info[i..i+3].
+kd::NllParams readNllParams(Info info, size_t i, const char* op) {
+  kd::NllParams p;
+  p.op = op;
+  p.ignoreIndex = static_cast<int64_t>(readNumber(info, i, op, "ignoreIndex"));
+  p.labelSmoothing = readNumber(info, i + 1, op, "labelSmoothing");
+  int r = readInt(info, i + 2, op, "reduction");
+  if (r < 0 || r > 2) fail(info.Env(), op, "reduction code must be 0 (none), 1 (mean) or 2 (sum)");
+  p.reduction = static_cast<kd::Reduction>(r);
+  p.logits = info[i + 3].ToBoolean();
+  if (!(p.labelSmoothing >= 0.0 && p.labelSmoothing <= 1.0)) fail(info.Env(), op, "labelSmoothing must be in [0, 1]");
+  return p;
+}
+
+// The op name the kernel's messages use: crossEntropy for logits, nllLoss otherwise.
+const char* nllName(Info info, size_t logitsArg) { return info[logitsArg].ToBoolean() ? "crossEntropy" : "nllLoss"; }
+
+void checkNll(Napi::Env env, const char* op, const TensorView& input, const TensorView& target, const OptView& weight) {
+  checkFloat(env, op, input, "input");
+  checkRank(env, op, input, 3, "input");
+  checkTensor(env, op, target, "target", DType::Int64, {input.shape[0], input.shape[2]});
+  if (weight.present) checkTensor(env, op, weight.view, "weight", input.dtype, {input.shape[1]});
+  if (input.shape[1] < 1 && input.shape[0] * input.shape[2] > 0) fail(env, op, "input has no classes");
+}
+
+Napi::Value NllLoss(Info info) {
+  KD_GUARD(info.Env(), {
+    const char* op = nllName(info, 6);
+    Napi::Env env = info.Env();
+    TensorView input = readView(info, 0, op), target = readView(info, 1, op);
+    OptView weight = readOptView(info, 2, op);
+    kd::NllParams p = readNllParams(info, 3, op);
+    TensorView out = readView(info, 7, op);
+    OptView lse = readOptView(info, 8, op);
+    TensorView tw = readView(info, 9, op);
+    checkNll(env, op, input, target, weight);
+    if (p.reduction == kd::Reduction::None) checkTensor(env, op, out, "output", input.dtype, {input.shape[0], input.shape[2]});
+    else checkTensor(env, op, out, "output", input.dtype, {});
+    if (lse.present) checkTensor(env, op, lse.view, "logsumexp", input.dtype, {input.shape[0], input.shape[2]});
+    checkTensor(env, op, tw, "total weight", input.dtype, {});
+    kd::nllLoss(input, target, weight.ptr(), p, out, lse.ptr(), tw);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value NllLossBackward(Info info) {
+  KD_GUARD(info.Env(), {
+    const char* op = nllName(info, 7);
+    Napi::Env env = info.Env();
+    TensorView gy = readView(info, 0, op), input = readView(info, 1, op), target = readView(info, 2, op);
+    OptView weight = readOptView(info, 3, op);
+    kd::NllParams p = readNllParams(info, 4, op);
+    OptView lse = readOptView(info, 8, op);
+    double totalWeight = readNumber(info, 9, op, "totalWeight");
+    TensorView gx = readView(info, 10, op);
+    checkNll(env, op, input, target, weight);
+    if (p.reduction == kd::Reduction::None) checkTensor(env, op, gy, "grad output", input.dtype, {input.shape[0], input.shape[2]});
+    else checkTensor(env, op, gy, "grad output", input.dtype, {});
+    if (lse.present) checkTensor(env, op, lse.view, "logsumexp", input.dtype, {input.shape[0], input.shape[2]});
+    checkTensor(env, op, gx, "grad input", input.dtype, {input.shape[0], input.shape[1], input.shape[2]});
+    kd::nllLossBackward(gy, input, target, weight.ptr(), p, lse.ptr(), totalWeight, gx);
+  });
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void initNN(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d, "conv2d"));
+  exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward, "conv2dBackward"));
+  exports.Set("maxPool2d", Napi::Function::New(env, MaxPool2d, "maxPool2d"));
+  exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward, "maxPool2dBackward"));
+  exports.Set("avgPool2d", Napi::Function::New(env, AvgPool2d, "avgPool2d"));
+  exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward, "avgPool2dBackward"));
+  exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, AdaptiveAvgPool2d, "adaptiveAvgPool2d"));
+  exports.Set("adaptiveAvgPool2dBackward", Napi::Function::New(env, AdaptiveAvgPool2dBackward, "adaptiveAvgPool2dBackward"));
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm, "batchNorm"));
+  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward, "batchNormBackward"));
+  exports.Set("nllLoss", Napi::Function::New(env, NllLoss, "nllLoss"));
+  exports.Set("nllLossBackward", Napi::Function::New(env, NllLossBackward, "nllLossBackward"));
+}
 
 }  // namespace kdb

@@ -1,0 +1,291 @@
+// torch.utils.data.DataLoader: batches of a dataset, in order or shuffled,
+// iterated with `for (const [xb, yb] of loader)`.
+//
+// A plain TensorDataset never goes item by item: a batch is one narrow (a
+// view, no copy) per tensor in order, or one native indexSelect per tensor
+// with the shuffled indices. Other datasets are read item by item and
+// collated, optionally on worker threads (worker_pool.ts).
+import { Tensor } from '../tensor.js';
+import * as I from '../ops/indexing.js';
+import * as S from '../ops/shape.js';
+import { randperm, fromTypedArray } from '../ops/creation.js';
+import { Dataset, TensorDataset, isDatasetLike, describe, type WorkerDatasetSpec } from './dataset.js';
+import { defaultCollate, type CollateFn } from './collate.js';
+import { Generator } from './generator.js';
+import { WorkerPool, type WorkerRun } from './worker_pool.js';
+
+export interface DataLoaderOptions<B = Tensor[]> {
+  /** Items per batch (default 1). */
+  batchSize?: number;
+  /** A fresh random order each pass (default false). */
+  shuffle?: boolean;
+  /** Drop the last batch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+  /** Turns a list of items into a batch (default: defaultCollate). */
+  collateFn?: CollateFn<never, B>;
+  /** The shuffling source: a Generator, or { seed } for a private one. Default: torch.manualSeed's stream. */
+  generator?: Generator | { seed: number };
+  /** Worker threads building batches (default 0: on the calling thread). */
+  numWorkers?: number;
+  /** Batches requested ahead per worker (default 2). */
+  prefetchFactor?: number;
+  /** Milliseconds to wait for a worker's batch before failing (default 0: no limit). */
+  timeout?: number;
+  /** Module a worker imports to build the dataset (Note [Worker datasets]); default: dataset.workerSpec(). */
+  datasetModule?: string | URL;
+  /** Export of datasetModule to use (default 'default'). */
+  datasetExport?: string;
+  /** Arguments for the dataset's fromWorker(...args) or constructor; structured-cloneable. */
+  datasetArgs?: unknown[];
+  /** Accepted for PyTorch parity; pinning has no meaning on the CPU. */
+  pinMemory?: boolean;
+  /** Accepted for PyTorch parity; workers always live as long as the loader (or until close()). */
+  persistentWorkers?: boolean;
+}
+
+const KNOWN = new Set([
+  'batchSize', 'shuffle', 'dropLast', 'collateFn', 'generator', 'numWorkers', 'prefetchFactor', 'timeout',
+  'datasetModule', 'datasetExport', 'datasetArgs', 'pinMemory', 'persistentWorkers',
+]);
+const PYTHON_NAMES: Record<string, string> = {
+  batch_size: 'batchSize', drop_last: 'dropLast', collate_fn: 'collateFn', num_workers: 'numWorkers',
+  prefetch_factor: 'prefetchFactor', pin_memory: 'pinMemory', persistent_workers: 'persistentWorkers',
+};
+
+function checkOptions(opts: unknown): DataLoaderOptions<unknown> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`DataLoader: options must be an object like { batchSize: 64, shuffle: true }, got ${describe(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (KNOWN.has(key)) continue;
+    const hint = PYTHON_NAMES[key] ? ` (did you mean '${PYTHON_NAMES[key]}'?)` : '';
+    throw new TypeError(`DataLoader: unknown option '${key}'${hint}; known options: ${[...KNOWN].join(', ')}`);
+  }
+  const o = opts as DataLoaderOptions<unknown>;
+  const posInt = (name: string, v: unknown, min: number) => {
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      throw new RangeError(`DataLoader: ${name} must be a ${min > 0 ? 'positive' : 'non-negative'} integer, got ${typeof v === 'number' ? v : describe(v)}`);
+    }
+  };
+  posInt('batchSize', o.batchSize, 1);
+  posInt('numWorkers', o.numWorkers, 0);
+  posInt('prefetchFactor', o.prefetchFactor, 1);
+  if (o.timeout !== undefined && (typeof o.timeout !== 'number' || !(o.timeout >= 0) || !Number.isFinite(o.timeout))) {
+    throw new RangeError(`DataLoader: timeout must be a non-negative number of milliseconds, got ${String(o.timeout)}`);
+  }
+  for (const name of ['shuffle', 'dropLast', 'pinMemory', 'persistentWorkers'] as const) {
+    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`DataLoader: ${name} must be a boolean, got ${describe(o[name])}`);
+  }
+  if (o.collateFn !== undefined && typeof o.collateFn !== 'function') throw new TypeError(`DataLoader: collateFn must be a function, got ${describe(o.collateFn)}`);
+  if (o.datasetExport !== undefined && typeof o.datasetExport !== 'string') throw new TypeError(`DataLoader: datasetExport must be a string, got ${describe(o.datasetExport)}`);
+  if (o.datasetArgs !== undefined && !Array.isArray(o.datasetArgs)) throw new TypeError(`DataLoader: datasetArgs must be an array, got ${describe(o.datasetArgs)}`);
+  return o;
+}
+
+function toGenerator(g: unknown): Generator | null {
+  if (g === undefined || g === null) return null;
+  if (g instanceof Generator) return g;
+  if (typeof g === 'object' && typeof (g as { seed?: unknown }).seed === 'number') return new Generator((g as { seed: number }).seed);
+  throw new TypeError(`DataLoader: generator must be a torch Generator or { seed: number }, got ${describe(g)}`);
+}
+
+/** An array used as a dataset, as PyTorch accepts a list. */
+class ArrayDataset<T> extends Dataset<T> {
+  constructor(private readonly items: readonly T[]) {
+    super();
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  get(i: number): T {
+    return this.items[i];
+  }
+}
+
+export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
+  readonly dataset: Dataset<unknown>;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  readonly numWorkers: number;
+  readonly generator: Generator | null;
+  private readonly collateFn: CollateFn<unknown, unknown> | null;
+  private readonly fast: TensorDataset | null;
+  private readonly pool: WorkerPool | null = null;
+
+  constructor(dataset: Dataset<unknown> | readonly unknown[], opts?: DataLoaderOptions<B>) {
+    if (Array.isArray(dataset)) dataset = new ArrayDataset(dataset);
+    if (!isDatasetLike(dataset)) {
+      throw new TypeError(`DataLoader: expected a Dataset (an object with a numeric length and a get(i) method), got ${describe(dataset)}`);
+    }
+    const o = checkOptions(opts);
+    this.dataset = dataset as Dataset<unknown>;
+    this.batchSize = o.batchSize ?? 1;
+    this.shuffle = o.shuffle ?? false;
+    this.dropLast = o.dropLast ?? false;
+    this.numWorkers = o.numWorkers ?? 0;
+    this.generator = toGenerator(o.generator);
+    this.collateFn = (o.collateFn as CollateFn<unknown, unknown> | undefined) ?? null;
+    this.checkLength();
+    // Subclasses that change get() or slice() must be read item by item.
+    const ds = dataset as TensorDataset;
+    this.fast =
+      dataset instanceof TensorDataset && this.collateFn === null &&
+      ds.get === TensorDataset.prototype.get && ds.slice === TensorDataset.prototype.slice
+        ? dataset
+        : null;
+    // A TensorDataset's batches are a native gather each; threads add nothing.
+    if (this.numWorkers > 0 && this.fast === null) {
+      const spec = this.workerSpec(o);
+      this.pool = new WorkerPool({
+        spec,
+        numWorkers: this.numWorkers,
+        collateInWorker: this.collateFn === null,
+        prefetchFactor: o.prefetchFactor ?? 2,
+        timeout: o.timeout ?? 0,
+        expectedLength: this.dataset.length,
+      });
+      this.pool.watch(this);
+    }
+  }
+
+  private workerSpec(o: DataLoaderOptions<unknown>): WorkerDatasetSpec {
+    if (o.datasetModule !== undefined) {
+      return { module: o.datasetModule, exportName: o.datasetExport ?? 'default', args: o.datasetArgs ?? [] };
+    }
+    const fromDataset = typeof this.dataset.workerSpec === 'function' ? this.dataset.workerSpec() : undefined;
+    if (fromDataset && (typeof fromDataset.module === 'string' || fromDataset.module instanceof URL)) return fromDataset;
+    throw new TypeError(
+      `DataLoader: numWorkers = ${this.numWorkers} needs a dataset the worker threads can build themselves: pass ` +
+        "{ datasetModule: new URL('./my_dataset.js', import.meta.url), datasetExport: 'MyDataset', datasetArgs: [...] }, " +
+        'or give the dataset a workerSpec() method returning { module, exportName, args }',
+    );
+  }
+
+  private checkLength(): number {
+    const n = this.dataset.length;
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`DataLoader: the dataset's length must be a non-negative integer, got ${String(n)}`);
+    return n;
+  }
+
+  /** The number of batches in one pass. */
+  get length(): number {
+    const n = this.checkLength();
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Ends the worker threads (if any); the loader cannot be iterated after. */
+  close(): Promise<void> {
+    return this.pool ? this.pool.close() : Promise.resolve();
+  }
+
+  // ---- one pass -----------------------------------------------------------------
+  /** The shuffled order as an int64 tensor (native randperm unless a generator is set). */
+  private permutation(n: number): Tensor {
+    if (this.generator) return fromTypedArray(this.generator.randperm(n)).to('int64');
+    return randperm(n);
+  }
+
+  /** The order as int32 for item-by-item reading. */
+  private order(n: number): Int32Array {
+    if (!this.shuffle) {
+      const o = new Int32Array(n);
+      for (let i = 0; i < n; i++) o[i] = i;
+      return o;
+    }
+    if (this.generator) return this.generator.randperm(n);
+    return randperm(n).to('int32').toTypedArray() as Int32Array;
+  }
+
+  private bounds(n: number): { count: number; at: (k: number) => [number, number] } {
+    const bs = this.batchSize;
+    const count = this.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
+    return { count, at: (k) => [k * bs, Math.min(n, (k + 1) * bs)] };
+  }
+
+  private *tensorBatches(ds: TensorDataset): Generator_<Tensor[]> {
+    const n = ds.length;
+    const { count, at } = this.bounds(n);
+    if (!this.shuffle) {
+      for (let k = 0; k < count; k++) {
+        const [s, e] = at(k);
+        yield ds.slice(s, e);
+      }
+      return;
+    }
+    const perm = this.permutation(n);
+    for (let k = 0; k < count; k++) {
+      const [s, e] = at(k);
+      const idx = S.narrow(perm, 0, s, e - s);
+      yield ds.tensors.map((t) => I.indexSelect(t, 0, idx));
+    }
+  }
+
+  private *itemBatches(): Generator_<unknown> {
+    const n = this.checkLength();
+    const { count, at } = this.bounds(n);
+    const order = this.order(n);
+    const collate = this.collateFn ?? defaultCollate;
+    for (let k = 0; k < count; k++) {
+      const [s, e] = at(k);
+      const items = new Array<unknown>(e - s);
+      for (let i = s; i < e; i++) items[i - s] = this.dataset.get(order[i]);
+      yield collate(items);
+    }
+  }
+
+  private workerRun(): WorkerRun {
+    const n = this.checkLength();
+    const { count, at } = this.bounds(n);
+    const order = this.order(n);
+    const batches = new Array<Int32Array>(count);
+    for (let k = 0; k < count; k++) batches[k] = order.slice(...at(k));
+    return this.pool!.run(batches);
+  }
+
+  private afterWorkers(value: unknown): unknown {
+    return this.collateFn ? this.collateFn(value as unknown[]) : value;
+  }
+
+  [Symbol.iterator](): Iterator<B> {
+    if (this.fast) return this.tensorBatches(this.fast) as Iterator<B>;
+    if (!this.pool) return this.itemBatches() as Iterator<B>;
+    const run = this.workerRun();
+    const it: Iterator<B> = {
+      next: () => {
+        const r = run.nextSync();
+        return r.done ? (r as IteratorResult<B>) : { done: false, value: this.afterWorkers(r.value) as B };
+      },
+      return: (value?: unknown) => {
+        run.stop();
+        return { done: true, value: value as B };
+      },
+    };
+    return it;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<B> {
+    if (!this.pool) {
+      const sync = this[Symbol.iterator]();
+      return {
+        next: async () => sync.next(),
+        return: async (value?: unknown) => sync.return?.(value as B) ?? { done: true, value: value as B },
+      };
+    }
+    const run = this.workerRun();
+    return {
+      next: async () => {
+        const r = await run.nextAsync();
+        return r.done ? (r as IteratorResult<B>) : { done: false, value: this.afterWorkers(r.value) as B };
+      },
+      return: async (value?: unknown) => {
+        run.stop();
+        return { done: true, value: value as B };
+      },
+    };
+  }
+}
+
+// The built-in Generator type, renamed: `Generator` here is the seedable
+// random source exported to users.
+type Generator_<T> = globalThis.Generator<T, void, unknown>;

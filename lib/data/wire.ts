@@ -1,0 +1,64 @@
+// How batches cross between a worker thread and the loader: tensors travel
+// as their flat typed array (transferred, not copied) plus dtype and shape,
+// inside whatever arrays / plain objects hold them.
+import { Tensor } from '../tensor.js';
+import { fromTypedArray } from '../ops/creation.js';
+import type { DType } from '../dtype.js';
+import type { TypedArray } from '../backend/native.js';
+
+export interface WireTensor {
+  __kindlingTensor: true;
+  dtype: DType;
+  shape: number[];
+  data: TypedArray;
+}
+
+// Transferring a buffer detaches it for every array on it, so only a buffer
+// that holds exactly this tensor's elements may move: one fresh from collate
+// that owns its whole ArrayBuffer. Small storages share slab buffers
+// (Note [Small-tensor slabs]) and dataset tensors are still in use; those
+// are copied into an array of their own first.
+function ownsBuffer(t: Tensor): boolean {
+  const data = t._storage.data;
+  return (
+    t._offset === 0 && t.isContiguous() && data.length === t.numel() &&
+    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer)
+  );
+}
+
+function ownCopy(t: Tensor): TypedArray {
+  const src = t.isContiguous() ? t : t.contiguous();
+  const data = src._storage.data;
+  // slice() always allocates a new ArrayBuffer of exactly this length.
+  return data.slice(src._offset, src._offset + src.numel()) as TypedArray;
+}
+
+export function encode(value: unknown, fresh: boolean, transfer: ArrayBuffer[]): unknown {
+  if (value instanceof Tensor) {
+    const data = fresh && ownsBuffer(value) ? value._storage.data : ownCopy(value);
+    if (!transfer.includes(data.buffer as ArrayBuffer)) transfer.push(data.buffer as ArrayBuffer);
+    const w: WireTensor = { __kindlingTensor: true, dtype: value.dtype, shape: value.shape, data };
+    return w;
+  }
+  if (Array.isArray(value)) return value.map((v) => encode(v, fresh, transfer));
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = encode(v, fresh, transfer);
+    return out;
+  }
+  return value;
+}
+
+export function decode(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decode);
+  if (value !== null && typeof value === 'object') {
+    const w = value as Partial<WireTensor>;
+    if (w.__kindlingTensor === true) return fromTypedArray(w.data!, w.shape!);
+    if (Object.getPrototypeOf(value) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = decode(v);
+      return out;
+    }
+  }
+  return value;
+}

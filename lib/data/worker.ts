@@ -1,0 +1,122 @@
+// The worker-thread side of DataLoader({ numWorkers }) (Note [Worker
+// datasets] in worker_pool.ts). Each worker builds its own copy of the
+// dataset from a module spec, then answers batch requests in the order they
+// come: items -> collate -> tensors flattened to transferable typed arrays.
+// Every answer, error included, goes out on `port` and bumps `signal`, so
+// the loader can block on Atomics.wait without running its event loop.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { isDatasetLike, type Dataset } from './dataset.js';
+import { defaultCollate } from './collate.js';
+import { encode } from './wire.js';
+
+export interface WorkerInit {
+  module: string;
+  exportName: string;
+  args: unknown[];
+  collate: boolean;
+  port: MessagePort;
+  signal: Int32Array;
+  workerId: number;
+}
+
+export interface BatchRequest {
+  type: 'batch';
+  epoch: number;
+  batch: number;
+  indices: Int32Array;
+}
+
+export type WorkerReply =
+  | { type: 'ready'; length: number }
+  | { type: 'batch'; epoch: number; batch: number; value: unknown }
+  | { type: 'error'; epoch: number; batch: number; message: string };
+
+const init = workerData as WorkerInit;
+
+function post(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  init.port.postMessage(msg, transfer);
+  Atomics.add(init.signal, 0, 1);
+  Atomics.notify(init.signal, 0);
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.stack && e.stack.includes(e.message) ? e.stack : `${e.message}\n${e.stack ?? ''}`;
+  return String(e);
+}
+
+async function buildDataset(): Promise<Dataset<unknown>> {
+  const url = /^[a-z][a-z0-9+.-]*:/i.test(init.module) && !/^[a-z]:[\\/]/i.test(init.module) ? init.module : pathToFileURL(init.module).href;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(url)) as Record<string, unknown>;
+  } catch (e) {
+    throw new Error(`could not import the dataset module ${init.module}: ${errorText(e)}`);
+  }
+  if (!(init.exportName in mod)) {
+    throw new Error(`the dataset module ${init.module} has no export named '${init.exportName}' (it exports: ${Object.keys(mod).join(', ') || 'nothing'})`);
+  }
+  const exp = mod[init.exportName] as unknown;
+  let ds: unknown;
+  if (exp !== null && (typeof exp === 'function' || typeof exp === 'object') && typeof (exp as { fromWorker?: unknown }).fromWorker === 'function') {
+    ds = await (exp as { fromWorker: (...a: unknown[]) => unknown }).fromWorker(...init.args);
+  } else if (typeof exp === 'function') {
+    ds = new (exp as new (...a: unknown[]) => unknown)(...init.args);
+  } else {
+    ds = exp;
+  }
+  if (!isDatasetLike(ds)) {
+    throw new Error(`export '${init.exportName}' of ${init.module} did not give a dataset (an object with a numeric length and a get(i) method)`);
+  }
+  return ds;
+}
+
+async function answer(ds: Dataset<unknown>, req: BatchRequest): Promise<void> {
+  const items = new Array<unknown>(req.indices.length);
+  let pending = false;
+  for (let i = 0; i < items.length; i++) {
+    const item = ds.get(req.indices[i]);
+    if (item instanceof Promise) pending = true;
+    items[i] = item;
+  }
+  const ready = pending ? await Promise.all(items) : items;
+  const value = init.collate ? defaultCollate(ready) : ready;
+  const transfer: ArrayBuffer[] = [];
+  // Collated tensors are fresh, so their buffers can move without a copy.
+  const wire = encode(value, init.collate, transfer);
+  post({ type: 'batch', epoch: req.epoch, batch: req.batch, value: wire }, transfer);
+}
+
+let chain: Promise<Dataset<unknown> | null> = buildDataset().then(
+  (ds) => {
+    post({ type: 'ready', length: ds.length });
+    return ds;
+  },
+  (e) => {
+    post({ type: 'error', epoch: -1, batch: -1, message: errorText(e) });
+    return null;
+  },
+);
+
+parentPort!.on('message', (msg: BatchRequest | { type: 'close' }) => {
+  if (msg.type === 'close') {
+    parentPort!.close();
+    return;
+  }
+  chain = chain.then(async (ds) => {
+    if (ds === null) {
+      post({ type: 'error', epoch: msg.epoch, batch: msg.batch, message: 'the dataset could not be built in this worker (see the first error)' });
+      return null;
+    }
+    try {
+      await answer(ds, msg);
+    } catch (e) {
+      post({ type: 'error', epoch: msg.epoch, batch: msg.batch, message: errorText(e) });
+    }
+    return ds;
+  });
+});
+
+process.on('uncaughtException', (e) => post({ type: 'error', epoch: -1, batch: -1, message: `uncaught exception: ${errorText(e)}` }));
+process.on('unhandledRejection', (e) => post({ type: 'error', epoch: -1, batch: -1, message: `unhandled rejection: ${errorText(e)}` }));

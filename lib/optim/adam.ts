@@ -1,0 +1,89 @@
+// Adam and AdamW, after torch.optim.Adam / AdamW (1.13). Adam adds the
+// weight decay to the gradient (L2); AdamW shrinks the parameter by
+// lr * weightDecay before the step (decoupled decay).
+import { Tensor } from '../tensor.js';
+import { native } from '../backend/native.js';
+import { Optimizer, checkBool, checkNonNegative, checkNumber, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+
+export interface AdamOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  weightDecay?: number;
+  amsgrad?: boolean;
+  maximize?: boolean;
+}
+
+export interface AdamParamGroup extends ParamGroup {
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+}
+
+abstract class AdamBase extends Optimizer<AdamParamGroup> {
+  private readonly decoupled: boolean;
+
+  constructor(name: string, decoupled: boolean, params: Params, opts: AdamOptions, defaultWeightDecay: number) {
+    super(name, params, {
+      lr: opts.lr ?? 1e-3,
+      betas: opts.betas ?? [0.9, 0.999],
+      eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? defaultWeightDecay,
+      amsgrad: opts.amsgrad ?? false,
+      maximize: opts.maximize ?? false,
+    });
+    this.decoupled = decoupled;
+  }
+
+  protected validateGroup(g: AdamParamGroup): void {
+    const name = this.optName;
+    checkNonNegative(name, 'lr', 'learning rate', g.lr);
+    checkNonNegative(name, 'eps', 'epsilon value', g.eps);
+    const betas = g.betas as unknown;
+    if (!Array.isArray(betas) || betas.length !== 2) {
+      throw new TypeError(`${name}: betas must be an array of two numbers, got ${JSON.stringify(betas)}`);
+    }
+    betas.forEach((b, i) => {
+      checkNumber(name, `betas[${i}]`, b);
+      if (!(b >= 0 && b < 1)) throw new RangeError(`${name}: invalid beta parameter at index ${i}: ${b}`);
+    });
+    checkNonNegative(name, 'weightDecay', 'weightDecay value', g.weightDecay);
+    checkBool(name, 'amsgrad', g.amsgrad);
+    checkBool(name, 'maximize', g.maximize);
+  }
+
+  protected updateParam(p: Tensor, grad: Tensor, g: AdamParamGroup, state: ParamState): void {
+    if (!(state.expAvg instanceof Tensor)) {
+      state.step = 0;
+      state.expAvg = this.zerosLike(p);
+      state.expAvgSq = this.zerosLike(p);
+      if (g.amsgrad) state.maxExpAvgSq = this.zerosLike(p);
+    }
+    if (!(state.expAvgSq instanceof Tensor)) state.expAvgSq = this.zerosLike(p);
+    // amsgrad switched on after the first step: the running max starts at zero.
+    if (g.amsgrad && !(state.maxExpAvgSq instanceof Tensor)) state.maxExpAvgSq = this.zerosLike(p);
+    const step = (typeof state.step === 'number' ? state.step : 0) + 1;
+    const m = state.expAvg, v = state.expAvgSq as Tensor, vmax = state.maxExpAvgSq;
+    this.applyUpdate(p, grad, (param, gr) => {
+      native.adamStep(
+        param._ref(), gr._ref(), m._ref(), v._ref(), g.amsgrad ? (vmax as Tensor)._ref() : null,
+        g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, step, g.amsgrad, g.maximize, this.decoupled,
+      );
+    });
+    state.step = step;
+  }
+}
+
+export class Adam extends AdamBase {
+  constructor(params: Params, opts: AdamOptions = {}) {
+    super('Adam', false, params, opts, 0);
+  }
+}
+
+export class AdamW extends AdamBase {
+  constructor(params: Params, opts: AdamOptions = {}) {
+    super('AdamW', true, params, opts, 1e-2);
+  }
+}

@@ -1,0 +1,473 @@
+// Learning-rate schedulers, after torch.optim.lr_scheduler (1.13). Each
+// computes its values as PyTorch does (the chainable form, from the
+// groups' current lr, where PyTorch uses it), so sequences match PyTorch's
+// to double rounding.
+import { Tensor } from '../tensor.js';
+import { Optimizer, type ParamGroup } from './optimizer.js';
+
+type AnyOptimizer = Optimizer<ParamGroup>;
+
+function checkOptimizer(name: string, optimizer: unknown): AnyOptimizer {
+  if (!(optimizer instanceof Optimizer)) {
+    const what = optimizer === null ? 'null' : typeof optimizer === 'object' ? (optimizer as object).constructor?.name : typeof optimizer;
+    throw new TypeError(`${name}: ${what} is not an Optimizer`);
+  }
+  return optimizer as AnyOptimizer;
+}
+
+function checkInt(name: string, key: string, v: unknown, min: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name}: ${key} must be an integer, got ${String(v)}`);
+  if (v < min) throw new RangeError(`${name}: ${key} must be >= ${min}, got ${v}`);
+  return v;
+}
+
+function checkNum(name: string, key: string, v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name}: ${key} must be a number, got ${String(v)}`);
+  return v;
+}
+
+/** The base of the epoch-driven schedulers (PyTorch's _LRScheduler). */
+export abstract class LRScheduler {
+  readonly optimizer: AnyOptimizer;
+  baseLrs: number[] = [];
+  lastEpoch = -1;
+  /** @internal Steps taken, counting the one the constructor takes. */
+  protected stepCount = 0;
+  protected lastLr: number[] = [];
+  protected readonly name: string;
+
+  constructor(name: string, optimizer: Optimizer<ParamGroup>) {
+    this.name = name;
+    this.optimizer = checkOptimizer(name, optimizer);
+  }
+
+  /**
+   * What PyTorch's _LRScheduler.__init__ does once the subclass has set its
+   * fields (a TS subclass can only set them after super() returns): record
+   * each group's initial lr and take the first step, which sets epoch 0.
+   */
+  protected start(lastEpoch: number): void {
+    checkInt(this.name, 'lastEpoch', lastEpoch, -1);
+    const groups = this.optimizer.paramGroups;
+    if (lastEpoch === -1) {
+      for (const g of groups) if (g.initialLr === undefined) g.initialLr = g.lr;
+    } else {
+      groups.forEach((g, i) => {
+        if (g.initialLr === undefined) {
+          throw new RangeError(`${this.name}: param 'initialLr' is not specified in paramGroups[${i}] when resuming an optimizer`);
+        }
+      });
+    }
+    this.baseLrs = groups.map((g) => g.initialLr as number);
+    this.lastEpoch = lastEpoch;
+    this.stepCount = 0;
+    this.step();
+  }
+
+  /** The lr of each group for epoch `lastEpoch` (already advanced). */
+  protected abstract getLr(): number[];
+
+  /** Advances one epoch (or batch) and sets each group's lr. */
+  step(): void {
+    this.stepCount++;
+    this.lastEpoch++;
+    const values = this.getLr();
+    const groups = this.optimizer.paramGroups;
+    groups.forEach((g, i) => {
+      g.lr = values[i];
+    });
+    this.lastLr = groups.map((g) => g.lr);
+  }
+
+  /** The lr of each group as of the last step. */
+  getLastLr(): number[] {
+    return this.lastLr.slice();
+  }
+
+  /** The scheduler's own fields (not the optimizer), for checkpoints. */
+  stateDict(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this)) {
+      if (k === 'optimizer' || typeof v === 'function') continue;
+      out[k] = Array.isArray(v) ? v.slice() : v instanceof Map ? new Map(v) : v;
+    }
+    return out;
+  }
+
+  loadStateDict(sd: Record<string, unknown>): void {
+    if (sd === null || typeof sd !== 'object') throw new TypeError(`${this.name}.loadStateDict: expected an object`);
+    for (const [k, v] of Object.entries(sd)) {
+      if (k === 'optimizer' || k === 'name') continue;
+      (this as Record<string, unknown>)[k] = Array.isArray(v) ? v.slice() : v instanceof Map ? new Map(v) : v;
+    }
+  }
+
+  protected groupLrs(): number[] {
+    return this.optimizer.paramGroups.map((g) => g.lr);
+  }
+}
+
+/** Multiplies the lr by gamma every stepSize epochs. */
+export class StepLR extends LRScheduler {
+  stepSize: number;
+  gamma: number;
+
+  constructor(optimizer: Optimizer<ParamGroup>, opts: { stepSize: number; gamma?: number; lastEpoch?: number }) {
+    super('StepLR', optimizer);
+    this.stepSize = checkInt('StepLR', 'stepSize', opts?.stepSize, 1);
+    this.gamma = checkNum('StepLR', 'gamma', opts.gamma ?? 0.1);
+    this.start(opts.lastEpoch ?? -1);
+  }
+
+  protected getLr(): number[] {
+    if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.groupLrs();
+    return this.groupLrs().map((lr) => lr * this.gamma);
+  }
+}
+
+/** Multiplies the lr by gamma at each milestone epoch (once per occurrence in the list). */
+export class MultiStepLR extends LRScheduler {
+  milestones: Map<number, number>;
+  gamma: number;
+
+  constructor(optimizer: Optimizer<ParamGroup>, opts: { milestones: number[]; gamma?: number; lastEpoch?: number }) {
+    super('MultiStepLR', optimizer);
+    const ms = opts?.milestones as unknown;
+    if (!Array.isArray(ms)) throw new TypeError(`MultiStepLR: milestones must be an array of integers, got ${String(ms)}`);
+    this.milestones = new Map();
+    for (const m of ms) {
+      checkInt('MultiStepLR', 'milestones', m, 0);
+      this.milestones.set(m, (this.milestones.get(m) ?? 0) + 1);
+    }
+    this.gamma = checkNum('MultiStepLR', 'gamma', opts.gamma ?? 0.1);
+    this.start(opts.lastEpoch ?? -1);
+  }
+
+  protected getLr(): number[] {
+    const count = this.milestones.get(this.lastEpoch);
+    if (count === undefined) return this.groupLrs();
+    return this.groupLrs().map((lr) => lr * this.gamma ** count);
+  }
+}
+
+/** Multiplies the lr by gamma every epoch. */
+export class ExponentialLR extends LRScheduler {
+  gamma: number;
+
+  constructor(optimizer: Optimizer<ParamGroup>, opts: { gamma: number; lastEpoch?: number }) {
+    super('ExponentialLR', optimizer);
+    this.gamma = checkNum('ExponentialLR', 'gamma', opts?.gamma);
+    this.start(opts.lastEpoch ?? -1);
+  }
+
+  protected getLr(): number[] {
+    if (this.lastEpoch === 0) return this.groupLrs();
+    return this.groupLrs().map((lr) => lr * this.gamma);
+  }
+}
+
+/** Cosine annealing from the initial lr to etaMin over TMax epochs (SGDR without restarts). */
+export class CosineAnnealingLR extends LRScheduler {
+  TMax: number;
+  etaMin: number;
+
+  constructor(optimizer: Optimizer<ParamGroup>, opts: { TMax: number; etaMin?: number; lastEpoch?: number }) {
+    super('CosineAnnealingLR', optimizer);
+    this.TMax = checkNum('CosineAnnealingLR', 'TMax', opts?.TMax);
+    if (this.TMax === 0) throw new RangeError('CosineAnnealingLR: TMax must not be 0');
+    this.etaMin = checkNum('CosineAnnealingLR', 'etaMin', opts.etaMin ?? 0);
+    this.start(opts.lastEpoch ?? -1);
+  }
+
+  protected getLr(): number[] {
+    const e = this.lastEpoch, T = this.TMax, etaMin = this.etaMin;
+    if (e === 0) return this.groupLrs();
+    if (this.stepCount === 1 && e > 0) {
+      return this.baseLrs.map((base) => etaMin + ((base - etaMin) * (1 + Math.cos((e * Math.PI) / T))) / 2);
+    }
+    // Python's % takes the divisor's sign and JS's the dividend's, but both
+    // are zero (or -0, which === 0) exactly when the division is exact.
+    const r = (e - 1 - T) % (2 * T);
+    if (r === 0) {
+      return this.optimizer.paramGroups.map(
+        (g, i) => g.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2,
+      );
+    }
+    return this.groupLrs().map(
+      (lr) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (lr - etaMin) + etaMin,
+    );
+  }
+}
+
+export interface OneCycleLROptions {
+  maxLr: number | number[];
+  totalSteps?: number;
+  epochs?: number;
+  stepsPerEpoch?: number;
+  pctStart?: number;
+  annealStrategy?: 'cos' | 'linear';
+  cycleMomentum?: boolean;
+  baseMomentum?: number | number[];
+  maxMomentum?: number | number[];
+  divFactor?: number;
+  finalDivFactor?: number;
+  threePhase?: boolean;
+  lastEpoch?: number;
+}
+
+interface Phase {
+  endStep: number;
+  startLr: string;
+  endLr: string;
+  startMomentum: string;
+  endMomentum: string;
+}
+
+/**
+ * The 1cycle policy: the lr rises from maxLr / divFactor to maxLr, then
+ * anneals far below the start; momentum (or Adam's beta1) moves inversely.
+ * Stepped once per batch.
+ */
+export class OneCycleLR extends LRScheduler {
+  totalSteps: number;
+  private phases: Phase[];
+  private anneal: (start: number, end: number, pct: number) => number;
+  cycleMomentum: boolean;
+  private useBeta1 = false;
+
+  constructor(optimizer: Optimizer<ParamGroup>, opts: OneCycleLROptions) {
+    super('OneCycleLR', optimizer);
+    const name = 'OneCycleLR';
+    if (opts === null || typeof opts !== 'object') throw new TypeError(`${name}: expected an options object with maxLr`);
+    const { totalSteps, epochs, stepsPerEpoch } = opts;
+    if (totalSteps === undefined && epochs === undefined && stepsPerEpoch === undefined) {
+      throw new RangeError(`${name}: You must define either totalSteps OR (epochs AND stepsPerEpoch)`);
+    } else if (totalSteps !== undefined) {
+      if (typeof totalSteps !== 'number' || !Number.isInteger(totalSteps) || totalSteps <= 0) {
+        throw new RangeError(`${name}: Expected positive integer totalSteps, but got ${String(totalSteps)}`);
+      }
+      this.totalSteps = totalSteps;
+    } else {
+      if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs <= 0) {
+        throw new RangeError(`${name}: Expected positive integer epochs, but got ${String(epochs)}`);
+      }
+      if (typeof stepsPerEpoch !== 'number' || !Number.isInteger(stepsPerEpoch) || stepsPerEpoch <= 0) {
+        throw new RangeError(`${name}: Expected positive integer stepsPerEpoch, but got ${String(stepsPerEpoch)}`);
+      }
+      this.totalSteps = epochs * stepsPerEpoch;
+    }
+    const pctStart = opts.pctStart ?? 0.3;
+    if (typeof pctStart !== 'number' || !(pctStart >= 0 && pctStart <= 1)) {
+      throw new RangeError(`${name}: Expected float between 0 and 1 pctStart, but got ${String(pctStart)}`);
+    }
+    const total = this.totalSteps;
+    this.phases = opts.threePhase
+      ? [
+          { endStep: pctStart * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
+          { endStep: 2 * pctStart * total - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
+          { endStep: total - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
+        ]
+      : [
+          { endStep: pctStart * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
+          { endStep: total - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
+        ];
+    const strategy = opts.annealStrategy ?? 'cos';
+    if (strategy === 'cos') {
+      this.anneal = (start, end, pct) => end + ((start - end) / 2.0) * (Math.cos(Math.PI * pct) + 1);
+    } else if (strategy === 'linear') {
+      this.anneal = (start, end, pct) => (end - start) * pct + start;
+    } else {
+      throw new RangeError(`${name}: annealStrategy must be one of 'cos' or 'linear', instead got ${String(strategy)}`);
+    }
+    const groups = this.optimizer.paramGroups;
+    const divFactor = checkNum(name, 'divFactor', opts.divFactor ?? 25);
+    const finalDivFactor = checkNum(name, 'finalDivFactor', opts.finalDivFactor ?? 1e4);
+    const lastEpoch = opts.lastEpoch ?? -1;
+    const maxLrs = this.perGroup('maxLr', opts.maxLr);
+    if (lastEpoch === -1) {
+      groups.forEach((g, i) => {
+        g.initialLr = maxLrs[i] / divFactor;
+        g.maxLr = maxLrs[i];
+        g.minLr = (g.initialLr as number) / finalDivFactor;
+      });
+    }
+    this.cycleMomentum = opts.cycleMomentum ?? true;
+    if (this.cycleMomentum) {
+      const d = this.optimizer.defaults;
+      if (!('momentum' in d) && !('betas' in d)) {
+        throw new RangeError(`${name}: optimizer must support momentum with \`cycleMomentum\` option enabled`);
+      }
+      this.useBeta1 = 'betas' in d;
+      const maxMomentums = this.perGroup('maxMomentum', opts.maxMomentum ?? 0.95);
+      const baseMomentums = this.perGroup('baseMomentum', opts.baseMomentum ?? 0.85);
+      if (lastEpoch === -1) {
+        groups.forEach((g, i) => {
+          if (this.useBeta1) g.betas = [maxMomentums[i], ...(g.betas as number[]).slice(1)];
+          else g.momentum = maxMomentums[i];
+          g.maxMomentum = maxMomentums[i];
+          g.baseMomentum = baseMomentums[i];
+        });
+      }
+    }
+    this.start(lastEpoch);
+  }
+
+  private perGroup(key: string, v: number | number[] | undefined): number[] {
+    const n = this.optimizer.paramGroups.length;
+    if (Array.isArray(v)) {
+      if (v.length !== n) throw new RangeError(`OneCycleLR: expected ${n} values for ${key}, got ${v.length}`);
+      return v.map((x) => checkNum('OneCycleLR', key, x));
+    }
+    const x = checkNum('OneCycleLR', key, v);
+    return new Array<number>(n).fill(x);
+  }
+
+  protected getLr(): number[] {
+    const stepNum = this.lastEpoch;
+    if (stepNum > this.totalSteps) {
+      throw new RangeError(
+        `OneCycleLR: Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`,
+      );
+    }
+    return this.optimizer.paramGroups.map((g) => {
+      let startStep = 0;
+      let lr = 0, momentum = 0;
+      for (let i = 0; i < this.phases.length; i++) {
+        const phase = this.phases[i];
+        const endStep = phase.endStep;
+        if (stepNum <= endStep || i === this.phases.length - 1) {
+          const pct = (stepNum - startStep) / (endStep - startStep);
+          lr = this.anneal(g[phase.startLr] as number, g[phase.endLr] as number, pct);
+          if (this.cycleMomentum) momentum = this.anneal(g[phase.startMomentum] as number, g[phase.endMomentum] as number, pct);
+          break;
+        }
+        startStep = phase.endStep;
+      }
+      if (this.cycleMomentum) {
+        if (this.useBeta1) g.betas = [momentum, ...(g.betas as number[]).slice(1)];
+        else g.momentum = momentum;
+      }
+      return lr;
+    });
+  }
+}
+
+export interface ReduceLROnPlateauOptions {
+  mode?: 'min' | 'max';
+  factor?: number;
+  patience?: number;
+  threshold?: number;
+  thresholdMode?: 'rel' | 'abs';
+  cooldown?: number;
+  minLr?: number | number[];
+  eps?: number;
+}
+
+/** Cuts the lr by `factor` when a metric has not improved for `patience` steps. */
+export class ReduceLROnPlateau {
+  readonly optimizer: AnyOptimizer;
+  mode: 'min' | 'max';
+  factor: number;
+  patience: number;
+  threshold: number;
+  thresholdMode: 'rel' | 'abs';
+  cooldown: number;
+  cooldownCounter = 0;
+  minLrs: number[];
+  eps: number;
+  best: number;
+  numBadEpochs = 0;
+  lastEpoch = 0;
+  private lastLr: number[];
+
+  constructor(optimizer: Optimizer<ParamGroup>, opts: ReduceLROnPlateauOptions = {}) {
+    const name = 'ReduceLROnPlateau';
+    const factor = checkNum(name, 'factor', opts.factor ?? 0.1);
+    if (factor >= 1.0) throw new RangeError(`${name}: Factor should be < 1.0, got ${factor}`);
+    this.factor = factor;
+    this.optimizer = checkOptimizer(name, optimizer);
+    const n = this.optimizer.paramGroups.length;
+    const minLr = opts.minLr ?? 0;
+    if (Array.isArray(minLr)) {
+      if (minLr.length !== n) throw new RangeError(`${name}: expected ${n} min_lrs, got ${minLr.length}`);
+      this.minLrs = minLr.map((x) => checkNum(name, 'minLr', x));
+    } else {
+      this.minLrs = new Array<number>(n).fill(checkNum(name, 'minLr', minLr));
+    }
+    this.patience = checkInt(name, 'patience', opts.patience ?? 10, 0);
+    this.cooldown = checkInt(name, 'cooldown', opts.cooldown ?? 0, 0);
+    this.threshold = checkNum(name, 'threshold', opts.threshold ?? 1e-4);
+    this.eps = checkNum(name, 'eps', opts.eps ?? 1e-8);
+    const mode = opts.mode ?? 'min';
+    if (mode !== 'min' && mode !== 'max') throw new RangeError(`${name}: mode ${String(mode)} is unknown!`);
+    const thresholdMode = opts.thresholdMode ?? 'rel';
+    if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
+      throw new RangeError(`${name}: threshold mode ${String(thresholdMode)} is unknown!`);
+    }
+    this.mode = mode;
+    this.thresholdMode = thresholdMode;
+    this.best = this.modeWorse;
+    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  private get modeWorse(): number {
+    return this.mode === 'min' ? Infinity : -Infinity;
+  }
+
+  get inCooldown(): boolean {
+    return this.cooldownCounter > 0;
+  }
+
+  isBetter(a: number, best: number): boolean {
+    if (this.mode === 'min' && this.thresholdMode === 'rel') return a < best * (1 - this.threshold);
+    if (this.mode === 'min') return a < best - this.threshold;
+    if (this.thresholdMode === 'rel') return a > best * (this.threshold + 1);
+    return a > best + this.threshold;
+  }
+
+  /** Records this epoch's metric (a number or a one-element Tensor). */
+  step(metric: number | Tensor): void {
+    const current = metric instanceof Tensor ? metric.item() : metric;
+    if (typeof current !== 'number') throw new TypeError(`ReduceLROnPlateau.step: metric must be a number or a Tensor, got ${typeof metric}`);
+    this.lastEpoch += 1;
+    if (this.isBetter(current, this.best)) {
+      this.best = current;
+      this.numBadEpochs = 0;
+    } else {
+      this.numBadEpochs += 1;
+    }
+    if (this.inCooldown) {
+      this.cooldownCounter -= 1;
+      this.numBadEpochs = 0; // bad epochs in cooldown do not count
+    }
+    if (this.numBadEpochs > this.patience) {
+      this.reduceLr();
+      this.cooldownCounter = this.cooldown;
+      this.numBadEpochs = 0;
+    }
+    this.lastLr = this.optimizer.paramGroups.map((g) => g.lr);
+  }
+
+  private reduceLr(): void {
+    this.optimizer.paramGroups.forEach((g, i) => {
+      const oldLr = g.lr;
+      const newLr = Math.max(oldLr * this.factor, this.minLrs[i]);
+      if (oldLr - newLr > this.eps) g.lr = newLr;
+    });
+  }
+
+  getLastLr(): number[] {
+    return this.lastLr.slice();
+  }
+
+  stateDict(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this)) if (k !== 'optimizer') out[k] = Array.isArray(v) ? v.slice() : v;
+    return out;
+  }
+
+  loadStateDict(sd: Record<string, unknown>): void {
+    if (sd === null || typeof sd !== 'object') throw new TypeError('ReduceLROnPlateau.loadStateDict: expected an object');
+    for (const [k, v] of Object.entries(sd)) if (k !== 'optimizer') (this as Record<string, unknown>)[k] = Array.isArray(v) ? v.slice() : v;
+  }
+}
