@@ -97,6 +97,8 @@ export const indexSelect = I.indexSelect;
 export const gather = I.gather;
 export const clone = S.clone;
 
+export * as optim from './optim/index.js';
+
 // ---- autograd -----------------------------------------------------------------------
 export const autograd = {
   grad: engine.grad,

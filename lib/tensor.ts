@@ -136,6 +136,9 @@ export class Tensor {
     if (g !== null && g._shape.join() !== this._shape.join()) {
       throw new RangeError(`grad: assigned grad has shape ${K.fmtShape(g._shape)} but the tensor has shape ${K.fmtShape(this._shape)}`);
     }
+    if (g !== null && g.dtype !== this.dtype) {
+      throw new TypeError(`grad: assigned grad has dtype ${g.dtype} but the tensor has dtype ${this.dtype}`);
+    }
     this._grad = g;
   }
   /** A detached alias; assigning swaps this tensor's values for other's. */

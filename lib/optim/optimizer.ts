@@ -52,6 +52,12 @@ function isIterable(v: unknown): v is Iterable<unknown> {
   return v !== null && v !== undefined && typeof (v as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
 }
 
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function snakeToCamel(k: string): string {
   return k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }
@@ -200,7 +206,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     if (!isFloating(p.dtype)) {
       throw new TypeError(`${this.optName}: can only optimize float32 or float64 parameters, got ${p.dtype}`);
     }
-    if (grad.numel() !== p.numel() || grad._shape.join() !== p._shape.join()) {
+    if (!sameShape(grad._shape, p._shape)) {
       throw new RangeError(
         `${this.optName}: gradient of shape ${K.fmtShape(grad._shape)} does not match the parameter's shape ${K.fmtShape(p._shape)}`,
       );
@@ -297,7 +303,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
           if (typeof step !== 'number') throw new TypeError(`${name}: state[${key}].step must be a number`);
           entry.step = step;
         } else if (v instanceof Tensor) {
-          if (v._shape.join() !== p._shape.join()) {
+          if (!sameShape(v._shape, p._shape)) {
             throw new RangeError(
               `${name}: state[${key}].${k} has shape ${K.fmtShape(v._shape)} but its parameter has shape ${K.fmtShape(p._shape)}`,
             );
