@@ -98,6 +98,13 @@ export const gather = I.gather;
 export const clone = S.clone;
 
 export * as optim from './optim/index.js';
+import * as D from './data/index.js';
+export const utils = {
+  data: { Dataset: D.Dataset, TensorDataset: D.TensorDataset, DataLoader: D.DataLoader, defaultCollate: D.defaultCollate },
+};
+export const datasets = { MNIST: D.MNIST };
+export { Generator } from './data/index.js';
+export { save, load, loadMetadata } from './io/safetensors.js';
 
 // ---- autograd -----------------------------------------------------------------------
 export const autograd = {

@@ -231,8 +231,10 @@ export class Tensor {
   }
   /** A flat copy in row-major order. */
   toTypedArray(): TypedArray {
-    const c = noGrad(() => K.clone(this));
-    return c._storage.data;
+    const data = noGrad(() => K.clone(this))._storage.data;
+    // Small storages share a slab (Note [Small-tensor slabs]); the caller
+    // gets an array with its own buffer, safe to transfer or keep.
+    return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();
   }
   tolist(): unknown {
     const flat = this.toTypedArray();

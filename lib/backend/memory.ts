@@ -22,7 +22,9 @@ let used = 0;
 /** A zeroed, 16-byte aligned piece of a slab. */
 function carve(bytes: number): [ArrayBuffer, number] {
   const size = (bytes + 15) & ~15;
-  if (used + size > SLAB_BYTES) {
+  // A slab whose buffer was transferred to another thread is detached
+  // (byteLength 0): start a new one.
+  if (used + size > SLAB_BYTES || slab.byteLength === 0) {
     slab = new ArrayBuffer(SLAB_BYTES);
     used = 0;
   }

@@ -29,7 +29,11 @@ export interface DataLoaderOptions<B = Tensor[]> {
   numWorkers?: number;
   /** Batches requested ahead per worker (default 2). */
   prefetchFactor?: number;
-  /** Milliseconds to wait for a worker's batch before failing (default 0: no limit). */
+  /**
+   * Milliseconds to wait for a worker's batch before failing (default 0: no
+   * limit). Worker errors always surface; this also bounds the wait on a
+   * worker the OS killed, which a synchronous loop cannot otherwise notice.
+   */
   timeout?: number;
   /** Module a worker imports to build the dataset (Note [Worker datasets]); default: dataset.workerSpec(). */
   datasetModule?: string | URL;

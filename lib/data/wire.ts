@@ -33,17 +33,34 @@ function ownCopy(t: Tensor): TypedArray {
   return data.slice(src._offset, src._offset + src.numel()) as TypedArray;
 }
 
-export function encode(value: unknown, fresh: boolean, transfer: ArrayBuffer[]): unknown {
+/** The buffers under every tensor and typed array in value (which must not move). */
+export function buffersOf(value: unknown, into: Set<ArrayBufferLike> = new Set()): Set<ArrayBufferLike> {
+  if (value instanceof Tensor) into.add(value._storage.data.buffer);
+  else if (ArrayBuffer.isView(value)) into.add(value.buffer);
+  else if (Array.isArray(value)) for (const v of value) buffersOf(v, into);
+  else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) buffersOf(v, into);
+  }
+  return into;
+}
+
+/**
+ * value with its tensors as WireTensors; the buffers to transfer are pushed
+ * on `transfer`. With `fresh`, tensors that own their whole buffer send it
+ * as is, unless it is in `keep` (buffers still in use, e.g. the items').
+ */
+export function encode(value: unknown, fresh: boolean, transfer: ArrayBuffer[], keep?: Set<ArrayBufferLike>): unknown {
   if (value instanceof Tensor) {
-    const data = fresh && ownsBuffer(value) ? value._storage.data : ownCopy(value);
+    const mine = fresh && ownsBuffer(value) && !(keep && keep.has(value._storage.data.buffer));
+    const data = mine ? value._storage.data : ownCopy(value);
     if (!transfer.includes(data.buffer as ArrayBuffer)) transfer.push(data.buffer as ArrayBuffer);
     const w: WireTensor = { __kindlingTensor: true, dtype: value.dtype, shape: value.shape, data };
     return w;
   }
-  if (Array.isArray(value)) return value.map((v) => encode(v, fresh, transfer));
+  if (Array.isArray(value)) return value.map((v) => encode(v, fresh, transfer, keep));
   if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = encode(v, fresh, transfer);
+    for (const [k, v] of Object.entries(value)) out[k] = encode(v, fresh, transfer, keep);
     return out;
   }
   return value;

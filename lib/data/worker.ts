@@ -9,7 +9,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isDatasetLike, type Dataset } from './dataset.js';
 import { defaultCollate } from './collate.js';
-import { encode } from './wire.js';
+import { encode, buffersOf } from './wire.js';
 
 export interface WorkerInit {
   module: string;
@@ -83,8 +83,9 @@ async function answer(ds: Dataset<unknown>, req: BatchRequest): Promise<void> {
   const ready = pending ? await Promise.all(items) : items;
   const value = init.collate ? defaultCollate(ready) : ready;
   const transfer: ArrayBuffer[] = [];
-  // Collated tensors are fresh, so their buffers can move without a copy.
-  const wire = encode(value, init.collate, transfer);
+  // Collated tensors are fresh, so their buffers can move without a copy;
+  // the items' own buffers never move (the dataset may hold on to them).
+  const wire = encode(value, init.collate, transfer, init.collate ? buffersOf(ready) : undefined);
   post({ type: 'batch', epoch: req.epoch, batch: req.batch, value: wire }, transfer);
 }
 

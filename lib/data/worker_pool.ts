@@ -70,6 +70,24 @@ try {
 } catch (e) { fail(e); }
 `;
 
+/**
+ * @internal The loader hooks that let a fresh thread or process import
+ * Kindling's .ts sources: register(url, { data }) before importing them.
+ */
+export function sourceHooks(): { url: string; data: { compiler: string; path: string } } {
+  const require = createRequire(import.meta.url);
+  for (const compiler of ['esbuild', 'typescript']) {
+    let path: string;
+    try {
+      path = require.resolve(compiler);
+    } catch {
+      continue;
+    }
+    return { url: 'data:text/javascript,' + encodeURIComponent(TS_HOOKS), data: { compiler, path } };
+  }
+  throw new Error('DataLoader: numWorkers > 0 while Kindling runs from its TypeScript sources needs esbuild or typescript to compile the worker (npm install esbuild), or use the built package');
+}
+
 export interface PoolOptions {
   spec: WorkerDatasetSpec;
   numWorkers: number;
@@ -82,7 +100,6 @@ export interface PoolOptions {
 interface Slot {
   worker: Worker;
   port: MessagePort;
-  ready: boolean;
 }
 
 function moduleHref(m: string | URL): string {
@@ -113,21 +130,7 @@ export class WorkerPool {
     if (this.slots.length) return;
     const self = import.meta.url;
     const fromSources = self.endsWith('.ts');
-    let compiler: { compiler: string; path: string } | null = null;
-    if (fromSources) {
-      const require = createRequire(self);
-      for (const name of ['esbuild', 'typescript']) {
-        try {
-          compiler = { compiler: name, path: require.resolve(name) };
-          break;
-        } catch {
-          // Try the next one.
-        }
-      }
-      if (compiler === null) {
-        throw new Error('DataLoader: numWorkers > 0 while Kindling runs from its TypeScript sources needs esbuild or typescript to compile the worker (npm install esbuild), or use the built package');
-      }
-    }
+    const hooks = fromSources ? sourceHooks() : null;
     const entry = new URL(fromSources ? './worker.ts' : './worker.js', self);
     for (let w = 0; w < this.opts.numWorkers; w++) {
       const { port1, port2 } = new MessageChannel();
@@ -143,7 +146,7 @@ export class WorkerPool {
       let worker: Worker;
       try {
         if (fromSources) {
-          Object.assign(init, { entry: entry.href, tsHooks: 'data:text/javascript,' + encodeURIComponent(TS_HOOKS), compiler });
+          Object.assign(init, { entry: entry.href, tsHooks: hooks!.url, compiler: hooks!.data });
           worker = new Worker(TS_BOOTSTRAP, { eval: true, workerData: init, transferList: [port2] });
         } else {
           worker = new Worker(entry, { workerData: init, transferList: [port2] });
@@ -158,7 +161,7 @@ export class WorkerPool {
       worker.on('exit', (code) => {
         if (!this.closed) this.fail(new Error(`DataLoader: worker ${w} exited unexpectedly (exit code ${code})`));
       });
-      this.slots.push({ worker, port: port1, ready: false });
+      this.slots.push({ worker, port: port1 });
     }
   }
 
@@ -231,7 +234,6 @@ export class WorkerPool {
       }
       const msg = got.message as WorkerReply;
       if (msg.type === 'ready') {
-        slot.ready = true;
         if (msg.length !== this.opts.expectedLength) {
           throw new Error(
             `DataLoader: the dataset built in worker ${batch % this.slots.length} has length ${msg.length}, ` +
@@ -259,7 +261,11 @@ export class WorkerRun {
   private sent = 0;
   private finished = false;
 
-  constructor(private readonly pool: WorkerPool, private readonly epoch: number, private readonly batches: Int32Array[]) {}
+  constructor(private readonly pool: WorkerPool, private readonly epoch: number, private readonly batches: Int32Array[]) {
+    // Prefetching starts with the iterator, as PyTorch's does, so the first
+    // batches are ready by the time the training loop asks.
+    this.fill();
+  }
 
   private fill(): void {
     const ahead = this.pool.options.prefetchFactor * this.pool.numWorkers;

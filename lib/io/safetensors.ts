@@ -65,16 +65,20 @@ function flatten(obj: unknown): Map<string, Tensor> {
       out.set(name, v);
       return;
     }
+    if (v !== null && typeof v === 'object' && typeof (v as { stateDict?: unknown }).stateDict === 'function') {
+      const where = name === '' ? 'the object to save' : `'${name}'`;
+      throw new TypeError(`torch.save: ${where} is a module, not a Tensor; to save a module, save module.stateDict()`);
+    }
     const children: [string, unknown][] | null =
       v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) :
       Array.isArray(v) ? v.map((x, i) => [String(i), x]) :
       isPlainObject(v) ? Object.entries(v) : null;
     if (children === null) {
       const where = name === '' ? 'the object to save' : `'${name}'`;
-      const hint = v !== null && typeof v === 'object' && typeof (v as { stateDict?: unknown }).stateDict === 'function'
-        ? '; to save a module, save module.stateDict()'
-        : '; the safetensors format stores only tensors (wrap numbers with torch.tensor, or put strings in { metadata })';
-      throw new TypeError(`torch.save: ${where} is ${typeName(v)}, not a Tensor${hint}`);
+      throw new TypeError(
+        `torch.save: ${where} is ${typeName(v)}, not a Tensor; the safetensors format stores only tensors ` +
+          '(wrap numbers with torch.tensor, or put strings in { metadata })',
+      );
     }
     if (seen.has(v)) throw new TypeError(`torch.save: '${name}' contains itself (a cycle)`);
     seen.add(v);
