@@ -391,7 +391,8 @@ const scatterAddOp = defineOp({
     K.native.scatterAdd(out._ref(), dim, index._ref(), K.contiguous(src)._ref());
     return out;
   },
-  backward: (ctx, g) => [g, g.gather(ctx.dim, ctx.index)],
+  // Tensor inputs are (x, index, src); index gets no gradient.
+  backward: (ctx, g) => [g, null, g.gather(ctx.dim, ctx.index)],
 });
 
 function checkGatherIndex(x: Tensor, index: Tensor, op: string): void {

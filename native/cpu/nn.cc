@@ -1,3 +1,874 @@
-// nn kernels: im2col/col2im convolution, pooling, batch norm, fused
-// cross-entropy and optimizer updates.
+// nn kernels: im2col/col2im convolution, pooling, batch norm and the fused
+// negative-log-likelihood / cross-entropy loss. See nn_kernels.h for the
+// argument conventions (contiguous tensors, caller-allocated outputs).
+#include "nn_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "kernels.h"
+#include "parallel.h"
+
+namespace kd {
+
+namespace {
+
+// Note [Column chunks]: convolution unfolds a chunk of images into one
+// column buffer [C*KH*KW, B*L] so a single GEMM covers the chunk. Images are
+// grouped only until that GEMM is big enough to run efficiently (at least
+// kTargetCols columns and kTargetMacs multiply-adds): small feature maps
+// (7x7) or small kernels (a 1-channel first layer) still get one efficient
+// GEMM for many images, while large layers go one image at a time, which
+// needs no reordering of the output and keeps the buffer small. kColBudget
+// caps the buffer whatever the shapes (a single image whose columns exceed
+// it is still processed, alone). A pointwise (1x1, stride 1, unpadded)
+// convolution processed one image at a time reads the image itself as its
+// columns: no unfolding at all.
+constexpr int64_t kTargetCols = 512;
+constexpr int64_t kTargetMacs = int64_t(1) << 22;
+constexpr int64_t kColBudget = int64_t(1) << 22;
+
+// Below this many element operations a parallelFor task is not worth
+// handing to another thread.
+constexpr int64_t kGrainWork = int64_t(1) << 15;
+
+int64_t grainFor(int64_t workPerItem) { return std::max<int64_t>(1, kGrainWork / std::max<int64_t>(workPerItem, 1)); }
+
+TensorView view3(const void* data, DType dt, int64_t b, int64_t m, int64_t n, int64_t sb, int64_t sm, int64_t sn) {
+  TensorView v;
+  v.data = const_cast<void*>(data);
+  v.dtype = dt;
+  v.ndim = 3;
+  v.shape[0] = b;
+  v.shape[1] = m;
+  v.shape[2] = n;
+  v.strides[0] = sb;
+  v.strides[1] = sm;
+  v.strides[2] = sn;
+  return v;
+}
+
+// ---------------------------------------------------------------------------
+// convolution
+
+struct ConvGeom {
+  int64_t N, C, H, W, OC, KH, KW, OH, OW, G, Cg, OCg, Kg, K, L, HW;
+};
+
+ConvGeom convGeom(const TensorView& x, const TensorView& w, const TensorView& y, const Conv2dParams& p) {
+  ConvGeom g{};
+  g.N = x.shape[0];
+  g.C = x.shape[1];
+  g.H = x.shape[2];
+  g.W = x.shape[3];
+  g.OC = w.shape[0];
+  g.KH = w.shape[2];
+  g.KW = w.shape[3];
+  g.OH = y.shape[2];
+  g.OW = y.shape[3];
+  g.G = p.groups;
+  g.Cg = g.C / g.G;
+  g.OCg = g.OC / g.G;
+  g.Kg = g.Cg * g.KH * g.KW;
+  g.K = g.C * g.KH * g.KW;
+  g.L = g.OH * g.OW;
+  g.HW = g.H * g.W;
+  return g;
+}
+
+// 1x1 kernels with unit stride and no padding read the input as it is: the
+// "columns" of an image are its [C, H*W] matrix (per group, [Cg, H*W]), so
+// no unfolding is needed.
+bool isPointwise(const ConvGeom& g, const Conv2dParams& p) {
+  return g.KH == 1 && g.KW == 1 && p.strideH == 1 && p.strideW == 1 && p.padH == 0 && p.padW == 0 && g.OH == g.H &&
+         g.OW == g.W;
+}
+
+// For kernel column offset `off` (= kj * dilation - pad), the output columns
+// whose input column ow * stride + off lies inside [0, W).
+inline void validRange(int64_t off, int64_t stride, int64_t W, int64_t OW, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  hi = W - off <= 0 ? 0 : (W - off + stride - 1) / stride;
+  lo = std::min(lo, OW);
+  hi = std::min(std::max(hi, lo), OW);
+}
+
+// Unfolds images [B, C, H, W] into col [C*KH*KW, B*L]: row (c, ki, kj),
+// column b*L + oh*OW + ow holds x[b, c, oh*s - pad + ki*d, ow*s - pad + kj*d]
+// (0 outside the image).
+template <typename T>
+void im2col(const T* x, int64_t B, const ConvGeom& g, const Conv2dParams& p, T* col) {
+  const int64_t BL = B * g.L;
+  parallelFor(0, g.C * B, grainFor(g.KH * g.KW * g.L), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t c = t / B, b = t % B;
+      const T* plane = x + (b * g.C + c) * g.HW;
+      for (int64_t ki = 0; ki < g.KH; ++ki) {
+        for (int64_t kj = 0; kj < g.KW; ++kj) {
+          T* dst = col + ((c * g.KH + ki) * g.KW + kj) * BL + b * g.L;
+          const int64_t off = kj * p.dilationW - p.padW;
+          int64_t lo, hi;
+          validRange(off, p.strideW, g.W, g.OW, lo, hi);
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            T* d = dst + oh * g.OW;
+            const int64_t ih = oh * p.strideH - p.padH + ki * p.dilationH;
+            if (ih < 0 || ih >= g.H) {
+              std::fill(d, d + g.OW, T(0));
+              continue;
+            }
+            const T* row = plane + ih * g.W;
+            std::fill(d, d + lo, T(0));
+            if (p.strideW == 1) {
+              if (hi > lo) std::memcpy(d + lo, row + lo + off, static_cast<size_t>(hi - lo) * sizeof(T));
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) d[ow] = row[ow * p.strideW + off];
+            }
+            std::fill(d + hi, d + g.OW, T(0));
+          }
+        }
+      }
+    }
+  });
+}
+
+// The adjoint of im2col: sums col [C*KH*KW, B*L] back into dx [B, C, H, W]
+// (overwritten). Each task owns one (image, channel) plane, so no two
+// threads write the same element.
+template <typename T>
+void col2im(const T* col, int64_t B, const ConvGeom& g, const Conv2dParams& p, T* dx) {
+  const int64_t BL = B * g.L;
+  parallelFor(0, g.C * B, grainFor(g.KH * g.KW * g.L), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / g.C, c = t % g.C;
+      T* plane = dx + (b * g.C + c) * g.HW;
+      std::fill(plane, plane + g.HW, T(0));
+      for (int64_t ki = 0; ki < g.KH; ++ki) {
+        for (int64_t kj = 0; kj < g.KW; ++kj) {
+          const T* src = col + ((c * g.KH + ki) * g.KW + kj) * BL + b * g.L;
+          const int64_t off = kj * p.dilationW - p.padW;
+          int64_t lo, hi;
+          validRange(off, p.strideW, g.W, g.OW, lo, hi);
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            const int64_t ih = oh * p.strideH - p.padH + ki * p.dilationH;
+            if (ih < 0 || ih >= g.H) continue;
+            T* row = plane + ih * g.W;
+            const T* s = src + oh * g.OW;
+            if (p.strideW == 1) {
+              for (int64_t ow = lo; ow < hi; ++ow) row[ow + off] += s[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) row[ow * p.strideW + off] += s[ow];
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+// Images per chunk (Note [Column chunks]).
+int64_t chunkImages(const ConvGeom& g) {
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / std::max<int64_t>(b, 1); };
+  const int64_t want = std::max(ceilDiv(kTargetCols, g.L), ceilDiv(kTargetMacs, g.OC * g.Kg * g.L));
+  const int64_t cap = kColBudget / std::max<int64_t>(g.K * g.L, 1);
+  return std::max<int64_t>(1, std::min({g.N, want, cap}));
+}
+
+template <typename T>
+void addBias(T* y, const T* bias, int64_t N, int64_t OC, int64_t L) {
+  parallelFor(0, N * OC, grainFor(L), [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      const T b = bias[t % OC];
+      T* d = y + t * L;
+      for (int64_t l = 0; l < L; ++l) d[l] += b;
+    }
+  });
+}
+
+template <typename T>
+void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
+                 const TensorView& out) {
+  const ConvGeom g = convGeom(x, w, out, p);
+  const DType dt = x.dtype;
+  const T* X = x.ptr<T>();
+  const T* Wt = w.ptr<T>();
+  T* Y = out.ptr<T>();
+  const T* Bs = bias ? bias->ptr<T>() : nullptr;
+  if (g.N == 0 || g.OC == 0 || g.L == 0) return;
+
+  const bool pointwise = isPointwise(g, p);
+  const int64_t B = chunkImages(g);
+  std::vector<T> col(pointwise && B == 1 ? 0 : static_cast<size_t>(g.K * B * g.L));
+  std::vector<T> tmp(B > 1 ? static_cast<size_t>(g.OC * B * g.L) : 0);
+  for (int64_t n0 = 0; n0 < g.N; n0 += B) {
+    const int64_t b = std::min(B, g.N - n0);
+    const int64_t BL = b * g.L;
+    const T* cols = col.data();
+    if (pointwise && B == 1) cols = X + n0 * g.C * g.HW;
+    else im2col(X + n0 * g.C * g.HW, b, g, p, col.data());
+    // One image: the GEMM's [OC, L] result is already y[n]'s layout.
+    T* dst = B == 1 ? Y + n0 * g.OC * g.L : tmp.data();
+    matmul(view3(Wt, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1), view3(cols, dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1),
+           view3(dst, dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1));
+    if (B == 1) {
+      if (Bs) addBias(dst, Bs, 1, g.OC, g.L);
+      continue;
+    }
+    // [OC, b, L] -> y[n0 + bi, oc, L], adding the bias on the way.
+    T* Yc = Y + n0 * g.OC * g.L;
+    parallelFor(0, b * g.OC, grainFor(g.L), [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t bi = t / g.OC, oc = t % g.OC;
+        const T* s = tmp.data() + oc * BL + bi * g.L;
+        T* d = Yc + t * g.L;
+        const T bv = Bs ? Bs[oc] : T(0);
+        for (int64_t l = 0; l < g.L; ++l) d[l] = s[l] + bv;
+      }
+    });
+  }
+}
+
+template <typename T>
+void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
+                         const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  const ConvGeom g = convGeom(x, w, gy, p);
+  const DType dt = x.dtype;
+  const T* X = x.ptr<T>();
+  const T* Wt = w.ptr<T>();
+  const T* GY = gy.ptr<T>();
+  T* GX = gx ? gx->ptr<T>() : nullptr;
+  T* GW = gw ? gw->ptr<T>() : nullptr;
+
+  if (gb) {
+    T* GB = gb->ptr<T>();
+    parallelFor(0, g.OC, grainFor(g.N * g.L), [&](int64_t o0, int64_t o1) {
+      for (int64_t oc = o0; oc < o1; ++oc) {
+        double s = 0;
+        for (int64_t n = 0; n < g.N; ++n) {
+          const T* r = GY + (n * g.OC + oc) * g.L;
+          T part = 0;
+          for (int64_t l = 0; l < g.L; ++l) part += r[l];
+          s += part;
+        }
+        GB[oc] = static_cast<T>(s);
+      }
+    });
+  }
+  if (!GX && !GW) return;
+  if (g.N == 0 || g.OC == 0 || g.L == 0) {
+    if (GX) std::fill(GX, GX + x.numel(), T(0));
+    if (GW) std::fill(GW, GW + w.numel(), T(0));
+    return;
+  }
+
+  const bool pointwise = isPointwise(g, p);
+  const int64_t B = chunkImages(g);
+  // Pointwise, one image at a time: x[n] is its own column matrix and the
+  // input gradient's GEMM writes gx[n] directly (Note [Column chunks]).
+  const bool direct = pointwise && B == 1;
+  std::vector<T> col(direct ? 0 : static_cast<size_t>(g.K * B * g.L));
+  std::vector<T> gyP(B > 1 ? static_cast<size_t>(g.OC * B * g.L) : 0);
+  std::vector<T> gwTmp(GW && g.N > B ? static_cast<size_t>(g.OC * g.Kg) : 0);
+  for (int64_t n0 = 0; n0 < g.N; n0 += B) {
+    const int64_t b = std::min(B, g.N - n0);
+    const int64_t BL = b * g.L;
+    const T* gyc = GY + n0 * g.OC * g.L;
+    if (B > 1) {
+      // gy[n0 + bi, oc, L] -> [OC, b, L], the layout of the forward's GEMM output.
+      T* dstP = gyP.data();
+      parallelFor(0, b * g.OC, grainFor(g.L), [&](int64_t t0, int64_t t1) {
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t bi = t / g.OC, oc = t % g.OC;
+          std::memcpy(dstP + oc * BL + bi * g.L, gyc + t * g.L, static_cast<size_t>(g.L) * sizeof(T));
+        }
+      });
+      gyc = dstP;
+    }
+    if (GW) {
+      const T* cols = col.data();
+      if (direct) cols = X + n0 * g.C * g.HW;
+      else im2col(X + n0 * g.C * g.HW, b, g, p, col.data());
+      const bool first = n0 == 0;
+      T* dstW = first ? GW : gwTmp.data();
+      // gw_g [OCg, Kg] = gy_g [OCg, BL] @ col_g^T [BL, Kg]
+      matmul(view3(gyc, dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1), view3(cols, dt, g.G, BL, g.Kg, g.Kg * BL, 1, BL),
+             view3(dstW, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1));
+      if (!first) {
+        const int64_t n = g.OC * g.Kg;
+        parallelFor(0, n, kGrainWork, [&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1; ++i) GW[i] += gwTmp[static_cast<size_t>(i)];
+        });
+      }
+    }
+    if (GX) {
+      // dcol_g [Kg, BL] = W_g^T [Kg, OCg] @ gy_g [OCg, BL], then folded back.
+      T* dcol = direct ? GX + n0 * g.C * g.HW : col.data();
+      matmul(view3(Wt, dt, g.G, g.Kg, g.OCg, g.OCg * g.Kg, 1, g.Kg), view3(gyc, dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1),
+             view3(dcol, dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1));
+      if (!direct) col2im(col.data(), b, g, p, GX + n0 * g.C * g.HW);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// pooling
+
+struct PoolGeom {
+  int64_t P, H, W, OH, OW;
+};
+
+PoolGeom poolGeom(const TensorView& in, const TensorView& out) {
+  return {in.shape[0], in.shape[1], in.shape[2], out.shape[1], out.shape[2]};
+}
+
+template <typename T>
+void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {
+  const PoolGeom g = poolGeom(x, out);
+  const T* X = x.ptr<T>();
+  T* Y = out.ptr<T>();
+  int64_t* I = indices.ptr<int64_t>();
+  parallelFor(0, g.P, grainFor(g.OH * g.OW * p.kernelH * p.kernelW), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      const T* plane = X + pl * g.H * g.W;
+      T* y = Y + pl * g.OH * g.OW;
+      int64_t* ind = I + pl * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        int64_t h0 = oh * p.strideH - p.padH;
+        const int64_t h1 = std::min(h0 + (p.kernelH - 1) * p.dilationH + 1, g.H);
+        while (h0 < 0) h0 += p.dilationH;
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          int64_t w0 = ow * p.strideW - p.padW;
+          const int64_t w1 = std::min(w0 + (p.kernelW - 1) * p.dilationW + 1, g.W);
+          while (w0 < 0) w0 += p.dilationW;
+          int64_t best = h0 * g.W + w0;
+          T bestVal = -std::numeric_limits<T>::infinity();
+          for (int64_t h = h0; h < h1; h += p.dilationH) {
+            for (int64_t w = w0; w < w1; w += p.dilationW) {
+              const T v = plane[h * g.W + w];
+              // NaN propagates, as in PyTorch.
+              if (v > bestVal || std::isnan(v)) {
+                bestVal = v;
+                best = h * g.W + w;
+              }
+            }
+          }
+          y[oh * g.OW + ow] = bestVal;
+          ind[oh * g.OW + ow] = best;
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void maxPoolBackwardTyped(const TensorView& gy, const TensorView& indices, const TensorView& gx) {
+  const PoolGeom g = poolGeom(gx, gy);
+  const T* GY = gy.ptr<T>();
+  const int64_t* I = indices.ptr<int64_t>();
+  T* GX = gx.ptr<T>();
+  const int64_t HW = g.H * g.W, L = g.OH * g.OW;
+  parallelFor(0, g.P, grainFor(HW + L), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      T* plane = GX + pl * HW;
+      std::fill(plane, plane + HW, T(0));
+      const T* g1 = GY + pl * L;
+      const int64_t* ind = I + pl * L;
+      for (int64_t l = 0; l < L; ++l) {
+        const int64_t at = ind[l];
+        if (at < 0 || at >= HW)
+          throw KernelError("maxPool2dBackward: index " + std::to_string(at) + " is out of range for a plane of " +
+                            std::to_string(HW) + " elements");
+        plane[at] += g1[l];
+      }
+    }
+  });
+}
+
+// The window of output cell (oh, ow) clipped to the image and the divisor
+// PyTorch uses for it (avg_pool2d with count_include_pad / divisor_override).
+struct AvgWindow {
+  int64_t h0, h1, w0, w1, divisor;
+};
+
+inline AvgWindow avgWindow(int64_t oh, int64_t ow, const PoolGeom& g, const Pool2dParams& p, bool countIncludePad,
+                           int64_t divisorOverride) {
+  int64_t h0 = oh * p.strideH - p.padH, w0 = ow * p.strideW - p.padW;
+  int64_t h1 = std::min(h0 + p.kernelH, g.H + p.padH), w1 = std::min(w0 + p.kernelW, g.W + p.padW);
+  const int64_t poolSize = (h1 - h0) * (w1 - w0);
+  h0 = std::max<int64_t>(h0, 0);
+  w0 = std::max<int64_t>(w0, 0);
+  h1 = std::min(h1, g.H);
+  w1 = std::min(w1, g.W);
+  int64_t divisor;
+  if (divisorOverride > 0) divisor = divisorOverride;
+  else if (countIncludePad) divisor = poolSize;
+  else divisor = (h1 - h0) * (w1 - w0);
+  return {h0, h1, w0, w1, divisor};
+}
+
+template <typename T>
+void avgPoolTyped(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
+                  const TensorView& out) {
+  const PoolGeom g = poolGeom(x, out);
+  const T* X = x.ptr<T>();
+  T* Y = out.ptr<T>();
+  parallelFor(0, g.P, grainFor(g.OH * g.OW * p.kernelH * p.kernelW), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      const T* plane = X + pl * g.H * g.W;
+      T* y = Y + pl * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const AvgWindow win = avgWindow(oh, ow, g, p, countIncludePad, divisorOverride);
+          if (win.h0 >= win.h1 || win.w0 >= win.w1) {
+            y[oh * g.OW + ow] = T(0);
+            continue;
+          }
+          T s = 0;
+          for (int64_t h = win.h0; h < win.h1; ++h)
+            for (int64_t w = win.w0; w < win.w1; ++w) s += plane[h * g.W + w];
+          y[oh * g.OW + ow] = s / static_cast<T>(win.divisor);
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void avgPoolBackwardTyped(const TensorView& gy, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
+                          const TensorView& gx) {
+  const PoolGeom g = poolGeom(gx, gy);
+  const T* GY = gy.ptr<T>();
+  T* GX = gx.ptr<T>();
+  parallelFor(0, g.P, grainFor(g.OH * g.OW * p.kernelH * p.kernelW), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      T* plane = GX + pl * g.H * g.W;
+      std::fill(plane, plane + g.H * g.W, T(0));
+      const T* g1 = GY + pl * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const AvgWindow win = avgWindow(oh, ow, g, p, countIncludePad, divisorOverride);
+          const T v = g1[oh * g.OW + ow] / static_cast<T>(win.divisor);
+          for (int64_t h = win.h0; h < win.h1; ++h)
+            for (int64_t w = win.w0; w < win.w1; ++w) plane[h * g.W + w] += v;
+        }
+      }
+    }
+  });
+}
+
+inline int64_t adaptiveStart(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
+inline int64_t adaptiveEnd(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
+
+template <typename T>
+void adaptiveAvgTyped(const TensorView& x, const TensorView& out) {
+  const PoolGeom g = poolGeom(x, out);
+  const T* X = x.ptr<T>();
+  T* Y = out.ptr<T>();
+  parallelFor(0, g.P, grainFor(g.H * g.W + g.OH * g.OW), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      const T* plane = X + pl * g.H * g.W;
+      T* y = Y + pl * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const int64_t h0 = adaptiveStart(oh, g.H, g.OH), h1 = adaptiveEnd(oh, g.H, g.OH);
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t w0 = adaptiveStart(ow, g.W, g.OW), w1 = adaptiveEnd(ow, g.W, g.OW);
+          T s = 0;
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) s += plane[h * g.W + w];
+          y[oh * g.OW + ow] = s / static_cast<T>((h1 - h0) * (w1 - w0));
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+void adaptiveAvgBackwardTyped(const TensorView& gy, const TensorView& gx) {
+  const PoolGeom g = poolGeom(gx, gy);
+  const T* GY = gy.ptr<T>();
+  T* GX = gx.ptr<T>();
+  parallelFor(0, g.P, grainFor(g.H * g.W + g.OH * g.OW), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      T* plane = GX + pl * g.H * g.W;
+      std::fill(plane, plane + g.H * g.W, T(0));
+      const T* g1 = GY + pl * g.OH * g.OW;
+      for (int64_t oh = 0; oh < g.OH; ++oh) {
+        const int64_t h0 = adaptiveStart(oh, g.H, g.OH), h1 = adaptiveEnd(oh, g.H, g.OH);
+        for (int64_t ow = 0; ow < g.OW; ++ow) {
+          const int64_t w0 = adaptiveStart(ow, g.W, g.OW), w1 = adaptiveEnd(ow, g.W, g.OW);
+          const T v = g1[oh * g.OW + ow] / static_cast<T>((h1 - h0) * (w1 - w0));
+          for (int64_t h = h0; h < h1; ++h)
+            for (int64_t w = w0; w < w1; ++w) plane[h * g.W + w] += v;
+        }
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// batch norm
+//
+// x is [N, C, S]. With S > 1 each channel's data is N rows of S contiguous
+// values and the work splits over channels; with S == 1 ([N, C] input) a
+// channel is a column, so the loops run over rows and vectorise across
+// channels instead.
+
+// Sums of a contiguous row with independent partial sums, which the
+// compiler turns into SIMD (a single running sum would be a serial chain).
+template <typename T, typename F>
+inline double rowReduce(int64_t n, F term) {
+  T acc[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int u = 0; u < 8; ++u) acc[u] += term(i + u);
+  double s = 0;
+  for (; i < n; ++i) s += term(i);
+  for (int u = 0; u < 8; ++u) s += acc[u];
+  return s;
+}
+
+// Per-channel sums over [N, C, S] of term(n, c, s), in double.
+template <typename T, typename F>
+void channelSums(int64_t N, int64_t C, int64_t S, double* out, F term) {
+  if (S > 1) {
+    parallelFor(0, C, grainFor(N * S), [&](int64_t c0, int64_t c1) {
+      for (int64_t c = c0; c < c1; ++c) {
+        double s = 0;
+        for (int64_t n = 0; n < N; ++n) s += rowReduce<T>(S, [&](int64_t i) { return term(n, c, i); });
+        out[c] = s;
+      }
+    });
+    return;
+  }
+  parallelFor(0, C, std::max<int64_t>(64, grainFor(N)), [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) out[c] = 0;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = c0; c < c1; ++c) out[c] += term(n, c, 0);
+  });
+}
+
+// Calls f(n, c, s) for every element of [N, C, S].
+template <typename F>
+void channelMap(int64_t N, int64_t C, int64_t S, F f) {
+  if (S == 1) {
+    parallelFor(0, N, grainFor(C), [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n)
+        for (int64_t c = 0; c < C; ++c) f(n, c, 0);
+    });
+    return;
+  }
+  parallelFor(0, N * C, grainFor(S), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / C, c = r % C;
+      for (int64_t s = 0; s < S; ++s) f(n, c, s);
+    }
+  });
+}
+
+template <typename T>
+void batchNormTyped(const TensorView& x, const TensorView* weight, const TensorView* bias,
+                    const TensorView* runningMean, const TensorView* runningVar, bool training, double momentum,
+                    double eps, const TensorView& out, const TensorView& saveMean, const TensorView& saveInvstd) {
+  const int64_t N = x.shape[0], C = x.shape[1], S = x.shape[2];
+  const int64_t M = N * S;
+  const T* X = x.ptr<T>();
+  T* Y = out.ptr<T>();
+  const T* Wt = weight ? weight->ptr<T>() : nullptr;
+  const T* Bs = bias ? bias->ptr<T>() : nullptr;
+  T* RM = runningMean ? runningMean->ptr<T>() : nullptr;
+  T* RV = runningVar ? runningVar->ptr<T>() : nullptr;
+  T* SM = saveMean.ptr<T>();
+  T* SI = saveInvstd.ptr<T>();
+  std::vector<double> mean(static_cast<size_t>(C)), invstd(static_cast<size_t>(C));
+  if (training) {
+    // Two passes (mean, then squared deviations) for accuracy.
+    std::vector<double> sum(static_cast<size_t>(C)), sq(static_cast<size_t>(C));
+    channelSums<T>(N, C, S, sum.data(), [&](int64_t n, int64_t c, int64_t s) { return X[(n * C + c) * S + s]; });
+    std::vector<T> meanT(static_cast<size_t>(C));
+    for (int64_t c = 0; c < C; ++c) {
+      mean[c] = M > 0 ? sum[c] / static_cast<double>(M) : 0.0;
+      meanT[c] = static_cast<T>(mean[c]);
+    }
+    channelSums<T>(N, C, S, sq.data(), [&](int64_t n, int64_t c, int64_t s) {
+      const T d = X[(n * C + c) * S + s] - meanT[c];
+      return d * d;
+    });
+    for (int64_t c = 0; c < C; ++c) {
+      const double var = M > 0 ? sq[c] / static_cast<double>(M) : 0.0;
+      invstd[c] = 1.0 / std::sqrt(var + eps);
+      if (RM) RM[c] = static_cast<T>((1 - momentum) * RM[c] + momentum * mean[c]);
+      if (RV && M > 1) RV[c] = static_cast<T>((1 - momentum) * RV[c] + momentum * sq[c] / static_cast<double>(M - 1));
+    }
+  } else {
+    for (int64_t c = 0; c < C; ++c) {
+      mean[c] = RM[c];
+      invstd[c] = 1.0 / std::sqrt(static_cast<double>(RV[c]) + eps);
+    }
+  }
+  std::vector<T> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    SM[c] = static_cast<T>(mean[c]);
+    SI[c] = static_cast<T>(invstd[c]);
+    const double sc = (Wt ? static_cast<double>(Wt[c]) : 1.0) * invstd[c];
+    scale[c] = static_cast<T>(sc);
+    shift[c] = static_cast<T>((Bs ? static_cast<double>(Bs[c]) : 0.0) - mean[c] * sc);
+  }
+  channelMap(N, C, S, [&](int64_t n, int64_t c, int64_t s) {
+    const int64_t i = (n * C + c) * S + s;
+    Y[i] = X[i] * scale[c] + shift[c];
+  });
+}
+
+template <typename T>
+void batchNormBackwardTyped(const TensorView& gy, const TensorView& x, const TensorView* weight,
+                            const TensorView& saveMean, const TensorView& saveInvstd, bool training,
+                            const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  const int64_t N = x.shape[0], C = x.shape[1], S = x.shape[2];
+  const int64_t M = N * S;
+  const T* X = x.ptr<T>();
+  const T* GY = gy.ptr<T>();
+  const T* Wt = weight ? weight->ptr<T>() : nullptr;
+  const T* SM = saveMean.ptr<T>();
+  const T* SI = saveInvstd.ptr<T>();
+  T* GX = gx ? gx->ptr<T>() : nullptr;
+  T* GW = gw ? gw->ptr<T>() : nullptr;
+  T* GB = gb ? gb->ptr<T>() : nullptr;
+  // sum(gy) and sum(gy * (x - mean)) per channel.
+  std::vector<double> sumG(static_cast<size_t>(C)), sumGX(static_cast<size_t>(C));
+  channelSums<T>(N, C, S, sumG.data(), [&](int64_t n, int64_t c, int64_t s) { return GY[(n * C + c) * S + s]; });
+  channelSums<T>(N, C, S, sumGX.data(), [&](int64_t n, int64_t c, int64_t s) {
+    const int64_t i = (n * C + c) * S + s;
+    return GY[i] * (X[i] - SM[c]);
+  });
+  for (int64_t c = 0; c < C; ++c) {
+    if (GW) GW[c] = static_cast<T>(sumGX[c] * static_cast<double>(SI[c]));
+    if (GB) GB[c] = static_cast<T>(sumG[c]);
+  }
+  if (!GX) return;
+  // gx = k * (gy - a - (x - mean) * b) with k = w * invstd and, in training,
+  // a = mean(gy) and b = mean(gy * (x - mean)) * invstd^2.
+  std::vector<T> k(static_cast<size_t>(C)), a(static_cast<size_t>(C)), bcoef(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    const double invstd = SI[c];
+    k[c] = static_cast<T>((Wt ? static_cast<double>(Wt[c]) : 1.0) * invstd);
+    const bool stats = training && M > 0;
+    a[c] = static_cast<T>(stats ? sumG[c] / static_cast<double>(M) : 0.0);
+    bcoef[c] = static_cast<T>(stats ? sumGX[c] / static_cast<double>(M) * invstd * invstd : 0.0);
+  }
+  channelMap(N, C, S, [&](int64_t n, int64_t c, int64_t s) {
+    const int64_t i = (n * C + c) * S + s;
+    GX[i] = k[c] * (GY[i] - a[c] - (X[i] - SM[c]) * bcoef[c]);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// negative log likelihood / cross entropy
+//
+// Note [Label smoothing]: as PyTorch 1.13, the loss of a non-ignored row
+// with target t is
+//   (1 - ls) * w[t] * (-logp[t]) + (ls / C) * sum_c w[c] * (-logp[c])
+// (w = 1 without class weights), and 'mean' divides the sum of the rows'
+// losses by the sum of w[t] over the non-ignored rows: PyTorch normalises
+// both terms by that same total weight.
+
+void checkTargets(const TensorView& target, int64_t C, const NllParams& p) {
+  const int64_t* Tg = target.ptr<int64_t>();
+  const int64_t n = target.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = Tg[i];
+    if (t != p.ignoreIndex && (t < 0 || t >= C))
+      throw KernelError(std::string(p.op) + ": target " + std::to_string(t) + " is out of bounds for " +
+                        std::to_string(C) + " classes");
+  }
+}
+
+template <typename T>
+void nllTyped(const TensorView& input, const TensorView& target, const TensorView* weight, const NllParams& p,
+              const TensorView& out, const TensorView* lse, const TensorView& totalWeight) {
+  const int64_t N = input.shape[0], C = input.shape[1], D = input.shape[2];
+  const int64_t rows = N * D;
+  checkTargets(target, C, p);
+  const T* X = input.ptr<T>();
+  const int64_t* Tg = target.ptr<int64_t>();
+  const T* Wc = weight ? weight->ptr<T>() : nullptr;
+  T* LSE = lse ? lse->ptr<T>() : nullptr;
+  const double ls = p.labelSmoothing;
+  double sumW = 0;
+  for (int64_t c = 0; c < C; ++c) sumW += Wc ? static_cast<double>(Wc[c]) : 1.0;
+  std::vector<double> rowLoss(static_cast<size_t>(rows)), rowW(static_cast<size_t>(rows));
+  parallelFor(0, rows, grainFor(2 * C), [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const int64_t n = i / D, d = i % D;
+      const T* x = X + n * C * D + d;
+      const int64_t t = Tg[i];
+      double l = 0;
+      if (p.logits) {
+        double m = -std::numeric_limits<double>::infinity();
+        for (int64_t c = 0; c < C; ++c) m = std::max(m, static_cast<double>(x[c * D]));
+        double s = 0;
+        for (int64_t c = 0; c < C; ++c) s += std::exp(static_cast<double>(x[c * D]) - m);
+        l = m + std::log(s);
+        if (LSE) LSE[i] = static_cast<T>(l);
+      }
+      if (t == p.ignoreIndex) {
+        rowLoss[static_cast<size_t>(i)] = 0;
+        rowW[static_cast<size_t>(i)] = 0;
+        continue;
+      }
+      const double wt = Wc ? static_cast<double>(Wc[t]) : 1.0;
+      // logp[c] = x[c] - l for logits, x[c] for log-probabilities.
+      double loss = (1 - ls) * wt * (l - static_cast<double>(x[t * D]));
+      if (ls > 0) {
+        double wx = 0;
+        for (int64_t c = 0; c < C; ++c) wx += (Wc ? static_cast<double>(Wc[c]) : 1.0) * static_cast<double>(x[c * D]);
+        loss += ls / static_cast<double>(C) * (l * sumW - wx);
+      }
+      rowLoss[static_cast<size_t>(i)] = loss;
+      rowW[static_cast<size_t>(i)] = wt;
+    }
+  });
+  // Sums in row order on one thread: the result does not depend on the
+  // number of threads.
+  double total = 0, totalW = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    total += rowLoss[static_cast<size_t>(i)];
+    totalW += rowW[static_cast<size_t>(i)];
+  }
+  totalWeight.ptr<T>()[0] = static_cast<T>(totalW);
+  T* O = out.ptr<T>();
+  switch (p.reduction) {
+    case Reduction::None:
+      for (int64_t i = 0; i < rows; ++i) O[i] = static_cast<T>(rowLoss[static_cast<size_t>(i)]);
+      break;
+    case Reduction::Sum: O[0] = static_cast<T>(total); break;
+    case Reduction::Mean: O[0] = static_cast<T>(total / totalW); break;
+  }
+}
+
+template <typename T>
+void nllBackwardTyped(const TensorView& gy, const TensorView& input, const TensorView& target,
+                      const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
+                      const TensorView& gx) {
+  const int64_t N = input.shape[0], C = input.shape[1], D = input.shape[2];
+  const int64_t rows = N * D;
+  checkTargets(target, C, p);
+  const T* X = input.ptr<T>();
+  const int64_t* Tg = target.ptr<int64_t>();
+  const T* Wc = weight ? weight->ptr<T>() : nullptr;
+  const T* LSE = lse ? lse->ptr<T>() : nullptr;
+  const T* GY = gy.ptr<T>();
+  T* GX = gx.ptr<T>();
+  const double ls = p.labelSmoothing;
+  double sumW = 0;
+  for (int64_t c = 0; c < C; ++c) sumW += Wc ? static_cast<double>(Wc[c]) : 1.0;
+  const double scalarG = p.reduction == Reduction::None ? 0.0
+                         : p.reduction == Reduction::Mean ? static_cast<double>(GY[0]) / totalWeight
+                                                          : static_cast<double>(GY[0]);
+  parallelFor(0, rows, grainFor(2 * C), [&](int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+      const int64_t n = i / D, d = i % D;
+      const T* x = X + n * C * D + d;
+      T* gxr = GX + n * C * D + d;
+      const int64_t t = Tg[i];
+      if (t == p.ignoreIndex) {
+        for (int64_t c = 0; c < C; ++c) gxr[c * D] = T(0);
+        continue;
+      }
+      const double g = p.reduction == Reduction::None ? static_cast<double>(GY[i]) : scalarG;
+      const double wt = Wc ? static_cast<double>(Wc[t]) : 1.0;
+      const double a = (1 - ls) * wt;           // weight of the target term
+      const double b = ls / static_cast<double>(C);  // weight of the smoothing term
+      if (p.logits) {
+        // d/dx[c] = a * (p[c] - [c == t]) + b * (sumW * p[c] - w[c])
+        const double l = LSE[i];
+        const double pk = a + b * sumW;
+        for (int64_t c = 0; c < C; ++c) {
+          const double pc = std::exp(static_cast<double>(x[c * D]) - l);
+          double v = pk * pc - b * (Wc ? static_cast<double>(Wc[c]) : 1.0);
+          if (c == t) v -= a;
+          gxr[c * D] = static_cast<T>(g * v);
+        }
+      } else {
+        for (int64_t c = 0; c < C; ++c) {
+          double v = -b * (Wc ? static_cast<double>(Wc[c]) : 1.0);
+          if (c == t) v -= a;
+          gxr[c * D] = static_cast<T>(g * v);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
+            const TensorView& out) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out));
+}
+
+void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
+                    const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2dBackward", conv2dBackwardTyped<scalar_t>(gy, x, w, p, gx, gw, gb));
+}
+
+void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {
+  KD_DISPATCH_FLOAT(x.dtype, "maxPool2d", maxPoolTyped<scalar_t>(x, p, out, indices));
+}
+
+void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx) {
+  KD_DISPATCH_FLOAT(gy.dtype, "maxPool2dBackward", maxPoolBackwardTyped<scalar_t>(gy, indices, gx));
+}
+
+void avgPool2d(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
+               const TensorView& out) {
+  KD_DISPATCH_FLOAT(x.dtype, "avgPool2d", avgPoolTyped<scalar_t>(x, p, countIncludePad, divisorOverride, out));
+}
+
+void avgPool2dBackward(const TensorView& gy, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
+                       const TensorView& gx) {
+  KD_DISPATCH_FLOAT(gy.dtype, "avgPool2dBackward",
+                    avgPoolBackwardTyped<scalar_t>(gy, p, countIncludePad, divisorOverride, gx));
+}
+
+void adaptiveAvgPool2d(const TensorView& x, const TensorView& out) {
+  KD_DISPATCH_FLOAT(x.dtype, "adaptiveAvgPool2d", adaptiveAvgTyped<scalar_t>(x, out));
+}
+
+void adaptiveAvgPool2dBackward(const TensorView& gy, const TensorView& gx) {
+  KD_DISPATCH_FLOAT(gy.dtype, "adaptiveAvgPool2dBackward", adaptiveAvgBackwardTyped<scalar_t>(gy, gx));
+}
+
+void batchNorm(const TensorView& x, const TensorView* weight, const TensorView* bias, const TensorView* runningMean,
+               const TensorView* runningVar, bool training, double momentum, double eps, const TensorView& out,
+               const TensorView& saveMean, const TensorView& saveInvstd) {
+  if (!training && (!runningMean || !runningVar))
+    throw KernelError("batchNorm: running_mean and running_var must be defined in evaluation mode");
+  KD_DISPATCH_FLOAT(x.dtype, "batchNorm",
+                    batchNormTyped<scalar_t>(x, weight, bias, runningMean, runningVar, training, momentum, eps, out,
+                                             saveMean, saveInvstd));
+}
+
+void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight,
+                       const TensorView& saveMean, const TensorView& saveInvstd, bool training,
+                       const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  KD_DISPATCH_FLOAT(x.dtype, "batchNormBackward",
+                    batchNormBackwardTyped<scalar_t>(gy, x, weight, saveMean, saveInvstd, training, gx, gw, gb));
+}
+
+void nllLoss(const TensorView& input, const TensorView& target, const TensorView* weight, const NllParams& p,
+             const TensorView& out, const TensorView* lse, const TensorView& totalWeight) {
+  KD_DISPATCH_FLOAT(input.dtype, p.op, nllTyped<scalar_t>(input, target, weight, p, out, lse, totalWeight));
+}
+
+void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target,
+                     const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
+                     const TensorView& gx) {
+  if (p.logits && !lse) throw KernelError(std::string(p.op) + ": backward of the logits form needs the saved logsumexp");
+  KD_DISPATCH_FLOAT(input.dtype, p.op,
+                    nllBackwardTyped<scalar_t>(gy, input, target, weight, p, lse, totalWeight, gx));
+}
+
+}  // namespace kd

@@ -1,6 +1,102 @@
 // nn kernels (native/cpu/nn.cc): convolution, pooling, normalisation and
 // fused losses. Plain C++ over TensorViews, no Node headers.
+//
+// Conventions: every tensor argument is contiguous (the TS layer makes it
+// so) and shares the input's float dtype (float32 or float64), except
+// indices and targets, which are Int64. Output and gradient tensors are
+// allocated (zeroed) by the caller with their final shapes; the kernels
+// overwrite them. An optional tensor is passed as a null pointer.
 #pragma once
 #include "tensor_view.h"
 
-namespace kd {}  // namespace kd
+namespace kd {
+
+// ---- convolution -------------------------------------------------------------
+// Padding is given for the top/left side; the bottom/right padding follows
+// from the output size the caller chose, so 'same' with an odd total
+// padding (PyTorch pads the extra row on the bottom) needs no copy.
+struct Conv2dParams {
+  int64_t strideH = 1, strideW = 1;
+  int64_t padH = 0, padW = 0;
+  int64_t dilationH = 1, dilationW = 1;
+  int64_t groups = 1;
+};
+
+// x [N, C, H, W], w [OC, C / groups, KH, KW], bias [OC] or null,
+// out [N, OC, OH, OW].
+void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
+            const TensorView& out);
+// Gradients of conv2d given gy [N, OC, OH, OW]; each of gx, gw, gb may be null
+// (not wanted). gx has x's shape, gw w's, gb [OC].
+void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
+                    const TensorView* gx, const TensorView* gw, const TensorView* gb);
+
+// ---- pooling -----------------------------------------------------------------
+// x [P, H, W] where P = N * C planes; out [P, OH, OW]. ceil_mode only changes
+// the output size the caller computes, so the kernels take OH, OW from out.
+struct Pool2dParams {
+  int64_t kernelH = 1, kernelW = 1;
+  int64_t strideH = 1, strideW = 1;
+  int64_t padH = 0, padW = 0;
+  int64_t dilationH = 1, dilationW = 1;
+};
+
+// indices [P, OH, OW] Int64: the flat h * W + w of each maximum in its plane
+// (PyTorch's return_indices). NaN wins, as in PyTorch.
+void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices);
+// gx [P, H, W] = scatter-add of gy at indices.
+void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx);
+// divisorOverride <= 0 means none.
+void avgPool2d(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
+               const TensorView& out);
+void avgPool2dBackward(const TensorView& gy, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
+                       const TensorView& gx);
+// Output cell (i, j) averages rows [floor(i*H/OH), ceil((i+1)*H/OH)) and the
+// same for columns, as PyTorch.
+void adaptiveAvgPool2d(const TensorView& x, const TensorView& out);
+void adaptiveAvgPool2dBackward(const TensorView& gy, const TensorView& gx);
+
+// ---- batch norm --------------------------------------------------------------
+// x [N, C, S] (S = product of spatial dims; 1 for [N, C] input).
+// training: normalises with the batch statistics, and updates runningMean
+// and runningVar in place (when given) with momentum, using the unbiased
+// variance for runningVar as PyTorch does. Otherwise normalises with the
+// running statistics (which must be given).
+// saveMean / saveInvstd [C] receive the mean and 1/sqrt(var + eps) used, for
+// the backward.
+void batchNorm(const TensorView& x, const TensorView* weight, const TensorView* bias, const TensorView* runningMean,
+               const TensorView* runningVar, bool training, double momentum, double eps, const TensorView& out,
+               const TensorView& saveMean, const TensorView& saveInvstd);
+// training selects whether the statistics depended on x (batch stats) or
+// were constants (running stats).
+void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight,
+                       const TensorView& saveMean, const TensorView& saveInvstd, bool training,
+                       const TensorView* gx, const TensorView* gw, const TensorView* gb);
+
+// ---- negative log likelihood / cross entropy ------------------------------------
+enum class Reduction : int32_t { None = 0, Mean = 1, Sum = 2 };
+
+struct NllParams {
+  int64_t ignoreIndex = -100;
+  double labelSmoothing = 0;
+  Reduction reduction = Reduction::Mean;
+  // true: input holds logits and a log-softmax is fused in (cross entropy);
+  // false: input already holds log-probabilities (nll_loss).
+  bool logits = true;
+  const char* op = "crossEntropy";
+};
+
+// input [N, C, D] (D = product of the dims after the class dim), target
+// [N, D] Int64, weight [C] or null. out is a 1-element tensor (mean, sum) or
+// [N, D] (none). lse [N, D] receives each row's logsumexp (logits only; it
+// may be null otherwise). totalWeight (1 element) receives the sum of the
+// weights of the non-ignored targets, the divisor of 'mean'.
+// A target outside [0, C) that is not ignoreIndex throws KernelError.
+void nllLoss(const TensorView& input, const TensorView& target, const TensorView* weight, const NllParams& p,
+             const TensorView& out, const TensorView* lse, const TensorView& totalWeight);
+// gx [N, C, D] from gy (1 element, or [N, D] for 'none').
+void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target,
+                     const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
+                     const TensorView& gx);
+
+}  // namespace kd

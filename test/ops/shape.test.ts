@@ -50,3 +50,11 @@ describe('shape ops match PyTorch', () => {
     }
   }
 });
+
+describe('scatterAdd gradient', () => {
+  it('reaches src (the index gets none)', () => {
+    const src = torch.randn([3], { requiresGrad: true });
+    torch.zeros([5]).scatterAdd(0, torch.tensor([0, 2, 4]), src).sum().backward();
+    expect(Array.from(src.grad!.toTypedArray())).toEqual([1, 1, 1]);
+  });
+});

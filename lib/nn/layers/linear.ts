@@ -5,6 +5,7 @@ import { isFloating, type DType } from '../../dtype.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
+import { linear } from '../functional.js';
 
 export interface FactoryOptions {
   dtype?: DType;
@@ -60,9 +61,7 @@ export class Linear extends Module {
   }
 
   forward(input: Tensor): Tensor {
-    // TODO(F): F.linear once lib/nn/functional.ts lands.
-    const y = input.matmul(this.weight.t());
-    return this.bias ? y.add(this.bias) : y;
+    return linear(input, this.weight, this.bias);
   }
 
   override extraRepr(): string {

@@ -1,0 +1,611 @@
+// torch.nn.functional (`F`): PyTorch's functions in camelCase with trailing
+// options objects. This file checks and normalises arguments, giving the
+// errors a caller sees; the differentiable ops live in lib/ops/nn.ts and
+// the elementwise/reduction ops they build on in lib/ops.
+import { Tensor } from '../tensor.js';
+import { isFloating } from '../dtype.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import * as K from '../ops/kernels.js';
+import * as E from '../ops/elementwise.js';
+import * as NN from '../ops/nn.js';
+
+export type Reduction = NN.Reduction;
+/** An integer size, or one per spatial dim as [h, w]. */
+export type Size2 = number | [number, number] | readonly number[];
+
+const fmt = K.fmtShape;
+
+function checkTensor(x: unknown, op: string, what = 'input'): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor, got ${x === null ? 'null' : typeof x}`);
+}
+
+function checkFloat(x: Tensor, op: string, what = 'input'): void {
+  if (!isFloating(x.dtype)) throw new TypeError(`${op}: ${what} must be a float32 or float64 tensor, got ${x.dtype}`);
+}
+
+function checkOptions<T>(opts: T | undefined, op: string): Partial<T> {
+  if (opts === undefined || opts === null) return {};
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${op}: options must be an object, got ${Array.isArray(opts) ? 'an array' : typeof opts}`);
+  return opts as Partial<T>;
+}
+
+function optTensor(t: unknown, op: string, what: string): Tensor | null {
+  if (t === undefined || t === null) return null;
+  checkTensor(t, op, what);
+  return t;
+}
+
+/** A number or [h, w] as [h, w] of integers >= min. */
+function pair(v: unknown, op: string, what: string, min: number): [number, number] {
+  const arr = typeof v === 'number' ? [v, v] : Array.isArray(v) ? v : null;
+  if (!arr || arr.length !== 2 || !arr.every((n) => typeof n === 'number' && Number.isInteger(n))) {
+    throw new TypeError(`${op}: ${what} must be an integer or a pair of integers [h, w], got ${JSON.stringify(v)}`);
+  }
+  if (arr[0] < min || arr[1] < min) {
+    throw new RangeError(`${op}: ${what} must be ${min === 0 ? 'non-negative' : `at least ${min}`}, got ${JSON.stringify(v)}`);
+  }
+  return [arr[0], arr[1]];
+}
+
+function reductionOf(r: unknown, op: string): Reduction {
+  if (r === undefined) return 'mean';
+  if (r !== 'mean' && r !== 'sum' && r !== 'none') {
+    throw new TypeError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
+  }
+  return r;
+}
+
+/** Runs f on a 4-d input; an unbatched [C, H, W] input gets a batch dim of 1 for the call. */
+function batched(x: Tensor, op: string, f: (x4: Tensor) => Tensor): Tensor {
+  if (x.ndim === 3) return f(x.unsqueeze(0)).squeeze(0);
+  if (x.ndim === 4) return f(x);
+  throw new RangeError(`${op}: expected input of shape [N, C, H, W] (or unbatched [C, H, W]), got ${fmt(x._shape)}`);
+}
+
+// ---- linear and activations --------------------------------------------------------------
+/** y = x @ w^T + b, w [out, in], b [out]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkTensor(x, 'linear');
+  checkTensor(weight, 'linear', 'weight');
+  const b = optTensor(bias, 'linear', 'bias');
+  if (weight.ndim !== 2 && weight.ndim !== 1) throw new RangeError(`linear: weight must be 1-D or 2-D, got ${fmt(weight._shape)}`);
+  if (x.ndim === 0) throw new RangeError('linear: input must have at least one dimension');
+  const inF = weight._shape[weight.ndim - 1];
+  if (x._shape[x.ndim - 1] !== inF) {
+    throw new RangeError(`linear: input ${fmt(x._shape)} and weight ${fmt(weight._shape)} do not fit (in_features ${x._shape[x.ndim - 1]} != ${inF})`);
+  }
+  const y = x.matmul(weight.ndim === 2 ? weight.t() : weight);
+  return b ? y.add(b) : y;
+}
+
+export function relu(x: Tensor): Tensor {
+  checkTensor(x, 'relu');
+  return E.relu(x);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  checkTensor(x, 'sigmoid');
+  return E.sigmoid(x);
+}
+
+export function tanh(x: Tensor): Tensor {
+  checkTensor(x, 'tanh');
+  return E.tanh(x);
+}
+
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  checkTensor(x, 'leakyRelu');
+  checkFloat(x, 'leakyRelu');
+  if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
+    throw new TypeError(`leakyRelu: negativeSlope must be a finite number, got ${String(negativeSlope)}`);
+  }
+  return NN.leakyRelu(x, negativeSlope);
+}
+
+/** GELU; { approximate: 'tanh' } uses PyTorch's tanh approximation. */
+export function gelu(x: Tensor, opts?: { approximate?: 'none' | 'tanh' }): Tensor {
+  checkTensor(x, 'gelu');
+  const o = checkOptions(opts, 'gelu');
+  const approximate = o.approximate ?? 'none';
+  if (approximate === 'none') return E.gelu(x);
+  if (approximate !== 'tanh') throw new TypeError(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+  // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+  return x.mul(0.5).mul(inner.tanh().add(1));
+}
+
+/** PyTorch's legacy choice of dim when softmax is called without one. */
+function softmaxDim(x: Tensor, dim: number | undefined | null): number {
+  if (dim !== undefined && dim !== null) return dim;
+  return x.ndim === 0 || x.ndim === 1 || x.ndim === 3 ? 0 : 1;
+}
+
+export function softmax(x: Tensor, dim?: number | null): Tensor {
+  checkTensor(x, 'softmax');
+  return x.softmax(softmaxDim(x, dim));
+}
+
+export function logSoftmax(x: Tensor, dim?: number | null): Tensor {
+  checkTensor(x, 'logSoftmax');
+  return x.logSoftmax(softmaxDim(x, dim));
+}
+
+// ---- convolution -------------------------------------------------------------------------
+export interface Conv2dOptions {
+  stride?: Size2;
+  /** A size, or 'valid' (no padding) / 'same' (output as large as the input; stride 1 only). */
+  padding?: Size2 | 'same' | 'valid';
+  dilation?: Size2;
+  groups?: number;
+}
+
+function convOutSize(inp: number, k: number, s: number, padBefore: number, padAfter: number, d: number): number {
+  return Math.floor((inp + padBefore + padAfter - d * (k - 1) - 1) / s) + 1;
+}
+
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts?: Conv2dOptions): Tensor {
+  const op = 'conv2d';
+  checkTensor(x, op);
+  checkTensor(weight, op, 'weight');
+  const b = optTensor(bias, op, 'bias');
+  const o = checkOptions(opts, op);
+  const stride = pair(o.stride ?? 1, op, 'stride', 1);
+  const dilation = pair(o.dilation ?? 1, op, 'dilation', 1);
+  const groups = o.groups ?? 1;
+  if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1) {
+    throw new RangeError(`${op}: groups must be a positive integer, got ${String(groups)}`);
+  }
+  return batched(x, op, (x4) => {
+    if (weight.ndim !== 4) throw new RangeError(`${op}: expected weight of shape [out_channels, in_channels / groups, kH, kW], got ${fmt(weight._shape)}`);
+    checkFloat(x4, op);
+    if (weight.dtype !== x4.dtype) throw new TypeError(`${op}: input (${x4.dtype}) and weight (${weight.dtype}) must have the same dtype`);
+    const [, C, H, W] = x4._shape;
+    const [OC, Cg, KH, KW] = weight._shape;
+    if (OC % groups !== 0) {
+      throw new RangeError(`${op}: given groups=${groups}, expected weight to be divisible by ${groups} at dimension 0, but got weight of shape ${fmt(weight._shape)}`);
+    }
+    if (Cg * groups !== C) {
+      throw new RangeError(
+        `${op}: given groups=${groups}, weight of shape ${fmt(weight._shape)}, expected input ${fmt(x4._shape)} to have ${Cg * groups} channels, but got ${C} channels instead`,
+      );
+    }
+    if (KH < 1 || KW < 1) throw new RangeError(`${op}: weight ${fmt(weight._shape)} has an empty kernel`);
+    if (b) {
+      if (b.ndim !== 1 || b._shape[0] !== OC) throw new RangeError(`${op}: expected bias of shape [${OC}], got ${fmt(b._shape)}`);
+      if (b.dtype !== x4.dtype) throw new TypeError(`${op}: input (${x4.dtype}) and bias (${b.dtype}) must have the same dtype`);
+    }
+    let padBefore: [number, number], padAfter: [number, number];
+    if (o.padding === 'valid') {
+      padBefore = padAfter = [0, 0];
+    } else if (o.padding === 'same') {
+      if (stride[0] !== 1 || stride[1] !== 1) throw new RangeError(`${op}: padding='same' is not supported for strided convolutions (stride ${fmt(stride)})`);
+      // The odd unit of padding goes after (bottom/right), as in PyTorch.
+      const total = [dilation[0] * (KH - 1), dilation[1] * (KW - 1)];
+      padBefore = [Math.floor(total[0] / 2), Math.floor(total[1] / 2)];
+      padAfter = [total[0] - padBefore[0], total[1] - padBefore[1]];
+    } else {
+      if (typeof o.padding === 'string') throw new TypeError(`${op}: padding must be a size, 'same' or 'valid', got '${o.padding}'`);
+      padBefore = padAfter = pair(o.padding ?? 0, op, 'padding', 0);
+    }
+    const OH = convOutSize(H, KH, stride[0], padBefore[0], padAfter[0], dilation[0]);
+    const OW = convOutSize(W, KW, stride[1], padBefore[1], padAfter[1], dilation[1]);
+    if (OH < 1 || OW < 1) {
+      const effH = dilation[0] * (KH - 1) + 1, effW = dilation[1] * (KW - 1) + 1;
+      throw new RangeError(
+        `${op}: calculated padded input size per channel: (${H + padBefore[0] + padAfter[0]} x ${W + padBefore[1] + padAfter[1]}). ` +
+          `Kernel size: (${effH} x ${effW}). Kernel size can't be greater than actual input size`,
+      );
+    }
+    return NN.conv2d(x4, weight, b, { stride, padding: padBefore, dilation, groups }, [OH, OW]);
+  });
+}
+
+// ---- pooling ---------------------------------------------------------------------------------
+export interface MaxPool2dOptions {
+  /** Default: the kernel size. */
+  stride?: Size2 | null;
+  padding?: Size2;
+  dilation?: Size2;
+  ceilMode?: boolean;
+}
+
+export interface AvgPool2dOptions {
+  stride?: Size2 | null;
+  padding?: Size2;
+  ceilMode?: boolean;
+  countIncludePad?: boolean;
+  divisorOverride?: number | null;
+}
+
+/** PyTorch's pooling_output_shape. */
+function poolOutSize(inp: number, k: number, pad: number, s: number, d: number, ceilMode: boolean): number {
+  const span = inp + 2 * pad - d * (k - 1) - 1 + (ceilMode ? s - 1 : 0);
+  let out = Math.floor(span / s) + 1;
+  // The last window must start inside the input or its left padding.
+  if (ceilMode && (out - 1) * s >= inp + pad) out--;
+  return out;
+}
+
+function poolGeometry(
+  x4: Tensor, op: string, kernelSize: unknown, o: { stride?: unknown; padding?: unknown; dilation?: unknown; ceilMode?: boolean },
+): { p: NN.Pool2dParams; outHW: [number, number] } {
+  const kernel = pair(kernelSize, op, 'kernelSize', 1);
+  const stride = o.stride === undefined || o.stride === null ? kernel : pair(o.stride, op, 'stride', 1);
+  const padding = pair(o.padding ?? 0, op, 'padding', 0);
+  const dilation = pair(o.dilation ?? 1, op, 'dilation', 1);
+  const ceilMode = !!o.ceilMode;
+  for (let i = 0; i < 2; i++) {
+    if (padding[i] * 2 > kernel[i]) {
+      throw new RangeError(`${op}: pad should be at most half of kernel size, but got pad=${padding[i]} and kernel_size=${kernel[i]}`);
+    }
+  }
+  const [, C, H, W] = x4._shape;
+  const OH = poolOutSize(H, kernel[0], padding[0], stride[0], dilation[0], ceilMode);
+  const OW = poolOutSize(W, kernel[1], padding[1], stride[1], dilation[1], ceilMode);
+  if (OH < 1 || OW < 1) {
+    throw new RangeError(`${op}: given input size (${C}x${H}x${W}), calculated output size (${C}x${OH}x${OW}) is too small`);
+  }
+  return { p: { kernel, stride, padding, dilation }, outHW: [OH, OW] };
+}
+
+/**
+ * 2-d max pooling. With { returnIndices: true } (PyTorch's return_indices)
+ * it returns { values, indices }, indices being the flat h * W + w of each
+ * maximum in its plane.
+ */
+export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions & { returnIndices: true }): { values: Tensor; indices: Tensor };
+export function maxPool2d(x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions & { returnIndices?: false }): Tensor;
+export function maxPool2d(
+  x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions & { returnIndices?: boolean },
+): Tensor | { values: Tensor; indices: Tensor } {
+  const op = 'maxPool2d';
+  if (opts?.returnIndices) return maxPool2dWithIndices(x, kernelSize, opts);
+  checkTensor(x, op);
+  const o = checkOptions(opts, op);
+  return batched(x, op, (x4) => {
+    checkFloat(x4, op);
+    const { p, outHW } = poolGeometry(x4, op, kernelSize, o);
+    return NN.maxPool2d(x4, p, outHW);
+  });
+}
+
+/** maxPool2d that also returns the flat index (h * W + w) of each maximum, as PyTorch's return_indices. */
+export function maxPool2dWithIndices(x: Tensor, kernelSize: Size2, opts?: MaxPool2dOptions): { values: Tensor; indices: Tensor } {
+  const op = 'maxPool2d';
+  checkTensor(x, op);
+  const o = checkOptions(opts, op);
+  const unbatched = x.ndim === 3;
+  let indices: Tensor | null = null;
+  const values = batched(x, op, (x4) => {
+    checkFloat(x4, op);
+    const { p, outHW } = poolGeometry(x4, op, kernelSize, o);
+    const r = NN.maxPool2dWithIndices(x4, p, outHW);
+    indices = r.indices;
+    return r.values;
+  });
+  const idx = indices as unknown as Tensor;
+  return { values, indices: unbatched ? idx.squeeze(0) : idx };
+}
+
+export function avgPool2d(x: Tensor, kernelSize: Size2, opts?: AvgPool2dOptions): Tensor {
+  const op = 'avgPool2d';
+  checkTensor(x, op);
+  const o = checkOptions(opts, op);
+  const div = o.divisorOverride ?? 0;
+  if (typeof div !== 'number' || !Number.isInteger(div) || div < 0 || (o.divisorOverride !== undefined && o.divisorOverride !== null && div === 0)) {
+    throw new RangeError(`${op}: divisorOverride must be a positive integer, got ${String(o.divisorOverride)}`);
+  }
+  return batched(x, op, (x4) => {
+    checkFloat(x4, op);
+    const { p, outHW } = poolGeometry(x4, op, kernelSize, { ...o, dilation: 1 });
+    return NN.avgPool2d(x4, p, { countIncludePad: o.countIncludePad ?? true, divisorOverride: div }, outHW);
+  });
+}
+
+/** outputSize: a size or [h, w]; null in either place keeps the input's size. */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number | null, number | null] | null): Tensor {
+  const op = 'adaptiveAvgPool2d';
+  checkTensor(x, op);
+  return batched(x, op, (x4) => {
+    checkFloat(x4, op);
+    const [, , H, W] = x4._shape;
+    const raw = Array.isArray(outputSize) ? outputSize : [outputSize, outputSize];
+    if (raw.length !== 2) throw new TypeError(`${op}: outputSize must be an integer or [h, w], got ${JSON.stringify(outputSize)}`);
+    const out = raw.map((v, i) => (v === null || v === undefined ? (i === 0 ? H : W) : v));
+    if (!out.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
+      throw new RangeError(`${op}: outputSize must hold positive integers, got ${JSON.stringify(outputSize)}`);
+    }
+    if (H < 1 || W < 1) throw new RangeError(`${op}: expected a non-empty spatial input, got ${fmt(x4._shape)}`);
+    // A 1x1 output is the spatial mean; PyTorch takes the same shortcut.
+    if (out[0] === 1 && out[1] === 1) return x4.mean([2, 3], { keepdim: true });
+    return NN.adaptiveAvgPool2d(x4, [out[0], out[1]]);
+  });
+}
+
+// ---- dropout and normalisation --------------------------------------------------------------
+/** Zeroes elements with probability p and scales the rest by 1/(1-p); the identity when not training. */
+export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
+  checkTensor(x, 'dropout');
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`dropout: probability has to be between 0 and 1, but got ${String(p)}`);
+  if (!training || p === 0) return x;
+  checkFloat(x, 'dropout');
+  const mask = noGrad(() => NN.dropoutMask(x, p));
+  return x.mul(mask);
+}
+
+export interface BatchNormOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts?: BatchNormOptions): Tensor {
+  const op = 'batchNorm';
+  checkTensor(x, op);
+  const o = checkOptions(opts, op);
+  const rm = optTensor(runningMean, op, 'runningMean');
+  const rv = optTensor(runningVar, op, 'runningVar');
+  const w = optTensor(o.weight, op, 'weight');
+  const b = optTensor(o.bias, op, 'bias');
+  const training = o.training ?? false;
+  const momentum = o.momentum ?? 0.1, eps = o.eps ?? 1e-5;
+  if (typeof momentum !== 'number' || !Number.isFinite(momentum)) throw new TypeError(`${op}: momentum must be a number, got ${String(momentum)}`);
+  if (typeof eps !== 'number' || !(eps >= 0)) throw new TypeError(`${op}: eps must be a non-negative number, got ${String(eps)}`);
+  if (x.ndim < 2) throw new RangeError(`${op}: expected input of shape [N, C, ...] with at least 2 dims, got ${fmt(x._shape)}`);
+  checkFloat(x, op);
+  const C = x._shape[1];
+  for (const [t, name] of [[rm, 'runningMean'], [rv, 'runningVar'], [w, 'weight'], [b, 'bias']] as const) {
+    if (!t) continue;
+    if (t.numel() !== C) throw new RangeError(`${op}: ${name} should contain ${C} elements not ${t.numel()} (input ${fmt(x._shape)})`);
+    checkFloat(t, op, name);
+  }
+  if (!training && (!rm || !rv)) throw new Error(`${op}: runningMean and runningVar must be given in evaluation mode (training: false)`);
+  if (training) {
+    const perChannel = x.numel() / Math.max(C, 1);
+    if (perChannel <= 1) throw new RangeError(`${op}: expected more than 1 value per channel when training, got input of shape ${fmt(x._shape)}`);
+  }
+  const flat = (t: Tensor | null) => (t && t.ndim !== 1 ? t.reshape([C]) : t);
+  return NN.batchNorm(x, flat(w), flat(b), { runningMean: rm, runningVar: rv, training, momentum, eps });
+}
+
+export function layerNorm(
+  x: Tensor, normalizedShape: number | number[], opts?: { weight?: Tensor | null; bias?: Tensor | null; eps?: number },
+): Tensor {
+  const op = 'layerNorm';
+  checkTensor(x, op);
+  const o = checkOptions(opts, op);
+  const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((s) => Number.isInteger(s) && s >= 1)) {
+    throw new TypeError(`${op}: normalizedShape must be a positive integer or a non-empty list of them, got ${JSON.stringify(normalizedShape)}`);
+  }
+  const k = shape.length;
+  const tail = x._shape.slice(x.ndim - k);
+  if (x.ndim < k || tail.join() !== shape.join()) {
+    throw new RangeError(`${op}: given normalizedShape=${fmt(shape)}, expected input with shape [*, ${shape.join(', ')}], but got input of shape ${fmt(x._shape)}`);
+  }
+  checkFloat(x, op);
+  const w = optTensor(o.weight, op, 'weight');
+  const b = optTensor(o.bias, op, 'bias');
+  for (const [t, name] of [[w, 'weight'], [b, 'bias']] as const) {
+    if (t && t._shape.join() !== shape.join()) throw new RangeError(`${op}: ${name} must have shape ${fmt(shape)}, got ${fmt(t._shape)}`);
+  }
+  const eps = o.eps ?? 1e-5;
+  const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
+  const mean = x.mean(dims, { keepdim: true });
+  const xc = x.sub(mean);
+  const variance = xc.mul(xc).mean(dims, { keepdim: true });
+  let y = xc.mul(variance.add(eps).rsqrt());
+  if (w) y = y.mul(w);
+  if (b) y = y.add(b);
+  return y;
+}
+
+// ---- embedding and one-hot --------------------------------------------------------------------
+function indexTensor(t: unknown, op: string, what: string): Tensor {
+  checkTensor(t, op, what);
+  if (t.dtype === 'int64') return t;
+  if (t.dtype === 'int32' || t.dtype === 'uint8') return t.to('int64');
+  throw new TypeError(`${op}: ${what} must be an integer tensor (int64), got ${t.dtype}`);
+}
+
+/** Rows of weight [num, dim] picked by idx: out [...idx.shape, dim]. paddingIdx's row gets no gradient. */
+export function embedding(idx: Tensor, weight: Tensor, opts?: { paddingIdx?: number | null }): Tensor {
+  const op = 'embedding';
+  const ind = indexTensor(idx, op, 'indices');
+  checkTensor(weight, op, 'weight');
+  const o = checkOptions(opts, op);
+  if (weight.ndim !== 2) throw new RangeError(`${op}: weight must be 2-D [num_embeddings, embedding_dim], got ${fmt(weight._shape)}`);
+  const num = weight._shape[0];
+  let pad = o.paddingIdx ?? null;
+  if (pad !== null) {
+    if (!Number.isInteger(pad) || pad < -num || pad >= num) throw new RangeError(`${op}: paddingIdx must be within num_embeddings (${num}), got ${String(pad)}`);
+    if (pad < 0) pad += num;
+  }
+  if (ind.numel() > 0) {
+    const [lo, hi] = noGrad(() => [ind.amin().item(), ind.amax().item()]);
+    if (lo < 0 || hi >= num) throw new RangeError(`${op}: index ${lo < 0 ? lo : hi} is out of range for ${num} embeddings`);
+  }
+  return NN.embedding(weight, ind.reshape([-1]), pad, [...ind._shape, weight._shape[1]]);
+}
+
+/** int64 [...t.shape, n] with a 1 at each class; n = -1 takes max(t) + 1. */
+export function oneHot(t: Tensor, numClasses = -1): Tensor {
+  const op = 'oneHot';
+  checkTensor(t, op);
+  if (t.dtype !== 'int64') throw new TypeError(`${op}: one_hot is only applicable to index tensors (int64), got ${t.dtype}`);
+  if (!Number.isInteger(numClasses) || numClasses < -1) throw new RangeError(`${op}: numClasses must be -1 or a non-negative integer, got ${numClasses}`);
+  let n = numClasses;
+  if (t.numel() === 0) {
+    if (n === -1) throw new RangeError(`${op}: can not infer total number of classes from an empty tensor`);
+    return K.empty([...t._shape, n], 'int64');
+  }
+  const [lo, hi] = noGrad(() => [t.amin().item(), t.amax().item()]);
+  if (lo < 0) throw new RangeError(`${op}: class values must be non-negative, got ${lo}`);
+  if (n === -1) n = hi + 1;
+  else if (hi >= n) throw new RangeError(`${op}: class values must be smaller than numClasses (${n}), got ${hi}`);
+  const out = K.empty([...t._shape, n], 'int64');
+  const idx = K.contiguous(t)._view([...t._shape, 1]);
+  const ones = K.empty([...t._shape, 1], 'int64');
+  K.native.fill(ones._ref(), 1);
+  K.native.scatter(out._ref(), t.ndim, idx._ref(), ones._ref());
+  return out;
+}
+
+// ---- losses ---------------------------------------------------------------------------------
+export interface CrossEntropyOptions {
+  reduction?: Reduction;
+  ignoreIndex?: number;
+  labelSmoothing?: number;
+  weight?: Tensor | null;
+}
+
+/** Checks a class-index target against input [N, C, ...] (or [C]) and returns it as int64 [N, ...]. */
+function classTarget(x: Tensor, target: Tensor, op: string): Tensor {
+  const t = indexTensor(target, op, 'target');
+  const expected = x.ndim === 1 ? [] : x._shape.filter((_, i) => i !== 1);
+  if (t._shape.join() !== expected.join() || t.ndim !== expected.length) {
+    throw new RangeError(`${op}: expected target of shape ${fmt(expected)} for input of shape ${fmt(x._shape)}, got ${fmt(t._shape)}`);
+  }
+  return t;
+}
+
+function classWeight(w: unknown, x: Tensor, op: string): Tensor | null {
+  const wt = optTensor(w, op, 'weight');
+  if (!wt) return null;
+  const C = x.ndim === 1 ? x._shape[0] : x._shape[1];
+  if (wt.ndim !== 1 || wt._shape[0] !== C) throw new RangeError(`${op}: expected weight to be a 1-D tensor of size ${C} (one per class), got ${fmt(wt._shape)}`);
+  checkFloat(wt, op, 'weight');
+  return wt;
+}
+
+function nllCommon(x: Tensor, target: Tensor, o: CrossEntropyOptions, op: string, logits: boolean): Tensor {
+  checkTensor(x, op);
+  checkFloat(x, op);
+  if (x.ndim === 0) throw new RangeError(`${op}: input must have at least 1 dimension (classes), got a 0-d tensor`);
+  const reduction = reductionOf(o.reduction, op);
+  const ignoreIndex = o.ignoreIndex ?? -100;
+  if (!Number.isInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
+  const labelSmoothing = o.labelSmoothing ?? 0;
+  if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
+    throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${String(labelSmoothing)}`);
+  }
+  const weight = classWeight(o.weight, x, op);
+  const t = classTarget(x, target, op);
+  // An unbatched [C] input is a batch of one.
+  const x2 = x.ndim === 1 ? x.unsqueeze(0) : x;
+  const t2 = x.ndim === 1 ? t.reshape([1]) : t;
+  const out = NN.nllLoss(x2, { target: t2, weight, ignoreIndex, labelSmoothing, reduction, logits });
+  return x.ndim === 1 && reduction === 'none' ? out.reshape([]) : out;
+}
+
+/**
+ * Cross entropy of logits x [N, C, ...] (or [C]) against class indices
+ * (int64 [N, ...]) or class probabilities (a float tensor shaped like x).
+ */
+export function crossEntropy(x: Tensor, target: Tensor, opts?: CrossEntropyOptions): Tensor {
+  const op = 'crossEntropy';
+  const o = checkOptions(opts, op);
+  checkTensor(target, op, 'target');
+  if (x instanceof Tensor && isFloating(target.dtype)) return crossEntropyProbs(x, target, o);
+  return nllCommon(x, target, o, op, true);
+}
+
+/** Cross entropy against class probabilities (PyTorch's soft-target form). */
+function crossEntropyProbs(x: Tensor, target: Tensor, o: CrossEntropyOptions): Tensor {
+  const op = 'crossEntropy';
+  checkFloat(x, op);
+  if (target._shape.join() !== x._shape.join() || target.ndim !== x.ndim) {
+    throw new RangeError(`${op}: a probability target must have the input's shape ${fmt(x._shape)}, got ${fmt(target._shape)}`);
+  }
+  if (o.ignoreIndex !== undefined && o.ignoreIndex !== -100) {
+    throw new RangeError(`${op}: ignoreIndex is only applicable when the target contains class indices`);
+  }
+  const reduction = reductionOf(o.reduction, op);
+  const ls = o.labelSmoothing ?? 0;
+  if (typeof ls !== 'number' || !(ls >= 0 && ls <= 1)) throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${String(ls)}`);
+  const weight = classWeight(o.weight, x, op);
+  const classDim = x.ndim === 1 ? 0 : 1;
+  const C = x._shape[classDim];
+  const t = ls > 0 ? target.mul(1 - ls).add(ls / C) : target;
+  let prod = x.logSoftmax(classDim).mul(t);
+  if (weight) prod = prod.mul(weight.reshape(x._shape.map((s, i) => (i === classDim ? C : 1))));
+  const l = prod.sum(classDim).neg();
+  if (reduction === 'sum') return l.sum();
+  if (reduction === 'none') return l;
+  // PyTorch divides by the number of samples (not the weights) here.
+  return x.ndim === 1 ? l : l.sum().div(x.numel() / C);
+}
+
+/** Negative log likelihood of log-probabilities x [N, C, ...] (or [C]) at class targets. */
+export function nllLoss(x: Tensor, target: Tensor, opts?: { reduction?: Reduction; ignoreIndex?: number; weight?: Tensor | null }): Tensor {
+  const op = 'nllLoss';
+  const o = checkOptions(opts, op);
+  if ((o as CrossEntropyOptions).labelSmoothing) throw new TypeError(`${op}: labelSmoothing is an option of crossEntropy, not nllLoss`);
+  return nllCommon(x, target, { ...o, labelSmoothing: 0 }, op, false);
+}
+
+function pairwiseLossArgs(x: unknown, y: unknown, op: string): void {
+  checkTensor(x, op);
+  checkTensor(y, op, 'target');
+  K.broadcastShapes(x._shape, y._shape, op);
+}
+
+export function mseLoss(x: Tensor, target: Tensor, opts?: { reduction?: Reduction }): Tensor {
+  const op = 'mseLoss';
+  pairwiseLossArgs(x, target, op);
+  const o = checkOptions(opts, op);
+  checkFloat(x, op);
+  return NN.mseLoss(x, target, reductionOf(o.reduction, op));
+}
+
+export function l1Loss(x: Tensor, target: Tensor, opts?: { reduction?: Reduction }): Tensor {
+  const op = 'l1Loss';
+  pairwiseLossArgs(x, target, op);
+  const o = checkOptions(opts, op);
+  checkFloat(x, op);
+  const reduction = reductionOf(o.reduction, op);
+  const l = x.sub(target).abs();
+  return reduction === 'mean' ? l.mean() : reduction === 'sum' ? l.sum() : l;
+}
+
+function sameShapeTarget(x: Tensor, target: Tensor, op: string): void {
+  if (x._shape.join() !== target._shape.join() || x.ndim !== target.ndim) {
+    throw new RangeError(`${op}: target shape ${fmt(target._shape)} must be the same as the input shape ${fmt(x._shape)}`);
+  }
+}
+
+export function binaryCrossEntropy(x: Tensor, target: Tensor, opts?: { weight?: Tensor | null; reduction?: Reduction }): Tensor {
+  const op = 'binaryCrossEntropy';
+  checkTensor(x, op);
+  checkTensor(target, op, 'target');
+  const o = checkOptions(opts, op);
+  checkFloat(x, op);
+  checkFloat(target, op, 'target');
+  sameShapeTarget(x, target, op);
+  const weight = optTensor(o.weight, op, 'weight');
+  if (weight) K.broadcastShapes(x._shape, weight._shape, op);
+  if (x.numel() > 0) {
+    const [lo, hi] = noGrad(() => [x.amin().item(), x.amax().item()]);
+    if (!(lo >= 0 && hi <= 1)) throw new RangeError(`${op}: all elements of input should be between 0 and 1 (got values in [${lo}, ${hi}])`);
+  }
+  return NN.binaryCrossEntropy(x, target, weight, reductionOf(o.reduction, op));
+}
+
+export function binaryCrossEntropyWithLogits(
+  x: Tensor, target: Tensor, opts?: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction },
+): Tensor {
+  const op = 'binaryCrossEntropyWithLogits';
+  checkTensor(x, op);
+  checkTensor(target, op, 'target');
+  const o = checkOptions(opts, op);
+  checkFloat(x, op);
+  checkFloat(target, op, 'target');
+  sameShapeTarget(x, target, op);
+  const weight = optTensor(o.weight, op, 'weight');
+  const posWeight = optTensor(o.posWeight, op, 'posWeight');
+  if (weight) K.broadcastShapes(x._shape, weight._shape, op);
+  if (posWeight) K.broadcastShapes(x._shape, posWeight._shape, op);
+  return NN.binaryCrossEntropyWithLogits(x, target, weight, posWeight, reductionOf(o.reduction, op));
+}

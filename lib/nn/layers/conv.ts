@@ -1,0 +1,96 @@
+// Conv2d, initialised as PyTorch's (kaiming_uniform_ with a = sqrt(5)).
+import type { Tensor } from '../../tensor.js';
+import { empty } from '../../ops/creation.js';
+import { Module, pyTuple } from '../module.js';
+import { Parameter } from '../parameter.js';
+import * as F from '../functional.js';
+import { checkSize, paramDType, resetLinearLike, type FactoryOptions } from './linear.js';
+
+export type Size2 = number | [number, number];
+
+/** @internal An int or a pair as a pair (PyTorch's _pair), checked. */
+export function pair(op: string, name: string, v: unknown, min: number): [number, number] {
+  const p = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(p) || p.length !== 2) {
+    throw new TypeError(`${op}: ${name} must be an integer or a pair of integers, got ${JSON.stringify(v)}`);
+  }
+  p.forEach((x, i) => checkSize(op, `${name}[${i}]`, x, min));
+  return [p[0], p[1]];
+}
+
+export interface Conv2dOptions extends FactoryOptions {
+  stride?: Size2;
+  padding?: Size2 | 'same' | 'valid';
+  dilation?: Size2;
+  groups?: number;
+  bias?: boolean;
+  paddingMode?: 'zeros';
+}
+
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number] | 'same' | 'valid';
+  readonly dilation: [number, number];
+  readonly groups: number;
+  readonly paddingMode: 'zeros';
+  weight: Parameter;
+  bias: Parameter | null;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: Size2, opts: Conv2dOptions = {}) {
+    super();
+    checkSize('Conv2d', 'inChannels', inChannels, 1);
+    checkSize('Conv2d', 'outChannels', outChannels, 1);
+    const groups = opts.groups ?? 1;
+    checkSize('Conv2d', 'groups', groups, 1);
+    if (inChannels % groups !== 0) throw new RangeError(`Conv2d: inChannels (${inChannels}) must be divisible by groups (${groups})`);
+    if (outChannels % groups !== 0) throw new RangeError(`Conv2d: outChannels (${outChannels}) must be divisible by groups (${groups})`);
+    this.inChannels = inChannels;
+    this.outChannels = outChannels;
+    this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
+    this.stride = pair('Conv2d', 'stride', opts.stride ?? 1, 1);
+    this.dilation = pair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
+    const padding = opts.padding ?? 0;
+    if (padding === 'same' || padding === 'valid') {
+      if (padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
+        throw new RangeError("Conv2d: padding='same' is not supported for strided convolutions");
+      }
+      this.padding = padding;
+    } else {
+      this.padding = pair('Conv2d', 'padding', padding, 0);
+    }
+    const mode = opts.paddingMode ?? 'zeros';
+    if (mode !== 'zeros') throw new RangeError(`Conv2d: paddingMode '${String(mode)}' is not supported (only 'zeros')`);
+    this.paddingMode = mode;
+    this.groups = groups;
+    const dtype = paramDType('Conv2d', opts.dtype);
+    this.weight = new Parameter(empty([outChannels, inChannels / groups, ...this.kernelSize], { dtype }));
+    this.bias = (opts.bias ?? true) ? new Parameter(empty([outChannels], { dtype })) : null;
+    this.resetParameters();
+  }
+
+  resetParameters(): void {
+    resetLinearLike(this.weight, this.bias);
+  }
+
+  forward(input: Tensor): Tensor {
+    return F.conv2d(input, this.weight, this.bias, {
+      stride: this.stride,
+      padding: this.padding,
+      dilation: this.dilation,
+      groups: this.groups,
+    });
+  }
+
+  override extraRepr(): string {
+    let s = `${this.inChannels}, ${this.outChannels}, kernel_size=${pyTuple(this.kernelSize)}, stride=${pyTuple(this.stride)}`;
+    if (typeof this.padding === 'string') s += `, padding=${this.padding}`;
+    else if (this.padding[0] !== 0 || this.padding[1] !== 0) s += `, padding=${pyTuple(this.padding)}`;
+    if (this.dilation[0] !== 1 || this.dilation[1] !== 1) s += `, dilation=${pyTuple(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (this.bias === null) s += ', bias=False';
+    return s;
+  }
+}

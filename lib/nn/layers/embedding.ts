@@ -1,0 +1,76 @@
+// Embedding: a lookup table of vectors, initialised from N(0, 1).
+import { Tensor } from '../../tensor.js';
+import { empty } from '../../ops/creation.js';
+import { noGrad } from '../../autograd/grad_mode.js';
+import * as K from '../../ops/kernels.js';
+import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import * as init from '../init.js';
+import * as F from '../functional.js';
+import { checkSize, paramDType, type FactoryOptions } from './linear.js';
+
+export interface EmbeddingOptions extends FactoryOptions {
+  paddingIdx?: number | null;
+  /** A tensor of shape [numEmbeddings, embeddingDim] to use as the weight. */
+  weight?: Tensor;
+}
+
+export class Embedding extends Module {
+  readonly numEmbeddings: number;
+  readonly embeddingDim: number;
+  readonly paddingIdx: number | null;
+  weight: Parameter;
+
+  constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
+    super();
+    checkSize('Embedding', 'numEmbeddings', numEmbeddings);
+    checkSize('Embedding', 'embeddingDim', embeddingDim);
+    this.numEmbeddings = numEmbeddings;
+    this.embeddingDim = embeddingDim;
+    let pad = opts.paddingIdx ?? null;
+    if (pad !== null) {
+      if (!Number.isInteger(pad)) throw new TypeError(`Embedding: paddingIdx must be an integer, got ${String(pad)}`);
+      if (pad >= numEmbeddings || pad < -numEmbeddings) {
+        throw new RangeError(`Embedding: paddingIdx must be within numEmbeddings (${numEmbeddings}), got ${pad}`);
+      }
+      if (pad < 0) pad += numEmbeddings;
+    }
+    this.paddingIdx = pad;
+    if (opts.weight !== undefined) {
+      const w = opts.weight;
+      if (!(w instanceof Tensor)) throw new TypeError('Embedding: weight must be a Tensor');
+      if (w._shape.length !== 2 || w._shape[0] !== numEmbeddings || w._shape[1] !== embeddingDim) {
+        throw new RangeError(`Embedding: shape of weight ${K.fmtShape(w._shape)} does not match numEmbeddings and embeddingDim [${numEmbeddings}, ${embeddingDim}]`);
+      }
+      this.weight = new Parameter(w);
+    } else {
+      this.weight = new Parameter(empty([numEmbeddings, embeddingDim], { dtype: paramDType('Embedding', opts.dtype) }));
+      this.resetParameters();
+    }
+  }
+
+  /** Embedding.from_pretrained: wraps a [num, dim] tensor, frozen by default. */
+  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null } = {}): Embedding {
+    if (!(embeddings instanceof Tensor) || embeddings.ndim !== 2) {
+      throw new RangeError('Embedding.fromPretrained: embeddings must be a 2-dimensional Tensor');
+    }
+    const [n, d] = embeddings._shape;
+    const e = new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx });
+    e.weight.requiresGrad_(!(opts.freeze ?? true));
+    return e;
+  }
+
+  resetParameters(): void {
+    init.normal_(this.weight);
+    const pad = this.paddingIdx;
+    if (pad !== null) noGrad(() => this.weight.select(0, pad).zero_());
+  }
+
+  forward(input: Tensor): Tensor {
+    return F.embedding(input, this.weight, { paddingIdx: this.paddingIdx });
+  }
+
+  override extraRepr(): string {
+    return `${this.numEmbeddings}, ${this.embeddingDim}${this.paddingIdx !== null ? `, padding_idx=${this.paddingIdx}` : ''}`;
+  }
+}
