@@ -97,6 +97,7 @@ export const indexSelect = I.indexSelect;
 export const gather = I.gather;
 export const clone = S.clone;
 
+export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 import * as D from './data/index.js';
 export const utils = {

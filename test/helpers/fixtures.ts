@@ -192,7 +192,7 @@ function close(a: number, e: number, tol: Tolerance | null, scale: number): bool
  * Checks a Kindling tensor against a recorded one: shape, dtype, then every value.
  * `what` names the case and the tensor, e.g. "add_broadcast_3x1_1x4 output[0]".
  */
-export function expectTensor(actual: Tensor, expected: TensorSpec, what: string, tolerance?: ToleranceTable[]): void {
+export function expectTensor(actual: Tensor, expected: TensorSpec, what: string, tolerance?: (ToleranceTable | undefined)[]): void {
   expect(actual, `${what}: got ${String(actual)}, expected a Tensor`).toBeTruthy();
   expect(typeof actual.toTypedArray, `${what}: expected a Tensor, got ${String(actual)}`).toBe('function');
   expect([...actual.shape], `${what}: shape`).toEqual(expected.shape);
