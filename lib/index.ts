@@ -122,7 +122,7 @@ let seed = 0;
 export function manualSeed(n: number): void {
   if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError('manualSeed: seed must be a finite number');
   seed = Math.trunc(n);
-  native.manualSeed(Math.abs(seed));
+  native.manualSeed(seed);
 }
 export function initialSeed(): number {
   return seed;

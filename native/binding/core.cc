@@ -175,7 +175,12 @@ Napi::Value Matmul(Info info) {
 }
 
 Napi::Value ManualSeed(Info info) {
-  KD_GUARD(info.Env(), { kd::manualSeed(static_cast<uint64_t>(readNumber(info, 0, "manualSeed", "seed"))); });
+  KD_GUARD(info.Env(), {
+    // Negative seeds wrap as two's complement, as torch.manual_seed does.
+    const double s = readNumber(info, 0, "manualSeed", "seed");
+    if (!(s >= -9.2e18 && s <= 1.8e19)) throw Napi::RangeError::New(info.Env(), "manualSeed: seed out of range");
+    kd::manualSeed(s < 0 ? static_cast<uint64_t>(static_cast<int64_t>(s)) : static_cast<uint64_t>(s));
+  });
   return info.Env().Undefined();
 }
 

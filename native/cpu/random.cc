@@ -1,17 +1,23 @@
 // The global random generator and the sampling kernels.
 //
 // The generator is Philox4x32-10 (Salmon et al., "Parallel random numbers:
-// as easy as 1, 2, 3", SC'11): a counter-based generator whose output block
-// n is a keyed bijection of n. The 64-bit seed is the key and the stream
-// is blocks 0, 1, 2, ... of 4 x 32 bits, consumed in order.
+// as easy as 1, 2, 3", SC'11). It is counter-based: block n of the stream
+// (four 32-bit words) is a keyed bijection of n, so any word of the stream
+// can be made without making the ones before it. The 64-bit seed is the
+// key; the global state is just the seed and the index of the next word.
 //
-// Until manualSeed is called the seed is kDefaultSeed below, so a fresh
-// process always draws the same numbers (PyTorch instead seeds from the
-// clock; a fixed default keeps runs reproducible by default).
+// Until manualSeed is called the seed is kDefaultSeed (0x2545F4914F6CDD1D),
+// so a fresh process always draws the same numbers, as PyTorch, which also
+// starts from a fixed seed (a different one: the streams differ anyway).
 //
-// Values are drawn serially in the logical (row-major) order of the output
-// view, whatever its strides: the numbers for a given seed do not depend on
-// the thread count or on the output's memory layout.
+// Element i of an output (in the row-major order of its shape, whatever
+// its strides) always takes the same words of the stream. uniform, normal
+// and bernoulli use a fixed number of words per element, so they split the
+// output across threads and each thread jumps straight to its words: the
+// numbers for a seed depend neither on the thread count nor on the
+// output's memory layout. randint (rejection sampling) and randperm use a
+// varying number of words and run serially.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -20,6 +26,7 @@
 #include <type_traits>
 
 #include "kernels.h"
+#include "parallel.h"
 
 namespace kd {
 
@@ -27,23 +34,36 @@ namespace {
 
 constexpr uint64_t kDefaultSeed = 0x2545F4914F6CDD1DULL;
 
+// Elements per task of a parallel fill.
+constexpr int64_t kFillGrain = 1 << 15;
+
+// refill runs once per 8 words; inlined into every sampling loop it only
+// bloats them.
+#if defined(_MSC_VER)
+#define KD_NOINLINE __declspec(noinline)
+#elif defined(__GNUC__)
+#define KD_NOINLINE __attribute__((noinline))
+#else
+#define KD_NOINLINE
+#endif
+
+// Reads the stream of `seed` from word `word` on.
 class Philox {
  public:
-  explicit Philox(uint64_t seed) { reset(seed); }
+  Philox(uint64_t seed, uint64_t word)
+      : key0_(static_cast<uint32_t>(seed)), key1_(static_cast<uint32_t>(seed >> 32)), word_(word),
+        bufStart_(word + kBufWords) {}  // word_ - bufStart_ wraps to a huge offset: the buffer is empty
 
-  void reset(uint64_t seed) {
-    key0_ = static_cast<uint32_t>(seed);
-    key1_ = static_cast<uint32_t>(seed >> 32);
-    block_ = 0;
-    pos_ = 4;
-  }
+  uint64_t position() const { return word_; }
 
   uint32_t next32() {
-    if (pos_ == 4) {
-      generate(block_++);
-      pos_ = 0;
+    uint64_t off = word_ - bufStart_;
+    if (off >= kBufWords) {
+      refill(word_ & ~static_cast<uint64_t>(kBufWords - 1));
+      off = word_ - bufStart_;
     }
-    return buf_[pos_++];
+    ++word_;
+    return buf_[off];
   }
 
   uint64_t next64() {
@@ -52,7 +72,7 @@ class Philox {
     return (hi << 32) | lo;
   }
 
-  // Uniform in [0, 1) with 53 random bits.
+  // Uniform in [0, 1) with 53 random bits (two words).
   double unit53() { return static_cast<double>(next64() >> 11) * 0x1p-53; }
 
   // Uniform integer in [0, range), range >= 1, without modulo bias
@@ -77,9 +97,16 @@ class Philox {
   }
 
  private:
+  // Blocks are made two at a time: one block is a chain of ten dependent
+  // multiplies, and a second independent chain fills the gaps. (Four
+  // chains no longer fit in x86-64's registers and measured slower.)
+  static constexpr int kBlocks = 2;
+  static constexpr int kBufWords = 4 * kBlocks;
+
   static void mul128(uint64_t a, uint64_t b, uint64_t& hi, uint64_t& lo) {
 #if defined(__SIZEOF_INT128__)
-    const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+    __extension__ typedef unsigned __int128 u128;
+    const u128 p = static_cast<u128>(a) * b;
     hi = static_cast<uint64_t>(p >> 64);
     lo = static_cast<uint64_t>(p);
 #else
@@ -91,41 +118,112 @@ class Philox {
 #endif
   }
 
-  void generate(uint64_t n) {
-    uint32_t c0 = static_cast<uint32_t>(n), c1 = static_cast<uint32_t>(n >> 32), c2 = 0, c3 = 0;
+  // Fills buf_ with words [start, start + kBufWords); start is a multiple
+  // of kBufWords, so of 4 (a whole block).
+  KD_NOINLINE void refill(uint64_t start) {
+    uint32_t c0[kBlocks], c1[kBlocks], c2[kBlocks], c3[kBlocks];
+    for (int b = 0; b < kBlocks; ++b) {
+      const uint64_t n = start / 4 + static_cast<uint64_t>(b);
+      c0[b] = static_cast<uint32_t>(n);
+      c1[b] = static_cast<uint32_t>(n >> 32);
+      c2[b] = 0;
+      c3[b] = 0;
+    }
     uint32_t k0 = key0_, k1 = key1_;
     for (int round = 0; round < 10; ++round) {
-      const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;
-      const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2;
-      const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1 ^ k0;
-      const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3 ^ k1;
-      c1 = static_cast<uint32_t>(p1);
-      c3 = static_cast<uint32_t>(p0);
-      c0 = n0;
-      c2 = n2;
+      for (int b = 0; b < kBlocks; ++b) {
+        const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0[b];
+        const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2[b];
+        const uint32_t n0 = static_cast<uint32_t>(p1 >> 32) ^ c1[b] ^ k0;
+        const uint32_t n2 = static_cast<uint32_t>(p0 >> 32) ^ c3[b] ^ k1;
+        c1[b] = static_cast<uint32_t>(p1);
+        c3[b] = static_cast<uint32_t>(p0);
+        c0[b] = n0;
+        c2[b] = n2;
+      }
       k0 += 0x9E3779B9u;
       k1 += 0xBB67AE85u;
     }
-    buf_[0] = c0;
-    buf_[1] = c1;
-    buf_[2] = c2;
-    buf_[3] = c3;
+    for (int b = 0; b < kBlocks; ++b) {
+      buf_[4 * b + 0] = c0[b];
+      buf_[4 * b + 1] = c1[b];
+      buf_[4 * b + 2] = c2[b];
+      buf_[4 * b + 3] = c3[b];
+    }
+    bufStart_ = start;
   }
 
-  uint32_t key0_ = 0, key1_ = 0;
-  uint64_t block_ = 0;
-  uint32_t buf_[4] = {0, 0, 0, 0};
-  int pos_ = 4;
+  uint32_t key0_, key1_;
+  uint64_t word_;
+  uint64_t bufStart_;
+  uint32_t buf_[kBufWords] = {};
 };
 
-// Kernels may be called from several JS threads (worker_threads).
+// Guards the global state; kernels may run on several JS threads at once
+// (worker_threads), and each must take its own words.
 std::mutex gMutex;
 uint64_t gSeed = kDefaultSeed;
-Philox gGen(kDefaultSeed);
+uint64_t gWord = 0;  // index of the next unused word of gSeed's stream
 
-// out[e] = gen() for every element e of the view, in row-major order.
+// Row-major walk over all dims of a view, tracking the element offset.
+struct ElemWalker {
+  const TensorView& v;
+  int64_t idx[kMaxDims] = {0};
+  int64_t offset = 0;
+
+  ElemWalker(const TensorView& view, int64_t flat) : v(view) {
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      idx[d] = flat % v.shape[d];
+      flat /= v.shape[d];
+      offset += idx[d] * v.strides[d];
+    }
+  }
+  void next() {
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      offset += v.strides[d];
+      if (++idx[d] < v.shape[d]) return;
+      offset -= v.strides[d] * v.shape[d];
+      idx[d] = 0;
+    }
+  }
+};
+
+// Fills out in parallel. Elements come in items of E values made from
+// exactly W words by make(gen, vals): item k uses words [k * W, (k + 1) * W)
+// after the current position, whichever thread makes it. The caller holds
+// gMutex; the position moves past every item, a half-used last one too.
+template <typename T, int E, int W, typename Make>
+void fillParallel(const TensorView& out, Make make) {
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  const uint64_t seed = gSeed, first = gWord;
+  const bool contiguous = out.isContiguous();
+  T* p = out.ptr<T>();
+  parallelFor(0, n, kFillGrain, [&](int64_t b, int64_t e) {
+    Philox gen(seed, first + static_cast<uint64_t>(b / E) * W);
+    T vals[E];
+    make(gen, vals);
+    int k = static_cast<int>(b % E);
+    auto nextValue = [&] {
+      if (k == E) {
+        make(gen, vals);
+        k = 0;
+      }
+      return vals[k++];
+    };
+    if (contiguous) {
+      for (int64_t i = b; i < e; ++i) p[i] = nextValue();
+    } else {
+      ElemWalker w(out, b);
+      for (int64_t i = b; i < e; ++i, w.next()) p[w.offset] = nextValue();
+    }
+  });
+  gWord = first + static_cast<uint64_t>((n + E - 1) / E) * W;
+}
+
+// Serial fill for samplers that use a varying number of words.
 template <typename T, typename F>
-void fillView(const TensorView& out, F&& gen) {
+void fillSerial(const TensorView& out, F&& gen) {
   const int64_t n = out.numel();
   if (n == 0) return;
   T* p = out.ptr<T>();
@@ -133,19 +231,8 @@ void fillView(const TensorView& out, F&& gen) {
     for (int64_t i = 0; i < n; ++i) p[i] = gen();
     return;
   }
-  const int last = out.ndim - 1;
-  const int64_t w = out.shape[last], ws = out.strides[last];
-  int64_t idx[kMaxDims] = {0};
-  int64_t off = 0;
-  for (int64_t done = 0; done < n; done += w) {
-    for (int64_t j = 0; j < w; ++j) p[off + j * ws] = gen();
-    for (int d = last - 1; d >= 0; --d) {
-      off += out.strides[d];
-      if (++idx[d] < out.shape[d]) break;
-      off -= out.strides[d] * out.shape[d];
-      idx[d] = 0;
-    }
-  }
+  ElemWalker w(out, 0);
+  for (int64_t i = 0; i < n; ++i, w.next()) p[w.offset] = gen();
 }
 
 }  // namespace
@@ -153,7 +240,7 @@ void fillView(const TensorView& out, F&& gen) {
 void manualSeed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(gMutex);
   gSeed = seed;
-  gGen.reset(seed);
+  gWord = 0;
 }
 
 uint64_t initialSeed() {
@@ -172,18 +259,17 @@ void uniform(const TensorView& out, double low, double high) {
     const scalar_t lo = static_cast<scalar_t>(low), hi = static_cast<scalar_t>(high);
     const double span = static_cast<double>(hi) - static_cast<double>(lo);
     const scalar_t below = std::nextafter(hi, lo);
-    if (!(lo < hi)) {
-      fillView<scalar_t>(out, [&] { return lo; });
-    } else if (std::is_same<scalar_t, float>::value) {
-      fillView<scalar_t>(out, [&] {
-        const double u = static_cast<double>(gGen.next32() >> 8) * 0x1p-24;
-        const scalar_t v = static_cast<scalar_t>(lo + u * span);
-        return v < hi ? v : below;
+    if (std::is_same<scalar_t, float>::value) {
+      // 24 random bits: every float in [0, 1) with that spacing.
+      fillParallel<scalar_t, 1, 1>(out, [&](Philox& g, scalar_t* v) {
+        const double u = static_cast<double>(g.next32() >> 8) * 0x1p-24;
+        const scalar_t x = static_cast<scalar_t>(lo + u * span);
+        v[0] = x < hi ? x : (lo < hi ? below : lo);
       });
     } else {
-      fillView<scalar_t>(out, [&] {
-        const scalar_t v = static_cast<scalar_t>(lo + gGen.unit53() * span);
-        return v < hi ? v : below;
+      fillParallel<scalar_t, 1, 2>(out, [&](Philox& g, scalar_t* v) {
+        const scalar_t x = static_cast<scalar_t>(lo + g.unit53() * span);
+        v[0] = x < hi ? x : (lo < hi ? below : lo);
       });
     }
   });
@@ -192,33 +278,46 @@ void uniform(const TensorView& out, double low, double high) {
 void normal(const TensorView& out, double mean, double std) {
   if (!(std >= 0)) throw KernelError("normal: std must be >= 0, got " + std::to_string(std));
   std::lock_guard<std::mutex> lock(gMutex);
+  // Box-Muller: two values from two uniforms, u1 in (0, 1] so log(u1) is
+  // finite. float32 works in float (as PyTorch's vectorised path does)
+  // from 32-bit uniforms, so its tails reach 6.7 sigma; float64 works in
+  // double from 53-bit uniforms.
   KD_DISPATCH_FLOAT(out.dtype, "normal", {
-    // Box-Muller gives two values per pair of uniforms; the second is kept
-    // for the next element. u1 is in (0, 1] so log(u1) is finite. float32
-    // takes 32-bit uniforms (tails to 6.7 sigma), float64 53-bit ones.
-    constexpr double kTwoPi = 6.283185307179586476925286766559;
-    bool haveSpare = false;
-    double spare = 0.0;
-    fillView<scalar_t>(out, [&] {
-      if (haveSpare) {
-        haveSpare = false;
-        return static_cast<scalar_t>(mean + std * spare);
-      }
-      double u1, u2;
-      if (std::is_same<scalar_t, float>::value) {
-        u1 = (static_cast<double>(gGen.next32()) + 1.0) * 0x1p-32;
-        u2 = static_cast<double>(gGen.next32()) * 0x1p-32;
-      } else {
-        u1 = 1.0 - gGen.unit53();
-        u2 = gGen.unit53();
-      }
-      const double r = std::sqrt(-2.0 * std::log(u1));
-      const double theta = kTwoPi * u2;
-      spare = r * std::sin(theta);
-      haveSpare = true;
-      return static_cast<scalar_t>(mean + std * (r * std::cos(theta)));
-    });
+    using M = scalar_t;
+    const M twoPi = static_cast<M>(6.283185307179586476925286766559);
+    const M mu = static_cast<M>(mean), sigma = static_cast<M>(std);
+    auto pair = [=](M u1, M u2, M* v) {
+      const M r = std::sqrt(M(-2) * std::log(u1));
+      const M theta = twoPi * u2;
+      v[0] = mu + sigma * (r * std::cos(theta));
+      v[1] = mu + sigma * (r * std::sin(theta));
+    };
+    if (std::is_same<M, float>::value) {
+      fillParallel<M, 2, 2>(out, [&](Philox& g, M* v) {
+        const M u1 = static_cast<M>((static_cast<double>(g.next32()) + 1.0) * 0x1p-32);
+        const M u2 = static_cast<M>(static_cast<double>(g.next32() >> 8) * 0x1p-24);
+        pair(u1, u2, v);
+      });
+    } else {
+      fillParallel<M, 2, 4>(out, [&](Philox& g, M* v) {
+        const M u1 = static_cast<M>(1.0 - g.unit53());
+        const M u2 = static_cast<M>(g.unit53());
+        pair(u1, u2, v);
+      });
+    }
   });
+}
+
+void bernoulli(const TensorView& out, double p) {
+  if (!(p >= 0.0 && p <= 1.0)) throw KernelError("bernoulli: p must be in [0, 1], got " + std::to_string(p));
+  // One word per element: 1 when it falls below p * 2^32 (p = 1 gives
+  // 2^32, above every word). The test is the sign of word - threshold:
+  // a compare-and-branch here would mispredict half the time at p = 0.5.
+  const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
+  std::lock_guard<std::mutex> lock(gMutex);
+  KD_DISPATCH_ALL(out.dtype, fillParallel<scalar_t, 1, 1>(out, [&](Philox& g, scalar_t* v) {
+    v[0] = static_cast<scalar_t>((static_cast<uint64_t>(g.next32()) - threshold) >> 63);
+  }));
 }
 
 void randint(const TensorView& out, int64_t low, int64_t high) {
@@ -239,9 +338,11 @@ void randint(const TensorView& out, int64_t low, int64_t high) {
                       dtypeName(out.dtype));
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   std::lock_guard<std::mutex> lock(gMutex);
-  KD_DISPATCH_ALL(out.dtype, fillView<scalar_t>(out, [&] {
-    return static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + gGen.below(range)));
+  Philox gen(gSeed, gWord);
+  KD_DISPATCH_ALL(out.dtype, fillSerial<scalar_t>(out, [&] {
+    return static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + gen.below(range)));
   }));
+  gWord = gen.position();
 }
 
 void randperm(const TensorView& out) {
@@ -251,20 +352,14 @@ void randperm(const TensorView& out) {
   const int64_t n = out.shape[0], s = out.strides[0];
   int64_t* p = out.ptr<int64_t>();
   std::lock_guard<std::mutex> lock(gMutex);
+  Philox gen(gSeed, gWord);
   for (int64_t i = 0; i < n; ++i) p[i * s] = i;
   // Fisher-Yates from the end: position i takes a uniform pick of [0, i].
   for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(gGen.below(static_cast<uint64_t>(i) + 1));
-    const int64_t t = p[i * s];
-    p[i * s] = p[j * s];
-    p[j * s] = t;
+    const int64_t j = static_cast<int64_t>(gen.below(static_cast<uint64_t>(i) + 1));
+    std::swap(p[i * s], p[j * s]);
   }
-}
-
-void bernoulli(const TensorView& out, double p) {
-  if (!(p >= 0.0 && p <= 1.0)) throw KernelError("bernoulli: p must be in [0, 1], got " + std::to_string(p));
-  std::lock_guard<std::mutex> lock(gMutex);
-  KD_DISPATCH_ALL(out.dtype, fillView<scalar_t>(out, [&] { return static_cast<scalar_t>(gGen.unit53() < p ? 1 : 0); }));
+  gWord = gen.position();
 }
 
 }  // namespace kd

