@@ -91,7 +91,7 @@ function buildModel(name: ModelName): torch.nn.Module {
         new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
         new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
         new nn.AvgPool2d(4),
-        new nn.Lambda((x: Tensor) => x.view(x.size(0) as number, -1)),
+        new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
       );
     case 'logistic':
       return new nn.Sequential(new nn.Linear(784, 10));
@@ -120,7 +120,7 @@ function evaluate(model: torch.nn.Module, loader: InstanceType<typeof DataLoader
   torch.noGrad(() => {
     for (const [xb, yb] of loader as Iterable<[Tensor, Tensor]>) {
       const out = model.forward(xb) as Tensor;
-      const b = xb.size(0) as number;
+      const b = xb.size(0);
       loss += F.crossEntropy(out, yb).item() * b;
       correct += out.argmax(1).eq(yb).sum().item();
       n += b;
@@ -166,7 +166,7 @@ export function main(argv = process.argv.slice(2)): void {
       loss.backward();
       opt.step();
       opt.zeroGrad();
-      const b = xb.size(0) as number;
+      const b = xb.size(0);
       const l = loss.item();
       sum += l * b;
       seen += b;

@@ -98,6 +98,8 @@ export class Tensor {
   dim(): number {
     return this._shape.length;
   }
+  size(): number[];
+  size(dim: number): number;
   size(dim?: number): number | number[] {
     if (dim === undefined) return this._shape.slice();
     return this._shape[normDim(dim, this._shape.length, 'size')] ?? 1;

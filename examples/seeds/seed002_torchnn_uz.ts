@@ -241,7 +241,7 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
       x = F.relu(this.conv2.forward(x));
       x = F.relu(this.conv3.forward(x));
       x = F.avgPool2d(x, 4);
-      return x.view(-1, x.size(1) as number);
+      return x.view(-1, x.size(1));
     }
   }
   lr = 0.1;
@@ -257,7 +257,7 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
     new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
     new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
     new nn.AvgPool2d(4),
-    new nn.Lambda((x: Tensor) => x.view(x.size(0) as number, -1)),
+    new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
   );
   sgd = new optim.SGD(cnn.parameters(), { lr, momentum: 0.9 });
   fit(epochs, cnn, lossFunc, sgd, trainDl, validDl, 'sequential');
@@ -281,7 +281,7 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
     new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
     new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
     new nn.AdaptiveAvgPool2d(1),
-    new nn.Lambda((x: Tensor) => x.view(x.size(0) as number, -1)),
+    new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
   );
   cnn = makeAdaptive();
   sgd = new optim.SGD(cnn.parameters(), { lr, momentum: 0.9 });
