@@ -565,6 +565,13 @@ void testBinary() {
     y.data = static_cast<int64_t*>(buf.v.data) + 1;
     binary(BinaryOp::Mul, x, x, y);  // buf[1:] = buf[:-1] * buf[:-1]
     for (int i = 1; i < 11; ++i) CHECK(buf.get({i}) == double(i - 1) * (i - 1));
+    // x.sub_(x[0]): the broadcast input is an element of the output.
+    Tensor row(DType::Float32, {3, 4});
+    for (int i = 0; i < 12; ++i) static_cast<float*>(row.v.data)[i] = static_cast<float>(i + 1);
+    TensorView first = row.v;
+    first.strides[0] = 0;  // row 0 expanded over all rows
+    binary(BinaryOp::Sub, row.v, first, row.v);
+    for (int i = 0; i < 12; ++i) CHECK(static_cast<float*>(row.v.data)[i] == static_cast<float>(i / 4 * 4));
   }
   // Mismatched dtypes are refused.
   {
@@ -733,6 +740,112 @@ void testThreadedMatchesSerial() {
   setNumThreads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
+// Layouts big enough for the tiled walk (transposes) and for threads with
+// chunks ending mid-row across three unmergeable dims, against the reference.
+void testLargeLayouts() {
+  setNumThreads(4);
+  {
+    // a: transposed storage, b: reversed rows and broadcast along dim 0, cond transposed.
+    Tensor a(DType::Float64, {45, 37}, {1, 45}), b(DType::Float64, {45, 37}, {0, -1}, 36, 37);
+    Tensor c(DType::Bool, {45, 37}, {1, 45});
+    fillPattern(a, 61);
+    fillPattern(b, 62);
+    fillPattern(c, 63);
+    Tensor out(DType::Float64, {45, 37}), w(DType::Float64, {45, 37});
+    binary(BinaryOp::Sub, a.v, b.v, out.v);
+    expectMap(out, [&](const std::vector<int64_t>& i) { return a.get(i) - b.get(i); }, 0, 0, "tiled binary");
+    where(c.v, a.v, b.v, w.v);
+    expectMap(w, [&](const std::vector<int64_t>& i) { return c.get(i) ? a.get(i) : b.get(i); }, 0, 0, "tiled where");
+    // Copy into a transposed destination, from a contiguous source.
+    Tensor dst(DType::Int32, {45, 37}, {1, 45});
+    copy(out.v, dst.v);
+    expectMap(dst, [&](const std::vector<int64_t>& i) { return convertRef(out.get(i), DType::Int32); }, 0, 0, "tiled copy");
+  }
+  {
+    const int64_t A = 61, B = 67, C = 131;
+    Tensor x(DType::Float32, {A, B, C}), y(DType::Float32, {A, B, C}, {C, 0, 1});  // y broadcast along dim 1
+    fillPattern(x, 71);
+    fillPattern(y, 72);
+    Tensor out(DType::Float32, {A, B, C}), sq(DType::Float32, {A, B, C});
+    binary(BinaryOp::Mul, x.v, y.v, out.v);
+    expectMap(out, [&](const std::vector<int64_t>& i) { return float(x.get(i) * y.get(i)); }, 0, 0, "3-d threaded");
+    // A permuted (2, 0, 1) view of x, unary through the strided path.
+    Tensor p(DType::Float32, {C, A, B}, {1, B * C, C});
+    p.storage = x.storage;
+    p.v.data = p.storage.data();
+    Tensor pout(DType::Float32, {C, A, B});
+    unary(UnaryOp::Neg, p.v, pout.v);
+    expectMap(pout, [&](const std::vector<int64_t>& i) { return -p.get(i); }, 0, 0, "permuted unary");
+    (void)sq;
+  }
+  setNumThreads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+}
+
+// The vectorisable float32 exp/tanh/sigmoid and the bit-twiddled rounding,
+// over a dense sweep of inputs plus the special values, through unary().
+double ulpDistance(float got, double want) {
+  const float w = static_cast<float>(want);
+  if (std::isnan(want)) return std::isnan(got) ? 0 : 1e30;
+  if (std::isinf(w)) return got == w ? 0 : 1e30;
+  int e;
+  std::frexp(std::max(std::fabs(want), 1.1754943508222875e-38), &e);
+  return std::fabs(got - want) / std::ldexp(1.0, e - 24);
+}
+
+void testFloatMath() {
+  std::vector<float> xs;
+  for (float x = -120; x < 120; x = std::nextafter(x + 2e-5f * std::fabs(x) + 1e-6f, INFINITY)) xs.push_back(x);
+  const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-30f, -1e-30f, 1e-40f, 88.72283f, 88.7229f,
+                            -87.3366f, -103.9f, -104.1f, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 8388607.5f, 8388609.0f,
+                            -8388607.5f, 3e38f, -3e38f, 0.625f, -0.625f, 0.62499994f};
+  xs.insert(xs.end(), std::begin(specials), std::end(specials));
+  const int64_t n = static_cast<int64_t>(xs.size());
+  Tensor x(DType::Float32, {n}), out(DType::Float32, {n});
+  std::memcpy(x.v.data, xs.data(), xs.size() * sizeof(float));
+  struct Case {
+    UnaryOp op;
+    double maxUlp;
+    double (*ref)(double);
+  };
+  const Case cases[] = {
+      {UnaryOp::Exp, 1.0, [](double v) { return std::exp(v); }},
+      {UnaryOp::Tanh, 2.0, [](double v) { return std::tanh(v); }},
+      {UnaryOp::Sigmoid, 3.0, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {UnaryOp::Floor, 0, [](double v) -> double { return std::floor(static_cast<float>(v)); }},
+      {UnaryOp::Ceil, 0, [](double v) -> double { return std::ceil(static_cast<float>(v)); }},
+      {UnaryOp::Round, 0, [](double v) -> double { return std::nearbyint(static_cast<float>(v)); }},
+      {UnaryOp::Sqrt, 0, [](double v) { return static_cast<double>(std::sqrt(static_cast<float>(v))); }},
+  };
+  for (const Case& c : cases) {
+    unary(c.op, x.v, out.v);
+    const float* got = static_cast<const float*>(out.v.data);
+    for (int64_t i = 0; i < n; ++i) {
+      const double want = c.ref(xs[i]);
+      const double d = ulpDistance(got[i], want);
+      // Results below FLT_MIN are judged in absolute terms (denormal ulps).
+      if (d > c.maxUlp && !(std::fabs(want) < 1.2e-38 && std::fabs(got[i] - want) < 1e-44)) {
+        std::fprintf(stderr, "float math op %d at x=%.9g: got %.9g want %.9g (%.2f ulp)\n", static_cast<int>(c.op),
+                     xs[i], got[i], want, d);
+        std::abort();
+      }
+      // Signed zeros come out as libm's.
+      if (want == 0 && c.maxUlp == 0) CHECK(std::signbit(got[i]) == std::signbit(static_cast<float>(want)));
+    }
+  }
+  // Rounding in double, around 2^52 and at halves.
+  const double ds[] = {0.5, 1.5, 2.5, -0.5, -1.5, -0.0, 4503599627370495.5, 4503599627370497.0, -4503599627370495.5,
+                       1e300, -1e300, 0.49999999999999994, -2.7, 2.7};
+  Tensor dx(DType::Float64, {14}), dout(DType::Float64, {14});
+  for (int i = 0; i < 14; ++i) dx.set({i}, ds[i]);
+  for (UnaryOp op : {UnaryOp::Floor, UnaryOp::Ceil, UnaryOp::Round}) {
+    unary(op, dx.v, dout.v);
+    for (int i = 0; i < 14; ++i) {
+      const double want = op == UnaryOp::Floor ? std::floor(ds[i]) : op == UnaryOp::Ceil ? std::ceil(ds[i]) : std::nearbyint(ds[i]);
+      CHECK(dout.get({i}) == want && std::signbit(dout.get({i})) == std::signbit(want));
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -745,6 +858,8 @@ int main() {
   testClamp();
   testParallelFor();
   testThreadedMatchesSerial();
+  testLargeLayouts();
+  testFloatMath();
   std::printf("ok\n");
   return 0;
 }
