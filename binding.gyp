@@ -1,6 +1,8 @@
 {
   "variables": {
-    "kindling_blas%": "<!(node scripts/detect-blas.cjs)"
+    "kindling_blas%": "<!(node scripts/detect-blas.cjs)",
+    "kindling_static_blas%": "<!(node -p \"process.env.KINDLING_STATIC_BLAS === '1' ? 1 : 0\")",
+    "kindling_blas_archive%": "<!(node scripts/detect-blas.cjs --archive)"
   },
   "targets": [
     {
@@ -27,9 +29,17 @@
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fexceptions"],
       "conditions": [
-        ["kindling_blas=='openblas'", {
+        ["kindling_blas=='openblas' and kindling_static_blas not in (1, '1')", {
           "defines": ["KD_WITH_OPENBLAS"],
           "libraries": ["-lopenblas"]
+        }],
+        # The prebuilt binaries (scripts/prebuild.cjs): OpenBLAS and libstdc++
+        # linked in and their symbols kept out of the dynamic table, so the
+        # .node loads on machines without OpenBLAS or a new enough libstdc++.
+        ["kindling_blas=='openblas' and kindling_static_blas in (1, '1')", {
+          "defines": ["KD_WITH_OPENBLAS"],
+          "libraries": ["<(kindling_blas_archive)", "-lpthread"],
+          "ldflags": ["-static-libstdc++", "-Wl,--exclude-libs,ALL", "-Wl,--gc-sections"]
         }],
         ["OS=='mac'", {
           "defines": ["KD_WITH_ACCELERATE"],

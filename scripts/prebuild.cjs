@@ -1,0 +1,135 @@
+#!/usr/bin/env node
+// Builds the prebuilt binary that ships in the npm tarball:
+// prebuilds/<platform>-<arch>/kindling.<tags>.node, made by prebuildify
+// (--napi --strip --tag-libc), which node-gyp-build then loads on users'
+// machines so that `npm install kindling` needs no compiler.
+//
+// On Linux it links OpenBLAS and libstdc++ statically (KINDLING_STATIC_BLAS=1,
+// see binding.gyp) with their symbols hidden, so the binary needs nothing
+// beyond libc/libm/libgcc_s at run time (no libgfortran: the BLAS routines
+// used pull in none of OpenBLAS's Fortran LAPACK), and checks that with ldd
+// and by loading it. The glibc it needs is the build machine's (2.34 when
+// built on Debian 12), so build on the oldest distribution to be supported.
+//
+// prebuildify runs `node-gyp rebuild`, which wipes ./build; other work
+// (the dev build, tests) uses that folder, so the build runs in a copy of
+// the sources in a temporary folder and only the result is copied back.
+//
+// Usage: node scripts/prebuild.cjs [--keep] (--keep leaves the temp folder).
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { spawnSync } = require('child_process');
+
+const root = path.resolve(__dirname, '..');
+const keep = process.argv.includes('--keep');
+
+// What a source build needs; the same list package.json's "files" ships.
+const SOURCES = ['binding.gyp', 'package.json', 'native/binding', 'native/cpu', 'native/cuda', 'scripts/detect-blas.cjs'];
+
+// Libraries the prebuilt Linux binary may depend on: present on every glibc
+// system that runs Node itself.
+const ALLOWED_LIBS = /^(linux-vdso|libc|libstdc\+\+|libm|libgcc_s|libpthread|libdl|ld-linux(-x86-64|-aarch64)?)\.so/;
+
+class PrebuildError extends Error {}
+
+// Throws rather than exits, so the temporary folder is still removed.
+function die(msg) {
+  throw new PrebuildError(msg);
+}
+
+function run(cmd, args, opts) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...opts });
+  if (r.error) die(`could not run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) die(`${cmd} ${args.join(' ')} failed with exit code ${r.status}`);
+}
+
+function copy(src, dst) {
+  fs.mkdirSync(path.dirname(dst), { recursive: true });
+  fs.cpSync(src, dst, { recursive: true });
+}
+
+const env = { ...process.env };
+if (process.platform === 'linux') env.KINDLING_STATIC_BLAS = '1';
+// Use the headers next to the running node when they are there (distribution
+// packages and the official tarballs ship them) instead of downloading them.
+const localHeaders = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
+if (!env.npm_config_nodedir && fs.existsSync(path.join(localHeaders, 'node_api.h'))) {
+  env.npm_config_nodedir = path.dirname(path.dirname(localHeaders));
+}
+
+// prebuildify runs node-gyp without -j; node-gyp reads the job count from npm config.
+if (!env.npm_config_jobs && !env.JOBS) env.npm_config_jobs = 'max';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kindling-prebuild-'));
+try {
+  for (const f of SOURCES) copy(path.join(root, f), path.join(work, f));
+  // node-addon-api's include dir and node-gyp come from the checkout.
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(work, 'node_modules'), 'junction');
+
+  const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
+  if (!fs.existsSync(prebuildify)) die('prebuildify is not installed; run npm install first');
+  run(process.execPath, [prebuildify, '--napi', '--strip', '--tag-libc', '--cwd', work, '--out', work], { env });
+
+  const tuple = `${process.platform}-${process.arch}`;
+  const built = path.join(work, 'prebuilds', tuple);
+  const files = fs.existsSync(built) ? fs.readdirSync(built).filter((f) => f.endsWith('.node')) : [];
+  if (files.length !== 1) die(`expected one .node in ${built}, found ${files.length}`);
+  const binary = path.join(built, files[0]);
+
+  verify(binary);
+
+  const dest = path.join(root, 'prebuilds', tuple);
+  fs.mkdirSync(dest, { recursive: true });
+  // Drop binaries of older tag spellings so node-gyp-build has one choice.
+  for (const f of fs.readdirSync(dest)) if (f.endsWith('.node')) fs.rmSync(path.join(dest, f));
+  fs.copyFileSync(binary, path.join(dest, files[0]));
+  const size = fs.statSync(path.join(dest, files[0])).size;
+  console.log(`prebuild: wrote prebuilds/${tuple}/${files[0]} (${(size / 1048576).toFixed(1)} MB)`);
+} catch (e) {
+  if (!(e instanceof PrebuildError)) throw e;
+  console.error(`prebuild: ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  if (keep) console.log(`prebuild: kept ${work}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+}
+
+function verify(binary) {
+  if (process.platform === 'linux') {
+    const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' });
+    if (ldd.status !== 0) die(`ldd ${binary} failed: ${ldd.stderr}`);
+    console.log(`prebuild: ldd ${path.basename(binary)}\n${ldd.stdout.trimEnd()}`);
+    const deps = ldd.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean).map((l) => path.basename(l));
+    const extra = deps.filter((d) => !ALLOWED_LIBS.test(d) && d !== 'statically');
+    if (extra.length) die(`the binary depends on ${extra.join(', ')}; a prebuilt binary may only need libc, libm, libgcc_s (and libstdc++)`);
+  }
+  // Load it in a fresh process (as node-gyp-build will) so a missing symbol
+  // fails here rather than on a user's machine.
+  const probe = [
+    'const a = require(process.argv[1]);',
+    'const c = a.config();',
+    'if (typeof a.matmul !== "function") throw new Error("no matmul export");',
+    'console.log(JSON.stringify(c));',
+  ].join('\n');
+  // lib/backend/native.ts names OpenBLAS's core type in the environment
+  // before loading the addon (Note [OpenBLAS core type]); the linked-in
+  // OpenBLAS must still read it when the .node loads. Naming an AVX2 core
+  // makes the addon pick BLAS by default, which shows it was read.
+  const probeEnv = { ...env };
+  let avx2 = false;
+  if (process.platform === 'linux' && process.arch === 'x64') {
+    const flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+    avx2 = /\bavx2\b/.test(flags) && /\bfma\b/.test(flags);
+    if (avx2) probeEnv.OPENBLAS_CORETYPE = 'Haswell';
+  }
+  const r = spawnSync(process.execPath, ['-e', probe, binary], { encoding: 'utf8', env: probeEnv });
+  if (r.status !== 0) die(`the built binary does not load:\n${r.stderr}`);
+  const config = JSON.parse(r.stdout.trim().split('\n').pop());
+  console.log(`prebuild: loads; config() = ${JSON.stringify(config)}${avx2 ? ' with OPENBLAS_CORETYPE=Haswell' : ''}`);
+  if (process.platform === 'linux' && config.blas !== 'openblas') {
+    die(`expected the Linux prebuild to use OpenBLAS, it reports blas=${config.blas}`);
+  }
+  if (avx2 && !config.usingBlas) die('OPENBLAS_CORETYPE=Haswell did not reach the linked-in OpenBLAS');
+}
