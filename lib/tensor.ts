@@ -189,6 +189,11 @@ export class Tensor {
       this._grad = createGraph ? g.clone() : noGrad(() => K.clone(g));
     } else if (createGraph) {
       this._grad = this._grad.add(g);
+    } else if (g.dtype === this._grad.dtype && g._shape.length === this._grad._shape.length && this._grad.isContiguous() &&
+      g._shape.every((s, i) => s === this._grad!._shape[i])) {
+      // Summing into .grad in place, in one kernel call.
+      K.native.binary(K.B.Add, this._grad._ref(), g._ref(), this._grad._ref());
+      this._grad._bumpVersion();
     } else {
       noGrad(() => this._grad!.add_(g));
     }

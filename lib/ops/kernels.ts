@@ -45,7 +45,14 @@ export function fmtShape(s: readonly number[]): string {
   return `[${s.join(', ')}]`;
 }
 
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function broadcastShapes(a: readonly number[], b: readonly number[], op: string): number[] {
+  if (sameShape(a, b)) return a as number[];
   const n = Math.max(a.length, b.length);
   const out = new Array<number>(n);
   for (let i = 0; i < n; i++) {
@@ -119,6 +126,13 @@ function operand(x: Tensor | number | boolean): PromotionOperand {
 
 /** The dtype a binary op computes in (PyTorch's result_type). */
 export function binaryDType(a: Tensor | number | boolean, b: Tensor | number | boolean): DType {
+  // The common cases first, without building operand records: two tensors
+  // of one dtype, or a float tensor and a number.
+  if (a instanceof Tensor) {
+    if (b instanceof Tensor ? b.dtype === a.dtype : typeof b === 'number' && isFloating(a.dtype)) return a.dtype;
+  } else if (b instanceof Tensor && typeof a === 'number' && isFloating(b.dtype)) {
+    return b.dtype;
+  }
   return resultType([operand(a), operand(b)]);
 }
 
