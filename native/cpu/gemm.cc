@@ -18,15 +18,20 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #if defined(KD_WITH_OPENBLAS)
 #include <cblas.h>
+// OpenBLAS's own cblas.h declares this; repeated for builds that pick up
+// another cblas.h while linking OpenBLAS.
+extern "C" char* openblas_get_corename(void);
 #define KD_HAVE_BLAS 1
 #elif defined(KD_WITH_ACCELERATE)
 #include <Accelerate/Accelerate.h>
@@ -54,11 +59,6 @@
 #define KD_UNROLL
 #endif
 
-#ifndef TMR
-#define TMR 12
-#define TNV 2
-#define TMC 384
-#endif
 namespace kd {
 
 namespace {
@@ -106,7 +106,41 @@ SimdState& simdState() {
 
 Simd activeSimd() { return static_cast<Simd>(simdState().active.load(std::memory_order_relaxed)); }
 
-std::atomic<bool> g_useBlas{KD_HAVE_BLAS != 0};
+// Whether BLAS should be on by default. OpenBLAS picks its kernels from the
+// CPU model when it loads; a release that does not know the CPU falls back
+// to generic SSE kernels (0.3.21 runs its "Prescott" kernels on 5th-gen
+// Xeons, about 6x slower than the AVX-512 built-in GEMM here). So where the
+// built-in GEMM has AVX2 or better and OpenBLAS reports a core without it,
+// the built-in one is the default; setUseBlas(true) still forces BLAS.
+bool blasByDefault() {
+#if defined(KD_WITH_OPENBLAS) && KD_GEMM_X86
+  if (activeSimd() == Simd::Scalar) return true;
+  const char* core = openblas_get_corename();
+  if (!core) return true;
+  std::string name(core);
+  for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const char* good : {"haswell", "skylake", "cooperlake", "sapphire", "zen", "excavator"})
+    if (name.find(good) != std::string::npos) return true;
+  return false;
+#else
+  return KD_HAVE_BLAS != 0;
+#endif
+}
+
+// -1 until first asked: the default is worked out lazily rather than in a
+// static initializer, so it never depends on OpenBLAS having initialized
+// itself first.
+std::atomic<int> g_blasMode{-1};
+
+bool blasEnabled() {
+  int mode = g_blasMode.load(std::memory_order_relaxed);
+  if (mode < 0) {
+    int expected = -1;
+    g_blasMode.compare_exchange_strong(expected, blasByDefault() ? 1 : 0);
+    mode = g_blasMode.load();
+  }
+  return mode == 1;
+}
 
 // ---------------------------------------------------------------------------
 // Shapes
@@ -285,9 +319,9 @@ struct Avx2F64 {
 //
 // Shape: MR rows broadcast from A, NV vectors of B per k, MR*NV
 // accumulators (24 of 32 zmm for 12x32 floats, 12 of 16 ymm for 6x16).
-// The k loop is unrolled by 4 to cut the loop overhead and give the
-// scheduler independent loads; C is prefetched early because its first
-// touch is the write-back.
+// C is prefetched on entry because its first touch is the write-back,
+// kc iterations later. (Unrolling the k loop by hand made GCC interleave
+// the copies and spill accumulators, so it is left rolled.)
 #define KD_DEFINE_SIMD_UKR(NAME, TARGET)                                                                     \
   template <class S, typename T, int MR, int NV>                                                            \
   TARGET void NAME(int64_t kc, const T* KD_RESTRICT Ap, const T* KD_RESTRICT Bp, T* KD_RESTRICT C,    \
@@ -298,8 +332,10 @@ struct Avx2F64 {
     V c[MR][NV];                                                                                            \
     KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::zero();      \
     KD_UNROLL for (int i = 0; i < MR; ++i) {                                                                \
-      _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc), _MM_HINT_T0);                                \
-      _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + NR - 1), _MM_HINT_T0);                       \
+      const char* row = reinterpret_cast<const char*>(C + i * ldc);                                         \
+      KD_UNROLL for (int off = 0; off < NR * static_cast<int>(sizeof(T)); off += 64)                        \
+          _mm_prefetch(row + off, _MM_HINT_T0);                                                             \
+      _mm_prefetch(row + NR * sizeof(T) - 1, _MM_HINT_T0);                                                  \
     }                                                                                                       \
     int64_t p = 0;                                                                                          \
     for (; p < kc; ++p) {                                                                                   \
@@ -337,25 +373,79 @@ KD_DEFINE_SIMD_UKR(ukrAvx2, KD_TARGET_AVX2)
 // ---------------------------------------------------------------------------
 // Packing
 
-// A block (mc x kc, any strides) -> ceil(mc/MR) panels of MR x kc, k-major.
+// dst[p * W + i] = src[i * ld + p] for i < W, p < kc: W rows that are each
+// contiguous along k, interleaved k-major. This transpose is what a
+// row-major A (or a transposed B, as in x @ W^T) needs; done one element at
+// a time it cost more than a tenth of a whole product, so it goes through
+// 4x4 / 2x2 register transposes. SSE2 is part of x86-64, so this needs no
+// run-time dispatch.
+template <typename T, int W>
+void interleaveRows(const T* src, int64_t ld, int64_t kc, T* KD_RESTRICT dst) {
+  int64_t p = 0;
+#if KD_GEMM_X86
+  if constexpr (std::is_same<T, float>::value) {
+    for (; p + 4 <= kc; p += 4) {
+      int i = 0;
+      for (; i + 4 <= W; i += 4) {
+        __m128 r0 = _mm_loadu_ps(src + (i + 0) * ld + p);
+        __m128 r1 = _mm_loadu_ps(src + (i + 1) * ld + p);
+        __m128 r2 = _mm_loadu_ps(src + (i + 2) * ld + p);
+        __m128 r3 = _mm_loadu_ps(src + (i + 3) * ld + p);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        _mm_storeu_ps(dst + (p + 0) * W + i, r0);
+        _mm_storeu_ps(dst + (p + 1) * W + i, r1);
+        _mm_storeu_ps(dst + (p + 2) * W + i, r2);
+        _mm_storeu_ps(dst + (p + 3) * W + i, r3);
+      }
+      for (; i + 2 <= W; i += 2) {
+        const __m128 a = _mm_loadu_ps(src + i * ld + p), b = _mm_loadu_ps(src + (i + 1) * ld + p);
+        const __m128 lo = _mm_unpacklo_ps(a, b), hi = _mm_unpackhi_ps(a, b);
+        _mm_storel_pi(reinterpret_cast<__m64*>(dst + (p + 0) * W + i), lo);
+        _mm_storeh_pi(reinterpret_cast<__m64*>(dst + (p + 1) * W + i), lo);
+        _mm_storel_pi(reinterpret_cast<__m64*>(dst + (p + 2) * W + i), hi);
+        _mm_storeh_pi(reinterpret_cast<__m64*>(dst + (p + 3) * W + i), hi);
+      }
+      for (; i < W; ++i)
+        for (int u = 0; u < 4; ++u) dst[(p + u) * W + i] = src[i * ld + p + u];
+    }
+  } else {
+    for (; p + 2 <= kc; p += 2) {
+      int i = 0;
+      for (; i + 2 <= W; i += 2) {
+        const __m128d a = _mm_loadu_pd(src + i * ld + p), b = _mm_loadu_pd(src + (i + 1) * ld + p);
+        _mm_storeu_pd(dst + p * W + i, _mm_unpacklo_pd(a, b));
+        _mm_storeu_pd(dst + (p + 1) * W + i, _mm_unpackhi_pd(a, b));
+      }
+      for (; i < W; ++i) {
+        dst[p * W + i] = src[i * ld + p];
+        dst[(p + 1) * W + i] = src[i * ld + p + 1];
+      }
+    }
+  }
+#endif
+  for (; p < kc; ++p)
+    for (int i = 0; i < W; ++i) dst[p * W + i] = src[i * ld + p];
+}
+
+// dst[p * W + j] = src[p * ld + j]: rows already laid out along the panel.
+// A fixed-size memcpy is inlined as vector moves (a plain loop became a
+// call to memmove per row).
+template <typename T, int W>
+void copyRows(const T* src, int64_t ld, int64_t kc, T* KD_RESTRICT dst) {
+  for (int64_t p = 0; p < kc; ++p) std::memcpy(dst + p * W, src + p * ld, W * sizeof(T));
+}
+
+// A block (mc x kc, any strides) -> ceil(mc/MR) panels of MR x kc, k-major,
+// the last one zero-padded.
 template <typename T, int MR>
 void packA(int64_t mc, int64_t kc, const T* A, int64_t rsa, int64_t csa, T* KD_RESTRICT dst) {
   for (int64_t i0 = 0; i0 < mc; i0 += MR) {
     const int mr = static_cast<int>(std::min<int64_t>(MR, mc - i0));
     const T* a = A + i0 * rsa;
     if (mr == MR && csa == 1) {
-      // Row-major A: read each row sequentially, scatter with stride MR
-      // (the destination panel is small enough to stay in L1).
-      for (int i = 0; i < MR; ++i) {
-        const T* src = a + i * rsa;
-        for (int64_t p = 0; p < kc; ++p) dst[p * MR + i] = src[p];
-      }
+      interleaveRows<T, MR>(a, rsa, kc, dst);
     } else if (mr == MR && rsa == 1) {
-      // Column-major A (a transposed view): each k is already MR contiguous values.
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = a + p * csa;
-        for (int i = 0; i < MR; ++i) dst[p * MR + i] = src[i];
-      }
+      copyRows<T, MR>(a, csa, kc, dst);
     } else {
       for (int64_t p = 0; p < kc; ++p) {
         int i = 0;
@@ -367,22 +457,17 @@ void packA(int64_t mc, int64_t kc, const T* A, int64_t rsa, int64_t csa, T* KD_R
   }
 }
 
-// B slab (kc x nc, any strides) -> ceil(nc/NR) panels of kc x NR, k-major.
+// B slab (kc x nc, any strides) -> ceil(nc/NR) panels of kc x NR, k-major,
+// the last one zero-padded.
 template <typename T, int NR>
 void packB(int64_t kc, int64_t nc, const T* B, int64_t rsb, int64_t csb, T* KD_RESTRICT dst) {
   for (int64_t j0 = 0; j0 < nc; j0 += NR) {
     const int nr = static_cast<int>(std::min<int64_t>(NR, nc - j0));
     const T* b = B + j0 * csb;
     if (nr == NR && csb == 1) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = b + p * rsb;
-        for (int j = 0; j < NR; ++j) dst[p * NR + j] = src[j];
-      }
+      copyRows<T, NR>(b, rsb, kc, dst);
     } else if (nr == NR && rsb == 1) {
-      for (int j = 0; j < NR; ++j) {
-        const T* src = b + j * csb;
-        for (int64_t p = 0; p < kc; ++p) dst[p * NR + j] = src[p];
-      }
+      interleaveRows<T, NR>(b, csb, kc, dst);
     } else {
       for (int64_t p = 0; p < kc; ++p) {
         int j = 0;
@@ -395,92 +480,180 @@ void packB(int64_t kc, int64_t nc, const T* B, int64_t rsb, int64_t csb, T* KD_R
 }
 
 // ---------------------------------------------------------------------------
-// Blocked driver for one rectangle of C (M x N, full K). A, B and C are
-// already offset to the rectangle's corner.
+// Blocked drivers. A, B and C are already offset to the corner of the part
+// of C being computed.
 
 struct Blocking {
   int64_t mc, kc, nc;
 };
 
+// K and N are split evenly into slabs, so that a size just over a block
+// boundary does not leave a thin sliver that runs at poor efficiency.
+struct Slabs {
+  int64_t KC, NC;
+};
+
+template <int NR>
+Slabs slabs(const Blocking& bk, int64_t N, int64_t K) {
+  return {ceilDiv(K, ceilDiv(K, bk.kc)), roundUp(ceilDiv(N, ceilDiv(N, bk.nc)), NR)};
+}
+
+// C[0:mc, 0:nc] (+)= packed A block * packed B columns. jr outer / ir
+// inner: each kc x NR panel of B, once fetched, serves every row panel of
+// the A block (which sits in L2) before the next panel is touched.
 template <typename T, int MR, int NR, UkrFn<T> UKR>
-void gemmRect(const Blocking& bk, int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B,
-              int64_t rsb, int64_t csb, T* C, int64_t ldc) {
-  // Even split of K and M into slabs/blocks, so that a size just over a
-  // block boundary does not leave a sliver that runs at poor efficiency.
-  const int64_t nk = ceilDiv(K, bk.kc);
-  const int64_t KC = ceilDiv(K, nk);
-  const int64_t nm = ceilDiv(M, bk.mc);
-  const int64_t MC = roundUp(ceilDiv(M, nm), MR);
-  const int64_t nn = ceilDiv(N, bk.nc);
-  const int64_t NC = roundUp(ceilDiv(N, nn), NR);
+void macroKernel(int64_t mc, int64_t nc, int64_t kc, const T* ap, const T* bp, T* C, int64_t ldc, bool acc) {
+  for (int64_t jr = 0; jr < nc; jr += NR) {
+    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
+    const T* bpanel = bp + jr * kc;
+    for (int64_t ir = 0; ir < mc; ir += MR) {
+      const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
+      UKR(kc, ap + ir * kc, bpanel, C + ir * ldc + jr, ldc, mr, nr, acc);
+    }
+  }
+}
 
+// Single-threaded: the whole of an M x N part of C.
+template <typename T, int MR, int NR, UkrFn<T> UKR>
+void gemmSerial(const Blocking& bk, int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B,
+                int64_t rsb, int64_t csb, T* C, int64_t ldc) {
+  const Slabs sl = slabs<NR>(bk, N, K);
+  const int64_t MC = roundUp(ceilDiv(M, ceilDiv(M, bk.mc)), MR);
   PackBuffers& bufs = packBuffers();
-  T* bp = bufs.b.get<T>(static_cast<size_t>(KC * std::min(NC, roundUp(N, NR))));
-  T* ap = bufs.a.get<T>(static_cast<size_t>(KC * std::min(MC, roundUp(M, MR))));
-
-  for (int64_t jc = 0; jc < N; jc += NC) {
-    const int64_t nc = std::min(NC, N - jc);
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      const bool acc = pc > 0;
+  T* bp = bufs.b.get<T>(static_cast<size_t>(sl.KC * std::min(sl.NC, roundUp(N, NR))));
+  T* ap = bufs.a.get<T>(static_cast<size_t>(sl.KC * std::min(MC, roundUp(M, MR))));
+  for (int64_t jc = 0; jc < N; jc += sl.NC) {
+    const int64_t nc = std::min(sl.NC, N - jc);
+    for (int64_t pc = 0; pc < K; pc += sl.KC) {
+      const int64_t kc = std::min(sl.KC, K - pc);
       packB<T, NR>(kc, nc, B + pc * rsb + jc * csb, rsb, csb, bp);
       for (int64_t ic = 0; ic < M; ic += MC) {
         const int64_t mc = std::min(MC, M - ic);
         packA<T, MR>(mc, kc, A + ic * rsa + pc * csa, rsa, csa, ap);
-        // jr outer / ir inner: one kc x NR panel of B stays in L1 while
-        // the MC x kc block of A streams past it from L2.
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int nr = static_cast<int>(std::min<int64_t>(NR, nc - jr));
-          const T* bpanel = bp + jr * kc;
-          T* cc = C + ic * ldc + jc + jr;
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int mr = static_cast<int>(std::min<int64_t>(MR, mc - ir));
-            UKR(kc, ap + ir * kc, bpanel, cc + ir * ldc, ldc, mr, nr, acc);
-          }
-        }
+        macroKernel<T, MR, NR, UKR>(mc, nc, kc, ap, bp, C + ic * ldc + jc, ldc, pc > 0);
       }
+    }
+  }
+}
+
+// Multi-threaded, for one large product. Per K slab the B slab is packed
+// once, by all threads together, into a buffer they share; then the slab's
+// work items (row blocks of C, also cut into column ranges when M is short)
+// are claimed dynamically, each packing its A block into its own thread's
+// buffer. Dynamic claiming of several items per thread matters on a shared
+// machine: with one fixed half per core, a core that is also running
+// something else holds up the whole product.
+template <typename T, int MR, int NR, UkrFn<T> UKR>
+void gemmParallel(const Blocking& bk, int threads, int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa,
+                  int64_t csa, const T* B, int64_t rsb, int64_t csb, T* C, int64_t ldc) {
+  const Slabs sl = slabs<NR>(bk, N, K);
+  const int64_t target = 4 * static_cast<int64_t>(threads);
+  // Row blocks: no taller than bk.mc; as many as `target` where M allows
+  // it without going under 8 row panels (each B panel fetched is then used
+  // at least 8 times); and a multiple of the thread count, so the last
+  // round of items does not leave threads idle.
+  int64_t mBlocks = std::max(ceilDiv(M, bk.mc), std::min(target, ceilDiv(M, 8 * MR)));
+  if (mBlocks > threads) mBlocks = roundUp(mBlocks, threads);
+  const int64_t MC = roundUp(ceilDiv(M, mBlocks), MR);
+  mBlocks = ceilDiv(M, MC);
+  const int64_t ncMax = std::min(sl.NC, roundUp(N, NR));
+  const int64_t panelsMax = ceilDiv(ncMax, NR);
+  const int64_t nSplit = std::max<int64_t>(1, std::min(ceilDiv(target, mBlocks), panelsMax / 4));
+  const int64_t items = mBlocks * nSplit;
+
+  T* bp = packBuffers().b.get<T>(static_cast<size_t>(sl.KC * ncMax));
+  for (int64_t jc = 0; jc < N; jc += sl.NC) {
+    const int64_t nc = std::min(sl.NC, N - jc);
+    const int64_t panels = ceilDiv(nc, NR);
+    const int64_t panelsPerSplit = ceilDiv(panels, nSplit);
+    for (int64_t pc = 0; pc < K; pc += sl.KC) {
+      const int64_t kc = std::min(sl.KC, K - pc);
+      const bool acc = pc > 0;
+      const T* bslab = B + pc * rsb + jc * csb;
+      parallelFor(0, panels, std::max<int64_t>(4, ceilDiv(panels, 2 * threads)), [&](int64_t p0, int64_t p1) {
+        packB<T, NR>(kc, std::min(nc, p1 * NR) - p0 * NR, bslab + p0 * NR * csb, rsb, csb, bp + p0 * NR * kc);
+      });
+      parallelFor(0, items, 1, [&](int64_t t0, int64_t t1) {
+        T* ap = packBuffers().a.get<T>(static_cast<size_t>(kc * MC));
+        int64_t packed = -1;  // items of one row block share a packed A
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t ib = t / nSplit, js = t % nSplit;
+          const int64_t ic = ib * MC, mc = std::min(MC, M - ic);
+          const int64_t j0 = std::min(nc, js * panelsPerSplit * NR);
+          const int64_t j1 = std::min(nc, (js + 1) * panelsPerSplit * NR);
+          if (j0 >= j1) continue;
+          if (packed != ib) {
+            packA<T, MR>(mc, kc, A + ic * rsa + pc * csa, rsa, csa, ap);
+            packed = ib;
+          }
+          macroKernel<T, MR, NR, UKR>(mc, j1 - j0, kc, ap, bp + j0 * kc, C + ic * ldc + jc + j0, ldc, acc);
+        }
+      });
     }
   }
 }
 
 template <typename T>
 struct Engine {
-  void (*rect)(const Blocking&, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t, int64_t, T*,
-               int64_t);
+  void (*serial)(const Blocking&, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t, int64_t,
+                 T*, int64_t);
+  void (*parallel)(const Blocking&, int, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t,
+                   int64_t, T*, int64_t);
   int mr, nr;
   Blocking bk;
 };
 
-// Block sizes: KC * NR * sizeof(T) is the B micro-panel that has to sit in
-// L1 (32 KiB at KC=256 with 128-byte rows of B on AVX-512, half that on
-// AVX2); MC * KC * sizeof(T) is the A block meant for L2 (384 KiB / 144 KiB,
-// sized for the 1-2 MiB L2 of AVX-512 parts and the 256 KiB of older AVX2
-// ones); NC bounds the packed B slab.
-template <typename T>
-Engine<T> pickEngine(Simd simd);
+template <typename T, int MR, int NR, UkrFn<T> UKR>
+Engine<T> makeEngine(Blocking bk) {
+  return {&gemmSerial<T, MR, NR, UKR>, &gemmParallel<T, MR, NR, UKR>, MR, NR, bk};
+}
 
-template <>
-Engine<float> pickEngine<float>(Simd simd) {
-#if KD_GEMM_X86
-  if (simd == Simd::Avx512)
-    return {&gemmRect<float, TMR, TNV*16, &ukrAvx512<Avx512F32, float, TMR, TNV>>, TMR, TNV*16, {TMC, 256, 4096}};
-  if (simd == Simd::Avx2)
-    return {&gemmRect<float, 6, 16, &ukrAvx2<Avx2F32, float, 6, 2>>, 6, 16, {144, 256, 4096}};
-#endif
-  (void)simd;
-  return {&gemmRect<float, 4, 8, &ukrScalar<float, 4, 8>>, 4, 8, {128, 256, 4096}};
+// Tile shapes and block sizes, measured on a Xeon with AVX-512 (48 KiB L1,
+// 2 MiB L2) against OpenBLAS's SkylakeX kernels. On AVX-512 the widest tile
+// won: 6 rows x 4 vectors (6x64 floats, 6x32 doubles), 24 accumulators and
+// only 6 broadcasts per 4 vector loads. Its kc x NR panel of B (96-128 KiB)
+// lives in L2 next to the MC x KC block of A, which is why KC can be this
+// large; fewer K slabs mean fewer passes over C. The narrower 12 x 2-vector
+// tile is kept for products whose N would leave much of a 64-wide tile as
+// padding. The AVX2 shapes (6x16 / 6x8 in 16 ymm registers) and blocks
+// follow the usual Haswell-class choice for a 256 KiB L2.
+template <typename T>
+Engine<T> pickEngine(Simd simd, int64_t N);
+
+// True when padding N to a multiple of `narrow` wastes clearly less than
+// padding it to a multiple of `wide`.
+inline bool preferNarrow(int64_t N, int64_t wide, int64_t narrow) {
+  return roundUp(N, wide) * 10 > roundUp(N, narrow) * 11;
 }
 
 template <>
-Engine<double> pickEngine<double>(Simd simd) {
+Engine<float> pickEngine<float>(Simd simd, int64_t N) {
 #if KD_GEMM_X86
-  if (simd == Simd::Avx512)
-    return {&gemmRect<double, 12, 16, &ukrAvx512<Avx512F64, double, 12, 2>>, 12, 16, {192, 256, 4096}};
-  if (simd == Simd::Avx2)
-    return {&gemmRect<double, 6, 8, &ukrAvx2<Avx2F64, double, 6, 2>>, 6, 8, {96, 256, 4096}};
+  if (simd == Simd::Avx512) {
+    if (preferNarrow(N, 64, 32))
+      return makeEngine<float, 12, 32, &ukrAvx512<Avx512F32, float, 12, 2>>({384, 384, 4096});
+    return makeEngine<float, 6, 64, &ukrAvx512<Avx512F32, float, 6, 4>>({192, 512, 4096});
+  }
+  if (simd == Simd::Avx2) return makeEngine<float, 6, 16, &ukrAvx2<Avx2F32, float, 6, 2>>({144, 256, 4096});
 #endif
   (void)simd;
-  return {&gemmRect<double, 4, 4, &ukrScalar<double, 4, 4>>, 4, 4, {128, 256, 4096}};
+  (void)N;
+  return makeEngine<float, 4, 8, &ukrScalar<float, 4, 8>>({128, 256, 4096});
+}
+
+template <>
+Engine<double> pickEngine<double>(Simd simd, int64_t N) {
+#if KD_GEMM_X86
+  if (simd == Simd::Avx512) {
+    if (preferNarrow(N, 32, 16))
+      return makeEngine<double, 12, 16, &ukrAvx512<Avx512F64, double, 12, 2>>({192, 256, 4096});
+    return makeEngine<double, 6, 32, &ukrAvx512<Avx512F64, double, 6, 4>>({192, 384, 4096});
+  }
+  if (simd == Simd::Avx2) return makeEngine<double, 6, 8, &ukrAvx2<Avx2F64, double, 6, 2>>({96, 256, 4096});
+#endif
+  (void)simd;
+  (void)N;
+  return makeEngine<double, 4, 4, &ukrScalar<double, 4, 4>>({128, 256, 4096});
 }
 
 // Straight loops for problems too small to repay packing, and for the
@@ -491,7 +664,8 @@ void gemmSmall(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t
   for (int64_t i = 0; i < M; ++i) {
     T* c = C + i * ldc;
     const T* a = A + i * rsa;
-    if (csb == 1) {
+    if (csb == 1 && N > 1) {
+      // Rows of B are contiguous: accumulate a[k] * B[k, :] into the row.
       for (int64_t j = 0; j < N; ++j) c[j] = T(0);
       for (int64_t k = 0; k < K; ++k) {
         const T av = a[k * csa];
@@ -508,6 +682,9 @@ void gemmSmall(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t
         if (csa == 1 && rsb == 1) {
           for (; k + 8 <= K; k += 8)
             for (int u = 0; u < 8; ++u) s[u] += a[k + u] * b[k + u];
+        } else {
+          for (; k + 8 <= K; k += 8)
+            for (int u = 0; u < 8; ++u) s[u] += a[(k + u) * csa] * b[(k + u) * rsb];
         }
         for (; k < K; ++k) s[0] += a[k * csa] * b[k * rsb];
         c[j] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
@@ -536,45 +713,53 @@ void builtinMatmul(const Problem<T>& pr) {
     return;
   }
 
-  Engine<T> eng = pickEngine<T>(activeSimd());
-  if (getenv("KD_MC")) eng.bk.mc = atol(getenv("KD_MC"));  // TUNE
-  if (getenv("KD_KC")) eng.bk.kc = atol(getenv("KD_KC"));  // TUNE
-  if (getenv("KD_NC")) eng.bk.nc = atol(getenv("KD_NC"));  // TUNE
+  const Engine<T> eng = pickEngine<T>(activeSimd(), N);
   const int threads = std::max(1, getNumThreads());
-  // Below ~1M multiply-adds per thread the pool's hand-off costs more than
-  // the second core gives back.
   const int64_t total = macs * batch;
-  int64_t useThreads = std::min<int64_t>(threads, std::max<int64_t>(1, total / (int64_t(1) << 20)));
+  // Below ~1M multiply-adds per thread, handing work to the pool costs more
+  // than the other cores give back.
+  const int64_t useThreads = std::min<int64_t>(threads, std::max<int64_t>(1, total / (int64_t(1) << 20)));
 
   if (useThreads <= 1) {
     for (int64_t b = 0; b < batch; ++b)
-      eng.rect(eng.bk, M, N, K, ptrA(b), pr.rsa, pr.csa, ptrB(b), pr.rsb, pr.csb, ptrC(b), N);
+      eng.serial(eng.bk, M, N, K, ptrA(b), pr.rsa, pr.csa, ptrB(b), pr.rsb, pr.csb, ptrC(b), N);
     return;
   }
 
-  // Split C into tasks: whole batches first, then rows of each matrix
-  // (every task packs its own A block into its own core's L2 and its own
-  // copy of B; the duplicate B packing is O(K*N) against O(M*N*K/T) of
-  // compute), and columns only when M is too short to give every thread
-  // a few row panels.
-  int64_t perMatrix = ceilDiv(useThreads, batch);
-  int64_t ms = std::max<int64_t>(1, std::min(perMatrix, ceilDiv(M, 4 * eng.mr)));
-  int64_t ns = std::max<int64_t>(1, std::min(ceilDiv(perMatrix, ms), ceilDiv(N, eng.nr)));
-  if (batch >= useThreads) ms = ns = 1;
+  // Large products are threaded inside (shared packed B, dynamic row
+  // blocks). That takes two pool hand-offs per K slab, so products under
+  // ~256^3 multiply-adds, and batches with a matrix per thread, take the
+  // one-hand-off route below instead.
+  if (macs >= (int64_t(1) << 26) || (batch < useThreads && macs >= (int64_t(1) << 24))) {
+    for (int64_t b = 0; b < batch; ++b)
+      eng.parallel(eng.bk, static_cast<int>(useThreads), M, N, K, ptrA(b), pr.rsa, pr.csa, ptrB(b), pr.rsb, pr.csb,
+                   ptrC(b), N);
+    return;
+  }
+
+  // Smaller ones run as independent tasks in one hand-off: whole matrices
+  // when there are enough of them, else parts of C (rows first; columns
+  // when M is short). Each task packs its own operands, which at these
+  // sizes costs less than a second round trip through the pool.
+  const int64_t perMatrix = ceilDiv(useThreads, batch);
+  int64_t ms = 1, ns = 1;
+  if (batch < useThreads) {
+    ms = std::max<int64_t>(1, std::min(perMatrix, M / (4 * eng.mr)));
+    ns = std::max<int64_t>(1, std::min(ceilDiv(perMatrix, ms), N / (2 * eng.nr)));
+  }
   const int64_t mStep = roundUp(ceilDiv(M, ms), eng.mr);
   const int64_t nStep = roundUp(ceilDiv(N, ns), eng.nr);
   ms = ceilDiv(M, mStep);
   ns = ceilDiv(N, nStep);
   const int64_t tasks = batch * ms * ns;
-
   parallelFor(0, tasks, 1, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t b = t / (ms * ns);
       const int64_t r = t % (ms * ns);
       const int64_t i0 = (r / ns) * mStep, j0 = (r % ns) * nStep;
       const int64_t mm = std::min(mStep, M - i0), nn = std::min(nStep, N - j0);
-      eng.rect(eng.bk, mm, nn, K, ptrA(b) + i0 * pr.rsa, pr.rsa, pr.csa, ptrB(b) + j0 * pr.csb, pr.rsb, pr.csb,
-               ptrC(b) + i0 * N + j0, N);
+      eng.serial(eng.bk, mm, nn, K, ptrA(b) + i0 * pr.rsa, pr.rsa, pr.csa, ptrB(b) + j0 * pr.csb, pr.rsb, pr.csb,
+                 ptrC(b) + i0 * N + j0, N);
     }
   });
 }
@@ -673,7 +858,7 @@ void matmulTyped(Problem<T> pr) {
     pr.abs = 0;
   }
 #if KD_HAVE_BLAS
-  if (g_useBlas.load(std::memory_order_relaxed) && blasMatmul(pr)) return;
+  if (blasEnabled() && blasMatmul(pr)) return;
 #endif
   builtinMatmul(pr);
 }
@@ -727,9 +912,9 @@ const char* simdLevel() {
   return "scalar";
 }
 
-void setUseBlas(bool on) { g_useBlas.store(on && KD_HAVE_BLAS != 0); }
+void setUseBlas(bool on) { g_blasMode.store(on && KD_HAVE_BLAS != 0 ? 1 : 0); }
 
-bool usingBlas() { return g_useBlas.load(); }
+bool usingBlas() { return blasEnabled(); }
 
 // Not in kernels.h: lets tests and benchmarks run the lower-level kernels on
 // a machine that has a higher one. Levels above the CPU's are refused.

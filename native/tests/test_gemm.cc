@@ -12,6 +12,10 @@
 #include "kernels.h"
 #include "parallel.h"
 #include "tensor_view.h"
+#ifdef KD_WITH_OPENBLAS
+#include <cblas.h>
+extern "C" char* openblas_get_corename(void);
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -117,7 +121,7 @@ static Operand<T> makeOperand(int64_t batch, int64_t rows, int64_t cols, Layout 
     case Layout::NegRows: rs = -cols; cs = 1; per = rows * cols; origin = (rows - 1) * cols; break;
   }
   per = std::max<int64_t>(per, 1);
-  op.storage.resize(static_cast<size_t>(nb * per + 8));
+  op.storage.resize(static_cast<size_t>(nb * per));
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
   for (auto& v : op.storage) v = static_cast<T>(dist(rng));
   op.view.data = op.storage.data() + origin;
@@ -213,6 +217,13 @@ static void runSuite(const char* mode, std::mt19937& rng) {
   checkCase<T>(2, 211, 300, 190, Layout::Strided, Layout::RowMajor, false, true, mode, rng);
   checkCase<T>(1, 20, 40, 4500, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);  // > NC columns
   checkCase<T>(1, 3, 300, 900, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);   // short M, threads on N
+  checkCase<T>(1, 30, 1100, 1000, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng); // short M, threaded
+  checkCase<T>(1, 700, 800, 5, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);    // narrow N, threaded
+  checkCase<T>(1, 1, 3000, 2000, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);  // vector @ matrix
+  checkCase<T>(1, 2000, 3000, 1, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);  // matrix @ vector
+  checkCase<T>(3, 1, 50, 40, Layout::Strided, Layout::RowMajor, false, false, mode, rng);
+  checkCase<T>(64, 24, 24, 24, Layout::RowMajor, Layout::RowMajor, false, true, mode, rng);     // batched, merged
+  checkCase<T>(64, 24, 24, 24, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);    // batched, threaded
   std::printf("  %-16s %s: %s\n", mode, sizeof(T) == 4 ? "f32" : "f64", g_fail == before ? "ok" : "FAILED");
 }
 
@@ -257,6 +268,9 @@ static void benchSize(int64_t n, int runs, bool haveBlas, double* blasOut, doubl
   vb.data = b.data();
   vc.data = c.data();
   auto timeIt = [&](bool blas, int reps) {
+    // OpenBLAS's threads spin for a while after each call; let them go to
+    // sleep first so they do not steal cycles from the built-in GEMM's pool.
+    if (!blas && haveBlas) std::this_thread::sleep_for(std::chrono::milliseconds(150));
     kd::setUseBlas(blas);
     auto s = std::chrono::steady_clock::now();
     for (int i = 0; i < reps; ++i) kd::matmul(va, vb, vc);
@@ -310,7 +324,11 @@ int main(int argc, char** argv) {
     else if (a == "--threads" && i + 1 < argc) kd::setNumThreads(std::atoi(argv[++i]));
     else runs = std::max(1, std::atoi(argv[i]));
   }
-  std::printf("gemm backend=%s simd=%s threads=%d\n", kd::gemmBackend(), kd::simdLevel(), kd::getNumThreads());
+  std::printf("gemm backend=%s simd=%s threads=%d usingBlas(default)=%d\n", kd::gemmBackend(), kd::simdLevel(),
+              kd::getNumThreads(), kd::usingBlas() ? 1 : 0);
+#ifdef KD_WITH_OPENBLAS
+  std::printf("openblas core=%s (OPENBLAS_CORETYPE overrides)\n", openblas_get_corename());
+#endif
   const std::string hwSimd = kd::simdLevel();
   if (tests) {
     std::mt19937 rng(1234);
