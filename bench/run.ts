@@ -1,14 +1,17 @@
-// `npm run bench [-- NAME...]`: times each workload in Kindling and in
-// PyTorch (bench/torch_worker.py) in the same run, alternating after a
-// warm-up, and prints medians and the ratio. Results go to bench/results/.
-// Never part of `npm test`.
+// `npm run bench [-- NAME...]`: runs each workload in Kindling and in
+// PyTorch (bench/torch_worker.py) in the same run and prints a table of the
+// two, their ratio, the goal for it and whether the goal is met. Timed rows
+// alternate the two sides after a warm-up and take medians; memory rows run
+// a training job in a fresh child process per side. Results go to
+// bench/results/latest.{json,md}. Never part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdirSync, writeFileSync, existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/index.js';
-import { workloads, type Workload } from './workloads.js';
+import { workloads, type MemoryWorkload, type TimedWorkload, type Workload } from './workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', here.includes('/dist/') ? '..' : '');
@@ -16,24 +19,57 @@ const benchDir = join(root, 'bench');
 const THREADS = Number(process.env.BENCH_THREADS ?? 2);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+/**
+ * Pause before each side's round: OpenBLAS's idle threads keep polling
+ * (sched_yield) for about 0.1 s after a call before they sleep, and the
+ * side that ran last should not take CPU from the side that runs next.
+ */
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 200);
+const settle = () => new Promise((res) => setTimeout(res, SETTLE_MS));
+/**
+ * Children (the PyTorch worker, the memory runs) use the same threads and
+ * the OpenBLAS core type that lib/backend/native.ts chose when it loaded
+ * (Note [OpenBLAS core type]), so both sides run the same sgemm kernels.
+ * Kindling's thread pool sleeps while idle; PyTorch's OpenMP threads spin
+ * by default, which on a busy machine takes the cores from OpenBLAS's
+ * threads and from each other (measured on this shared 2-core machine:
+ * PyTorch's MLP step 244 ms spinning, 5 ms sleeping; its 7x7 conv 164 ms and
+ * 0.6 ms), so unless the user chose otherwise PyTorch's idle threads sleep
+ * as well.
+ */
+const childEnv = {
+  ...process.env,
+  BENCH_THREADS: String(THREADS),
+  OMP_NUM_THREADS: String(THREADS),
+  OPENBLAS_NUM_THREADS: String(THREADS),
+  OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+};
+
+interface PyInfo {
+  torch: string;
+  threads: number;
+  blas: string;
+  openblasCoretype: string | null;
+}
 
 interface PyWorker {
   run(name: string, reps: number, inner: number): Promise<number[] | string>;
   close(): void;
-  info: { torch: string; threads: number };
+  info: PyInfo;
+}
+
+function torchAvailable(): boolean {
+  return existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch']).status === 0;
 }
 
 async function startTorch(): Promise<PyWorker | null> {
-  if (!existsSync(PYTHON) || spawnSync(PYTHON, ['-c', 'import torch']).status !== 0) return null;
-  const proc = spawn(PYTHON, [join(benchDir, 'torch_worker.py')], {
-    env: { ...process.env, BENCH_THREADS: String(THREADS), OMP_NUM_THREADS: String(THREADS) },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  if (!torchAvailable()) return null;
+  const proc = spawn(PYTHON, [join(benchDir, 'torch_worker.py')], { env: childEnv, stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: proc.stdout });
   const queue: ((l: string) => void)[] = [];
   lines.on('line', (l) => queue.shift()?.(l));
   const next = () => new Promise<string>((res) => queue.push(res));
-  const info = JSON.parse(await next());
+  const info = JSON.parse(await next()) as PyInfo;
   return {
     info,
     async run(name, reps, inner) {
@@ -43,6 +79,17 @@ async function startTorch(): Promise<PyWorker | null> {
     },
     close: () => proc.stdin.end(),
   };
+}
+
+/** The BLAS library this process mapped, to show that both sides use the same one. */
+function blasLibrary(): string {
+  try {
+    const maps = readFileSync('/proc/self/maps', 'utf8').split('\n');
+    const libs = new Set(maps.map((l) => basename(l.trim().split(/\s+/).pop() ?? '')).filter((l) => /openblas|libmkl/.test(l)));
+    return [...libs].sort().join(', ') || 'none';
+  } catch {
+    return 'unknown';
+  }
 }
 
 function median(xs: number[]): number {
@@ -69,12 +116,135 @@ function fmtTime(s: number): string {
 
 interface Row {
   name: string;
-  unit: string;
+  unit: 'time' | 'GFLOP/s' | 'MB';
+  /** Seconds per call (time and GFLOP/s rows) or megabytes (MB rows). */
   kindling: number;
   torch: number | null;
-  /** Kindling time / PyTorch time (lower is better for Kindling). */
+  /** The fastest repetition of each side (timed rows; in the JSON only). */
+  best?: { kindling: number; torch: number | null };
+  /** Floating-point operations per call, for GFLOP/s rows. */
+  flops?: number;
+  /** Kindling / PyTorch, of times or of megabytes (< 1: Kindling better). */
   ratio: number | null;
+  target: string | null;
+  met: boolean | null;
   note?: string;
+}
+
+function show(r: Row, v: number | null): string {
+  if (v === null) return '—';
+  if (r.unit === 'GFLOP/s') return `${(r.flops! / v / 1e9).toFixed(1)} GFLOP/s`;
+  if (r.unit === 'MB') return `${v.toFixed(0)} MB`;
+  return fmtTime(v);
+}
+
+const status = (r: Row) => (r.met === null ? '—' : r.met ? 'met' : 'NOT MET');
+
+const COLUMNS: [string, number][] = [['workload', 26], ['Kindling', 15], ['PyTorch', 15], ['ratio', 6], ['target', 14], ['status', 8]];
+
+function consoleLine(cells: string[]): string {
+  return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : c.padStart(COLUMNS[i][1]))).join('  ');
+}
+
+function cells(r: Row): string[] {
+  return [r.name, show(r, r.kindling), show(r, r.torch), r.ratio === null ? '—' : r.ratio.toFixed(2), r.target ?? '—', status(r)];
+}
+
+function finishRow(w: Workload, base: Omit<Row, 'ratio' | 'met' | 'target'>): Row {
+  const ratio = base.torch ? base.kindling / base.torch : null;
+  const met = w.target && ratio !== null ? ratio <= w.target.maxRatio : null;
+  const row: Row = { ...base, ratio, target: w.target?.label ?? null, met };
+  console.log(consoleLine(cells(row)) + (row.note ? `  (${row.note})` : ''));
+  return row;
+}
+
+async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
+  w.before?.();
+  try {
+    const fn = w.setup();
+    const inner = w.inner ?? 1;
+    const torchName = w.torchName ?? w.name;
+    // The probe warms Kindling up; PyTorch gets the same before its rounds
+    // (its first calls build caches, e.g. oneDNN's conv primitives).
+    const probe = median(timeKindling(fn, 3, inner));
+    let note: string | undefined;
+    const warm = py ? await py.run(torchName, 3, inner) : null;
+    if (typeof warm === 'string') note = warm;
+    // Enough repetitions for each side to run ~50 ms per round.
+    const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));
+    const k: number[] = [];
+    const p: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      await settle();
+      k.push(...timeKindling(fn, reps, inner));
+      if (py && !note) {
+        await settle();
+        const r = await py.run(torchName, reps, inner);
+        if (typeof r === 'string') note = r;
+        else p.push(...r);
+      }
+    }
+    return finishRow(w, {
+      name: w.name,
+      unit: w.flops ? 'GFLOP/s' : 'time',
+      flops: w.flops,
+      kindling: median(k),
+      torch: p.length ? median(p) : null,
+      best: { kindling: Math.min(...k), torch: p.length ? Math.min(...p) : null },
+      note,
+    });
+  } finally {
+    w.after?.();
+  }
+}
+
+interface MemoryResult {
+  peakRssMB: number;
+  seconds: number;
+}
+
+/** Runs one child to the end and reads the JSON line it prints last. */
+function runChild(cmd: string, args: string[]): MemoryResult | string {
+  const r = spawnSync(cmd, args, { env: childEnv, encoding: 'utf8', timeout: 20 * 60 * 1000, maxBuffer: 1 << 24 });
+  const last = r.stdout?.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !last.startsWith('{')) {
+    const why = r.error?.message ?? (r.stderr?.trim().split('\n').pop() || `exit status ${r.status}`);
+    return `${basename(args[0])} failed: ${why}`;
+  }
+  return JSON.parse(last) as MemoryResult;
+}
+
+async function runMemory(w: MemoryWorkload, pyAvailable: boolean): Promise<Row> {
+  const k = runChild(process.execPath, [join(here, 'train_memory.js'), w.model, String(w.steps)]);
+  const p = pyAvailable ? runChild(PYTHON, [join(benchDir, 'bench_models.py'), '--memory', w.model, String(w.steps)]) : null;
+  const notes = [typeof k === 'string' ? k : `Kindling ${fmtTime(k.seconds / w.steps)}/step`];
+  if (p) notes.push(typeof p === 'string' ? p : `PyTorch ${fmtTime(p.seconds / w.steps)}/step`);
+  if (typeof k === 'string') throw new Error(`bench: ${w.name}: ${k}`);
+  return finishRow(w, {
+    name: w.name,
+    unit: 'MB',
+    kindling: k.peakRssMB,
+    torch: p && typeof p !== 'string' ? p.peakRssMB : null,
+    note: notes.join(', '),
+  });
+}
+
+/** The largest sgemm rate seen on each side: the machine's peak as OpenBLAS reaches it. */
+function sgemmPeak(rows: Row[]): string {
+  const blas = rows.filter((r) => /^matmul_\d+$/.test(r.name));
+  if (blas.length === 0) return 'sgemm peak: not measured (no matmul_N row in this run)';
+  const rate = (r: Row, t: number | null) => (t ? r.flops! / t / 1e9 : 0);
+  const k = Math.max(...blas.map((r) => rate(r, r.kindling)));
+  const p = Math.max(...blas.map((r) => rate(r, r.torch)));
+  return `sgemm peak as OpenBLAS reaches it (largest over ${blas.map((r) => r.name).join(', ')}): ` +
+    `PyTorch ${p ? p.toFixed(1) : '—'} GFLOP/s, Kindling (BLAS) ${k.toFixed(1)} GFLOP/s`;
+}
+
+/** Other processes' load makes timings noisy; say so next to the numbers. */
+function machineLoad(): string {
+  const load = loadavg()[0];
+  const n = cpus().length;
+  return `load average ${load.toFixed(1)} on ${n} CPUs at start` + (load > n / 2 ? ' (busy machine: timings are noisy)' : '');
 }
 
 async function main(): Promise<void> {
@@ -83,67 +253,66 @@ async function main(): Promise<void> {
   if (selected.length === 0) throw new Error(`bench: no workload matches ${filters.join(', ')}`);
   torch.setNumThreads(THREADS);
   torch.manualSeed(0);
-  const py = await startTorch();
+  const py = selected.some((w) => w.kind === 'time') ? await startTorch() : null;
+  const pyAvailable = py !== null || torchAvailable();
   const cfg = torch.config();
-  console.log(`Kindling: blas=${cfg.blas} simd=${cfg.simd} threads=${THREADS}`);
-  console.log(py ? `PyTorch ${py.info.torch}, threads=${py.info.threads}` : `PyTorch: not available at ${PYTHON} (Kindling only)`);
+  const header = [
+    `Kindling: blas=${cfg.blas} (${blasLibrary()}) simd=${cfg.simd} threads=${THREADS}`,
+    py
+      ? `PyTorch ${py.info.torch}: blas=${py.info.blas} threads=${py.info.threads}`
+      : pyAvailable ? 'PyTorch: memory rows only' : `PyTorch: not available at ${PYTHON} (Kindling only)`,
+    `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(OpenBLAS detects)'} on both sides` +
+      (py && py.info.openblasCoretype !== (process.env.OPENBLAS_CORETYPE ?? null) ? ` (but PyTorch saw ${py.info.openblasCoretype})` : '') +
+      `; PyTorch OMP_WAIT_POLICY=${childEnv.OMP_WAIT_POLICY}`,
+    machineLoad(),
+  ];
+  for (const l of header) console.log(l);
+  console.log();
+  console.log(consoleLine(COLUMNS.map(([c]) => c)));
   const rows: Row[] = [];
-  for (const w of selected) rows.push(await runOne(w, py));
-  py?.close();
-  report(rows, cfg, py?.info ?? null);
-}
-
-async function runOne(w: Workload, py: PyWorker | null): Promise<Row> {
-  w.before?.();
-  try {
-    const fn = w.setup();
-    const inner = w.inner ?? 1;
-    // Calibrate so one repetition takes ~50 ms at least.
-    const probe = median(timeKindling(fn, 3, inner));
-    const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));
-    const k: number[] = [];
-    const p: number[] = [];
-    let note: string | undefined;
-    for (let round = 0; round < ROUNDS; round++) {
-      k.push(...timeKindling(fn, reps, inner));
-      if (py) {
-        const r = await py.run(w.torchName ?? w.name, reps, inner);
-        if (typeof r === 'string') note = r;
-        else p.push(...r);
-      }
+  const failed: string[] = [];
+  for (const w of selected) {
+    try {
+      rows.push(w.kind === 'time' ? await runTimed(w, py) : await runMemory(w, pyAvailable));
+    } catch (e) {
+      // One broken workload should not hide the others' numbers.
+      failed.push(`${w.name}: ${e instanceof Error ? e.message : String(e)}`);
+      console.log(`${w.name.padEnd(COLUMNS[0][1])}  FAILED: ${failed[failed.length - 1]}`);
     }
-    const km = median(k);
-    const pm = p.length ? median(p) : null;
-    const unit = w.flops ? 'GFLOP/s' : 'time';
-    const row: Row = { name: w.name, unit, kindling: km, torch: pm, ratio: pm ? km / pm : null, note };
-    const show = (t: number) => (w.flops ? `${(w.flops / t / 1e9).toFixed(1)} GFLOP/s` : fmtTime(t));
-    console.log(
-      `${w.name.padEnd(28)} kindling ${show(km).padStart(14)}   pytorch ${pm ? show(pm).padStart(14) : '—'.padStart(14)}` +
-        `   time ratio ${row.ratio ? row.ratio.toFixed(2) : '—'}${note ? `  (${note})` : ''}`,
-    );
-    return row;
-  } finally {
-    w.after?.();
   }
+  py?.close();
+  const peak = sgemmPeak(rows);
+  console.log(`\n${peak}`);
+  console.log(summary(rows, failed));
+  report(rows, failed, [...header, peak], { config: cfg, pytorch: py?.info ?? null });
 }
 
-function report(rows: Row[], cfg: object, pyInfo: object | null): void {
+function summary(rows: Row[], failed: string[]): string {
+  const judged = rows.filter((r) => r.met !== null);
+  const missed = judged.filter((r) => !r.met).map((r) => r.name);
+  return `targets met: ${judged.length - missed.length} of ${judged.length}` + (missed.length ? `; not met: ${missed.join(', ')}` : '') +
+    (failed.length ? `; ${failed.length} workload(s) failed` : '');
+}
+
+function report(rows: Row[], failed: string[], header: string[], meta: object): void {
   const out = join(benchDir, 'results');
   mkdirSync(out, { recursive: true });
   const stamp = new Date().toISOString();
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ stamp, config: cfg, pytorch: pyInfo, rows }, null, 2));
+  writeFileSync(join(out, 'latest.json'), JSON.stringify({ stamp, threads: THREADS, rounds: ROUNDS, ...meta, header, rows, failed }, null, 2));
   const md = [
     `# Kindling vs PyTorch (${stamp})`,
     '',
-    `threads: ${THREADS}; medians of ${ROUNDS} alternating rounds; ratio = Kindling time / PyTorch time (< 1: Kindling faster)`,
+    ...header.map((l) => `- ${l}`),
+    `- threads: ${THREADS}; times are medians of ${ROUNDS} alternating rounds after a warm-up; ` +
+      'ratio = Kindling / PyTorch (time, or peak RSS for memory rows; < 1: Kindling better)',
     '',
-    '| workload | Kindling | PyTorch | ratio |',
-    '|---|---|---|---|',
-    ...rows.map((r) => {
-      const w = workloads.find((x) => x.name === r.name)!;
-      const show = (t: number) => (w.flops ? `${(w.flops / t / 1e9).toFixed(1)} GFLOP/s` : fmtTime(t));
-      return `| ${r.name} | ${show(r.kindling)} | ${r.torch ? show(r.torch) : '—'} | ${r.ratio ? r.ratio.toFixed(2) : '—'} |`;
-    }),
+    '| workload | Kindling | PyTorch | ratio | target | status |',
+    '|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${cells(r).join(' | ')} |`),
+    '',
+    summary(rows, failed),
+    ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`),
+    ...failed.map((f) => `- FAILED ${f}`),
   ].join('\n');
   writeFileSync(join(out, 'latest.md'), md + '\n');
   console.log(`\nwrote ${join(out, 'latest.md')}`);

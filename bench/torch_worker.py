@@ -1,9 +1,11 @@
 """PyTorch side of `npm run bench`: a long-lived worker that times the same
 workloads as bench/workloads.ts, so both run on this machine in one run.
 
-Protocol (one JSON object per line): {"name": str, "reps": int, "inner": int}
-on stdin (each rep times `inner` calls),
-{"times": [seconds per rep]} or {"error": str} on stdout.
+Protocol (one JSON object per line): first a "ready" line on stdout with the
+versions, threads and BLAS library; then {"name": str, "reps": int, "inner":
+int} on stdin (each rep times `inner` calls) is answered on stdout by
+{"times": [seconds per rep]} or {"error": str}. The training-step workloads
+come from bench/bench_models.py.
 """
 import json
 import os
@@ -11,6 +13,9 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
+
+import bench_models  # bench/bench_models.py: this script's folder is on sys.path
 
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
 torch.set_num_threads(THREADS)
@@ -28,6 +33,30 @@ def tiny_graph():
 
     def run():
         x.mul(x).add(x).sum().backward()
+
+    return run
+
+
+CONVS = {
+    # name: (in channels, out channels, height = width, stride), as bench/workloads.ts
+    "conv_cnn_1to16_28x28_s2": (1, 16, 28, 2),
+    "conv_cnn_16to16_14x14_s2": (16, 16, 14, 2),
+    "conv_cnn_16to10_7x7_s2": (16, 10, 7, 2),
+    "conv_lenet_1to32_28x28": (1, 32, 28, 1),
+    "conv_lenet_32to64_14x14": (32, 64, 14, 1),
+}
+
+
+def conv(cin, cout, hw, stride):
+    x = torch.randn(64, cin, hw, hw, requires_grad=True)
+    w = torch.randn(cout, cin, 3, 3, requires_grad=True)
+    b = torch.randn(cout, requires_grad=True)
+    g = torch.ones_like(F.conv2d(x, w, b, stride=stride, padding=1))
+
+    def run():
+        F.conv2d(x, w, b, stride=stride, padding=1).backward(g)
+        # As zero_grad(set_to_none=True) between steps: no accumulation.
+        x.grad = w.grad = b.grad = None
 
     return run
 
@@ -51,21 +80,36 @@ WORKLOADS = {
 }
 for n in (256, 512, 1024, 2048):
     WORKLOADS[f"matmul_{n}"] = (lambda n: lambda: matmul(n))(n)
+for name, shape in CONVS.items():
+    WORKLOADS[name] = (lambda shape: lambda: conv(*shape))(shape)
 for op in ("add", "mul", "relu", "exp", "sum", "softmax"):
     WORKLOADS[f"elementwise_{op}" if op not in ("sum", "softmax") else f"reduce_{op}"] = (lambda op: lambda: elementwise(op))(op)
 
-try:
-    import bench_models  # optional: training-step workloads (bench/bench_models.py)
-
-    WORKLOADS.update(bench_models.WORKLOADS)
-except ImportError:
-    pass
+WORKLOADS.update(bench_models.WORKLOADS)  # the training steps
 
 _cache = {}
 
 
+def blas_library():
+    """The BLAS library file this process mapped (to show both sides use the same one)."""
+    torch.mm(torch.ones(8, 8), torch.ones(8, 8))
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {os.path.basename(line.split()[-1]) for line in f}
+        return ", ".join(sorted(lib for lib in libs if "openblas" in lib or "libmkl" in lib)) or "none"
+    except OSError:
+        return "unknown"
+
+
 def main():
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    info = {
+        "ready": True,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "blas": blas_library(),
+        "openblasCoretype": os.environ.get("OPENBLAS_CORETYPE"),
+    }
+    print(json.dumps(info), flush=True)
     for line in sys.stdin:
         req = json.loads(line)
         name = req["name"]
@@ -88,5 +132,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     main()

@@ -1,9 +1,29 @@
-// The workloads `npm run bench` times, in Kindling; bench/torch_worker.py
-// holds the same workloads in PyTorch under the same names.
+// The workloads `npm run bench` runs, in Kindling; bench/torch_worker.py
+// (and bench/bench_models.py for the models) holds the same workloads in
+// PyTorch under the same names.
 import * as torch from '../lib/index.js';
+import { BATCH, makeTrainStep, randomBatch, type ModelName } from './models.js';
 
-export interface Workload {
+/**
+ * A goal for the ratio Kindling / PyTorch (of times, or of megabytes for
+ * memory rows): met when the measured ratio is at most maxRatio.
+ */
+export interface Target {
+  maxRatio: number;
+  /** How the goal reads in the table, e.g. "≤ 0.70". */
+  label: string;
+}
+
+interface Common {
   name: string;
+  target?: Target;
+  /** The PyTorch workload to compare with (defaults to name). */
+  torchName?: string;
+}
+
+/** Timed in this process, alternating with the PyTorch worker. */
+export interface TimedWorkload extends Common {
+  kind: 'time';
   /** What the number means: time per call, or GFLOP/s when flops is set. */
   flops?: number;
   /** Calls per timed repetition (tiny workloads are timed in batches). */
@@ -13,17 +33,36 @@ export interface Workload {
   /** Runs before setup (e.g. picking the built-in GEMM). */
   before?: () => void;
   after?: () => void;
-  /** The PyTorch workload to compare with (defaults to name). */
-  torchName?: string;
 }
+
+/**
+ * Peak resident memory of a whole training run, each side in a fresh child
+ * process (bench/train_memory.ts and bench/bench_models.py --memory).
+ */
+export interface MemoryWorkload extends Common {
+  kind: 'memory';
+  model: ModelName;
+  steps: number;
+}
+
+export type Workload = TimedWorkload | MemoryWorkload;
+
+const atMost = (r: number): Target => ({ maxRatio: r, label: `≤ ${r.toFixed(2)}` });
+// The issue's general goal is PyTorch's speed; the rows below name their own.
+const PYTORCH_SPEED = atMost(1.0);
 
 export const workloads: Workload[] = [];
 
 for (const n of [256, 512, 1024, 2048]) {
-  const mk = (builtin: boolean): Workload => ({
+  const mk = (builtin: boolean): TimedWorkload => ({
+    kind: 'time',
     name: builtin ? `matmul_${n}_builtin` : `matmul_${n}`,
     torchName: `matmul_${n}`,
     flops: 2 * n * n * n,
+    // Both sides call OpenBLAS's sgemm, so BLAS rows should tie; the
+    // built-in GEMM should reach 70% of that where sizes are large enough
+    // for kernel quality (not call overhead) to decide.
+    target: !builtin ? atMost(1.1) : n >= 1024 ? { maxRatio: 1 / 0.7, label: '≥ 70% GFLOP/s' } : undefined,
     before: () => torch.setUseBlas(!builtin),
     after: () => torch.setUseBlas(true),
     setup: () => {
@@ -35,20 +74,42 @@ for (const n of [256, 512, 1024, 2048]) {
   workloads.push(mk(false), mk(true));
 }
 
-workloads.push({
-  name: 'tiny_graph',
-  inner: 100,
-  setup: () => {
-    const x = torch.randn([16], { requiresGrad: true });
-    return () => x.mul(x).add(x).sum().backward();
-  },
-});
+// conv2d forward + backward (input, weight and bias all need gradients) at
+// the seed CNN's three layers and the LeNet-style model's two.
+const convs = [
+  { name: 'conv_cnn_1to16_28x28_s2', cin: 1, cout: 16, hw: 28, stride: 2 },
+  { name: 'conv_cnn_16to16_14x14_s2', cin: 16, cout: 16, hw: 14, stride: 2 },
+  { name: 'conv_cnn_16to10_7x7_s2', cin: 16, cout: 10, hw: 7, stride: 2 },
+  { name: 'conv_lenet_1to32_28x28', cin: 1, cout: 32, hw: 28, stride: 1 },
+  { name: 'conv_lenet_32to64_14x14', cin: 32, cout: 64, hw: 14, stride: 1 },
+];
+for (const c of convs) {
+  workloads.push({
+    kind: 'time',
+    name: c.name,
+    target: PYTORCH_SPEED,
+    setup: () => {
+      const x = torch.randn([BATCH, c.cin, c.hw, c.hw], { requiresGrad: true });
+      const w = torch.randn([c.cout, c.cin, 3, 3], { requiresGrad: true });
+      const b = torch.randn([c.cout], { requiresGrad: true });
+      const opts = { stride: c.stride, padding: 1 };
+      const g = torch.ones(torch.nn.functional.conv2d(x, w, b, opts).shape);
+      return () => {
+        torch.nn.functional.conv2d(x, w, b, opts).backward(g);
+        // As zeroGrad({ setToNone: true }) between steps: no accumulation.
+        x.grad = w.grad = b.grad = null;
+      };
+    },
+  });
+}
 
 const N = 1 << 20;
 for (const op of ['add', 'mul', 'relu', 'exp', 'sum', 'softmax'] as const) {
   workloads.push({
+    kind: 'time',
     name: op === 'sum' || op === 'softmax' ? `reduce_${op}` : `elementwise_${op}`,
     inner: 10,
+    target: PYTORCH_SPEED,
     setup: () => {
       const a = torch.randn(N);
       const b = torch.randn(N);
@@ -65,3 +126,39 @@ for (const op of ['add', 'mul', 'relu', 'exp', 'sum', 'softmax'] as const) {
     },
   });
 }
+
+// Per-op overhead: at 16 elements the time is all dispatch and autograd.
+workloads.push({
+  kind: 'time',
+  name: 'tiny_graph',
+  inner: 100,
+  target: atMost(0.5),
+  setup: () => {
+    const x = torch.randn([16], { requiresGrad: true });
+    return () => x.mul(x).add(x).sum().backward();
+  },
+});
+
+// One training step on a fixed random batch. The seed's two models are
+// small enough that overhead decides, hence the stricter goal.
+const stepTargets: Record<ModelName, Target> = {
+  logistic: atMost(0.7),
+  cnn: atMost(0.7),
+  mlp: PYTORCH_SPEED,
+  lenet: PYTORCH_SPEED,
+};
+for (const model of ['logistic', 'cnn', 'mlp', 'lenet'] as const) {
+  workloads.push({
+    kind: 'time',
+    name: `train_${model}`,
+    target: stepTargets[model],
+    setup: () => {
+      torch.manualSeed(0);
+      const step = makeTrainStep(model);
+      const [x, y] = randomBatch();
+      return () => step(x, y);
+    },
+  });
+}
+
+workloads.push({ kind: 'memory', name: 'memory_train_lenet_500', model: 'lenet', steps: 500, target: atMost(1.5) });

@@ -144,6 +144,10 @@ function packageRoot(): string {
 // AVX-512 ones. Before the addon (and so OpenBLAS) loads, name the core
 // type from the CPU's feature flags unless the user already chose one.
 function chooseOpenblasCore(): void {
+  // OpenBLAS's idle threads spin for 2^28 cycles by default, taking the
+  // cores from Kindling's own pool in the kernels that follow a matmul;
+  // 2^10 lets them sleep almost at once.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '10';
   if (process.platform !== 'linux' || process.arch !== 'x64' || process.env.OPENBLAS_CORETYPE) return;
   let flags = '';
   try {
