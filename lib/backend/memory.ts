@@ -35,12 +35,18 @@ function carve(bytes: number): [ArrayBuffer, number] {
 
 const ITEM: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1 };
 
-/** Zeroed storage for n elements of dtype. Bool lives in a Uint8ClampedArray. */
-export function allocStorage(dtype: DType, n: number): TypedArray {
+/**
+ * Storage for n elements of dtype; bool lives in a Uint8ClampedArray.
+ * Zeroed, unless `uninitialized` is set by a caller whose kernel writes
+ * every element: then a large buffer skips the memset that zeroing costs
+ * (Buffer.allocUnsafeSlow gives a fresh, unpooled ArrayBuffer of exactly
+ * that size, still owned by V8 and freed by the GC).
+ */
+export function allocStorage(dtype: DType, n: number, uninitialized = false): TypedArray {
   const bytes = n * ITEM[dtype];
   let buf: ArrayBuffer, at = 0;
   if (bytes <= SMALL_BYTES) [buf, at] = carve(bytes);
-  else buf = new ArrayBuffer(bytes);
+  else buf = uninitialized ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
   switch (dtype) {
     case 'float32': return new Float32Array(buf, at, n);
     case 'float64': return new Float64Array(buf, at, n);

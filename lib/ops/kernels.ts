@@ -29,12 +29,22 @@ export function numelOf(shape: readonly number[]): number {
 // letting V8 abort the process.
 const MAX_ELEMENTS = 2 ** 32;
 
+/** A zeroed tensor (the name follows the kernels' use: an output to fill). */
 export function empty(shape: readonly number[], dtype: DType): Tensor {
+  return alloc(shape, dtype, false);
+}
+
+/** An output every element of which the next kernel writes: not zeroed. */
+export function output(shape: readonly number[], dtype: DType): Tensor {
+  return alloc(shape, dtype, true);
+}
+
+function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean): Tensor {
   const n = numelOf(shape);
   if (!(n <= MAX_ELEMENTS)) throw new RangeError(`empty: cannot allocate a tensor of shape [${shape.join(', ')}] (${n} elements)`);
   let data;
   try {
-    data = allocStorage(dtype, n);
+    data = allocStorage(dtype, n, uninitialized);
   } catch (e) {
     throw new RangeError(`empty: cannot allocate ${n} elements of ${dtype}: ${(e as Error).message}`);
   }
@@ -86,20 +96,20 @@ export function broadcastRef(t: Tensor, shape: readonly number[]): Ref {
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  const out = empty(x._shape, dtype);
+  const out = output(x._shape, dtype);
   native.copy(x._ref(), out._ref());
   return out;
 }
 
 export function contiguous(x: Tensor): Tensor {
   if (x.isContiguous()) return x;
-  const out = empty(x._shape, x.dtype);
+  const out = output(x._shape, x.dtype);
   native.copy(x._ref(), out._ref());
   return out;
 }
 
 export function clone(x: Tensor): Tensor {
-  const out = empty(x._shape, x.dtype);
+  const out = output(x._shape, x.dtype);
   native.copy(x._ref(), out._ref());
   return out;
 }
@@ -112,7 +122,7 @@ export function floatDType(d: DType): DType {
 export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DType = x.dtype): Tensor {
   const xin = cast(x, computeDType);
   const boolOut = op === 'IsNan' || op === 'LogicalNot';
-  const out = empty(x._shape, boolOut ? 'bool' : computeDType);
+  const out = output(x._shape, boolOut ? 'bool' : computeDType);
   native.unary(U[op], xin._ref(), out._ref());
   return out;
 }
@@ -146,19 +156,19 @@ export function binary(op: string, a: Tensor | number, b: Tensor | number, compu
   const outDType = COMPARISON.has(op) ? 'bool' : dt;
   if (!(a instanceof Tensor)) {
     const bt = cast(b as Tensor, dt);
-    const out = empty(bt._shape, outDType);
+    const out = output(bt._shape, outDType);
     native.binaryScalar(B[op], bt._ref(), Number(a), true, out._ref());
     return out;
   }
   if (!(b instanceof Tensor)) {
     const at = cast(a, dt);
-    const out = empty(at._shape, outDType);
+    const out = output(at._shape, outDType);
     native.binaryScalar(B[op], at._ref(), Number(b), false, out._ref());
     return out;
   }
   const shape = broadcastShapes(a._shape, b._shape, name);
   const at = cast(a, dt), bt = cast(b, dt);
-  const out = empty(shape, outDType);
+  const out = output(shape, outDType);
   native.binary(B[op], broadcastRef(at, shape), broadcastRef(bt, shape), out._ref());
   return out;
 }

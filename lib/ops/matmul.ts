@@ -49,7 +49,7 @@ function bmmKernel(a: Tensor, b: Tensor): Tensor {
   if (!isFloating(a.dtype)) return K.cast(bmmKernel(K.cast(a, 'float64'), K.cast(b, 'float64')), a.dtype);
   const batch = K.broadcastShapes(a._shape.slice(0, -2), b._shape.slice(0, -2), 'matmul');
   const M = a._shape[a._shape.length - 2], N = b._shape[b._shape.length - 1];
-  const out = K.empty([...batch, M, N], a.dtype);
+  const out = K.output([...batch, M, N], a.dtype);
   const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)])), batch)!;
   const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)])), batch)!;
   const B = K.numelOf(batch);
