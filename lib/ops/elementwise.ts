@@ -238,7 +238,10 @@ function sameDTypeUnary(name: string, kernel: string, backward: UnaryBackward | 
 
 export const neg = sameDTypeUnary('NegBackward0', 'Neg', (g) => g.neg());
 export const abs = sameDTypeUnary('AbsBackward0', 'Abs', (g, x) => g.mul(x.sign()));
-export const relu = sameDTypeUnary('ReluBackward0', 'Relu', (g, _x, y) => g.mul(y.gt(0)));
+// relu's gradient passes where the output is positive. One fused kernel
+// when no graph of the backward is needed; ops otherwise (createGraph).
+export const relu = sameDTypeUnary('ReluBackward0', 'Relu', (g, _x, y) =>
+  isGradEnabled() || g.dtype !== y.dtype || g._shape.join() !== y._shape.join() ? g.mul(y.gt(0)) : K.binary('ReluBackward', y, g));
 export const sign = sameDTypeUnary('SignBackward0', 'Sign', null);
 export const floor = sameDTypeUnary('FloorBackward0', 'Floor', null);
 export const ceil = sameDTypeUnary('CeilBackward0', 'Ceil', null);

@@ -2,10 +2,6 @@
 
 namespace kdb {
 
-static Napi::Error typeError(Napi::Env env, const char* op, const std::string& msg) {
-  return Napi::TypeError::New(env, std::string(op) + ": " + msg);
-}
-
 // Raw Node-API calls here (not node-addon-api's wrappers): this runs for
 // every tensor of every op, and a small op's cost is mostly this function.
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {

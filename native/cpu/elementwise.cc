@@ -884,6 +884,7 @@ void binaryTyped(BinaryOp op, bool isBool, const TensorView* const* v) {
     case BinaryOp::LogicalAnd: return compare([](T a, T b) { return uint8_t((a != T(0)) & (b != T(0))); });
     case BinaryOp::LogicalOr: return compare([](T a, T b) { return uint8_t((a != T(0)) | (b != T(0))); });
     case BinaryOp::LogicalXor: return compare([](T a, T b) { return uint8_t((a != T(0)) ^ (b != T(0))); });
+    case BinaryOp::ReluBackward: return arith(g, [](T y, T gy) { return y > T(0) ? gy : T(0); });
   }
   throw KernelError("binary: unknown op code " + std::to_string(static_cast<int>(op)));
 }

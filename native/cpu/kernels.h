@@ -15,10 +15,11 @@ namespace kd {
   X(Log1p) X(Expm1) X(Erf) X(Gelu) X(GeluGrad) X(LogicalNot) X(IsNan) X(Square)
 
 // Comparisons and logical ops write Bool; the rest write the inputs' dtype.
+// ReluBackward(y, g) = y > 0 ? g : 0, relu's gradient in one pass.
 #define KD_BINARY_OPS(X) \
   X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Maximum) X(Minimum) X(Atan2)     \
   X(Remainder) X(FloorDivide) X(Eq) X(Ne) X(Gt) X(Ge) X(Lt) X(Le)       \
-  X(LogicalAnd) X(LogicalOr) X(LogicalXor)
+  X(LogicalAnd) X(LogicalOr) X(LogicalXor) X(ReluBackward)
 
 #define KD_ENUM_ENTRY(name) name,
 enum class UnaryOp : int32_t { KD_UNARY_OPS(KD_ENUM_ENTRY) };
