@@ -62,11 +62,27 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
   return Buffer.concat([sig, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', new Uint8Array(0))]);
 }
 
+// A 3x5 pixel font for tick labels: each glyph is five rows of three bits.
+const GLYPHS: Record<string, number[]> = {
+  '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],
+  '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 1, 1], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2], '-': [0, 0, 7, 0, 0], 'e': [0, 7, 7, 4, 7], '+': [0, 2, 7, 2, 0],
+};
+
+/** A short label for a tick value. */
+function tickLabel(v: number, span: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(1).replace('e+', 'e');
+  const digits = Math.max(0, Math.min(4, 2 - Math.floor(Math.log10(Math.max(span, 1e-12)))));
+  return v.toFixed(digits);
+}
+
 /** Draws the series on axes that fit all points and writes a PNG to path. */
 export function savePlot(path: string, series: Series[], opts: PlotOptions = {}): void {
   const W = opts.width ?? 640, H = opts.height ?? 420;
   const img = new Uint8Array(W * H * 3).fill(255);
-  const left = 50, right = W - 20, top = 20, bottom = H - 40;
+  const left = 70, right = W - 30, top = 20, bottom = H - 40;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (const s of series) {
     for (let i = 0; i < s.x.length; i++) {
@@ -100,10 +116,24 @@ export function savePlot(path: string, series: Series[], opts: PlotOptions = {})
   const grey: [number, number, number] = [90, 90, 90];
   line(left, bottom, right, bottom, grey);
   line(left, top, left, bottom, grey);
+  // Text at scale 2: each glyph pixel is a 2x2 block, glyphs 8 px apart.
+  const text = (s: string, x: number, y: number, alignRight: boolean) => {
+    const w = s.length * 8;
+    let cx = alignRight ? x - w : x - w / 2;
+    for (const ch of s) {
+      const g = GLYPHS[ch];
+      if (g) for (let r = 0; r < 5; r++) for (let c = 0; c < 3; c++) if ((g[r] >> (2 - c)) & 1) {
+        for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) set(cx + c * 2 + dx, y + r * 2 + dy, grey);
+      }
+      cx += 8;
+    }
+  };
   for (let k = 0; k <= 4; k++) {
     const tx = left + ((right - left) * k) / 4, ty = bottom - ((bottom - top) * k) / 4;
     line(tx, bottom, tx, bottom + 5, grey);
     line(left - 5, ty, left, ty, grey);
+    text(tickLabel(x0 + ((x1 - x0) * k) / 4, x1 - x0), tx, bottom + 9, false);
+    text(tickLabel(y0 + ((y1 - y0) * k) / 4, y1 - y0), left - 8, ty - 5, true);
   }
   series.forEach((s, si) => {
     const c = s.color ?? PALETTE[si % PALETTE.length];
