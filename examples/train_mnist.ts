@@ -33,12 +33,12 @@ const DEFAULTS: Record<ModelName, { lr: number; epochs: number; optimizer: 'sgd'
   cnn: { lr: 0.1, epochs: 2, optimizer: 'sgd', momentum: 0.9 },
   logistic: { lr: 0.5, epochs: 2, optimizer: 'sgd', momentum: 0 },
   mlp: { lr: 1e-3, epochs: 3, optimizer: 'adam', momentum: 0 },
-  lenet: { lr: 1e-3, epochs: 3, optimizer: 'adam', momentum: 0 },
+  lenet: { lr: 1e-3, epochs: 5, optimizer: 'adam', momentum: 0 },
 };
 
 const HELP = `Train a model on MNIST.
   --model NAME       cnn (the torch.nn tutorial's CNN, default), logistic, mlp (784-512-512-10), lenet
-  --epochs N         default: 2 (cnn, logistic), 3 (mlp, lenet)
+  --epochs N         default: 2 (cnn, logistic), 3 (mlp), 5 (lenet)
   --batch-size N     default: 64
   --lr X             default: 0.1 (cnn), 0.5 (logistic), 0.001 (mlp, lenet with Adam)
   --momentum X       SGD momentum, default 0.9 for cnn
@@ -152,6 +152,9 @@ export function main(argv = process.argv.slice(2)): void {
     ? new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum })
     : new optim.Adam(model.parameters(), { lr: o.lr });
 
+  // Adam runs decay the learning rate each epoch (as PyTorch's MNIST
+  // example does with StepLR), which settles the LeNet model above 99%.
+  const sched = DEFAULTS[o.model].optimizer === 'adam' ? new optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.7 }) : null;
   const curve = { step: [] as number[], train: [] as number[], validStep: [] as number[], valid: [] as number[] };
   const history: { epoch: number; trainLoss: number; trainAcc: number; validLoss: number; validAcc: number; seconds: number }[] = [];
   let step = 0;
@@ -182,6 +185,7 @@ export function main(argv = process.argv.slice(2)): void {
       bar.tick(1, b, { loss: sum / seen });
     }
     bar.close();
+    sched?.step();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const v = evaluate(model, validDl);
     curve.validStep.push(step);
