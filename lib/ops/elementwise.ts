@@ -46,23 +46,23 @@ export function add(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: numbe
   checkOperand(b, 'add', 'other');
   const alpha = opts?.alpha ?? 1;
   if (alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
-  if (a instanceof Tensor) return b instanceof Tensor ? addTT(a, b) : addTS(a, Number(b));
-  if (b instanceof Tensor) return addTS(b, Number(a));
+  if (a instanceof Tensor) return b instanceof Tensor ? addTT(a, b) : addTS(a, b as number);
+  if (b instanceof Tensor) return addTS(b, a as number);
   throw new TypeError('add: at least one operand must be a Tensor');
 }
 
 export function sub(a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }): Tensor {
   checkOperand(a, 'sub', 'input');
   checkOperand(b, 'sub', 'other');
+  // PyTorch refuses subtraction where either side is a bool.
+  const isBool = (v: unknown) => typeof v === 'boolean' || (v instanceof Tensor && v.dtype === 'bool');
+  if (isBool(a) || isBool(b)) {
+    throw new TypeError('sub: subtraction with bool operands is not supported; use logicalXor() or logicalNot() instead');
+  }
   const alpha = opts?.alpha ?? 1;
   if (alpha !== 1) b = typeof b === 'number' ? b * alpha : mul(b, alpha);
-  if (a instanceof Tensor) {
-    if (a.dtype === 'bool' && (!(b instanceof Tensor) || b.dtype === 'bool')) {
-      throw new TypeError('sub: subtraction with two bool tensors is not supported; use logicalXor() instead');
-    }
-    return b instanceof Tensor ? subTT(a, b) : subTS(a, Number(b));
-  }
-  if (b instanceof Tensor) return rsubTS(b, Number(a));
+  if (a instanceof Tensor) return b instanceof Tensor ? subTT(a, b) : subTS(a, b as number);
+  if (b instanceof Tensor) return rsubTS(b, a as number);
   throw new TypeError('sub: at least one operand must be a Tensor');
 }
 
@@ -90,8 +90,8 @@ const mulTS = defineOp({
 export function mul(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   checkOperand(a, 'mul', 'input');
   checkOperand(b, 'mul', 'other');
-  if (a instanceof Tensor) return b instanceof Tensor ? mulTT(a, b) : mulTS(a, Number(b));
-  if (b instanceof Tensor) return mulTS(b, Number(a));
+  if (a instanceof Tensor) return b instanceof Tensor ? mulTT(a, b) : mulTS(a, b as number);
+  if (b instanceof Tensor) return mulTS(b, a as number);
   throw new TypeError('mul: at least one operand must be a Tensor');
 }
 
@@ -125,7 +125,7 @@ const divTS = defineOp({
 export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   checkOperand(a, 'div', 'input');
   checkOperand(b, 'div', 'other');
-  if (a instanceof Tensor) return b instanceof Tensor ? divTT(a, b) : divTS(a, Number(b));
+  if (a instanceof Tensor) return b instanceof Tensor ? divTT(a, b) : divTS(a, b as number);
   if (b instanceof Tensor) return mul(reciprocal(b), Number(a));
   throw new TypeError('div: at least one operand must be a Tensor');
 }
@@ -161,6 +161,21 @@ const powTT = defineOp({
     ];
   },
 });
+// A number to a tensor power: d(s^e)/de = s^e ln(s).
+const powST = defineOp({
+  name: 'PowBackward2',
+  forward: (ctx, s: number, e: Tensor) => {
+    const out = K.binary('Pow', s, e);
+    ctx.saveForBackward(out);
+    ctx.logS = Math.log(Number(s));
+    return out;
+  },
+  backward: (ctx, g) => {
+    const [out] = ctx.savedTensors;
+    return [g.mul(out).mul(Number.isFinite(ctx.logS) ? ctx.logS : 0)];
+  },
+});
+
 // log(a) where a > 0, else 0: PyTorch's convention for d(a^b)/db at a <= 0.
 function where0(mask: Tensor, x: Tensor): Tensor {
   return x.mul(mask);
@@ -175,7 +190,7 @@ export function pow(a: TensorOrScalar, e: TensorOrScalar): Tensor {
     if (!isFloating(a.dtype) && Number(e) < 0) throw new RangeError('pow: integers to negative integer powers are not allowed');
     return powTS(a, Number(e));
   }
-  if (e instanceof Tensor) return exp(mul(e, Math.log(Number(a))));
+  if (e instanceof Tensor) return powST(a as number, e);
   throw new TypeError('pow: at least one operand must be a Tensor');
 }
 

@@ -22,6 +22,9 @@ function check(x: unknown, op: string): asserts x is Tensor {
 
 /** An int64 index tensor from a Tensor or a JS array. */
 function toIndexTensor(v: Tensor | number[] | boolean[], op: string): Tensor {
+  if (!(v instanceof Tensor) && !Array.isArray(v)) {
+    throw new TypeError(`${op}: index must be an integer Tensor or an array of integers, got ${v === null ? 'null' : typeof v}`);
+  }
   if (v instanceof Tensor) {
     if (v.dtype === 'int64' || v.dtype === 'bool' || v.dtype === 'uint8') return v;
     if (v.dtype === 'int32') return K.cast(v, 'int64');
@@ -197,7 +200,7 @@ function advLayout(v: Tensor, adv: { dim: number; index: Tensor }[], op: string)
     const size = advShape[k];
     let ix = adv[k].index;
     const lo = ix.numel() ? ix.amin().item() : 0, hi = ix.numel() ? ix.amax().item() : 0;
-    if (lo < -size || hi >= size) {
+    if (ix.numel() > 0 && (lo < -size || hi >= size)) {
       const bad = lo < -size ? lo : hi;
       throw new RangeError(`${op}: index ${bad} is out of bounds for dimension ${dims[k]} with size ${size}`);
     }
@@ -405,6 +408,11 @@ function checkGatherIndex(x: Tensor, index: Tensor, op: string): void {
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   check(x, 'gather');
   checkGatherIndex(x, index, 'gather');
+  // 0-d input and index behave as one-element vectors, as in PyTorch.
+  if (x._shape.length === 0) {
+    normDim(dim, 0, 'gather');
+    return gather(x.reshape([1]), 0, index.reshape([1])).reshape([]);
+  }
   return gatherOp(x, normDim(dim, x._shape.length, 'gather'), index);
 }
 

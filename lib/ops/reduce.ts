@@ -141,6 +141,8 @@ export function variance(x: Tensor, dim?: number | number[] | null, opts?: { unb
 
 export function std(x: Tensor, dim?: number | number[] | null, opts?: { unbiased?: boolean; correction?: number; keepdim?: boolean }): Tensor {
   check(x, 'std');
+  if (!isFloating(x.dtype)) throw new TypeError(`std: expected a floating point tensor, got ${x.dtype}`);
+  reduceDims(x, dim, 'std');
   return variance(x, dim, opts).sqrt();
 }
 

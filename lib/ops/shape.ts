@@ -57,6 +57,7 @@ export function sliceBy(x: Tensor, fn: MetaFn, name: string): Tensor {
 
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   check(x, 'narrow');
+  if (x._shape.length === 0) throw new RangeError('narrow: cannot be applied to a 0-dim tensor');
   const d = normDim(dim, x._shape.length, 'narrow');
   if (!Number.isInteger(start) || !Number.isInteger(length)) throw new TypeError('narrow: start and length must be integers');
   const size = x._shape[d];
@@ -175,7 +176,11 @@ export function reshape(x: Tensor, size: number[]): Tensor {
 
 export function flatten(x: Tensor, start = 0, end = -1): Tensor {
   check(x, 'flatten');
-  if (x._shape.length === 0) return reshape(x, [1]);
+  if (x._shape.length === 0) {
+    normDim(start, 0, 'flatten');
+    normDim(end, 0, 'flatten');
+    return reshape(x, [1]);
+  }
   const s = normDim(start, x._shape.length, 'flatten'), e = normDim(end, x._shape.length, 'flatten');
   if (s > e) throw new RangeError('flatten: start_dim cannot come after end_dim');
   const shape = [...x._shape.slice(0, s), K.numelOf(x._shape.slice(s, e + 1)), ...x._shape.slice(e + 1)];
@@ -264,8 +269,10 @@ const transposeOp = defineOp({
     ctx.a = a;
     ctx.b = b;
     const shape = x._shape.slice(), strides = x._strides.slice();
-    [shape[a], shape[b]] = [shape[b], shape[a]];
-    [strides[a], strides[b]] = [strides[b], strides[a]];
+    if (shape.length > 0) {
+      [shape[a], shape[b]] = [shape[b], shape[a]];
+      [strides[a], strides[b]] = [strides[b], strides[a]];
+    }
     return viewOf(x, { shape, strides, offset: x._offset });
   },
   backward: (ctx, g) => [g.transpose(ctx.a, ctx.b)],
@@ -273,7 +280,10 @@ const transposeOp = defineOp({
 
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   check(x, 'transpose');
-  return transposeOp(x, normDim(dim0, x._shape.length, 'transpose'), normDim(dim1, x._shape.length, 'transpose'));
+  const a = normDim(dim0, x._shape.length, 'transpose'), b = normDim(dim1, x._shape.length, 'transpose');
+  // A 0-d tensor has no dims to swap (normDim accepts 0 and -1 for it);
+  // transposeOp leaves its (empty) shape alone.
+  return transposeOp(x, a, b);
 }
 
 const expandOp = defineOp({
