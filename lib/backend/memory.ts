@@ -21,6 +21,8 @@ let used = 0;
 
 /** A zeroed, 16-byte aligned piece of a slab. */
 function carve(bytes: number): [ArrayBuffer, number] {
+  // A bad size must never move the cursor (it would hand out live memory).
+  if (!(bytes >= 0)) throw new RangeError(`allocStorage: invalid byte count ${bytes}`);
   const size = (bytes + 15) & ~15;
   // A slab whose buffer was transferred to another thread is detached
   // (byteLength 0): start a new one.

@@ -40,6 +40,9 @@ export function output(shape: readonly number[], dtype: DType): Tensor {
 }
 
 function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean): Tensor {
+  for (const s of shape) {
+    if (!Number.isInteger(s) || s < 0) throw new RangeError(`empty: invalid size ${s} in shape [${shape.join(', ')}]`);
+  }
   const n = numelOf(shape);
   if (!(n <= MAX_ELEMENTS)) throw new RangeError(`empty: cannot allocate a tensor of shape [${shape.join(', ')}] (${n} elements)`);
   let data;

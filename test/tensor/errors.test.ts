@@ -60,3 +60,13 @@ describe('bad input gets a clear error', () => {
     expect(Array.from(x.toTypedArray())).toEqual([1, 2, 3]);
   });
 });
+
+describe('allocation', () => {
+  it('a negative size throws and never hands out memory that is in use', () => {
+    const pad = torch.zeros(60);
+    expect(() => torch.full([2, -8], 0)).toThrow(RangeError);
+    expect(() => torch.randint(0, 5, [3, -2])).toThrow(RangeError);
+    torch.zeros(60).fill_(7);
+    expect(pad.sum().item()).toBe(0);
+  });
+});
