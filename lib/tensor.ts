@@ -5,7 +5,7 @@ import { inspect } from 'node:util';
 import { makeRef, type Ref, type TypedArray } from './backend/native.js';
 import { isFloating, isDType, type DType } from './dtype.js';
 import { AccumulateGrad, type Node } from './autograd/node.js';
-import { isGradEnabled, noGrad } from './autograd/grad_mode.js';
+import { noGrad } from './autograd/grad_mode.js';
 import * as engine from './autograd/engine.js';
 import * as K from './ops/kernels.js';
 import * as E from './ops/elementwise.js';
@@ -423,8 +423,4 @@ export class Tensor {
   _bumpVersion(): void {
     this._storage.version++;
   }
-}
-
-export function isGradMode(): boolean {
-  return isGradEnabled();
 }
