@@ -443,6 +443,7 @@ double binaryRef(BinaryOp op, double a, double b, DType dt) {
     case BinaryOp::LogicalAnd: return (a != 0) && (b != 0);
     case BinaryOp::LogicalOr: return (a != 0) || (b != 0);
     case BinaryOp::LogicalXor: return (a != 0) != (b != 0);
+    case BinaryOp::ReluBackward: return a > 0 ? b : 0;
   }
   return 0;
 }
