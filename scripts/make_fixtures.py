@@ -45,6 +45,9 @@ except ImportError:
         os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
     sys.exit('make_fixtures.py needs PyTorch (1.13 CPU) and numpy: pip install torch numpy')
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_encoding import enc_scalar  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, 'test', 'fixtures')
 
@@ -62,22 +65,6 @@ FLOAT_NAMES = ('float32', 'float64')
 
 # ---------------------------------------------------------------------------
 # encoding
-
-def enc_scalar(v, dtype):
-    if dtype == 'bool':
-        return bool(v)
-    if dtype not in FLOAT_NAMES:
-        return int(v)
-    f = float(v)
-    if math.isnan(f):
-        return 'nan'
-    if math.isinf(f):
-        return 'inf' if f > 0 else '-inf'
-    if dtype == 'float32':
-        # numpy prints the shortest decimal that reads back as the same float32
-        return float(repr(np.float32(f)))
-    return f
-
 
 def dec_scalar(v):
     if isinstance(v, str):

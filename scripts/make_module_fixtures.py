@@ -45,6 +45,9 @@ except ImportError:
         os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
     sys.exit('make_module_fixtures.py needs PyTorch (1.13 CPU) and numpy')
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_encoding import enc_scalar  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'module_layers.json')
 
@@ -54,21 +57,6 @@ DTYPE_NAMES = {torch.float32: 'float32', torch.float64: 'float64', torch.int64: 
 # Long reductions (convolutions, normalisation over a batch) sum in another
 # order than PyTorch; these bounds are still ~100x below a real bug.
 LOOSE = {'float32': {'rtol': 1e-4, 'atol': 1e-5}}
-
-
-def enc_scalar(v, dtype):
-    if dtype == 'bool':
-        return bool(v)
-    if dtype not in ('float32', 'float64'):
-        return int(v)
-    f = float(v)
-    if math.isnan(f):
-        return 'nan'
-    if math.isinf(f):
-        return 'inf' if f > 0 else '-inf'
-    if dtype == 'float32':
-        return float(repr(np.float32(f)))
-    return f
 
 
 def enc(t):

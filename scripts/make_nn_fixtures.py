@@ -31,6 +31,9 @@ except ImportError:
         os.execv('/usr/bin/python3', ['/usr/bin/python3'] + sys.argv)
     sys.exit('make_nn_fixtures.py needs PyTorch (1.13 CPU) and numpy')
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fixture_encoding import enc_scalar  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(ROOT, 'test', 'fixtures')
 
@@ -47,26 +50,11 @@ GRADCHECK_MAX_IN = 400
 GRADCHECK_MAX_OUT = 200
 
 
-def enc_value(v, dtype):
-    if dtype == 'bool':
-        return bool(v)
-    if dtype not in FLOATS:
-        return int(v)
-    f = float(v)
-    if math.isnan(f):
-        return 'nan'
-    if math.isinf(f):
-        return 'inf' if f > 0 else '-inf'
-    if dtype == 'float32':
-        return float(repr(np.float32(f)))
-    return f
-
-
 def enc(t):
     t = t.detach()
     dtype = NAMES[t.dtype]
     return {'shape': list(t.shape), 'dtype': dtype,
-            'data': [enc_value(v, dtype) for v in t.contiguous().reshape(-1).tolist()]}
+            'data': [enc_scalar(v, dtype) for v in t.contiguous().reshape(-1).tolist()]}
 
 
 # ---------------------------------------------------------------------------
