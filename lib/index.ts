@@ -6,6 +6,8 @@ import * as S from './ops/shape.js';
 import * as M from './ops/matmul.js';
 import * as I from './ops/indexing.js';
 import { native } from './backend/native.js';
+import { fmtValue } from './ops/kernels.js';
+import { availableParallelism } from 'node:os';
 import * as engine from './autograd/engine.js';
 import { Function, Ctx } from './autograd/function.js';
 import { gradcheck } from './autograd/gradcheck.js';
@@ -127,9 +129,16 @@ export function manualSeed(n: number): void {
 export function initialSeed(): number {
   return seed;
 }
+// PyTorch takes any positive count, but every worker here is an OS thread
+// that lives until exit (the pool only grows), so a count far past the
+// cores would cost memory and scheduling for nothing, and 10^6 would exhaust
+// the process. Counts above the cap are clamped to it, as a value PyTorch
+// accepts must not throw: 4 threads a core, and never under 64 so that
+// oversubscription tests on small machines still get what they ask for.
+const MAX_THREADS = Math.max(4 * availableParallelism(), 64);
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
-  native.setNumThreads(n);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${fmtValue(n)}`);
+  native.setNumThreads(Math.min(n, MAX_THREADS));
 }
 export function getNumThreads(): number {
   return native.getNumThreads();

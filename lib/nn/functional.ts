@@ -39,10 +39,10 @@ function optTensor(t: unknown, op: string, what: string): Tensor | null {
 function pair(v: unknown, op: string, what: string, min: number): [number, number] {
   const arr = typeof v === 'number' ? [v, v] : Array.isArray(v) ? v : null;
   if (!arr || arr.length !== 2 || !arr.every((n) => typeof n === 'number' && Number.isInteger(n))) {
-    throw new TypeError(`${op}: ${what} must be an integer or a pair of integers [h, w], got ${JSON.stringify(v)}`);
+    throw new TypeError(`${op}: ${what} must be an integer or a pair of integers [h, w], got ${K.fmtValue(v)}`);
   }
   if (arr[0] < min || arr[1] < min) {
-    throw new RangeError(`${op}: ${what} must be ${min === 0 ? 'non-negative' : `at least ${min}`}, got ${JSON.stringify(v)}`);
+    throw new RangeError(`${op}: ${what} must be ${min === 0 ? 'non-negative' : `at least ${min}`}, got ${K.fmtValue(v)}`);
   }
   return [arr[0], arr[1]];
 }
@@ -50,7 +50,7 @@ function pair(v: unknown, op: string, what: string, min: number): [number, numbe
 function reductionOf(r: unknown, op: string): Reduction {
   if (r === undefined) return 'mean';
   if (r !== 'mean' && r !== 'sum' && r !== 'none') {
-    throw new TypeError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${JSON.stringify(r)}`);
+    throw new TypeError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${K.fmtValue(r)}`);
   }
   return r;
 }
@@ -97,7 +97,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   checkTensor(x, 'leakyRelu');
   checkFloat(x, 'leakyRelu');
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
-    throw new TypeError(`leakyRelu: negativeSlope must be a finite number, got ${String(negativeSlope)}`);
+    throw new TypeError(`leakyRelu: negativeSlope must be a finite number, got ${K.fmtValue(negativeSlope)}`);
   }
   return NN.leakyRelu(x, negativeSlope);
 }
@@ -108,7 +108,7 @@ export function gelu(x: Tensor, opts?: { approximate?: 'none' | 'tanh' }): Tenso
   const o = checkOptions(opts, 'gelu');
   const approximate = o.approximate ?? 'none';
   if (approximate === 'none') return E.gelu(x);
-  if (approximate !== 'tanh') throw new TypeError(`gelu: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+  if (approximate !== 'tanh') throw new TypeError(`gelu: approximate must be 'none' or 'tanh', got ${K.fmtValue(approximate)}`);
   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
   return x.mul(0.5).mul(inner.tanh().add(1));
@@ -153,7 +153,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts?: C
   const dilation = pair(o.dilation ?? 1, op, 'dilation', 1);
   const groups = o.groups ?? 1;
   if (typeof groups !== 'number' || !Number.isInteger(groups) || groups < 1) {
-    throw new RangeError(`${op}: groups must be a positive integer, got ${String(groups)}`);
+    throw new RangeError(`${op}: groups must be a positive integer, got ${K.fmtValue(groups)}`);
   }
   return batched(x, op, (x4) => {
     if (weight.ndim !== 4) throw new RangeError(`${op}: expected weight of shape [out_channels, in_channels / groups, kH, kW], got ${fmt(weight._shape)}`);
@@ -293,7 +293,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts?: AvgPool2dOptions)
   const o = checkOptions(opts, op);
   const div = o.divisorOverride ?? 0;
   if (typeof div !== 'number' || !Number.isInteger(div) || div < 0 || (o.divisorOverride !== undefined && o.divisorOverride !== null && div === 0)) {
-    throw new RangeError(`${op}: divisorOverride must be a positive integer, got ${String(o.divisorOverride)}`);
+    throw new RangeError(`${op}: divisorOverride must be a positive integer, got ${K.fmtValue(o.divisorOverride)}`);
   }
   return batched(x, op, (x4) => {
     checkFloat(x4, op);
@@ -310,10 +310,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number | null
     checkFloat(x4, op);
     const [, , H, W] = x4._shape;
     const raw = Array.isArray(outputSize) ? outputSize : [outputSize, outputSize];
-    if (raw.length !== 2) throw new TypeError(`${op}: outputSize must be an integer or [h, w], got ${JSON.stringify(outputSize)}`);
+    if (raw.length !== 2) throw new TypeError(`${op}: outputSize must be an integer or [h, w], got ${K.fmtValue(outputSize)}`);
     const out = raw.map((v, i) => (v === null || v === undefined ? (i === 0 ? H : W) : v));
     if (!out.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 1)) {
-      throw new RangeError(`${op}: outputSize must hold positive integers, got ${JSON.stringify(outputSize)}`);
+      throw new RangeError(`${op}: outputSize must hold positive integers, got ${K.fmtValue(outputSize)}`);
     }
     if (H < 1 || W < 1) throw new RangeError(`${op}: expected a non-empty spatial input, got ${fmt(x4._shape)}`);
     // A 1x1 output is the spatial mean; PyTorch takes the same shortcut.
@@ -326,7 +326,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | [number | null
 /** Zeroes elements with probability p and scales the rest by 1/(1-p); the identity when not training. */
 export function dropout(x: Tensor, p = 0.5, training = true): Tensor {
   checkTensor(x, 'dropout');
-  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`dropout: probability has to be between 0 and 1, but got ${String(p)}`);
+  if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new RangeError(`dropout: probability has to be between 0 and 1, but got ${K.fmtValue(p)}`);
   if (!training || p === 0) return x;
   checkFloat(x, 'dropout');
   const mask = noGrad(() => NN.dropoutMask(x, p));
@@ -351,8 +351,8 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const b = optTensor(o.bias, op, 'bias');
   const training = o.training ?? false;
   const momentum = o.momentum ?? 0.1, eps = o.eps ?? 1e-5;
-  if (typeof momentum !== 'number' || !Number.isFinite(momentum)) throw new TypeError(`${op}: momentum must be a number, got ${String(momentum)}`);
-  if (typeof eps !== 'number' || !(eps >= 0)) throw new TypeError(`${op}: eps must be a non-negative number, got ${String(eps)}`);
+  if (typeof momentum !== 'number' || !Number.isFinite(momentum)) throw new TypeError(`${op}: momentum must be a number, got ${K.fmtValue(momentum)}`);
+  if (typeof eps !== 'number' || !(eps >= 0)) throw new TypeError(`${op}: eps must be a non-negative number, got ${K.fmtValue(eps)}`);
   if (x.ndim < 2) throw new RangeError(`${op}: expected input of shape [N, C, ...] with at least 2 dims, got ${fmt(x._shape)}`);
   checkFloat(x, op);
   const C = x._shape[1];
@@ -378,7 +378,7 @@ export function layerNorm(
   const o = checkOptions(opts, op);
   const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((s) => Number.isInteger(s) && s >= 1)) {
-    throw new TypeError(`${op}: normalizedShape must be a positive integer or a non-empty list of them, got ${JSON.stringify(normalizedShape)}`);
+    throw new TypeError(`${op}: normalizedShape must be a positive integer or a non-empty list of them, got ${K.fmtValue(normalizedShape)}`);
   }
   const k = shape.length;
   const tail = x._shape.slice(x.ndim - k);
@@ -420,7 +420,7 @@ export function embedding(idx: Tensor, weight: Tensor, opts?: { paddingIdx?: num
   const num = weight._shape[0];
   let pad = o.paddingIdx ?? null;
   if (pad !== null) {
-    if (!Number.isInteger(pad) || pad < -num || pad >= num) throw new RangeError(`${op}: paddingIdx must be within num_embeddings (${num}), got ${String(pad)}`);
+    if (!Number.isInteger(pad) || pad < -num || pad >= num) throw new RangeError(`${op}: paddingIdx must be within num_embeddings (${num}), got ${K.fmtValue(pad)}`);
     if (pad < 0) pad += num;
   }
   if (ind.numel() > 0) {
@@ -486,10 +486,10 @@ function nllCommon(x: Tensor, target: Tensor, o: CrossEntropyOptions, op: string
   if (x.ndim === 0) throw new RangeError(`${op}: input must have at least 1 dimension (classes), got a 0-d tensor`);
   const reduction = reductionOf(o.reduction, op);
   const ignoreIndex = o.ignoreIndex ?? -100;
-  if (!Number.isInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${String(ignoreIndex)}`);
+  if (!Number.isInteger(ignoreIndex)) throw new TypeError(`${op}: ignoreIndex must be an integer, got ${K.fmtValue(ignoreIndex)}`);
   const labelSmoothing = o.labelSmoothing ?? 0;
   if (typeof labelSmoothing !== 'number' || !(labelSmoothing >= 0 && labelSmoothing <= 1)) {
-    throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${String(labelSmoothing)}`);
+    throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${K.fmtValue(labelSmoothing)}`);
   }
   const weight = classWeight(o.weight, x, op);
   const t = classTarget(x, target, op);
@@ -524,7 +524,7 @@ function crossEntropyProbs(x: Tensor, target: Tensor, o: CrossEntropyOptions): T
   }
   const reduction = reductionOf(o.reduction, op);
   const ls = o.labelSmoothing ?? 0;
-  if (typeof ls !== 'number' || !(ls >= 0 && ls <= 1)) throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${String(ls)}`);
+  if (typeof ls !== 'number' || !(ls >= 0 && ls <= 1)) throw new RangeError(`${op}: labelSmoothing must be between 0.0 and 1.0, got ${K.fmtValue(ls)}`);
   const weight = classWeight(o.weight, x, op);
   const classDim = x.ndim === 1 ? 0 : 1;
   const C = x._shape[classDim];

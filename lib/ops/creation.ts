@@ -17,13 +17,13 @@ function checkOptions(opts: TensorOptions | undefined, op: string): TensorOption
   if (opts === undefined || opts === null) return {};
   if (typeof opts !== 'object') throw new TypeError(`${op}: options must be an object like { dtype: 'float32' }`);
   if (opts.dtype !== undefined && !isDType(opts.dtype)) {
-    throw new TypeError(`${op}: unknown dtype ${String(opts.dtype)} (expected one of float32, float64, int32, int64, uint8, bool)`);
+    throw new TypeError(`${op}: unknown dtype ${K.fmtValue(opts.dtype)} (expected one of float32, float64, int32, int64, uint8, bool)`);
   }
   if (opts.device !== undefined && opts.device !== 'cpu') {
     if (typeof opts.device === 'string' && /^cuda(:\d+)?$/.test(opts.device)) {
       throw new Error(`${op}: device '${opts.device}' is not available: this build of kindling has no CUDA support`);
     }
-    throw new TypeError(`${op}: unknown device ${String(opts.device)}`);
+    throw new TypeError(`${op}: unknown device ${K.fmtValue(opts.device)}`);
   }
   return opts;
 }
@@ -36,6 +36,9 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
 /** Splits trailing options off spread sizes: zeros(2, 3, { dtype }). */
 function sizesAndOptions(args: unknown[], op: string): [number[], TensorOptions] {
   let opts: TensorOptions = {};
+  // An explicit undefined options (zeros([2], undefined), as a wrapper
+  // passing its own optional argument on writes it) means no options.
+  while (args.length > 1 && args[args.length - 1] === undefined) args = args.slice(0, -1);
   const last = args[args.length - 1];
   if (args.length && typeof last === 'object' && last !== null && !Array.isArray(last)) {
     opts = checkOptions(last as TensorOptions, op);
@@ -49,13 +52,13 @@ function sizesAndOptions(args: unknown[], op: string): [number[], TensorOptions]
 export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'tensor');
   if (data instanceof Tensor) {
-    const t = K.cast(K.clone(data), o.dtype ?? data.dtype);
+    const t = K.cast(K.clone(data, 'tensor'), o.dtype ?? data.dtype, 'tensor');
     return finish(t, o);
   }
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
     const src = new Tensor(new Storage(arr), [arr.length], [1], 0, dtypeOfArray(arr));
-    return finish(K.cast(K.clone(src), o.dtype ?? src.dtype), o);
+    return finish(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o);
   }
   // Walk the nesting to find the shape and check it is not ragged.
   const shape: number[] = [];
@@ -85,26 +88,44 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   if (!dtype) {
     if (flat.length && flat.every((v) => typeof v === 'boolean')) dtype = 'bool';
     else if (flat.some((v) => typeof v === 'bigint')) dtype = 'int64';
-    else if (flat.every((v) => typeof v !== 'number' || Number.isInteger(v)) && flat.length > 0) {
+    else if (flat.length > 0 && flat.every((v) => typeof v !== 'number' || (Number.isInteger(v) && Math.abs(v) < 2 ** 63))) {
       // JS has one number type, so integers stand for PyTorch's ints, except
-      // where gradients are asked for (only floats can require grad).
+      // where gradients are asked for (only floats can require grad) and
+      // past int64's range, where only a Python float could have been meant.
       dtype = o.requiresGrad ? 'float32' : 'int64';
     } else dtype = 'float32';
   }
-  const t = K.empty(shape, dtype);
+  const t = K.empty(shape, dtype, 'tensor');
   const out = t._storage.data;
   if (dtype === 'int64') {
     const d = out as BigInt64Array;
-    flat.forEach((v, i) => (d[i] = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v)))));
-  } else {
+    flat.forEach((v, i) => {
+      if (typeof v === 'bigint') {
+        if (BigInt.asIntN(64, v) !== v) throw new RangeError(`tensor: value ${v} cannot be converted to type int64 without overflow`);
+        d[i] = v;
+      } else {
+        K.checkScalarFits(Number(v), 'int64', 'tensor');
+        d[i] = BigInt(Math.trunc(Number(v)));
+      }
+    });
+  } else if (dtype === 'bool') {
+    // Any nonzero value (NaN included) is true; the clamped storage would round 0.4 to false.
+    flat.forEach((v, i) => ((out as Uint8ClampedArray)[i] = typeof v === 'bigint' ? Number(v !== 0n) : Number(v) !== 0 ? 1 : 0));
+  } else if (isFloating(dtype)) {
     flat.forEach((v, i) => ((out as Float64Array)[i] = Number(v)));
+  } else {
+    flat.forEach((v, i) => {
+      const x = Number(v);
+      K.checkScalarFits(x, dtype, 'tensor');
+      (out as Int32Array)[i] = K.toIntegral(x, dtype);
+    });
   }
   return finish(t, o);
 }
 
 export function zeros(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'zeros');
-  return finish(K.empty(size, opts.dtype ?? 'float32'), opts);
+  return finish(K.empty(size, opts.dtype ?? 'float32', 'zeros'), opts);
 }
 
 export function empty(...args: unknown[]): Tensor {
@@ -113,7 +134,7 @@ export function empty(...args: unknown[]): Tensor {
 
 export function ones(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'ones');
-  const t = K.empty(size, opts.dtype ?? 'float32');
+  const t = K.empty(size, opts.dtype ?? 'float32', 'ones');
   K.native.fill(t._ref(), 1);
   return finish(t, opts);
 }
@@ -122,27 +143,33 @@ export function full(size: number[], value: number | boolean, opts?: TensorOptio
   const o = checkOptions(opts, 'full');
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError('full: value must be a number or boolean');
   const dtype = o.dtype ?? (typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float32');
-  const t = K.empty(sizeArgs([size], 'full'), dtype);
+  K.checkScalarFits(Number(value), dtype, 'full');
+  const t = K.empty(sizeArgs([size], 'full'), dtype, 'full');
   K.native.fill(t._ref(), Number(value));
   return finish(t, o);
 }
 
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'zerosLike');
-  return finish(K.empty(t._shape, o.dtype ?? t.dtype), o);
+  if (!(t instanceof Tensor)) throw new TypeError(`zerosLike: expected a Tensor, got ${K.fmtValue(t)}`);
+  return finish(K.empty(t._shape, o.dtype ?? t.dtype, 'zerosLike'), o);
 }
 
 export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'onesLike');
-  const r = K.empty(t._shape, o.dtype ?? t.dtype);
+  if (!(t instanceof Tensor)) throw new TypeError(`onesLike: expected a Tensor, got ${K.fmtValue(t)}`);
+  const r = K.empty(t._shape, o.dtype ?? t.dtype, 'onesLike');
   K.native.fill(r._ref(), 1);
   return finish(r, o);
 }
 
 export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'fullLike');
-  const r = K.empty(t._shape, o.dtype ?? t.dtype);
-  K.native.fill(r._ref(), value);
+  if (!(t instanceof Tensor)) throw new TypeError(`fullLike: expected a Tensor, got ${K.fmtValue(t)}`);
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`fullLike: value must be a number or boolean, got ${K.fmtValue(value)}`);
+  K.checkScalarFits(Number(value), o.dtype ?? t.dtype, 'fullLike');
+  const r = K.empty(t._shape, o.dtype ?? t.dtype, 'fullLike');
+  K.native.fill(r._ref(), Number(value));
   return finish(r, o);
 }
 
@@ -150,7 +177,7 @@ export function randn(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'randn');
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`randn: expected a floating dtype, got ${dtype}`);
-  const t = K.empty(size, dtype);
+  const t = K.empty(size, dtype, 'randn');
   K.native.normal(t._ref(), 0, 1);
   return finish(t, opts);
 }
@@ -159,7 +186,7 @@ export function rand(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'rand');
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`rand: expected a floating dtype, got ${dtype}`);
-  const t = K.empty(size, dtype);
+  const t = K.empty(size, dtype, 'rand');
   K.native.uniform(t._ref(), 0, 1);
   return finish(t, opts);
 }
@@ -176,67 +203,108 @@ export function randint(low: number, high?: number | number[], size?: number[] |
   if ((high as number) <= low) throw new RangeError(`randint: expected low < high, got low=${low}, high=${high}`);
   if (!Array.isArray(size)) throw new TypeError('randint: size must be an array of integers');
   const o = checkOptions(opts, 'randint');
-  const t = K.empty(sizeArgs([size], 'randint'), o.dtype ?? 'int64');
+  const t = K.empty(sizeArgs([size], 'randint'), o.dtype ?? 'int64', 'randint');
   K.native.randint(t._ref(), low, high as number);
   return finish(t, o);
 }
 
 export function randperm(n: number, opts?: TensorOptions): Tensor {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${K.fmtValue(n)}`);
   const o = checkOptions(opts, 'randperm');
-  const t = K.empty([n], 'int64');
+  const t = K.empty([n], 'int64', 'randperm');
   K.native.randperm(t._ref());
-  return finish(K.cast(t, o.dtype ?? 'int64'), o);
+  return finish(K.cast(t, o.dtype ?? 'int64', 'randperm'), o);
 }
 
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
-  let start = 0, end: number, step = 1, opts: TensorOptions | undefined;
-  if (typeof b !== 'number') {
-    end = a;
-    opts = b;
-  } else if (typeof c !== 'number') {
-    start = a;
-    end = b;
-    opts = c;
-  } else {
-    start = a;
-    end = b;
-    step = c;
-    opts = d;
+  // arange(end), arange(start, end) or arange(start, end, step), options
+  // last; explicit trailing undefineds stand for omitted arguments.
+  const args: unknown[] = [a, b, c, d];
+  while (args.length && args[args.length - 1] === undefined) args.pop();
+  let opts: TensorOptions | undefined;
+  const last = args[args.length - 1];
+  if (args.length > 1 && typeof last === 'object' && last !== null && !Array.isArray(last)) {
+    opts = last as TensorOptions;
+    args.pop();
+    while (args.length && args[args.length - 1] === undefined) args.pop();
   }
+  if (args.length === 0 || args.length > 3) throw new TypeError(`arange: expected 1 to 3 numbers (end, or start, end[, step]) and options, got ${args.length} arguments`);
+  for (const v of args) if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: start, end and step must be finite numbers, got ${K.fmtValue(v)}`);
+  const nums = args as number[];
+  const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
   const o = checkOptions(opts, 'arange');
-  for (const v of [start, end, step]) if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError('arange: start, end and step must be finite numbers');
-  if (step === 0) throw new RangeError('arange: step must be nonzero');
-  if ((end - start) / step < 0) throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign`);
-  const n = Math.max(0, Math.ceil((end - start) / step));
   const allInt = [start, end, step].every((v) => Number.isInteger(v));
   const dtype = o.dtype ?? (allInt && !o.requiresGrad ? 'int64' : 'float32');
-  const t = K.empty([n], dtype);
-  const data = t._storage.data;
-  if (dtype === 'int64') for (let i = 0; i < n; i++) (data as BigInt64Array)[i] = BigInt(start + i * step);
-  else for (let i = 0; i < n; i++) (data as Float64Array)[i] = start + i * step;
+  if (dtype === 'bool') throw new TypeError('arange: not implemented for bool');
+  const integral = !isFloating(dtype);
+  // Integral dtypes count in int64 from the truncated bounds and step,
+  // wrapping into the dtype; int64 also takes its length from them, the
+  // others from the exact bounds (PyTorch's arange kernel).
+  if (integral) for (const v of [start, end, step]) K.checkScalarFits(v, 'int64', 'arange');
+  const xs = integral ? Math.trunc(start) : start, xe = integral ? Math.trunc(end) : end, xst = integral ? Math.trunc(step) : step;
+  if (xst === 0) throw new RangeError(`arange: step must be nonzero${step !== 0 ? ` (step ${step} truncates to 0 for ${dtype})` : ''}`);
+  if (!((xst > 0 && xe >= xs) || (xst < 0 && xe <= xs))) throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  const n = Math.max(0, dtype === 'int64' ? Math.ceil((xe - xs) / xst) : Math.ceil((end - start) / step));
+  if (!integral) {
+    const t = K.empty([n], dtype, 'arange');
+    const data = t._storage.data as Float64Array;
+    for (let i = 0; i < n; i++) data[i] = start + i * step;
+    return finish(t, o);
+  }
+  const istart = xs, istep = xst;
+  if (Math.abs(istart) + n * Math.abs(istep) > Number.MAX_SAFE_INTEGER) {
+    throw new RangeError(`arange: values past 2^53 cannot be computed exactly (start ${start}, step ${step}, ${n} values)`);
+  }
+  const t = K.empty([n], dtype, 'arange');
+  if (dtype === 'int64') {
+    const data = t._storage.data as BigInt64Array;
+    for (let i = 0; i < n; i++) data[i] = BigInt(istart + i * istep);
+  } else {
+    const data = t._storage.data as Int32Array;
+    for (let i = 0; i < n; i++) data[i] = K.toIntegral(istart + i * istep, dtype);
+  }
   return finish(t, o);
 }
 
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: number of steps must be non-negative, got ${steps}`);
+  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: number of steps must be a non-negative integer, got ${K.fmtValue(steps)}`);
+  for (const v of [start, end]) if (typeof v !== 'number') throw new TypeError(`linspace: start and end must be numbers, got ${K.fmtValue(v)}`);
   const o = checkOptions(opts, 'linspace');
-  const t = K.empty([steps], o.dtype ?? 'float32');
-  const data = t._storage.data as Float64Array;
-  const step = steps > 1 ? (end - start) / (steps - 1) : 0;
+  const dtype = o.dtype ?? 'float32';
+  if (dtype === 'bool') throw new TypeError('linspace: not implemented for bool');
+  const t = K.empty([steps], dtype, 'linspace');
+  // Integral dtypes: the bounds are converted first, the steps computed in
+  // double and truncated (PyTorch's linspace kernel).
+  const integral = !isFloating(dtype);
+  let s = start, e = end;
+  if (integral) {
+    K.checkScalarFits(start, dtype, 'linspace');
+    K.checkScalarFits(end, dtype, 'linspace');
+    s = K.toIntegral(start, dtype);
+    e = K.toIntegral(end, dtype);
+  }
+  const step = steps > 1 ? (e - s) / (steps - 1) : 0;
   // Both halves count from their end, as PyTorch does, so the last value is exact.
   const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) data[i] = i < half ? start + step * i : end - step * (steps - 1 - i);
+  const value = (i: number) => (i < half ? s + step * i : e - step * (steps - 1 - i));
+  const data = t._storage.data;
+  if (dtype === 'int64') for (let i = 0; i < steps; i++) (data as BigInt64Array)[i] = BigInt(Math.trunc(value(i)));
+  else if (integral) for (let i = 0; i < steps; i++) (data as Int32Array)[i] = K.toIntegral(value(i), dtype);
+  else for (let i = 0; i < steps; i++) (data as Float64Array)[i] = value(i);
   return finish(t, o);
 }
 
 export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions): Tensor {
   if (typeof m !== 'number') {
-    opts = m;
+    // eye(n, opts), or eye(n, undefined / null, opts) with the options in their own slot.
+    if (m !== undefined && m !== null) {
+      if (typeof m !== 'object' || Array.isArray(m) || opts !== undefined) throw new TypeError(`eye: m must be an integer, got ${K.fmtValue(m)}`);
+      opts = m;
+    }
     m = n;
   }
   const o = checkOptions(opts, 'eye');
-  const t = K.empty(sizeArgs([n, m], 'eye'), o.dtype ?? 'float32');
+  const t = K.empty(sizeArgs([n, m], 'eye'), o.dtype ?? 'float32', 'eye');
   for (let i = 0; i < Math.min(n, m); i++) {
     if (t.dtype === 'int64') (t._storage.data as BigInt64Array)[i * m + i] = 1n;
     else (t._storage.data as Float64Array)[i * m + i] = 1;
@@ -254,5 +322,5 @@ export function fromTypedArray(array: TypedArray, shape?: number[], opts?: Tenso
   }
   const o = checkOptions(opts, 'fromTypedArray');
   const t = new Tensor(new Storage(array), s.slice(), K.contiguousStrides(s), 0, dtype);
-  return finish(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype) : t, o);
+  return finish(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype, 'fromTypedArray') : t, o);
 }

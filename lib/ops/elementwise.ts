@@ -122,11 +122,26 @@ const divTS = defineOp({
   backward: (ctx, g) => [g.div(ctx.s)],
 });
 
+// A number over a tensor, divided directly (not s * (1/b), which rounds twice).
+const divST = defineOp({
+  name: 'DivBackward0',
+  forward: (ctx, s: number, b: Tensor) => {
+    ctx.saveForBackward(b);
+    ctx.s = s;
+    return K.binary('Div', s, b, divDType(s, b));
+  },
+  backward: (ctx, g) => {
+    const [b] = ctx.savedTensors;
+    // d(s/b)/db = -(s/b)/b, rounded in PyTorch's order.
+    return [g.mul(div(ctx.s as number, b).div(b)).neg()];
+  },
+});
+
 export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
   checkOperand(a, 'div', 'input');
   checkOperand(b, 'div', 'other');
   if (a instanceof Tensor) return b instanceof Tensor ? divTT(a, b) : divTS(a, b as number);
-  if (b instanceof Tensor) return mul(reciprocal(b), Number(a));
+  if (b instanceof Tensor) return divST(a as number, b);
   throw new TypeError('div: at least one operand must be a Tensor');
 }
 
@@ -184,14 +199,18 @@ function where0(mask: Tensor, x: Tensor): Tensor {
 export function pow(a: TensorOrScalar, e: TensorOrScalar): Tensor {
   checkOperand(a, 'pow', 'input');
   checkOperand(e, 'pow', 'exponent');
+  if (!(a instanceof Tensor) && !(e instanceof Tensor)) throw new TypeError('pow: at least one operand must be a Tensor');
+  // PyTorch's result_type decides, scalars included: bool.pow(2) is int64,
+  // int32.pow(false) stays int32, int.pow(0.5) is float32; there is no bool pow.
+  const dt = K.binaryDType(a as Tensor | number | boolean, e as Tensor | number | boolean);
+  if (dt === 'bool') throw new TypeError('pow: "pow" is not implemented for bool (both operands are bool)');
   if (a instanceof Tensor) {
-    if (e instanceof Tensor) return powTT(a, e);
-    if (!isFloating(a.dtype) && !Number.isInteger(e)) return powTS(a.to('float32'), Number(e));
-    if (!isFloating(a.dtype) && Number(e) < 0) throw new RangeError('pow: integers to negative integer powers are not allowed');
-    return powTS(a, Number(e));
+    const base = a.dtype === dt ? a : a.to(dt);
+    if (e instanceof Tensor) return powTT(base, e);
+    if (!isFloating(dt) && Number(e) < 0) throw new RangeError(`pow: integers to negative integer powers are not allowed (${a.dtype} tensor to the power ${Number(e)})`);
+    return powTS(base, Number(e));
   }
-  if (e instanceof Tensor) return powST(a as number, e);
-  throw new TypeError('pow: at least one operand must be a Tensor');
+  return powST(a as number, e as Tensor);
 }
 
 // ---- unary ---------------------------------------------------------------------
@@ -276,7 +295,7 @@ const clampOp = defineOp({
     ctx.saveForBackward(x);
     ctx.lo = lo;
     ctx.hi = hi;
-    const out = K.empty(x._shape, x.dtype);
+    const out = K.empty(x._shape, x.dtype, 'clamp');
     K.native.clamp(x._ref(), lo, hi, out._ref());
     return out;
   },
@@ -373,7 +392,8 @@ export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tenso
 export function fill_<T extends Tensor>(t: T, value: number | Tensor): T {
   checkInplace(t, 'fill_');
   const v = value instanceof Tensor ? value.item() : value;
-  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError('fill_: value must be a number');
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`fill_: value must be a number, got ${K.fmtValue(v)}`);
+  K.checkScalarFits(Number(v), t.dtype, 'fill_');
   K.native.fill(t._ref(), Number(v));
   t._bumpVersion();
   return t;

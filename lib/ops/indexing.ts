@@ -38,7 +38,7 @@ function toIndexTensor(v: Tensor | number[] | boolean[], op: string): Tensor {
   const t = K.empty([v.length], 'int64');
   const data = t._storage.data as BigInt64Array;
   (v as number[]).forEach((n, i) => {
-    if (!Number.isInteger(n)) throw new TypeError(`${op}: index arrays must hold integers, got ${String(n)}`);
+    if (!Number.isInteger(n)) throw new TypeError(`${op}: index arrays must hold integers, got ${K.fmtValue(n)}`);
     data[i] = BigInt(n);
   });
   return t;
@@ -117,7 +117,7 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
       continue;
     }
     if (typeof v === 'number') {
-      if (!Number.isInteger(v)) throw new TypeError(`${op}: index ${v} is not an integer`);
+      if (!Number.isInteger(v)) throw new TypeError(`${op}: index ${K.fmtValue(v)} is not an integer`);
       const size = x._shape[inDim];
       if (v < -size || v >= size) throw new RangeError(`${op}: index ${v} is out of bounds for dimension ${inDim} with size ${size}`);
       const i = v < 0 ? v + size : v;
@@ -167,7 +167,7 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
       }
       continue;
     }
-    throw new TypeError(`${op}: unsupported index ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`);
+    throw new TypeError(`${op}: unsupported index ${K.fmtValue(v)}`);
   }
   const basic = steps.length
     ? (t: Tensor) => steps.reduce((m, f) => f(m), { shape: t._shape.slice(), strides: t._strides.slice(), offset: t._offset } as Meta)
@@ -339,7 +339,7 @@ const indexSelectOp = defineOp({
     ctx.index = index;
     const shape = x._shape.slice();
     if (shape.length) shape[dim] = index.numel();
-    const out = K.empty(shape, x.dtype);
+    const out = K.empty(shape, x.dtype, 'indexSelect');
     if (x._shape.length === 0) K.native.copy(x._ref(), out._ref());
     else K.native.indexSelect(x._ref(), dim, index._view([index.numel()], [index._shape.length ? index._strides[0] : 0])._ref(), out._ref());
     return out;
@@ -363,12 +363,25 @@ function indexAddInto(g: Tensor, shape: number[], dim: number, index: Tensor): T
   return indexAddOp(g, shape, dim, index);
 }
 
+/**
+ * index_select and gather take no negative indices in PyTorch ("index out
+ * of range in self"), unlike x[idx]; the kernels wrap them for x.index, so
+ * the public entries refuse them here (one min reduction over the index).
+ */
+function checkNoNegative(index: Tensor, op: string, dim: number, size: number): void {
+  if (index.numel() === 0) return;
+  const lo = K.reduce('Amin', index, [...index._shape.keys()], false, 'int64');
+  const v = Number((lo._storage.data as BigInt64Array)[lo._offset]);
+  if (v < 0) throw new RangeError(`${op}: index ${v} is out of range for dimension ${dim} with size ${size} (negative indices are not allowed)`);
+}
+
 export function indexSelect(x: Tensor, dim: number, index: Tensor | number[]): Tensor {
   check(x, 'indexSelect');
   const idx = toIndexTensor(index, 'indexSelect');
   if (idx.dtype !== 'int64') throw new TypeError(`indexSelect: index must be an integer tensor, got ${idx.dtype}`);
   if (idx._shape.length > 1) throw new RangeError(`indexSelect: index must be 0-D or 1-D, got shape ${K.fmtShape(idx._shape)}`);
   const d = normDim(dim, x._shape.length, 'indexSelect');
+  checkNoNegative(idx, 'indexSelect', d, x._shape.length ? x._shape[d] : 1);
   return indexSelectOp(x, d, idx);
 }
 
@@ -378,7 +391,7 @@ const gatherOp = defineOp({
     ctx.shape = x._shape;
     ctx.dim = dim;
     ctx.index = index;
-    const out = K.empty(index._shape, x.dtype);
+    const out = K.empty(index._shape, x.dtype, 'gather');
     K.native.gather(x._ref(), dim, index._ref(), out._ref());
     return out;
   },
@@ -413,7 +426,9 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     normDim(dim, 0, 'gather');
     return gather(x.reshape([1]), 0, index.reshape([1])).reshape([]);
   }
-  return gatherOp(x, normDim(dim, x._shape.length, 'gather'), index);
+  const d = normDim(dim, x._shape.length, 'gather');
+  checkNoNegative(index, 'gather', d, x._shape[d]);
+  return gatherOp(x, d, index);
 }
 
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
@@ -430,7 +445,7 @@ const whereOp = defineOp({
     ctx.saveForBackward(cond);
     const shape = K.broadcastShapes(K.broadcastShapes(cond._shape, a._shape, 'where'), b._shape, 'where');
     const dt = binaryDType(a, b);
-    const out = K.empty(shape, dt);
+    const out = K.empty(shape, dt, 'where');
     K.native.where(K.broadcastRef(K.cast(cond, 'bool'), shape), K.broadcastRef(K.cast(a, dt), shape), K.broadcastRef(K.cast(b, dt), shape), out._ref());
     return out;
   },

@@ -13,7 +13,9 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
   for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
+    // Past 2^53 only a zero-size tensor gets here ([0, 2^40, 1e10]): it
+    // addresses nothing, and the kernels refuse strides outside int64.
+    strides[i] = s <= Number.MAX_SAFE_INTEGER ? s : 0;
     s *= shape[i];
   }
   return strides;
@@ -29,33 +31,99 @@ export function numelOf(shape: readonly number[]): number {
 // letting V8 abort the process.
 const MAX_ELEMENTS = 2 ** 32;
 
-/** A zeroed tensor (the name follows the kernels' use: an output to fill). */
-export function empty(shape: readonly number[], dtype: DType): Tensor {
-  return alloc(shape, dtype, false);
+/**
+ * A zeroed tensor (the name follows the kernels' use: an output to fill).
+ * `op` is the caller's op, named when the allocation is refused.
+ */
+export function empty(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
+  return alloc(shape, dtype, false, op);
 }
 
 /** An output every element of which the next kernel writes: not zeroed. */
-export function output(shape: readonly number[], dtype: DType): Tensor {
-  return alloc(shape, dtype, true);
+export function output(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
+  return alloc(shape, dtype, true, op);
 }
 
-function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean): Tensor {
+function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean, op: string): Tensor {
   for (const s of shape) {
-    if (!Number.isInteger(s) || s < 0) throw new RangeError(`empty: invalid size ${s} in shape [${shape.join(', ')}]`);
+    if (!Number.isInteger(s) || s < 0) throw new RangeError(`${op}: invalid size ${fmtValue(s)} in shape ${fmtShape(shape)}`);
   }
   const n = numelOf(shape);
-  if (!(n <= MAX_ELEMENTS)) throw new RangeError(`empty: cannot allocate a tensor of shape [${shape.join(', ')}] (${n} elements)`);
+  if (!(n <= MAX_ELEMENTS)) throw new RangeError(`${op}: cannot allocate a tensor of shape ${fmtShape(shape)} (${n} elements)`);
   let data;
   try {
     data = allocStorage(dtype, n, uninitialized);
   } catch (e) {
-    throw new RangeError(`empty: cannot allocate ${n} elements of ${dtype}: ${(e as Error).message}`);
+    throw new RangeError(`${op}: cannot allocate ${n} elements of ${dtype}: ${(e as Error).message}`);
   }
   return new Tensor(new Storage(data), shape.slice(), contiguousStrides(shape), 0, dtype);
 }
 
+const INT_LIMITS: Partial<Record<DType, [number, number]>> = {
+  uint8: [0, 255],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  // 2^63 - 1 is not a double: the largest below 2^63 is the real limit.
+  int64: [-(2 ** 63), 2 ** 63 - 1024],
+};
+
+/**
+ * Throws where PyTorch refuses to convert a scalar to dtype ("value cannot
+ * be converted to type ... without overflow"): NaN, infinities and values
+ * past the integer type's range. Integral values may wrap into uint8 from
+ * as far as -255, as C++'s unsigned conversion of a Python int does.
+ */
+export function checkScalarFits(v: number, dtype: DType, op: string): void {
+  const lim = INT_LIMITS[dtype];
+  if (!lim) return;
+  const lo = dtype === 'uint8' && Number.isInteger(v) ? -255 : lim[0];
+  if (!(v >= lo && v <= lim[1])) throw new RangeError(`${op}: value ${v} cannot be converted to type ${dtype} without overflow`);
+}
+
+/** v converted to an integer dtype as a C++ cast does (in range: truncation; uint8 wraps). */
+export function toIntegral(v: number, dtype: DType): number {
+  const t = Math.trunc(v);
+  if (dtype === 'uint8') return ((t % 256) + 256) % 256;
+  if (dtype === 'int32') return t | 0;
+  return t;
+}
+
 export function fmtShape(s: readonly number[]): string {
-  return `[${s.join(', ')}]`;
+  // Shapes in messages may be the caller's unchecked arguments.
+  return Array.isArray(s) ? `[${s.map((v) => fmtValue(v)).join(', ')}]` : fmtValue(s);
+}
+
+/**
+ * A caller's argument as error-message text. Never throws: a template
+ * literal throws on a Symbol, String() on an object without a prototype,
+ * JSON.stringify on a BigInt or a cycle, and any of them would replace the
+ * op's error with one that does not name the op.
+ */
+export function fmtValue(v: unknown, depth = 0): string {
+  switch (typeof v) {
+    case 'symbol': return v.toString();
+    case 'bigint': return `${v}n`;
+    case 'function': return `[function ${(v as { name?: string }).name || 'anonymous'}]`;
+    case 'string': return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    case 'object':
+      if (v === null) return 'null';
+      if (v instanceof Tensor) return `Tensor(${v.dtype}, ${fmtShape(v._shape)})`;
+      if (Array.isArray(v)) {
+        if (depth > 1) return '[...]';
+        const items = v.slice(0, 8).map((x) => fmtValue(x, depth + 1));
+        return `[${items.join(', ')}${v.length > 8 ? ', ...' : ''}]`;
+      }
+      if (ArrayBuffer.isView(v)) return `${v.constructor?.name ?? 'typed array'}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+      try {
+        const ctor = Object.getPrototypeOf(v)?.constructor?.name;
+        if (ctor && ctor !== 'Object') return `[object ${ctor}]`;
+        const j = JSON.stringify(v);
+        if (j !== undefined) return j.length > 60 ? `${j.slice(0, 60)}...` : j;
+      } catch {
+        /* a BigInt inside, a cycle, a throwing getter or toJSON */
+      }
+      return '[object]';
+    default: return String(v);
+  }
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -97,22 +165,22 @@ export function broadcastRef(t: Tensor, shape: readonly number[]): Ref {
   return makeRef(t._storage.data, t._offset, shape, strides);
 }
 
-export function cast(x: Tensor, dtype: DType): Tensor {
+export function cast(x: Tensor, dtype: DType, op = 'to'): Tensor {
   if (x.dtype === dtype) return x;
-  const out = output(x._shape, dtype);
+  const out = output(x._shape, dtype, op);
   native.copy(x._ref(), out._ref());
   return out;
 }
 
-export function contiguous(x: Tensor): Tensor {
+export function contiguous(x: Tensor, op = 'contiguous'): Tensor {
   if (x.isContiguous()) return x;
-  const out = output(x._shape, x.dtype);
+  const out = output(x._shape, x.dtype, op);
   native.copy(x._ref(), out._ref());
   return out;
 }
 
-export function clone(x: Tensor): Tensor {
-  const out = output(x._shape, x.dtype);
+export function clone(x: Tensor, op = 'clone'): Tensor {
+  const out = output(x._shape, x.dtype, op);
   native.copy(x._ref(), out._ref());
   return out;
 }
@@ -123,9 +191,10 @@ export function floatDType(d: DType): DType {
 }
 
 export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DType = x.dtype): Tensor {
-  const xin = cast(x, computeDType);
+  const name = op.toLowerCase();
+  const xin = cast(x, computeDType, name);
   const boolOut = op === 'IsNan' || op === 'LogicalNot';
-  const out = output(x._shape, boolOut ? 'bool' : computeDType);
+  const out = output(x._shape, boolOut ? 'bool' : computeDType, name);
   native.unary(U[op], xin._ref(), out._ref());
   return out;
 }
@@ -158,20 +227,20 @@ export function binary(op: string, a: Tensor | number, b: Tensor | number, compu
   const dt = computeDType ?? binaryDType(a, b);
   const outDType = COMPARISON.has(op) ? 'bool' : dt;
   if (!(a instanceof Tensor)) {
-    const bt = cast(b as Tensor, dt);
-    const out = output(bt._shape, outDType);
+    const bt = cast(b as Tensor, dt, name);
+    const out = output(bt._shape, outDType, name);
     native.binaryScalar(B[op], bt._ref(), Number(a), true, out._ref());
     return out;
   }
   if (!(b instanceof Tensor)) {
-    const at = cast(a, dt);
-    const out = output(at._shape, outDType);
+    const at = cast(a, dt, name);
+    const out = output(at._shape, outDType, name);
     native.binaryScalar(B[op], at._ref(), Number(b), false, out._ref());
     return out;
   }
   const shape = broadcastShapes(a._shape, b._shape, name);
-  const at = cast(a, dt), bt = cast(b, dt);
-  const out = output(shape, outDType);
+  const at = cast(a, dt, name), bt = cast(b, dt, name);
+  const out = output(shape, outDType, name);
   native.binary(B[op], broadcastRef(at, shape), broadcastRef(bt, shape), out._ref());
   return out;
 }
@@ -189,7 +258,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 export function reduce(op: string, x: Tensor, dims: number[], keepdim: boolean, outDType: DType, correction = 1): Tensor {
   const kshape = x._shape.map((s, i) => (dims.includes(i) ? 1 : s));
-  const out = empty(kshape, outDType);
+  const out = empty(kshape, outDType, op.toLowerCase());
   native.reduce(R[op], x._ref(), dims, correction, out._ref());
   if (keepdim) return out;
   return out._view(x._shape.filter((_, i) => !dims.includes(i)));

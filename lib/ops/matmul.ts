@@ -46,12 +46,12 @@ function as3d(t: Tensor, batch: number[]): Ref | null {
 /** out[..., M, N] = a[..., M, K] @ b[..., K, N], batch dims broadcast. */
 function bmmKernel(a: Tensor, b: Tensor): Tensor {
   // Integer products run through the float64 GEMM (exact below 2^53).
-  if (!isFloating(a.dtype)) return K.cast(bmmKernel(K.cast(a, 'float64'), K.cast(b, 'float64')), a.dtype);
+  if (!isFloating(a.dtype)) return K.cast(bmmKernel(K.cast(a, 'float64', 'matmul'), K.cast(b, 'float64', 'matmul')), a.dtype, 'matmul');
   const batch = K.broadcastShapes(a._shape.slice(0, -2), b._shape.slice(0, -2), 'matmul');
   const M = a._shape[a._shape.length - 2], N = b._shape[b._shape.length - 1];
-  const out = K.output([...batch, M, N], a.dtype);
-  const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)])), batch)!;
-  const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)])), batch)!;
+  const out = K.output([...batch, M, N], a.dtype, 'matmul');
+  const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)]), 'matmul'), batch)!;
+  const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)]), 'matmul'), batch)!;
   const B = K.numelOf(batch);
   K.native.matmul(ar, br, K.makeRef(out._storage.data, 0, [B, M, N], [M * N, N, 1]));
   return out;

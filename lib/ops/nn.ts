@@ -39,7 +39,7 @@ function convArray(p: Conv2dParams): number[] {
 }
 
 function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]): Tensor {
-  const out = K.empty([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype);
+  const out = K.empty([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d');
   K.native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(p), out._ref());
   return out;
 }
@@ -149,11 +149,11 @@ function planesOf(shape: readonly number[]): number {
 }
 
 function maxPoolForward(x: Tensor, p: Pool2dParams, outHW: readonly number[]): { values: Tensor; indices: Tensor } {
-  const xc = K.contiguous(x);
+  const xc = K.contiguous(x, 'maxPool2d');
   const [N, C, H, W] = xc._shape;
   const [OH, OW] = outHW;
-  const values = K.empty([N, C, OH, OW], x.dtype);
-  const indices = K.empty([N, C, OH, OW], 'int64');
+  const values = K.empty([N, C, OH, OW], x.dtype, 'maxPool2d');
+  const indices = K.empty([N, C, OH, OW], 'int64', 'maxPool2d');
   const P = N * C;
   K.native.maxPool2d(refAs(xc, [P, H, W]), poolArray(p), refAs(values, [P, OH, OW]), refAs(indices, [P, OH, OW]));
   return { values, indices };
@@ -216,9 +216,9 @@ export interface AvgPoolOptions {
 }
 
 function avgForward(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: readonly number[]): Tensor {
-  const xc = K.contiguous(x);
+  const xc = K.contiguous(x, 'avgPool2d');
   const [N, C, H, W] = xc._shape;
-  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype);
+  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'avgPool2d');
   K.native.avgPool2d(refAs(xc, [N * C, H, W]), poolArray(p), o.countIncludePad, o.divisorOverride, refAs(out, [N * C, outHW[0], outHW[1]]));
   return out;
 }
@@ -263,9 +263,9 @@ export function avgPool2d(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: 
 }
 
 function adaptiveForward(x: Tensor, outHW: readonly number[]): Tensor {
-  const xc = K.contiguous(x);
+  const xc = K.contiguous(x, 'adaptiveAvgPool2d');
   const [N, C, H, W] = xc._shape;
-  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype);
+  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'adaptiveAvgPool2d');
   K.native.adaptiveAvgPool2d(refAs(xc, [N * C, H, W]), refAs(out, [N * C, outHW[0], outHW[1]]));
   return out;
 }

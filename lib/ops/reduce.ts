@@ -9,16 +9,21 @@ function check(x: unknown, op: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
 }
 
-/** Normalised, sorted, unique reduction dims; all dims when dim is absent. */
+/**
+ * Normalised, sorted, unique reduction dims; all dims when dim is absent or
+ * an empty list (PyTorch 1.13 reads sum(x, []) as a full reduction).
+ */
 export function reduceDims(x: Tensor, dim: number | number[] | null | undefined, op: string): number[] {
-  if (dim === undefined || dim === null) return [...x._shape.keys()];
+  if (dim === undefined || dim === null || (Array.isArray(dim) && dim.length === 0)) return [...x._shape.keys()];
   const list = Array.isArray(dim) ? dim : [dim];
-  if (x._shape.length === 0) {
-    for (const d of list) normDim(d, 0, op);
-    return [];
-  }
   const dims = list.map((d) => normDim(d, x._shape.length, op));
-  if (new Set(dims).size !== dims.length) throw new RangeError(`${op}: dim ${dims.join(', ')} appears multiple times in the list of dims`);
+  const seen = new Set<number>();
+  for (const d of dims) {
+    if (seen.has(d)) throw new RangeError(`${op}: dim ${d} appears multiple times in the list of dims`);
+    seen.add(d);
+  }
+  // A 0-d tensor takes dim 0 or -1, but has nothing to reduce.
+  if (x._shape.length === 0) return [];
   return dims.sort((a, b) => a - b);
 }
 
@@ -279,13 +284,23 @@ export function amin(x: Tensor, dim?: number | number[] | null, opts?: DimOption
 function argExtreme(isMax: boolean, x: Tensor, dim: number | null | undefined, opts: DimOptions | undefined): Tensor {
   const op = isMax ? 'argmax' : 'argmin';
   check(x, op);
-  if (x.numel() === 0) throw new RangeError(`${op}: expected a non-empty tensor`);
+  const keepdim = checkKeepdim(opts, op);
   if (dim === undefined || dim === null) {
+    if (x.numel() === 0) throw new RangeError(`${op}: expected a dim to reduce over for an empty tensor of shape ${K.fmtShape(x._shape)}`);
     const flat = K.contiguous(x)._view([x.numel()]);
     const r = argReduce(isMax, flat, 0, false);
-    return checkKeepdim(opts, op) ? r._view(x._shape.map(() => 1)) : r;
+    return keepdim ? r._view(x._shape.map(() => 1)) : r;
   }
-  return argReduce(isMax, x, normDim(dim, x._shape.length, op), checkKeepdim(opts, op));
+  const d = normDim(dim, x._shape.length, op);
+  if (x._shape.length > 0 && x._shape[d] === 0) {
+    throw new RangeError(`${op}: expected reduction dim ${d} to have non-zero size, got shape ${K.fmtShape(x._shape)}`);
+  }
+  // Zero-size elsewhere: an empty result of the reduced shape, as PyTorch's.
+  if (x.numel() === 0) {
+    const kshape = x._shape.map((s, i) => (i === d ? 1 : s));
+    return K.empty(keepdim ? kshape : x._shape.filter((_, i) => i !== d), 'int64');
+  }
+  return argReduce(isMax, x, d, keepdim);
 }
 export function argmax(x: Tensor, dim?: number | null, opts?: DimOptions): Tensor {
   return argExtreme(true, x, dim, opts);
@@ -311,6 +326,8 @@ const logsumexpOp = defineOp({
 
 export function logsumexp(x: Tensor, dim: number | number[], opts?: DimOptions): Tensor {
   check(x, 'logsumexp');
+  // PyTorch 1.13 has no reading of logsumexp(x, []) (it fails inside its kernel).
+  if (Array.isArray(dim) && dim.length === 0) throw new RangeError('logsumexp: expected at least one dim to reduce, got an empty list');
   const xf = isFloating(x.dtype) ? x : x.to('float32');
   return logsumexpOp(xf, reduceDims(xf, dim, 'logsumexp'), checkKeepdim(opts, 'logsumexp'));
 }
@@ -348,7 +365,7 @@ function softmaxOp(name: string, log: boolean) {
   return defineOp({
     name,
     forward: (ctx, x: Tensor, dim: number) => {
-      const out = K.empty(x._shape, x.dtype);
+      const out = K.empty(x._shape, x.dtype, log ? 'logSoftmax' : 'softmax');
       if (x.numel() > 0) K.native.softmax(x._ref(), dim, log, out._ref());
       ctx.saveForBackward(out);
       ctx.dim = dim;
@@ -372,17 +389,23 @@ function softmaxOp(name: string, log: boolean) {
 const softmaxK = softmaxOp('SoftmaxBackward0', false);
 const logSoftmaxK = softmaxOp('LogSoftmaxBackward0', true);
 
-export function softmax(x: Tensor, dim: number): Tensor {
-  check(x, 'softmax');
-  if (dim === undefined) throw new TypeError('softmax: dim is required');
+function softmaxEntry(x: Tensor, dim: number, log: boolean): Tensor {
+  const op = log ? 'logSoftmax' : 'softmax';
+  check(x, op);
+  if (dim === undefined) throw new TypeError(`${op}: dim is required`);
+  const d = normDim(dim, x._shape.length, op);
   const xf = isFloating(x.dtype) ? x : x.to('float32');
-  return softmaxK(xf, x._shape.length === 0 ? 0 : normDim(dim, x._shape.length, 'softmax'));
+  const k = log ? logSoftmaxK : softmaxK;
+  // A 0-d tensor is a row of one (dim 0 or -1, as PyTorch allows); the
+  // kernels want a dim to walk, so run it as shape [1].
+  if (x._shape.length === 0) return k(xf.reshape([1]), 0).reshape([]);
+  return k(xf, d);
+}
+export function softmax(x: Tensor, dim: number): Tensor {
+  return softmaxEntry(x, dim, false);
 }
 export function logSoftmax(x: Tensor, dim: number): Tensor {
-  check(x, 'logSoftmax');
-  if (dim === undefined) throw new TypeError('logSoftmax: dim is required');
-  const xf = isFloating(x.dtype) ? x : x.to('float32');
-  return logSoftmaxK(xf, x._shape.length === 0 ? 0 : normDim(dim, x._shape.length, 'logSoftmax'));
+  return softmaxEntry(x, dim, true);
 }
 
 // ---- any / all ---------------------------------------------------------------------------

@@ -76,7 +76,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   check(x, 'select');
   if (x._shape.length === 0) throw new RangeError('select: cannot be applied to a 0-dim tensor');
   const d = normDim(dim, x._shape.length, 'select');
-  if (!Number.isInteger(index)) throw new TypeError(`select: index must be an integer, got ${String(index)}`);
+  if (!Number.isInteger(index)) throw new TypeError(`select: index must be an integer, got ${K.fmtValue(index)}`);
   const size = x._shape[d];
   if (index < -size || index >= size) {
     throw new RangeError(`select: index ${index} out of range for tensor of size ${K.fmtShape(x._shape)} at dimension ${d}`);
@@ -337,8 +337,15 @@ export function clone(x: Tensor): Tensor {
   return cloneOp(x);
 }
 
+// A clone too (PyTorch records CloneBackward0), but refused allocations name contiguous.
+const contiguousOp = defineOp({
+  name: 'CloneBackward0',
+  forward: (_ctx, x: Tensor) => K.clone(x, 'contiguous'),
+  backward: (_ctx, g) => [g],
+});
+
 export function contiguous(x: Tensor): Tensor {
-  return x.isContiguous() ? x : cloneOp(x);
+  return x.isContiguous() ? x : contiguousOp(x);
 }
 
 const toCopyOp = defineOp({
@@ -364,7 +371,7 @@ const catOp = defineOp({
     const ref = parts[0] ?? tensors[0];
     const shape = ref._shape.slice();
     shape[dim] = parts.reduce((n, t) => n + t._shape[dim], 0);
-    const out = K.empty(shape, dtype);
+    const out = K.empty(shape, dtype, 'cat');
     let at = 0;
     for (const t of parts) {
       const len = t._shape[dim];
@@ -427,12 +434,16 @@ export function split(x: Tensor, splitSize: number | number[], dim = 0): Tensor[
   const size = x._shape[d];
   let sizes: number[];
   if (Array.isArray(splitSize)) {
+    for (const s of splitSize as unknown[]) {
+      if (typeof s !== 'number' || !Number.isInteger(s)) throw new TypeError(`split: split sizes must be integers, got ${K.fmtShape(splitSize)}`);
+      if (s < 0) throw new RangeError(`split: split sizes must be non-negative, got ${K.fmtShape(splitSize)}`);
+    }
     if (splitSize.reduce((a, b) => a + b, 0) !== size) {
       throw new RangeError(`split: split sizes ${K.fmtShape(splitSize)} do not sum to the size ${size} of dim ${d}`);
     }
     sizes = splitSize;
   } else {
-    if (!Number.isInteger(splitSize) || splitSize <= 0) throw new RangeError(`split: split size must be a positive integer, got ${splitSize}`);
+    if (!Number.isInteger(splitSize) || splitSize <= 0) throw new RangeError(`split: split size must be a positive integer, got ${K.fmtValue(splitSize)}`);
     sizes = [];
     for (let at = 0; at < size; at += splitSize) sizes.push(Math.min(splitSize, size - at));
     if (sizes.length === 0) sizes.push(0);
@@ -447,7 +458,7 @@ export function split(x: Tensor, splitSize: number | number[], dim = 0): Tensor[
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   check(x, 'chunk');
-  if (!Number.isInteger(chunks) || chunks <= 0) throw new RangeError(`chunk: chunks must be a positive integer, got ${chunks}`);
+  if (!Number.isInteger(chunks) || chunks <= 0) throw new RangeError(`chunk: chunks must be a positive integer, got ${K.fmtValue(chunks)}`);
   const d = normDim(dim, x._shape.length, 'chunk');
   return split(x, Math.max(1, Math.ceil(x._shape[d] / chunks)), d);
 }
