@@ -37,13 +37,13 @@ export interface DimOptions {
 export function sizeArgs(args: unknown[], op: string): number[] {
   const list = args.length === 1 && Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
   return list.map((s) => {
-    if (typeof s !== 'number' || !Number.isInteger(s)) throw new TypeError(`${op}: sizes must be integers, got ${String(s)}`);
+    if (typeof s !== 'number' || !Number.isInteger(s)) throw new TypeError(`${op}: sizes must be integers, got ${K.fmtValue(s)}`);
     return s;
   });
 }
 
 export function normDim(d: unknown, ndim: number, op: string): number {
-  if (typeof d !== 'number' || !Number.isInteger(d)) throw new TypeError(`${op}: dim must be an integer, got ${String(d)}`);
+  if (typeof d !== 'number' || !Number.isInteger(d)) throw new TypeError(`${op}: dim must be an integer, got ${K.fmtValue(d)}`);
   const n = Math.max(ndim, 1);
   if (d < -n || d >= n) throw new RangeError(`${op}: dimension out of range (expected to be in range of [${-n}, ${n - 1}], but got ${d})`);
   return d < 0 ? d + n : d;
@@ -384,7 +384,7 @@ export class Tensor {
     if (typeof target === 'string' && /^cuda(:\d+)?$/.test(target)) {
       throw new Error(`to: cannot move a tensor to '${target}': this build of kindling has no CUDA support (torch.cuda.isAvailable() is false)`);
     }
-    throw new TypeError(`to: expected a dtype or a device, got ${String(target)}`);
+    throw new TypeError(`to: expected a dtype or a device, got ${K.fmtValue(target)}`);
   }
   type(dtype: DType): Tensor { return this.to(dtype); }
   float(): Tensor { return this.to('float32'); }
