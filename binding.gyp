@@ -13,6 +13,7 @@
         "native/binding/core.cc",
         "native/binding/nn.cc",
         "native/binding/optim.cc",
+        "native/binding/cuda.cc",
         "native/cpu/elementwise.cc",
         "native/cpu/reduce.cc",
         "native/cpu/index.cc",

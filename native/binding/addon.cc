@@ -5,6 +5,7 @@ static Napi::Object InitKindling(Napi::Env env, Napi::Object exports) {
   kdb::initCore(env, exports);
   kdb::initNN(env, exports);
   kdb::initOptim(env, exports);
+  kdb::initCuda(env, exports);
   return exports;
 }
 

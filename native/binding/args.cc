@@ -7,6 +7,7 @@ namespace kdb {
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
   Napi::Env env = info.Env();
   auto fail = [&](const std::string& msg) { return Napi::TypeError::New(env, std::string(op) + ": " + msg); };
+  auto range = [&](const std::string& msg) { return Napi::RangeError::New(env, std::string(op) + ": " + msg); };
   if (i >= info.Length()) throw fail("missing tensor argument " + std::to_string(i));
   napi_value tuple = info[i];
   bool isArray = false;
@@ -15,22 +16,31 @@ TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
   napi_value data, meta;
   if (napi_get_element(env, tuple, 0, &data) != napi_ok || napi_get_element(env, tuple, 1, &meta) != napi_ok)
     throw fail("malformed tensor argument");
-  bool isTA = false;
-  napi_is_typedarray(env, data, &isTA);
-  if (!isTA) throw fail("tensor data is not a typed array");
-  napi_typedarray_type type;
+  TensorView v;
   size_t length = 0;
   void* ptr = nullptr;
-  napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr);
-  TensorView v;
-  switch (type) {
-    case napi_float32_array: v.dtype = DType::Float32; break;
-    case napi_float64_array: v.dtype = DType::Float64; break;
-    case napi_int32_array: v.dtype = DType::Int32; break;
-    case napi_bigint64_array: v.dtype = DType::Int64; break;
-    case napi_uint8_array: v.dtype = DType::UInt8; break;
-    case napi_uint8_clamped_array: v.dtype = DType::Bool; break;
-    default: throw fail("unsupported typed array");
+  bool isTA = false;
+  napi_is_typedarray(env, data, &isTA);
+  if (isTA) {
+    napi_typedarray_type type;
+    napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr);
+    switch (type) {
+      case napi_float32_array: v.dtype = DType::Float32; break;
+      case napi_float64_array: v.dtype = DType::Float64; break;
+      case napi_int32_array: v.dtype = DType::Int32; break;
+      case napi_bigint64_array: v.dtype = DType::Int64; break;
+      case napi_uint8_array: v.dtype = DType::UInt8; break;
+      case napi_uint8_clamped_array: v.dtype = DType::Bool; break;
+      default: throw fail("unsupported typed array");
+    }
+  } else {
+    const CudaStorage* s = cudaStorageOf(env, data);
+    if (s == nullptr) throw fail("tensor data is not a typed array or a CUDA storage");
+    if (s->disposed) throw Napi::Error::New(env, std::string(op) + ": tensor was disposed");
+    v.dtype = s->dtype;
+    v.device = s->device;
+    length = static_cast<size_t>(s->numel);
+    ptr = s->data;
   }
   isTA = false;
   napi_is_typedarray(env, meta, &isTA);
@@ -41,25 +51,63 @@ TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
   if (!isTA || metaType != napi_float64_array || metaLen % 2 != 1) throw fail("malformed tensor metadata");
   const double* m = static_cast<const double*>(metaPtr);
   const int nd = static_cast<int>(metaLen / 2);
-  if (nd > kd::kMaxDims) throw Napi::RangeError::New(env, std::string(op) + ": too many dimensions (" + std::to_string(nd) + " > 16)");
+  if (nd > kd::kMaxDims) throw range("too many dimensions (" + std::to_string(nd) + " > 16)");
   v.ndim = nd;
+  // Metadata comes from JS numbers: NaN, fractions or huge values would
+  // turn into garbage (or UB) in the int64 casts below. 2^53 bounds every
+  // size, stride and offset a typed array can have, and keeps the span
+  // sums below far from int64 overflow.
+  constexpr double kLimit = 9007199254740992.0;  // 2^53
+  auto isInt = [](double x) { return x == x && x == static_cast<double>(static_cast<int64_t>(x)); };
+  if (!(m[0] >= 0 && m[0] <= kLimit) || !isInt(m[0]))
+    throw range("invalid storage offset " + std::to_string(m[0]) + " (expected an integer >= 0)");
   const int64_t offset = static_cast<int64_t>(m[0]);
   // Bounds: the lowest and highest element the view can touch must lie in
   // the buffer, so no stride pattern can read or write outside it.
   int64_t lo = offset, hi = offset;
   bool empty = false;
+  double numel = 1;
   for (int d = 0; d < nd; ++d) {
-    v.shape[d] = static_cast<int64_t>(m[1 + d]);
-    v.strides[d] = static_cast<int64_t>(m[1 + nd + d]);
-    if (v.shape[d] < 0) throw Napi::RangeError::New(env, std::string(op) + ": negative size");
+    const double sz = m[1 + d], st = m[1 + nd + d];
+    if (!(sz >= 0 && sz <= kLimit) || !isInt(sz))
+      throw range("invalid size " + std::to_string(sz) + " at dim " + std::to_string(d) +
+                  " (expected an integer >= 0)");
+    if (!(st >= -kLimit && st <= kLimit) || !isInt(st))
+      throw range("invalid stride " + std::to_string(st) + " at dim " + std::to_string(d) + " (expected an integer)");
+    v.shape[d] = static_cast<int64_t>(sz);
+    v.strides[d] = static_cast<int64_t>(st);
+    numel *= sz;
     if (v.shape[d] == 0) empty = true;
-    const int64_t span = (v.shape[d] - 1) * v.strides[d];
-    if (span > 0) hi += span; else lo += span;
   }
-  if (!empty && (lo < 0 || hi >= static_cast<int64_t>(length)))
-    throw Napi::RangeError::New(env, std::string(op) + ": view out of bounds of its storage");
+  if (!empty) {
+    // Stride-0 dims make any size cheap to describe; the element count must
+    // still fit an int64 for the kernels' index arithmetic.
+    if (numel > 4.6e18) throw range("view has too many elements");
+    for (int d = 0; d < nd; ++d) {
+      const double span = static_cast<double>(v.shape[d] - 1) * static_cast<double>(v.strides[d]);
+      if (span > kLimit || span < -kLimit) throw range("view out of bounds of its storage");
+      if (span > 0) hi += static_cast<int64_t>(span);
+      else lo += static_cast<int64_t>(span);
+    }
+    if (lo < 0 || hi >= static_cast<int64_t>(length)) throw range("view out of bounds of its storage");
+  }
   v.data = static_cast<uint8_t*>(ptr) + offset * static_cast<int64_t>(kd::dtypeSize(v.dtype));
   return v;
+}
+
+int commonDevice(Napi::Env env, const char* op, std::initializer_list<const TensorView*> views) {
+  int dev = -2;
+  for (const TensorView* v : views) {
+    if (v == nullptr) continue;
+    if (dev == -2) {
+      dev = v->device;
+    } else if (v->device != dev) {
+      auto name = [](int d) { return d < 0 ? std::string("cpu") : "cuda:" + std::to_string(d); };
+      throw Napi::Error::New(env, std::string(op) + ": expected all tensors on the same device, got " + name(dev) +
+                                      " and " + name(v->device));
+    }
+  }
+  return dev == -2 ? -1 : dev;
 }
 
 double readNumber(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what) {

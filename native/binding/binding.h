@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 #include "../cpu/kernels.h"
+#include "../cuda/cuda_ops.h"
 
 namespace kdb {
 
@@ -16,11 +17,39 @@ using kd::TensorView;
 // lib/backend/native.ts): data is a TypedArray whose class gives the dtype
 // (Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array for
 // uint8, Uint8ClampedArray for bool); meta is a Float64Array
-// [offset, ...shape, ...strides], offset and strides in elements.
+// [offset, ...shape, ...strides], offset and strides in elements. data may
+// also be a CUDA storage made by cudaAlloc (cuda.cc): the view then has
+// device >= 0 and points into device memory.
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op);
 double readNumber(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what);
 int readInt(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what);
 std::vector<bool> readDimMask(const Napi::CallbackInfo& info, size_t i, int ndim, const char* op);
+
+// Where a call runs: -1 when every view is on the CPU, else the CUDA ordinal
+// they all share. Null entries (absent optional tensors) are skipped.
+// Throws "<op>: expected all tensors on the same device, got cpu and cuda:0".
+int commonDevice(Napi::Env env, const char* op, std::initializer_list<const TensorView*> views);
+
+// Runs one kernel on the CPU (dev < 0) or on the CUDA device: the same
+// name and arguments in kd:: and kd::cuda::.
+#define KD_RUN_ON(dev, ...)   \
+  do {                        \
+    if ((dev) >= 0)           \
+      ::kd::cuda::__VA_ARGS__; \
+    else                      \
+      ::kd::__VA_ARGS__;      \
+  } while (0)
+
+// A CUDA storage as readView sees it; null when v is not one.
+struct CudaStorage {
+  void* data = nullptr;
+  size_t bytes = 0;
+  int64_t numel = 0;
+  DType dtype = DType::Float32;
+  int device = 0;
+  bool disposed = false;
+};
+CudaStorage* cudaStorageOf(napi_env env, napi_value v);
 
 // Runs body and turns a C++ exception into a JS Error. Use in every export
 // so nothing a caller passes can abort the process.
@@ -39,5 +68,6 @@ std::vector<bool> readDimMask(const Napi::CallbackInfo& info, size_t i, int ndim
 void initCore(Napi::Env env, Napi::Object exports);
 void initNN(Napi::Env env, Napi::Object exports);
 void initOptim(Napi::Env env, Napi::Object exports);
+void initCuda(Napi::Env env, Napi::Object exports);
 
 }  // namespace kdb

@@ -20,7 +20,7 @@ Napi::Value Unary(Info info) {
     auto op = static_cast<kd::UnaryOp>(readInt(info, 0, "unary", "op"));
     TensorView x = readView(info, 1, "unary"), out = readView(info, 2, "unary");
     checkSameShape(info.Env(), "unary", x, out);
-    kd::unary(op, x, out);
+    KD_RUN_ON(commonDevice(info.Env(), "unary", {&x, &out}), unary(op, x, out));
   });
   return info.Env().Undefined();
 }
@@ -31,7 +31,7 @@ Napi::Value Binary(Info info) {
     TensorView a = readView(info, 1, "binary"), b = readView(info, 2, "binary"), out = readView(info, 3, "binary");
     checkSameShape(info.Env(), "binary", a, out);
     checkSameShape(info.Env(), "binary", b, out);
-    kd::binary(op, a, b, out);
+    KD_RUN_ON(commonDevice(info.Env(), "binary", {&a, &b, &out}), binary(op, a, b, out));
   });
   return info.Env().Undefined();
 }
@@ -44,7 +44,7 @@ Napi::Value BinaryScalar(Info info) {
     bool scalarFirst = info[3].ToBoolean();
     TensorView out = readView(info, 4, "binaryScalar");
     checkSameShape(info.Env(), "binaryScalar", a, out);
-    kd::binaryScalar(op, a, s, scalarFirst, out);
+    KD_RUN_ON(commonDevice(info.Env(), "binaryScalar", {&a, &out}), binaryScalar(op, a, s, scalarFirst, out));
   });
   return info.Env().Undefined();
 }
@@ -56,7 +56,7 @@ Napi::Value Where(Info info) {
     checkSameShape(info.Env(), "where", c, out);
     checkSameShape(info.Env(), "where", a, out);
     checkSameShape(info.Env(), "where", b, out);
-    kd::where(c, a, b, out);
+    KD_RUN_ON(commonDevice(info.Env(), "where", {&c, &a, &b, &out}), where(c, a, b, out));
   });
   return info.Env().Undefined();
 }
@@ -65,13 +65,18 @@ Napi::Value Copy(Info info) {
   KD_GUARD(info.Env(), {
     TensorView src = readView(info, 0, "copy"), dst = readView(info, 1, "copy");
     checkSameShape(info.Env(), "copy", src, dst);
-    kd::copy(src, dst);
+    // The one op that crosses devices: host <-> device and device <-> device.
+    if (src.device != dst.device) kd::cuda::copyAcross(src, dst);
+    else KD_RUN_ON(src.device, copy(src, dst));
   });
   return info.Env().Undefined();
 }
 
 Napi::Value Fill(Info info) {
-  KD_GUARD(info.Env(), { kd::fill(readView(info, 0, "fill"), readNumber(info, 1, "fill", "value")); });
+  KD_GUARD(info.Env(), {
+    TensorView dst = readView(info, 0, "fill");
+    KD_RUN_ON(dst.device, fill(dst, readNumber(info, 1, "fill", "value")));
+  });
   return info.Env().Undefined();
 }
 
@@ -81,7 +86,7 @@ Napi::Value Clamp(Info info) {
     double lo = readNumber(info, 1, "clamp", "min"), hi = readNumber(info, 2, "clamp", "max");
     TensorView out = readView(info, 3, "clamp");
     checkSameShape(info.Env(), "clamp", x, out);
-    kd::clamp(x, lo, hi, out);
+    KD_RUN_ON(commonDevice(info.Env(), "clamp", {&x, &out}), clamp(x, lo, hi, out));
   });
   return info.Env().Undefined();
 }
@@ -93,7 +98,7 @@ Napi::Value Reduce(Info info) {
     std::vector<bool> mask = readDimMask(info, 2, x.ndim, "reduce");
     double correction = readNumber(info, 3, "reduce", "correction");
     TensorView out = readView(info, 4, "reduce");
-    kd::reduce(op, x, mask, correction, out);
+    KD_RUN_ON(commonDevice(info.Env(), "reduce", {&x, &out}), reduce(op, x, mask, correction, out));
   });
   return info.Env().Undefined();
 }
@@ -104,7 +109,8 @@ Napi::Value ArgReduce(Info info) {
     TensorView x = readView(info, 1, "argReduce");
     int dim = readInt(info, 2, "argReduce", "dim");
     if (dim < 0 || dim >= x.ndim) throw Napi::RangeError::New(info.Env(), "argReduce: dim out of range");
-    kd::argReduce(isMax, x, dim, readView(info, 3, "argReduce"), readView(info, 4, "argReduce"));
+    TensorView values = readView(info, 3, "argReduce"), indices = readView(info, 4, "argReduce");
+    KD_RUN_ON(commonDevice(info.Env(), "argReduce", {&x, &values, &indices}), argReduce(isMax, x, dim, values, indices));
   });
   return info.Env().Undefined();
 }
@@ -117,7 +123,7 @@ Napi::Value Softmax(Info info) {
     bool log = info[2].ToBoolean();
     TensorView out = readView(info, 3, "softmax");
     checkSameShape(info.Env(), "softmax", x, out);
-    kd::softmax(x, dim, log, out);
+    KD_RUN_ON(commonDevice(info.Env(), "softmax", {&x, &out}), softmax(x, dim, log, out));
   });
   return info.Env().Undefined();
 }
@@ -131,13 +137,14 @@ Napi::Value SoftmaxBackward(Info info) {
     TensorView out = readView(info, 4, "softmaxBackward");
     checkSameShape(info.Env(), "softmaxBackward", y, gy);
     checkSameShape(info.Env(), "softmaxBackward", y, out);
-    kd::softmaxBackward(y, gy, dim, log, out);
+    KD_RUN_ON(commonDevice(info.Env(), "softmaxBackward", {&y, &gy, &out}), softmaxBackward(y, gy, dim, log, out));
   });
   return info.Env().Undefined();
 }
 
 // (x, dim, index, out) and (out, dim, index, src) share one argument shape.
-template <void (*K)(const TensorView&, int, const TensorView&, const TensorView&)>
+using IndexKernel = void (*)(const TensorView&, int, const TensorView&, const TensorView&);
+template <IndexKernel K, IndexKernel CudaK>
 Napi::Value IndexOp(Info info) {
   KD_GUARD(info.Env(), {
     TensorView a = readView(info, 0, "index");
@@ -145,7 +152,9 @@ Napi::Value IndexOp(Info info) {
     if (dim < 0 || dim >= a.ndim) throw Napi::RangeError::New(info.Env(), "index: dim out of range");
     TensorView idx = readView(info, 2, "index");
     if (idx.dtype != DType::Int64) throw Napi::TypeError::New(info.Env(), "index: index tensor must be int64");
-    K(a, dim, idx, readView(info, 3, "index"));
+    TensorView b = readView(info, 3, "index");
+    if (commonDevice(info.Env(), "index", {&a, &idx, &b}) >= 0) CudaK(a, dim, idx, b);
+    else K(a, dim, idx, b);
   });
   return info.Env().Undefined();
 }
@@ -157,7 +166,9 @@ Napi::Value IndexAdd(Info info) {
     if (dim < 0 || dim >= out.ndim) throw Napi::RangeError::New(info.Env(), "indexAdd: dim out of range");
     TensorView idx = readView(info, 2, "indexAdd");
     if (idx.dtype != DType::Int64) throw Napi::TypeError::New(info.Env(), "indexAdd: index tensor must be int64");
-    kd::indexAdd(out, dim, idx, readView(info, 3, "indexAdd"), readNumber(info, 4, "indexAdd", "alpha"));
+    TensorView src = readView(info, 3, "indexAdd");
+    const double alpha = readNumber(info, 4, "indexAdd", "alpha");
+    KD_RUN_ON(commonDevice(info.Env(), "indexAdd", {&out, &idx, &src}), indexAdd(out, dim, idx, src, alpha));
   });
   return info.Env().Undefined();
 }
@@ -169,7 +180,7 @@ Napi::Value Matmul(Info info) {
     if (a.shape[2] != b.shape[1] || out.shape[1] != a.shape[1] || out.shape[2] != b.shape[2] ||
         a.shape[0] != out.shape[0] || b.shape[0] != out.shape[0])
       throw Napi::RangeError::New(info.Env(), "matmul: inconsistent shapes");
-    kd::matmul(a, b, out);
+    KD_RUN_ON(commonDevice(info.Env(), "matmul", {&a, &b, &out}), matmul(a, b, out));
   });
   return info.Env().Undefined();
 }
@@ -185,30 +196,46 @@ Napi::Value ManualSeed(Info info) {
 }
 
 Napi::Value Uniform(Info info) {
-  KD_GUARD(info.Env(), { kd::uniform(readView(info, 0, "uniform"), readNumber(info, 1, "uniform", "low"), readNumber(info, 2, "uniform", "high")); });
+  KD_GUARD(info.Env(), {
+    TensorView out = readView(info, 0, "uniform");
+    KD_RUN_ON(out.device, uniform(out, readNumber(info, 1, "uniform", "low"), readNumber(info, 2, "uniform", "high")));
+  });
   return info.Env().Undefined();
 }
 
 Napi::Value Normal(Info info) {
-  KD_GUARD(info.Env(), { kd::normal(readView(info, 0, "normal"), readNumber(info, 1, "normal", "mean"), readNumber(info, 2, "normal", "std")); });
+  KD_GUARD(info.Env(), {
+    TensorView out = readView(info, 0, "normal");
+    KD_RUN_ON(out.device, normal(out, readNumber(info, 1, "normal", "mean"), readNumber(info, 2, "normal", "std")));
+  });
   return info.Env().Undefined();
 }
 
 Napi::Value Randint(Info info) {
   KD_GUARD(info.Env(), {
-    kd::randint(readView(info, 0, "randint"), static_cast<int64_t>(readNumber(info, 1, "randint", "low")),
-                static_cast<int64_t>(readNumber(info, 2, "randint", "high")));
+    TensorView out = readView(info, 0, "randint");
+    const double lo = readNumber(info, 1, "randint", "low"), hi = readNumber(info, 2, "randint", "high");
+    // The int64 casts below are undefined outside int64's range.
+    if (!(lo >= -9.2e18 && lo <= 9.2e18 && hi >= -9.2e18 && hi <= 9.2e18))
+      throw Napi::RangeError::New(info.Env(), "randint: low and high must be finite and within int64");
+    KD_RUN_ON(out.device, randint(out, static_cast<int64_t>(lo), static_cast<int64_t>(hi)));
   });
   return info.Env().Undefined();
 }
 
 Napi::Value Randperm(Info info) {
-  KD_GUARD(info.Env(), { kd::randperm(readView(info, 0, "randperm")); });
+  KD_GUARD(info.Env(), {
+    TensorView out = readView(info, 0, "randperm");
+    KD_RUN_ON(out.device, randperm(out));
+  });
   return info.Env().Undefined();
 }
 
 Napi::Value Bernoulli(Info info) {
-  KD_GUARD(info.Env(), { kd::bernoulli(readView(info, 0, "bernoulli"), readNumber(info, 1, "bernoulli", "p")); });
+  KD_GUARD(info.Env(), {
+    TensorView out = readView(info, 0, "bernoulli");
+    KD_RUN_ON(out.device, bernoulli(out, readNumber(info, 1, "bernoulli", "p")));
+  });
   return info.Env().Undefined();
 }
 
@@ -266,11 +293,11 @@ void initCore(Napi::Env env, Napi::Object exports) {
   exports.Set("argReduce", Napi::Function::New(env, ArgReduce, "argReduce"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
-  exports.Set("indexSelect", Napi::Function::New(env, IndexOp<kd::indexSelect>, "indexSelect"));
-  exports.Set("indexCopy", Napi::Function::New(env, IndexOp<kd::indexCopy>, "indexCopy"));
-  exports.Set("gather", Napi::Function::New(env, IndexOp<kd::gather>, "gather"));
-  exports.Set("scatterAdd", Napi::Function::New(env, IndexOp<kd::scatterAdd>, "scatterAdd"));
-  exports.Set("scatter", Napi::Function::New(env, IndexOp<kd::scatter>, "scatter"));
+  exports.Set("indexSelect", Napi::Function::New(env, IndexOp<kd::indexSelect, kd::cuda::indexSelect>, "indexSelect"));
+  exports.Set("indexCopy", Napi::Function::New(env, IndexOp<kd::indexCopy, kd::cuda::indexCopy>, "indexCopy"));
+  exports.Set("gather", Napi::Function::New(env, IndexOp<kd::gather, kd::cuda::gather>, "gather"));
+  exports.Set("scatterAdd", Napi::Function::New(env, IndexOp<kd::scatterAdd, kd::cuda::scatterAdd>, "scatterAdd"));
+  exports.Set("scatter", Napi::Function::New(env, IndexOp<kd::scatter, kd::cuda::scatter>, "scatter"));
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd, "indexAdd"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));

@@ -119,7 +119,7 @@ Napi::Value Conv2d(Info info) {
     TensorView out = readView(info, 4, op);
     checkConv(info.Env(), op, x, w, out, p);
     if (b.present) checkTensor(info.Env(), op, b.view, "bias", x.dtype, {w.shape[0]});
-    kd::conv2d(x, w, b.ptr(), p, out);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out}), conv2d(x, w, b.ptr(), p, out));
   });
   return info.Env().Undefined();
 }
@@ -134,7 +134,8 @@ Napi::Value Conv2dBackward(Info info) {
     if (gx.present) checkTensor(info.Env(), op, gx.view, "grad input", x.dtype, {x.shape[0], x.shape[1], x.shape[2], x.shape[3]});
     if (gw.present) checkTensor(info.Env(), op, gw.view, "grad weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
     if (gb.present) checkTensor(info.Env(), op, gb.view, "grad bias", x.dtype, {w.shape[0]});
-    kd::conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr());
+    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &x, &w, gx.ptr(), gw.ptr(), gb.ptr()}),
+              conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr()));
   });
   return info.Env().Undefined();
 }
@@ -179,7 +180,7 @@ Napi::Value MaxPool2d(Info info) {
         ((out.shape[1] - 1) * p.strideH - p.padH >= x.shape[1] || (out.shape[2] - 1) * p.strideW - p.padW >= x.shape[2] ||
          p.padH * 2 > (p.kernelH - 1) * p.dilationH + 1 || p.padW * 2 > (p.kernelW - 1) * p.dilationW + 1))
       fail(info.Env(), op, "pooling windows fall outside the input");
-    kd::maxPool2d(x, p, out, idx);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &out, &idx}), maxPool2d(x, p, out, idx));
   });
   return info.Env().Undefined();
 }
@@ -190,7 +191,7 @@ Napi::Value MaxPool2dBackward(Info info) {
     TensorView gy = readView(info, 0, op), idx = readView(info, 1, op), gx = readView(info, 2, op);
     checkPlanes(info.Env(), op, gx, gy);
     checkTensor(info.Env(), op, idx, "indices", DType::Int64, {gy.shape[0], gy.shape[1], gy.shape[2]});
-    kd::maxPool2dBackward(gy, idx, gx);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &idx, &gx}), maxPool2dBackward(gy, idx, gx));
   });
   return info.Env().Undefined();
 }
@@ -204,7 +205,7 @@ Napi::Value AvgPool2d(Info info) {
     int64_t divisor = static_cast<int64_t>(readNumber(info, 3, op, "divisorOverride"));
     TensorView out = readView(info, 4, op);
     checkPlanes(info.Env(), op, x, out);
-    kd::avgPool2d(x, p, countIncludePad, divisor, out);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &out}), avgPool2d(x, p, countIncludePad, divisor, out));
   });
   return info.Env().Undefined();
 }
@@ -218,7 +219,7 @@ Napi::Value AvgPool2dBackward(Info info) {
     int64_t divisor = static_cast<int64_t>(readNumber(info, 3, op, "divisorOverride"));
     TensorView gx = readView(info, 4, op);
     checkPlanes(info.Env(), op, gx, gy);
-    kd::avgPool2dBackward(gy, p, countIncludePad, divisor, gx);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &gx}), avgPool2dBackward(gy, p, countIncludePad, divisor, gx));
   });
   return info.Env().Undefined();
 }
@@ -228,7 +229,7 @@ Napi::Value AdaptiveAvgPool2d(Info info) {
   KD_GUARD(info.Env(), {
     TensorView x = readView(info, 0, op), out = readView(info, 1, op);
     checkPlanes(info.Env(), op, x, out);
-    kd::adaptiveAvgPool2d(x, out);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &out}), adaptiveAvgPool2d(x, out));
   });
   return info.Env().Undefined();
 }
@@ -238,7 +239,7 @@ Napi::Value AdaptiveAvgPool2dBackward(Info info) {
   KD_GUARD(info.Env(), {
     TensorView gy = readView(info, 0, op), gx = readView(info, 1, op);
     checkPlanes(info.Env(), op, gx, gy);
-    kd::adaptiveAvgPool2dBackward(gy, gx);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &gx}), adaptiveAvgPool2dBackward(gy, gx));
   });
   return info.Env().Undefined();
 }
@@ -261,7 +262,8 @@ Napi::Value BatchNorm(Info info) {
     checkTensor(env, op, out, "output", x.dtype, {x.shape[0], C, x.shape[2]});
     checkTensor(env, op, sm, "saved mean", x.dtype, {C});
     checkTensor(env, op, si, "saved invstd", x.dtype, {C});
-    kd::batchNorm(x, w.ptr(), b.ptr(), rm.ptr(), rv.ptr(), training, momentum, eps, out, sm, si);
+    KD_RUN_ON(commonDevice(env, op, {&x, w.ptr(), b.ptr(), rm.ptr(), rv.ptr(), &out, &sm, &si}),
+              batchNorm(x, w.ptr(), b.ptr(), rm.ptr(), rv.ptr(), training, momentum, eps, out, sm, si));
   });
   return info.Env().Undefined();
 }
@@ -285,7 +287,8 @@ Napi::Value BatchNormBackward(Info info) {
     if (gx.present) checkTensor(env, op, gx.view, "grad input", x.dtype, {x.shape[0], C, x.shape[2]});
     if (gw.present) checkTensor(env, op, gw.view, "grad weight", x.dtype, {C});
     if (gb.present) checkTensor(env, op, gb.view, "grad bias", x.dtype, {C});
-    kd::batchNormBackward(gy, x, w.ptr(), sm, si, training, gx.ptr(), gw.ptr(), gb.ptr());
+    KD_RUN_ON(commonDevice(env, op, {&gy, &x, w.ptr(), &sm, &si, gx.ptr(), gw.ptr(), gb.ptr()}),
+              batchNormBackward(gy, x, w.ptr(), sm, si, training, gx.ptr(), gw.ptr(), gb.ptr()));
   });
   return info.Env().Undefined();
 }
@@ -330,7 +333,8 @@ Napi::Value NllLoss(Info info) {
     else checkTensor(env, op, out, "output", input.dtype, {});
     if (lse.present) checkTensor(env, op, lse.view, "logsumexp", input.dtype, {input.shape[0], input.shape[2]});
     checkTensor(env, op, tw, "total weight", input.dtype, {});
-    kd::nllLoss(input, target, weight.ptr(), p, out, lse.ptr(), tw);
+    KD_RUN_ON(commonDevice(env, op, {&input, &target, weight.ptr(), &out, lse.ptr(), &tw}),
+              nllLoss(input, target, weight.ptr(), p, out, lse.ptr(), tw));
   });
   return info.Env().Undefined();
 }
@@ -350,7 +354,8 @@ Napi::Value NllLossBackward(Info info) {
     else checkTensor(env, op, gy, "grad output", input.dtype, {});
     if (lse.present) checkTensor(env, op, lse.view, "logsumexp", input.dtype, {input.shape[0], input.shape[2]});
     checkTensor(env, op, gx, "grad input", input.dtype, {input.shape[0], input.shape[1], input.shape[2]});
-    kd::nllLossBackward(gy, input, target, weight.ptr(), p, lse.ptr(), totalWeight, gx);
+    KD_RUN_ON(commonDevice(env, op, {&gy, &input, &target, weight.ptr(), lse.ptr(), &gx}),
+              nllLossBackward(gy, input, target, weight.ptr(), p, lse.ptr(), totalWeight, gx));
   });
   return info.Env().Undefined();
 }

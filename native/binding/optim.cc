@@ -37,7 +37,8 @@ Napi::Value SgdStep(Info info) {
     o.nesterov = readBool(info, 7, op, "nesterov");
     o.maximize = readBool(info, 8, op, "maximize");
     o.initBuffer = readBool(info, 9, op, "initBuffer");
-    kd::sgdStep(param, grad, hasBuf ? &buf : nullptr, o);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&param, &grad, hasBuf ? &buf : nullptr}),
+              sgdStep(param, grad, hasBuf ? &buf : nullptr, o));
   });
   return info.Env().Undefined();
 }
@@ -58,7 +59,8 @@ Napi::Value AdamStep(Info info) {
     o.amsgrad = readBool(info, 11, op, "amsgrad");
     o.maximize = readBool(info, 12, op, "maximize");
     o.decoupled = readBool(info, 13, op, "decoupled");
-    kd::adamStep(param, grad, expAvg, expAvgSq, hasMax ? &maxSq : nullptr, o);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&param, &grad, &expAvg, &expAvgSq, hasMax ? &maxSq : nullptr}),
+              adamStep(param, grad, expAvg, expAvgSq, hasMax ? &maxSq : nullptr, o));
   });
   return info.Env().Undefined();
 }
@@ -77,7 +79,8 @@ Napi::Value RmspropStep(Info info) {
     o.weightDecay = readNumber(info, 8, op, "weightDecay");
     o.momentum = readNumber(info, 9, op, "momentum");
     o.maximize = readBool(info, 10, op, "maximize");
-    kd::rmspropStep(param, grad, squareAvg, centered ? &gradAvg : nullptr, hasBuf ? &buf : nullptr, o);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&param, &grad, &squareAvg, centered ? &gradAvg : nullptr, hasBuf ? &buf : nullptr}),
+              rmspropStep(param, grad, squareAvg, centered ? &gradAvg : nullptr, hasBuf ? &buf : nullptr, o));
   });
   return info.Env().Undefined();
 }
@@ -91,7 +94,7 @@ Napi::Value AdagradStep(Info info) {
     o.weightDecay = readNumber(info, 4, op, "weightDecay");
     o.eps = readNumber(info, 5, op, "eps");
     o.maximize = readBool(info, 6, op, "maximize");
-    kd::adagradStep(param, grad, sum, o);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&param, &grad, &sum}), adagradStep(param, grad, sum, o));
   });
   return info.Env().Undefined();
 }

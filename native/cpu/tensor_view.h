@@ -46,6 +46,7 @@ struct TensorView {
   int ndim = 0;
   int64_t shape[kMaxDims] = {0};
   int64_t strides[kMaxDims] = {0};
+  int device = -1;  // -1 CPU, else CUDA ordinal
 
   int64_t numel() const {
     int64_t n = 1;
