@@ -12,6 +12,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/index.js';
 import { workloads, type MemoryWorkload, type TimedWorkload, type Workload } from './workloads.js';
+import { cudaWorkloads } from './cuda_workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', here.includes('/dist/') ? '..' : '');
@@ -249,7 +250,7 @@ function machineLoad(): string {
 
 async function main(): Promise<void> {
   const filters = process.argv.slice(2);
-  const selected = workloads.filter((w) => filters.length === 0 || filters.some((f) => w.name.includes(f)));
+  const selected = [...workloads, ...cudaWorkloads()].filter((w) => filters.length === 0 || filters.some((f) => w.name.includes(f)));
   if (selected.length === 0) throw new Error(`bench: no workload matches ${filters.join(', ')}`);
   torch.setNumThreads(THREADS);
   torch.manualSeed(0);

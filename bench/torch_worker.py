@@ -87,6 +87,9 @@ for op in ("add", "mul", "relu", "exp", "sum", "softmax"):
 
 WORKLOADS.update(bench_models.WORKLOADS)  # the training steps
 
+import cuda_workloads  # noqa: E402  bench/cuda_workloads.py: CUDA rows, empty without CUDA
+WORKLOADS.update(cuda_workloads.WORKLOADS)
+
 _cache = {}
 
 

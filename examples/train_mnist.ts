@@ -1,6 +1,7 @@
 // The main job: train a model on the real MNIST files.
 //   npm run train -- [--model cnn|logistic|mlp|lenet] [--epochs N] [--batch-size N]
 //                    [--lr X] [--momentum X] [--seed N] [--out DIR] [--limit N]
+//                    [--device cpu|cuda|cuda:N|auto]
 // Prints a progress bar per epoch, train and validation loss and accuracy
 // after each, the test accuracy at the end; saves the model as safetensors
 // and the loss curves as a PNG.
@@ -26,6 +27,7 @@ interface Options {
   seed: number;
   out: string;
   limit: number;
+  device: string;
 }
 
 const DEFAULTS: Record<ModelName, { lr: number; epochs: number; optimizer: 'sgd' | 'adam'; momentum: number }> = {
@@ -44,7 +46,8 @@ const HELP = `Train a model on MNIST.
   --momentum X       SGD momentum, default 0.9 for cnn
   --seed N           default: 0
   --limit N          use only the first N training images (quick runs)
-  --out DIR          where the model, the curve and the metrics go (default: runs/<model>)`;
+  --out DIR          where the model, the curve and the metrics go (default: runs/<model>)
+  --device D         cpu (default), cuda, cuda:N, or auto (cuda when torch.cuda.isAvailable())`;
 
 function parseArgs(argv: string[]): Options {
   const get = (name: string): string | undefined => {
@@ -77,7 +80,15 @@ function parseArgs(argv: string[]): Options {
     seed: num('seed', 0, true),
     out: get('out') ?? join('runs', model),
     limit: num('limit', 0, true),
+    device: pickDevice(get('device') ?? 'cpu'),
   };
+}
+
+function pickDevice(d: string): string {
+  if (d === 'auto') return torch.cuda.isAvailable() ? 'cuda' : 'cpu';
+  if (d !== 'cpu' && !/^cuda(:\d+)?$/.test(d)) throw new Error(`train: --device must be cpu, cuda, cuda:N or auto, got ${d}`);
+  if (d !== 'cpu' && !torch.cuda.isAvailable()) throw new Error(`train: --device ${d}: CUDA is not available (try --device auto)`);
+  return d;
 }
 
 /** The models, as nn.Sequential stacks over flat [N, 784] images. */
@@ -134,7 +145,8 @@ export function main(argv = process.argv.slice(2)): void {
   torch.manualSeed(o.seed);
   const cfg = torch.config();
   console.log(`kindling: ${o.model} on MNIST, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}` +
-    `${DEFAULTS[o.model].optimizer === 'sgd' ? `, SGD momentum ${o.momentum}` : ', Adam'} (blas=${cfg.blas}, simd=${cfg.simd}, threads=${cfg.threads})`);
+    `${DEFAULTS[o.model].optimizer === 'sgd' ? `, SGD momentum ${o.momentum}` : ', Adam'} (blas=${cfg.blas}, simd=${cfg.simd}, threads=${cfg.threads})` +
+    (o.device === 'cpu' ? '' : ` on ${o.device} (${torch.cuda.getDeviceName(o.device)})`));
 
   // As the torch.nn tutorial: the first 50,000 training images train, the
   // last 10,000 validate; the 10,000 test images give the final accuracy.
@@ -143,11 +155,15 @@ export function main(argv = process.argv.slice(2)): void {
   const nTrain = o.limit > 0 ? Math.min(o.limit, 50000) : 50000;
   const trainDs = new TensorDataset(full.data.narrow(0, 0, nTrain), full.targets.narrow(0, 0, nTrain));
   const validDs = new TensorDataset(full.data.narrow(0, 50000, 10000), full.targets.narrow(0, 50000, 10000));
-  const trainDl = new DataLoader(trainDs, { batchSize: o.batchSize, shuffle: true });
-  const validDl = new DataLoader(validDs, { batchSize: o.batchSize * 2 });
-  const testDl = new DataLoader(new TensorDataset(test.data, test.targets), { batchSize: o.batchSize * 2 });
+  // Batches are made on the CPU and moved to the device one at a time (the
+  // loader's device option: PyTorch's xb.to(device) per batch).
+  const device = o.device;
+  const trainDl = new DataLoader(trainDs, { batchSize: o.batchSize, shuffle: true, device });
+  const validDl = new DataLoader(validDs, { batchSize: o.batchSize * 2, device });
+  const testDl = new DataLoader(new TensorDataset(test.data, test.targets), { batchSize: o.batchSize * 2, device });
 
-  const model = buildModel(o.model);
+  // Moved before the optimizer is built, so its state is made on the device.
+  const model = buildModel(o.model).to(device);
   const opt = DEFAULTS[o.model].optimizer === 'sgd'
     ? new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum })
     : new optim.Adam(model.parameters(), { lr: o.lr });

@@ -104,6 +104,8 @@ export function formatTensor(t: Tensor): string {
     body = render(0, 0, prefix.length);
   }
   const suffix: string[] = [];
+  // PyTorch names any device but the CPU first: device='cuda:0'.
+  if (t.device !== 'cpu') suffix.push(`device='${t.device}'`);
   if (t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'bool') suffix.push(`dtype=torch.${t.dtype}`);
   else if (numel === 0 && t.dtype !== 'float32') suffix.push(`size=(${shape.join(', ')}${shape.length === 1 ? ',' : ''}), dtype=torch.${t.dtype}`);
   if (t.gradFn) suffix.push(`grad_fn=<${t.gradFn.name}>`);

@@ -11,9 +11,10 @@ import { availableParallelism } from 'node:os';
 import * as engine from './autograd/engine.js';
 import { Function, Ctx } from './autograd/function.js';
 import { gradcheck } from './autograd/gradcheck.js';
+import { cuda as cudaApi } from './backend/cuda.js';
 
 export { Tensor, Storage } from './tensor.js';
-export type { TensorOrScalar, DimOptions } from './tensor.js';
+export type { TensorOrScalar, DimOptions, Device } from './tensor.js';
 export * from './dtype.js';
 export {
   tensor, zeros, ones, empty, full, zerosLike, onesLike, fullLike, randn, rand, randint, randperm,
@@ -108,6 +109,7 @@ export const utils = {
 export const datasets = { MNIST: D.MNIST };
 export { Generator } from './data/index.js';
 export { save, load, loadMetadata } from './io/safetensors.js';
+export type { LoadOptions } from './io/safetensors.js';
 
 // ---- autograd -----------------------------------------------------------------------
 export const autograd = {
@@ -120,11 +122,12 @@ export { Function, Ctx, gradcheck };
 
 // ---- runtime ----------------------------------------------------------------------------
 let seed = 0;
-/** Seeds every random source (randn, init, dropout, DataLoader shuffles). */
+/** Seeds every random source (randn, init, dropout, DataLoader shuffles), the CUDA generator too. */
 export function manualSeed(n: number): void {
   if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError('manualSeed: seed must be a finite number');
   seed = Math.trunc(n);
   native.manualSeed(seed);
+  cudaApi.manualSeed(seed);
 }
 export function initialSeed(): number {
   return seed;
@@ -151,7 +154,9 @@ export function config(): { blas: string; usingBlas: boolean; simd: string; thre
 export function setUseBlas(on: boolean): void {
   native.setUseBlas(!!on);
 }
-export const cuda = {
-  isAvailable: (): boolean => false,
-  deviceCount: (): number => 0,
-};
+/**
+ * torch.cuda: isAvailable, deviceCount, synchronize, memoryAllocated,
+ * memoryReserved, emptyCache, manualSeed, manualSeedAll, getDeviceName,
+ * currentDevice, setDevice.
+ */
+export const cuda = cudaApi;

@@ -2,7 +2,8 @@
 // autograd state (requiresGrad, grad, gradFn). Methods delegate to the op
 // table in lib/ops; this file holds no math.
 import { inspect } from 'node:util';
-import { makeRef, type Ref, type TypedArray } from './backend/native.js';
+import { makeRef, type CudaBuffer, type Ref, type StorageData, type TypedArray } from './backend/native.js';
+import { device as checkedDevice, freeCuda, type Device } from './backend/cuda.js';
 import { isFloating, isDType, type DType } from './dtype.js';
 import { AccumulateGrad, type Node } from './autograd/node.js';
 import { noGrad } from './autograd/grad_mode.js';
@@ -16,18 +17,21 @@ import * as I from './ops/indexing.js';
 import { formatTensor } from './format.js';
 
 /**
- * The memory of one or more tensors. Its data is a typed array that V8
- * owns, so the garbage collector frees it and CPU tensors never need
- * dispose(). `version` counts in-place writes (Note [Version counter]).
+ * The memory of one or more tensors. On the CPU its data is a typed array
+ * that V8 owns, so the garbage collector frees it and CPU tensors never
+ * need dispose(); on a CUDA device it is a CudaBuffer (backend/native.ts),
+ * freed by the GC too or at once by dispose(). `device` is canonical
+ * (Note [Device strings]). `version` counts in-place writes (Note [Version
+ * counter]).
  */
 export class Storage {
   version = 0;
-  constructor(public data: TypedArray) {}
+  constructor(public data: StorageData, readonly device: Device = 'cpu') {}
 }
 
 export type Scalar = number;
 export type TensorOrScalar = Tensor | number;
-export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+export type { Device };
 
 export interface DimOptions {
   keepdim?: boolean;
@@ -55,7 +59,6 @@ export class Tensor {
   /** @internal */ _strides: number[];
   /** @internal */ _offset: number;
   readonly dtype: DType;
-  readonly device: Device = 'cpu';
   /** @internal */ _requiresGrad = false;
   /** @internal */ _gradFn: Node | null = null;
   /** @internal */ _grad: Tensor | null = null;
@@ -89,6 +92,13 @@ export class Tensor {
   }
 
   // ---- properties ----------------------------------------------------------
+  /** 'cpu' or 'cuda:N'. */
+  get device(): Device {
+    return this._storage.device;
+  }
+  get isCuda(): boolean {
+    return this._storage.device !== 'cpu';
+  }
   get shape(): number[] {
     return this._shape.slice();
   }
@@ -140,6 +150,9 @@ export class Tensor {
     }
     if (g !== null && g.dtype !== this.dtype) {
       throw new TypeError(`grad: assigned grad has dtype ${g.dtype} but the tensor has dtype ${this.dtype}`);
+    }
+    if (g !== null && g.device !== this.device) {
+      throw new Error(`grad: assigned grad has data located on ${g.device} but the tensor is on ${this.device}`);
     }
     this._grad = g;
   }
@@ -233,12 +246,14 @@ export class Tensor {
   // ---- reading ---------------------------------------------------------------
   item(): number {
     if (this.numel() !== 1) throw new RangeError(`item: a Tensor with ${this.numel()} elements cannot be converted to a number`);
-    const v = this._storage.data[this._offset];
+    // A CUDA value is read through a one-element copy to the host.
+    const t = this._storage.device === 'cpu' ? this : K.toDevice(this, 'cpu', 'item');
+    const v = (t._storage.data as TypedArray)[t._offset];
     return typeof v === 'bigint' ? Number(v) : v;
   }
-  /** A flat copy in row-major order. */
+  /** A flat copy in row-major order (on the CPU, whatever the tensor's device). */
   toTypedArray(): TypedArray {
-    const data = noGrad(() => K.clone(this))._storage.data;
+    const data = noGrad(() => K.toDevice(this, 'cpu', 'toTypedArray', true))._storage.data as TypedArray;
     // Small storages share a slab (Note [Small-tensor slabs]); the caller
     // gets an array with its own buffer, safe to transfer or keep.
     return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();
@@ -380,11 +395,16 @@ export class Tensor {
       return r;
     }
     if (isDType(target)) return target === this.dtype ? this : S.toDType(this, target);
-    if (target === 'cpu') return this;
-    if (typeof target === 'string' && /^cuda(:\d+)?$/.test(target)) {
-      throw new Error(`to: cannot move a tensor to '${target}': this build of kindling has no CUDA support (torch.cuda.isAvailable() is false)`);
+    if (target === this._storage.device) return this;
+    if (typeof target !== 'string') throw new TypeError(`to: expected a dtype or a device, got ${K.fmtValue(target)}`);
+    let dev: Device;
+    try {
+      dev = checkedDevice(target, 'to');
+    } catch (e) {
+      if (e instanceof TypeError) throw new TypeError(`to: expected a dtype or a device, got ${K.fmtValue(target)}`);
+      throw e;
     }
-    throw new TypeError(`to: expected a dtype or a device, got ${K.fmtValue(target)}`);
+    return dev === this._storage.device ? this : S.toDevice(this, dev);
   }
   type(dtype: DType): Tensor { return this.to(dtype); }
   float(): Tensor { return this.to('float32'); }
@@ -392,14 +412,31 @@ export class Tensor {
   long(): Tensor { return this.to('int64'); }
   int(): Tensor { return this.to('int32'); }
   bool(): Tensor { return this.to('bool'); }
-  cpu(): Tensor { return this; }
-  cuda(): Tensor { return this.to('cuda'); }
+  cpu(): Tensor { return this._storage.device === 'cpu' ? this : S.toDevice(this, 'cpu'); }
+  /** To the current CUDA device, or to device N (a number) or 'cuda:N'. */
+  cuda(device?: number | string): Tensor {
+    if (device === undefined) return this.to('cuda');
+    if (typeof device === 'number') {
+      if (!Number.isInteger(device) || device < 0) throw new RangeError(`cuda: invalid device ordinal ${K.fmtValue(device)}`);
+      return this.to(`cuda:${device}`);
+    }
+    if (typeof device !== 'string' || !device.startsWith('cuda')) throw new TypeError(`cuda: expected a CUDA device, got ${K.fmtValue(device)}`);
+    return this.to(device);
+  }
   clone(): Tensor { return S.clone(this); }
   numpy(): TypedArray { return this.toTypedArray(); }
-  /** Frees nothing on the CPU (the GC owns CPU memory); kept for CUDA parity. */
-  dispose(): void {}
-  zerosLike(): Tensor { return K.empty(this._shape, this.dtype); }
-  onesLike(): Tensor { const t = K.empty(this._shape, this.dtype); K.native.fill(t._ref(), 1); return t; }
+  /**
+   * Frees a CUDA tensor's device memory now, for every tensor sharing it
+   * (views included); using any of them afterwards throws "<op>: tensor was
+   * disposed". The GC frees it anyway once unreachable: dispose() is for
+   * giving memory back before the GC runs. On the CPU it does nothing (the
+   * GC owns CPU memory, and a typed array cannot be freed early).
+   */
+  dispose(): void {
+    if (this._storage.device !== 'cpu') freeCuda(this._storage.data as CudaBuffer);
+  }
+  zerosLike(): Tensor { return K.empty(this._shape, this.dtype, 'zerosLike', this._storage.device); }
+  onesLike(): Tensor { const t = K.empty(this._shape, this.dtype, 'onesLike', this._storage.device); K.native.fill(t._ref(), 1); return t; }
 
   // ---- in place ----------------------------------------------------------------
   zero_(): this { return this.fill_(0); }

@@ -71,6 +71,7 @@ function rootGradients(outputs: Tensor[], grads: (Tensor | null | undefined)[], 
     if (g.shape.join() !== o.shape.join()) {
       throw new Error(`${op}: gradient has shape [${g.shape.join(', ')}] but the output has shape [${o.shape.join(', ')}]`);
     }
+    if (g.device !== o.device) throw new Error(`${op}: invalid gradient at index ${i} - expected device ${o.device} but got ${g.device}`);
     return g;
   });
 }

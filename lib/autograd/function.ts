@@ -60,6 +60,7 @@ export type BackwardFn = (ctx: Ctx, grad: Tensor) => (Tensor | null | undefined)
 interface InputMeta {
   shape: readonly number[];
   dtype: Tensor['dtype'];
+  device: Tensor['device'];
 }
 
 export class OpNode extends Node {
@@ -84,6 +85,8 @@ export class OpNode extends Node {
         // input's shape and casts them to the input's dtype.
         if (!sameShape(g._shape, meta.shape)) g = g.sumToShape(meta.shape);
         if (g.dtype !== meta.dtype) g = g.to(meta.dtype);
+        // A CPU scalar that met a CUDA tensor gets its gradient back on the CPU.
+        if (g.device !== meta.device) g = g.to(meta.device);
       }
       out[i] = this.next[i] === null ? null : g;
     }
@@ -148,7 +151,7 @@ export function defineOp<A extends unknown[]>(def: OpDef<A>): (...args: A) => Te
       inputs.map(edgeOf),
       ctx,
       def.backward,
-      inputs.map((t) => ({ shape: t._shape, dtype: t.dtype })),
+      inputs.map((t) => ({ shape: t._shape, dtype: t.dtype, device: t.device })),
     );
     // A forward may return one of its inputs or a view of it; the node
     // belongs to the output alone, so give the output its own Tensor.

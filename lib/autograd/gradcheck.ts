@@ -3,6 +3,7 @@
 import { Tensor } from '../tensor.js';
 import { noGrad } from './grad_mode.js';
 import { grad } from './engine.js';
+import { native, type TypedArray } from '../backend/native.js';
 
 export interface GradcheckOptions {
   eps?: number;
@@ -27,7 +28,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | 
     const out = fn(...ins);
     const gout = noGrad(() => {
       const g = out.zerosLike().reshape([-1]);
-      (g._storage.data as Float64Array)[j] = 1;
+      writeElement(g, j, 1);
       return g.reshape(out.shape).to(out.dtype);
     });
     const gs = grad(out, diff, { gradOutputs: gout, allowUnused: true });
@@ -47,13 +48,12 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | 
           return o.detach().reshape([-1]).to('float64').toTypedArray() as Float64Array;
         });
       const at = elementOffset(t, i);
-      const data = t._storage.data as Float64Array;
-      const orig = data[at];
-      data[at] = orig + eps;
+      const orig = readElement(t, at);
+      writeElement(t, at, orig + eps);
       const plus = read();
-      data[at] = orig - eps;
+      writeElement(t, at, orig - eps);
       const minus = read();
-      data[at] = orig;
+      writeElement(t, at, orig);
       for (let j = 0; j < nOut; j++) {
         const num = (plus[j] - minus[j]) / (2 * eps);
         const ana = analytical[k][i * nOut + j];
@@ -67,6 +67,19 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | 
     }
   });
   return true;
+}
+
+// Storage element `at` of t, read and written in place on any device (a
+// CUDA tensor's memory cannot be indexed from JS: a one-element view is
+// read with item() and written with the fill kernel).
+function readElement(t: Tensor, at: number): number {
+  if (t.device === 'cpu') return Number((t._storage.data as TypedArray)[at]);
+  return t._view([], [], at).item();
+}
+
+function writeElement(t: Tensor, at: number, v: number): void {
+  if (t.device === 'cpu') (t._storage.data as Float64Array)[at] = v;
+  else native.fill(t._view([], [], at)._ref(), v);
 }
 
 function elementOffset(t: Tensor, i: number): number {

@@ -2,7 +2,7 @@
 // function the TypeScript layer calls is declared here, so a missing or
 // renamed binding fails `tsc` instead of failing at run time.
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allocMeta } from './memory.js';
@@ -15,15 +15,34 @@ export type TypedArray =
   | Uint8Array
   | Uint8ClampedArray;
 
+/**
+ * Device memory from native.cudaAlloc (native/binding/cuda.cc, Note [CUDA
+ * storages]): an opaque handle, never indexable from JS. Its block goes
+ * back to the caching allocator when the object is collected, or at once
+ * with native.cudaFree.
+ */
+export interface CudaBuffer {
+  readonly dtype: string;
+  /** Elements (numel), as a typed array's length. */
+  readonly length: number;
+  /** The CUDA ordinal. */
+  readonly device: number;
+}
+
+/** What a storage holds: host memory V8 owns, or a CUDA block. */
+export type StorageData = TypedArray | CudaBuffer;
+
 // How a tensor crosses into native code (native/binding/binding.h):
 // [data, meta] with meta = Float64Array [offset, ...shape, ...strides]
 // (offset and strides in elements). The typed array's class names the
-// dtype; bool lives in a Uint8ClampedArray. Packing the metadata into one
+// dtype; bool lives in a Uint8ClampedArray. A CUDA tensor passes its
+// CudaBuffer as data, with the same meta; every kernel export runs on the
+// device when all its refs are on one device. Packing the metadata into one
 // typed array lets the binding read it with a single call, which keeps
 // the per-op overhead of small tensors low. Build refs with makeRef.
-export type Ref = readonly [TypedArray, Float64Array];
+export type Ref = readonly [StorageData, Float64Array];
 
-export function makeRef(data: TypedArray, offset: number, shape: readonly number[], strides: readonly number[]): Ref {
+export function makeRef(data: StorageData, offset: number, shape: readonly number[], strides: readonly number[]): Ref {
   const n = shape.length;
   const meta = allocMeta(1 + 2 * n);
   meta[0] = offset;
@@ -93,6 +112,22 @@ export interface NativeAddon {
   ): void;
   adagradStep(param: Ref, grad: Ref, sum: Ref, clr: number, weightDecay: number, eps: number, maximize: boolean): void;
 
+  // CUDA (native/binding/cuda.cc). In a CPU build these exist and report no
+  // device; cudaAlloc throws "cuda: this build of kindling has no CUDA
+  // support". An older addon may lack them: lib/backend/cuda.ts is the one
+  // place that checks.
+  cudaIsAvailable(): boolean;
+  cudaDeviceCount(): number;
+  cudaDeviceName(device: number): string;
+  /** Device memory for numel elements, NOT zeroed. */
+  cudaAlloc(dtype: string, numel: number, device?: number): CudaBuffer;
+  cudaFree(buffer: CudaBuffer): void;
+  cudaSynchronize(device?: number): void;
+  cudaMemoryAllocated(device?: number): number;
+  cudaMemoryReserved(device?: number): number;
+  cudaEmptyCache(): void;
+  cudaManualSeed(seed: number): void;
+
   // nn kernels (native/binding/nn.cc). All tensors contiguous, outputs
   // allocated by the caller. conv params: [strideH, strideW, padH, padW,
   // dilationH, dilationW, groups]; pool params: [kH, kW, sH, sW, pH, pW, dH,
@@ -160,15 +195,31 @@ function chooseOpenblasCore(): void {
   else if (has('avx2') && has('fma')) process.env.OPENBLAS_CORETYPE = 'Haswell';
 }
 
+// Which addon loads: KINDLING_ADDON (a path to a .node) when set, else the
+// CUDA build (npm run build:cuda) when there is one, else the CPU build or
+// prebuilt binary that node-gyp-build finds. A CUDA build runs everything a
+// CPU build does, so preferring it costs CPU users nothing.
+function addonPath(root: string): string | null {
+  const fromEnv = process.env.KINDLING_ADDON;
+  if (fromEnv) return resolve(fromEnv);
+  const cudaBuild = join(root, 'build-cuda', 'Release', 'kindling.node');
+  return existsSync(cudaBuild) ? cudaBuild : null;
+}
+
 function load(): NativeAddon {
   chooseOpenblasCore();
   const require = createRequire(import.meta.url);
   const root = packageRoot();
   try {
+    const path = addonPath(root);
+    if (path !== null) return require(path) as NativeAddon;
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     return nodeGypBuild(root) as NativeAddon;
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
+    if (process.env.KINDLING_ADDON) {
+      throw new Error(`kindling: could not load the native addon KINDLING_ADDON=${process.env.KINDLING_ADDON}: ${why}`);
+    }
     throw new Error(
       `kindling: could not load the native addon for ${process.platform}-${process.arch} (node ${process.version}).\n` +
         `  ${why}\n` +

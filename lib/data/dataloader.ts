@@ -13,6 +13,8 @@ import { Dataset, TensorDataset, isDatasetLike, describe, type WorkerDatasetSpec
 import { defaultCollate, type CollateFn } from './collate.js';
 import { Generator } from './generator.js';
 import { WorkerPool, type WorkerRun } from './worker_pool.js';
+import { device as checkedDevice, type Device } from '../backend/cuda.js';
+import { toDevice } from '../ops/kernels.js';
 
 export interface DataLoaderOptions<B = Tensor[]> {
   /** Items per batch (default 1). */
@@ -45,11 +47,17 @@ export interface DataLoaderOptions<B = Tensor[]> {
   pinMemory?: boolean;
   /** Accepted for PyTorch parity; workers always live as long as the loader (or until close()). */
   persistentWorkers?: boolean;
+  /**
+   * Where batches are delivered: each tensor of a batch (in arrays and plain
+   * objects) is moved there, saving the `.to(device)` per batch PyTorch
+   * code writes. Default: where the dataset's tensors are.
+   */
+  device?: string;
 }
 
 const KNOWN = new Set([
   'batchSize', 'shuffle', 'dropLast', 'collateFn', 'generator', 'numWorkers', 'prefetchFactor', 'timeout',
-  'datasetModule', 'datasetExport', 'datasetArgs', 'pinMemory', 'persistentWorkers',
+  'datasetModule', 'datasetExport', 'datasetArgs', 'pinMemory', 'persistentWorkers', 'device',
 ]);
 const PYTHON_NAMES: Record<string, string> = {
   batch_size: 'batchSize', drop_last: 'dropLast', collate_fn: 'collateFn', num_workers: 'numWorkers',
@@ -116,6 +124,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   private readonly collateFn: CollateFn<unknown, unknown> | null;
   private readonly fast: TensorDataset | null;
   private readonly pool: WorkerPool | null = null;
+  /** Where batches go; null: left where they are made. */
+  readonly device: Device | null;
 
   constructor(dataset: Dataset<unknown> | readonly unknown[], opts?: DataLoaderOptions<B>) {
     if (Array.isArray(dataset)) dataset = new ArrayDataset(dataset);
@@ -130,6 +140,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     this.numWorkers = o.numWorkers ?? 0;
     this.generator = toGenerator(o.generator);
     this.collateFn = (o.collateFn as CollateFn<unknown, unknown> | undefined) ?? null;
+    this.device = o.device === undefined ? null : checkedDevice(o.device, 'DataLoader');
     this.checkLength();
     // Subclasses that change get() or slice() must be read item by item.
     const ds = dataset as TensorDataset;
@@ -217,11 +228,14 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
       }
       return;
     }
-    const perm = this.permutation(n);
+    let perm = this.permutation(n);
+    // The order is drawn on the CPU; a dataset held on a device gathers with it there.
+    const home = ds.tensors.length ? ds.tensors[0].device : 'cpu';
+    if (home !== 'cpu') perm = toDevice(perm, home, 'DataLoader');
     for (let k = 0; k < count; k++) {
       const [s, e] = at(k);
       const idx = S.narrow(perm, 0, s, e - s);
-      yield ds.tensors.map((t) => I.indexSelect(t, 0, idx));
+      yield ds.tensors.map((t) => I.indexSelect(t, 0, t.device === idx.device ? idx : toDevice(idx, t.device, 'DataLoader')));
     }
   }
 
@@ -251,7 +265,32 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     return this.collateFn ? this.collateFn(value as unknown[]) : value;
   }
 
+  /** A batch with its tensors on this.device (arrays and plain objects walked). */
+  private place(value: unknown): unknown {
+    const dev = this.device!;
+    if (value instanceof Tensor) return value.device === dev ? value : toDevice(value, dev, 'DataLoader');
+    if (Array.isArray(value)) return value.map((v) => this.place(v));
+    if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = this.place(v);
+      return out;
+    }
+    return value;
+  }
+
   [Symbol.iterator](): Iterator<B> {
+    const it = this.batches();
+    if (this.device === null) return it;
+    return {
+      next: () => {
+        const r = it.next();
+        return r.done ? r : { done: false, value: this.place(r.value) as B };
+      },
+      return: (value?: unknown) => it.return?.(value as B) ?? { done: true, value: value as B },
+    };
+  }
+
+  private batches(): Iterator<B> {
     if (this.fast) return this.tensorBatches(this.fast) as Iterator<B>;
     if (!this.pool) return this.itemBatches() as Iterator<B>;
     const run = this.workerRun();
@@ -280,7 +319,9 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     return {
       next: async () => {
         const r = await run.nextAsync();
-        return r.done ? (r as IteratorResult<B>) : { done: false, value: this.afterWorkers(r.value) as B };
+        if (r.done) return r as IteratorResult<B>;
+        const batch = this.afterWorkers(r.value);
+        return { done: false, value: (this.device === null ? batch : this.place(batch)) as B };
       },
       return: async (value?: unknown) => {
         run.stop();

@@ -1,6 +1,8 @@
 // How batches cross between a worker thread and the loader: tensors travel
 // as their flat typed array (transferred, not copied) plus dtype and shape,
-// inside whatever arrays / plain objects hold them.
+// inside whatever arrays / plain objects hold them. A CUDA tensor travels as
+// its host copy (and arrives on the CPU).
+import * as K from '../ops/kernels.js';
 import { Tensor } from '../tensor.js';
 import { fromTypedArray } from '../ops/creation.js';
 import type { DType } from '../dtype.js';
@@ -19,7 +21,8 @@ export interface WireTensor {
 // (Note [Small-tensor slabs]) and dataset tensors are still in use; those
 // are copied into an array of their own first.
 function ownsBuffer(t: Tensor): boolean {
-  const data = t._storage.data;
+  if (t.device !== 'cpu') return false;
+  const data = t._storage.data as TypedArray;
   return (
     t._offset === 0 && t.isContiguous() && data.length === t.numel() &&
     data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer)
@@ -27,15 +30,18 @@ function ownsBuffer(t: Tensor): boolean {
 }
 
 function ownCopy(t: Tensor): TypedArray {
+  if (t.device !== 'cpu') return K.toDevice(t, 'cpu', 'DataLoader', true)._storage.data as TypedArray;
   const src = t.isContiguous() ? t : t.contiguous();
-  const data = src._storage.data;
+  const data = src._storage.data as TypedArray;
   // slice() always allocates a new ArrayBuffer of exactly this length.
   return data.slice(src._offset, src._offset + src.numel()) as TypedArray;
 }
 
 /** The buffers under every tensor and typed array in value (which must not move). */
 export function buffersOf(value: unknown, into: Set<ArrayBufferLike> = new Set()): Set<ArrayBufferLike> {
-  if (value instanceof Tensor) into.add(value._storage.data.buffer);
+  if (value instanceof Tensor) {
+    if (value.device === 'cpu') into.add((value._storage.data as TypedArray).buffer);
+  }
   else if (ArrayBuffer.isView(value)) into.add(value.buffer);
   else if (Array.isArray(value)) for (const v of value) buffersOf(v, into);
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
@@ -51,8 +57,8 @@ export function buffersOf(value: unknown, into: Set<ArrayBufferLike> = new Set()
  */
 export function encode(value: unknown, fresh: boolean, transfer: ArrayBuffer[], keep?: Set<ArrayBufferLike>): unknown {
   if (value instanceof Tensor) {
-    const mine = fresh && ownsBuffer(value) && !(keep && keep.has(value._storage.data.buffer));
-    const data = mine ? value._storage.data : ownCopy(value);
+    const mine = fresh && ownsBuffer(value) && !(keep && keep.has((value._storage.data as TypedArray).buffer));
+    const data = mine ? (value._storage.data as TypedArray) : ownCopy(value);
     if (!transfer.includes(data.buffer as ArrayBuffer)) transfer.push(data.buffer as ArrayBuffer);
     const w: WireTensor = { __kindlingTensor: true, dtype: value.dtype, shape: value.shape, data };
     return w;

@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { endianness } from 'node:os';
 import { Storage, Tensor } from '../tensor.js';
 import { allocStorage, type DType } from '../dtype.js';
-import { contiguousStrides } from '../ops/kernels.js';
+import { contiguousStrides, toDevice } from '../ops/kernels.js';
+import { device as checkedDevice, type Device } from '../backend/cuda.js';
 import type { TypedArray } from '../backend/native.js';
 
 const TO_FILE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64', uint8: 'U8', bool: 'BOOL' };
@@ -92,8 +93,10 @@ function flatten(obj: unknown): Map<string, Tensor> {
 /** The tensor's elements, row-major, as bytes (a view when it already is one). */
 function tensorBytes(t: Tensor): Uint8Array {
   let src: Tensor = t;
-  if (!t.isContiguous()) src = t.contiguous();
-  const data = src._storage.data;
+  // A device tensor is written from its host copy (contiguous already).
+  if (t.device !== 'cpu') src = toDevice(t, 'cpu', 'torch.save', true);
+  else if (!t.isContiguous()) src = t.contiguous();
+  const data = src._storage.data as TypedArray;
   const size = ITEMSIZE[src.dtype];
   const n = src.numel();
   let bytes = new Uint8Array(data.buffer, data.byteOffset + src._offset * size, n * size);
@@ -328,8 +331,29 @@ function openForRead(path: string): { fd: number; size: number } {
   }
 }
 
-/** Reads a safetensors file into a state dict of fresh CPU tensors. */
-export function load(path: string): StateDict {
+export interface LoadOptions {
+  /** Where the tensors go: 'cpu' (default), 'cuda' or 'cuda:N'. */
+  device?: string;
+  /** PyTorch's map_location: the same as device (a device string). */
+  mapLocation?: string;
+}
+
+/**
+ * Reads a safetensors file into a state dict of fresh tensors, on the CPU
+ * unless { device } (or { mapLocation }) says otherwise. The file holds no
+ * device, so tensors saved from CUDA load on the CPU by default.
+ */
+export function load(path: string, opts?: LoadOptions): StateDict {
+  let dev: Device = 'cpu';
+  if (opts !== undefined && opts !== null) {
+    if (typeof opts !== 'object') throw new TypeError(`torch.load: options must be an object like { device: 'cuda' }, got ${typeName(opts)}`);
+    const { device, mapLocation } = opts;
+    if (device !== undefined && mapLocation !== undefined && device !== mapLocation) {
+      throw new TypeError(`torch.load: device ('${device}') and mapLocation ('${mapLocation}') disagree; give one`);
+    }
+    const want = device ?? mapLocation;
+    if (want !== undefined) dev = checkedDevice(want, 'torch.load');
+  }
   const { fd, size } = openForRead(path);
   try {
     const { dataStart, entries } = parseHeader(fd, size, path);
@@ -346,7 +370,7 @@ export function load(path: string): StateDict {
       if (e.dtype === 'bool') for (let i = 0; i < bytes.length; i++) if (bytes[i] > 1) bytes[i] = 1;
       // defineProperty: a tensor named '__proto__' must stay a plain entry.
       Object.defineProperty(out, e.name, {
-        value: new Tensor(new Storage(data), e.shape, contiguousStrides(e.shape), 0, e.dtype),
+        value: toDevice(new Tensor(new Storage(data), e.shape, contiguousStrides(e.shape), 0, e.dtype), dev, 'torch.load'),
         enumerable: true, writable: true, configurable: true,
       });
     }

@@ -68,6 +68,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   checkTensor(x, 'linear');
   checkTensor(weight, 'linear', 'weight');
   const b = optTensor(bias, 'linear', 'bias');
+  K.sameDevice('linear', x, weight, b);
   if (weight.ndim !== 2 && weight.ndim !== 1) throw new RangeError(`linear: weight must be 1-D or 2-D, got ${fmt(weight._shape)}`);
   if (x.ndim === 0) throw new RangeError('linear: input must have at least one dimension');
   const inF = weight._shape[weight.ndim - 1];
@@ -148,6 +149,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts?: C
   checkTensor(x, op);
   checkTensor(weight, op, 'weight');
   const b = optTensor(bias, op, 'bias');
+  K.sameDevice(op, x, weight, b);
   const o = checkOptions(opts, op);
   const stride = pair(o.stride ?? 1, op, 'stride', 1);
   const dilation = pair(o.dilation ?? 1, op, 'dilation', 1);
@@ -349,6 +351,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   const rv = optTensor(runningVar, op, 'runningVar');
   const w = optTensor(o.weight, op, 'weight');
   const b = optTensor(o.bias, op, 'bias');
+  K.sameDevice(op, x, rm, rv, w, b);
   const training = o.training ?? false;
   const momentum = o.momentum ?? 0.1, eps = o.eps ?? 1e-5;
   if (typeof momentum !== 'number' || !Number.isFinite(momentum)) throw new TypeError(`${op}: momentum must be a number, got ${K.fmtValue(momentum)}`);
@@ -388,6 +391,7 @@ export function layerNorm(
   checkFloat(x, op);
   const w = optTensor(o.weight, op, 'weight');
   const b = optTensor(o.bias, op, 'bias');
+  K.sameDevice(op, x, w, b);
   for (const [t, name] of [[w, 'weight'], [b, 'bias']] as const) {
     if (t && t._shape.join() !== shape.join()) throw new RangeError(`${op}: ${name} must have shape ${fmt(shape)}, got ${fmt(t._shape)}`);
   }
@@ -415,6 +419,7 @@ export function embedding(idx: Tensor, weight: Tensor, opts?: { paddingIdx?: num
   const op = 'embedding';
   const ind = indexTensor(idx, op, 'indices');
   checkTensor(weight, op, 'weight');
+  K.sameDevice(op, weight, ind);
   const o = checkOptions(opts, op);
   if (weight.ndim !== 2) throw new RangeError(`${op}: weight must be 2-D [num_embeddings, embedding_dim], got ${fmt(weight._shape)}`);
   const num = weight._shape[0];
@@ -439,15 +444,15 @@ export function oneHot(t: Tensor, numClasses = -1): Tensor {
   let n = numClasses;
   if (t.numel() === 0) {
     if (n === -1) throw new RangeError(`${op}: can not infer total number of classes from an empty tensor`);
-    return K.empty([...t._shape, n], 'int64');
+    return K.empty([...t._shape, n], 'int64', op, t.device);
   }
   const [lo, hi] = noGrad(() => [t.amin().item(), t.amax().item()]);
   if (lo < 0) throw new RangeError(`${op}: class values must be non-negative, got ${lo}`);
   if (n === -1) n = hi + 1;
   else if (hi >= n) throw new RangeError(`${op}: class values must be smaller than numClasses (${n}), got ${hi}`);
-  const out = K.empty([...t._shape, n], 'int64');
+  const out = K.empty([...t._shape, n], 'int64', op, t.device);
   const idx = K.contiguous(t)._view([...t._shape, 1]);
-  const ones = K.empty([...t._shape, 1], 'int64');
+  const ones = K.empty([...t._shape, 1], 'int64', op, t.device);
   K.native.fill(ones._ref(), 1);
   K.native.scatter(out._ref(), t.ndim, idx._ref(), ones._ref());
   return out;
@@ -493,6 +498,7 @@ function nllCommon(x: Tensor, target: Tensor, o: CrossEntropyOptions, op: string
   }
   const weight = classWeight(o.weight, x, op);
   const t = classTarget(x, target, op);
+  K.sameDevice(op, x, t, weight);
   // An unbatched [C] input is a batch of one.
   const x2 = x.ndim === 1 ? x.unsqueeze(0) : x;
   const t2 = x.ndim === 1 ? t.reshape([1]) : t;
@@ -549,6 +555,7 @@ export function nllLoss(x: Tensor, target: Tensor, opts?: { reduction?: Reductio
 function pairwiseLossArgs(x: unknown, y: unknown, op: string): void {
   checkTensor(x, op);
   checkTensor(y, op, 'target');
+  K.sameDevice(op, x, y);
   K.broadcastShapes(x._shape, y._shape, op);
 }
 
@@ -585,6 +592,7 @@ export function binaryCrossEntropy(x: Tensor, target: Tensor, opts?: { weight?: 
   checkFloat(target, op, 'target');
   sameShapeTarget(x, target, op);
   const weight = optTensor(o.weight, op, 'weight');
+  K.sameDevice(op, x, target, weight);
   if (weight) K.broadcastShapes(x._shape, weight._shape, op);
   if (x.numel() > 0) {
     const [lo, hi] = noGrad(() => [x.amin().item(), x.amax().item()]);
@@ -605,6 +613,7 @@ export function binaryCrossEntropyWithLogits(
   sameShapeTarget(x, target, op);
   const weight = optTensor(o.weight, op, 'weight');
   const posWeight = optTensor(o.posWeight, op, 'posWeight');
+  K.sameDevice(op, x, target, weight, posWeight);
   if (weight) K.broadcastShapes(x._shape, weight._shape, op);
   if (posWeight) K.broadcastShapes(x._shape, posWeight._shape, op);
   return NN.binaryCrossEntropyWithLogits(x, target, weight, posWeight, reductionOf(o.reduction, op));

@@ -7,6 +7,7 @@ import { isDType, isFloating, type DType } from '../dtype.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import * as K from '../ops/kernels.js';
 import { Parameter } from './parameter.js';
+import { device as checkedDevice } from '../backend/cuda.js';
 
 // Note [Module members]
 // JavaScript has no __setattr__ hook that is free at run time (a Proxy
@@ -76,11 +77,6 @@ function addIndent(s: string, n: number): string {
   return [lines[0], ...lines.slice(1).map((l) => pad + l)].join('\n');
 }
 
-// A throwaway tensor whose .to(device) raises Tensor.to's own device error.
-function deviceError(target: string): never {
-  K.empty([0], 'float32').to(target);
-  throw new TypeError(`Module.to: expected a dtype or a device, got ${target}`);
-}
 
 export abstract class Module {
   /** Whether the module is in training mode (train()/eval()). */
@@ -386,9 +382,11 @@ export abstract class Module {
   // ---- dtype and device ----------------------------------------------------------------------
 
   /**
-   * Converts floating-point parameters and buffers to a dtype, in place (the
-   * Parameter objects stay the same, so an optimizer holding them keeps
-   * working). 'cpu' changes nothing; CUDA is not built in.
+   * Converts floating-point parameters and buffers to a dtype, or moves all
+   * parameters, buffers and gradients to a device, in place: the Parameter
+   * objects stay the same, so an optimizer holding them keeps working (its
+   * state, if it has taken steps already, stays where it was: as in
+   * PyTorch, move the model before building the optimizer).
    */
   to(target: DType | string | { dtype?: DType; device?: string }): this {
     if (typeof target === 'object' && target !== null) {
@@ -410,9 +408,22 @@ export abstract class Module {
       });
       return this;
     }
-    if (target === 'cpu') return this;
-    if (typeof target === 'string') deviceError(target);
-    throw new TypeError(`Module.to: expected a dtype or a device, got ${String(target)}`);
+    if (typeof target !== 'string') throw new TypeError(`Module.to: expected a dtype or a device, got ${K.fmtValue(target)}`);
+    let dev;
+    try {
+      dev = checkedDevice(target, 'Module.to');
+    } catch (e) {
+      if (e instanceof TypeError) throw new TypeError(`Module.to: expected a dtype or a device, got ${K.fmtValue(target)}`);
+      throw e;
+    }
+    const tensors = new Set<Tensor>([...this.parameters(), ...this.buffers()]);
+    noGrad(() => {
+      for (const t of tensors) {
+        if (t.device !== dev) t.data = t.data.to(dev);
+        if (t._grad !== null && t._grad.device !== dev) t._grad = t._grad.to(dev);
+      }
+    });
+    return this;
   }
 
   float(): this {
@@ -422,10 +433,11 @@ export abstract class Module {
     return this.to('float64');
   }
   cpu(): this {
-    return this;
+    return this.to('cpu');
   }
-  cuda(): this {
-    return this.to('cuda');
+  /** To the current CUDA device, or to device N / 'cuda:N'. */
+  cuda(device?: number | string): this {
+    return this.to(device === undefined ? 'cuda' : typeof device === 'number' ? `cuda:${device}` : device);
   }
 
   // ---- printing ------------------------------------------------------------------------------

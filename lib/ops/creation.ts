@@ -4,6 +4,7 @@ import { Storage, Tensor, sizeArgs } from '../tensor.js';
 import * as K from './kernels.js';
 import { dtypeOfArray, isDType, isFloating, type DType } from '../dtype.js';
 import type { TypedArray } from '../backend/native.js';
+import { device as checkedDevice, type Device } from '../backend/cuda.js';
 
 export interface TensorOptions {
   dtype?: DType;
@@ -13,29 +14,38 @@ export interface TensorOptions {
 
 type Nested = number | boolean | bigint | Nested[] | TypedArray;
 
-function checkOptions(opts: TensorOptions | undefined, op: string): TensorOptions {
-  if (opts === undefined || opts === null) return {};
+/** Checked options; `dev` is the canonical device (Note [Device strings]). */
+interface Options extends TensorOptions {
+  dev: Device;
+}
+
+const NO_OPTIONS: Options = { dev: 'cpu' };
+
+function checkOptions(opts: TensorOptions | undefined, op: string): Options {
+  if (opts === undefined || opts === null) return NO_OPTIONS;
   if (typeof opts !== 'object') throw new TypeError(`${op}: options must be an object like { dtype: 'float32' }`);
   if (opts.dtype !== undefined && !isDType(opts.dtype)) {
     throw new TypeError(`${op}: unknown dtype ${K.fmtValue(opts.dtype)} (expected one of float32, float64, int32, int64, uint8, bool)`);
   }
-  if (opts.device !== undefined && opts.device !== 'cpu') {
-    if (typeof opts.device === 'string' && /^cuda(:\d+)?$/.test(opts.device)) {
-      throw new Error(`${op}: device '${opts.device}' is not available: this build of kindling has no CUDA support`);
-    }
-    throw new TypeError(`${op}: unknown device ${K.fmtValue(opts.device)}`);
-  }
-  return opts;
+  const dev = opts.device === undefined || opts.device === 'cpu' ? 'cpu' : checkedDevice(opts.device, op);
+  return { dtype: opts.dtype, requiresGrad: opts.requiresGrad, device: opts.device, dev };
 }
 
-function finish(t: Tensor, opts: TensorOptions): Tensor {
+/**
+ * Moves a tensor built on the CPU to the requested device and sets
+ * requiresGrad. Values computed in JS (tensor, arange, eye) and random
+ * draws are made on the CPU and copied, so a seed gives the same numbers
+ * on every device.
+ */
+function finish(t: Tensor, opts: Options, op: string): Tensor {
+  if (t.device !== opts.dev) t = K.toDevice(t, opts.dev, op);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
 }
 
 /** Splits trailing options off spread sizes: zeros(2, 3, { dtype }). */
-function sizesAndOptions(args: unknown[], op: string): [number[], TensorOptions] {
-  let opts: TensorOptions = {};
+function sizesAndOptions(args: unknown[], op: string): [number[], Options] {
+  let opts: Options = NO_OPTIONS;
   // An explicit undefined options (zeros([2], undefined), as a wrapper
   // passing its own optional argument on writes it) means no options.
   while (args.length > 1 && args[args.length - 1] === undefined) args = args.slice(0, -1);
@@ -52,13 +62,15 @@ function sizesAndOptions(args: unknown[], op: string): [number[], TensorOptions]
 export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'tensor');
   if (data instanceof Tensor) {
-    const t = K.cast(K.clone(data, 'tensor'), o.dtype ?? data.dtype, 'tensor');
-    return finish(t, o);
+    // A copy, on the data's device unless another is asked for (PyTorch).
+    const t = K.cast(K.toDevice(data, likeDevice(data, opts, o), 'tensor', true), o.dtype ?? data.dtype, 'tensor');
+    if (o.requiresGrad) t.requiresGrad_(true);
+    return t;
   }
   if (ArrayBuffer.isView(data)) {
     const arr = data as TypedArray;
     const src = new Tensor(new Storage(arr), [arr.length], [1], 0, dtypeOfArray(arr));
-    return finish(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o);
+    return finish(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o, 'tensor');
   }
   // Walk the nesting to find the shape and check it is not ragged.
   const shape: number[] = [];
@@ -95,8 +107,8 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
       dtype = o.requiresGrad ? 'float32' : 'int64';
     } else dtype = 'float32';
   }
-  const t = K.empty(shape, dtype, 'tensor');
-  const out = t._storage.data;
+  const t = K.empty(shape, dtype, 'tensor', 'cpu');
+  const out = t._storage.data as TypedArray;
   if (dtype === 'int64') {
     const d = out as BigInt64Array;
     flat.forEach((v, i) => {
@@ -120,12 +132,12 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
       (out as Int32Array)[i] = K.toIntegral(x, dtype);
     });
   }
-  return finish(t, o);
+  return finish(t, o, 'tensor');
 }
 
 export function zeros(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'zeros');
-  return finish(K.empty(size, opts.dtype ?? 'float32', 'zeros'), opts);
+  return finish(K.empty(size, opts.dtype ?? 'float32', 'zeros', opts.dev), opts, 'zeros');
 }
 
 export function empty(...args: unknown[]): Tensor {
@@ -134,9 +146,9 @@ export function empty(...args: unknown[]): Tensor {
 
 export function ones(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'ones');
-  const t = K.empty(size, opts.dtype ?? 'float32', 'ones');
+  const t = K.output(size, opts.dtype ?? 'float32', 'ones', opts.dev);
   K.native.fill(t._ref(), 1);
-  return finish(t, opts);
+  return finish(t, opts, 'ones');
 }
 
 export function full(size: number[], value: number | boolean, opts?: TensorOptions): Tensor {
@@ -144,23 +156,28 @@ export function full(size: number[], value: number | boolean, opts?: TensorOptio
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError('full: value must be a number or boolean');
   const dtype = o.dtype ?? (typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float32');
   K.checkScalarFits(Number(value), dtype, 'full');
-  const t = K.empty(sizeArgs([size], 'full'), dtype, 'full');
+  const t = K.output(sizeArgs([size], 'full'), dtype, 'full', o.dev);
   K.native.fill(t._ref(), Number(value));
-  return finish(t, o);
+  return finish(t, o, 'full');
+}
+
+/** The *Like ops create on the model tensor's device unless told otherwise (PyTorch). */
+function likeDevice(t: Tensor, opts: TensorOptions | undefined, o: Options): Device {
+  return opts && opts.device !== undefined ? o.dev : t.device;
 }
 
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'zerosLike');
   if (!(t instanceof Tensor)) throw new TypeError(`zerosLike: expected a Tensor, got ${K.fmtValue(t)}`);
-  return finish(K.empty(t._shape, o.dtype ?? t.dtype, 'zerosLike'), o);
+  return finish(K.empty(t._shape, o.dtype ?? t.dtype, 'zerosLike', likeDevice(t, opts, o)), o, 'zerosLike');
 }
 
 export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'onesLike');
   if (!(t instanceof Tensor)) throw new TypeError(`onesLike: expected a Tensor, got ${K.fmtValue(t)}`);
-  const r = K.empty(t._shape, o.dtype ?? t.dtype, 'onesLike');
+  const r = K.output(t._shape, o.dtype ?? t.dtype, 'onesLike', likeDevice(t, opts, o));
   K.native.fill(r._ref(), 1);
-  return finish(r, o);
+  return finish(r, o, 'onesLike');
 }
 
 export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor {
@@ -168,27 +185,27 @@ export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor
   if (!(t instanceof Tensor)) throw new TypeError(`fullLike: expected a Tensor, got ${K.fmtValue(t)}`);
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`fullLike: value must be a number or boolean, got ${K.fmtValue(value)}`);
   K.checkScalarFits(Number(value), o.dtype ?? t.dtype, 'fullLike');
-  const r = K.empty(t._shape, o.dtype ?? t.dtype, 'fullLike');
+  const r = K.output(t._shape, o.dtype ?? t.dtype, 'fullLike', likeDevice(t, opts, o));
   K.native.fill(r._ref(), Number(value));
-  return finish(r, o);
+  return finish(r, o, 'fullLike');
 }
 
 export function randn(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'randn');
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`randn: expected a floating dtype, got ${dtype}`);
-  const t = K.empty(size, dtype, 'randn');
+  const t = K.output(size, dtype, 'randn', 'cpu');
   K.native.normal(t._ref(), 0, 1);
-  return finish(t, opts);
+  return finish(t, opts, 'randn');
 }
 
 export function rand(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'rand');
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`rand: expected a floating dtype, got ${dtype}`);
-  const t = K.empty(size, dtype, 'rand');
+  const t = K.output(size, dtype, 'rand', 'cpu');
   K.native.uniform(t._ref(), 0, 1);
-  return finish(t, opts);
+  return finish(t, opts, 'rand');
 }
 
 export function randint(low: number, high?: number | number[], size?: number[] | TensorOptions, opts?: TensorOptions): Tensor {
@@ -203,17 +220,17 @@ export function randint(low: number, high?: number | number[], size?: number[] |
   if ((high as number) <= low) throw new RangeError(`randint: expected low < high, got low=${low}, high=${high}`);
   if (!Array.isArray(size)) throw new TypeError('randint: size must be an array of integers');
   const o = checkOptions(opts, 'randint');
-  const t = K.empty(sizeArgs([size], 'randint'), o.dtype ?? 'int64', 'randint');
+  const t = K.empty(sizeArgs([size], 'randint'), o.dtype ?? 'int64', 'randint', 'cpu');
   K.native.randint(t._ref(), low, high as number);
-  return finish(t, o);
+  return finish(t, o, 'randint');
 }
 
 export function randperm(n: number, opts?: TensorOptions): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${K.fmtValue(n)}`);
   const o = checkOptions(opts, 'randperm');
-  const t = K.empty([n], 'int64', 'randperm');
+  const t = K.empty([n], 'int64', 'randperm', 'cpu');
   K.native.randperm(t._ref());
-  return finish(K.cast(t, o.dtype ?? 'int64', 'randperm'), o);
+  return finish(K.cast(t, o.dtype ?? 'int64', 'randperm'), o, 'randperm');
 }
 
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
@@ -246,16 +263,16 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   if (!((xst > 0 && xe >= xs) || (xst < 0 && xe <= xs))) throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   const n = Math.max(0, dtype === 'int64' ? Math.ceil((xe - xs) / xst) : Math.ceil((end - start) / step));
   if (!integral) {
-    const t = K.empty([n], dtype, 'arange');
+    const t = K.empty([n], dtype, 'arange', 'cpu');
     const data = t._storage.data as Float64Array;
     for (let i = 0; i < n; i++) data[i] = start + i * step;
-    return finish(t, o);
+    return finish(t, o, 'arange');
   }
   const istart = xs, istep = xst;
   if (Math.abs(istart) + n * Math.abs(istep) > Number.MAX_SAFE_INTEGER) {
     throw new RangeError(`arange: values past 2^53 cannot be computed exactly (start ${start}, step ${step}, ${n} values)`);
   }
-  const t = K.empty([n], dtype, 'arange');
+  const t = K.empty([n], dtype, 'arange', 'cpu');
   if (dtype === 'int64') {
     const data = t._storage.data as BigInt64Array;
     for (let i = 0; i < n; i++) data[i] = BigInt(istart + i * istep);
@@ -263,7 +280,7 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     const data = t._storage.data as Int32Array;
     for (let i = 0; i < n; i++) data[i] = K.toIntegral(istart + i * istep, dtype);
   }
-  return finish(t, o);
+  return finish(t, o, 'arange');
 }
 
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
@@ -272,7 +289,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   const o = checkOptions(opts, 'linspace');
   const dtype = o.dtype ?? 'float32';
   if (dtype === 'bool') throw new TypeError('linspace: not implemented for bool');
-  const t = K.empty([steps], dtype, 'linspace');
+  const t = K.empty([steps], dtype, 'linspace', 'cpu');
   // Integral dtypes: the bounds are converted first, the steps computed in
   // double and truncated (PyTorch's linspace kernel).
   const integral = !isFloating(dtype);
@@ -287,11 +304,11 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   // Both halves count from their end, as PyTorch does, so the last value is exact.
   const half = Math.floor(steps / 2);
   const value = (i: number) => (i < half ? s + step * i : e - step * (steps - 1 - i));
-  const data = t._storage.data;
+  const data = t._storage.data as TypedArray;
   if (dtype === 'int64') for (let i = 0; i < steps; i++) (data as BigInt64Array)[i] = BigInt(Math.trunc(value(i)));
   else if (integral) for (let i = 0; i < steps; i++) (data as Int32Array)[i] = K.toIntegral(value(i), dtype);
   else for (let i = 0; i < steps; i++) (data as Float64Array)[i] = value(i);
-  return finish(t, o);
+  return finish(t, o, 'linspace');
 }
 
 export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions): Tensor {
@@ -304,12 +321,12 @@ export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions)
     m = n;
   }
   const o = checkOptions(opts, 'eye');
-  const t = K.empty(sizeArgs([n, m], 'eye'), o.dtype ?? 'float32', 'eye');
+  const t = K.empty(sizeArgs([n, m], 'eye'), o.dtype ?? 'float32', 'eye', 'cpu');
   for (let i = 0; i < Math.min(n, m); i++) {
     if (t.dtype === 'int64') (t._storage.data as BigInt64Array)[i * m + i] = 1n;
     else (t._storage.data as Float64Array)[i * m + i] = 1;
   }
-  return finish(t, o);
+  return finish(t, o, 'eye');
 }
 
 /** Wraps a typed array without copying (its memory is shared). */
@@ -322,5 +339,5 @@ export function fromTypedArray(array: TypedArray, shape?: number[], opts?: Tenso
   }
   const o = checkOptions(opts, 'fromTypedArray');
   const t = new Tensor(new Storage(array), s.slice(), K.contiguousStrides(s), 0, dtype);
-  return finish(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype, 'fromTypedArray') : t, o);
+  return finish(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype, 'fromTypedArray') : t, o, 'fromTypedArray');
 }

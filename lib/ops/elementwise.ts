@@ -295,7 +295,7 @@ const clampOp = defineOp({
     ctx.saveForBackward(x);
     ctx.lo = lo;
     ctx.hi = hi;
-    const out = K.empty(x._shape, x.dtype, 'clamp');
+    const out = K.empty(x._shape, x.dtype, 'clamp', x.device);
     K.native.clamp(x._ref(), lo, hi, out._ref());
     return out;
   },
@@ -402,9 +402,11 @@ export function fill_<T extends Tensor>(t: T, value: number | Tensor): T {
 export function copy_<T extends Tensor>(t: T, src: Tensor): T {
   if (!(src instanceof Tensor)) throw new TypeError('copy_: src must be a Tensor');
   K.broadcastShapes(t._shape, src._shape, 'copy_');
-  if (isGradEnabled() && src.requiresGrad) return inplace(t, 'copy_', () => src.expand(t.shape).to(t.dtype).mul(1));
+  // copy_ is how values cross devices in place (PyTorch's too): the source
+  // moves first, so a broadcast is always read on t's own device.
+  if (isGradEnabled() && src.requiresGrad) return inplace(t, 'copy_', () => src.to(t.device).expand(t.shape).to(t.dtype).mul(1));
   checkInplace(t, 'copy_');
-  K.native.copy(K.broadcastRef(src, t._shape), t._ref());
+  K.native.copy(K.broadcastRef(src.device === t.device ? src : K.toDevice(src, t.device, 'copy_'), t._shape), t._ref());
   t._bumpVersion();
   return t;
 }

@@ -13,6 +13,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import * as K from './kernels.js';
 import { sliceBy, type Meta } from './shape.js';
 import { binaryDType } from './kernels.js';
+import type { Device } from '../backend/cuda.js';
 
 export type Index = number | string | null | Tensor | number[] | boolean[];
 
@@ -20,8 +21,20 @@ function check(x: unknown, op: string): asserts x is Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
 }
 
-/** An int64 index tensor from a Tensor or a JS array. */
-function toIndexTensor(v: Tensor | number[] | boolean[], op: string): Tensor {
+/**
+ * An int64 (or bool mask) index tensor from a Tensor or a JS array, on
+ * `device`: arrays are built there, tensors on another device move there
+ * (PyTorch lets a CPU index pick from a CUDA tensor) unless `strict`, where
+ * the mismatch is an error as in PyTorch's index_select.
+ */
+function toIndexTensor(v: Tensor | number[] | boolean[], op: string, device: Device, strict = false): Tensor {
+  const t = hostIndexTensor(v, op);
+  if (t.device === device) return t;
+  if (strict && v instanceof Tensor) throw K.deviceMismatch(op, device, t.device);
+  return K.toDevice(t, device, op);
+}
+
+function hostIndexTensor(v: Tensor | number[] | boolean[], op: string): Tensor {
   if (!(v instanceof Tensor) && !Array.isArray(v)) {
     throw new TypeError(`${op}: index must be an integer Tensor or an array of integers, got ${v === null ? 'null' : typeof v}`);
   }
@@ -31,11 +44,11 @@ function toIndexTensor(v: Tensor | number[] | boolean[], op: string): Tensor {
     throw new TypeError(`${op}: tensors used as indices must be long, int, byte or bool tensors, got ${v.dtype}`);
   }
   if (v.length > 0 && typeof v[0] === 'boolean') {
-    const t = K.empty([v.length], 'bool');
+    const t = K.empty([v.length], 'bool', op, 'cpu');
     (v as boolean[]).forEach((b, i) => ((t._storage.data as Uint8ClampedArray)[i] = b ? 1 : 0));
     return t;
   }
-  const t = K.empty([v.length], 'int64');
+  const t = K.empty([v.length], 'int64', op, 'cpu');
   const data = t._storage.data as BigInt64Array;
   (v as number[]).forEach((n, i) => {
     if (!Number.isInteger(n)) throw new TypeError(`${op}: index arrays must hold integers, got ${K.fmtValue(n)}`);
@@ -44,18 +57,19 @@ function toIndexTensor(v: Tensor | number[] | boolean[], op: string): Tensor {
   return t;
 }
 
-/** The coordinates of the true entries of a mask, one int64 tensor per dim. */
-function nonzero(mask: Tensor): Tensor[] {
-  const flat = K.contiguous(mask)._storage.data;
+/** The coordinates of the true entries of a mask, one int64 tensor per dim, on the mask's device. */
+function nonzero(mask: Tensor, op: string): Tensor[] {
+  // The count of hits decides the output's size, so the mask is read on the host.
+  const flat = K.toDevice(mask, 'cpu', op, true)._storage.data as Uint8Array;
   const shape = mask._shape;
   const strides = K.contiguousStrides(shape);
   const hits: number[] = [];
   for (let i = 0; i < flat.length; i++) if (flat[i]) hits.push(i);
   return shape.map((_, d) => {
-    const t = K.empty([hits.length], 'int64');
+    const t = K.empty([hits.length], 'int64', op, 'cpu');
     const data = t._storage.data as BigInt64Array;
     hits.forEach((h, k) => (data[k] = BigInt(Math.floor(h / strides[d]) % shape[d])));
-    return t;
+    return K.toDevice(t, mask.device, op);
   });
 }
 
@@ -148,7 +162,7 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
     }
     if (v instanceof Tensor || Array.isArray(v)) {
       onlySelect = false;
-      const t = toIndexTensor(v, op);
+      const t = toIndexTensor(v, op, x.device);
       if (t.dtype === 'bool' || t.dtype === 'uint8') {
         const nd = Math.max(t._shape.length, 1);
         const maskShape = t._shape.length === 0 ? [1] : t._shape;
@@ -157,7 +171,7 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
             throw new RangeError(`${op}: the shape of the mask ${K.fmtShape(t._shape)} at index ${k} does not match the shape of the indexed tensor ${K.fmtShape(x._shape)} at index ${inDim + k}`);
           }
         }
-        nonzero(t._shape.length === 0 ? t._view([1]) : t).forEach((coords, k) => adv.push({ dim: outDim + k, index: coords }));
+        nonzero(t._shape.length === 0 ? t._view([1]) : t, op).forEach((coords, k) => adv.push({ dim: outDim + k, index: coords }));
         inDim += nd;
         outDim += nd;
       } else {
@@ -233,7 +247,7 @@ function placeIndexDims(t: Tensor, nIndex: number, place: number): Tensor {
 
 function gatherAdvanced(v: Tensor, L: AdvLayout): Tensor {
   const flat = K.contiguous(v.permute(L.perm)).reshape([K.numelOf(L.advShape), ...L.rest]);
-  const out = K.empty([L.linear._shape[0], ...L.rest], v.dtype);
+  const out = K.empty([L.linear._shape[0], ...L.rest], v.dtype, 'index', v.device);
   K.native.indexSelect(flat._ref(), 0, L.linear._ref(), out._ref());
   return placeIndexDims(out._view([...L.indexShape, ...L.rest]), L.indexShape.length, L.place);
 }
@@ -249,7 +263,7 @@ function scatterAdvanced(g: Tensor, shape: number[], L: AdvLayout): Tensor {
     gf = g.permute([...order.slice(L.place, L.place + nIdx), ...order.slice(0, L.place), ...order.slice(L.place + nIdx)]);
   }
   const src = K.contiguous(gf).reshape([L.linear._shape[0], ...L.rest]);
-  const acc = K.empty([K.numelOf(L.advShape), ...L.rest], g.dtype);
+  const acc = K.empty([K.numelOf(L.advShape), ...L.rest], g.dtype, 'index', g.device);
   K.native.indexAdd(acc._ref(), 0, L.linear._ref(), K.contiguous(src)._ref(), 1);
   const permuted = acc._view([...L.advShape, ...L.rest]);
   const inv = new Array<number>(L.perm.length);
@@ -288,20 +302,23 @@ export function indexPut_(x: Tensor, idx: Index[], value: TensorOrScalar): void 
   const p = plan(x, idx, 'indexPut_');
   noGrad(() => {
     const v = p.basic ? new Tensor(x._storage, ...metaArgs(p.basic(x)), x.dtype) : x;
+    const dev = x.device;
+    // A value on another device moves to x's (PyTorch accepts a CPU scalar tensor).
+    const onX = (t: Tensor) => (t.device === dev ? t : K.toDevice(t, dev, 'indexPut_'));
     if (!p.adv.length) {
-      const val = value instanceof Tensor ? value : K.binary('Add', K.empty([], x.dtype), value as number, x.dtype);
+      const val = value instanceof Tensor ? onX(value) : K.binary('Add', K.empty([], x.dtype, 'indexPut_', dev), value as number, x.dtype);
       K.broadcastShapes(v._shape, val._shape, 'indexPut_');
       K.native.copy(K.broadcastRef(K.cast(val, x.dtype), v._shape), v._ref());
     } else {
       const L = advLayout(v, p.adv, 'indexPut_');
       const resultShape = [...L.indexShape, ...L.rest];
-      const val = value instanceof Tensor ? K.cast(value, x.dtype) : K.binary('Add', K.empty([], x.dtype), value as number, x.dtype);
-      K.broadcastShapes(placeIndexDims(K.empty(resultShape, 'bool'), L.indexShape.length, L.place)._shape, val._shape, 'indexPut_');
+      const val = value instanceof Tensor ? K.cast(onX(value), x.dtype) : K.binary('Add', K.empty([], x.dtype, 'indexPut_', dev), value as number, x.dtype);
+      K.broadcastShapes(placeIndexDims(K.empty(resultShape, 'bool', 'indexPut_', 'cpu'), L.indexShape.length, L.place)._shape, val._shape, 'indexPut_');
       // Writes go through a view of v with the advanced dims flattened when
       // the layout allows, else through a copy that is written back.
       const permuted = v.permute(L.perm);
       const src = K.contiguous(
-        K.contiguous(placeIndexDims(K.empty(resultShape, x.dtype), L.indexShape.length, L.place).add(val)),
+        K.contiguous(placeIndexDims(K.empty(resultShape, x.dtype, 'indexPut_', dev), L.indexShape.length, L.place).add(val)),
       );
       let srcFront = src;
       if (L.place !== 0) {
@@ -339,7 +356,7 @@ const indexSelectOp = defineOp({
     ctx.index = index;
     const shape = x._shape.slice();
     if (shape.length) shape[dim] = index.numel();
-    const out = K.empty(shape, x.dtype, 'indexSelect');
+    const out = K.empty(shape, x.dtype, 'indexSelect', x.device);
     if (x._shape.length === 0) K.native.copy(x._ref(), out._ref());
     else K.native.indexSelect(x._ref(), dim, index._view([index.numel()], [index._shape.length ? index._strides[0] : 0])._ref(), out._ref());
     return out;
@@ -352,7 +369,7 @@ const indexAddOp = defineOp({
   forward: (ctx, g: Tensor, shape: number[], dim: number, index: Tensor) => {
     ctx.dim = dim;
     ctx.index = index;
-    const out = K.empty(shape, g.dtype);
+    const out = K.empty(shape, g.dtype, 'indexSelect', g.device);
     K.native.indexAdd(out._ref(), dim, index._view([index.numel()], [index._shape.length ? index._strides[0] : 0])._ref(), K.contiguous(g)._ref(), 1);
     return out;
   },
@@ -371,13 +388,13 @@ function indexAddInto(g: Tensor, shape: number[], dim: number, index: Tensor): T
 function checkNoNegative(index: Tensor, op: string, dim: number, size: number): void {
   if (index.numel() === 0) return;
   const lo = K.reduce('Amin', index, [...index._shape.keys()], false, 'int64');
-  const v = Number((lo._storage.data as BigInt64Array)[lo._offset]);
+  const v = lo.item();
   if (v < 0) throw new RangeError(`${op}: index ${v} is out of range for dimension ${dim} with size ${size} (negative indices are not allowed)`);
 }
 
 export function indexSelect(x: Tensor, dim: number, index: Tensor | number[]): Tensor {
   check(x, 'indexSelect');
-  const idx = toIndexTensor(index, 'indexSelect');
+  const idx = toIndexTensor(index, 'indexSelect', x.device, true);
   if (idx.dtype !== 'int64') throw new TypeError(`indexSelect: index must be an integer tensor, got ${idx.dtype}`);
   if (idx._shape.length > 1) throw new RangeError(`indexSelect: index must be 0-D or 1-D, got shape ${K.fmtShape(idx._shape)}`);
   const d = normDim(dim, x._shape.length, 'indexSelect');
@@ -391,11 +408,11 @@ const gatherOp = defineOp({
     ctx.shape = x._shape;
     ctx.dim = dim;
     ctx.index = index;
-    const out = K.empty(index._shape, x.dtype, 'gather');
+    const out = K.empty(index._shape, x.dtype, 'gather', x.device);
     K.native.gather(x._ref(), dim, index._ref(), out._ref());
     return out;
   },
-  backward: (ctx, g) => [scatterAddOp(K.empty(ctx.shape, g.dtype), ctx.dim, ctx.index, g)],
+  backward: (ctx, g) => [scatterAddOp(K.empty(ctx.shape, g.dtype, 'gather', g.device), ctx.dim, ctx.index, g)],
 });
 
 const scatterAddOp = defineOp({
@@ -413,6 +430,7 @@ const scatterAddOp = defineOp({
 
 function checkGatherIndex(x: Tensor, index: Tensor, op: string): void {
   if (!(index instanceof Tensor) || index.dtype !== 'int64') throw new TypeError(`${op}: index must be an int64 Tensor`);
+  if (index.device !== x.device) throw K.deviceMismatch(op, x.device, index.device);
   if (index._shape.length !== x._shape.length) {
     throw new RangeError(`${op}: index ${K.fmtShape(index._shape)} and input ${K.fmtShape(x._shape)} must have the same number of dimensions`);
   }
@@ -435,6 +453,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   check(x, 'scatterAdd');
   check(src, 'scatterAdd');
   checkGatherIndex(x, index, 'scatterAdd');
+  if (src.device !== x.device) throw K.deviceMismatch('scatterAdd', x.device, src.device);
   return scatterAddOp(x, normDim(dim, x._shape.length, 'scatterAdd'), index, src);
 }
 
@@ -445,13 +464,13 @@ const whereOp = defineOp({
     ctx.saveForBackward(cond);
     const shape = K.broadcastShapes(K.broadcastShapes(cond._shape, a._shape, 'where'), b._shape, 'where');
     const dt = binaryDType(a, b);
-    const out = K.empty(shape, dt, 'where');
+    const out = K.empty(shape, dt, 'where', a.device);
     K.native.where(K.broadcastRef(K.cast(cond, 'bool'), shape), K.broadcastRef(K.cast(a, dt), shape), K.broadcastRef(K.cast(b, dt), shape), out._ref());
     return out;
   },
   backward: (ctx, g) => {
     const [cond] = ctx.savedTensors;
-    const zero = K.empty([], g.dtype);
+    const zero = K.empty([], g.dtype, 'where', g.device);
     return [null, where(cond, g, zero), where(cond, zero, g)];
   },
 });
@@ -460,8 +479,15 @@ export function where(cond: Tensor, a: TensorOrScalar, b: TensorOrScalar): Tenso
   check(cond, 'where');
   if (cond.dtype !== 'bool' && cond.dtype !== 'uint8') throw new TypeError(`where: condition must be a bool tensor, got ${cond.dtype}`);
   const dt = binaryDType(a, b);
-  const ta = a instanceof Tensor ? a : K.binary('Add', K.empty([], dt), a, dt);
-  const tb = b instanceof Tensor ? b : K.binary('Add', K.empty([], dt), b, dt);
+  // Numbers become 0-d tensors on the tensors' device; a 0-d CPU tensor
+  // joins a CUDA one, as in binary ops (kernels.ts onOneDevice).
+  const dev = a instanceof Tensor ? a.device : b instanceof Tensor ? b.device : cond.device;
+  const scalar = (v: TensorOrScalar): Tensor => {
+    if (!(v instanceof Tensor)) return K.binary('Add', K.empty([], dt, 'where', dev), v, dt);
+    return v.device !== dev && v.device === 'cpu' && v._shape.length === 0 ? K.toDevice(v, dev, 'where') : v;
+  };
+  const ta = scalar(a), tb = scalar(b);
+  K.sameDevice('where', cond, ta, tb);
   return whereOp(cond, ta, tb);
 }
 
@@ -469,6 +495,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   check(x, 'maskedFill');
   check(mask, 'maskedFill');
   if (mask.dtype !== 'bool') throw new TypeError(`maskedFill: mask must be a bool tensor, got ${mask.dtype}`);
-  const v = K.binary('Add', K.empty([], x.dtype), value, x.dtype);
+  if (mask.device !== x.device) throw K.deviceMismatch('maskedFill', x.device, mask.device);
+  const v = K.binary('Add', K.empty([], x.dtype, 'maskedFill', x.device), value, x.dtype);
   return where(mask, v, x);
 }

@@ -2,6 +2,7 @@
 // allocate outputs, broadcast, promote dtypes and call one native function.
 // The op table (elementwise.ts, reduce.ts, ...) builds on these.
 import { makeRef, native, type Ref } from '../backend/native.js';
+import { allocCuda, type Device } from '../backend/cuda.js';
 import { Storage, Tensor } from '../tensor.js';
 import { allocStorage, isFloating, resultType, scalarDType, type DType, type PromotionOperand } from '../dtype.js';
 
@@ -33,22 +34,25 @@ const MAX_ELEMENTS = 2 ** 32;
 
 /**
  * A zeroed tensor (the name follows the kernels' use: an output to fill).
- * `op` is the caller's op, named when the allocation is refused.
+ * `op` is the caller's op, named when the allocation is refused; `device`
+ * is canonical (Note [Device strings]): an op allocates where its inputs
+ * live, so callers pass an input's `.device`.
  */
-export function empty(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
-  return alloc(shape, dtype, false, op);
+export function empty(shape: readonly number[], dtype: DType, op: string, device: Device): Tensor {
+  return alloc(shape, dtype, false, op, device);
 }
 
 /** An output every element of which the next kernel writes: not zeroed. */
-export function output(shape: readonly number[], dtype: DType, op = 'empty'): Tensor {
-  return alloc(shape, dtype, true, op);
+export function output(shape: readonly number[], dtype: DType, op: string, device: Device): Tensor {
+  return alloc(shape, dtype, true, op, device);
 }
 
-function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean, op: string): Tensor {
+function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean, op: string, device: Device): Tensor {
   for (const s of shape) {
     if (!Number.isInteger(s) || s < 0) throw new RangeError(`${op}: invalid size ${fmtValue(s)} in shape ${fmtShape(shape)}`);
   }
   const n = numelOf(shape);
+  if (device !== 'cpu') return allocDevice(shape, dtype, uninitialized, op, device, n);
   if (!(n <= MAX_ELEMENTS)) throw new RangeError(`${op}: cannot allocate a tensor of shape ${fmtShape(shape)} (${n} elements)`);
   let data;
   try {
@@ -57,6 +61,52 @@ function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean, o
     throw new RangeError(`${op}: cannot allocate ${n} elements of ${dtype}: ${(e as Error).message}`);
   }
   return new Tensor(new Storage(data), shape.slice(), contiguousStrides(shape), 0, dtype);
+}
+
+// CUDA memory comes from the caching allocator unzeroed; zeros are a fill
+// kernel on the device. The 2^32 cap is V8's, not the GPU's: the binding
+// bounds device requests itself.
+function allocDevice(shape: readonly number[], dtype: DType, uninitialized: boolean, op: string, device: Device, n: number): Tensor {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${op}: cannot allocate a tensor of shape ${fmtShape(shape)} (${n} elements)`);
+  const t = new Tensor(new Storage(allocCuda(dtype, n, device, op), device), shape.slice(), contiguousStrides(shape), 0, dtype);
+  if (!uninitialized && n > 0) native.fill(t._ref(), 0);
+  return t;
+}
+
+/**
+ * x's values on `device` (no autograd): x itself when already there,
+ * unless `copy` asks for a fresh contiguous tensor regardless.
+ * native.copy moves between host and device, any strides.
+ */
+export function toDevice(x: Tensor, device: Device, op: string, copy = false): Tensor {
+  if (!copy && x._storage.device === device) return x;
+  const out = output(x._shape, x.dtype, op, device);
+  native.copy(x._ref(), out._ref());
+  return out;
+}
+
+/** The error for two tensors of one op on different devices (the binding's wording). */
+export function deviceMismatch(op: string, a: Device, b: Device): Error {
+  return new Error(`${op}: expected all tensors on the same device, got ${a} and ${b}`);
+}
+
+/**
+ * Throws deviceMismatch unless the given tensors (nulls skipped) share a's
+ * device. For ops that do JS work (shape checks, reshapes) before their
+ * kernel, so the error names the op rather than the kernel export. Fixed
+ * arguments, not a rest array: it runs on every training step.
+ */
+export function sameDevice(op: string, a: Tensor, b: Tensor | null | undefined, c?: Tensor | null, d?: Tensor | null, e?: Tensor | null): void {
+  const dev = a._storage.device;
+  if (b && b._storage.device !== dev) throw deviceMismatch(op, dev, b._storage.device);
+  if (c && c._storage.device !== dev) throw deviceMismatch(op, dev, c._storage.device);
+  if (d && d._storage.device !== dev) throw deviceMismatch(op, dev, d._storage.device);
+  if (e && e._storage.device !== dev) throw deviceMismatch(op, dev, e._storage.device);
+}
+
+/** sameDevice over a list (cat, stack). */
+export function sameDeviceAll(op: string, ts: readonly Tensor[]): void {
+  for (let i = 1; i < ts.length; i++) sameDevice(op, ts[0], ts[i]);
 }
 
 const INT_LIMITS: Partial<Record<DType, [number, number]>> = {
@@ -167,20 +217,20 @@ export function broadcastRef(t: Tensor, shape: readonly number[]): Ref {
 
 export function cast(x: Tensor, dtype: DType, op = 'to'): Tensor {
   if (x.dtype === dtype) return x;
-  const out = output(x._shape, dtype, op);
+  const out = output(x._shape, dtype, op, x._storage.device);
   native.copy(x._ref(), out._ref());
   return out;
 }
 
 export function contiguous(x: Tensor, op = 'contiguous'): Tensor {
   if (x.isContiguous()) return x;
-  const out = output(x._shape, x.dtype, op);
+  const out = output(x._shape, x.dtype, op, x._storage.device);
   native.copy(x._ref(), out._ref());
   return out;
 }
 
 export function clone(x: Tensor, op = 'clone'): Tensor {
-  const out = output(x._shape, x.dtype, op);
+  const out = output(x._shape, x.dtype, op, x._storage.device);
   native.copy(x._ref(), out._ref());
   return out;
 }
@@ -194,7 +244,7 @@ export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DTyp
   const name = op.toLowerCase();
   const xin = cast(x, computeDType, name);
   const boolOut = op === 'IsNan' || op === 'LogicalNot';
-  const out = output(x._shape, boolOut ? 'bool' : computeDType, name);
+  const out = output(x._shape, boolOut ? 'bool' : computeDType, name, x._storage.device);
   native.unary(U[op], xin._ref(), out._ref());
   return out;
 }
@@ -228,21 +278,34 @@ export function binary(op: string, a: Tensor | number, b: Tensor | number, compu
   const outDType = COMPARISON.has(op) ? 'bool' : dt;
   if (!(a instanceof Tensor)) {
     const bt = cast(b as Tensor, dt, name);
-    const out = output(bt._shape, outDType, name);
+    const out = output(bt._shape, outDType, name, bt._storage.device);
     native.binaryScalar(B[op], bt._ref(), Number(a), true, out._ref());
     return out;
   }
   if (!(b instanceof Tensor)) {
     const at = cast(a, dt, name);
-    const out = output(at._shape, outDType, name);
+    const out = output(at._shape, outDType, name, at._storage.device);
     native.binaryScalar(B[op], at._ref(), Number(b), false, out._ref());
     return out;
   }
+  if (a._storage.device !== b._storage.device) [a, b] = onOneDevice(a, b, name);
   const shape = broadcastShapes(a._shape, b._shape, name);
   const at = cast(a, dt, name), bt = cast(b, dt, name);
-  const out = output(shape, outDType, name);
+  const out = output(shape, outDType, name, at._storage.device);
   native.binary(B[op], broadcastRef(at, shape), broadcastRef(bt, shape), out._ref());
   return out;
+}
+
+/**
+ * Two operands on different devices: a 0-d CPU tensor joins the other's
+ * device, as PyTorch treats CPU scalars (a CUDA tensor times
+ * torch.tensor(2) works); anything else is an error naming the op.
+ */
+export function onOneDevice(a: Tensor, b: Tensor, op: string): [Tensor, Tensor] {
+  const da = a._storage.device, db = b._storage.device;
+  if (da === 'cpu' && a._shape.length === 0) return [toDevice(a, db, op), b];
+  if (db === 'cpu' && b._shape.length === 0) return [a, toDevice(b, da, op)];
+  throw deviceMismatch(op, da, db);
 }
 
 /** Sums g over broadcast dims so it has `shape` (the reverse of expand). */
@@ -258,7 +321,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 export function reduce(op: string, x: Tensor, dims: number[], keepdim: boolean, outDType: DType, correction = 1): Tensor {
   const kshape = x._shape.map((s, i) => (dims.includes(i) ? 1 : s));
-  const out = empty(kshape, outDType, op.toLowerCase());
+  const out = empty(kshape, outDType, op.toLowerCase(), x._storage.device);
   native.reduce(R[op], x._ref(), dims, correction, out._ref());
   if (keepdim) return out;
   return out._view(x._shape.filter((_, i) => !dims.includes(i)));

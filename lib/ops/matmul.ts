@@ -11,6 +11,7 @@ function check(x: unknown, op: string): asserts x is Tensor {
 }
 
 function checkFloat(a: Tensor, b: Tensor, op: string): void {
+  if (a.device !== b.device) throw K.deviceMismatch(op, a.device, b.device);
   if (a.dtype !== b.dtype) {
     throw new TypeError(`${op}: expected both tensors to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
   }
@@ -49,7 +50,7 @@ function bmmKernel(a: Tensor, b: Tensor): Tensor {
   if (!isFloating(a.dtype)) return K.cast(bmmKernel(K.cast(a, 'float64', 'matmul'), K.cast(b, 'float64', 'matmul')), a.dtype, 'matmul');
   const batch = K.broadcastShapes(a._shape.slice(0, -2), b._shape.slice(0, -2), 'matmul');
   const M = a._shape[a._shape.length - 2], N = b._shape[b._shape.length - 1];
-  const out = K.output([...batch, M, N], a.dtype, 'matmul');
+  const out = K.output([...batch, M, N], a.dtype, 'matmul', a.device);
   const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)]), 'matmul'), batch)!;
   const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)]), 'matmul'), batch)!;
   const B = K.numelOf(batch);

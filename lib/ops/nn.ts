@@ -39,7 +39,7 @@ function convArray(p: Conv2dParams): number[] {
 }
 
 function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]): Tensor {
-  const out = K.empty([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d');
+  const out = K.empty([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d', x.device);
   K.native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(p), out._ref());
   return out;
 }
@@ -49,14 +49,14 @@ function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, ou
 // the input gradient, so the tensor being written stands in for the one
 // that is not read (it has the right shape and dtype).
 function convInputGrad(g: Tensor, w: Tensor, p: Conv2dParams, xShape: readonly number[]): Tensor {
-  const gx = K.empty(xShape, g.dtype);
+  const gx = K.empty(xShape, g.dtype, 'conv2d', g.device);
   const gc = K.contiguous(g);
   K.native.conv2dBackward(gc._ref(), gx._ref(), K.contiguous(w)._ref(), convArray(p), gx._ref(), null, null);
   return gx;
 }
 
 function convWeightGrad(x: Tensor, g: Tensor, p: Conv2dParams, wShape: readonly number[]): Tensor {
-  const gw = K.empty(wShape, g.dtype);
+  const gw = K.empty(wShape, g.dtype, 'conv2d', g.device);
   K.native.conv2dBackward(K.contiguous(g)._ref(), K.contiguous(x)._ref(), gw._ref(), convArray(p), null, gw._ref(), null);
   return gw;
 }
@@ -83,9 +83,9 @@ const convOp: (x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: r
       if (ctx.hasBias && needB) gb = g.sum([0, 2, 3]);
     } else {
       const gc = sameDType(g, x.dtype);
-      gx = needX ? K.empty(x._shape, x.dtype) : null;
-      gw = needW ? K.empty(w._shape, x.dtype) : null;
-      gb = ctx.hasBias && needB ? K.empty([w._shape[0]], x.dtype) : null;
+      gx = needX ? K.empty(x._shape, x.dtype, 'conv2d', x.device) : null;
+      gw = needW ? K.empty(w._shape, x.dtype, 'conv2d', x.device) : null;
+      gb = ctx.hasBias && needB ? K.empty([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
       K.native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(p), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
     }
     return ctx.hasBias ? [gx, gw, gb] : [gx, gw];
@@ -152,8 +152,8 @@ function maxPoolForward(x: Tensor, p: Pool2dParams, outHW: readonly number[]): {
   const xc = K.contiguous(x, 'maxPool2d');
   const [N, C, H, W] = xc._shape;
   const [OH, OW] = outHW;
-  const values = K.empty([N, C, OH, OW], x.dtype, 'maxPool2d');
-  const indices = K.empty([N, C, OH, OW], 'int64', 'maxPool2d');
+  const values = K.empty([N, C, OH, OW], x.dtype, 'maxPool2d', x.device);
+  const indices = K.empty([N, C, OH, OW], 'int64', 'maxPool2d', x.device);
   const P = N * C;
   K.native.maxPool2d(refAs(xc, [P, H, W]), poolArray(p), refAs(values, [P, OH, OW]), refAs(indices, [P, OH, OW]));
   return { values, indices };
@@ -183,7 +183,7 @@ const maxPoolBackwardOp = defineOp({
     const OH = indices._shape[2], OW = indices._shape[3];
     ctx.indices = indices;
     ctx.gShape = g._shape;
-    const gx = K.empty(xShape, g.dtype);
+    const gx = K.empty(xShape, g.dtype, 'maxPool2d', g.device);
     K.native.maxPool2dBackward(refAs(K.contiguous(g), [P, OH, OW]), refAs(indices, [P, OH, OW]), refAs(gx, [P, H, W]));
     return gx;
   },
@@ -218,7 +218,7 @@ export interface AvgPoolOptions {
 function avgForward(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: readonly number[]): Tensor {
   const xc = K.contiguous(x, 'avgPool2d');
   const [N, C, H, W] = xc._shape;
-  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'avgPool2d');
+  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'avgPool2d', x.device);
   K.native.avgPool2d(refAs(xc, [N * C, H, W]), poolArray(p), o.countIncludePad, o.divisorOverride, refAs(out, [N * C, outHW[0], outHW[1]]));
   return out;
 }
@@ -226,7 +226,7 @@ function avgForward(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: readon
 function avgBackward(g: Tensor, p: Pool2dParams, o: AvgPoolOptions, xShape: readonly number[]): Tensor {
   const gc = K.contiguous(g);
   const [N, C, OH, OW] = gc._shape;
-  const gx = K.empty(xShape, g.dtype);
+  const gx = K.empty(xShape, g.dtype, 'avgPool2d', g.device);
   K.native.avgPool2dBackward(refAs(gc, [N * C, OH, OW]), poolArray(p), o.countIncludePad, o.divisorOverride, refAs(gx, [N * C, xShape[2], xShape[3]]));
   return gx;
 }
@@ -265,7 +265,7 @@ export function avgPool2d(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: 
 function adaptiveForward(x: Tensor, outHW: readonly number[]): Tensor {
   const xc = K.contiguous(x, 'adaptiveAvgPool2d');
   const [N, C, H, W] = xc._shape;
-  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'adaptiveAvgPool2d');
+  const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'adaptiveAvgPool2d', x.device);
   K.native.adaptiveAvgPool2d(refAs(xc, [N * C, H, W]), refAs(out, [N * C, outHW[0], outHW[1]]));
   return out;
 }
@@ -273,7 +273,7 @@ function adaptiveForward(x: Tensor, outHW: readonly number[]): Tensor {
 function adaptiveBackward(g: Tensor, xShape: readonly number[]): Tensor {
   const gc = K.contiguous(g);
   const [N, C, OH, OW] = gc._shape;
-  const gx = K.empty(xShape, g.dtype);
+  const gx = K.empty(xShape, g.dtype, 'adaptiveAvgPool2d', g.device);
   K.native.adaptiveAvgPool2dBackward(refAs(gc, [N * C, OH, OW]), refAs(gx, [N * C, xShape[2], xShape[3]]));
   return gx;
 }
@@ -334,8 +334,9 @@ const batchNormOp = defineOp({
     const C = xc._shape[1], N = xc._shape[0];
     const S = xc.numel() / Math.max(1, N * C);
     const shape3 = [N, C, S];
-    const out = K.empty(xc._shape, x.dtype);
-    const saveMean = K.empty([C], x.dtype), saveInvstd = K.empty([C], x.dtype);
+    const dev = x.device;
+    const out = K.empty(xc._shape, x.dtype, 'batchNorm', dev);
+    const saveMean = K.empty([C], x.dtype, 'batchNorm', dev), saveInvstd = K.empty([C], x.dtype, 'batchNorm', dev);
     const rm = inPlaceBuffer(s.training ? s.runningMean : null, x.dtype);
     const rv = inPlaceBuffer(s.training ? s.runningVar : null, x.dtype);
     // Evaluation reads the running statistics only.
@@ -377,9 +378,9 @@ const batchNormOp = defineOp({
       const S = x.numel() / Math.max(1, N * C);
       const shape3 = [N, C, S];
       const gc = sameDType(g, x.dtype);
-      gx = needX ? K.empty(x._shape, x.dtype) : null;
-      gw = needW ? K.empty([C], x.dtype) : null;
-      gb = needB ? K.empty([C], x.dtype) : null;
+      gx = needX ? K.empty(x._shape, x.dtype, 'batchNorm', x.device) : null;
+      gw = needW ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
+      gb = needB ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
       K.native.batchNormBackward(
         refAs(gc, shape3), refAs(x, shape3), w ? K.cast(K.contiguous(w), x.dtype)._ref() : null,
         (ctx.saveMean as Tensor)._ref(), (ctx.saveInvstd as Tensor)._ref(), ctx.training,
@@ -457,9 +458,10 @@ function nllForward(ctx: Ctx, x: Tensor, s: NllState): Tensor {
   const target = K.contiguous(s.target);
   const weight = s.weight ? K.cast(K.contiguous(s.weight), x.dtype) : null;
   const rowShape = xc._shape.filter((_, i) => i !== 1);
-  const out = K.empty(s.reduction === 'none' ? rowShape : [], x.dtype);
-  const lse = s.logits ? K.empty([N, D], x.dtype) : null;
-  const tw = K.empty([], x.dtype);
+  const dev = x.device;
+  const out = K.empty(s.reduction === 'none' ? rowShape : [], x.dtype, 'nllLoss', dev);
+  const lse = s.logits ? K.empty([N, D], x.dtype, 'nllLoss', dev) : null;
+  const tw = K.empty([], x.dtype, 'nllLoss', dev);
   K.native.nllLoss(
     refAs(xc, [N, C, D]), refAs(target, [N, D]), weight?._ref() ?? null,
     s.ignoreIndex, s.labelSmoothing, REDUCTION_CODE[s.reduction], s.logits,
@@ -468,21 +470,29 @@ function nllForward(ctx: Ctx, x: Tensor, s: NllState): Tensor {
   ctx.saveForBackward(xc);
   ctx.s = { ...s, target, weight };
   ctx.lse = lse;
-  ctx.totalWeight = Number(tw._storage.data[tw._offset]);
+  // Read when backward runs: on a device, reading it is a wait for the
+  // kernel, which a forward (evaluation, say) should not pay.
+  ctx.totalWeightTensor = tw;
   return out;
+}
+
+/** The sum of the weights of the non-ignored targets, from the forward. */
+function totalWeightOf(ctx: Ctx): number {
+  if (ctx.totalWeight === undefined) ctx.totalWeight = (ctx.totalWeightTensor as Tensor).item();
+  return ctx.totalWeight as number;
 }
 
 function nllBackward(ctx: Ctx, g: Tensor): (Tensor | null)[] {
   const [x] = ctx.savedTensors;
   const s = ctx.s as NllState;
-  if (isGradEnabled()) return [nllBackwardComposite(g, x, s, ctx.totalWeight as number)];
+  if (isGradEnabled()) return [nllBackwardComposite(g, x, s, totalWeightOf(ctx))];
   const [N, C, D] = nllShape(x._shape);
   const gc = sameDType(g, x.dtype);
-  const gx = K.empty(x._shape, x.dtype);
+  const gx = K.empty(x._shape, x.dtype, 'nllLoss', x.device);
   K.native.nllLossBackward(
     s.reduction === 'none' ? refAs(gc, [N, D]) : gc._ref(), refAs(x, [N, C, D]), refAs(s.target, [N, D]),
     s.weight?._ref() ?? null, s.ignoreIndex, s.labelSmoothing, REDUCTION_CODE[s.reduction], s.logits,
-    (ctx.lse as Tensor | null)?._ref() ?? null, ctx.totalWeight as number, refAs(gx, [N, C, D]),
+    (ctx.lse as Tensor | null)?._ref() ?? null, totalWeightOf(ctx), refAs(gx, [N, C, D]),
   );
   return [gx];
 }
@@ -495,10 +505,11 @@ function nllBackwardComposite(g: Tensor, x: Tensor, s: NllState, totalWeight: nu
     const valid = t.ne(s.ignoreIndex);
     // Ignored rows point at class 0; their gradient is masked out below.
     const safe = K.contiguous(t.mul(valid.to('int64')));
-    const cw = s.weight ? s.weight.to(x.dtype) : K.empty([C], x.dtype).add(1);
+    const dev = x.device;
+    const cw = s.weight ? s.weight.to(x.dtype) : K.empty([C], x.dtype, 'nllLoss', dev).add(1);
     const rowWeight = cw.indexSelect(0, safe.reshape([-1])).reshape([N, D]);
-    const onehot = K.empty([N, C, D], x.dtype);
-    K.native.scatter(onehot._ref(), 1, safe.reshape([N, 1, D])._ref(), K.empty([N, 1, D], x.dtype).add(1)._ref());
+    const onehot = K.empty([N, C, D], x.dtype, 'nllLoss', dev);
+    K.native.scatter(onehot._ref(), 1, safe.reshape([N, 1, D])._ref(), K.empty([N, 1, D], x.dtype, 'nllLoss', dev).add(1)._ref());
     return { valid: valid.to(x.dtype), rowWeight, onehot, classWeight: cw.reshape([1, C, 1]), sumW: cw.sum().item() };
   });
   const gScaled = s.reduction === 'none' ? g.reshape([N, D]) : s.reduction === 'mean' ? g.div(totalWeight) : g;
@@ -649,7 +660,7 @@ const leakyReluOp = defineOp({
     ctx.saveForBackward(x);
     ctx.slope = slope;
     const pos = K.binary('Gt', x, 0);
-    const out = K.empty(x._shape, x.dtype);
+    const out = K.empty(x._shape, x.dtype, 'leakyRelu', x.device);
     K.native.where(pos._ref(), x._ref(), K.binary('Mul', x, slope)._ref(), out._ref());
     return out;
   },
@@ -668,7 +679,7 @@ export function leakyRelu(x: Tensor, negativeSlope: number): Tensor {
 
 /** Dropout's scaled keep-mask: 1/(1-p) with probability 1-p, else 0 (torch.manualSeed seeds it). */
 export function dropoutMask(x: Tensor, p: number): Tensor {
-  const mask = K.empty(x._shape, x.dtype);
+  const mask = K.empty(x._shape, x.dtype, 'dropout', x.device);
   if (p < 1) {
     K.native.bernoulli(mask._ref(), 1 - p);
     K.native.binaryScalar(K.B.Mul, mask._ref(), 1 / (1 - p), false, mask._ref());
@@ -681,7 +692,7 @@ const embeddingOp = defineOp({
   name: 'EmbeddingBackward0',
   forward: (ctx, weight: Tensor, s: { index: Tensor; paddingIdx: number | null; outShape: number[] }) => {
     const M = s.index.numel(), D = weight._shape[1];
-    const out = K.empty([M, D], weight.dtype);
+    const out = K.empty([M, D], weight.dtype, 'embedding', weight.device);
     K.native.indexSelect(weight._ref(), 0, s.index._ref(), out._ref());
     ctx.s = s;
     ctx.num = weight._shape[0];
@@ -702,7 +713,7 @@ const embeddingBackwardOp = defineOp({
   name: 'EmbeddingBackwardBackward0',
   forward: (ctx, g2: Tensor, index: Tensor, num: number) => {
     ctx.index = index;
-    const gw = K.empty([num, g2._shape[1]], g2.dtype);
+    const gw = K.empty([num, g2._shape[1]], g2.dtype, 'embedding', g2.device);
     K.native.indexAdd(gw._ref(), 0, index._ref(), K.contiguous(g2)._ref(), 1);
     return gw;
   },

@@ -177,8 +177,8 @@ function extremeDim(name: string, isMax: boolean) {
     name,
     forward: (ctx, x: Tensor, dim: number, keepdim: boolean) => {
       const kshape = x._shape.map((s, i) => (i === dim ? 1 : s));
-      const values = K.empty(kshape, x.dtype);
-      const indices = K.empty(kshape, 'int64');
+      const values = K.empty(kshape, x.dtype, isMax ? 'max' : 'min', x.device);
+      const indices = K.empty(kshape, 'int64', isMax ? 'max' : 'min', x.device);
       if (x._shape.length === 0) {
         K.native.copy(x._ref(), values._ref());
       } else {
@@ -195,7 +195,7 @@ function extremeDim(name: string, isMax: boolean) {
     backward: (ctx, g) => {
       if (ctx.shape.length === 0) return [g];
       const gk = ctx.keepdim ? g : g.unsqueeze(ctx.dim);
-      const zeros = K.empty(ctx.shape, g.dtype);
+      const zeros = K.empty(ctx.shape, g.dtype, name, g.device);
       return [scatterGrad(zeros, ctx.dim, ctx.indices, gk)];
     },
   });
@@ -237,10 +237,11 @@ function maxOrMin(isMax: boolean, x: Tensor, dim?: number | Tensor, opts?: DimOp
 }
 
 function argReduce(isMax: boolean, x: Tensor, d: number, keepdim: boolean): Tensor {
-  if (x._shape.length === 0) return K.empty([], 'int64');
+  const op = isMax ? 'argmax' : 'argmin';
+  if (x._shape.length === 0) return K.empty([], 'int64', op, x.device);
   const kshape = x._shape.map((s, i) => (i === d ? 1 : s));
-  const values = K.empty(kshape, x.dtype);
-  const indices = K.empty(kshape, 'int64');
+  const values = K.empty(kshape, x.dtype, op, x.device);
+  const indices = K.empty(kshape, 'int64', op, x.device);
   K.native.argReduce(isMax, x._ref(), d, values._ref(), indices._ref());
   return keepdim ? indices : indices._view(x._shape.filter((_, i) => i !== d));
 }
@@ -298,7 +299,7 @@ function argExtreme(isMax: boolean, x: Tensor, dim: number | null | undefined, o
   // Zero-size elsewhere: an empty result of the reduced shape, as PyTorch's.
   if (x.numel() === 0) {
     const kshape = x._shape.map((s, i) => (i === d ? 1 : s));
-    return K.empty(keepdim ? kshape : x._shape.filter((_, i) => i !== d), 'int64');
+    return K.empty(keepdim ? kshape : x._shape.filter((_, i) => i !== d), 'int64', op, x.device);
   }
   return argReduce(isMax, x, d, keepdim);
 }
@@ -365,7 +366,7 @@ function softmaxOp(name: string, log: boolean) {
   return defineOp({
     name,
     forward: (ctx, x: Tensor, dim: number) => {
-      const out = K.empty(x._shape, x.dtype, log ? 'logSoftmax' : 'softmax');
+      const out = K.empty(x._shape, x.dtype, log ? 'logSoftmax' : 'softmax', x.device);
       if (x.numel() > 0) K.native.softmax(x._ref(), dim, log, out._ref());
       ctx.saveForBackward(out);
       ctx.dim = dim;
@@ -379,7 +380,7 @@ function softmaxOp(name: string, log: boolean) {
           ? [g.sub(y.exp().mul(g.sum(ctx.dim, { keepdim: true })))]
           : [y.mul(g.sub(g.mul(y).sum(ctx.dim, { keepdim: true })))];
       }
-      const out = K.empty(y._shape, y.dtype);
+      const out = K.empty(y._shape, y.dtype, name, y.device);
       const gc = K.contiguous(g.dtype === y.dtype ? g : g.to(y.dtype));
       K.native.softmaxBackward(y._ref(), gc._ref(), ctx.dim, log, out._ref());
       return [out];

@@ -5,6 +5,7 @@ import { Tensor, normDim } from '../tensor.js';
 import { defineOp } from '../autograd/function.js';
 import * as K from './kernels.js';
 import { promoteTypes, type DType } from '../dtype.js';
+import type { Device } from '../backend/cuda.js';
 
 /** The metadata of a view. */
 export interface Meta {
@@ -29,7 +30,7 @@ const embedOp = defineOp({
   name: 'SliceBackwardBackward0',
   forward: (ctx, g: Tensor, shape: number[], fn: MetaFn) => {
     ctx.fn = fn;
-    const z = K.empty(shape, g.dtype);
+    const z = K.empty(shape, g.dtype, 'slice', g.device);
     K.native.copy(g._ref(), viewOf(z, fn(z))._ref());
     return z;
   },
@@ -361,6 +362,21 @@ export function toDType(x: Tensor, dtype: DType): Tensor {
   return toCopyOp(x, dtype);
 }
 
+// A move between devices; its gradient is the move back.
+const toDeviceOp = defineOp({
+  name: 'ToCopyBackward0',
+  forward: (ctx, x: Tensor, device: Device) => {
+    ctx.device = x.device;
+    return K.toDevice(x, device, 'to');
+  },
+  backward: (ctx, g) => [g.to(ctx.device)],
+});
+
+/** x on another (canonical, checked) device: a copy. */
+export function toDevice(x: Tensor, device: Device): Tensor {
+  return toDeviceOp(x, device);
+}
+
 // ---- joining and splitting --------------------------------------------------------------
 const catOp = defineOp({
   name: 'CatBackward0',
@@ -371,7 +387,7 @@ const catOp = defineOp({
     const ref = parts[0] ?? tensors[0];
     const shape = ref._shape.slice();
     shape[dim] = parts.reduce((n, t) => n + t._shape[dim], 0);
-    const out = K.empty(shape, dtype, 'cat');
+    const out = K.empty(shape, dtype, 'cat', ref.device);
     let at = 0;
     for (const t of parts) {
       const len = t._shape[dim];
@@ -399,6 +415,8 @@ export function cat(tensors: Tensor[], dim = 0): Tensor {
   tensors.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new TypeError(`cat: element ${i} is not a Tensor`);
   });
+  // The copies below would move data across devices without complaint.
+  K.sameDeviceAll('cat', tensors);
   const parts = tensors.filter((t) => !(t._shape.length === 1 && t._shape[0] === 0));
   const first = parts[0] ?? tensors[0];
   if (first._shape.length === 0) throw new RangeError('cat: zero-dimensional tensor (at position 0) cannot be concatenated');

@@ -221,7 +221,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
 
   /** A zeroed state buffer shaped like the parameter. */
   protected zerosLike(p: Tensor): Tensor {
-    return K.empty(p._shape, p.dtype);
+    return K.empty(p._shape, p.dtype, this.optName, p.device);
   }
 
   /**
@@ -308,7 +308,8 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
               `${name}: state[${key}].${k} has shape ${K.fmtShape(v._shape)} but its parameter has shape ${K.fmtShape(p._shape)}`,
             );
           }
-          entry[k] = noGrad(() => K.clone(isFloating(p.dtype) ? K.cast(v, p.dtype) : v));
+          // State lives where its parameter lives (PyTorch moves it too).
+          entry[k] = noGrad(() => K.toDevice(isFloating(p.dtype) ? K.cast(v, p.dtype) : v, p.device, name, true));
         } else if (v === null || typeof v === 'number') {
           entry[k] = v;
         } else {
