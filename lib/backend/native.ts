@@ -3,7 +3,7 @@
 // renamed binding fails `tsc` instead of failing at run time.
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allocMeta } from './memory.js';
 
@@ -196,14 +196,19 @@ function chooseOpenblasCore(): void {
 }
 
 // Which addon loads: KINDLING_ADDON (a path to a .node) when set, else the
-// CUDA build (npm run build:cuda) when there is one, else the CPU build or
-// prebuilt binary that node-gyp-build finds. A CUDA build runs everything a
-// CPU build does, so preferring it costs CPU users nothing.
+// CUDA build (npm run build:cuda) when there is one and it is at least as
+// new as the CPU build in build/Release, else the CPU build or prebuilt
+// binary that node-gyp-build finds. A CUDA build runs everything a CPU
+// build does, so preferring it costs CPU users nothing; comparing times
+// keeps a stale CUDA build from shadowing a CPU build made after it.
 function addonPath(root: string): string | null {
   const fromEnv = process.env.KINDLING_ADDON;
   if (fromEnv) return resolve(fromEnv);
   const cudaBuild = join(root, 'build-cuda', 'Release', 'kindling.node');
-  return existsSync(cudaBuild) ? cudaBuild : null;
+  if (!existsSync(cudaBuild)) return null;
+  const cpuBuild = join(root, 'build', 'Release', 'kindling.node');
+  if (existsSync(cpuBuild) && statSync(cpuBuild).mtimeMs > statSync(cudaBuild).mtimeMs) return null;
+  return cudaBuild;
 }
 
 function load(): NativeAddon {

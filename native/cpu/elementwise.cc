@@ -23,19 +23,16 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "vec_math.h"
 
 namespace kd {
 
 namespace {
 
-// Inlines every call in the function body, so the per-element function (a
-// lambda wrapping, say, fastExp) lands inside the loop where the vectoriser
-// can see it; GCC's size limits otherwise keep the larger ones as calls.
-#if defined(__GNUC__)
-#define KD_FLATTEN __attribute__((flatten))
-#else
-#define KD_FLATTEN
-#endif
+// KD_FLATTEN (vec_math.h) inlines every call in the function body, so the
+// per-element function (a lambda wrapping, say, fastExp) lands inside the
+// loop where the vectoriser can see it; GCC's size limits otherwise keep the
+// larger ones as calls.
 
 constexpr int kMaxOps = 4;  // where: out, cond, a, b
 // Below this many elements a kernel runs on the calling thread: waking the
@@ -394,6 +391,29 @@ void run1(const TensorView* const* views, int64_t grain, const F& f) {
     eachRow<2>(p, rb, rows, [&](char* const* q) { map1<O, A>(q, s, n, f); });
   });
 }
+// out = f(x) for compute-bound float ops (exp, tanh, sigmoid): blocks of
+// contiguous rows run a copy of the loop compiled for the widest ISA the
+// CPU has (Note [Wide SIMD loops]); other layouts take run1's loops.
+// o may be a (x.exp_()): restrict is safe since each element is read
+// before it is written, as in loop1.
+template <typename T, typename F>
+inline void contigRow(T* __restrict o, const T* a, int64_t n, const F& f) {
+  for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+}
+template <typename T, typename F>
+void run1Wide(const TensorView* const* views, int64_t grain, const F& f) {
+  forEach(views, 2, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
+    if (s[0] == 1 && s[1] == 1) {
+      vec::withWideSimd([&] {
+        eachRow<2>(p, rb, rows, [&](char* const* q) {
+          contigRow(reinterpret_cast<T*>(q[0]), reinterpret_cast<const T*>(q[1]), n, f);
+        });
+      });
+    } else {
+      eachRow<2>(p, rb, rows, [&](char* const* q) { map1<T, T>(q, s, n, f); });
+    }
+  });
+}
 template <typename O, typename T, typename F>
 void run2(const TensorView* const* views, int64_t grain, const F& f) {
   forEach(views, 3, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
@@ -570,82 +590,14 @@ std::string unaryName(UnaryOp op) { return opName(kUnaryNames, static_cast<int32
 std::string binaryName(BinaryOp op) { return opName(kBinaryNames, static_cast<int32_t>(op)); }
 
 // ---- float math the compiler can vectorise ---------------------------------------------
-//
-// libm's expf and tanhf are opaque calls, so loops over them run one element
-// at a time (PyTorch uses SIMD versions). These are straight-line code: every
-// SIMD lane runs every path and the result is picked with a bit mask. A plain
-// ?: on floats would not do, since GCC moves each side under a branch and
-// then cannot vectorise trapping float math. Max errors, checked against
-// double over every float32 input: exp 0.98 ulp, tanh 1.33, sigmoid 2.83.
-// The polynomial coefficients are weighted least-squares fits made for this
-// file (relative error 3e-9 for exp, 4e-9 for tanh, well under float's 6e-8).
+// fastExp, fastTanh and the bit helpers live in vec_math.h (Note
+// [Vectorisable float math]), shared with softmax.
 
-template <typename T>
-using UIntOf = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
-
-template <typename T>
-UIntOf<T> bitsOf(T x) {
-  UIntOf<T> u;
-  std::memcpy(&u, &x, sizeof u);
-  return u;
-}
-template <typename T>
-T fromBits(UIntOf<T> u) {
-  T x;
-  std::memcpy(&x, &u, sizeof x);
-  return x;
-}
-template <typename T>
-constexpr UIntOf<T> kSignBit = UIntOf<T>(1) << (sizeof(T) * 8 - 1);
-
-// c ? a : b without a branch.
-template <typename T>
-T select(bool c, T a, T b) {
-  const UIntOf<T> m = UIntOf<T>(0) - UIntOf<T>(c);
-  return fromBits<T>((bitsOf(a) & m) | (bitsOf(b) & ~m));
-}
-template <typename T>
-T absBits(T x) { return fromBits<T>(bitsOf(x) & ~kSignBit<T>); }
-template <typename T>
-T withSignOf(T magnitude, T x) { return fromBits<T>(bitsOf(magnitude) | (bitsOf(x) & kSignBit<T>)); }
-
-float fastExp(float x) {
-  // |x| > 104 (inf too) becomes 104: e^104 overflows to inf, e^-104 rounds
-  // to 0. Clamping the bits keeps NaN, and gives the compiler no constant
-  // to fold the formula against (folding would again cost vectorisation).
-  const uint32_t b = bitsOf(x), mag = b & 0x7fffffffu, lim = 0x42d00000u;  // 104.0f
-  const float xc = fromBits<float>(((mag > lim && mag <= 0x7f800000u) ? lim : mag) | (b & 0x80000000u));
-  // x = n*ln2 + r, |r| <= ln2/2; n by the round-to-nearest of adding 1.5*2^23.
-  const float shifter = 12582912.0f;
-  const float t = xc * 1.44269504088896341f + shifter;
-  const float n = t - shifter;
-  const int32_t ni = static_cast<int32_t>(bitsOf(t) - bitsOf(shifter));
-  const float r = (xc - n * 0.693359375f) + n * 2.12194440e-4f;  // ln2 split in two for exactness
-  float p = 1.3814159936e-03f;
-  p = p * r + 8.3689167922e-03f;
-  p = p * r + 4.1668407839e-02f;
-  p = p * r + 1.6666518972e-01f;
-  p = p * r + 4.9999993335e-01f;
-  p = p * (r * r) + r + 1.0f;
-  // 2^n in two halves, so results below FLT_MIN come out as denormals.
-  const int32_t n1 = ni / 2, n2 = ni - n1;
-  return p * fromBits<float>(static_cast<uint32_t>(n1 + 127) << 23) *
-         fromBits<float>(static_cast<uint32_t>(n2 + 127) << 23);
-}
-
-float fastTanh(float x) {
-  // Near 0 an odd polynomial; elsewhere 1 - 2/(e^2|x| + 1), which is
-  // accurate once tanh is away from 0.
-  const float ax = absBits(x), z = x * x;
-  float q = -5.7050393002e-03f;
-  q = q * z + 2.0639139838e-02f;
-  q = q * z - 5.3739733607e-02f;
-  q = q * z + 1.3331442462e-01f;
-  q = q * z - 3.3333281954e-01f;
-  const float small = x + x * z * q;
-  const float big = 1.0f - 2.0f / (fastExp(ax + ax) + 1.0f);
-  return select(ax < 0.625f, small, withSignOf(big, x));
-}
+using vec::absBits;
+using vec::fastExp;
+using vec::fastTanh;
+using vec::select;
+using vec::withSignOf;
 
 // e^x/(1 + e^x) for x < 0, so tiny results keep their precision.
 template <typename T>
@@ -723,7 +675,7 @@ void unaryFloat(UnaryOp op, const TensorView* const* v) {
   const int64_t g = kGrainHeavy;
   switch (op) {
     case UnaryOp::Exp:
-      if constexpr (std::is_same_v<T, float>) return run1<T, T>(v, g, [](T x) { return fastExp(x); });
+      if constexpr (std::is_same_v<T, float>) return run1Wide<T>(v, g, [](T x) { return fastExp(x); });
       else return run1<T, T>(v, g, [](T x) { return std::exp(x); });
     case UnaryOp::Log: return run1<T, T>(v, g, [](T x) { return std::log(x); });
     case UnaryOp::Sqrt: return runSqrt<T, false>(v);
@@ -731,9 +683,11 @@ void unaryFloat(UnaryOp op, const TensorView* const* v) {
     case UnaryOp::Sin: return run1<T, T>(v, g, [](T x) { return std::sin(x); });
     case UnaryOp::Cos: return run1<T, T>(v, g, [](T x) { return std::cos(x); });
     case UnaryOp::Tan: return run1<T, T>(v, g, [](T x) { return std::tan(x); });
-    case UnaryOp::Sigmoid: return run1<T, T>(v, g, [](T x) { return sigmoid(x); });
+    case UnaryOp::Sigmoid:
+      if constexpr (std::is_same_v<T, float>) return run1Wide<T>(v, g, [](T x) { return sigmoid(x); });
+      else return run1<T, T>(v, g, [](T x) { return sigmoid(x); });
     case UnaryOp::Tanh:
-      if constexpr (std::is_same_v<T, float>) return run1<T, T>(v, g, [](T x) { return fastTanh(x); });
+      if constexpr (std::is_same_v<T, float>) return run1Wide<T>(v, g, [](T x) { return fastTanh(x); });
       else return run1<T, T>(v, g, [](T x) { return std::tanh(x); });
     case UnaryOp::Reciprocal: return run1<T, T>(v, kGrain, [](T x) { return T(1) / x; });
     case UnaryOp::Log1p: return run1<T, T>(v, g, [](T x) { return std::log1p(x); });

@@ -848,7 +848,7 @@ bool blasMatmul(const Problem<T>& pr) {
 #endif  // KD_HAVE_BLAS
 
 template <typename T>
-void matmulTyped(Problem<T> pr) {
+void matmulTyped(Problem<T> pr, bool allowBlas) {
   // out[b] = a[b] @ W with W shared and a's batches evenly spaced rows is a
   // single [batch*M, K] @ [K, N] product: one big GEMM beats many small ones
   // (the linear-layer case).
@@ -858,14 +858,15 @@ void matmulTyped(Problem<T> pr) {
     pr.abs = 0;
   }
 #if KD_HAVE_BLAS
-  if (blasEnabled() && blasMatmul(pr)) return;
+  if (allowBlas && blasEnabled() && blasMatmul(pr)) return;
 #endif
   builtinMatmul(pr);
 }
 
 }  // namespace
 
-void matmul(const TensorView& a, const TensorView& b, const TensorView& out) {
+namespace {
+void matmulImpl(const TensorView& a, const TensorView& b, const TensorView& out, bool allowBlas) {
   if (a.dtype != DType::Float32 && a.dtype != DType::Float64)
     throw KernelError(std::string("matmul: expected float32 or float64, got ") + dtypeName(a.dtype));
   if (b.dtype != a.dtype || out.dtype != a.dtype)
@@ -886,12 +887,19 @@ void matmul(const TensorView& a, const TensorView& b, const TensorView& out) {
   const int64_t bbs = db.batch == 1 ? 0 : db.bs;
   if (a.dtype == DType::Float32) {
     matmulTyped<float>({batch, M, N, K, a.ptr<float>(), abs, da.rs, da.cs, b.ptr<float>(), bbs, db.rs, db.cs,
-                        out.ptr<float>()});
+                        out.ptr<float>()},
+                       allowBlas);
   } else {
     matmulTyped<double>({batch, M, N, K, a.ptr<double>(), abs, da.rs, da.cs, b.ptr<double>(), bbs, db.rs, db.cs,
-                         out.ptr<double>()});
+                         out.ptr<double>()},
+                        allowBlas);
   }
 }
+}  // namespace
+
+void matmul(const TensorView& a, const TensorView& b, const TensorView& out) { matmulImpl(a, b, out, true); }
+
+void matmulBuiltin(const TensorView& a, const TensorView& b, const TensorView& out) { matmulImpl(a, b, out, false); }
 
 const char* gemmBackend() {
 #if defined(KD_WITH_OPENBLAS)

@@ -79,6 +79,11 @@ void scatter(const TensorView& out, int dim, const TensorView& index, const Tens
 // a and b may have any strides (batch stride 0 broadcasts); out contiguous.
 // Float32/Float64 only. Uses BLAS when built with it, else the built-in GEMM.
 void matmul(const TensorView& a, const TensorView& b, const TensorView& out);
+// matmul that always uses the built-in GEMM. Inside a parallelFor task it
+// runs on the calling thread, so kernels that split their own work over the
+// pool (convolution, by image chunks) get one GEMM per task without BLAS's
+// threads competing with the pool's.
+void matmulBuiltin(const TensorView& a, const TensorView& b, const TensorView& out);
 // Which GEMM runs: "openblas", "accelerate" or "builtin".
 const char* gemmBackend();
 // The SIMD level the built-in GEMM picked at run time: "avx512", "avx2" or "scalar".

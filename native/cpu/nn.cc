@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -169,12 +170,253 @@ void col2im(const T* col, int64_t B, const ConvGeom& g, const Conv2dParams& p, T
   });
 }
 
-// Images per chunk (Note [Column chunks]).
-int64_t chunkImages(const ConvGeom& g) {
+// Images per chunk (Note [Column chunks]) for L columns per image.
+int64_t chunkImages(const ConvGeom& g, int64_t L) {
   auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / std::max<int64_t>(b, 1); };
-  const int64_t want = std::max(ceilDiv(kTargetCols, g.L), ceilDiv(kTargetMacs, g.OC * g.Kg * g.L));
-  const int64_t cap = kColBudget / std::max<int64_t>(g.K * g.L, 1);
+  const int64_t want = std::max(ceilDiv(kTargetCols, L), ceilDiv(kTargetMacs, g.OC * g.Kg * L));
+  const int64_t cap = kColBudget / std::max<int64_t>(g.K * L, 1);
   return std::max<int64_t>(1, std::min({g.N, want, cap}));
+}
+int64_t chunkImages(const ConvGeom& g) { return chunkImages(g, g.L); }
+
+// Scratch memory the kernels overwrite in full before reading: unlike
+// std::vector it is not zeroed first.
+template <typename T>
+std::unique_ptr<T[]> scratch(int64_t n) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+}
+
+// Note [Phase planes]: im2col and col2im with short rows and per-element
+// bounds checks cost more than the GEMM on small feature maps. So each
+// input plane is first split into sH*sW zero-padded phase planes,
+// P_ab[i][j] = x[i*sH + a - padH][j*sW + b - padW] (0 outside x). Kernel tap
+// (ki, kj) at output (oh, ow) reads x at padded row oh*sH + ki*dh, which is
+// row oh + qi of phase a, where ki*dh = qi*sH + a (columns alike). Each
+// output row is computed Wq = OW + max qj wide instead of OW, so column
+// l = oh*Wq + ow of tap (ki, kj) is element qi*Wq + qj + l of its phase
+// plane: the tap's whole row of columns is one memcpy, whatever the stride.
+// The Wq - OW extra columns per row (one for a 3x3 stride-2 kernel, two at
+// stride 1) hold garbage in the forward, dropped when the result is copied
+// out; in the backward the matching gradient columns are zero, so they add
+// nothing to the weight gradient nor to any input pixel.
+struct PhaseGeom {
+  int64_t sH, sW, Hq, Wq, Le, PS;
+};
+
+PhaseGeom phaseGeom(const ConvGeom& g, const Conv2dParams& p) {
+  PhaseGeom e{};
+  e.sH = p.strideH;
+  e.sW = p.strideW;
+  const int64_t maxQi = (g.KH - 1) * p.dilationH / e.sH, maxQj = (g.KW - 1) * p.dilationW / e.sW;
+  e.Hq = g.OH + maxQi;
+  e.Wq = g.OW + maxQj;
+  e.Le = g.OH * e.Wq;
+  // The extra columns of the last output row read up to maxQj elements
+  // past the Hq*Wq plane; they land in zero slack.
+  e.PS = e.Hq * e.Wq + maxQj;
+  return e;
+}
+
+bool usePhasePlanes(const ConvGeom& g, const Conv2dParams& p) { return !isPointwise(g, p); }
+
+// Where tap (ki, kj) starts in the phase planes of one input plane.
+inline int64_t tapOffset(const PhaseGeom& e, const Conv2dParams& p, int64_t ki, int64_t kj) {
+  const int64_t ri = ki * p.dilationH, rj = kj * p.dilationW;
+  return ((ri % e.sH) * e.sW + rj % e.sW) * e.PS + (ri / e.sH) * e.Wq + rj / e.sW;
+}
+
+// P = the phase planes of one input plane (Note [Phase planes]).
+template <typename T>
+void splitPhases(const T* plane, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e, T* P) {
+  for (int64_t b = 0; b < e.sW; ++b) {
+    // Columns j whose iw = j*sW + b - padW lies in [0, W) are [j0, j1).
+    const int64_t j0 = std::min(e.Wq, b >= p.padW ? 0 : (p.padW - b + e.sW - 1) / e.sW);
+    const int64_t last = g.W - 1 + p.padW - b;
+    const int64_t j1 = last < 0 ? j0 : std::max(j0, std::min(e.Wq, last / e.sW + 1));
+    for (int64_t a = 0; a < e.sH; ++a) {
+      T* q = P + (a * e.sW + b) * e.PS;
+      for (int64_t i = 0; i < e.Hq; ++i) {
+        T* d = q + i * e.Wq;
+        const int64_t ih = i * e.sH + a - p.padH;
+        if (ih < 0 || ih >= g.H) {
+          std::fill(d, d + e.Wq, T(0));
+          continue;
+        }
+        const T* row = plane + ih * g.W;
+        const int64_t off = b - p.padW;
+        std::fill(d, d + j0, T(0));
+        if (e.sW == 1) {
+          if (j1 > j0) std::memcpy(d + j0, row + j0 + off, static_cast<size_t>(j1 - j0) * sizeof(T));
+        } else {
+          for (int64_t j = j0; j < j1; ++j) d[j] = row[j * e.sW + off];
+        }
+        std::fill(d + j1, d + e.Wq, T(0));
+      }
+      std::fill(q + e.Hq * e.Wq, q + e.PS, T(0));
+    }
+  }
+}
+
+// im2col into col [C*KH*KW, B*Le] (Note [Phase planes]).
+template <typename T>
+void im2colPhases(const T* x, int64_t B, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e, T* col) {
+  const int64_t BL = B * e.Le;
+  parallelFor(0, g.C * B, grainFor(g.KH * g.KW * e.Le), [&](int64_t t0, int64_t t1) {
+    std::vector<T> P(static_cast<size_t>(e.sH * e.sW * e.PS));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t c = t / B, b = t % B;
+      splitPhases(x + (b * g.C + c) * g.HW, g, p, e, P.data());
+      for (int64_t ki = 0; ki < g.KH; ++ki) {
+        for (int64_t kj = 0; kj < g.KW; ++kj) {
+          T* dst = col + ((c * g.KH + ki) * g.KW + kj) * BL + b * e.Le;
+          std::memcpy(dst, P.data() + tapOffset(e, p, ki, kj), static_cast<size_t>(e.Le) * sizeof(T));
+        }
+      }
+    }
+  });
+}
+
+template <typename T>
+inline void addRow(T* __restrict d, const T* s, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) d[i] += s[i];
+}
+
+// The adjoint: sums col [C*KH*KW, B*Le] into dx [B, C, H, W] (overwritten),
+// one (image, channel) plane per task.
+template <typename T>
+void col2imPhases(const T* col, int64_t B, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e, T* dx) {
+  const int64_t BL = B * e.Le;
+  parallelFor(0, g.C * B, grainFor(g.KH * g.KW * e.Le), [&](int64_t t0, int64_t t1) {
+    std::vector<T> P(static_cast<size_t>(e.sH * e.sW * e.PS));
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b = t / g.C, c = t % g.C;
+      std::fill(P.begin(), P.end(), T(0));
+      for (int64_t ki = 0; ki < g.KH; ++ki)
+        for (int64_t kj = 0; kj < g.KW; ++kj)
+          addRow(P.data() + tapOffset(e, p, ki, kj), col + ((c * g.KH + ki) * g.KW + kj) * BL + b * e.Le, e.Le);
+      // Pixels no output reads lie outside the phase planes: gradient 0.
+      T* plane = dx + (b * g.C + c) * g.HW;
+      for (int64_t ih = 0; ih < g.H; ++ih) {
+        T* row = plane + ih * g.W;
+        const int64_t r = ih + p.padH, i = r / e.sH;
+        if (i >= e.Hq) {
+          std::fill(row, row + g.W, T(0));
+          continue;
+        }
+        const T* q = P.data() + (r % e.sH) * e.sW * e.PS + i * e.Wq;
+        // Column iw is column j = (iw + padW) / sW of phase (iw + padW) % sW.
+        std::fill(row, row + g.W, T(0));
+        for (int64_t ph = 0; ph < e.sW; ++ph) {
+          const T* qb = q + ph * e.PS;
+          const int64_t j0 = ph >= p.padW ? 0 : (p.padW - ph + e.sW - 1) / e.sW;
+          for (int64_t j = j0, iw = j0 * e.sW + ph - p.padW; j < e.Wq && iw < g.W; ++j, iw += e.sW) row[iw] = qb[j];
+        }
+      }
+    }
+  });
+}
+
+// Note [Conv chunks on threads]: the phase-plane convolution splits the
+// batch into chunks of images and runs each chunk (unfold, one GEMM,
+// copy-out) as one pool task, the GEMM on the task's own thread
+// (matmulBuiltin). At these sizes (GEMMs of ~1M multiply-adds) that beats
+// threading each GEMM: no hand-off per GEMM, and no BLAS threads spinning
+// (sched_yield) against the pool's. Chunks hold enough columns for an
+// efficient GEMM (kTargetCols, kChunkMacs); their size depends on the
+// shapes only, and the weight gradient sums per-chunk parts in chunk order,
+// so results do not depend on the thread count. A batch that makes a single
+// chunk runs it on the caller, which leaves the GEMM and the unfolding
+// free to use the pool themselves.
+constexpr int64_t kChunkMacs = int64_t(1) << 20;
+
+int64_t phaseChunkImages(const ConvGeom& g, const PhaseGeom& e) {
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / std::max<int64_t>(b, 1); };
+  const int64_t want = std::max(ceilDiv(kTargetCols, e.Le), ceilDiv(kChunkMacs, g.OC * g.Kg * e.Le));
+  const int64_t cap = kColBudget / std::max<int64_t>(g.K * e.Le, 1);
+  return std::max<int64_t>(1, std::min({g.N, want, cap}));
+}
+
+template <typename T>
+void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T* Wt, const T* Bs, T* Y, DType dt) {
+  const PhaseGeom e = phaseGeom(g, p);
+  const int64_t B = phaseChunkImages(g, e);
+  const int64_t chunks = (g.N + B - 1) / B;
+  parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    auto col = scratch<T>(g.K * B * e.Le);
+    auto tmp = scratch<T>(g.OC * B * e.Le);
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
+      const int64_t BL = b * e.Le;
+      im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, col.get());
+      matmulBuiltin(view3(Wt, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1),
+                    view3(col.get(), dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1),
+                    view3(tmp.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1));
+      // [OC, b, OH, Wq] -> y[n0 + bi, oc, OH, OW], adding the bias on the way.
+      T* Yc = Y + n0 * g.OC * g.L;
+      for (int64_t t = 0; t < b * g.OC; ++t) {
+        const int64_t bi = t / g.OC, oc = t % g.OC;
+        const T* src = tmp.get() + oc * BL + bi * e.Le;
+        T* d = Yc + t * g.L;
+        const T bv = Bs ? Bs[oc] : T(0);
+        for (int64_t oh = 0; oh < g.OH; ++oh)
+          for (int64_t ow = 0; ow < g.OW; ++ow) d[oh * g.OW + ow] = src[oh * e.Wq + ow] + bv;
+      }
+    }
+  });
+}
+
+template <typename T>
+void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY, const T* X, const T* Wt, T* GX,
+                          T* GW, DType dt) {
+  const PhaseGeom e = phaseGeom(g, p);
+  const int64_t B = phaseChunkImages(g, e);
+  const int64_t chunks = (g.N + B - 1) / B;
+  const int64_t wn = g.OC * g.Kg;
+  // Chunk ch's weight gradient goes to GW (ch 0) or parts[ch - 1].
+  auto parts = scratch<T>(GW ? (chunks - 1) * wn : 0);
+  parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    auto col = scratch<T>(g.K * B * e.Le);
+    auto gyP = scratch<T>(g.OC * B * e.Le);
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
+      const int64_t BL = b * e.Le;
+      // gy[n0 + bi, oc, OH, OW] -> [OC, b, OH, Wq], the forward GEMM's
+      // layout, with zeros in the extra columns.
+      const T* gyc = GY + n0 * g.OC * g.L;
+      for (int64_t t = 0; t < b * g.OC; ++t) {
+        const int64_t bi = t / g.OC, oc = t % g.OC;
+        const T* src = gyc + t * g.L;
+        T* d = gyP.get() + oc * BL + bi * e.Le;
+        for (int64_t oh = 0; oh < g.OH; ++oh) {
+          for (int64_t ow = 0; ow < g.OW; ++ow) d[oh * e.Wq + ow] = src[oh * g.OW + ow];
+          for (int64_t ow = g.OW; ow < e.Wq; ++ow) d[oh * e.Wq + ow] = T(0);
+        }
+      }
+      if (GW) {
+        im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, col.get());
+        T* dstW = ch == 0 ? GW : parts.get() + (ch - 1) * wn;
+        // gw_g [OCg, Kg] = gy_g [OCg, BL] @ col_g^T [BL, Kg]
+        matmulBuiltin(view3(gyP.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1),
+                      view3(col.get(), dt, g.G, BL, g.Kg, g.Kg * BL, 1, BL),
+                      view3(dstW, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1));
+      }
+      if (GX) {
+        // dcol_g [Kg, BL] = W_g^T [Kg, OCg] @ gy_g [OCg, BL], then folded back.
+        matmulBuiltin(view3(Wt, dt, g.G, g.Kg, g.OCg, g.OCg * g.Kg, 1, g.Kg),
+                      view3(gyP.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1),
+                      view3(col.get(), dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1));
+        col2imPhases(col.get(), b, g, p, e, GX + n0 * g.C * g.HW);
+      }
+    }
+  });
+  if (GW && chunks > 1) {
+    parallelFor(0, wn, kGrainWork, [&](int64_t i0, int64_t i1) {
+      for (int64_t ch = 1; ch < chunks; ++ch) {
+        const T* part = parts.get() + (ch - 1) * wn;
+        for (int64_t i = i0; i < i1; ++i) GW[i] += part[i];
+      }
+    });
+  }
 }
 
 template <typename T>
@@ -199,6 +441,7 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
   const T* Bs = bias ? bias->ptr<T>() : nullptr;
   if (g.N == 0 || g.OC == 0 || g.L == 0) return;
 
+  if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
   std::vector<T> col(pointwise && B == 1 ? 0 : static_cast<size_t>(g.K * B * g.L));
@@ -264,6 +507,7 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
     return;
   }
 
+  if (usePhasePlanes(g, p)) return conv2dBackwardPhases(g, p, GY, X, Wt, GX, GW, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
   // Pointwise, one image at a time: x[n] is its own column matrix and the

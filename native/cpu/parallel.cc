@@ -18,9 +18,36 @@
 
 #include "kernels.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 namespace kd {
 
 namespace {
+
+// Note [Keeping freed tensor memory]: tensor storage is V8 ArrayBuffers,
+// which Node allocates with glibc's malloc/calloc. By default glibc gives
+// blocks of 128 KiB and more (its limit grows with use, up to 32 MiB) their
+// own mmap, unmapped again on free, and returns the top of the heap to the
+// kernel once more than twice that lies free there. The garbage collector
+// frees a training step's buffers in batches, so each step then faulted its
+// output buffers in afresh, page by page: 30-50% of a 1M-element add went
+// to page faults and the kernel zeroing pages. Raising both limits once, at
+// load, lets freed blocks be reused from the heap instead. The cost is that
+// freed memory stays with the process for reuse rather than going back to
+// the system at once (glibc still unmaps blocks over 32 MiB, and trims a
+// free heap top beyond 256 MiB); the setting is process-wide, as the heap
+// is. bench's memory_train_lenet_500 row measures the peak.
+#if defined(__GLIBC__)
+struct KeepFreedMemory {
+  KeepFreedMemory() {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  }
+};
+const KeepFreedMemory keepFreedMemory;
+#endif
 
 // Set while this thread runs chunks of a job (and always in pool workers):
 // a parallelFor nested inside one runs inline, so no thread ever waits on

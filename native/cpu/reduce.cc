@@ -23,6 +23,7 @@
 
 #include "kernels.h"
 #include "parallel.h"
+#include "vec_math.h"
 
 namespace kd {
 
@@ -646,42 +647,111 @@ void argReduceTyped(const T* x, const Layout& L, T* values, int64_t* indices) {
 constexpr int64_t kSoftLanes = 256;
 
 // The max of a row, ignoring NaN: a NaN anywhere turns the row's sum of
-// exponentials, so the whole row, into NaN anyway (as in PyTorch). Eight
-// select-based accumulators let the loop vectorise.
+// exponentials, so the whole row, into NaN anyway (as in PyTorch). GCC
+// keeps a max over separate accumulators scalar (it will not turn the
+// select into a vector max, which treats NaN differently), so the lanes are
+// one vector of GCC's generic vector extension: 64 bytes, one AVX-512
+// register, two AVX2 or four SSE ones.
 template <typename T>
 inline T rowMax(const T* x, int64_t n) {
-  T m[8];
-  for (int k = 0; k < 8; ++k) m[k] = -std::numeric_limits<T>::infinity();
+  T m = -std::numeric_limits<T>::infinity();
+  int64_t i = 0;
+#if defined(__GNUC__)
+  constexpr int W = 64 / sizeof(T);
+  if (n >= W) {
+    typedef T V __attribute__((vector_size(64)));
+    V mv;
+    std::memcpy(&mv, x, sizeof mv);
+    for (i = W; i + W <= n; i += W) {
+      V v;
+      std::memcpy(&v, x + i, sizeof v);
+      mv = v > mv ? v : mv;
+    }
+    for (int k = 0; k < W; ++k) m = mv[k] > m ? mv[k] : m;
+  }
+#endif
+  for (; i < n; ++i) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+// e^x: the vectorisable float version (Note [Vectorisable float math]);
+// double keeps libm's.
+template <typename T>
+inline T expOf(T x) {
+  if constexpr (std::is_same_v<T, float>) return vec::fastExp(x);
+  else return std::exp(x);
+}
+
+// e[i] = e^(x[i] - m), returning their sum. e may be x. The sum runs in
+// eight double lanes, so the loop vectorises without reassociating.
+template <typename T>
+inline double expShiftSum(const T* x, T* __restrict e, int64_t n, T m) {
+  for (int64_t i = 0; i < n; ++i) e[i] = expOf(x[i] - m);
+  double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    for (int k = 0; k < 8; ++k) m[k] = x[i + k] > m[k] ? x[i + k] : m[k];
-  for (; i < n; ++i) m[0] = x[i] > m[0] ? x[i] : m[0];
-  for (int k = 1; k < 8; ++k) m[0] = m[k] > m[0] ? m[k] : m[0];
-  return m[0];
+    for (int k = 0; k < 8; ++k) lanes[k] += static_cast<double>(e[i + k]);
+  for (; i < n; ++i) lanes[0] += static_cast<double>(e[i]);
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+// Row loops whose output may be one of their inputs, element for element.
+// restrict promises the vectoriser no other overlap: each element is read
+// before it is written, so the exact alias is fine, and without it GCC
+// would check the pointers at run time and fall back to scalar code.
+template <typename T>
+inline void shiftRow(T* __restrict y, const T* x, int64_t n, T m, T lse) {
+  for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - lse;
+}
+template <typename T>
+inline void logSoftmaxGradRow(T* __restrict o, const T* g, const T* y, int64_t n, T st) {
+  for (int64_t i = 0; i < n; ++i) o[i] = g[i] - expOf(y[i]) * st;
+}
+template <typename T>
+inline void softmaxGradRow(T* __restrict o, const T* g, const T* y, int64_t n, T st) {
+  for (int64_t i = 0; i < n; ++i) o[i] = y[i] * (g[i] - st);
 }
 
 template <typename T>
+inline void lanesShift(T* __restrict y, const T* x, const T* m, const T* f, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) y[j] = (x[j] - m[j]) - f[j];
+}
+template <typename T>
+inline void lanesLogSoftmaxGrad(T* __restrict o, const T* g, const T* y, const T* st, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) o[j] = g[j] - expOf(y[j]) * st[j];
+}
+template <typename T>
+inline void lanesSoftmaxGrad(T* __restrict o, const T* g, const T* y, const T* st, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) o[j] = y[j] * (g[j] - st[j]);
+}
+
+// Terms of a log-softmax row go through this stack buffer, since the
+// output may be the input and must keep x until the row's sum is known.
+constexpr int64_t kExpChunk = 1024;
+
+// Each row's loops are compute-bound (exp), so they run in the widest
+// SIMD copy (Note [Wide SIMD loops]).
+template <typename T>
 void softmaxRows(const T* in, T* out, int64_t outer, int64_t n, bool log) {
   parallelFor(0, outer, grainFor(n * 8), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* x = in + r * n;
-      T* y = out + r * n;
-      const T m = rowMax(x, n);
-      double s = 0.0;
-      if (log) {
-        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(std::exp(x[i] - m));
-        const T lse = static_cast<T>(std::log(s));
-        for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) - lse;
-      } else {
-        for (int64_t i = 0; i < n; ++i) {
-          const T v = std::exp(x[i] - m);
-          y[i] = v;
-          s += static_cast<double>(v);
+    vec::withWideSimd([&] {
+      T buf[kExpChunk];
+      for (int64_t r = b; r < e; ++r) {
+        const T* x = in + r * n;
+        T* y = out + r * n;
+        const T m = rowMax(x, n);
+        double s = 0.0;
+        if (log) {
+          for (int64_t i0 = 0; i0 < n; i0 += kExpChunk) s += expShiftSum(x + i0, buf, std::min(kExpChunk, n - i0), m);
+          const T lse = static_cast<T>(std::log(s));
+          shiftRow(y, x, n, m, lse);
+        } else {
+          s = expShiftSum(x, y, n, m);
+          const T inv = static_cast<T>(1.0 / s);
+          for (int64_t i = 0; i < n; ++i) y[i] *= inv;
         }
-        const T inv = static_cast<T>(1.0 / s);
-        for (int64_t i = 0; i < n; ++i) y[i] *= inv;
       }
-    }
+    });
   });
 }
 
@@ -689,63 +759,81 @@ template <typename T>
 void softmaxLanes(const T* in, T* out, int64_t outer, int64_t n, int64_t inner, bool log) {
   const int64_t blocks = ceilDiv(inner, kSoftLanes);
   parallelFor(0, outer * blocks, grainFor(n * std::min(inner, kSoftLanes) * 8), [&](int64_t b, int64_t e) {
-    T m[kSoftLanes], f[kSoftLanes];
-    double s[kSoftLanes];
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t o = it / blocks, j0 = (it % blocks) * kSoftLanes;
-      const int64_t bw = std::min(inner - j0, kSoftLanes);
-      const T* x = in + o * n * inner + j0;
-      T* y = out + o * n * inner + j0;
-      for (int64_t j = 0; j < bw; ++j) {
-        m[j] = -std::numeric_limits<T>::infinity();
-        s[j] = 0.0;
-      }
-      for (int64_t k = 0; k < n; ++k) {
-        const T* xk = x + k * inner;
-        for (int64_t j = 0; j < bw; ++j) m[j] = xk[j] > m[j] ? xk[j] : m[j];
-      }
-      for (int64_t k = 0; k < n; ++k) {
-        const T* xk = x + k * inner;
-        T* yk = y + k * inner;
+    vec::withWideSimd([&] {
+      T m[kSoftLanes], f[kSoftLanes];
+      double s[kSoftLanes];
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t o = it / blocks, j0 = (it % blocks) * kSoftLanes;
+        const int64_t bw = std::min(inner - j0, kSoftLanes);
+        const T* x = in + o * n * inner + j0;
+        T* y = out + o * n * inner + j0;
         for (int64_t j = 0; j < bw; ++j) {
-          const T v = std::exp(xk[j] - m[j]);
-          if (!log) yk[j] = v;
-          s[j] += static_cast<double>(v);
+          m[j] = -std::numeric_limits<T>::infinity();
+          s[j] = 0.0;
+        }
+        for (int64_t k = 0; k < n; ++k) {
+          const T* xk = x + k * inner;
+          for (int64_t j = 0; j < bw; ++j) m[j] = xk[j] > m[j] ? xk[j] : m[j];
+        }
+        for (int64_t k = 0; k < n; ++k) {
+          const T* xk = x + k * inner;
+          T* yk = y + k * inner;
+          if (log) {
+            for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(expOf(xk[j] - m[j]));
+          } else {
+            for (int64_t j = 0; j < bw; ++j) {
+              const T v = expOf(xk[j] - m[j]);
+              yk[j] = v;
+              s[j] += static_cast<double>(v);
+            }
+          }
+        }
+        for (int64_t j = 0; j < bw; ++j) f[j] = static_cast<T>(log ? std::log(s[j]) : 1.0 / s[j]);
+        for (int64_t k = 0; k < n; ++k) {
+          const T* xk = x + k * inner;
+          T* yk = y + k * inner;
+          if (log) {
+            lanesShift(yk, xk, m, f, bw);
+          } else {
+            for (int64_t j = 0; j < bw; ++j) yk[j] *= f[j];
+          }
         }
       }
-      for (int64_t j = 0; j < bw; ++j) f[j] = static_cast<T>(log ? std::log(s[j]) : 1.0 / s[j]);
-      for (int64_t k = 0; k < n; ++k) {
-        const T* xk = x + k * inner;
-        T* yk = y + k * inner;
-        if (log) {
-          for (int64_t j = 0; j < bw; ++j) yk[j] = (xk[j] - m[j]) - f[j];
-        } else {
-          for (int64_t j = 0; j < bw; ++j) yk[j] *= f[j];
-        }
-      }
-    }
+    });
   });
 }
 
+// sum of a[i] * b[i] (b null: of a[i]) in eight double lanes.
+template <typename T>
+inline double dotLanes(const T* a, const T* b, int64_t n) {
+  double lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  if (b) {
+    for (; i + 8 <= n; i += 8)
+      for (int k = 0; k < 8; ++k) lanes[k] += static_cast<double>(a[i + k]) * static_cast<double>(b[i + k]);
+    for (; i < n; ++i) lanes[0] += static_cast<double>(a[i]) * static_cast<double>(b[i]);
+  } else {
+    for (; i + 8 <= n; i += 8)
+      for (int k = 0; k < 8; ++k) lanes[k] += static_cast<double>(a[i + k]);
+    for (; i < n; ++i) lanes[0] += static_cast<double>(a[i]);
+  }
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
 // softmax: gx = y * (gy - sum(gy * y)); log_softmax: gx = gy - exp(y) * sum(gy).
+// gx may be y or gy.
 template <typename T>
 void softmaxBackwardRows(const T* y, const T* gy, T* gx, int64_t outer, int64_t n, bool log) {
   parallelFor(0, outer, grainFor(n * 4), [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; ++r) {
-      const T* yr = y + r * n;
-      const T* gr = gy + r * n;
-      T* outr = gx + r * n;
-      double s = 0.0;
-      if (log) {
-        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(gr[i]);
-        const T st = static_cast<T>(s);
-        for (int64_t i = 0; i < n; ++i) outr[i] = gr[i] - std::exp(yr[i]) * st;
-      } else {
-        for (int64_t i = 0; i < n; ++i) s += static_cast<double>(gr[i]) * static_cast<double>(yr[i]);
-        const T st = static_cast<T>(s);
-        for (int64_t i = 0; i < n; ++i) outr[i] = yr[i] * (gr[i] - st);
+    vec::withWideSimd([&] {
+      for (int64_t r = b; r < e; ++r) {
+        const T* yr = y + r * n;
+        const T* gr = gy + r * n;
+        T* outr = gx + r * n;
+        if (log) logSoftmaxGradRow(outr, gr, yr, n, static_cast<T>(dotLanes<T>(gr, nullptr, n)));
+        else softmaxGradRow(outr, gr, yr, n, static_cast<T>(dotLanes<T>(gr, yr, n)));
       }
-    }
+    });
   });
 }
 
@@ -753,34 +841,33 @@ template <typename T>
 void softmaxBackwardLanes(const T* y, const T* gy, T* gx, int64_t outer, int64_t n, int64_t inner, bool log) {
   const int64_t blocks = ceilDiv(inner, kSoftLanes);
   parallelFor(0, outer * blocks, grainFor(n * std::min(inner, kSoftLanes) * 4), [&](int64_t b, int64_t e) {
-    double s[kSoftLanes];
-    T st[kSoftLanes];
-    for (int64_t it = b; it < e; ++it) {
-      const int64_t o = it / blocks, j0 = (it % blocks) * kSoftLanes;
-      const int64_t bw = std::min(inner - j0, kSoftLanes);
-      const int64_t base = o * n * inner + j0;
-      for (int64_t j = 0; j < bw; ++j) s[j] = 0.0;
-      for (int64_t k = 0; k < n; ++k) {
-        const T* yk = y + base + k * inner;
-        const T* gk = gy + base + k * inner;
-        if (log) {
-          for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(gk[j]);
-        } else {
-          for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(gk[j]) * static_cast<double>(yk[j]);
+    vec::withWideSimd([&] {
+      double s[kSoftLanes];
+      T st[kSoftLanes];
+      for (int64_t it = b; it < e; ++it) {
+        const int64_t o = it / blocks, j0 = (it % blocks) * kSoftLanes;
+        const int64_t bw = std::min(inner - j0, kSoftLanes);
+        const int64_t base = o * n * inner + j0;
+        for (int64_t j = 0; j < bw; ++j) s[j] = 0.0;
+        for (int64_t k = 0; k < n; ++k) {
+          const T* yk = y + base + k * inner;
+          const T* gk = gy + base + k * inner;
+          if (log) {
+            for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(gk[j]);
+          } else {
+            for (int64_t j = 0; j < bw; ++j) s[j] += static_cast<double>(gk[j]) * static_cast<double>(yk[j]);
+          }
+        }
+        for (int64_t j = 0; j < bw; ++j) st[j] = static_cast<T>(s[j]);
+        for (int64_t k = 0; k < n; ++k) {
+          const T* yk = y + base + k * inner;
+          const T* gk = gy + base + k * inner;
+          T* ok = gx + base + k * inner;
+          if (log) lanesLogSoftmaxGrad(ok, gk, yk, st, bw);
+          else lanesSoftmaxGrad(ok, gk, yk, st, bw);
         }
       }
-      for (int64_t j = 0; j < bw; ++j) st[j] = static_cast<T>(s[j]);
-      for (int64_t k = 0; k < n; ++k) {
-        const T* yk = y + base + k * inner;
-        const T* gk = gy + base + k * inner;
-        T* ok = gx + base + k * inner;
-        if (log) {
-          for (int64_t j = 0; j < bw; ++j) ok[j] = gk[j] - std::exp(yk[j]) * st[j];
-        } else {
-          for (int64_t j = 0; j < bw; ++j) ok[j] = yk[j] * (gk[j] - st[j]);
-        }
-      }
-    }
+    });
   });
 }
 
