@@ -247,6 +247,8 @@ void splitPhases(const T* plane, const ConvGeom& g, const Conv2dParams& p, const
         std::fill(d, d + j0, T(0));
         if (e.sW == 1) {
           if (j1 > j0) std::memcpy(d + j0, row + j0 + off, static_cast<size_t>(j1 - j0) * sizeof(T));
+        } else if (e.sW == 2) {  // a constant stride lets the compiler vectorise the gather
+          for (int64_t j = j0; j < j1; ++j) d[j] = row[2 * j + off];
         } else {
           for (int64_t j = j0; j < j1; ++j) d[j] = row[j * e.sW + off];
         }
