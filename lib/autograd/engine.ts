@@ -90,24 +90,31 @@ function run(
   const retain = opts.retainGraph ?? !!opts.createGraph;
   const createGraph = !!opts.createGraph;
 
-  const roots = outputs.map((o) => {
-    const e = edgeOf(o);
+  const roots: Node[] = new Array(outputs.length);
+  for (let i = 0; i < outputs.length; i++) {
+    const e = edgeOf(outputs[i]);
     if (!e) throw new Error(`${op}: element 0 of tensors does not require grad and does not have a grad_fn`);
-    return e;
-  });
+    roots[i] = e;
+  }
 
-  // Dependencies: how many edges lead into each node from the graph.
+  // Dependencies: how many edges lead into each node from the graph. A
+  // node is seen once it is a root or has an entry in deps (plain loops and
+  // no Set: this runs on every backward, mostly on small graphs).
   const deps = new Map<Node, number>();
-  const seen = new Set<Node>(roots);
-  const stack: Node[] = [...seen];
+  const stack: Node[] = [];
+  for (let i = 0; i < roots.length; i++) if (roots.indexOf(roots[i]) === i) stack.push(roots[i]);
   while (stack.length) {
     const n = stack.pop()!;
-    for (const m of n.next) {
+    const next = n.next;
+    for (let i = 0; i < next.length; i++) {
+      const m = next[i];
       if (!m) continue;
-      deps.set(m, (deps.get(m) ?? 0) + 1);
-      if (!seen.has(m)) {
-        seen.add(m);
-        stack.push(m);
+      const d = deps.get(m);
+      if (d === undefined) {
+        deps.set(m, 1);
+        if (!roots.includes(m)) stack.push(m);
+      } else {
+        deps.set(m, d + 1);
       }
     }
   }
@@ -125,14 +132,14 @@ function run(
     });
   }
 
-  const buffer = new Map<Node, Tensor>();
+  const buffer = new Map<Node, Tensor | undefined>();
   const add = (n: Node, g: Tensor) => {
     const prev = buffer.get(n);
     buffer.set(n, prev ? prev.add(g) : g);
   };
   const ready = new ReadyQueue();
-  roots.forEach((r, i) => add(r, gradOutputs[i]));
-  for (const r of new Set(roots)) if (!deps.has(r)) ready.push(r);
+  for (let i = 0; i < roots.length; i++) add(roots[i], gradOutputs[i]);
+  for (let i = 0; i < roots.length; i++) if (roots.indexOf(roots[i]) === i && !deps.has(roots[i])) ready.push(roots[i]);
 
   const prevMode = isGradEnabled();
   setGradEnabled(createGraph);
@@ -140,7 +147,9 @@ function run(
     while (ready.size) {
       const node = ready.pop();
       let grad = buffer.get(node) ?? null;
-      buffer.delete(node);
+      // Drops the gradient (a node runs once) without Map.delete, which
+      // costs more than overwriting the entry.
+      buffer.set(node, undefined);
       let childGrads: (Tensor | null)[] = [];
       if (grad) {
         if (node.preHooks) {
@@ -159,14 +168,16 @@ function run(
           if (!retain) node.release();
         }
       }
-      node.next.forEach((m, i) => {
-        if (!m) return;
+      const next = node.next;
+      for (let i = 0; i < next.length; i++) {
+        const m = next[i];
+        if (!m) continue;
         const g = childGrads[i];
         if (g) add(m, g);
         const left = deps.get(m)! - 1;
         deps.set(m, left);
         if (left === 0) ready.push(m);
-      });
+      }
     }
   } finally {
     setGradEnabled(prevMode);

@@ -6,11 +6,15 @@ import { Tensor } from '../tensor.js';
 import { isGradEnabled, setGradEnabled } from './grad_mode.js';
 import { Node, SavedTensor, type Edge } from './node.js';
 
+const NO_INPUTS: boolean[] = Object.freeze([]) as unknown as boolean[];
+
 /** What forward leaves for backward. Op-specific values go in as fields. */
 export class Ctx {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   [key: string]: any;
-  needsInputGrad: boolean[] = [];
+  // Set by defineOp when the op is recorded; the shared empty default saves
+  // an allocation per op run without grad.
+  needsInputGrad: boolean[] = NO_INPUTS;
   private saved: SavedTensor[] | null = null;
   private released = false;
   /** Name of the node, for the in-place error message. */
@@ -145,17 +149,22 @@ export function defineOp<A extends unknown[]>(def: OpDef<A>): (...args: A) => Te
       setGradEnabled(true);
     }
     ctx.nodeName = def.name;
-    ctx.needsInputGrad = inputs.map((t) => t.requiresGrad);
-    const node = new OpNode(
-      def.name,
-      inputs.map(edgeOf),
-      ctx,
-      def.backward,
-      inputs.map((t) => ({ shape: t._shape, dtype: t.dtype, device: t.device })),
-    );
+    // One pass over the inputs: this runs for every recorded op.
+    const n = inputs.length;
+    const needs = new Array<boolean>(n), edges = new Array<Edge>(n), metas = new Array<InputMeta>(n);
+    let aliased = false;
+    for (let i = 0; i < n; i++) {
+      const t = inputs[i];
+      needs[i] = t.requiresGrad;
+      edges[i] = edgeOf(t);
+      metas[i] = { shape: t._shape, dtype: t.dtype, device: t._storage.device };
+      if (t === out) aliased = true;
+    }
+    ctx.needsInputGrad = needs;
+    const node = new OpNode(def.name, edges, ctx, def.backward, metas);
     // A forward may return one of its inputs or a view of it; the node
     // belongs to the output alone, so give the output its own Tensor.
-    if (inputs.includes(out)) out = out._alias();
+    if (aliased) out = out._alias();
     out._setGradFn(node);
     return out;
   };

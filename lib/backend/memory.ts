@@ -58,9 +58,3 @@ export function allocStorage(dtype: DType, n: number, uninitialized = false): Ty
     case 'bool': return new Uint8ClampedArray(buf, at, n);
   }
 }
-
-/** A Float64Array for a native ref's metadata (see makeRef). */
-export function allocMeta(n: number): Float64Array {
-  const [buf, at] = carve(n * 8);
-  return new Float64Array(buf, at, n);
-}

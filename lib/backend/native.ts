@@ -5,7 +5,6 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { allocMeta } from './memory.js';
 
 export type TypedArray =
   | Float32Array
@@ -32,25 +31,20 @@ export interface CudaBuffer {
 /** What a storage holds: host memory V8 owns, or a CUDA block. */
 export type StorageData = TypedArray | CudaBuffer;
 
-// How a tensor crosses into native code (native/binding/binding.h):
-// [data, meta] with meta = Float64Array [offset, ...shape, ...strides]
-// (offset and strides in elements). The typed array's class names the
-// dtype; bool lives in a Uint8ClampedArray. A CUDA tensor passes its
-// CudaBuffer as data, with the same meta; every kernel export runs on the
-// device when all its refs are on one device. Packing the metadata into one
-// typed array lets the binding read it with a single call, which keeps
-// the per-op overhead of small tensors low. Build refs with makeRef.
-export type Ref = readonly [StorageData, Float64Array];
+// How a tensor crosses into native code (native/binding/binding.h): the
+// Ref [data, offset, shape, strides] (offset and strides in elements). The
+// typed array's class names the dtype; bool lives in a Uint8ClampedArray.
+// A CUDA tensor passes its CudaBuffer as data, with the same metadata;
+// every kernel export runs on the device when all its refs are on one
+// device. The addon itself never sees the Ref: the wrappers at the end of
+// this file hand it the data and copy the metadata into a shared scratch
+// (Note [Metadata scratch]), so a Ref is a plain array that is cheap to
+// build; shape and strides are the tensor's own (never mutated) arrays.
+// Build refs with makeRef.
+export type Ref = readonly [StorageData, number, readonly number[], readonly number[]];
 
 export function makeRef(data: StorageData, offset: number, shape: readonly number[], strides: readonly number[]): Ref {
-  const n = shape.length;
-  const meta = allocMeta(1 + 2 * n);
-  meta[0] = offset;
-  for (let i = 0; i < n; i++) {
-    meta[1 + i] = shape[i];
-    meta[1 + n + i] = strides[i];
-  }
-  return [data, meta];
+  return [data, offset, shape, strides];
 }
 
 export interface NativeConfig {
@@ -235,4 +229,84 @@ function load(): NativeAddon {
   }
 }
 
-export const native: NativeAddon = load();
+// Note [Metadata scratch] (native/binding/args.cc): reading the [data, meta]
+// pair through Node-API was most of a small op's cost, so the addon reads
+// only the data argument and finds its metadata in this scratch, which the
+// wrappers below fill from each Ref just before the call: slot i (of 33
+// doubles, at i * 33) belongs to argument i and holds [length, offset,
+// ...shape, ...strides], length counting what follows it. A
+// position that holds no Ref gets length 0, so a stray argument is refused
+// as malformed instead of being read with an older call's metadata. Native
+// calls never run JS, so no other call can overwrite the scratch between
+// filling it and the addon reading it.
+const SLOT = 33;
+const SLOTS = 16;
+const scratch = new Float64Array(SLOT * SLOTS);
+
+function isRef(r: unknown): r is Ref {
+  return Array.isArray(r) && r.length === 4 && Array.isArray(r[2]) && Array.isArray(r[3]) && r[2].length === r[3].length;
+}
+
+/** Writes r's metadata into slot i and returns what the addon takes in its place. */
+function put(i: number, r: Ref | null): unknown {
+  const base = i * SLOT;
+  if (!isRef(r)) {
+    scratch[base] = 0;
+    return r;
+  }
+  const shape = r[2], strides = r[3];
+  const n = shape.length;
+  scratch[base] = 1 + 2 * n;
+  // More than 16 dims: the length alone goes in, and the addon refuses it
+  // by name.
+  if (n > 16) return r[0];
+  scratch[base + 1] = r[1];
+  for (let k = 0; k < n; k++) {
+    scratch[base + 2 + k] = shape[k];
+    scratch[base + 2 + n + k] = strides[k];
+  }
+  return r[0];
+}
+
+type Fn = (...args: unknown[]) => unknown;
+
+/** The addon's functions with Refs turned into data plus scratch metadata. */
+function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void }): NativeAddon {
+  raw.setMetaScratch(scratch);
+  const r = raw as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(r)) {
+    const f = r[key];
+    if (typeof f !== 'function') {
+      out[key] = f;
+      continue;
+    }
+    const fn = f as Fn;
+    // Cold exports: any argument that is a Ref is replaced. A rest array is
+    // fine here; the hot exports below have fixed-arity wrappers.
+    out[key] = (...args: unknown[]): unknown => {
+      for (let i = 0; i < args.length; i++) args[i] = put(i, args[i] as Ref);
+      return fn(...args);
+    };
+  }
+  const w = out as unknown as NativeAddon;
+  const f = raw as unknown as Record<keyof NativeAddon, Fn>;
+  const unary = f.unary, binary = f.binary, binaryScalar = f.binaryScalar, where = f.where, copy = f.copy;
+  const fill = f.fill, clamp = f.clamp, reduce = f.reduce, matmul = f.matmul, sgdStep = f.sgdStep, adamStep = f.adamStep;
+  w.unary = (op, x, o) => void unary(op, put(1, x), put(2, o));
+  w.binary = (op, a, b, o) => void binary(op, put(1, a), put(2, b), put(3, o));
+  w.binaryScalar = (op, a, s, first, o) => void binaryScalar(op, put(1, a), s, first, put(4, o));
+  w.where = (c, a, b, o) => void where(put(0, c), put(1, a), put(2, b), put(3, o));
+  w.copy = (src, dst) => void copy(put(0, src), put(1, dst));
+  w.fill = (dst, v) => void fill(put(0, dst), v);
+  w.clamp = (x, lo, hi, o) => void clamp(put(0, x), lo, hi, put(3, o));
+  w.reduce = (op, x, dims, corr, o) => void reduce(op, put(1, x), dims, corr, put(4, o));
+  w.matmul = (a, b, o) => void matmul(put(0, a), put(1, b), put(2, o));
+  w.sgdStep = (p, g, buf, lr, mom, damp, wd, nest, max, init) =>
+    void sgdStep(put(0, p), put(1, g), put(2, buf), lr, mom, damp, wd, nest, max, init);
+  w.adamStep = (p, g, m, v, mx, lr, b1, b2, eps, wd, step, ams, max, dec) =>
+    void adamStep(put(0, p), put(1, g), put(2, m), put(3, v), put(4, mx), lr, b1, b2, eps, wd, step, ams, max, dec);
+  return w;
+}
+
+export const native: NativeAddon = wrapAddon(load() as NativeAddon & { setMetaScratch(s: Float64Array): void });

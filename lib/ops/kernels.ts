@@ -10,6 +10,14 @@ export const U = native.unaryOps;
 export const B = native.binaryOps;
 export const R = native.reduceOps;
 
+// An op's name in messages ('Add' -> 'add'), made once rather than per call.
+const lowerNames = new Map<string, string>();
+function lower(op: string): string {
+  let n = lowerNames.get(op);
+  if (n === undefined) lowerNames.set(op, (n = op.toLowerCase()));
+  return n;
+}
+
 export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   let s = 1;
@@ -241,7 +249,7 @@ export function floatDType(d: DType): DType {
 }
 
 export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DType = x.dtype): Tensor {
-  const name = op.toLowerCase();
+  const name = lower(op);
   const xin = cast(x, computeDType, name);
   const boolOut = op === 'IsNan' || op === 'LogicalNot';
   const out = output(x._shape, boolOut ? 'bool' : computeDType, name, x._storage.device);
@@ -250,6 +258,7 @@ export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DTyp
 }
 
 const COMPARISON = new Set(['Eq', 'Ne', 'Gt', 'Ge', 'Lt', 'Le', 'LogicalAnd', 'LogicalOr', 'LogicalXor']);
+
 
 function operand(x: Tensor | number | boolean): PromotionOperand {
   if (x instanceof Tensor) return { dtype: x.dtype, kind: x._shape.length === 0 ? 'zerodim' : 'dim' };
@@ -273,7 +282,7 @@ export function binaryDType(a: Tensor | number | boolean, b: Tensor | number | b
  * overrides the promoted dtype (true division of ints computes in float).
  */
 export function binary(op: string, a: Tensor | number, b: Tensor | number, computeDType?: DType): Tensor {
-  const name = op.toLowerCase();
+  const name = lower(op);
   const dt = computeDType ?? binaryDType(a, b);
   const outDType = COMPARISON.has(op) ? 'bool' : dt;
   if (!(a instanceof Tensor)) {
@@ -321,7 +330,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
 
 export function reduce(op: string, x: Tensor, dims: number[], keepdim: boolean, outDType: DType, correction = 1): Tensor {
   const kshape = x._shape.map((s, i) => (dims.includes(i) ? 1 : s));
-  const out = empty(kshape, outDType, op.toLowerCase(), x._storage.device);
+  const out = empty(kshape, outDType, lower(op), x._storage.device);
   native.reduce(R[op], x._ref(), dims, correction, out._ref());
   if (keepdim) return out;
   return out._view(x._shape.filter((_, i) => !dims.includes(i)));

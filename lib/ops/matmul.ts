@@ -44,6 +44,12 @@ function as3d(t: Tensor, batch: number[]): Ref | null {
   return K.makeRef(t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]);
 }
 
+/** Whether a 2-D t is the transpose of a contiguous matrix (and not itself contiguous). */
+function isTransposed(t: Tensor): boolean {
+  const sh = t._shape, st = t._strides;
+  return sh.length === 2 && sh[0] > 1 && sh[1] > 1 && st[0] === 1 && st[1] === sh[0];
+}
+
 /** out[..., M, N] = a[..., M, K] @ b[..., K, N], batch dims broadcast. */
 function bmmKernel(a: Tensor, b: Tensor): Tensor {
   // Integer products run through the float64 GEMM (exact below 2^53).
@@ -67,9 +73,13 @@ function matmulOp(name: string) {
     },
     backward: (ctx, g) => {
       const [a, b] = ctx.savedTensors;
+      // As PyTorch's mm_mat1/mat2_backward: an input stored transposed
+      // (linear's weight.t()) gets its gradient computed transposed, so it
+      // comes back in the input's own layout and AccumulateGrad's copy of
+      // it is a straight memcpy instead of a transposing one.
       return [
-        ctx.needsInputGrad[0] ? g.matmul(b.transpose(-1, -2)) : null,
-        ctx.needsInputGrad[1] ? a.transpose(-1, -2).matmul(g) : null,
+        ctx.needsInputGrad[0] ? (isTransposed(a) ? b.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(b.transpose(-1, -2))) : null,
+        ctx.needsInputGrad[1] ? (isTransposed(b) ? g.transpose(-1, -2).matmul(a).transpose(-1, -2) : a.transpose(-1, -2).matmul(g)) : null,
       ];
     },
   });

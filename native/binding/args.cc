@@ -4,26 +4,69 @@ namespace kdb {
 
 // Raw Node-API calls here (not node-addon-api's wrappers): this runs for
 // every tensor of every op, and a small op's cost is mostly this function.
+// Note [Metadata scratch]: reading a [data, meta] array and a meta typed
+// array through Node-API took most of a small op's time (each element read
+// is a property lookup under a TryCatch; each typed-array query walks V8's
+// list of array types). Instead the JS side copies each tensor argument's
+// metadata into one Float64Array registered once per environment (so each
+// worker thread has its own), at slot = argument position, and passes only
+// the data. Slot layout: [length, offset, ...shape, ...strides].
+namespace {
+struct MetaScratch {
+  napi_ref keep = nullptr;
+  double* ptr = nullptr;
+};
+}  // namespace
+
+void setMetaScratch(const Napi::CallbackInfo& info) {
+  napi_env env = info.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  if (info.Length() < 1 || napi_get_typedarray_info(env, info[0], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array || length < static_cast<size_t>(kMetaSlots * kMetaSlotDoubles))
+    throw Napi::TypeError::New(env, "setMetaScratch: expected a Float64Array of at least 528 elements");
+  void* prev = nullptr;
+  napi_get_instance_data(env, &prev);
+  if (prev != nullptr) throw Napi::Error::New(env, "setMetaScratch: the scratch is already set");
+  auto* s = new MetaScratch();
+  napi_create_reference(env, info[0], 1, &s->keep);
+  s->ptr = static_cast<double*>(ptr);
+  napi_set_instance_data(
+      env, s,
+      [](napi_env e, void* d, void*) {
+        auto* sc = static_cast<MetaScratch*>(d);
+        napi_delete_reference(e, sc->keep);
+        delete sc;
+      },
+      nullptr);
+}
+
+const double* metaSlot(napi_env env, size_t i, const char* op) {
+  void* d = nullptr;
+  napi_get_instance_data(env, &d);
+  if (d == nullptr) throw Napi::Error::New(env, std::string(op) + ": tensor metadata scratch is not set");
+  if (i >= static_cast<size_t>(kMetaSlots))
+    throw Napi::RangeError::New(env, std::string(op) + ": tensor argument position " + std::to_string(i) + " too large");
+  return static_cast<MetaScratch*>(d)->ptr + i * kMetaSlotDoubles;
+}
+
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
   Napi::Env env = info.Env();
   auto fail = [&](const std::string& msg) { return Napi::TypeError::New(env, std::string(op) + ": " + msg); };
   auto range = [&](const std::string& msg) { return Napi::RangeError::New(env, std::string(op) + ": " + msg); };
   if (i >= info.Length()) throw fail("missing tensor argument " + std::to_string(i));
-  napi_value tuple = info[i];
-  bool isArray = false;
-  napi_is_array(env, tuple, &isArray);
-  if (!isArray) throw fail("argument " + std::to_string(i) + " is not a tensor");
-  napi_value data, meta;
-  if (napi_get_element(env, tuple, 0, &data) != napi_ok || napi_get_element(env, tuple, 1, &meta) != napi_ok)
-    throw fail("malformed tensor argument");
+  napi_value data = info[i];
+  // The metadata was written by lib/backend/native.ts into this position's
+  // slot of the scratch just before the call (Note [Metadata scratch]).
+  const double* slot = metaSlot(env, i, op);
   TensorView v;
   size_t length = 0;
   void* ptr = nullptr;
-  bool isTA = false;
-  napi_is_typedarray(env, data, &isTA);
-  if (isTA) {
-    napi_typedarray_type type;
-    napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr);
+  napi_typedarray_type type;
+  // napi_get_typedarray_info refuses a non-typed-array itself, which saves
+  // the separate napi_is_typedarray call on the hot path.
+  if (napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr) == napi_ok) {
     switch (type) {
       case napi_float32_array: v.dtype = DType::Float32; break;
       case napi_float64_array: v.dtype = DType::Float64; break;
@@ -42,14 +85,16 @@ TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
     length = static_cast<size_t>(s->numel);
     ptr = s->data;
   }
-  isTA = false;
-  napi_is_typedarray(env, meta, &isTA);
-  napi_typedarray_type metaType;
-  size_t metaLen = 0;
-  void* metaPtr = nullptr;
-  if (isTA) napi_get_typedarray_info(env, meta, &metaType, &metaLen, &metaPtr, nullptr, nullptr);
-  if (!isTA || metaType != napi_float64_array || metaLen % 2 != 1) throw fail("malformed tensor metadata");
-  const double* m = static_cast<const double*>(metaPtr);
+  const double lenField = slot[0];
+  if (!(lenField >= 1 && lenField <= kMetaSlotDoubles - 1) || static_cast<int>(lenField) % 2 != 1 ||
+      lenField != static_cast<double>(static_cast<int>(lenField))) {
+    // The JS side writes the length alone for a ref of more than 16 dims.
+    if (lenField > kMetaSlotDoubles - 1 && lenField < 1e6 && static_cast<int64_t>(lenField) % 2 == 1)
+      throw range("too many dimensions (" + std::to_string(static_cast<int64_t>(lenField) / 2) + " > 16)");
+    throw fail("malformed tensor metadata");
+  }
+  const size_t metaLen = static_cast<size_t>(lenField);
+  const double* m = slot + 1;
   const int nd = static_cast<int>(metaLen / 2);
   if (nd > kd::kMaxDims) throw range("too many dimensions (" + std::to_string(nd) + " > 16)");
   v.ndim = nd;

@@ -3,6 +3,7 @@
 #pragma once
 #define NAPI_VERSION 8
 #include <napi.h>
+#include <stdexcept>
 #include <string>
 #include <vector>
 #include "../cpu/kernels.h"
@@ -13,14 +14,23 @@ namespace kdb {
 using kd::DType;
 using kd::TensorView;
 
-// A tensor crosses into native code as the tuple [data, meta] (see
-// lib/backend/native.ts): data is a TypedArray whose class gives the dtype
-// (Float32Array, Float64Array, Int32Array, BigInt64Array, Uint8Array for
-// uint8, Uint8ClampedArray for bool); meta is a Float64Array
-// [offset, ...shape, ...strides], offset and strides in elements. data may
+// A tensor crosses into native code as its data argument plus metadata in
+// the scratch (see lib/backend/native.ts and metaSlot below): data is a
+// TypedArray whose class gives the dtype (Float32Array, Float64Array,
+// Int32Array, BigInt64Array, Uint8Array for uint8, Uint8ClampedArray for
+// bool); the metadata is [offset, ...shape, ...strides], offset and
+// strides in elements. data may
 // also be a CUDA storage made by cudaAlloc (cuda.cc): the view then has
 // device >= 0 and points into device memory.
 TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op);
+// Where readView finds a tensor argument's metadata: slot i of a scratch
+// Float64Array that lib/backend/native.ts registers once with
+// setMetaScratch and fills before each call (args.cc, Note [Metadata
+// scratch]). Layout of a slot: [length, offset, ...shape, ...strides].
+constexpr int kMetaSlots = 16;
+constexpr int kMetaSlotDoubles = 33;
+void setMetaScratch(const Napi::CallbackInfo& info);
+const double* metaSlot(napi_env env, size_t i, const char* op);
 double readNumber(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what);
 int readInt(const Napi::CallbackInfo& info, size_t i, const char* op, const char* what);
 std::vector<bool> readDimMask(const Napi::CallbackInfo& info, size_t i, int ndim, const char* op);
@@ -63,6 +73,15 @@ CudaStorage* cudaStorageOf(napi_env env, napi_value v);
   } catch (const std::exception& e) {                                    \
     Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();        \
   }
+
+// KD_GUARD for an export whose kernel may size buffers by its parameters
+// (a huge conv stride): a failed or impossible allocation names the op.
+#define KD_GUARD_OP(env, op, ...)                                                          \
+  KD_GUARD(env, try { __VA_ARGS__; } catch (const std::bad_alloc&) {                        \
+    throw Napi::RangeError::New(env, std::string(op) + ": out of memory");                  \
+  } catch (const std::length_error&) {                                                      \
+    throw Napi::RangeError::New(env, std::string(op) + ": out of memory (buffer too large)"); \
+  })
 
 // Each binding file adds its exports here; addon.cc calls them all.
 void initCore(Napi::Env env, Napi::Object exports);

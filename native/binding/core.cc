@@ -278,7 +278,13 @@ Napi::Object codeTable(Napi::Env env, std::initializer_list<const char*> names) 
 
 #define KD_NAME_ENTRY(name) #name,
 
+Napi::Value SetMetaScratch(Info info) {
+  KD_GUARD(info.Env(), setMetaScratch(info));
+  return info.Env().Undefined();
+}
+
 void initCore(Napi::Env env, Napi::Object exports) {
+  exports.Set("setMetaScratch", Napi::Function::New(env, SetMetaScratch, "setMetaScratch"));
   exports.Set("unaryOps", codeTable<kd::UnaryOp>(env, {KD_UNARY_OPS(KD_NAME_ENTRY)}));
   exports.Set("binaryOps", codeTable<kd::BinaryOp>(env, {KD_BINARY_OPS(KD_NAME_ENTRY)}));
   exports.Set("reduceOps", codeTable<kd::ReduceOp>(env, {KD_REDUCE_OPS(KD_NAME_ENTRY)}));

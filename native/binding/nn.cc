@@ -112,7 +112,7 @@ void checkConv(Napi::Env env, const char* op, const TensorView& x, const TensorV
 
 Napi::Value Conv2d(Info info) {
   const char* op = "conv2d";
-  KD_GUARD(info.Env(), {
+  KD_GUARD_OP(info.Env(), op, {
     TensorView x = readView(info, 0, op), w = readView(info, 1, op);
     OptView b = readOptView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
@@ -126,7 +126,7 @@ Napi::Value Conv2d(Info info) {
 
 Napi::Value Conv2dBackward(Info info) {
   const char* op = "conv2dBackward";
-  KD_GUARD(info.Env(), {
+  KD_GUARD_OP(info.Env(), op, {
     TensorView gy = readView(info, 0, op), x = readView(info, 1, op), w = readView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
     OptView gx = readOptView(info, 4, op), gw = readOptView(info, 5, op), gb = readOptView(info, 6, op);
