@@ -109,6 +109,15 @@ function timeKindling(fn: () => void, reps: number, inner: number): number[] {
   return out;
 }
 
+function warmUp(fn: () => void, inner: number): { probe: number; calls: number } {
+  const t0 = process.hrtime.bigint();
+  const times: number[] = [];
+  while (times.length < 3 || (times.length < 5000 && Number(process.hrtime.bigint() - t0) < 0.5e9)) {
+    times.push(...timeKindling(fn, 1, inner));
+  }
+  return { probe: median(times.slice(-3)), calls: times.length };
+}
+
 function fmtTime(s: number): string {
   if (s < 1e-3) return `${(s * 1e6).toFixed(1)} µs`;
   if (s < 1) return `${(s * 1e3).toFixed(2)} ms`;
@@ -165,11 +174,14 @@ async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
     const fn = w.setup();
     const inner = w.inner ?? 1;
     const torchName = w.torchName ?? w.name;
-    // The probe warms Kindling up; PyTorch gets the same before its rounds
-    // (its first calls build caches, e.g. oneDNN's conv primitives).
-    const probe = median(timeKindling(fn, 3, inner));
+    // Warm-up: Kindling runs for half a second (at least 3 calls, at most
+    // 5000) so V8 has optimised the JS hot path, as a training loop's later
+    // steps see it; a 3-call probe times interpreted code for the tiny rows.
+    // PyTorch then makes as many calls (its first ones build caches, e.g.
+    // oneDNN's conv primitives).
+    const { probe, calls } = warmUp(fn, inner);
     let note: string | undefined;
-    const warm = py ? await py.run(torchName, 3, inner) : null;
+    const warm = py ? await py.run(torchName, calls, inner) : null;
     if (typeof warm === 'string') note = warm;
     // Enough repetitions for each side to run ~50 ms per round.
     const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));

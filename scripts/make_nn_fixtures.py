@@ -345,6 +345,18 @@ def pool_cases():
     c.append(make_case('maxPool2d_float64', 'maxPool2d', [inp(distinct(2, 2, 6, 6, dtype=torch.float64), True)], {'kernelSize': 3, 'stride': 2}))
     c.append(make_case('maxPool2d_noncontiguous', 'maxPool2d', [inp(distinct(1, 2, 6, 5), True, T01)], {'kernelSize': 2}))
     c.append(make_case('maxPool2d_return_indices', 'maxPool2dWithIndices', [inp(distinct(2, 2, 6, 6), True)], {'kernelSize': 3, 'stride': 2, 'padding': 1}))
+    # Ties (the first maximum wins), NaN (the last NaN wins) and a window of
+    # -inf (its first element's index), which distinct() never draws. The
+    # input is fixed and the RNG state is restored, so the cases after these
+    # keep their values.
+    rng = torch.get_rng_state()
+    tie = torch.tensor([0., 1., 1., 2., 2., 0.] * 12, dtype=torch.float32).reshape(2, 1, 6, 6)
+    tie[0, 0, 1, 1] = tie[0, 0, 3, 4] = tie[1, 0, 2, 2] = float('nan')
+    tie[0, 0, 4:6, 0:2] = float('-inf')
+    for name, kw in [('maxPool2d_ties_nan_inf_k2', {'kernelSize': 2}),
+                     ('maxPool2d_ties_nan_inf_k3_s2_p1', {'kernelSize': 3, 'stride': 2, 'padding': 1})]:
+        c.append(make_case(name, 'maxPool2dWithIndices', [inp(tie, True)], kw, gradcheck=False))
+    torch.set_rng_state(rng)
     c.append(make_case('maxPool2d_err_pad', 'maxPool2d', [inp(randn(1, 1, 6, 6))], {'kernelSize': 3, 'padding': 2}, error=True))
     c.append(make_case('maxPool2d_err_too_small', 'maxPool2d', [inp(randn(1, 1, 2, 2))], {'kernelSize': 3}, error=True))
     c.append(make_case('maxPool2d_err_2d', 'maxPool2d', [inp(randn(4, 4))], {'kernelSize': 2}, error=True))
