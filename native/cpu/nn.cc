@@ -218,7 +218,13 @@ PhaseGeom phaseGeom(const ConvGeom& g, const Conv2dParams& p) {
   return e;
 }
 
-bool usePhasePlanes(const ConvGeom& g, const Conv2dParams& p) { return !isPointwise(g, p); }
+// Phase planes pay off when windows overlap or touch. A stride past the
+// kernel's extent would make sH*sW planes that the taps mostly skip (and a
+// stride like 2^40 would overflow their size), so such convolutions take
+// the plain im2col path.
+bool usePhasePlanes(const ConvGeom& g, const Conv2dParams& p) {
+  return !isPointwise(g, p) && p.strideH <= (g.KH - 1) * p.dilationH + 1 && p.strideW <= (g.KW - 1) * p.dilationW + 1;
+}
 
 // Where tap (ki, kj) starts in the phase planes of one input plane.
 inline int64_t tapOffset(const PhaseGeom& e, const Conv2dParams& p, int64_t ki, int64_t kj) {

@@ -231,3 +231,28 @@ describe('index_select and gather take no negative indices', () => {
     expect(vals(x.indexSelect(1, [2, 0]))).toEqual([2, 0, 5, 3]);
   });
 });
+
+describe('conv2d with a stride past the kernel', () => {
+  it('gives the first window only, for strides up to 2^53, with gradients', () => {
+    // torch.nn.functional.conv2d(x [1,2,5,5], w [3,2,3,3], stride=10**12)
+    // -> shape [1, 3, 1, 1], the stride-1 result's first column. A stride
+    // of 2^40 used to overflow the phase-plane size and crash the process.
+    torch.manualSeed(3);
+    const x = torch.randn([1, 2, 5, 5]);
+    const w = torch.randn([3, 2, 3, 3]);
+    const first = vals(torch.nn.functional.conv2d(x, w).narrow(2, 0, 1).narrow(3, 0, 1));
+    for (const s of [4, 1e12, 2 ** 40, 2 ** 53]) {
+      const xs = x.detach().requiresGrad_();
+      const y = torch.nn.functional.conv2d(xs, w, null, { stride: s });
+      expect(y.shape).toEqual([1, 3, 1, 1]);
+      const got = vals(y);
+      got.forEach((v, i) => expect(v).toBeCloseTo(first[i], 5));
+      y.sum().backward();
+      // Only the first 3x3 window reads x, so only it gets a gradient.
+      const g = xs.grad!;
+      expect(vals(g.narrow(2, 3, 2)).every((v) => v === 0)).toBe(true);
+      expect(vals(g.narrow(3, 3, 2)).every((v) => v === 0)).toBe(true);
+      expect(vals(g.narrow(2, 0, 3).narrow(3, 0, 3)).some((v) => v !== 0)).toBe(true);
+    }
+  });
+});
