@@ -190,6 +190,13 @@ struct SumOp {
   void merge(acc_t& a, acc_t b) const { a += b; }
 };
 
+// var's first pass: SumOp in double throughout, never the float32 cascade
+// of Note [Short float sums]. n equal values then have a mean equal to
+// them and a variance of exactly 0, as with PyTorch's Welford in double
+// (the cascade's rounded mean left ~1e-19).
+template <typename T>
+struct MeanSumOp : SumOp<T> {};
+
 template <typename T>
 struct ProdOp {
   using acc_t = WideAcc<T>;
@@ -506,7 +513,7 @@ void reduceTyped(ReduceOp op, const T* x, const Layout& L, double correction, co
     case ReduceOp::Var: {
       // Two passes (mean, then squared deviations) rather than sum and sum
       // of squares, which cancel badly when the mean is large.
-      auto sums = runReduce(x, L, SumOp<T>{}, nullptr);
+      auto sums = runReduce(x, L, MeanSumOp<T>{}, nullptr);
       std::vector<double> mean(sums.size());
       for (size_t i = 0; i < sums.size(); ++i) mean[i] = static_cast<double>(sums[i]) / count;
       auto m2 = runReduce(x, L, SquareOp<T, true>{}, mean.data());

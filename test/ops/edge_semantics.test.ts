@@ -256,3 +256,19 @@ describe('conv2d with a stride past the kernel', () => {
     }
   });
 });
+
+describe('var and std of equal values', () => {
+  it('are exactly 0', () => {
+    // torch.full([3, n], v).var(1) is exactly 0 for these v and n. PyTorch's
+    // full reduction (torch.full([7], 0.1).var()) leaves up to 7e-14 from
+    // its float32 Welford chunks; Kindling's double first pass gives 0 for
+    // both (a float32 first pass used to leave ~1e-17 along a dim too).
+    for (const v of [0.1, 1 / 3, 1e7 + 0.3, -2.7]) {
+      for (const n of [2, 3, 7, 31, 33, 100]) {
+        expect(torch.full([n], v).var().item()).toBe(0);
+        expect(torch.full([n], v).std().item()).toBe(0);
+        expect(vals(torch.full([3, n], v).var(1))).toEqual([0, 0, 0]);
+      }
+    }
+  });
+});
