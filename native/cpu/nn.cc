@@ -232,49 +232,74 @@ inline int64_t tapOffset(const PhaseGeom& e, const Conv2dParams& p, int64_t ki, 
   return ((ri % e.sH) * e.sW + rj % e.sW) * e.PS + (ri / e.sH) * e.Wq + rj / e.sW;
 }
 
-// P = the phase planes of one input plane (Note [Phase planes]).
-template <typename T>
-void splitPhases(const T* plane, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e, T* P) {
-  for (int64_t b = 0; b < e.sW; ++b) {
-    // Columns j whose iw = j*sW + b - padW lies in [0, W) are [j0, j1).
-    const int64_t j0 = std::min(e.Wq, b >= p.padW ? 0 : (p.padW - b + e.sW - 1) / e.sW);
-    const int64_t last = g.W - 1 + p.padW - b;
-    const int64_t j1 = last < 0 ? j0 : std::max(j0, std::min(e.Wq, last / e.sW + 1));
-    for (int64_t a = 0; a < e.sH; ++a) {
-      T* q = P + (a * e.sW + b) * e.PS;
+// Note [Phase runs]: every input plane of a convolution splits into its
+// phase planes the same way, so the split is worked out once per call as a
+// list of runs: run r copies n plane elements from x (stepping by the
+// stride sW) to phase-plane elements p..p+n-1. Everything no run writes is
+// zero padding. The runs partition the pixels that some output reads, so
+// the adjoint (folding phase planes back into a plane) is the same runs
+// copied the other way. Per row bounds, recomputed for every plane of every
+// image, used to cost more than the copies of these short rows.
+struct PhaseRun {
+  int64_t p, x, n;
+};
+
+std::vector<PhaseRun> phaseRuns(const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e) {
+  std::vector<PhaseRun> runs;
+  for (int64_t a = 0; a < e.sH; ++a) {
+    for (int64_t b = 0; b < e.sW; ++b) {
+      // Columns j whose iw = j*sW + b - padW lies in [0, W) are [j0, j1).
+      const int64_t j0 = std::min(e.Wq, b >= p.padW ? 0 : (p.padW - b + e.sW - 1) / e.sW);
+      const int64_t last = g.W - 1 + p.padW - b;
+      const int64_t j1 = last < 0 ? j0 : std::max(j0, std::min(e.Wq, last / e.sW + 1));
+      if (j1 <= j0) continue;
       for (int64_t i = 0; i < e.Hq; ++i) {
-        T* d = q + i * e.Wq;
         const int64_t ih = i * e.sH + a - p.padH;
-        if (ih < 0 || ih >= g.H) {
-          std::fill(d, d + e.Wq, T(0));
-          continue;
-        }
-        const T* row = plane + ih * g.W;
-        const int64_t off = b - p.padW;
-        std::fill(d, d + j0, T(0));
-        if (e.sW == 1) {
-          if (j1 > j0) std::memcpy(d + j0, row + j0 + off, static_cast<size_t>(j1 - j0) * sizeof(T));
-        } else if (e.sW == 2) {  // a constant stride lets the compiler vectorise the gather
-          for (int64_t j = j0; j < j1; ++j) d[j] = row[2 * j + off];
-        } else {
-          for (int64_t j = j0; j < j1; ++j) d[j] = row[j * e.sW + off];
-        }
-        std::fill(d + j1, d + e.Wq, T(0));
+        if (ih < 0 || ih >= g.H) continue;
+        runs.push_back({(a * e.sW + b) * e.PS + i * e.Wq + j0, ih * g.W + j0 * e.sW + b - p.padW, j1 - j0});
       }
-      std::fill(q + e.Hq * e.Wq, q + e.PS, T(0));
     }
+  }
+  return runs;
+}
+
+// P (nP elements) = the phase planes of one input plane.
+template <typename T>
+void splitPhases(const T* plane, const std::vector<PhaseRun>& runs, int64_t sW, int64_t nP, T* P) {
+  std::memset(P, 0, static_cast<size_t>(nP) * sizeof(T));
+  for (const PhaseRun& r : runs) {
+    T* d = P + r.p;
+    const T* s = plane + r.x;
+    if (sW == 1) std::memcpy(d, s, static_cast<size_t>(r.n) * sizeof(T));
+    else if (sW == 2) for (int64_t t = 0; t < r.n; ++t) d[t] = s[2 * t];  // a constant stride vectorises
+    else for (int64_t t = 0; t < r.n; ++t) d[t] = s[t * sW];
+  }
+}
+
+// plane (HW elements) = phase planes P folded back; pixels no run covers are 0.
+template <typename T>
+void foldPhases(const T* P, const std::vector<PhaseRun>& runs, int64_t sW, int64_t HW, T* plane) {
+  std::memset(plane, 0, static_cast<size_t>(HW) * sizeof(T));
+  for (const PhaseRun& r : runs) {
+    const T* s = P + r.p;
+    T* d = plane + r.x;
+    if (sW == 1) std::memcpy(d, s, static_cast<size_t>(r.n) * sizeof(T));
+    else if (sW == 2) for (int64_t t = 0; t < r.n; ++t) d[2 * t] = s[t];
+    else for (int64_t t = 0; t < r.n; ++t) d[t * sW] = s[t];
   }
 }
 
 // im2col into col [C*KH*KW, B*Le] (Note [Phase planes]).
 template <typename T>
-void im2colPhases(const T* x, int64_t B, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e, T* col) {
+void im2colPhases(const T* x, int64_t B, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e,
+                  const std::vector<PhaseRun>& runs, T* col) {
   const int64_t BL = B * e.Le;
+  const int64_t nP = e.sH * e.sW * e.PS;
   parallelFor(0, g.C * B, grainFor(g.KH * g.KW * e.Le), [&](int64_t t0, int64_t t1) {
-    std::vector<T> P(static_cast<size_t>(e.sH * e.sW * e.PS));
+    std::vector<T> P(static_cast<size_t>(nP));
     for (int64_t t = t0; t < t1; ++t) {
       const int64_t c = t / B, b = t % B;
-      splitPhases(x + (b * g.C + c) * g.HW, g, p, e, P.data());
+      splitPhases(x + (b * g.C + c) * g.HW, runs, e.sW, nP, P.data());
       for (int64_t ki = 0; ki < g.KH; ++ki) {
         for (int64_t kj = 0; kj < g.KW; ++kj) {
           T* dst = col + ((c * g.KH + ki) * g.KW + kj) * BL + b * e.Le;
@@ -293,7 +318,8 @@ inline void addRow(T* __restrict d, const T* s, int64_t n) {
 // The adjoint: sums col [C*KH*KW, B*Le] into dx [B, C, H, W] (overwritten),
 // one (image, channel) plane per task.
 template <typename T>
-void col2imPhases(const T* col, int64_t B, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e, T* dx) {
+void col2imPhases(const T* col, int64_t B, const ConvGeom& g, const Conv2dParams& p, const PhaseGeom& e,
+                  const std::vector<PhaseRun>& runs, T* dx) {
   const int64_t BL = B * e.Le;
   parallelFor(0, g.C * B, grainFor(g.KH * g.KW * e.Le), [&](int64_t t0, int64_t t1) {
     std::vector<T> P(static_cast<size_t>(e.sH * e.sW * e.PS));
@@ -304,23 +330,7 @@ void col2imPhases(const T* col, int64_t B, const ConvGeom& g, const Conv2dParams
         for (int64_t kj = 0; kj < g.KW; ++kj)
           addRow(P.data() + tapOffset(e, p, ki, kj), col + ((c * g.KH + ki) * g.KW + kj) * BL + b * e.Le, e.Le);
       // Pixels no output reads lie outside the phase planes: gradient 0.
-      T* plane = dx + (b * g.C + c) * g.HW;
-      for (int64_t ih = 0; ih < g.H; ++ih) {
-        T* row = plane + ih * g.W;
-        const int64_t r = ih + p.padH, i = r / e.sH;
-        if (i >= e.Hq) {
-          std::fill(row, row + g.W, T(0));
-          continue;
-        }
-        const T* q = P.data() + (r % e.sH) * e.sW * e.PS + i * e.Wq;
-        // Column iw is column j = (iw + padW) / sW of phase (iw + padW) % sW.
-        std::fill(row, row + g.W, T(0));
-        for (int64_t ph = 0; ph < e.sW; ++ph) {
-          const T* qb = q + ph * e.PS;
-          const int64_t j0 = ph >= p.padW ? 0 : (p.padW - ph + e.sW - 1) / e.sW;
-          for (int64_t j = j0, iw = j0 * e.sW + ph - p.padW; j < e.Wq && iw < g.W; ++j, iw += e.sW) row[iw] = qb[j];
-        }
-      }
+      foldPhases(P.data(), runs, e.sW, g.HW, dx + (b * g.C + c) * g.HW);
     }
   });
 }
@@ -348,6 +358,7 @@ int64_t phaseChunkImages(const ConvGeom& g, const PhaseGeom& e) {
 template <typename T>
 void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T* Wt, const T* Bs, T* Y, DType dt) {
   const PhaseGeom e = phaseGeom(g, p);
+  const std::vector<PhaseRun> runs = phaseRuns(g, p, e);
   const int64_t B = phaseChunkImages(g, e);
   const int64_t chunks = (g.N + B - 1) / B;
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
@@ -356,7 +367,7 @@ void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T*
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
       const int64_t BL = b * e.Le;
-      im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, col.get());
+      im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, runs, col.get());
       matmulBuiltin(view3(Wt, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1),
                     view3(col.get(), dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1),
                     view3(tmp.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1));
@@ -378,6 +389,7 @@ template <typename T>
 void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY, const T* X, const T* Wt, T* GX,
                           T* GW, DType dt) {
   const PhaseGeom e = phaseGeom(g, p);
+  const std::vector<PhaseRun> runs = phaseRuns(g, p, e);
   const int64_t B = phaseChunkImages(g, e);
   const int64_t chunks = (g.N + B - 1) / B;
   const int64_t wn = g.OC * g.Kg;
@@ -402,7 +414,7 @@ void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY,
         }
       }
       if (GW) {
-        im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, col.get());
+        im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, runs, col.get());
         T* dstW = ch == 0 ? GW : parts.get() + (ch - 1) * wn;
         // gw_g [OCg, Kg] = gy_g [OCg, BL] @ col_g^T [BL, Kg]
         matmulBuiltin(view3(gyP.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1),
@@ -414,7 +426,7 @@ void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY,
         matmulBuiltin(view3(Wt, dt, g.G, g.Kg, g.OCg, g.OCg * g.Kg, 1, g.Kg),
                       view3(gyP.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1),
                       view3(col.get(), dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1));
-        col2imPhases(col.get(), b, g, p, e, GX + n0 * g.C * g.HW);
+        col2imPhases(col.get(), b, g, p, e, runs, GX + n0 * g.C * g.HW);
       }
     }
   });
@@ -500,10 +512,15 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
       for (int64_t oc = o0; oc < o1; ++oc) {
         double s = 0;
         for (int64_t n = 0; n < g.N; ++n) {
+          // Eight partial sums: one chain of dependent adds made this loop
+          // latency-bound (3% of the seed CNN's step).
           const T* r = GY + (n * g.OC + oc) * g.L;
-          T part = 0;
-          for (int64_t l = 0; l < g.L; ++l) part += r[l];
-          s += part;
+          T part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+          int64_t l = 0;
+          for (; l + 8 <= g.L; l += 8)
+            for (int k = 0; k < 8; ++k) part[k] += r[l + k];
+          for (; l < g.L; ++l) part[0] += r[l];
+          s += static_cast<double>(((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
         }
         GB[oc] = static_cast<T>(s);
       }
