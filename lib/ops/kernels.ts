@@ -259,7 +259,6 @@ export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DTyp
 
 const COMPARISON = new Set(['Eq', 'Ne', 'Gt', 'Ge', 'Lt', 'Le', 'LogicalAnd', 'LogicalOr', 'LogicalXor']);
 
-
 function operand(x: Tensor | number | boolean): PromotionOperand {
   if (x instanceof Tensor) return { dtype: x.dtype, kind: x._shape.length === 0 ? 'zerodim' : 'dim' };
   return { dtype: scalarDType(x), kind: 'scalar' };
