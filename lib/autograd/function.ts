@@ -15,8 +15,6 @@ export class Ctx {
   // Set by defineOp when the op is recorded; the shared empty default saves
   // an allocation per op run without grad.
   needsInputGrad: boolean[] = NO_INPUTS;
-  /** True in a forward whose op autograd records (it will have a backward). */
-  recording = false;
   private saved: SavedTensor[] | null = null;
   private released = false;
   /** Name of the node, for the in-place error message. */
@@ -143,7 +141,6 @@ export function defineOp<A extends unknown[]>(def: OpDef<A>): (...args: A) => Te
     let needsGrad = false;
     for (const t of inputs) if (t.requiresGrad) needsGrad = true;
     if (!needsGrad) return def.forward(ctx, ...args);
-    ctx.recording = true;
     setGradEnabled(false);
     let out: Tensor;
     try {

@@ -128,11 +128,8 @@ export interface NativeAddon {
   // dW]; pooling works on [planes, H, W] views, batch norm on [N, C, S],
   // nll on input [N, C, D] with int64 target [N, D]; reduction 0 none,
   // 1 mean, 2 sum.
-  /** cols: where to keep the unfolded input for the backward (CPU; conv2dColumns elements). */
-  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref, cols?: Ref | null): void;
-  conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null, cols?: Ref | null): void;
-  /** The elements conv2d's cols buffer takes for these refs; 0: none kept (or not a CPU convolution). */
-  conv2dColumns(x: Ref, w: Ref, params: number[], out: Ref): number;
+  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref): void;
+  conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
   maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref): void;
   maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;
   avgPool2d(x: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, out: Ref): void;

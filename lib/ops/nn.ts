@@ -41,20 +41,10 @@ function convArray(p: Conv2dParams): number[] {
 // conv2d and max pooling write every element of their outputs and
 // gradients (the native kernels overwrite, never accumulate), so these are
 // K.output: zeroing them first cost 5% of a LeNet step.
-// keepColumns: also return the unfolded input the CPU kernel built, for the
-// weight gradient to reuse (Note [Keeping the columns] in native/cpu/nn.cc);
-// null where the kernel keeps none.
-function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[], keepColumns = false):
-  { out: Tensor; cols: Tensor | null } {
+function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]): Tensor {
   const out = K.output([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d', x.device);
-  const xr = K.contiguous(x)._ref(), wr = K.contiguous(w)._ref(), params = convArray(p);
-  let cols: Tensor | null = null;
-  if (keepColumns && x.device === 'cpu') {
-    const n = K.native.conv2dColumns(xr, wr, params, out._ref());
-    if (n > 0) cols = K.output([n], x.dtype, 'conv2d', 'cpu');
-  }
-  K.native.conv2d(xr, wr, b ? K.contiguous(b)._ref() : null, params, out._ref(), cols ? cols._ref() : null);
-  return { out, cols };
+  K.native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(p), out._ref());
+  return out;
 }
 
 // The two halves of conv2d's backward as standalone kernels. The native
@@ -80,14 +70,13 @@ const convOp: (x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: r
   name: 'ConvolutionBackward0',
   forward: (ctx, x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]) => {
     const xc = K.contiguous(x), wc = K.contiguous(w);
-    const { out, cols } = convForward(xc, wc, b, p, outHW, ctx.recording && w.requiresGrad);
-    ctx.saveForBackward(xc, wc, cols);
+    ctx.saveForBackward(xc, wc);
     ctx.p = p;
     ctx.hasBias = b !== null;
-    return out;
+    return convForward(xc, wc, b, p, outHW);
   },
   backward: (ctx, g) => {
-    const [x, w, cols] = ctx.savedTensors;
+    const [x, w] = ctx.savedTensors;
     const p = ctx.p as Conv2dParams;
     const [needX, needW, needB] = ctx.needsInputGrad;
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
@@ -100,8 +89,7 @@ const convOp: (x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: r
       gx = needX ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
       gw = needW ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
       gb = ctx.hasBias && needB ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
-      K.native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(p), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null,
-        gw && cols ? cols._ref() : null);
+      K.native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(p), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
     }
     return ctx.hasBias ? [gx, gw, gb] : [gx, gw];
   },

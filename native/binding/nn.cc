@@ -117,32 +117,11 @@ Napi::Value Conv2d(Info info) {
     OptView b = readOptView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
     TensorView out = readView(info, 4, op);
-    // Optional: where to keep the unfolded columns (CPU only; Note [Keeping
-    // the columns] in native/cpu/nn.cc).
-    OptView cols = readOptView(info, 5, op);
     checkConv(info.Env(), op, x, w, out, p);
     if (b.present) checkTensor(info.Env(), op, b.view, "bias", x.dtype, {w.shape[0]});
-    const int dev = commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out, cols.ptr()});
-    if (cols.present && dev >= 0) fail(info.Env(), op, "kept columns are a CPU feature");
-    if (cols.present) kd::conv2d(x, w, b.ptr(), p, out, cols.ptr());
-    else KD_RUN_ON(dev, conv2d(x, w, b.ptr(), p, out));
+    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out}), conv2d(x, w, b.ptr(), p, out));
   });
   return info.Env().Undefined();
-}
-
-// conv2dColumns(x, w, params, out) -> the elements of the buffer conv2d can
-// keep its columns in, or 0 (CPU tensors only).
-Napi::Value Conv2dColumns(Info info) {
-  const char* op = "conv2d";
-  int64_t n = 0;
-  KD_GUARD(info.Env(), {
-    TensorView x = readView(info, 0, op), w = readView(info, 1, op);
-    kd::Conv2dParams p = readConvParams(info, 2, op);
-    TensorView out = readView(info, 3, op);
-    checkConv(info.Env(), op, x, w, out, p);
-    if (commonDevice(info.Env(), op, {&x, &w, &out}) < 0) n = kd::conv2dColumnsSize(x, w, p, out);
-  });
-  return Napi::Number::New(info.Env(), static_cast<double>(n));
 }
 
 Napi::Value Conv2dBackward(Info info) {
@@ -155,11 +134,8 @@ Napi::Value Conv2dBackward(Info info) {
     if (gx.present) checkTensor(info.Env(), op, gx.view, "grad input", x.dtype, {x.shape[0], x.shape[1], x.shape[2], x.shape[3]});
     if (gw.present) checkTensor(info.Env(), op, gw.view, "grad weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
     if (gb.present) checkTensor(info.Env(), op, gb.view, "grad bias", x.dtype, {w.shape[0]});
-    OptView cols = readOptView(info, 7, op);
-    const int dev = commonDevice(info.Env(), op, {&gy, &x, &w, gx.ptr(), gw.ptr(), gb.ptr(), cols.ptr()});
-    if (cols.present && dev >= 0) fail(info.Env(), op, "kept columns are a CPU feature");
-    if (cols.present) kd::conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr(), cols.ptr());
-    else KD_RUN_ON(dev, conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr()));
+    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &x, &w, gx.ptr(), gw.ptr(), gb.ptr()}),
+              conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr()));
   });
   return info.Env().Undefined();
 }
@@ -389,7 +365,6 @@ Napi::Value NllLossBackward(Info info) {
 void initNN(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d, "conv2d"));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward, "conv2dBackward"));
-  exports.Set("conv2dColumns", Napi::Function::New(env, Conv2dColumns, "conv2dColumns"));
   exports.Set("maxPool2d", Napi::Function::New(env, MaxPool2d, "maxPool2d"));
   exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward, "maxPool2dBackward"));
   exports.Set("avgPool2d", Napi::Function::New(env, AvgPool2d, "avgPool2d"));

@@ -355,46 +355,21 @@ int64_t phaseChunkImages(const ConvGeom& g, const PhaseGeom& e) {
   return std::max<int64_t>(1, std::min({g.N, want, cap}));
 }
 
-// Note [Keeping the columns]: the weight gradient needs x unfolded into
-// columns, which the forward has just built. When the forward runs for
-// autograd and the weight needs a gradient, lib/ops/nn.ts gives it a
-// buffer for the whole batch's columns (chunk by chunk, in the backward's
-// chunking, which depends on the shapes only) and saves it with x and w;
-// the backward then reads it instead of unfolding x again. That was a
-// third of the unfolding work of a training step (a tenth of the seed
-// CNN's step), for memory PyTorch's saved tensors do not hold: at most
-// kMaxKeptColumns elements per convolution (16 MB for LeNet's second
-// layer at batch 64), released with the graph.
-constexpr int64_t kMaxKeptColumns = int64_t(1) << 26;
-
-void checkColumns(const char* op, const TensorView& x, const TensorView& w, const Conv2dParams& p, const TensorView& y,
-                  const TensorView* cols) {
-  if (!cols) return;
-  const int64_t want = conv2dColumnsSize(x, w, p, y);
-  if (want == 0 || cols->numel() != want || cols->dtype != x.dtype || !cols->isContiguous())
-    throw KernelError(std::string(op) + ": the kept columns do not fit this convolution (expected " +
-                      std::to_string(want) + " contiguous " + dtypeName(x.dtype) + " elements, got " +
-                      std::to_string(cols->numel()) + " " + dtypeName(cols->dtype) + ")");
-}
-
 template <typename T>
-void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T* Wt, const T* Bs, T* Y, DType dt,
-                  T* kept) {
+void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T* Wt, const T* Bs, T* Y, DType dt) {
   const PhaseGeom e = phaseGeom(g, p);
   const std::vector<PhaseRun> runs = phaseRuns(g, p, e);
   const int64_t B = phaseChunkImages(g, e);
   const int64_t chunks = (g.N + B - 1) / B;
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    auto colBuf = scratch<T>(kept ? 0 : g.K * B * e.Le);
+    auto col = scratch<T>(g.K * B * e.Le);
     auto tmp = scratch<T>(g.OC * B * e.Le);
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
       const int64_t BL = b * e.Le;
-      // Chunk ch's columns [K, b*Le] start at K*n0*Le in the kept buffer.
-      T* col = kept ? kept + g.K * n0 * e.Le : colBuf.get();
-      im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, runs, col);
+      im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, runs, col.get());
       matmulBuiltin(view3(Wt, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1),
-                    view3(col, dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1),
+                    view3(col.get(), dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1),
                     view3(tmp.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1));
       // [OC, b, OH, Wq] -> y[n0 + bi, oc, OH, OW], adding the bias on the way.
       T* Yc = Y + n0 * g.OC * g.L;
@@ -412,7 +387,7 @@ void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T*
 
 template <typename T>
 void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY, const T* X, const T* Wt, T* GX,
-                          T* GW, DType dt, const T* kept) {
+                          T* GW, DType dt) {
   const PhaseGeom e = phaseGeom(g, p);
   const std::vector<PhaseRun> runs = phaseRuns(g, p, e);
   const int64_t B = phaseChunkImages(g, e);
@@ -421,9 +396,7 @@ void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY,
   // Chunk ch's weight gradient goes to GW (ch 0) or parts[ch - 1].
   auto parts = scratch<T>(GW ? (chunks - 1) * wn : 0);
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    // The kept columns are only read: a second backward (retainGraph) finds
-    // them as the forward left them.
-    auto col = scratch<T>(GX || !kept ? g.K * B * e.Le : 0);
+    auto col = scratch<T>(g.K * B * e.Le);
     auto gyP = scratch<T>(g.OC * B * e.Le);
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
@@ -441,12 +414,11 @@ void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY,
         }
       }
       if (GW) {
-        const T* xcol = kept ? kept + g.K * n0 * e.Le : col.get();
-        if (!kept) im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, runs, col.get());
+        im2colPhases(X + n0 * g.C * g.HW, b, g, p, e, runs, col.get());
         T* dstW = ch == 0 ? GW : parts.get() + (ch - 1) * wn;
         // gw_g [OCg, Kg] = gy_g [OCg, BL] @ col_g^T [BL, Kg]
         matmulBuiltin(view3(gyP.get(), dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1),
-                      view3(xcol, dt, g.G, BL, g.Kg, g.Kg * BL, 1, BL),
+                      view3(col.get(), dt, g.G, BL, g.Kg, g.Kg * BL, 1, BL),
                       view3(dstW, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1));
       }
       if (GX) {
@@ -481,7 +453,7 @@ void addBias(T* y, const T* bias, int64_t N, int64_t OC, int64_t L) {
 
 template <typename T>
 void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-                 const TensorView& out, const TensorView* cols) {
+                 const TensorView& out) {
   const ConvGeom g = convGeom(x, w, out, p);
   const DType dt = x.dtype;
   const T* X = x.ptr<T>();
@@ -490,7 +462,7 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
   const T* Bs = bias ? bias->ptr<T>() : nullptr;
   if (g.N == 0 || g.OC == 0 || g.L == 0) return;
 
-  if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt, cols ? cols->ptr<T>() : nullptr);
+  if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
   std::vector<T> col(pointwise && B == 1 ? 0 : static_cast<size_t>(g.K * B * g.L));
@@ -525,7 +497,7 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
 
 template <typename T>
 void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
-                         const TensorView* gx, const TensorView* gw, const TensorView* gb, const TensorView* cols) {
+                         const TensorView* gx, const TensorView* gw, const TensorView* gb) {
   const ConvGeom g = convGeom(x, w, gy, p);
   const DType dt = x.dtype;
   const T* X = x.ptr<T>();
@@ -561,7 +533,7 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
     return;
   }
 
-  if (usePhasePlanes(g, p)) return conv2dBackwardPhases(g, p, GY, X, Wt, GX, GW, dt, cols ? cols->ptr<T>() : nullptr);
+  if (usePhasePlanes(g, p)) return conv2dBackwardPhases(g, p, GY, X, Wt, GX, GW, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
   // Pointwise, one image at a time: x[n] is its own column matrix and the
@@ -1124,22 +1096,13 @@ void nllBackwardTyped(const TensorView& gy, const TensorView& input, const Tenso
 }  // namespace
 
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-            const TensorView& out, const TensorView* cols) {
-  checkColumns("conv2d", x, w, p, out, cols);
-  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out, cols));
+            const TensorView& out) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out));
 }
 
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
-                    const TensorView* gx, const TensorView* gw, const TensorView* gb, const TensorView* cols) {
-  checkColumns("conv2dBackward", x, w, p, gy, cols);
-  KD_DISPATCH_FLOAT(x.dtype, "conv2dBackward", conv2dBackwardTyped<scalar_t>(gy, x, w, p, gx, gw, gb, cols));
-}
-
-int64_t conv2dColumnsSize(const TensorView& x, const TensorView& w, const Conv2dParams& p, const TensorView& out) {
-  const ConvGeom g = convGeom(x, w, out, p);
-  if (g.N == 0 || g.OC == 0 || g.L == 0 || !usePhasePlanes(g, p)) return 0;
-  const int64_t n = g.K * g.N * phaseGeom(g, p).Le;
-  return n <= kMaxKeptColumns ? n : 0;
+                    const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2dBackward", conv2dBackwardTyped<scalar_t>(gy, x, w, p, gx, gw, gb));
 }
 
 void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {

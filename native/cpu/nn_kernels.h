@@ -24,20 +24,12 @@ struct Conv2dParams {
 
 // x [N, C, H, W], w [OC, C / groups, KH, KW], bias [OC] or null,
 // out [N, OC, OH, OW].
-// cols, when given, is a flat contiguous buffer of conv2dColumnsSize
-// elements where the kernel leaves the input's unfolded columns (Note
-// [Keeping the columns] in nn.cc).
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-            const TensorView& out, const TensorView* cols = nullptr);
+            const TensorView& out);
 // Gradients of conv2d given gy [N, OC, OH, OW]; each of gx, gw, gb may be null
-// (not wanted). gx has x's shape, gw w's, gb [OC]. cols, when given, holds
-// what conv2d left there for the same x, w and p; the weight gradient then
-// reads it instead of unfolding x again.
+// (not wanted). gx has x's shape, gw w's, gb [OC].
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
-                    const TensorView* gx, const TensorView* gw, const TensorView* gb, const TensorView* cols = nullptr);
-// The elements conv2d's cols buffer needs for these shapes; 0 when the CPU
-// kernel does not unfold this convolution in a way worth keeping.
-int64_t conv2dColumnsSize(const TensorView& x, const TensorView& w, const Conv2dParams& p, const TensorView& out);
+                    const TensorView* gx, const TensorView* gw, const TensorView* gb);
 
 // ---- pooling -----------------------------------------------------------------
 // x [P, H, W] where P = N * C planes; out [P, OH, OW]. ceil_mode only changes

@@ -128,20 +128,6 @@ describe('direct misuse of the native bindings throws instead of crashing', () =
     expect(() => native.conv2d(x._ref(), w._ref(), null, [1, 1, 0, 0, 1, 1, 1], out._ref())).toThrow(/conv2d/);
     expect(() => native.conv2d(x._ref(), w._ref(), null, [0, 1, 0, 0, 1, 1, 1], torch.zeros([1, 3, 2, 2])._ref())).toThrow(/stride/);
   });
-  it('conv2d and its backward with kept columns of the wrong size or dtype', () => {
-    const x = torch.randn([2, 2, 5, 5]), w = torch.randn([3, 2, 3, 3]), out = torch.zeros([2, 3, 3, 3]);
-    const n = native.conv2dColumns(x._ref(), w._ref(), [1, 1, 0, 0, 1, 1, 1], out._ref());
-    expect(n).toBeGreaterThan(0);
-    const short = torch.zeros([n - 1]), wrongType = torch.zeros([n], { dtype: 'float64' });
-    for (const cols of [short, wrongType]) {
-      expect(() => native.conv2d(x._ref(), w._ref(), null, [1, 1, 0, 0, 1, 1, 1], out._ref(), cols._ref())).toThrow(
-        /conv2d: the kept columns do not fit this convolution/,
-      );
-      expect(() =>
-        native.conv2dBackward(out._ref(), x._ref(), w._ref(), [1, 1, 0, 0, 1, 1, 1], null, torch.zeros([3, 2, 3, 3])._ref(), null, cols._ref()),
-      ).toThrow(/conv2dBackward: the kept columns do not fit/);
-    }
-  });
   it('maxPool2dBackward with an index outside its plane', () => {
     const gy = torch.ones([1, 1, 1]), idx = torch.tensor([[[99]]]), gx = torch.zeros([1, 2, 2]);
     expect(() => native.maxPool2dBackward(gy._ref(), idx._ref(), gx._ref())).toThrow(/index 99 is out of range/);
@@ -417,39 +403,5 @@ describe('maxPool2dWithIndices', () => {
     const r = F.maxPool2dWithIndices(torch.arange(16).float().reshape([1, 4, 4]), 2);
     expect(r.indices.shape).toEqual([1, 2, 2]);
     expect(r.indices.tolist()).toEqual([[[5, 7], [13, 15]]]);
-  });
-});
-
-describe('conv2d keeps its unfolded input for the weight gradient', () => {
-  // Note [Keeping the columns] (native/cpu/nn.cc): a recorded conv2d keeps
-  // the columns it built, in the backward's chunking, and the first-order
-  // backward reads them. Batches big enough for several chunks must give the
-  // weight gradient the createGraph path computes without them (the same
-  // arithmetic, so equal to the last bit), also on a second backward.
-  it('gives the same weight gradient as unfolding again, over several chunks', () => {
-    torch.manualSeed(1);
-    const shapes: [number, number, number, number, number, number, number][] = [
-      [64, 32, 64, 14, 1, 1, 1],
-      [64, 16, 16, 14, 2, 1, 1],
-      [100, 16, 10, 7, 2, 1, 1],
-      [37, 4, 6, 11, 2, 2, 2],
-    ];
-    for (const [N, C, OC, H, stride, padding, dilation] of shapes) {
-      const x = torch.randn([N, C, H, H]);
-      const w = torch.randn([OC, C, 3, 3], { requiresGrad: true });
-      const y = torch.nn.functional.conv2d(x, w, null, { stride, padding, dilation });
-      const g = torch.randn(y.shape);
-      y.backward(g, { retainGraph: true });
-      const kept = w.grad!.clone();
-      w.grad = null;
-      y.backward(g, { retainGraph: true });
-      const again = w.grad!.clone();
-      w.grad = null;
-      y.backward(g, { createGraph: true });
-      const unfolded = w.grad!.detach();
-      expect(kept.sub(unfolded).abs().max().item(), `shape ${[N, C, OC, H, stride, padding, dilation]}`).toBe(0);
-      expect(again.sub(unfolded).abs().max().item()).toBe(0);
-      expect(unfolded.abs().max().item()).toBeGreaterThan(0);
-    }
   });
 });
