@@ -61,12 +61,26 @@ bool isFloatDtype(DType d) { return d == DType::Float32 || d == DType::Float64; 
 
 int64_t absStride(int64_t s) { return s < 0 ? -s : s; }
 
+// a * b for the sizes of a view that may be empty. readView bounds the
+// element count of a non-empty view only; an empty one may have huge other
+// dims (PyTorch allows torch.zeros(0, 2**40, 10**10)), whose products
+// would overflow int64. Saturates instead (0 wins).
+inline int64_t satMul(int64_t a, int64_t b) {
+  int64_t r;
+  if (a == 0 || b == 0) return 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+}
+
 // Merges neighbouring dims (outer to inner) that walk memory as one dim.
+// Dims whose span or merged size would overflow (possible only in an empty
+// view) stay apart.
 int mergeDims(int n, int64_t* size, int64_t* stride) {
   int m = 0;
   for (int i = 0; i < n; ++i) {
-    if (m > 0 && stride[m - 1] == stride[i] * size[i]) {
-      size[m - 1] *= size[i];
+    int64_t span = 0, merged = 0;
+    if (m > 0 && !__builtin_mul_overflow(stride[i], size[i], &span) && stride[m - 1] == span &&
+        !__builtin_mul_overflow(size[m - 1], size[i], &merged)) {
+      size[m - 1] = merged;
       stride[m - 1] = stride[i];
     } else {
       size[m] = size[i];
@@ -89,14 +103,14 @@ Layout makeLayout(const TensorView& x, const std::vector<bool>& mask, bool keepU
   Layout L;
   for (int d = 0; d < x.ndim; ++d) {
     if (mask[d]) {
-      L.nred *= x.shape[d];
+      L.nred = satMul(L.nred, x.shape[d]);
       if (x.shape[d] != 1 || keepUnitReduced) {
         L.rs[L.nr] = x.shape[d];
         L.rst[L.nr] = x.strides[d];
         ++L.nr;
       }
     } else {
-      L.numOut *= x.shape[d];
+      L.numOut = satMul(L.numOut, x.shape[d]);
       if (x.shape[d] != 1) {
         L.ks[L.nk] = x.shape[d];
         L.kst[L.nk] = x.strides[d];

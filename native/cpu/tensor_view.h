@@ -49,6 +49,10 @@ struct TensorView {
   int device = -1;  // -1 CPU, else CUDA ordinal
 
   int64_t numel() const {
+    // An empty view's other dims may be huge (readView bounds the count of
+    // non-empty views only), so a 0 anywhere answers before any product.
+    for (int i = 0; i < ndim; ++i)
+      if (shape[i] == 0) return 0;
     int64_t n = 1;
     for (int i = 0; i < ndim; ++i) n *= shape[i];
     return n;

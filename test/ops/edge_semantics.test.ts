@@ -202,6 +202,19 @@ describe('arguments', () => {
     expect(z.numel()).toBe(0);
     expect(vals(z)).toEqual([]);
     expect(z.sum().item()).toBe(0);
+    // PyTorch 1.13 on torch.zeros(0, 2**40, 10**10): these shapes, and
+    // sum(0) / mean(0) refuse the [2**40, 10**10] result. The native
+    // layouts multiply these sizes; they must not overflow (UBSan).
+    expect(z.sum(1).shape).toEqual([0, 1e10]);
+    expect(z.sum([1, 2]).shape).toEqual([0]);
+    expect(z.amax(1).shape).toEqual([0, 1e10]);
+    expect(z.var(1).shape).toEqual([0, 1e10]);
+    expect(z.argmax(1).shape).toEqual([0, 1e10]);
+    expect(z.logsumexp(1).shape).toEqual([0, 1e10]);
+    expect(z.softmax(2).shape).toEqual([0, 2 ** 40, 1e10]);
+    expect(z.add(1).shape).toEqual([0, 2 ** 40, 1e10]);
+    expect(() => z.sum(0)).toThrow(/^sum: cannot allocate/);
+    expect(() => z.mean(0)).toThrow(/^mean: cannot allocate/);
   });
   it('setNumThreads accepts any positive count, clamped to a sane pool', () => {
     const before = torch.getNumThreads();
