@@ -628,24 +628,24 @@ void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& 
           bi[ow] = h0 * g.W + w0;
         }
         vec::withWideSimd([&] {
-        for (int64_t ki = 0; ki < p.kernelH; ++ki) {
-          const int64_t ih = oh * p.strideH - p.padH + ki * p.dilationH;
-          if (ih < 0 || ih >= g.H) continue;
-          const T* row = plane + ih * g.W;
-          for (int64_t kj = 0; kj < p.kernelW; ++kj) {
-            const int64_t off = kj * p.dilationW - p.padW;
-            int64_t lo, hi;
-            validRange(off, p.strideW, g.W, g.OW, lo, hi);
-            const int64_t sW = p.strideW, base = ih * g.W + off;
-            for (int64_t ow = lo; ow < hi; ++ow) {
-              const T v = row[ow * sW + off];
-              const bool take = (v > bv[ow]) | (v != v);  // NaN propagates, as in PyTorch
-              bv[ow] = vec::select(take, v, bv[ow]);
-              const int64_t m = -static_cast<int64_t>(take);
-              bi[ow] = ((base + ow * sW) & m) | (bi[ow] & ~m);
+          for (int64_t ki = 0; ki < p.kernelH; ++ki) {
+            const int64_t ih = oh * p.strideH - p.padH + ki * p.dilationH;
+            if (ih < 0 || ih >= g.H) continue;
+            const T* row = plane + ih * g.W;
+            for (int64_t kj = 0; kj < p.kernelW; ++kj) {
+              const int64_t off = kj * p.dilationW - p.padW;
+              int64_t lo, hi;
+              validRange(off, p.strideW, g.W, g.OW, lo, hi);
+              const int64_t sW = p.strideW, base = ih * g.W + off;
+              for (int64_t ow = lo; ow < hi; ++ow) {
+                const T v = row[ow * sW + off];
+                const bool take = (v > bv[ow]) | (v != v);  // NaN propagates, as in PyTorch
+                bv[ow] = vec::select(take, v, bv[ow]);
+                const int64_t m = -static_cast<int64_t>(take);
+                bi[ow] = ((base + ow * sW) & m) | (bi[ow] & ~m);
+              }
             }
           }
-        }
         });
         std::memcpy(y + oh * g.OW, bv, static_cast<size_t>(g.OW) * sizeof(T));
         std::memcpy(ind + oh * g.OW, bi, static_cast<size_t>(g.OW) * sizeof(int64_t));
