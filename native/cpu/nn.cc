@@ -641,8 +641,7 @@ void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& 
                 const T v = row[ow * sW + off];
                 const bool take = (v > bv[ow]) | (v != v);  // NaN propagates, as in PyTorch
                 bv[ow] = vec::select(take, v, bv[ow]);
-                const int64_t m = -static_cast<int64_t>(take);
-                bi[ow] = ((base + ow * sW) & m) | (bi[ow] & ~m);
+                bi[ow] = vec::select<int64_t>(take, base + ow * sW, bi[ow]);
               }
             }
           }
