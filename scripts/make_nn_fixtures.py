@@ -356,6 +356,15 @@ def pool_cases():
     for name, kw in [('maxPool2d_ties_nan_inf_k2', {'kernelSize': 2}),
                      ('maxPool2d_ties_nan_inf_k3_s2_p1', {'kernelSize': 3, 'stride': 2, 'padding': 1})]:
         c.append(make_case(name, 'maxPool2dWithIndices', [inp(tie, True)], kw, gradcheck=False))
+    # The 2x2, stride-2 loop works on rows in steps of 16 outputs: rows of
+    # 35 and 18 outputs (an odd width too) cross those steps, with ties and
+    # NaN in the later ones.
+    wide = distinct(1, 2, 6, 70)
+    wide[0, 1, 2, 40:44] = 3.0
+    wide[0, 1, 3, 41] = 3.0
+    wide[0, 0, 4, 66] = wide[0, 0, 5, 67] = float('nan')
+    c.append(make_case('maxPool2d_k2_wide_rows', 'maxPool2dWithIndices', [inp(wide, True)], {'kernelSize': 2}, gradcheck=False))
+    c.append(make_case('maxPool2d_k2_odd_width', 'maxPool2dWithIndices', [inp(distinct(2, 1, 5, 37), True)], {'kernelSize': 2}))
     torch.set_rng_state(rng)
     c.append(make_case('maxPool2d_err_pad', 'maxPool2d', [inp(randn(1, 1, 6, 6))], {'kernelSize': 3, 'padding': 2}, error=True))
     c.append(make_case('maxPool2d_err_too_small', 'maxPool2d', [inp(randn(1, 1, 2, 2))], {'kernelSize': 3}, error=True))

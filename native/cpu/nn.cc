@@ -11,6 +11,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__amd64__)
+#include <immintrin.h>
+#endif
+
 #include "kernels.h"
 #include "parallel.h"
 #include "vec_math.h"
@@ -601,12 +605,131 @@ PoolGeom poolGeom(const TensorView& in, const TensorView& out) {
 // then w, so ties keep the first maximum and a later NaN wins), one pass over
 // the row's output columns updates their running maxima with selects, a
 // loop the compiler vectorises (vec::select, in the widest SIMD copy).
+//
+// The usual 2x2 window with stride 2 and no padding has its own loop: its
+// rows are only 14 or 7 outputs long in a LeNet, and the general loop's
+// per-row setup (window bounds, one SIMD dispatch per row, run-time strides)
+// cost more than the maxima themselves. Here each task dispatches once and
+// every tap is a constant-stride read the compiler vectorises.
+bool isMaxPool2x2(const PoolGeom& g, const Pool2dParams& p) {
+  return p.kernelH == 2 && p.kernelW == 2 && p.strideH == 2 && p.strideW == 2 && p.padH == 0 && p.padW == 0 &&
+         p.dilationH == 1 && p.dilationW == 1 && 2 * g.OH <= g.H && 2 * g.OW <= g.W;
+}
+
+#if KD_WIDE_SIMD
+// One output row of a float 2x2 max pool in AVX-512, 16 outputs a step:
+// masked loads read the row's 2*OW inputs without touching memory past it
+// (rows of 14 or 7 outputs never fill a vector, so the compiler's loops
+// ran them scalar), and permutes split them into the window's even and odd
+// columns. Indices are built as int32 plane offsets, then widened.
+// GCC 12's own intrinsic headers trip -Wmaybe-uninitialized here (their
+// _mm512_undefined_* placeholders), so that warning is off for this function.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, const float* b, int64_t r0, int64_t W,
+                                                            int64_t OW, float* y, int64_t* ind) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
+  for (int64_t ow = 0; ow < OW; ow += 16) {
+    const int64_t n = std::min<int64_t>(16, OW - ow);
+    const __mmask16 mOut = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const float* pa = a + 2 * ow;
+    const float* pb = b + 2 * ow;
+    const __m512 aLo = _mm512_maskz_loadu_ps(mLo, pa), aHi = _mm512_maskz_loadu_ps(mHi, pa + 16);
+    const __m512 bLo = _mm512_maskz_loadu_ps(mLo, pb), bHi = _mm512_maskz_loadu_ps(mHi, pb + 16);
+    const __m512 taps[3] = {_mm512_permutex2var_ps(aLo, odds, aHi), _mm512_permutex2var_ps(bLo, evens, bHi),
+                            _mm512_permutex2var_ps(bLo, odds, bHi)};
+    const int32_t offs[3] = {1, static_cast<int32_t>(W), static_cast<int32_t>(W + 1)};
+    __m512 best = _mm512_permutex2var_ps(aLo, evens, aHi);
+    const __m512i at = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(r0 + 2 * ow)), evens);
+    __m512i bi = at;
+    for (int t = 0; t < 3; ++t) {
+      // PyTorch's rule, tap by tap: take v if v > best or v is NaN.
+      const __mmask16 take = _mm512_cmp_ps_mask(taps[t], best, _CMP_GT_OQ) |
+                             _mm512_cmp_ps_mask(taps[t], taps[t], _CMP_UNORD_Q);
+      best = _mm512_mask_mov_ps(best, take, taps[t]);
+      bi = _mm512_mask_mov_epi32(bi, take, _mm512_add_epi32(at, _mm512_set1_epi32(offs[t])));
+    }
+    _mm512_mask_storeu_ps(y + ow, mOut, best);
+    _mm512_mask_storeu_epi64(ind + ow, static_cast<__mmask8>(mOut & 0xFF),
+                             _mm512_cvtepi32_epi64(_mm512_castsi512_si256(bi)));
+    _mm512_mask_storeu_epi64(ind + ow + 8, static_cast<__mmask8>(mOut >> 8),
+                             _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(bi, 1)));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+template <typename T>
+void maxPool2x2(const PoolGeom& g, const T* X, T* Y, int64_t* I) {
+#if KD_WIDE_SIMD
+  // int32 offsets suffice for any plane a tensor of this size can have.
+  const bool avx512 = std::is_same_v<T, float> && vec::activeIsa() == vec::Isa::Avx512 &&
+                      g.H * g.W < (int64_t(1) << 31);
+#else
+  const bool avx512 = false;
+#endif
+  parallelFor(0, g.P, grainFor(g.H * g.W), [&](int64_t p0, int64_t p1) {
+#if KD_WIDE_SIMD
+    if constexpr (std::is_same_v<T, float>) {
+      if (avx512) {
+        for (int64_t pl = p0; pl < p1; ++pl)
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            const float* a = X + pl * g.H * g.W + 2 * oh * g.W;
+            maxPool2x2RowAvx512(a, a + g.W, 2 * oh * g.W, g.W, g.OW, Y + (pl * g.OH + oh) * g.OW,
+                                I + (pl * g.OH + oh) * g.OW);
+          }
+        return;
+      }
+    }
+#endif
+    vec::withWideSimd([&] {
+      // Locals, not captured references: the compiler cannot tell that the
+      // stores below leave those alone, and would reload the trip count
+      // every iteration (which stops it vectorising).
+      const int64_t W = g.W, HW = g.H * g.W, OH = g.OH, OW = g.OW;
+      for (int64_t pl = p0; pl < p1; ++pl) {
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t r0 = 2 * oh * W;
+          const T* __restrict a = X + pl * HW + r0;
+          const T* __restrict b = a + W;
+          T* __restrict y = Y + (pl * OH + oh) * OW;
+          int64_t* __restrict ind = I + (pl * OH + oh) * OW;
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            // Taps in PyTorch's order; the first is taken unless a later one
+            // is greater or NaN (a NaN first tap is never displaced by a
+            // number: v > NaN is false).
+            const int64_t at = r0 + 2 * ow;
+            T best = a[2 * ow];
+            int64_t bi = at;
+            const T v1 = a[2 * ow + 1], v2 = b[2 * ow], v3 = b[2 * ow + 1];
+            bool take = (v1 > best) | (v1 != v1);
+            best = vec::select(take, v1, best);
+            bi = vec::select<int64_t>(take, at + 1, bi);
+            take = (v2 > best) | (v2 != v2);
+            best = vec::select(take, v2, best);
+            bi = vec::select<int64_t>(take, at + W, bi);
+            take = (v3 > best) | (v3 != v3);
+            best = vec::select(take, v3, best);
+            bi = vec::select<int64_t>(take, at + W + 1, bi);
+            y[ow] = best;
+            ind[ow] = bi;
+          }
+        }
+      }
+    });
+  });
+}
+
 template <typename T>
 void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {
   const PoolGeom g = poolGeom(x, out);
   const T* X = x.ptr<T>();
   T* Y = out.ptr<T>();
   int64_t* I = indices.ptr<int64_t>();
+  if (isMaxPool2x2(g, p)) return maxPool2x2(g, X, Y, I);
   parallelFor(0, g.P, grainFor(g.OH * g.OW * p.kernelH * p.kernelW), [&](int64_t p0, int64_t p1) {
     std::vector<T> bestVal(static_cast<size_t>(g.OW));
     std::vector<int64_t> best(static_cast<size_t>(g.OW));
