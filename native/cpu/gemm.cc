@@ -615,10 +615,14 @@ Engine<T> makeEngine(Blocking bk) {
 // lives in L2 next to the MC x KC block of A, which is why KC can be this
 // large; fewer K slabs mean fewer passes over C. The narrower 12 x 2-vector
 // tile is kept for products whose N would leave much of a 64-wide tile as
-// padding. The AVX2 shapes (6x16 / 6x8 in 16 ymm registers) and blocks
+// padding, and an 8 x 3-vector tile for the short M of a convolution's
+// channels (16 or 32 output channels fill 8-row tiles exactly, where 6-row
+// tiles compute 18 or 36 rows and 12-row ones 24 or 36). Whichever tile
+// pads M x N least is used, the 6x4 one unless another saves a tenth of
+// the work. The AVX2 shapes (6x16 / 6x8 in 16 ymm registers) and blocks
 // follow the usual Haswell-class choice for a 256 KiB L2.
 template <typename T>
-Engine<T> pickEngine(Simd simd, int64_t N);
+Engine<T> pickEngine(Simd simd, int64_t M, int64_t N);
 
 // True when padding N to a multiple of `narrow` wastes clearly less than
 // padding it to a multiple of `wide`.
@@ -626,23 +630,37 @@ inline bool preferNarrow(int64_t N, int64_t wide, int64_t narrow) {
   return roundUp(N, wide) * 10 > roundUp(N, narrow) * 11;
 }
 
+// The multiply-adds an MR x NR tile computes for an M x N product, padding included.
+inline int64_t paddedWork(int64_t M, int64_t N, int64_t mr, int64_t nr) { return roundUp(M, mr) * roundUp(N, nr); }
+
 template <>
-Engine<float> pickEngine<float>(Simd simd, int64_t N) {
+Engine<float> pickEngine<float>(Simd simd, int64_t M, int64_t N) {
 #if KD_GEMM_X86
   if (simd == Simd::Avx512) {
-    if (preferNarrow(N, 64, 32))
-      return makeEngine<float, 12, 32, &ukrAvx512<Avx512F32, float, 12, 2>>({384, 384, 4096});
-    return makeEngine<float, 6, 64, &ukrAvx512<Avx512F32, float, 6, 4>>({192, 512, 4096});
+    const Engine<float> wide = makeEngine<float, 6, 64, &ukrAvx512<Avx512F32, float, 6, 4>>({192, 512, 4096});
+    const Engine<float> alts[2] = {makeEngine<float, 12, 32, &ukrAvx512<Avx512F32, float, 12, 2>>({384, 384, 4096}),
+                                   makeEngine<float, 8, 48, &ukrAvx512<Avx512F32, float, 8, 3>>({192, 512, 4096})};
+    const Engine<float>* best = &wide;
+    int64_t bestWork = paddedWork(M, N, wide.mr, wide.nr) * 9 / 10;
+    for (const Engine<float>& e : alts) {
+      const int64_t w = paddedWork(M, N, e.mr, e.nr);
+      if (w < bestWork) {
+        best = &e;
+        bestWork = w;
+      }
+    }
+    return *best;
   }
   if (simd == Simd::Avx2) return makeEngine<float, 6, 16, &ukrAvx2<Avx2F32, float, 6, 2>>({144, 256, 4096});
 #endif
   (void)simd;
+  (void)M;
   (void)N;
   return makeEngine<float, 4, 8, &ukrScalar<float, 4, 8>>({128, 256, 4096});
 }
 
 template <>
-Engine<double> pickEngine<double>(Simd simd, int64_t N) {
+Engine<double> pickEngine<double>(Simd simd, int64_t M, int64_t N) {
 #if KD_GEMM_X86
   if (simd == Simd::Avx512) {
     if (preferNarrow(N, 32, 16))
@@ -652,6 +670,7 @@ Engine<double> pickEngine<double>(Simd simd, int64_t N) {
   if (simd == Simd::Avx2) return makeEngine<double, 6, 8, &ukrAvx2<Avx2F64, double, 6, 2>>({96, 256, 4096});
 #endif
   (void)simd;
+  (void)M;
   (void)N;
   return makeEngine<double, 4, 4, &ukrScalar<double, 4, 4>>({128, 256, 4096});
 }
@@ -713,7 +732,7 @@ void builtinMatmul(const Problem<T>& pr) {
     return;
   }
 
-  const Engine<T> eng = pickEngine<T>(activeSimd(), N);
+  const Engine<T> eng = pickEngine<T>(activeSimd(), M, N);
   const int threads = std::max(1, getNumThreads());
   const int64_t total = macs * batch;
   // Below ~1M multiply-adds per thread, handing work to the pool costs more

@@ -222,6 +222,11 @@ static void runSuite(const char* mode, std::mt19937& rng) {
   checkCase<T>(1, 1, 3000, 2000, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);  // vector @ matrix
   checkCase<T>(1, 2000, 3000, 1, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);  // matrix @ vector
   checkCase<T>(3, 1, 50, 40, Layout::Strided, Layout::RowMajor, false, false, mode, rng);
+  // A convolution's shapes: short M (output channels), which the f32 AVX-512
+  // path gives an 8-row tile; the weight gradient's B is a transposed view.
+  checkCase<T>(1, 16, 144, 3584, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);
+  checkCase<T>(1, 16, 3584, 144, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);
+  checkCase<T>(1, 32, 300, 100, Layout::Strided, Layout::ColMajor, false, false, mode, rng);
   checkCase<T>(64, 24, 24, 24, Layout::RowMajor, Layout::RowMajor, false, true, mode, rng);     // batched, merged
   checkCase<T>(64, 24, 24, 24, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);    // batched, threaded
   std::printf("  %-16s %s: %s\n", mode, sizeof(T) == 4 ? "f32" : "f64", g_fail == before ? "ok" : "FAILED");
