@@ -441,10 +441,22 @@ export class Tensor {
   // ---- in place ----------------------------------------------------------------
   zero_(): this { return this.fill_(0); }
   fill_(value: number | Tensor): this { return E.fill_(this, value); }
-  add_(other: TensorOrScalar, opts?: { alpha?: number }): this { return E.inplace(this, 'add_', () => E.add(this, other, opts)); }
-  sub_(other: TensorOrScalar, opts?: { alpha?: number }): this { return E.inplace(this, 'sub_', () => E.sub(this, other, opts)); }
-  mul_(other: TensorOrScalar): this { return E.inplace(this, 'mul_', () => E.mul(this, other)); }
-  div_(other: TensorOrScalar): this { return E.inplace(this, 'div_', () => E.div(this, other)); }
+  add_(other: TensorOrScalar, opts?: { alpha?: number }): this {
+    if (E.binaryInPlace(this, 'Add', other, opts?.alpha)) return this;
+    return E.inplace(this, 'add_', () => E.add(this, other, opts));
+  }
+  sub_(other: TensorOrScalar, opts?: { alpha?: number }): this {
+    if (E.binaryInPlace(this, 'Sub', other, opts?.alpha)) return this;
+    return E.inplace(this, 'sub_', () => E.sub(this, other, opts));
+  }
+  mul_(other: TensorOrScalar): this {
+    if (E.binaryInPlace(this, 'Mul', other)) return this;
+    return E.inplace(this, 'mul_', () => E.mul(this, other));
+  }
+  div_(other: TensorOrScalar): this {
+    if (E.binaryInPlace(this, 'Div', other)) return this;
+    return E.inplace(this, 'div_', () => E.div(this, other));
+  }
   pow_(other: TensorOrScalar): this { return E.inplace(this, 'pow_', () => E.pow(this, other)); }
   clamp_(min?: number | null, max?: number | null): this { return E.inplace(this, 'clamp_', () => E.clamp(this, min, max)); }
   neg_(): this { return E.inplace(this, 'neg_', () => E.neg(this)); }

@@ -389,6 +389,34 @@ export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tenso
   return t;
 }
 
+/**
+ * x.add_(y), sub_, mul_, div_ where autograd records nothing (inside noGrad,
+ * or no operand requires grad), y has x's dtype (or is a number) and
+ * broadcasts to x's shape: one kernel writes x directly. The general path
+ * computes a new tensor and copies it in, which doubles the memory traffic
+ * of a manual SGD step (w.sub_(w.grad.mul(lr))). The kernel reads each
+ * element before it writes it and copies aside any other overlap. Returns
+ * false where the general path must run (it also raises the errors).
+ */
+export function binaryInPlace(t: Tensor, op: 'Add' | 'Sub' | 'Mul' | 'Div', other: unknown, alpha = 1): boolean {
+  if (t._storage.device !== 'cpu' || !isFloating(t.dtype)) return false;
+  if (isGradEnabled() && (t._requiresGrad || (other instanceof Tensor && other._requiresGrad))) return false;
+  if (typeof other === 'number') {
+    K.native.binaryScalar(K.B[op], t._ref(), other * alpha, false, t._ref());
+  } else {
+    if (!(other instanceof Tensor) || alpha !== 1 || other.dtype !== t.dtype || other._storage.device !== 'cpu') return false;
+    const n = t._shape.length, k = other._shape.length;
+    if (k > n) return false;
+    for (let i = 0; i < k; i++) {
+      const s = other._shape[i], d = t._shape[n - k + i];
+      if (s !== d && s !== 1) return false;
+    }
+    K.native.binary(K.B[op], t._ref(), K.broadcastRef(other, t._shape), t._ref());
+  }
+  t._bumpVersion();
+  return true;
+}
+
 export function fill_<T extends Tensor>(t: T, value: number | Tensor): T {
   checkInplace(t, 'fill_');
   const v = value instanceof Tensor ? value.item() : value;

@@ -95,3 +95,58 @@ describe('top-level torch.<op> matches PyTorch', () => {
     });
   }
 });
+
+// add_/sub_/mul_/div_ write straight into the tensor where autograd records
+// nothing (lib/ops/elementwise.ts, binaryInPlace); every case must give what
+// the out-of-place op gives, including inputs that overlap the output.
+describe('in-place arithmetic without autograd', () => {
+  const ops = ['add', 'sub', 'mul', 'div'] as const;
+  const grid = (n: number, dtype: 'float32' | 'float64' = 'float32') => torch.arange(n, { dtype }).mul(0.37).add(1);
+  for (const op of ops) {
+    it(`${op}_ matches ${op} for broadcasts, scalars, strided and overlapping operands`, () => {
+      const cases: Array<[string, () => torch.Tensor, (t: torch.Tensor) => torch.Tensor | number]> = [
+        ['same shape', () => grid(12).view(3, 4), () => grid(12).view(3, 4).mul(-0.5)],
+        ['row broadcast', () => grid(12).view(3, 4), () => torch.tensor([1.5, -2, 3, 0.25])],
+        ['column broadcast, float64', () => grid(12, 'float64').view(3, 4), () => torch.tensor([[2], [-1], [4]], { dtype: 'float64' })],
+        ['scalar', () => grid(6), () => -1.75],
+        ['transposed output', () => grid(12).view(3, 4).t(), () => grid(12).view(4, 3).mul(2)],
+        ['itself', () => grid(6), (t) => t],
+        ['its own transpose', () => grid(9).view(3, 3), (t) => t.t()],
+      ];
+      // A view one element along the same memory: reads overlap writes.
+      let base = grid(8);
+      cases.push(['a shifted view of itself', () => (base = grid(8)).narrow(0, 1, 6), () => base.narrow(0, 0, 6)]);
+      for (const [name, make, other] of cases) {
+        const t = make();
+        const o = other(t);
+        const want = (typeof o === 'number' ? t[op](o) : t[op](o.clone())).clone();
+        const v0 = t._storage.version;
+        t[`${op}_`](o);
+        expect(t._storage.version, name).toBe(v0 + 1);
+        expect(t.tolist(), `${op}_ ${name}`).toEqual(want.tolist());
+      }
+    });
+  }
+
+  it('folds alpha, and still refuses what PyTorch refuses', () => {
+    const t = torch.ones(3);
+    t.add_(2, { alpha: 3 });
+    t.sub_(torch.tensor([1, 2, 3]), { alpha: 2 });
+    expect(t.tolist()).toEqual([5, 3, 1]);
+    expect(() => torch.ones(3).add_(torch.ones(2, 3))).toThrow(/doesn't match the broadcast shape/);
+    expect(() => torch.tensor([1, 2]).add_(torch.tensor([0.5, 1.5]))).toThrow(/can't be cast/);
+    const w = torch.ones(2, { requiresGrad: true });
+    expect(() => w.mul_(2)).toThrow(/leaf Variable that requires grad/);
+    torch.noGrad(() => w.mul_(2));
+    expect(w.tolist()).toEqual([2, 2]);
+    expect(w.requiresGrad).toBe(true);
+  });
+
+  it('bumps the version, so backward sees a saved tensor changed under noGrad', () => {
+    const x = torch.tensor([1, 2, 3], { requiresGrad: true });
+    const y = x.mul(2);
+    const z = y.mul(y).sum(); // saves y
+    torch.noGrad(() => y.add_(1));
+    expect(() => z.backward()).toThrow(/modified by an inplace operation/);
+  });
+});
