@@ -295,7 +295,7 @@ const clampOp = defineOp({
     ctx.saveForBackward(x);
     ctx.lo = lo;
     ctx.hi = hi;
-    const out = K.empty(x._shape, x.dtype, 'clamp', x.device);
+    const out = K.output(x._shape, x.dtype, 'clamp', x.device);
     K.native.clamp(x._ref(), lo, hi, out._ref());
     return out;
   },

@@ -464,7 +464,7 @@ const whereOp = defineOp({
     ctx.saveForBackward(cond);
     const shape = K.broadcastShapes(K.broadcastShapes(cond._shape, a._shape, 'where'), b._shape, 'where');
     const dt = binaryDType(a, b);
-    const out = K.empty(shape, dt, 'where', a.device);
+    const out = K.output(shape, dt, 'where', a.device);
     K.native.where(K.broadcastRef(K.cast(cond, 'bool'), shape), K.broadcastRef(K.cast(a, dt), shape), K.broadcastRef(K.cast(b, dt), shape), out._ref());
     return out;
   },

@@ -663,7 +663,7 @@ const leakyReluOp = defineOp({
     ctx.saveForBackward(x);
     ctx.slope = slope;
     const pos = K.binary('Gt', x, 0);
-    const out = K.empty(x._shape, x.dtype, 'leakyRelu', x.device);
+    const out = K.output(x._shape, x.dtype, 'leakyRelu', x.device);
     K.native.where(pos._ref(), x._ref(), K.binary('Mul', x, slope)._ref(), out._ref());
     return out;
   },
