@@ -26,6 +26,76 @@ function checkNum(name: string, key: string, v: unknown): number {
   return v;
 }
 
+type FieldKind = 'number' | 'string' | 'boolean' | 'array' | 'map';
+
+function kindOf(v: unknown): FieldKind | null {
+  if (Array.isArray(v)) return 'array';
+  if (v instanceof Map) return 'map';
+  const t = typeof v;
+  return t === 'number' || t === 'string' || t === 'boolean' ? t : null;
+}
+
+/**
+ * Copies a scheduler state dict into the scheduler's own fields. A state
+ * dict is data from a file or JSON, so only keys the scheduler already has
+ * as its own fields are taken (a `__proto__` or `constructor` key, or any
+ * other stranger, is refused, never assigned), each with the kind of value
+ * the field holds, and nothing is written until every entry has passed.
+ * `nullAs` gives the value of a number field that JSON wrote as null (it
+ * writes ±Infinity and NaN so).
+ */
+function loadFields(target: object, sd: unknown, name: string, skip: string[], nullAs: Record<string, () => number> = {}): void {
+  const op = `${name}.loadStateDict`;
+  if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw new TypeError(`${op}: expected a state dict object, got ${sd === null ? 'null' : Array.isArray(sd) ? 'an array' : typeof sd}`);
+  const own = target as Record<string, unknown>;
+  const updates: [string, unknown][] = [];
+  for (const k of Object.keys(sd)) {
+    if (skip.includes(k)) continue;
+    const v = (sd as Record<string, unknown>)[k];
+    const cur = Object.hasOwn(own, k) ? own[k] : undefined;
+    const want = kindOf(cur);
+    if (want === null) {
+      const known = Object.keys(own).filter((f) => !skip.includes(f) && kindOf(own[f]) !== null);
+      throw new TypeError(`${op}: unexpected key '${k}' in the state dict (${name}'s state has ${known.map((f) => `'${f}'`).join(', ')})`);
+    }
+    if (want === 'number' && v === null && k in nullAs) {
+      updates.push([k, null]);
+      continue;
+    }
+    if (want === 'map') {
+      updates.push([k, toCountMap(v, `${op}: '${k}'`)]);
+      continue;
+    }
+    if (kindOf(v) !== want) throw new TypeError(`${op}: '${k}' must be ${want === 'array' ? 'an array' : `a ${want}`}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+    if (want === 'array') {
+      const arr = v as unknown[];
+      arr.forEach((x, i) => {
+        if (typeof x !== 'number') throw new TypeError(`${op}: '${k}'[${i}] must be a number, got ${x === null ? 'null' : typeof x}`);
+      });
+      updates.push([k, arr.slice()]);
+    } else {
+      updates.push([k, v]);
+    }
+  }
+  for (const [k, v] of updates) own[k] = v;
+  for (const [k, v] of updates) if (v === null) own[k] = nullAs[k]();
+}
+
+/** MultiStepLR's milestone counts: a Map, or an object of epoch keys as JSON writes it. */
+function toCountMap(v: unknown, what: string): Map<number, number> {
+  const entries: [unknown, unknown][] =
+    v instanceof Map ? [...v.entries()] : v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).map((k) => [Number(k), (v as Record<string, unknown>)[k]]) : [];
+  if (!(v instanceof Map) && (v === null || typeof v !== 'object' || Array.isArray(v))) throw new TypeError(`${what} must be a Map or an object of epoch counts`);
+  const m = new Map<number, number>();
+  for (const [e, c] of entries) {
+    if (typeof e !== 'number' || !Number.isInteger(e) || typeof c !== 'number' || !Number.isInteger(c)) {
+      throw new TypeError(`${what} must map integer epochs to integer counts, got ${String(e)}: ${String(c)}`);
+    }
+    m.set(e, c);
+  }
+  return m;
+}
+
 /** The base of the epoch-driven schedulers (PyTorch's _LRScheduler). */
 export abstract class LRScheduler {
   readonly optimizer: AnyOptimizer;
@@ -95,11 +165,7 @@ export abstract class LRScheduler {
   }
 
   loadStateDict(sd: Record<string, unknown>): void {
-    if (sd === null || typeof sd !== 'object') throw new TypeError(`${this.name}.loadStateDict: expected an object`);
-    for (const [k, v] of Object.entries(sd)) {
-      if (k === 'optimizer' || k === 'name') continue;
-      (this as Record<string, unknown>)[k] = Array.isArray(v) ? v.slice() : v instanceof Map ? new Map(v) : v;
-    }
+    loadFields(this, sd, this.name, ['optimizer', 'name']);
   }
 
   protected groupLrs(): number[] {
@@ -467,7 +533,7 @@ export class ReduceLROnPlateau {
   }
 
   loadStateDict(sd: Record<string, unknown>): void {
-    if (sd === null || typeof sd !== 'object') throw new TypeError('ReduceLROnPlateau.loadStateDict: expected an object');
-    for (const [k, v] of Object.entries(sd)) if (k !== 'optimizer') (this as Record<string, unknown>)[k] = Array.isArray(v) ? v.slice() : v;
+    // JSON writes the initial best (±Infinity) as null.
+    loadFields(this, sd, 'ReduceLROnPlateau', ['optimizer'], { best: () => this.modeWorse });
   }
 }
