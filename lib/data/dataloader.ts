@@ -5,6 +5,13 @@
 // view, no copy) per tensor in order, or one native indexSelect per tensor
 // with the shuffled indices. Other datasets are read item by item and
 // collated, optionally on worker threads (worker_pool.ts).
+//
+// An async dataset (get(i) returns Promises) is read with `for await`: each
+// batch's items are awaited together before collating. A synchronous
+// for...of cannot wait, so it refuses a Promise item with an error; every
+// Promise the loader took gets a rejection handler either way, so a
+// refused or abandoned item never ends the process as an unhandled
+// rejection. Worker threads await Promise items themselves.
 import { Tensor } from '../tensor.js';
 import * as I from '../ops/indexing.js';
 import * as S from '../ops/shape.js';
@@ -12,7 +19,8 @@ import { randperm, fromTypedArray } from '../ops/creation.js';
 import { Dataset, TensorDataset, isDatasetLike, describe, type WorkerDatasetSpec } from './dataset.js';
 import { defaultCollate, type CollateFn } from './collate.js';
 import { Generator } from './generator.js';
-import { WorkerPool, type WorkerRun } from './worker_pool.js';
+import { WorkerPool, DEFAULT_TIMEOUT_MS, type PoolOptions, type WorkerRun } from './worker_pool.js';
+import { isThenable, settleQuietly } from './promises.js';
 import { device as checkedDevice, type Device } from '../backend/cuda.js';
 import { toDevice } from '../ops/kernels.js';
 
@@ -32,9 +40,10 @@ export interface DataLoaderOptions<B = Tensor[]> {
   /** Batches requested ahead per worker (default 2). */
   prefetchFactor?: number;
   /**
-   * Milliseconds to wait for a worker's batch before failing (default 0: no
-   * limit). Worker errors always surface; this also bounds the wait on a
-   * worker the OS killed, which a synchronous loop cannot otherwise notice.
+   * Milliseconds to wait for a worker's batch before failing (default
+   * 600000, ten minutes; 0: no limit, PyTorch's default). Worker errors and
+   * dead workers always surface at once (Note [Dead workers]); this bounds
+   * the wait on a worker that is alive but never answers.
    */
   timeout?: number;
   /** Module a worker imports to build the dataset (Note [Worker datasets]); default: dataset.workerSpec(). */
@@ -45,7 +54,12 @@ export interface DataLoaderOptions<B = Tensor[]> {
   datasetArgs?: unknown[];
   /** Accepted for PyTorch parity; pinning has no meaning on the CPU. */
   pinMemory?: boolean;
-  /** Accepted for PyTorch parity; workers always live as long as the loader (or until close()). */
+  /**
+   * Keep the worker threads (and their datasets) from pass to pass until
+   * close() (default false: as in PyTorch, each pass starts its workers and
+   * ends them when it is exhausted, fails or is left with break; Note
+   * [Worker lifetime]). Needs numWorkers > 0.
+   */
   persistentWorkers?: boolean;
   /**
    * Where batches are delivered: each tensor of a batch (in arrays and plain
@@ -91,7 +105,24 @@ function checkOptions(opts: unknown): DataLoaderOptions<unknown> {
   if (o.collateFn !== undefined && typeof o.collateFn !== 'function') throw new TypeError(`DataLoader: collateFn must be a function, got ${describe(o.collateFn)}`);
   if (o.datasetExport !== undefined && typeof o.datasetExport !== 'string') throw new TypeError(`DataLoader: datasetExport must be a string, got ${describe(o.datasetExport)}`);
   if (o.datasetArgs !== undefined && !Array.isArray(o.datasetArgs)) throw new TypeError(`DataLoader: datasetArgs must be an array, got ${describe(o.datasetArgs)}`);
+  if (o.persistentWorkers === true && !(o.numWorkers !== undefined && o.numWorkers > 0)) {
+    throw new RangeError(`DataLoader: persistentWorkers: true needs numWorkers > 0, got numWorkers = ${o.numWorkers ?? 0}`);
+  }
   return o;
+}
+
+/** A pool that removes itself from `live` when it closes; made here so it holds no loader. */
+function openPool(opts: PoolOptions, live: Set<WorkerPool>): WorkerPool {
+  const pool: WorkerPool = new WorkerPool(opts, () => live.delete(pool));
+  live.add(pool);
+  return pool;
+}
+
+function asyncDatasetError(index: number): TypeError {
+  return new TypeError(
+    `DataLoader: dataset.get(${index}) returned a Promise (an async dataset), which a synchronous for...of cannot wait for; ` +
+      'iterate with `for await (const batch of loader)`, or use numWorkers > 0, or make get() synchronous',
+  );
 }
 
 function toGenerator(g: unknown): Generator | null {
@@ -121,9 +152,19 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   readonly dropLast: boolean;
   readonly numWorkers: number;
   readonly generator: Generator | null;
+  /** Milliseconds a pass waits for one batch from the workers (0: no limit). */
+  readonly timeout: number;
+  /** Whether the worker threads live from pass to pass (Note [Worker lifetime]). */
+  readonly persistentWorkers: boolean;
   private readonly collateFn: CollateFn<unknown, unknown> | null;
   private readonly fast: TensorDataset | null;
-  private readonly pool: WorkerPool | null = null;
+  /** How to start workers; null: batches are made on this thread. */
+  private readonly poolOptions: PoolOptions | null = null;
+  /** The pool that persistentWorkers keeps between passes. */
+  private persistent: WorkerPool | null = null;
+  /** Every pool not yet closed (of running passes, and the persistent one). */
+  private readonly live = new Set<WorkerPool>();
+  private closed = false;
   /** Where batches go; null: left where they are made. */
   readonly device: Device | null;
 
@@ -139,6 +180,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     this.dropLast = o.dropLast ?? false;
     this.numWorkers = o.numWorkers ?? 0;
     this.generator = toGenerator(o.generator);
+    this.timeout = o.timeout ?? DEFAULT_TIMEOUT_MS;
+    this.persistentWorkers = o.persistentWorkers ?? false;
     this.collateFn = (o.collateFn as CollateFn<unknown, unknown> | undefined) ?? null;
     this.device = o.device === undefined ? null : checkedDevice(o.device, 'DataLoader');
     this.checkLength();
@@ -151,16 +194,15 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
         : null;
     // A TensorDataset's batches are a native gather each; threads add nothing.
     if (this.numWorkers > 0 && this.fast === null) {
-      const spec = this.workerSpec(o);
-      this.pool = new WorkerPool({
-        spec,
+      this.poolOptions = {
+        spec: this.workerSpec(o),
         numWorkers: this.numWorkers,
         collateInWorker: this.collateFn === null,
         prefetchFactor: o.prefetchFactor ?? 2,
-        timeout: o.timeout ?? 0,
+        timeout: this.timeout,
+        defaultTimeout: o.timeout === undefined,
         expectedLength: this.dataset.length,
-      });
-      this.pool.watch(this);
+      };
     }
   }
 
@@ -189,9 +231,12 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** Ends the worker threads (if any); the loader cannot be iterated after. */
+  /** Ends the worker threads (if any); a loader with workers cannot be iterated after. */
   close(): Promise<void> {
-    return this.pool ? this.pool.close() : Promise.resolve();
+    this.closed = true;
+    this.persistent = null;
+    const pools = [...this.live];
+    return Promise.all(pools.map((p) => p.close())).then(() => undefined);
   }
 
   // ---- one pass -----------------------------------------------------------------
@@ -239,6 +284,33 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     }
   }
 
+  /**
+   * The items order[s..e-1]. A Promise item is refused unless `async`;
+   * either way no Promise taken is left without a rejection handler.
+   */
+  private readItems(order: Int32Array, s: number, e: number, async: boolean): { items: unknown[]; pending: boolean } {
+    const items = new Array<unknown>(e - s);
+    let pending = false;
+    for (let i = s; i < e; i++) {
+      let item: unknown;
+      try {
+        item = this.dataset.get(order[i]);
+      } catch (err) {
+        if (pending) settleQuietly(items.slice(0, i - s));
+        throw err;
+      }
+      if (isThenable(item)) {
+        if (!async) {
+          settleQuietly([item]);
+          throw asyncDatasetError(order[i]);
+        }
+        pending = true;
+      }
+      items[i - s] = item;
+    }
+    return { items, pending };
+  }
+
   private *itemBatches(): Generator_<unknown> {
     const n = this.checkLength();
     const { count, at } = this.bounds(n);
@@ -246,19 +318,52 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     const collate = this.collateFn ?? defaultCollate;
     for (let k = 0; k < count; k++) {
       const [s, e] = at(k);
-      const items = new Array<unknown>(e - s);
-      for (let i = s; i < e; i++) items[i - s] = this.dataset.get(order[i]);
-      yield collate(items);
+      yield collate(this.readItems(order, s, e, false).items);
     }
   }
 
+  /** The item-by-item pass of `for await`: Promise items are awaited. */
+  private async *asyncItemBatches(): AsyncGenerator<unknown, void, unknown> {
+    const n = this.checkLength();
+    const { count, at } = this.bounds(n);
+    const order = this.order(n);
+    const collate = this.collateFn ?? defaultCollate;
+    for (let k = 0; k < count; k++) {
+      const [s, e] = at(k);
+      const { items, pending } = this.readItems(order, s, e, true);
+      // Promise.all handles the rejection of every item, not only the first.
+      const batch = collate(pending ? await Promise.all(items) : items);
+      yield this.device === null ? batch : this.place(batch);
+    }
+  }
+
+  /** Starts a pass on the workers: a fresh pool, or the persistent one (Note [Worker lifetime]). */
   private workerRun(): WorkerRun {
+    if (this.closed) throw new Error('DataLoader: this loader was closed; make a new one to iterate again');
     const n = this.checkLength();
     const { count, at } = this.bounds(n);
     const order = this.order(n);
     const batches = new Array<Int32Array>(count);
     for (let k = 0; k < count; k++) batches[k] = order.slice(...at(k));
-    return this.pool!.run(batches);
+    if (!this.persistentWorkers) {
+      const pool = openPool(this.poolOptions!, this.live);
+      pool.watch(this);
+      try {
+        return pool.run(batches, true);
+      } catch (e) {
+        void pool.close();
+        throw e;
+      }
+    }
+    if (this.persistent !== null && this.persistent.broken) {
+      void this.persistent.close();
+      this.persistent = null;
+    }
+    if (this.persistent === null) {
+      this.persistent = openPool(this.poolOptions!, this.live);
+      this.persistent.watch(this);
+    }
+    return this.persistent.run(batches, false);
   }
 
   private afterWorkers(value: unknown): unknown {
@@ -284,7 +389,13 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     return {
       next: () => {
         const r = it.next();
-        return r.done ? r : { done: false, value: this.place(r.value) as B };
+        if (r.done) return r;
+        try {
+          return { done: false, value: this.place(r.value) as B };
+        } catch (e) {
+          it.return?.(); // ends the pass (and its workers): for...of does not call return() when next() throws
+          throw e;
+        }
       },
       return: (value?: unknown) => it.return?.(value as B) ?? { done: true, value: value as B },
     };
@@ -292,23 +403,31 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
 
   private batches(): Iterator<B> {
     if (this.fast) return this.tensorBatches(this.fast) as Iterator<B>;
-    if (!this.pool) return this.itemBatches() as Iterator<B>;
+    if (!this.poolOptions) return this.itemBatches() as Iterator<B>;
     const run = this.workerRun();
     const it: Iterator<B> = {
       next: () => {
         const r = run.nextSync();
-        return r.done ? (r as IteratorResult<B>) : { done: false, value: this.afterWorkers(r.value) as B };
+        if (r.done) return r as IteratorResult<B>;
+        try {
+          return { done: false, value: this.afterWorkers(r.value) as B };
+        } catch (e) {
+          throw run.fault(e as Error);
+        }
       },
+      // for...of calls return() on break, return and throw: the pass ends and its workers with it.
       return: (value?: unknown) => {
         run.stop();
         return { done: true, value: value as B };
       },
     };
+    run.watch(it);
     return it;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<B> {
-    if (!this.pool) {
+    if (!this.poolOptions) {
+      if (!this.fast) return this.asyncItemBatches() as AsyncIterator<B>;
       const sync = this[Symbol.iterator]();
       return {
         next: async () => sync.next(),
@@ -316,18 +435,24 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
       };
     }
     const run = this.workerRun();
-    return {
+    const it: AsyncIterator<B> = {
       next: async () => {
         const r = await run.nextAsync();
         if (r.done) return r as IteratorResult<B>;
-        const batch = this.afterWorkers(r.value);
-        return { done: false, value: (this.device === null ? batch : this.place(batch)) as B };
+        try {
+          const batch = this.afterWorkers(r.value);
+          return { done: false, value: (this.device === null ? batch : this.place(batch)) as B };
+        } catch (e) {
+          throw run.fault(e as Error);
+        }
       },
       return: async (value?: unknown) => {
         run.stop();
         return { done: true, value: value as B };
       },
     };
+    run.watch(it);
+    return it;
   }
 }
 

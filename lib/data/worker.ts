@@ -4,12 +4,16 @@
 // come: items -> collate -> tensors flattened to transferable typed arrays.
 // Every answer, error included, goes out on `port` and bumps `signal`, so
 // the loader can block on Atomics.wait without running its event loop.
+// liveness.js comes first: it arms the dead-worker signals (Note [Dead
+// workers] in worker_pool.ts) before anything else of the worker runs.
+import './liveness.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { isDatasetLike, type Dataset } from './dataset.js';
 import { defaultCollate } from './collate.js';
 import { encode, buffersOf } from './wire.js';
+import { isThenable, settleQuietly } from './promises.js';
 
 export interface WorkerInit {
   module: string;
@@ -19,6 +23,10 @@ export interface WorkerInit {
   port: MessagePort;
   signal: Int32Array;
   workerId: number;
+  /** Note [Dead workers]: [exited, exit code, OS thread id] per worker. */
+  liveness: Int32Array;
+  /** The OS threads' start times, beside their ids. */
+  starts: Float64Array;
 }
 
 export interface BatchRequest {
@@ -76,10 +84,18 @@ async function answer(ds: Dataset<unknown>, req: BatchRequest): Promise<void> {
   const items = new Array<unknown>(req.indices.length);
   let pending = false;
   for (let i = 0; i < items.length; i++) {
-    const item = ds.get(req.indices[i]);
-    if (item instanceof Promise) pending = true;
+    let item: unknown;
+    try {
+      item = ds.get(req.indices[i]);
+    } catch (e) {
+      // The Promises already taken must not reject unhandled.
+      settleQuietly(items.slice(0, i));
+      throw e;
+    }
+    if (isThenable(item)) pending = true;
     items[i] = item;
   }
+  // Promise.all handles every item's rejection, not only the first.
   const ready = pending ? await Promise.all(items) : items;
   const value = init.collate ? defaultCollate(ready) : ready;
   const transfer: ArrayBuffer[] = [];

@@ -14,12 +14,52 @@
 // Atomics.wait (sync iteration) or Atomics.waitAsync (for await): no event
 // loop turn is needed, so a plain synchronous training loop still gets
 // batches built in parallel, prefetchFactor * numWorkers batches ahead.
+//
+// Note [Worker lifetime]
+// As in PyTorch, a loader's workers belong to one pass by default
+// (persistentWorkers: false): each iterator starts a pool and the pool ends
+// when the pass is exhausted, fails, or is left early (the iterator's
+// return(), which for...of and for await...of call on break, return and
+// throw). With persistentWorkers: true one pool serves every pass until
+// close(); a pool whose worker died or could not build the dataset is
+// replaced by a fresh one on the next pass. Whatever is never closed ends
+// when its owner is collected: a pool is registered with a
+// FinalizationRegistry under its loader and under its iterator. The
+// registry holds the pool, which holds no reference back to either.
+//
+// Note [Dead workers]
+// A worker can die without an answer: its dataset calls process.exit(),
+// or its thread is killed. The Worker's 'exit' event tells the loader, but
+// only on the event loop, which a synchronous for...of never runs while it
+// sleeps in Atomics.wait. So the loader sleeps in slices of POLL_MS and
+// between slices reads two signals a dying worker cannot hold back:
+//  - an exit flag in shared memory (liveness.ts), set by a process 'exit'
+//    listener that the worker installs before any other code of it runs;
+//    process.exit() in a worker runs the 'exit' listeners, so this gives
+//    the exit code the moment the worker gives up;
+//  - on Linux, the OS thread itself: the worker records its thread id and
+//    start time (from /proc/thread-self/stat) and the loader checks that
+//    /proc/self/task/<tid> still exists, is not a zombie and has that start
+//    time (a reused id has another). A thread cannot be present after it
+//    ended, so this also catches workers that removed the listener or were
+//    terminated without running JS, once they have started.
+// Either fails the pass at once: "DataLoader: worker 1 (thread 7) exited
+// unexpectedly (exit code 3)", as PyTorch reports a dead worker process.
+// A worker that is alive but never answers is bounded by `timeout`, which
+// by default is DEFAULT_TIMEOUT_MS (PyTorch waits for ever by default;
+// timeout: 0 still does) and is named in the error.
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { WorkerDatasetSpec } from './dataset.js';
 import type { BatchRequest, WorkerInit, WorkerReply } from './worker.js';
 import { decode } from './wire.js';
+import { LIVENESS_WORDS, osThreadGone } from './liveness.js';
+
+/** The default wait for one batch (Note [Dead workers]): 10 minutes, room for a slow disk or network. */
+export const DEFAULT_TIMEOUT_MS = 600_000;
+/** How long a wait sleeps before it looks for dead workers again. */
+const POLL_MS = 100;
 
 // Running from the TypeScript sources (vitest, a checkout), the worker
 // entry is worker.ts, which Node 20 cannot run by itself: the worker first
@@ -93,13 +133,18 @@ export interface PoolOptions {
   numWorkers: number;
   collateInWorker: boolean;
   prefetchFactor: number;
+  /** Milliseconds to wait for a batch; 0: no limit. */
   timeout: number;
+  /** Whether `timeout` is the default (the error then says how to change it). */
+  defaultTimeout: boolean;
   expectedLength: number;
 }
 
 interface Slot {
   worker: Worker;
   port: MessagePort;
+  /** The Node thread id (worker_threads.threadId inside the worker). */
+  threadId: number;
 }
 
 function moduleHref(m: string | URL): string {
@@ -110,20 +155,35 @@ function moduleHref(m: string | URL): string {
   return isAbsolute(m) ? m : resolvePath(m);
 }
 
+// Note [Worker lifetime]: the held value is the pool, never its owner.
 const cleanup = new FinalizationRegistry<WorkerPool>((pool) => void pool.close());
 
 export class WorkerPool {
   private slots: Slot[] = [];
   private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  /** Note [Dead workers]: [exited, exit code, OS thread id] per worker, and the threads' start times. */
+  private readonly liveness: Int32Array;
+  private readonly starts: Float64Array;
   private failure: Error | null = null;
   private closed = false;
+  private closing: Promise<void> = Promise.resolve();
   private epoch = 0;
 
-  constructor(private readonly opts: PoolOptions) {}
+  /** `onClose` runs once when the pool closes; it must not hold the pool's owner. */
+  constructor(private readonly opts: PoolOptions, private readonly onClose: (() => void) | null = null) {
+    this.liveness = new Int32Array(new SharedArrayBuffer(4 * LIVENESS_WORDS * opts.numWorkers));
+    this.starts = new Float64Array(new SharedArrayBuffer(8 * opts.numWorkers));
+  }
 
   /** Ties the pool's threads to `owner`: they end when it is collected. */
   watch(owner: object): void {
-    cleanup.register(owner, this, this);
+    if (!this.closed) cleanup.register(owner, this, this);
+  }
+
+  /** Whether a worker died or failed to build the dataset: a new pass needs a new pool. */
+  get broken(): boolean {
+    if (this.failure === null && this.slots.length) this.failure = this.deadWorker(-1);
+    return this.failure !== null;
   }
 
   private start(): void {
@@ -142,6 +202,8 @@ export class WorkerPool {
         port: port2,
         signal: this.signal,
         workerId: w,
+        liveness: this.liveness,
+        starts: this.starts,
       };
       let worker: Worker;
       try {
@@ -152,16 +214,17 @@ export class WorkerPool {
           worker = new Worker(entry, { workerData: init, transferList: [port2] });
         }
       } catch (e) {
-        this.close();
+        void this.close();
         throw new Error(`DataLoader: could not start worker ${w}: ${(e as Error).message}`);
       }
       worker.unref();
       port1.unref();
-      worker.on('error', (e) => this.fail(new Error(`DataLoader: worker ${w} failed: ${e instanceof Error ? e.message : String(e)}`)));
+      const slot: Slot = { worker, port: port1, threadId: worker.threadId };
+      worker.on('error', (e) => this.fail(new Error(`DataLoader: worker ${w} (thread ${slot.threadId}) failed: ${e instanceof Error ? e.message : String(e)}`)));
       worker.on('exit', (code) => {
-        if (!this.closed) this.fail(new Error(`DataLoader: worker ${w} exited unexpectedly (exit code ${code})`));
+        if (!this.closed) this.fail(this.exitError(w, code, -1));
       });
-      this.slots.push({ worker, port: port1 });
+      this.slots.push(slot);
     }
   }
 
@@ -171,21 +234,57 @@ export class WorkerPool {
     Atomics.notify(this.signal, 0);
   }
 
+  private exitError(w: number, code: number | null, batch: number): Error {
+    const how = code === null ? 'its thread is gone' : `exit code ${code}`;
+    const when = batch >= 0 ? ` while the loader waited for batch ${batch}` : '';
+    return new Error(
+      `DataLoader: worker ${w} (thread ${this.slots[w]?.threadId ?? '?'}) exited unexpectedly (${how})${when}; ` +
+        "the dataset's get() or the module that builds it may have called process.exit(), or the thread was killed",
+    );
+  }
+
+  /** @internal Note [Dead workers]: the error for the first worker found dead, or null. */
+  deadWorker(batch: number): Error | null {
+    if (this.closed) return null;
+    for (let w = 0; w < this.slots.length; w++) {
+      const base = LIVENESS_WORDS * w;
+      if (Atomics.load(this.liveness, base) !== 0) return this.exitError(w, Atomics.load(this.liveness, base + 1), batch);
+      const tid = Atomics.load(this.liveness, base + 2);
+      if (tid > 0 && osThreadGone(tid, this.starts[w])) return this.exitError(w, null, batch);
+    }
+    return null;
+  }
+
+  /** @internal Records a dead worker found by a wait, so a persistent pool is replaced. */
+  noteDead(e: Error): Error {
+    if (this.failure === null) this.failure = e;
+    return e;
+  }
+
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed) return this.closing;
     this.closed = true;
     cleanup.unregister(this);
     const slots = this.slots;
     this.slots = [];
-    return Promise.all(slots.map((s) => (s.port.close(), s.worker.terminate()))).then(() => undefined);
+    // terminate() stops a thread at once; the Promise is for its exit event.
+    this.closing = Promise.all(slots.map((s) => (s.port.close(), s.worker.terminate()))).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.onClose?.();
+    return this.closing;
   }
 
-  /** One pass over `batches` (the indices of each batch, in order). */
-  run(batches: Int32Array[]): WorkerRun {
+  /**
+   * One pass over `batches` (the indices of each batch, in order). An
+   * `owned` pass closes the pool when it ends (Note [Worker lifetime]).
+   */
+  run(batches: Int32Array[], owned: boolean): WorkerRun {
     if (this.closed) throw new Error('DataLoader: this loader was closed; make a new one to iterate again');
     if (this.failure) throw this.failure;
     this.start();
-    return new WorkerRun(this, ++this.epoch, batches);
+    return new WorkerRun(this, ++this.epoch, batches, owned);
   }
 
   // ---- used by WorkerRun --------------------------------------------------------
@@ -225,7 +324,8 @@ export class WorkerPool {
    */
   take(epoch: number, batch: number): { value: unknown } | undefined {
     if (this.closed) throw new Error('DataLoader: this loader was closed while iterating');
-    const slot = this.slots[batch % this.slots.length];
+    const w = batch % this.slots.length;
+    const slot = this.slots[w];
     for (;;) {
       const got = receiveMessageOnPort(slot.port);
       if (got === undefined) {
@@ -236,7 +336,7 @@ export class WorkerPool {
       if (msg.type === 'ready') {
         if (msg.length !== this.opts.expectedLength) {
           throw new Error(
-            `DataLoader: the dataset built in worker ${batch % this.slots.length} has length ${msg.length}, ` +
+            `DataLoader: the dataset built in worker ${w} has length ${msg.length}, ` +
               `but the loader's dataset has length ${this.opts.expectedLength}; the worker spec must describe the same dataset`,
           );
         }
@@ -245,7 +345,7 @@ export class WorkerPool {
       if (msg.type === 'error') {
         if (msg.batch >= 0 && msg.epoch !== epoch) continue;
         const where = msg.batch >= 0 ? ` while making batch ${msg.batch}` : '';
-        const err = new Error(`DataLoader: worker ${batch % this.slots.length} failed${where}: ${msg.message}`);
+        const err = new Error(`DataLoader: worker ${w} failed${where}: ${msg.message}`);
         if (msg.batch < 0 && this.failure === null) this.failure = err;
         throw err;
       }
@@ -261,10 +361,20 @@ export class WorkerRun {
   private sent = 0;
   private finished = false;
 
-  constructor(private readonly pool: WorkerPool, private readonly epoch: number, private readonly batches: Int32Array[]) {
+  constructor(
+    private readonly pool: WorkerPool,
+    private readonly epoch: number,
+    private readonly batches: Int32Array[],
+    private readonly owned: boolean,
+  ) {
     // Prefetching starts with the iterator, as PyTorch's does, so the first
     // batches are ready by the time the training loop asks.
     this.fill();
+  }
+
+  /** Ties an owned pool to the iterator that drives this pass (Note [Worker lifetime]). */
+  watch(iterator: object): void {
+    if (this.owned) this.pool.watch(iterator);
   }
 
   private fill(): void {
@@ -276,27 +386,50 @@ export class WorkerRun {
   }
 
   private timeoutError(): Error {
-    return new Error(`DataLoader: timed out after ${this.pool.options.timeout} ms waiting for batch ${this.next} from the workers`);
+    const { timeout, defaultTimeout } = this.pool.options;
+    const worker = this.next % this.pool.numWorkers;
+    const why = defaultTimeout
+      ? `; ${timeout} ms is the default timeout: pass { timeout: ms } to wait longer, or { timeout: 0 } to wait for ever`
+      : '';
+    return new Error(`DataLoader: timed out after ${timeout} ms waiting for batch ${this.next} from the workers (worker ${worker} is alive but has not answered)${why}`);
   }
 
-  /** Abandons the rest of the pass; late replies are dropped. */
+  /** Abandons the rest of the pass; late replies are dropped. An owned pool ends here. */
   stop(): void {
+    if (this.finished) return;
     this.finished = true;
-    this.pool.ref(false);
+    if (this.owned) void this.pool.close();
+    else this.pool.ref(false);
+  }
+
+  /**
+   * The batch if it has come, else undefined; throws the workers' errors
+   * and a dead worker's (Note [Dead workers]). Replies a worker sent before
+   * it died are still taken.
+   */
+  private poll(): { value: unknown } | undefined {
+    const got = this.pool.take(this.epoch, this.next);
+    if (got) return got;
+    const dead = this.pool.deadWorker(this.next);
+    if (dead === null) return undefined;
+    // What a worker posted before it died is in its port by now.
+    const last = this.pool.take(this.epoch, this.next);
+    if (last) return last;
+    throw this.pool.noteDead(dead);
   }
 
   nextSync(): IteratorResult<unknown> {
     if (this.finished || this.next >= this.batches.length) return this.done();
     this.fill();
     const timeout = this.pool.options.timeout;
-    const t0 = timeout > 0 ? Date.now() : 0;
+    const t0 = Date.now();
     for (;;) {
       const seen = this.pool.counter();
-      const got = this.guard(() => this.pool.take(this.epoch, this.next));
+      const got = this.guard(() => this.poll());
       if (got) return this.yield(got.value);
-      const left = timeout > 0 ? timeout - (Date.now() - t0) : 1000;
+      const left = timeout > 0 ? timeout - (Date.now() - t0) : POLL_MS;
       if (left <= 0) throw this.fault(this.timeoutError());
-      this.pool.sleep(seen, Math.min(left, 1000));
+      this.pool.sleep(seen, Math.min(left, POLL_MS));
     }
   }
 
@@ -304,16 +437,18 @@ export class WorkerRun {
     if (this.finished || this.next >= this.batches.length) return this.done();
     this.fill();
     const timeout = this.pool.options.timeout;
-    const t0 = timeout > 0 ? Date.now() : 0;
+    const t0 = Date.now();
     // Referenced workers keep the event loop alive while we await them.
     this.pool.ref(true);
     for (;;) {
       const seen = this.pool.counter();
-      const got = this.guard(() => this.pool.take(this.epoch, this.next));
+      const got = this.guard(() => this.poll());
       if (got) return this.yield(got.value);
-      const left = timeout > 0 ? timeout - (Date.now() - t0) : 1000;
+      const left = timeout > 0 ? timeout - (Date.now() - t0) : POLL_MS;
       if (left <= 0) throw this.fault(this.timeoutError());
-      await this.pool.sleepAsync(seen, Math.min(left, 1000));
+      await this.pool.sleepAsync(seen, Math.min(left, POLL_MS));
+      // return() of the iterator while this waited.
+      if (this.finished) return this.done();
     }
   }
 
@@ -325,7 +460,8 @@ export class WorkerRun {
     }
   }
 
-  private fault(e: Error): Error {
+  /** Ends the pass on an error; the caller throws it. */
+  fault(e: Error): Error {
     this.stop();
     return e;
   }

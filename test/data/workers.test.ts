@@ -135,7 +135,8 @@ describe('DataLoader with worker threads', () => {
 
   it('builds batches in parallel with the main thread (prefetch)', () => {
     const ds = new SlowFeatures(16, 64, 3000);
-    const loader = track(new DataLoader(ds, { batchSize: 4, numWorkers: 2 }));
+    // persistentWorkers: the warm workers serve the next pass (by default each pass starts its own).
+    const loader = track(new DataLoader(ds, { batchSize: 4, numWorkers: 2, persistentWorkers: true }));
     [...loader]; // warm the workers up
     const t0 = performance.now();
     for (const _ of new DataLoader(ds, { batchSize: 4 })) void _;
