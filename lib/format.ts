@@ -1,6 +1,8 @@
 // Printing as PyTorch does: tensor([0., 4., 8., 12.]),
 // tensor(63., grad_fn=<AddBackward0>), summarised with "..." when large.
 import type { Tensor } from './tensor.js';
+import type { TypedArray } from './backend/native.js';
+import * as K from './ops/kernels.js';
 
 const THRESHOLD = 1000;
 const EDGE = 3;
@@ -14,9 +16,14 @@ interface Formatter {
 function floatFormatter(values: number[]): Formatter {
   const finite = values.filter((v) => Number.isFinite(v));
   const allInt = finite.every((v) => Number.isInteger(v));
-  const absFinite = finite.map(Math.abs).filter((v) => v !== 0);
-  const maxAbs = absFinite.length ? Math.max(...absFinite) : 0;
-  const minAbs = absFinite.length ? Math.min(...absFinite) : 0;
+  let maxAbs = 0, minAbs = Infinity;
+  for (const v of finite) {
+    const a = Math.abs(v);
+    if (a === 0) continue;
+    if (a > maxAbs) maxAbs = a;
+    if (a < minAbs) minAbs = a;
+  }
+  if (minAbs === Infinity) minAbs = 0;
   let fmt: (v: number) => string;
   if (allInt) {
     // Integers print with a trailing dot, or in scientific form when huge.
@@ -27,8 +34,15 @@ function floatFormatter(values: number[]): Formatter {
   } else {
     fmt = (v) => (Number.isFinite(v) ? v.toFixed(4) : special(v));
   }
-  const width = Math.max(...values.map((v) => fmt(v).length), 1);
-  return { width, fmt };
+  return { width: widthOf(values, fmt), fmt };
+}
+
+// A loop, not Math.max(...): a summary of many dims shows 6^ndim values,
+// more than a spread passes as arguments.
+function widthOf(values: readonly number[], fmt: (v: number) => string): number {
+  let w = 1;
+  for (const v of values) w = Math.max(w, fmt(v).length);
+  return w;
 }
 
 function special(v: number): string {
@@ -42,39 +56,72 @@ function sci(v: number): string {
   return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
 }
 
-// The values the printout shows (edges only, when summarised).
-function shownValues(flat: ArrayLike<number>, shape: number[], summarize: boolean): number[] {
-  if (!summarize) return Array.from(flat);
-  const out: number[] = [];
-  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  const walk = (d: number, base: number) => {
-    if (d === shape.length) {
-      out.push(flat[base]);
-      return;
+// The values the printout shows, in row-major order over `shown`: per dim
+// the whole dim, or when summarised (a dim longer than 2 * EDGE in a
+// tensor of more than THRESHOLD elements) its first and last EDGE entries,
+// as PyTorch's get_summarized_data. Only those elements are read, so a
+// stride-0 view of 1e12 elements prints as cheaply as a small tensor.
+function shownValues(t: Tensor, shown: readonly number[], cut: readonly boolean[]): number[] {
+  const total = K.numelOf(shown);
+  if (total === 0) return [];
+  // Device memory: copy the corner blocks to a small host tensor first.
+  const src = t.device === 'cpu' ? t : cornersOnHost(t, shown, cut);
+  const problem = K.storageProblem(src);
+  if (problem !== null) throw new Error(`print: the tensor ${problem}`);
+  const data = src._storage.data as TypedArray;
+  const shape = src._shape, strides = src._strides, nd = shown.length;
+  const srcCut = src === t ? cut : shown.map(() => false);
+  const out = new Array<number>(total);
+  for (let k = 0; k < total; k++) {
+    let rem = k, off = src._offset;
+    for (let d = nd - 1; d >= 0; d--) {
+      const i = rem % shown[d];
+      rem = (rem - i) / shown[d];
+      off += (srcCut[d] && i >= EDGE ? shape[d] - 2 * EDGE + i : i) * strides[d];
     }
-    const n = shape[d];
-    const idx = n > 2 * EDGE ? [...Array(EDGE).keys(), ...Array.from({ length: EDGE }, (_, i) => n - EDGE + i)] : [...Array(n).keys()];
-    for (const i of idx) walk(d + 1, base + i * strides[d]);
-  };
-  walk(0, 0);
+    const v = data[off];
+    out[k] = typeof v === 'bigint' ? Number(v) : v;
+  }
   return out;
+}
+
+// The 2^k corner blocks of a summarised device tensor (k summarised dims),
+// copied by the addon into one contiguous host tensor of shape `shown`.
+function cornersOnHost(t: Tensor, shown: readonly number[], cut: readonly boolean[]): Tensor {
+  const host = K.output(shown, t.dtype, 'print', 'cpu');
+  const dims = cut.flatMap((c, d) => (c ? [d] : []));
+  for (let mask = 0; mask < 2 ** dims.length; mask++) {
+    const blockShape = shown.slice();
+    let srcOff = t._offset, dstOff = 0;
+    dims.forEach((d, j) => {
+      blockShape[d] = EDGE;
+      if (mask & (1 << j)) {
+        srcOff += (t._shape[d] - EDGE) * t._strides[d];
+        dstOff += EDGE * host._strides[d];
+      }
+    });
+    K.native.copy(K.makeRef(t._storage.data, srcOff, blockShape, t._strides), K.makeRef(host._storage.data, dstOff, blockShape, host._strides));
+  }
+  return host;
 }
 
 export function formatTensor(t: Tensor): string {
   const shape = t.shape;
   const numel = t.numel();
-  const raw = t.toTypedArray();
-  const flat: number[] = Array.from(raw as ArrayLike<number | bigint>, (v) => Number(v));
   const summarize = numel > THRESHOLD;
+  const cut = shape.map((n) => summarize && n > 2 * EDGE);
+  const shown = shape.map((n, d) => (cut[d] ? 2 * EDGE : n));
+  // An empty tensor prints no values, whatever the size of its other dims.
+  const flat = numel === 0 ? [] : shownValues(t, shown, cut);
   let f: Formatter;
   if (t.dtype === 'bool') {
     const fmt = (v: number) => (v ? 'True' : 'False');
-    f = { fmt, width: Math.max(...shownValues(flat, shape, summarize).map((v) => fmt(v).length), 1) };
+    f = { fmt, width: widthOf(flat, fmt) };
   } else if (t.dtype === 'float32' || t.dtype === 'float64') {
-    f = floatFormatter(shownValues(flat, shape, summarize));
+    f = floatFormatter(flat);
   } else {
     const fmt = (v: number) => String(v);
-    f = { fmt, width: Math.max(...shownValues(flat, shape, summarize).map((v) => fmt(v).length), 1) };
+    f = { fmt, width: widthOf(flat, fmt) };
   }
 
   const prefix = 'tensor(';
@@ -84,11 +131,14 @@ export function formatTensor(t: Tensor): string {
   } else if (shape.length === 0) {
     body = f.fmt(flat[0]);
   } else {
-    const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
+    // Positions in `flat` (row-major over `shown`); a cut dim shows its
+    // first EDGE and last EDGE entries around '...'.
+    const strides = K.contiguousStrides(shown);
     const render = (d: number, base: number, indent: number): string => {
-      const n = shape[d];
-      const idx: (number | null)[] =
-        summarize && n > 2 * EDGE ? [0, 1, 2, null, n - 3, n - 2, n - 1] : [...Array(n).keys()];
+      const n = shown[d];
+      const idx: (number | null)[] = cut[d]
+        ? [...Array.from({ length: EDGE }, (_, i) => i), null, ...Array.from({ length: EDGE }, (_, i) => EDGE + i)]
+        : [...Array(n).keys()];
       if (d === shape.length - 1) {
         const items = idx.map((i) => (i === null ? ' ...' : f.fmt(flat[base + i]).padStart(f.width)));
         // Wrap long rows at the line width, as PyTorch does.
@@ -106,8 +156,14 @@ export function formatTensor(t: Tensor): string {
   const suffix: string[] = [];
   // PyTorch names any device but the CPU first: device='cuda:0'.
   if (t.device !== 'cpu') suffix.push(`device='${t.device}'`);
-  if (t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'bool') suffix.push(`dtype=torch.${t.dtype}`);
-  else if (numel === 0 && t.dtype !== 'float32') suffix.push(`size=(${shape.join(', ')}${shape.length === 1 ? ',' : ''}), dtype=torch.${t.dtype}`);
+  if (numel === 0) {
+    // PyTorch: the size unless the shape is (0,), and the dtype unless it is
+    // the default (an empty tensor has no values to show it is an integer).
+    if (shape.length !== 1) suffix.push(`size=(${shape.join(', ')})`);
+    if (t.dtype !== 'float32') suffix.push(`dtype=torch.${t.dtype}`);
+  } else if (t.dtype !== 'float32' && t.dtype !== 'int64' && t.dtype !== 'bool') {
+    suffix.push(`dtype=torch.${t.dtype}`);
+  }
   if (t.gradFn) suffix.push(`grad_fn=<${t.gradFn.name}>`);
   else if (t.requiresGrad) suffix.push('requires_grad=True');
   return prefix + body + (suffix.length ? ', ' + suffix.join(', ') : '') + ')';

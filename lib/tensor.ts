@@ -64,6 +64,20 @@ export class Tensor {
   /** @internal */ _grad: Tensor | null = null;
   /** @internal */ _acc: AccumulateGrad | null = null;
   /** @internal */ _retainsGrad = false;
+  /**
+   * @internal The tensor this one is a view of (PyTorch's _base): set by the
+   * view ops (view, narrow, select, expand, transpose, ...) to the base of
+   * their input, so a chain of views points at the tensor that owns the
+   * memory (defineOp drops it where a forward returns a view of its own
+   * scratch tensor). In-place checks read it (checkInplace in
+   * ops/elementwise.ts).
+   */
+  _base: Tensor | null = null;
+  /**
+   * @internal For an output of split/chunk/unbind made with grad: "Output i
+   * of SplitBackward0", which PyTorch refuses to modify in place.
+   */
+  _multiOutput: string | null = null;
   private _refCache: Ref | null = null;
 
   constructor(storage: Storage, shape: number[], strides: number[], offset: number, dtype: DType) {
@@ -231,8 +245,19 @@ export class Tensor {
     if (typeof fn !== 'function') throw new TypeError('registerHook: expected a function');
     if (!this.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
     const node = this._gradFn ?? this._accumulator();
-    (node.preHooks ??= []).push(fn);
-    return { remove: () => void (node.preHooks = node.preHooks!.filter((h) => h !== fn)) };
+    // Copy on write: a backward runs the hooks registered when it reached
+    // the node, so a hook that registers a hook (or removes one) changes the
+    // next backward, not the list this one is walking.
+    node.preHooks = node.preHooks ? [...node.preHooks, fn] : [fn];
+    let removed = false;
+    return {
+      remove: () => {
+        if (removed || !node.preHooks) return;
+        removed = true;
+        const i = node.preHooks.indexOf(fn);
+        if (i >= 0) node.preHooks = node.preHooks.filter((_, k) => k !== i);
+      },
+    };
   }
   detach(): Tensor {
     return this._alias();
@@ -249,6 +274,8 @@ export class Tensor {
     // A CUDA value is read through a one-element copy to the host.
     const t = this._storage.device === 'cpu' ? this : K.toDevice(this, 'cpu', 'item');
     const v = (t._storage.data as TypedArray)[t._offset];
+    // Past the end only when the memory is gone (a transferred ArrayBuffer).
+    if (v === undefined) throw new Error(`item: the tensor ${K.storageProblem(t) ?? 'reads outside its storage'}`);
     return typeof v === 'bigint' ? Number(v) : v;
   }
   /** A flat copy in row-major order (on the CPU, whatever the tensor's device). */
@@ -259,7 +286,23 @@ export class Tensor {
     return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();
   }
   tolist(): unknown {
-    const flat = this.toTypedArray();
+    // The nested lists have one slot per entry at every level ([N, 0] is N
+    // empty lists, as in PyTorch): refuse before building or reading
+    // anything when that is past 2^32, which no JS array holds.
+    let slots = 0, level = 1;
+    for (const n of this._shape) {
+      level *= n;
+      slots += level;
+      if (level === 0) break;
+    }
+    if (slots > 2 ** 32) {
+      throw new RangeError(
+        `tolist: a tensor of shape ${K.fmtShape(this._shape)} would become nested lists of ${slots} entries; ` +
+          'at most 2^32 can be built (a JS array holds fewer than 2^32 elements)',
+      );
+    }
+    // An empty tensor's lists hold no values: nothing to read.
+    const flat = this.numel() === 0 ? new Float32Array(0) : this.toTypedArray();
     const read = (i: number): number | boolean => {
       const v = flat[i];
       if (this.dtype === 'bool') return v !== 0;
@@ -285,7 +328,7 @@ export class Tensor {
   add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor { return E.add(this, other, opts); }
   sub(other: TensorOrScalar, opts?: { alpha?: number }): Tensor { return E.sub(this, other, opts); }
   mul(other: TensorOrScalar): Tensor { return E.mul(this, other); }
-  div(other: TensorOrScalar): Tensor { return E.div(this, other); }
+  div(other: TensorOrScalar, opts?: E.DivOptions): Tensor { return E.div(this, other, opts); }
   pow(exponent: TensorOrScalar): Tensor { return E.pow(this, exponent); }
   rsub(other: TensorOrScalar): Tensor { return E.sub(other, this); }
   neg(): Tensor { return E.neg(this); }
@@ -439,7 +482,7 @@ export class Tensor {
   onesLike(): Tensor { const t = K.empty(this._shape, this.dtype, 'onesLike', this._storage.device); K.native.fill(t._ref(), 1); return t; }
 
   // ---- in place ----------------------------------------------------------------
-  zero_(): this { return this.fill_(0); }
+  zero_(): this { return E.fill_(this, 0, 'zero_'); }
   fill_(value: number | Tensor): this { return E.fill_(this, value); }
   add_(other: TensorOrScalar, opts?: { alpha?: number }): this {
     if (E.binaryInPlace(this, 'Add', other, opts?.alpha)) return this;
@@ -453,9 +496,9 @@ export class Tensor {
     if (E.binaryInPlace(this, 'Mul', other)) return this;
     return E.inplace(this, 'mul_', () => E.mul(this, other));
   }
-  div_(other: TensorOrScalar): this {
-    if (E.binaryInPlace(this, 'Div', other)) return this;
-    return E.inplace(this, 'div_', () => E.div(this, other));
+  div_(other: TensorOrScalar, opts?: E.DivOptions): this {
+    if (opts === undefined && E.binaryInPlace(this, 'Div', other)) return this;
+    return E.inplace(this, 'div_', () => E.divide(this, other, opts, 'div_'));
   }
   pow_(other: TensorOrScalar): this { return E.inplace(this, 'pow_', () => E.pow(this, other)); }
   clamp_(min?: number | null, max?: number | null): this { return E.inplace(this, 'clamp_', () => E.clamp(this, min, max)); }

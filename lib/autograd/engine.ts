@@ -76,6 +76,28 @@ function rootGradients(outputs: Tensor[], grads: (Tensor | null | undefined)[], 
   });
 }
 
+/** A hook's replacement gradient must match the one it was given (PyTorch's check_single_result). */
+function checkHookResult(hook: (g: Tensor) => unknown, r: unknown, grad: Tensor): Tensor {
+  const name = hook.name || '<anonymous>';
+  if (!(r instanceof Tensor)) {
+    const kind = Array.isArray(r) ? 'an array' : typeof r === 'object' ? (r as object).constructor?.name ?? 'object' : typeof r;
+    throw new TypeError(`backward: expected a Tensor, null or undefined, but hook '${name}' returned ${kind}`);
+  }
+  if (!sameShape(r._shape, grad._shape)) {
+    throw new Error(`backward: hook '${name}' has changed the size of value (was [${grad._shape.join(', ')}], got [${r._shape.join(', ')}])`);
+  }
+  if (r.dtype !== grad.dtype || r.device !== grad.device) {
+    throw new Error(`backward: hook '${name}' has changed the type of value (was ${grad.dtype} on ${grad.device}, got ${r.dtype} on ${r.device})`);
+  }
+  return r;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Runs backward from outputs. With `capture`, gradients reaching those
  * tensors are returned instead of accumulated into .grad (autograd.grad).
@@ -152,10 +174,13 @@ function run(
       buffer.set(node, undefined);
       let childGrads: (Tensor | null)[] = [];
       if (grad) {
-        if (node.preHooks) {
-          for (const hook of node.preHooks) {
-            const r = hook(grad);
-            if (r instanceof Tensor) grad = r;
+        // The list as it is now: registerHook replaces it rather than
+        // growing it, so a hook that registers hooks cannot extend this loop.
+        const hooks = node.preHooks;
+        if (hooks) {
+          for (let h = 0; h < hooks.length; h++) {
+            const r = hooks[h](grad);
+            if (r !== undefined && r !== null) grad = checkHookResult(hooks[h], r, grad);
           }
         }
         const at = captureAt.get(node);

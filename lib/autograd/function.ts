@@ -86,8 +86,13 @@ export class OpNode extends Node {
       if (g !== null && this.next[i] !== null) {
         const meta = this.inputs[i];
         // The engine, not each op, sums broadcast gradients back to the
-        // input's shape and casts them to the input's dtype.
-        if (!sameShape(g._shape, meta.shape)) g = g.sumToShape(meta.shape);
+        // input's shape and casts them to the input's dtype (PyTorch's
+        // validate_outputs); a gradient the input does not broadcast to is
+        // an error, not something to reshape.
+        if (!sameShape(g._shape, meta.shape)) {
+          if (!expandableTo(meta.shape, g._shape)) throw invalidGradShape(this.name, i, g._shape, meta.shape);
+          g = g.sumToShape(meta.shape);
+        }
         if (g.dtype !== meta.dtype) g = g.to(meta.dtype);
         // A CPU scalar that met a CUDA tensor gets its gradient back on the CPU.
         if (g.device !== meta.device) g = g.to(meta.device);
@@ -100,6 +105,22 @@ export class OpNode extends Node {
   release(): void {
     this.ctx.release();
   }
+}
+
+/** Whether `shape` broadcasts to `target` (PyTorch's is_expandable_to). */
+export function expandableTo(shape: readonly number[], target: readonly number[]): boolean {
+  if (shape.length > target.length) return false;
+  for (let i = 1; i <= shape.length; i++) {
+    const s = shape[shape.length - i], t = target[target.length - i];
+    if (s !== t && s !== 1) return false;
+  }
+  return true;
+}
+
+export function invalidGradShape(name: string, index: number, got: readonly number[], expected: readonly number[]): Error {
+  return new Error(
+    `Function ${name} returned an invalid gradient at index ${index} - got [${got.join(', ')}] but expected shape compatible with [${expected.join(', ')}]`,
+  );
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -132,19 +153,32 @@ function tensorArgs(args: unknown[]): Tensor[] {
   return out;
 }
 
+/**
+ * An op's output is a view (has a _base) only of the memory of one of its
+ * inputs: a forward that returns a view of a tensor it made itself (a
+ * permuted scratch buffer) returns a plain tensor, as PyTorch's would.
+ */
+function ownView(out: Tensor, args: unknown[]): Tensor {
+  const b = out._base;
+  if (b === null) return out;
+  for (const t of tensorArgs(args)) if ((t._base ?? t) === b) return out;
+  out._base = null;
+  return out;
+}
+
 /** Declares a differentiable op; returns the function that runs it. */
 export function defineOp<A extends unknown[]>(def: OpDef<A>): (...args: A) => Tensor {
   return (...args: A): Tensor => {
     const ctx = new Ctx();
-    if (!isGradEnabled()) return def.forward(ctx, ...args);
+    if (!isGradEnabled()) return ownView(def.forward(ctx, ...args), args);
     const inputs = tensorArgs(args);
     let needsGrad = false;
     for (const t of inputs) if (t.requiresGrad) needsGrad = true;
-    if (!needsGrad) return def.forward(ctx, ...args);
+    if (!needsGrad) return ownView(def.forward(ctx, ...args), args);
     setGradEnabled(false);
     let out: Tensor;
     try {
-      out = def.forward(ctx, ...args);
+      out = ownView(def.forward(ctx, ...args), args);
     } finally {
       setGradEnabled(true);
     }
@@ -163,8 +197,13 @@ export function defineOp<A extends unknown[]>(def: OpDef<A>): (...args: A) => Te
     ctx.needsInputGrad = needs;
     const node = new OpNode(def.name, edges, ctx, def.backward, metas);
     // A forward may return one of its inputs or a view of it; the node
-    // belongs to the output alone, so give the output its own Tensor.
-    if (aliased) out = out._alias();
+    // belongs to the output alone, so give the output its own Tensor (a
+    // view of the input, as PyTorch's alias is).
+    if (aliased) {
+      const base = out._base ?? out;
+      out = out._alias();
+      out._base = base;
+    }
     out._setGradFn(node);
     return out;
   };
@@ -185,8 +224,24 @@ export class Function {
   static apply(...args: unknown[]): Tensor {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const cls = this;
+    const name = `${cls.name}Backward`;
+    // backward returns one gradient per forward argument, as in PyTorch;
+    // the node has one edge per Tensor argument (and per Tensor in an array
+    // argument, which gets no gradient). argShapes[i] is argument i's shape
+    // where it is a Tensor; edgeOfArg[i] the position of its edge.
+    const argShapes: (number[] | null)[] = [];
+    const edgeOfArg: number[] = [];
+    const argKinds: string[] = [];
+    let nEdges = 0;
+    for (const a of args) {
+      argShapes.push(a instanceof Tensor ? a._shape.slice() : null);
+      argKinds.push(a instanceof Tensor ? 'Tensor' : describe(a));
+      edgeOfArg.push(a instanceof Tensor ? nEdges : -1);
+      if (a instanceof Tensor) nEdges++;
+      else if (Array.isArray(a)) for (const b of a) if (b instanceof Tensor) nEdges++;
+    }
     const run = defineOp<unknown[]>({
-      name: `${cls.name}Backward`,
+      name,
       forward: (ctx, ...a) => {
         const out = cls.forward(ctx, ...a);
         if (!(out instanceof Tensor)) throw new TypeError(`${cls.name}.forward: must return a Tensor`);
@@ -194,9 +249,40 @@ export class Function {
       },
       backward: (ctx, g) => {
         const r = cls.backward(ctx, g);
-        return Array.isArray(r) ? r : [r];
+        const list: unknown[] = Array.isArray(r) ? r : [r];
+        const n = argShapes.length;
+        // Too many is allowed only where the extra ones are null (PyTorch).
+        let got = list.length;
+        if (got > n) {
+          let k = got;
+          while (k > n && (list[k - 1] === null || list[k - 1] === undefined)) k--;
+          if (k === n) got = n;
+        }
+        if (got !== n) throw new Error(`function ${name} returned an incorrect number of gradients (expected ${n}, got ${list.length})`);
+        const grads: (Tensor | null)[] = new Array(nEdges).fill(null);
+        for (let i = 0; i < n; i++) {
+          const gi = list[i];
+          if (gi === null || gi === undefined) continue;
+          if (!(gi instanceof Tensor)) {
+            throw new TypeError(`Function ${name} returned an invalid gradient at index ${i} - expected a Tensor or null, got ${describe(gi)}`);
+          }
+          const shape = argShapes[i];
+          if (shape === null) {
+            throw new Error(`Function ${name} returned a gradient different than null at position ${i + 1}, but the corresponding forward input was not a Tensor (got ${argKinds[i]})`);
+          }
+          if (!sameShape(gi._shape, shape) && !expandableTo(shape, gi._shape)) throw invalidGradShape(name, i, gi._shape, shape);
+          grads[edgeOfArg[i]] = gi;
+        }
+        return grads;
       },
     });
     return run(...args);
   }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return `${typeof v} ${String(v)}`;
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? (v.constructor?.name ?? 'object') : typeof v;
 }

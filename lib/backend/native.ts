@@ -270,6 +270,35 @@ function put(i: number, r: Ref | null): unknown {
 
 type Fn = (...args: unknown[]) => unknown;
 
+// Whether a typed array's memory is gone: its ArrayBuffer was transferred
+// (postMessage, structuredClone with transfer) or otherwise detached.
+// ArrayBuffer.prototype.detached is newer than Node 20; a detached buffer
+// also reads byteLength 0.
+function isDetached(d: unknown): boolean {
+  if (!ArrayBuffer.isView(d)) return false;
+  const buf = d.buffer as ArrayBuffer & { detached?: boolean };
+  return buf.detached ?? (d.byteLength === 0 && buf.byteLength === 0);
+}
+
+/**
+ * A native call's error, explained where it can be: the addon sees a
+ * detached typed array as a zero-length buffer and says "view out of
+ * bounds of its storage"; the cause is the tensor's memory having been
+ * transferred away. Runs on the error path only, so calls that succeed pay
+ * nothing (a try/catch costs nothing in V8 until it throws).
+ */
+function explain(err: unknown, args: readonly unknown[]): unknown {
+  if (!(err instanceof Error) || !err.message.includes('view out of bounds of its storage')) return err;
+  for (const a of args) {
+    if (isDetached(isRef(a) ? a[0] : a)) {
+      const colon = err.message.indexOf(':');
+      const op = colon > 0 ? err.message.slice(0, colon) : 'kindling';
+      return new Error(`${op}: a tensor has lost its memory (its ArrayBuffer was transferred or detached)`);
+    }
+  }
+  return err;
+}
+
 /** The addon's functions with Refs turned into data plus scratch metadata. */
 function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void }): NativeAddon {
   raw.setMetaScratch(scratch);
@@ -286,26 +315,94 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     // fine here; the hot exports below have fixed-arity wrappers.
     out[key] = (...args: unknown[]): unknown => {
       for (let i = 0; i < args.length; i++) args[i] = put(i, args[i] as Ref);
-      return fn(...args);
+      try {
+        return fn(...args);
+      } catch (e) {
+        throw explain(e, args);
+      }
     };
   }
   const w = out as unknown as NativeAddon;
   const f = raw as unknown as Record<keyof NativeAddon, Fn>;
   const unary = f.unary, binary = f.binary, binaryScalar = f.binaryScalar, where = f.where, copy = f.copy;
   const fill = f.fill, clamp = f.clamp, reduce = f.reduce, matmul = f.matmul, sgdStep = f.sgdStep, adamStep = f.adamStep;
-  w.unary = (op, x, o) => void unary(op, put(1, x), put(2, o));
-  w.binary = (op, a, b, o) => void binary(op, put(1, a), put(2, b), put(3, o));
-  w.binaryScalar = (op, a, s, first, o) => void binaryScalar(op, put(1, a), s, first, put(4, o));
-  w.where = (c, a, b, o) => void where(put(0, c), put(1, a), put(2, b), put(3, o));
-  w.copy = (src, dst) => void copy(put(0, src), put(1, dst));
-  w.fill = (dst, v) => void fill(put(0, dst), v);
-  w.clamp = (x, lo, hi, o) => void clamp(put(0, x), lo, hi, put(3, o));
-  w.reduce = (op, x, dims, corr, o) => void reduce(op, put(1, x), dims, corr, put(4, o));
-  w.matmul = (a, b, o) => void matmul(put(0, a), put(1, b), put(2, o));
-  w.sgdStep = (p, g, buf, lr, mom, damp, wd, nest, max, init) =>
-    void sgdStep(put(0, p), put(1, g), put(2, buf), lr, mom, damp, wd, nest, max, init);
-  w.adamStep = (p, g, m, v, mx, lr, b1, b2, eps, wd, step, ams, max, dec) =>
-    void adamStep(put(0, p), put(1, g), put(2, m), put(3, v), put(4, mx), lr, b1, b2, eps, wd, step, ams, max, dec);
+  w.unary = (op, x, o) => {
+    try {
+      unary(op, put(1, x), put(2, o));
+    } catch (e) {
+      throw explain(e, [x, o]);
+    }
+  };
+  w.binary = (op, a, b, o) => {
+    try {
+      binary(op, put(1, a), put(2, b), put(3, o));
+    } catch (e) {
+      throw explain(e, [a, b, o]);
+    }
+  };
+  w.binaryScalar = (op, a, s, first, o) => {
+    try {
+      binaryScalar(op, put(1, a), s, first, put(4, o));
+    } catch (e) {
+      throw explain(e, [a, o]);
+    }
+  };
+  w.where = (c, a, b, o) => {
+    try {
+      where(put(0, c), put(1, a), put(2, b), put(3, o));
+    } catch (e) {
+      throw explain(e, [c, a, b, o]);
+    }
+  };
+  w.copy = (src, dst) => {
+    try {
+      copy(put(0, src), put(1, dst));
+    } catch (e) {
+      throw explain(e, [src, dst]);
+    }
+  };
+  w.fill = (dst, v) => {
+    try {
+      fill(put(0, dst), v);
+    } catch (e) {
+      throw explain(e, [dst]);
+    }
+  };
+  w.clamp = (x, lo, hi, o) => {
+    try {
+      clamp(put(0, x), lo, hi, put(3, o));
+    } catch (e) {
+      throw explain(e, [x, o]);
+    }
+  };
+  w.reduce = (op, x, dims, corr, o) => {
+    try {
+      reduce(op, put(1, x), dims, corr, put(4, o));
+    } catch (e) {
+      throw explain(e, [x, o]);
+    }
+  };
+  w.matmul = (a, b, o) => {
+    try {
+      matmul(put(0, a), put(1, b), put(2, o));
+    } catch (e) {
+      throw explain(e, [a, b, o]);
+    }
+  };
+  w.sgdStep = (p, g, buf, lr, mom, damp, wd, nest, max, init) => {
+    try {
+      sgdStep(put(0, p), put(1, g), put(2, buf), lr, mom, damp, wd, nest, max, init);
+    } catch (e) {
+      throw explain(e, [p, g, buf]);
+    }
+  };
+  w.adamStep = (p, g, m, v, mx, lr, b1, b2, eps, wd, step, ams, max, dec) => {
+    try {
+      adamStep(put(0, p), put(1, g), put(2, m), put(3, v), put(4, mx), lr, b1, b2, eps, wd, step, ams, max, dec);
+    } catch (e) {
+      throw explain(e, [p, g, m, v, mx]);
+    }
+  };
   return w;
 }
 

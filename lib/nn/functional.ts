@@ -428,6 +428,10 @@ export function embedding(idx: Tensor, weight: Tensor, opts?: { paddingIdx?: num
     if (!Number.isInteger(pad) || pad < -num || pad >= num) throw new RangeError(`${op}: paddingIdx must be within num_embeddings (${num}), got ${K.fmtValue(pad)}`);
     if (pad < 0) pad += num;
   }
+  // Sizes before the bounds check reads every index (a stride-0 index can
+  // name 1e12 entries over 8 bytes).
+  K.checkAllocSize(ind._shape, op, 'the index');
+  K.checkAllocSize([...ind._shape, weight._shape[1]], op, 'the result');
   if (ind.numel() > 0) {
     const [lo, hi] = noGrad(() => [ind.amin().item(), ind.amax().item()]);
     if (lo < 0 || hi >= num) throw new RangeError(`${op}: index ${lo < 0 ? lo : hi} is out of range for ${num} embeddings`);
@@ -442,6 +446,10 @@ export function oneHot(t: Tensor, numClasses = -1): Tensor {
   if (t.dtype !== 'int64') throw new TypeError(`${op}: one_hot is only applicable to index tensors (int64), got ${t.dtype}`);
   if (!Number.isInteger(numClasses) || numClasses < -1) throw new RangeError(`${op}: numClasses must be -1 or a non-negative integer, got ${numClasses}`);
   let n = numClasses;
+  // Sizes before the min/max pass over every entry (a stride-0 index can
+  // name 1e12 entries over 8 bytes).
+  K.checkAllocSize(t._shape, op, 'the index');
+  if (n !== -1) K.checkAllocSize([...t._shape, n], op, 'the result');
   if (t.numel() === 0) {
     if (n === -1) throw new RangeError(`${op}: can not infer total number of classes from an empty tensor`);
     return K.empty([...t._shape, n], 'int64', op, t.device);

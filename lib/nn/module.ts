@@ -330,8 +330,12 @@ export abstract class Module {
 
   /**
    * Copies the values of `stateDict` into this module's parameters and
-   * buffers in place. Everything is checked before anything is written, so
-   * a failed load leaves the module as it was.
+   * buffers in place. Everything is checked before anything is written
+   * (keys when strict, that each value is a live Tensor of the right shape,
+   * that each target can be written), so a failed load leaves the module
+   * as it was. A plain object is read by its own keys only (a JSON
+   * "__proto__" key is an ordinary, unexpected key; inherited keys are not
+   * entries).
    */
   loadStateDict(stateDict: StateDict | Map<string, Tensor>, opts: { strict?: boolean } = {}): LoadResult {
     const strict = opts.strict ?? true;
@@ -339,7 +343,13 @@ export abstract class Module {
     if (stateDict === null || typeof stateDict !== 'object') {
       throw new TypeError(`loadStateDict: expected an object mapping names to Tensors, got ${stateDict === null ? 'null' : typeof stateDict}`);
     }
-    const source = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    const source = new Map<string, unknown>();
+    if (stateDict instanceof Map) {
+      for (const [k, v] of stateDict) source.set(String(k), v);
+    } else {
+      // Own enumerable string keys, each read once (a getter runs once).
+      for (const k of Object.keys(stateDict)) source.set(k, (stateDict as Record<string, unknown>)[k]);
+    }
     const entries: [string, Tensor][] = [];
     this._stateEntries('', entries);
     const own = new Set(entries.map(([k]) => k));
@@ -355,6 +365,20 @@ export abstract class Module {
       const src = source.get(k);
       if (!(src instanceof Tensor)) {
         errors.push(`While copying the parameter named "${k}", expected a Tensor but got ${src === null ? 'null' : typeof src}.`);
+        continue;
+      }
+      const bad = K.storageProblem(src);
+      if (bad !== null) {
+        errors.push(`the tensor for '${k}' ${bad}.`);
+        continue;
+      }
+      const badDst = K.storageProblem(dst);
+      if (badDst !== null) {
+        errors.push(`the module's own tensor '${k}' ${badDst}.`);
+        continue;
+      }
+      if (!isDType(src.dtype)) {
+        errors.push(`While copying the parameter named "${k}", the checkpoint's tensor has an unknown dtype ${K.fmtValue(src.dtype)}.`);
         continue;
       }
       if (src._shape.join() !== dst._shape.join()) {

@@ -59,6 +59,27 @@ function sizesAndOptions(args: unknown[], op: string): [number[], Options] {
   return [size, opts];
 }
 
+/** The most dims torch.tensor builds from nested arrays. */
+export const MAX_NESTING = 64;
+
+// How deep `data` nests, counted along first elements without recursion
+// and stopping past the limit (a cyclic array nests forever).
+function nestingError(data: unknown): RangeError {
+  let depth = 0;
+  let probe: unknown = data;
+  const seen = new Set<unknown>();
+  while ((Array.isArray(probe) || ArrayBuffer.isView(probe)) && (probe as ArrayLike<unknown>).length > 0) {
+    if (seen.has(probe) || depth >= 1_000_000) {
+      return new RangeError(`tensor: nested sequence is more than ${MAX_NESTING} levels deep (it contains itself); at most ${MAX_NESTING} dims are supported`);
+    }
+    seen.add(probe);
+    depth++;
+    probe = (probe as ArrayLike<unknown>)[0];
+  }
+  if (Array.isArray(probe) || ArrayBuffer.isView(probe)) depth++;
+  return new RangeError(`tensor: nested sequence is ${depth} levels deep; at most ${MAX_NESTING} dims are supported`);
+}
+
 export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'tensor');
   if (data instanceof Tensor) {
@@ -72,11 +93,15 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
     const src = new Tensor(new Storage(arr), [arr.length], [1], 0, dtypeOfArray(arr));
     return finish(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o, 'tensor');
   }
-  // Walk the nesting to find the shape and check it is not ragged.
+  // Walk the nesting to find the shape and check it is not ragged. The
+  // depth is capped (PyTorch caps it too, at 128 in torch.tensor), so a
+  // deeply nested or cyclic array is an error, not a stack overflow or an
+  // endless loop; the recursive walk below goes no deeper than the shape.
   const shape: number[] = [];
   let probe: unknown = data;
   while (Array.isArray(probe) || ArrayBuffer.isView(probe)) {
     const a = probe as ArrayLike<unknown>;
+    if (shape.length === MAX_NESTING) throw nestingError(data);
     shape.push(a.length);
     if (a.length === 0) break;
     probe = a[0];

@@ -137,12 +137,91 @@ const divST = defineOp({
   },
 });
 
-export function div(a: TensorOrScalar, b: TensorOrScalar): Tensor {
-  checkOperand(a, 'div', 'input');
-  checkOperand(b, 'div', 'other');
+export type RoundingMode = 'trunc' | 'floor' | null;
+export interface DivOptions {
+  roundingMode?: RoundingMode;
+}
+
+export function div(a: TensorOrScalar, b: TensorOrScalar, opts?: DivOptions): Tensor {
+  return divide(a, b, opts, 'div');
+}
+
+/** div, and div_ under its own name (`op` names the caller in errors). */
+export function divide(a: TensorOrScalar, b: TensorOrScalar, opts: DivOptions | undefined, op: string): Tensor {
+  checkOperand(a, op, 'input');
+  checkOperand(b, op, 'other');
+  const mode = opts === undefined ? null : roundingModeOf(opts, op);
+  if (mode !== null) return divRounded(a, b, mode, op);
   if (a instanceof Tensor) return b instanceof Tensor ? divTT(a, b) : divTS(a, b as number);
   if (b instanceof Tensor) return divST(a as number, b);
-  throw new TypeError('div: at least one operand must be a Tensor');
+  throw new TypeError(`${op}: at least one operand must be a Tensor`);
+}
+
+function roundingModeOf(opts: DivOptions, op: string): RoundingMode {
+  if (opts === null) return null;
+  if (typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`${op}: options must be an object like { roundingMode: 'floor' }, got ${K.fmtValue(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (key !== 'roundingMode') throw new TypeError(`${op}: unknown option '${key}' (did you mean 'roundingMode'?)`);
+  }
+  const mode = opts.roundingMode ?? null;
+  if (mode !== null && mode !== 'trunc' && mode !== 'floor') {
+    throw new RangeError(`${op}: expected rounding_mode to be one of None, 'trunc', or 'floor' but found ${K.fmtValue(mode).replace(/"/g, "'")}`);
+  }
+  return mode;
+}
+
+// div with a rounding mode: the promoted dtype (ints stay ints), and no
+// gradient (PyTorch's derivative is zero). Integer division by zero is an
+// error in PyTorch ("ZeroDivisionError"); the kernels would return 0.
+function roundedKernel(a: Tensor | number, b: Tensor | number, mode: Mode, op: string): Tensor {
+  const dt = K.binaryDType(a, b);
+  if (dt === 'bool') throw new TypeError(`${op}: "div_${mode}" is not implemented for bool (rounding_mode='${mode}')`);
+  if (isFloating(dt)) {
+    if (mode === 'floor') return K.binary('FloorDivide', a, b, dt);
+    // trunc(q): ceil below zero, floor above (NaN and infinities pass through).
+    const q = K.binary('Div', a, b, dt);
+    const out = K.output(q._shape, dt, op, q._storage.device);
+    K.native.where(K.binary('Lt', q, 0)._ref(), K.unary('Ceil', q)._ref(), K.unary('Floor', q)._ref(), out._ref());
+    return out;
+  }
+  const outShape = a instanceof Tensor ? (b instanceof Tensor ? K.broadcastShapes(a._shape, b._shape, op) : a._shape) : (b as Tensor)._shape;
+  if (K.numelOf(outShape) > 0) {
+    const zero = b instanceof Tensor ? b.numel() > 0 && !K.reduce('All', b, [...b._shape.keys()], false, 'bool').item() : b === 0;
+    if (zero) {
+      throw new RangeError(
+        `${op}: ZeroDivisionError: integer division by zero with rounding_mode='${mode}' ` +
+          `(input ${a instanceof Tensor ? `${a.dtype} ${K.fmtShape(a._shape)}` : K.fmtValue(a)}, ` +
+          `other ${b instanceof Tensor ? `${b.dtype} ${K.fmtShape(b._shape)}` : K.fmtValue(b)})`,
+      );
+    }
+  }
+  // The integer kernels truncate (Div) or floor (FloorDivide), never trap.
+  return K.binary(mode === 'trunc' ? 'Div' : 'FloorDivide', a, b, dt);
+}
+
+type Mode = 'trunc' | 'floor';
+const divRoundedTT = defineOp({
+  name: 'DivBackward2',
+  forward: (_ctx, a: Tensor, b: Tensor, mode: Mode, op: string) => roundedKernel(a, b, mode, op),
+  backward: (ctx, g) => [ctx.needsInputGrad[0] ? g.mul(0) : null, ctx.needsInputGrad[1] ? g.mul(0) : null],
+});
+const divRoundedTS = defineOp({
+  name: 'DivBackward2',
+  forward: (_ctx, a: Tensor, s: number, mode: Mode, op: string) => roundedKernel(a, s, mode, op),
+  backward: (_ctx, g) => [g.mul(0)],
+});
+const divRoundedST = defineOp({
+  name: 'DivBackward2',
+  forward: (_ctx, s: number, b: Tensor, mode: Mode, op: string) => roundedKernel(s, b, mode, op),
+  backward: (_ctx, g) => [g.mul(0)],
+});
+
+function divRounded(a: TensorOrScalar, b: TensorOrScalar, mode: Mode, op: string): Tensor {
+  // A boolean operand stands for a Python bool (0 or 1).
+  const x = typeof a === 'boolean' ? Number(a) : a, y = typeof b === 'boolean' ? Number(b) : b;
+  if (x instanceof Tensor) return y instanceof Tensor ? divRoundedTT(x, y, mode, op) : divRoundedTS(x, y, mode, op);
+  if (y instanceof Tensor) return divRoundedST(x, y, mode, op);
+  throw new TypeError(`${op}: at least one operand must be a Tensor`);
 }
 
 // ---- pow -----------------------------------------------------------------------
@@ -364,10 +443,47 @@ export function allclose(a: Tensor, b: Tensor, opts?: { rtol?: number; atol?: nu
 }
 
 // ---- in place ----------------------------------------------------------------------
-function checkInplace(t: Tensor, op: string): void {
-  if (isGradEnabled() && t.isLeaf && t._requiresGrad) {
-    throw new Error(`${op}: a leaf Variable that requires grad is being used in an in-place operation.`);
+/**
+ * The checks every in-place op makes before writing into t (PyTorch's
+ * check_inplace, then the kernel's assert_no_internal_overlap):
+ * - with grad enabled, t must not be a leaf that requires grad, a view of
+ *   one, or an output of split/chunk/unbind that requires grad;
+ * - with `overlap` (all but fill_, zero_ and indexPut_, as in PyTorch), no
+ *   two elements of t may share memory: a dim of stride 0 and size > 1, as
+ *   expand makes, would be written more than once.
+ */
+export function checkInplace(t: Tensor, op: string, overlap = true): void {
+  if (isGradEnabled() && t.requiresGrad) {
+    if (t._multiOutput !== null) {
+      throw new Error(
+        `${op}: ${t._multiOutput} is a view and is being modified inplace. This view is the output of a function that returns ` +
+          'multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace ' +
+          'operation by an out-of-place one.',
+      );
+    }
+    const base = t._base;
+    if (base !== null && base.isLeaf && base._requiresGrad) {
+      throw new Error(`${op}: a view of a leaf Variable that requires grad is being used in an in-place operation.`);
+    }
+    if (t.isLeaf) throw new Error(`${op}: a leaf Variable that requires grad is being used in an in-place operation.`);
   }
+  if (overlap && hasInternalOverlap(t)) {
+    throw new Error(
+      `${op}: unsupported operation: more than one element of the written-to tensor refers to a single memory location. ` +
+        `Please clone() the tensor before performing the operation. (shape ${K.fmtShape(t._shape)}, strides ${K.fmtShape(t._strides)})`,
+    );
+  }
+}
+
+/** A dim of stride 0 and size > 1 in a non-empty tensor (PyTorch's has_internal_overlap == YES). */
+function hasInternalOverlap(t: Tensor): boolean {
+  const shape = t._shape, strides = t._strides;
+  let zero = false;
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 0) return false;
+    if (strides[i] === 0 && shape[i] > 1) zero = true;
+  }
+  return zero;
 }
 
 /**
@@ -398,9 +514,13 @@ export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tenso
  * element before it writes it and copies aside any other overlap. Returns
  * false where the general path must run (it also raises the errors).
  */
+const IN_PLACE_NAMES = { Add: 'add_', Sub: 'sub_', Mul: 'mul_', Div: 'div_' } as const;
+
 export function binaryInPlace(t: Tensor, op: 'Add' | 'Sub' | 'Mul' | 'Div', other: unknown, alpha = 1): boolean {
   if (t._storage.device !== 'cpu' || !isFloating(t.dtype)) return false;
-  if (isGradEnabled() && (t._requiresGrad || (other instanceof Tensor && other._requiresGrad))) return false;
+  // requiresGrad, not _requiresGrad: a non-leaf (gradFn set) must be recorded too.
+  if (isGradEnabled() && (t.requiresGrad || (other instanceof Tensor && other.requiresGrad))) return false;
+  checkInplace(t, IN_PLACE_NAMES[op]);
   if (typeof other === 'number') {
     K.native.binaryScalar(K.B[op], t._ref(), other * alpha, false, t._ref());
   } else {
@@ -417,8 +537,10 @@ export function binaryInPlace(t: Tensor, op: 'Add' | 'Sub' | 'Mul' | 'Div', othe
   return true;
 }
 
-export function fill_<T extends Tensor>(t: T, value: number | Tensor): T {
-  checkInplace(t, 'fill_');
+export function fill_<T extends Tensor>(t: T, value: number | Tensor, op = 'fill_'): T {
+  // PyTorch lets fill_ and zero_ write an expanded tensor: every element
+  // gets the same value, so writing a location twice changes nothing.
+  checkInplace(t, op, false);
   const v = value instanceof Tensor ? value.item() : value;
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`fill_: value must be a number, got ${K.fmtValue(v)}`);
   K.checkScalarFits(Number(v), t.dtype, 'fill_');
@@ -427,12 +549,30 @@ export function fill_<T extends Tensor>(t: T, value: number | Tensor): T {
   return t;
 }
 
+/**
+ * copy_ as autograd records it: src's values in t's shape, dtype and
+ * device; the gradient goes to src (the engine sums it over the broadcast
+ * and casts it back) and zeros to t's old values, which are overwritten.
+ */
+const copyOp = defineOp({
+  name: 'CopyBackwards',
+  forward: (_ctx, self: Tensor, src: Tensor) => {
+    const dev = self._storage.device;
+    const out = K.output(self._shape, self.dtype, 'copy_', dev);
+    K.native.copy(K.broadcastRef(src._storage.device === dev ? src : K.toDevice(src, dev, 'copy_'), self._shape), out._ref());
+    return out;
+  },
+  backward: (ctx, g) => [ctx.needsInputGrad[0] ? g.zerosLike() : null, g],
+});
+
 export function copy_<T extends Tensor>(t: T, src: Tensor): T {
   if (!(src instanceof Tensor)) throw new TypeError('copy_: src must be a Tensor');
   K.broadcastShapes(t._shape, src._shape, 'copy_');
   // copy_ is how values cross devices in place (PyTorch's too): the source
-  // moves first, so a broadcast is always read on t's own device.
-  if (isGradEnabled() && src.requiresGrad) return inplace(t, 'copy_', () => src.to(t.device).expand(t.shape).to(t.dtype).mul(1));
+  // moves first, so a broadcast is always read on t's own device. With
+  // grad, t's history is replaced too when only t requires grad, so no
+  // gradient reaches the values copy_ overwrote.
+  if (isGradEnabled() && (src.requiresGrad || t.requiresGrad)) return inplace(t, 'copy_', () => copyOp(t, src));
   checkInplace(t, 'copy_');
   K.native.copy(K.broadcastRef(src.device === t.device ? src : K.toDevice(src, t.device, 'copy_'), t._shape), t._ref());
   t._bumpVersion();

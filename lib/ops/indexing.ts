@@ -12,6 +12,7 @@ import { defineOp } from '../autograd/function.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import * as K from './kernels.js';
 import { sliceBy, type Meta } from './shape.js';
+import { checkInplace } from './elementwise.js';
 import { binaryDType } from './kernels.js';
 import type { Device } from '../backend/cuda.js';
 
@@ -206,6 +207,10 @@ function advLayout(v: Tensor, adv: { dim: number; index: Tensor }[], op: string)
   const rest = perm.slice(dims.length).map((d) => v._shape[d]);
   let indexShape: number[] = [];
   for (const a of adv) indexShape = K.broadcastShapes(indexShape, a.index._shape, op);
+  // Sizes first (Note [Index sizes]): the linear index and the result are
+  // materialised, and the bounds check below reads every index entry.
+  K.checkAllocSize(indexShape, op, 'the index');
+  K.checkAllocSize([...indexShape, ...rest], op, 'the result');
   // linear = sum_k idx_k * prod(advShape[k+1:]) with negative indices wrapped
   // and bounds checked here, so the error names the dim and its size.
   let linear: Tensor | null = null;
@@ -299,6 +304,8 @@ export function index(x: Tensor, idx: Index[]): Tensor {
 
 export function indexPut_(x: Tensor, idx: Index[], value: TensorOrScalar): void {
   check(x, 'indexPut_');
+  // PyTorch's index_put_ only warns on an expanded tensor: no overlap check.
+  checkInplace(x, 'indexPut_', false);
   const p = plan(x, idx, 'indexPut_');
   noGrad(() => {
     const v = p.basic ? new Tensor(x._storage, ...metaArgs(p.basic(x)), x.dtype) : x;
@@ -380,6 +387,13 @@ function indexAddInto(g: Tensor, shape: number[], dim: number, index: Tensor): T
   return indexAddOp(g, shape, dim, index);
 }
 
+// Note [Index sizes]: an index tensor can be a stride-0 view naming 1e12
+// entries over 8 bytes of memory. Every entry point checks that the index
+// and its result could be allocated before any pass over the entries (the
+// bounds check's min/max reductions, the kernels' per-entry checks), so
+// such an index fails at once with a RangeError naming the op and the size
+// instead of after a pass over 1e12 entries.
+
 /**
  * index_select and gather take no negative indices in PyTorch ("index out
  * of range in self"), unlike x[idx]; the kernels wrap them for x.index, so
@@ -398,6 +412,9 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor | number[]): T
   if (idx.dtype !== 'int64') throw new TypeError(`indexSelect: index must be an integer tensor, got ${idx.dtype}`);
   if (idx._shape.length > 1) throw new RangeError(`indexSelect: index must be 0-D or 1-D, got shape ${K.fmtShape(idx._shape)}`);
   const d = normDim(dim, x._shape.length, 'indexSelect');
+  // Sizes first (Note [Index sizes]).
+  K.checkAllocSize(idx._shape, 'indexSelect', 'the index');
+  if (x._shape.length) K.checkAllocSize(x._shape.map((s, i) => (i === d ? idx.numel() : s)), 'indexSelect', 'the result');
   checkNoNegative(idx, 'indexSelect', d, x._shape.length ? x._shape[d] : 1);
   return indexSelectOp(x, d, idx);
 }
@@ -445,6 +462,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     return gather(x.reshape([1]), 0, index.reshape([1])).reshape([]);
   }
   const d = normDim(dim, x._shape.length, 'gather');
+  // The result has the index's shape (Note [Index sizes]).
+  K.checkAllocSize(index._shape, 'gather', 'the result');
   checkNoNegative(index, 'gather', d, x._shape[d]);
   return gatherOp(x, d, index);
 }
@@ -454,6 +473,8 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   check(src, 'scatterAdd');
   checkGatherIndex(x, index, 'scatterAdd');
   if (src.device !== x.device) throw K.deviceMismatch('scatterAdd', x.device, src.device);
+  // The kernel visits every index entry (Note [Index sizes]).
+  K.checkAllocSize(index._shape, 'scatterAdd', 'the index');
   return scatterAddOp(x, normDim(dim, x._shape.length, 'scatterAdd'), index, src);
 }
 

@@ -41,6 +41,47 @@ export function numelOf(shape: readonly number[]): number {
 const MAX_ELEMENTS = 2 ** 32;
 
 /**
+ * Throws the RangeError an allocation of `shape` would, before work whose
+ * cost scales with it: a stride-0 view can describe 1e12 elements over 8
+ * bytes, and an op that reads every one of them (an index bounds check)
+ * should refuse at once rather than after the loop. `what` names the
+ * tensor in the message ('the result', 'the index').
+ */
+export function checkAllocSize(shape: readonly number[], op: string, what = 'a tensor'): void {
+  const n = numelOf(shape);
+  if (!(n <= MAX_ELEMENTS)) {
+    throw new RangeError(`${op}: cannot allocate ${what} of shape ${fmtShape(shape)} (${n} elements; at most 2^32 = ${MAX_ELEMENTS} are supported)`);
+  }
+}
+
+/**
+ * Why t cannot be read, or null when it can: not a real Tensor (no
+ * storage), memory gone (its ArrayBuffer was transferred or detached), or
+ * a view reaching outside its storage. For code that must check a tensor
+ * before acting (loadStateDict validates every entry before writing any);
+ * a few property reads plus a loop over the dims.
+ */
+export function storageProblem(t: Tensor): string | null {
+  const st = (t as { _storage?: unknown })._storage;
+  if (!(st instanceof Storage) || !Array.isArray(t._shape) || !Array.isArray(t._strides) || t._shape.length !== t._strides.length) {
+    return 'is not a valid Tensor (it has no storage; was it made with Object.create?)';
+  }
+  const data = st.data as { length: number; byteLength?: number; buffer?: ArrayBuffer & { detached?: boolean } };
+  if (st.device !== 'cpu') return null; // the addon checks device memory itself
+  let lo = t._offset, hi = t._offset;
+  for (let d = 0; d < t._shape.length; d++) {
+    if (t._shape[d] === 0) return null; // addresses nothing
+    const span = (t._shape[d] - 1) * t._strides[d];
+    if (span > 0) hi += span;
+    else lo += span;
+  }
+  if (lo >= 0 && hi < data.length) return null;
+  const buf = data.buffer;
+  if (buf && (buf.detached ?? buf.byteLength === 0)) return 'has lost its memory (its ArrayBuffer was transferred or detached)';
+  return `is a view out of bounds of its storage (elements ${lo} to ${hi} of ${data.length})`;
+}
+
+/**
  * A zeroed tensor (the name follows the kernels' use: an output to fill).
  * `op` is the caller's op, named when the allocation is refused; `device`
  * is canonical (Note [Device strings]): an op allocates where its inputs

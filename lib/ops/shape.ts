@@ -21,7 +21,18 @@ function check(x: unknown, op: string): asserts x is Tensor {
 }
 
 function viewOf(t: Tensor, m: Meta): Tensor {
-  return new Tensor(t._storage, m.shape, m.strides, m.offset, t.dtype);
+  const v = new Tensor(t._storage, m.shape, m.strides, m.offset, t.dtype);
+  v._base = t._base ?? t;
+  return v;
+}
+
+/**
+ * Marks the outputs of split/chunk/unbind made with grad, which PyTorch
+ * refuses to modify in place ("Output i of SplitBackward0 is a view ...").
+ */
+function markMultiOutput(outs: Tensor[], name: string): Tensor[] {
+  for (let i = 0; i < outs.length; i++) if (outs[i]._gradFn !== null) outs[i]._multiOutput = `Output ${i} of ${name}`;
+  return outs;
 }
 
 // ---- slices: narrow, select, index with slices ---------------------------------
@@ -172,7 +183,10 @@ export function reshape(x: Tensor, size: number[]): Tensor {
   const shape = inferSize(size, x.numel(), 'reshape');
   const strides = viewStrides(x._shape, x._strides, shape);
   if (strides) return viewOp(x, shape, strides);
-  return viewOp(contiguous(x), shape, K.contiguousStrides(shape));
+  // A copy, then a view of it: the result owns its memory (not a view).
+  const r = viewOp(contiguous(x), shape, K.contiguousStrides(shape));
+  r._base = null;
+  return r;
 }
 
 export function flatten(x: Tensor, start = 0, end = -1): Tensor {
@@ -467,11 +481,11 @@ export function split(x: Tensor, splitSize: number | number[], dim = 0): Tensor[
     if (sizes.length === 0) sizes.push(0);
   }
   let at = 0;
-  return sizes.map((len) => {
+  return markMultiOutput(sizes.map((len) => {
     const r = narrow(x, d, at, len);
     at += len;
     return r;
-  });
+  }), Array.isArray(splitSize) ? 'SplitWithSizesBackward0' : 'SplitBackward0');
 }
 
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
@@ -484,20 +498,47 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 export function unbind(x: Tensor, dim = 0): Tensor[] {
   check(x, 'unbind');
   const d = normDim(dim, x._shape.length, 'unbind');
-  return Array.from({ length: x._shape[d] }, (_, i) => select(x, d, i));
+  return markMultiOutput(Array.from({ length: x._shape[d] }, (_, i) => select(x, d, i)), 'UnbindBackward0');
 }
 
 export function repeat(x: Tensor, reps: number[]): Tensor {
   check(x, 'repeat');
-  if (reps.length < x._shape.length) {
-    throw new RangeError('repeat: number of dimensions of repeat dims can not be smaller than number of dimensions of tensor');
+  if (!Array.isArray(reps)) throw new TypeError(`repeat: repeats must be an array of integers, got ${K.fmtValue(reps)}`);
+  for (const r of reps) {
+    if (typeof r !== 'number' || !Number.isInteger(r)) throw new TypeError(`repeat: repeats must be integers, got ${K.fmtValue(r)} in ${K.fmtShape(reps)}`);
   }
+  if (reps.length < x._shape.length) {
+    throw new RangeError(
+      'repeat: Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor ' +
+        `(got ${reps.length} repeats for a tensor of shape ${K.fmtShape(x._shape)})`,
+    );
+  }
+  // Every check on the result comes before the reshape/expand below, whose
+  // own errors would name reshape or contiguous.
+  for (const r of reps) if (r < 0) throw new RangeError(`repeat: Trying to create tensor with negative dimension ${r}: ${K.fmtShape(reps)}`);
   const shape = [...Array(reps.length - x._shape.length).fill(1), ...x._shape];
+  shape.forEach((s, i) => {
+    if (s * reps[i] >= 2 ** 63) {
+      throw new RangeError(`repeat: the size of dim ${i} would be ${s} * ${reps[i]}, which overflows int64 (repeats ${K.fmtShape(reps)}, shape ${K.fmtShape(x._shape)})`);
+    }
+  });
+  const outShape = shape.map((s, i) => s * reps[i]);
+  if (K.numelOf(outShape) >= 2 ** 63) {
+    throw new RangeError(`repeat: the result of shape ${K.fmtShape(outShape)} has more elements than int64 can count (repeats ${K.fmtShape(reps)}, shape ${K.fmtShape(x._shape)})`);
+  }
+  K.checkAllocSize(outShape, 'repeat', 'the result');
   const inter: number[] = [];
   const big: number[] = [];
   shape.forEach((s, i) => {
     inter.push(1, s);
     big.push(reps[i], s);
   });
-  return reshape(expand(reshape(x, inter), big), shape.map((s, i) => s * reps[i]));
+  try {
+    return reshape(expand(reshape(x, inter), big), outShape);
+  } catch (e) {
+    // Under 2^32 elements an allocation can still fail (2^32 int64 are
+    // 32 GiB): the copy is repeat's, so the error names repeat.
+    if (e instanceof RangeError && /^\w+: cannot allocate /.test(e.message)) throw new RangeError(e.message.replace(/^\w+: /, 'repeat: '));
+    throw e;
+  }
 }

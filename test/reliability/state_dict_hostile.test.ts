@@ -7,7 +7,7 @@ import * as torch from '../../lib/index.js';
 const { optim } = torch;
 const { lrScheduler } = optim;
 
-function sgd(): optim.Optimizer {
+function sgd(): torch.optim.Optimizer {
   return new optim.SGD([torch.zeros([2]).requiresGrad_()], { lr: 0.1, momentum: 0.9 });
 }
 

@@ -91,6 +91,28 @@ abstract class ModuleSequence extends Module {
   [Symbol.iterator](): Iterator<Module> {
     return this._items.map(([, m]) => m)[Symbol.iterator]();
   }
+
+  /**
+   * PyTorch's add_module on a container: the module joins the list under
+   * `name` (in place when the name is taken, as a dict key keeps its
+   * position), so length, iteration and Sequential's forward see it.
+   * null removes the entry of that name.
+   */
+  override addModule(name: string, module: Module | null): void {
+    const op = `${this.constructor.name}.addModule`;
+    if (typeof name !== 'string') throw new TypeError(`${op}: name must be a string, got ${typeof name}`);
+    if (name === '' || name.includes('.')) throw new RangeError(`${op}: module name can't be empty or contain ".", got "${name}"`);
+    if (module !== null) checkModule(op, module, 'the module');
+    const at = this._items.findIndex(([k]) => k === name);
+    if (at < 0 && name in this) throw new Error(`${op}: attribute '${name}' already exists`);
+    if (module === null) {
+      if (at >= 0) this._items.splice(at, 1);
+    } else if (at >= 0) {
+      this._items[at][1] = module;
+    } else {
+      this._items.push([name, module]);
+    }
+  }
 }
 
 /** Runs its modules one after another: forward(x) = m_n(...m_1(x)). */
@@ -115,9 +137,14 @@ export class Sequential extends ModuleSequence {
     });
   }
 
+  /**
+   * Runs every child in registration order, as PyTorch's iterates
+   * self._modules: the listed modules (constructor, append, addModule /
+   * registerModule), then any Module assigned to a field of the Sequential.
+   */
   forward<T = unknown>(input: T): T {
     let x: unknown = input;
-    for (const [, m] of this._items) x = m.forward(x);
+    for (const [, m] of this._ownChildren()) x = m.forward(x);
     return x as T;
   }
 
