@@ -64,9 +64,15 @@ void binaryScalar(BinaryOp op, const TensorView& a, double scalar, bool scalarFi
 void where(const TensorView& cond, const TensorView& a, const TensorView& b, const TensorView& out);
 // Both views on one device.
 void copy(const TensorView& src, const TensorView& dst);
+// The host side of a cross-device copy that is strided or converts dtypes
+// (Note [Copies across devices] in elementwise.cu): a copy between two host
+// views of one shape. The binding passes the CPU copy kernel, kd::copy, so
+// that native/cuda needs nothing from native/cpu.
+using HostCopy = void (*)(const TensorView& src, const TensorView& dst);
 // src and dst on different devices (one may be the CPU: device -1); any
-// strides and dtypes on both sides.
-void copyAcross(const TensorView& src, const TensorView& dst);
+// strides and dtypes on both sides. hostCopy may be null only when the host
+// side is contiguous and of dst's dtype (it is then not called).
+void copyAcross(const TensorView& src, const TensorView& dst, HostCopy hostCopy);
 void fill(const TensorView& dst, double value);
 void clamp(const TensorView& x, double lo, double hi, const TensorView& out);
 
