@@ -1,8 +1,11 @@
 // The CUDA backend as the binding sees it: device management, the caching
 // allocator and one kernel entry per CPU kernel, with the CPU kernel's
-// parameters (native/cpu/kernels.h, nn_kernels.h, optim_kernels.h). Every
-// TensorView passed here has device >= 0 and points into device memory;
-// the binding checks that all tensors of a call share one device.
+// parameters and contract (documented at the CPU declarations in
+// native/cpu/kernels.h, nn_kernels.h, optim_kernels.h). The types both
+// share come from native/common: this folder stands beside native/cpu and
+// includes nothing of it. Every TensorView passed here has device >= 0 and
+// points into device memory; the binding checks that all tensors of a call
+// share one device.
 //
 // Plain C++: no CUDA or Node headers, so the binding includes it in both
 // builds. With KINDLING_CUDA=ON the .cu files in this folder define it;
@@ -14,9 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "../cpu/kernels.h"
-#include "../cpu/nn_kernels.h"
-#include "../cpu/optim_kernels.h"
+#include "../common/nn_params.h"
+#include "../common/ops.h"
+#include "../common/optim_params.h"
+#include "../common/tensor_view.h"
 
 namespace kd {
 namespace cuda {
