@@ -26,7 +26,7 @@ const root = path.resolve(__dirname, '..');
 const keep = process.argv.includes('--keep');
 
 // What a source build needs; the same list package.json's "files" ships.
-const SOURCES = ['binding.gyp', 'package.json', 'native/binding', 'native/cpu', 'native/cuda', 'scripts/detect-blas.cjs'];
+const SOURCES = ['binding.gyp', 'package.json', 'native/binding', 'native/common', 'native/cpu', 'native/cuda', 'scripts/detect-blas.cjs'];
 
 // Libraries the prebuilt Linux binary may depend on: present on every glibc
 // system that runs Node itself.

@@ -66,7 +66,7 @@ Napi::Value Copy(Info info) {
     TensorView src = readView(info, 0, "copy"), dst = readView(info, 1, "copy");
     checkSameShape(info.Env(), "copy", src, dst);
     // The one op that crosses devices: host <-> device and device <-> device.
-    if (src.device != dst.device) kd::cuda::copyAcross(src, dst);
+    if (src.device != dst.device) kd::cuda::copyAcross(src, dst, kd::copy);
     else KD_RUN_ON(src.device, copy(src, dst));
   });
   return info.Env().Undefined();

@@ -1,30 +1,14 @@
 // The CPU kernels. Plain C++ over TensorViews: no Node headers here.
-// Op lists are X-macros so the C++ enum, the names the binding exports to
-// JS (lib/backend reads codes by name) and the kernels' switches agree.
+// The op lists and enums they take (UnaryOp, BinaryOp, ReduceOp) are in
+// native/common/ops.h, shared with native/cuda.
 #pragma once
-#include "tensor_view.h"
+#include "../common/ops.h"
+#include "../common/tensor_view.h"
 #include <vector>
 
 namespace kd {
 
 // ---- elementwise (native/cpu/elementwise.cc) -------------------------------
-// Float-only ops (exp, log, ...) get float inputs: the TS layer promotes ints.
-#define KD_UNARY_OPS(X) \
-  X(Neg) X(Exp) X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sin) X(Cos) X(Tan) X(Relu) \
-  X(Sigmoid) X(Tanh) X(Reciprocal) X(Sign) X(Floor) X(Ceil) X(Round)      \
-  X(Log1p) X(Expm1) X(Erf) X(Gelu) X(GeluGrad) X(LogicalNot) X(IsNan) X(Square)
-
-// Comparisons and logical ops write Bool; the rest write the inputs' dtype.
-// ReluBackward(y, g) = y > 0 ? g : 0, relu's gradient in one pass.
-#define KD_BINARY_OPS(X) \
-  X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Maximum) X(Minimum) X(Atan2)     \
-  X(Remainder) X(FloorDivide) X(Eq) X(Ne) X(Gt) X(Ge) X(Lt) X(Le)       \
-  X(LogicalAnd) X(LogicalOr) X(LogicalXor) X(ReluBackward)
-
-#define KD_ENUM_ENTRY(name) name,
-enum class UnaryOp : int32_t { KD_UNARY_OPS(KD_ENUM_ENTRY) };
-enum class BinaryOp : int32_t { KD_BINARY_OPS(KD_ENUM_ENTRY) };
-
 // out = op(x). out is contiguous with x's shape; x any strides.
 // IsNan and LogicalNot write Bool, the rest x's dtype.
 void unary(UnaryOp op, const TensorView& x, const TensorView& out);
@@ -42,9 +26,6 @@ void fill(const TensorView& dst, double value);
 void clamp(const TensorView& x, double lo, double hi, const TensorView& out);
 
 // ---- reductions (native/cpu/reduce.cc) --------------------------------------
-#define KD_REDUCE_OPS(X) X(Sum) X(Mean) X(Prod) X(Amax) X(Amin) X(Var) X(LogSumExp) X(Any) X(All) X(Norm2)
-enum class ReduceOp : int32_t { KD_REDUCE_OPS(KD_ENUM_ENTRY) };
-
 // Reduces x over the dims where reduce[d] is true. out is contiguous with
 // x's shape and size 1 in reduced dims (keepdim form). Var uses
 // `correction` (1 = unbiased). Any/All write Bool; Sum of ints writes Int64.

@@ -6,22 +6,15 @@
 // indices and targets, which are Int64. Output and gradient tensors are
 // allocated (zeroed) by the caller with their final shapes; the kernels
 // overwrite them. An optional tensor is passed as a null pointer.
+// The parameter structs are in native/common/nn_params.h, shared with
+// native/cuda.
 #pragma once
-#include "tensor_view.h"
+#include "../common/nn_params.h"
+#include "../common/tensor_view.h"
 
 namespace kd {
 
 // ---- convolution -------------------------------------------------------------
-// Padding is given for the top/left side; the bottom/right padding follows
-// from the output size the caller chose, so 'same' with an odd total
-// padding (PyTorch pads the extra row on the bottom) needs no copy.
-struct Conv2dParams {
-  int64_t strideH = 1, strideW = 1;
-  int64_t padH = 0, padW = 0;
-  int64_t dilationH = 1, dilationW = 1;
-  int64_t groups = 1;
-};
-
 // x [N, C, H, W], w [OC, C / groups, KH, KW], bias [OC] or null,
 // out [N, OC, OH, OW].
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
@@ -34,13 +27,6 @@ void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView&
 // ---- pooling -----------------------------------------------------------------
 // x [P, H, W] where P = N * C planes; out [P, OH, OW]. ceil_mode only changes
 // the output size the caller computes, so the kernels take OH, OW from out.
-struct Pool2dParams {
-  int64_t kernelH = 1, kernelW = 1;
-  int64_t strideH = 1, strideW = 1;
-  int64_t padH = 0, padW = 0;
-  int64_t dilationH = 1, dilationW = 1;
-};
-
 // indices [P, OH, OW] Int64: the flat h * W + w of each maximum in its plane
 // (PyTorch's return_indices). NaN wins, as in PyTorch.
 void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices);
@@ -74,18 +60,6 @@ void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorVi
                        const TensorView* gx, const TensorView* gw, const TensorView* gb);
 
 // ---- negative log likelihood / cross entropy ------------------------------------
-enum class Reduction : int32_t { None = 0, Mean = 1, Sum = 2 };
-
-struct NllParams {
-  int64_t ignoreIndex = -100;
-  double labelSmoothing = 0;
-  Reduction reduction = Reduction::Mean;
-  // true: input holds logits and a log-softmax is fused in (cross entropy);
-  // false: input already holds log-probabilities (nll_loss).
-  bool logits = true;
-  const char* op = "crossEntropy";
-};
-
 // input [N, C, D] (D = product of the dims after the class dim), target
 // [N, D] Int64, weight [C] or null. out is a 1-element tensor (mean, sum) or
 // [N, D] (none). lse [N, D] receives each row's logsumexp (logits only; it

@@ -1,8 +1,11 @@
 // The CUDA backend as the binding sees it: device management, the caching
 // allocator and one kernel entry per CPU kernel, with the CPU kernel's
-// parameters (native/cpu/kernels.h, nn_kernels.h, optim_kernels.h). Every
-// TensorView passed here has device >= 0 and points into device memory;
-// the binding checks that all tensors of a call share one device.
+// parameters and contract (documented at the CPU declarations in
+// native/cpu/kernels.h, nn_kernels.h, optim_kernels.h). The types both
+// share come from native/common: this folder stands beside native/cpu and
+// includes nothing of it. Every TensorView passed here has device >= 0 and
+// points into device memory; the binding checks that all tensors of a call
+// share one device.
 //
 // Plain C++: no CUDA or Node headers, so the binding includes it in both
 // builds. With KINDLING_CUDA=ON the .cu files in this folder define it;
@@ -14,9 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "../cpu/kernels.h"
-#include "../cpu/nn_kernels.h"
-#include "../cpu/optim_kernels.h"
+#include "../common/nn_params.h"
+#include "../common/ops.h"
+#include "../common/optim_params.h"
+#include "../common/tensor_view.h"
 
 namespace kd {
 namespace cuda {
@@ -64,9 +68,15 @@ void binaryScalar(BinaryOp op, const TensorView& a, double scalar, bool scalarFi
 void where(const TensorView& cond, const TensorView& a, const TensorView& b, const TensorView& out);
 // Both views on one device.
 void copy(const TensorView& src, const TensorView& dst);
+// The host side of a cross-device copy that is strided or converts dtypes
+// (Note [Copies across devices] in elementwise.cu): a copy between two host
+// views of one shape. The binding passes the CPU copy kernel, kd::copy, so
+// that native/cuda needs nothing from native/cpu.
+using HostCopy = void (*)(const TensorView& src, const TensorView& dst);
 // src and dst on different devices (one may be the CPU: device -1); any
-// strides and dtypes on both sides.
-void copyAcross(const TensorView& src, const TensorView& dst);
+// strides and dtypes on both sides. hostCopy may be null only when the host
+// side is contiguous and of dst's dtype (it is then not called).
+void copyAcross(const TensorView& src, const TensorView& dst, HostCopy hostCopy);
 void fill(const TensorView& dst, double value);
 void clamp(const TensorView& x, double lo, double hi, const TensorView& out);
 

@@ -666,10 +666,10 @@ void fill(const TensorView& dst, double value) {
 // Note [Copies across devices]
 // Host memory is pageable (V8's ArrayBuffers), so a copy goes in two steps:
 // the strided, dtype-converting part runs on whichever side holds the
-// strided view (kd::copy on the CPU, copyImpl on the device), and the
-// transfer moves one contiguous block of dst's dtype. A contiguous
-// same-dtype side skips its staging buffer.
-void copyAcross(const TensorView& src, const TensorView& dst) {
+// strided view (the caller's hostCopy, kd::copy, on the CPU; copyImpl on the
+// device), and the transfer moves one contiguous block of dst's dtype. A
+// contiguous same-dtype side skips its staging buffer.
+void copyAcross(const TensorView& src, const TensorView& dst, HostCopy hostCopy) {
   const int64_t n = dst.numel();
   if (src.numel() != n) throw KernelError("copy: source and destination differ in size");
   if (n == 0) return;
@@ -680,7 +680,8 @@ void copyAcross(const TensorView& src, const TensorView& dst) {
     const void* host = src.data;
     if (!(src.isContiguous() && src.dtype == dst.dtype)) {
       const TensorView h = contiguousHost(dst, dst.dtype, hostBuf);
-      kd::copy(src, h);
+      if (hostCopy == nullptr) throw KernelError("copy: a strided or converting host side needs a host copy");
+      hostCopy(src, h);
       host = h.data;
     }
     if (dst.isContiguous()) {
@@ -710,8 +711,9 @@ void copyAcross(const TensorView& src, const TensorView& dst) {
     }
     std::vector<uint8_t> hostBuf;
     const TensorView h = contiguousHost(dst, dst.dtype, hostBuf);
+    if (hostCopy == nullptr) throw KernelError("copy: a strided host side needs a host copy");
     copyToHost(src.device, h.data, block, bytes);
-    kd::copy(h, dst);
+    hostCopy(h, dst);
     return;
   }
   // device -> another device

@@ -245,7 +245,8 @@ void randperm(const TensorView& out) {
   host.ndim = 1;
   host.shape[0] = n;
   host.strides[0] = 1;
-  copyAcross(host, out);
+  // host is contiguous and of out's dtype (Int64), so no host copy is needed.
+  copyAcross(host, out, nullptr);
 }
 
 }  // namespace cuda

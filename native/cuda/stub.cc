@@ -33,7 +33,7 @@ void binary(BinaryOp op, const TensorView& a, const TensorView& b, const TensorV
 void binaryScalar(BinaryOp op, const TensorView& a, double scalar, bool scalarFirst, const TensorView& out) { noCuda(); }
 void where(const TensorView& cond, const TensorView& a, const TensorView& b, const TensorView& out) { noCuda(); }
 void copy(const TensorView& src, const TensorView& dst) { noCuda(); }
-void copyAcross(const TensorView& src, const TensorView& dst) { noCuda(); }
+void copyAcross(const TensorView& src, const TensorView& dst, HostCopy hostCopy) { noCuda(); }
 void fill(const TensorView& dst, double value) { noCuda(); }
 void clamp(const TensorView& x, double lo, double hi, const TensorView& out) { noCuda(); }
 void reduce(ReduceOp op, const TensorView& x, const std::vector<bool>& reduceDims, double correction, const TensorView& out) { noCuda(); }

@@ -242,11 +242,11 @@ void testElementwise() {
   std::vector<uint8_t> hostOut(dst.host.size());
   TensorView hv = dst.h();
   hv.data = hostOut.data();
-  cuda::copyAcross(src.view(true, {5, 6}, {1, 5}), hv);
+  cuda::copyAcross(src.view(true, {5, 6}, {1, 5}), hv, kd::copy);
   kd::copy(src.view(false, {5, 6}, {1, 5}), dst.h());
   ++gChecks;
   if (hostOut != dst.host) fail("copyAcross device -> host");
-  cuda::copyAcross(src.view(false, {5, 6}, {1, 5}), dst.d());
+  cuda::copyAcross(src.view(false, {5, 6}, {1, 5}), dst.d(), kd::copy);
   compare("copyAcross host -> device", dst, 0, 0);
 }
 

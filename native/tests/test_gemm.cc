@@ -11,7 +11,7 @@
 // level this CPU has.
 #include "kernels.h"
 #include "parallel.h"
-#include "tensor_view.h"
+#include "../common/tensor_view.h"
 #ifdef KD_WITH_OPENBLAS
 #include <cblas.h>
 extern "C" char* openblas_get_corename(void);

@@ -72,7 +72,7 @@ function prebuildIsCurrent(): boolean {
   if (built.length === 0) return false;
   const sources = [
     join(ROOT, 'binding.gyp'),
-    ...['binding', 'cpu', 'cuda'].flatMap((d) => filesUnder(join(ROOT, 'native', d))),
+    ...['binding', 'common', 'cpu', 'cuda'].flatMap((d) => filesUnder(join(ROOT, 'native', d))),
   ];
   return newestMtime(built) >= newestMtime(sources);
 }
@@ -127,6 +127,7 @@ describe('npm tarball', () => {
       'CMakeLists.txt',
       'scripts/detect-blas.cjs',
       'native/binding/addon.cc',
+      'native/common/tensor_view.h',
       'native/cpu/gemm.cc',
     ]) {
       expect(paths, `tarball lacks ${p}`).toContain(p);

@@ -1,6 +1,7 @@
 // A strided view of tensor memory as the kernels see it. Kernels in
-// native/cpu know nothing of Node: the binding turns JS arguments into
-// TensorViews and the kernels work on raw pointers, shapes and strides.
+// native/cpu and native/cuda know nothing of Node: the binding turns JS
+// arguments into TensorViews and the kernels work on raw pointers, shapes
+// and strides. Shared by both (native/common: types only, no kernels).
 #pragma once
 #include <cstdint>
 #include <cstddef>

@@ -1,0 +1,31 @@
+// The op codes CPU and CUDA kernels share. Op lists are X-macros so the
+// C++ enum, the names the binding exports to JS (lib/backend reads codes by
+// name) and the kernels' switches agree. No Node headers, no kernels.
+#pragma once
+#include <cstdint>
+
+namespace kd {
+
+// ---- elementwise ----------------------------------------------------------------
+// Float-only ops (exp, log, ...) get float inputs: the TS layer promotes ints.
+#define KD_UNARY_OPS(X) \
+  X(Neg) X(Exp) X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sin) X(Cos) X(Tan) X(Relu) \
+  X(Sigmoid) X(Tanh) X(Reciprocal) X(Sign) X(Floor) X(Ceil) X(Round)      \
+  X(Log1p) X(Expm1) X(Erf) X(Gelu) X(GeluGrad) X(LogicalNot) X(IsNan) X(Square)
+
+// Comparisons and logical ops write Bool; the rest write the inputs' dtype.
+// ReluBackward(y, g) = y > 0 ? g : 0, relu's gradient in one pass.
+#define KD_BINARY_OPS(X) \
+  X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Maximum) X(Minimum) X(Atan2)     \
+  X(Remainder) X(FloorDivide) X(Eq) X(Ne) X(Gt) X(Ge) X(Lt) X(Le)       \
+  X(LogicalAnd) X(LogicalOr) X(LogicalXor) X(ReluBackward)
+
+#define KD_ENUM_ENTRY(name) name,
+enum class UnaryOp : int32_t { KD_UNARY_OPS(KD_ENUM_ENTRY) };
+enum class BinaryOp : int32_t { KD_BINARY_OPS(KD_ENUM_ENTRY) };
+
+// ---- reductions -----------------------------------------------------------------
+#define KD_REDUCE_OPS(X) X(Sum) X(Mean) X(Prod) X(Amax) X(Amin) X(Var) X(LogSumExp) X(Any) X(All) X(Norm2)
+enum class ReduceOp : int32_t { KD_REDUCE_OPS(KD_ENUM_ENTRY) };
+
+}  // namespace kd
