@@ -1,6 +1,6 @@
 // Kindling: PyTorch for Node.js. `import * as torch from 'kindling'`.
 import { Tensor, type TensorOrScalar, type DimOptions } from './tensor.js';
-import * as E from './ops/elementwise.js';
+import './tensor_methods.js';
 import * as Rd from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import * as M from './ops/matmul.js';
@@ -25,42 +25,8 @@ export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/gr
 export type { Index } from './ops/indexing.js';
 
 // ---- math at top level, as torch.add(a, b) --------------------------------------
-export const add = (a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }) => E.add(a, b, opts);
-export const sub = (a: TensorOrScalar, b: TensorOrScalar, opts?: { alpha?: number }) => E.sub(a, b, opts);
-export const mul = E.mul;
-export const div = E.div;
-export const pow = E.pow;
-export const neg = E.neg;
-export const exp = E.exp;
-export const log = E.log;
-export const log1p = E.log1p;
-export const sqrt = E.sqrt;
-export const rsqrt = E.rsqrt;
-export const abs = E.abs;
-export const sin = E.sin;
-export const cos = E.cos;
-export const relu = E.relu;
-export const sigmoid = E.sigmoid;
-export const tanh = E.tanh;
-export const sign = E.sign;
-export const floor = E.floor;
-export const ceil = E.ceil;
-export const round = E.round;
-export const reciprocal = E.reciprocal;
-export const clamp = E.clamp;
-export const clip = E.clamp;
-export const maximum = E.maximum;
-export const minimum = E.minimum;
-export const eq = (a: Tensor, b: TensorOrScalar) => E.compare('Eq', a, b);
-export const ne = (a: Tensor, b: TensorOrScalar) => E.compare('Ne', a, b);
-export const gt = (a: Tensor, b: TensorOrScalar) => E.compare('Gt', a, b);
-export const ge = (a: Tensor, b: TensorOrScalar) => E.compare('Ge', a, b);
-export const lt = (a: Tensor, b: TensorOrScalar) => E.compare('Lt', a, b);
-export const le = (a: Tensor, b: TensorOrScalar) => E.compare('Le', a, b);
-export const logicalNot = E.logicalNot;
-export const isnan = E.isnan;
-export const equal = E.equal;
-export const allclose = E.allclose;
+// Every op of a method module is torch.x too (Note [Method modules]).
+export * from './ops/elementwise.js';
 export const matmul = M.matmul;
 export const mm = M.mm;
 export const bmm = M.bmm;

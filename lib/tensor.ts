@@ -9,7 +9,7 @@ import { AccumulateGrad, type Node } from './autograd/node.js';
 import { noGrad } from './autograd/grad_mode.js';
 import * as engine from './autograd/engine.js';
 import * as K from './ops/kernels.js';
-import * as E from './ops/elementwise.js';
+import * as IP from './ops/inplace.js';
 import * as Rd from './ops/reduce.js';
 import * as S from './ops/shape.js';
 import * as M from './ops/matmul.js';
@@ -324,46 +324,6 @@ export class Tensor {
     return this.toString();
   }
 
-  // ---- elementwise -----------------------------------------------------------
-  add(other: TensorOrScalar, opts?: { alpha?: number }): Tensor { return E.add(this, other, opts); }
-  sub(other: TensorOrScalar, opts?: { alpha?: number }): Tensor { return E.sub(this, other, opts); }
-  mul(other: TensorOrScalar): Tensor { return E.mul(this, other); }
-  div(other: TensorOrScalar, opts?: E.DivOptions): Tensor { return E.div(this, other, opts); }
-  pow(exponent: TensorOrScalar): Tensor { return E.pow(this, exponent); }
-  rsub(other: TensorOrScalar): Tensor { return E.sub(other, this); }
-  neg(): Tensor { return E.neg(this); }
-  exp(): Tensor { return E.exp(this); }
-  log(): Tensor { return E.log(this); }
-  log1p(): Tensor { return E.log1p(this); }
-  sqrt(): Tensor { return E.sqrt(this); }
-  rsqrt(): Tensor { return E.rsqrt(this); }
-  abs(): Tensor { return E.abs(this); }
-  sin(): Tensor { return E.sin(this); }
-  cos(): Tensor { return E.cos(this); }
-  relu(): Tensor { return E.relu(this); }
-  sigmoid(): Tensor { return E.sigmoid(this); }
-  tanh(): Tensor { return E.tanh(this); }
-  reciprocal(): Tensor { return E.reciprocal(this); }
-  square(): Tensor { return E.mul(this, this); }
-  sign(): Tensor { return E.sign(this); }
-  floor(): Tensor { return E.floor(this); }
-  ceil(): Tensor { return E.ceil(this); }
-  round(): Tensor { return E.round(this); }
-  clamp(min?: number | null, max?: number | null): Tensor { return E.clamp(this, min, max); }
-  clip(min?: number | null, max?: number | null): Tensor { return E.clamp(this, min, max); }
-  maximum(other: Tensor): Tensor { return E.maximum(this, other); }
-  minimum(other: Tensor): Tensor { return E.minimum(this, other); }
-  eq(other: TensorOrScalar): Tensor { return E.compare('Eq', this, other); }
-  ne(other: TensorOrScalar): Tensor { return E.compare('Ne', this, other); }
-  gt(other: TensorOrScalar): Tensor { return E.compare('Gt', this, other); }
-  ge(other: TensorOrScalar): Tensor { return E.compare('Ge', this, other); }
-  lt(other: TensorOrScalar): Tensor { return E.compare('Lt', this, other); }
-  le(other: TensorOrScalar): Tensor { return E.compare('Le', this, other); }
-  logicalNot(): Tensor { return E.logicalNot(this); }
-  isnan(): Tensor { return E.isnan(this); }
-  equal(other: Tensor): boolean { return E.equal(this, other); }
-  allclose(other: Tensor, opts?: { rtol?: number; atol?: number }): boolean { return E.allclose(this, other, opts); }
-
   // ---- reductions ------------------------------------------------------------
   sum(dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.sum(this, dim, opts); }
   mean(dim?: number | number[] | null, opts?: DimOptions): Tensor { return Rd.mean(this, dim, opts); }
@@ -482,34 +442,12 @@ export class Tensor {
   onesLike(): Tensor { const t = K.empty(this._shape, this.dtype, 'onesLike', this._storage.device); K.native.fill(t._ref(), 1); return t; }
 
   // ---- in place ----------------------------------------------------------------
-  zero_(): this { return E.fill_(this, 0, 'zero_'); }
-  fill_(value: number | Tensor): this { return E.fill_(this, value); }
-  add_(other: TensorOrScalar, opts?: { alpha?: number }): this {
-    if (E.binaryInPlace(this, 'Add', other, opts?.alpha)) return this;
-    return E.inplace(this, 'add_', () => E.add(this, other, opts));
-  }
-  sub_(other: TensorOrScalar, opts?: { alpha?: number }): this {
-    if (E.binaryInPlace(this, 'Sub', other, opts?.alpha)) return this;
-    return E.inplace(this, 'sub_', () => E.sub(this, other, opts));
-  }
-  mul_(other: TensorOrScalar): this {
-    if (E.binaryInPlace(this, 'Mul', other)) return this;
-    return E.inplace(this, 'mul_', () => E.mul(this, other));
-  }
-  div_(other: TensorOrScalar, opts?: E.DivOptions): this {
-    if (opts === undefined && E.binaryInPlace(this, 'Div', other)) return this;
-    return E.inplace(this, 'div_', () => E.divide(this, other, opts, 'div_'));
-  }
-  pow_(other: TensorOrScalar): this { return E.inplace(this, 'pow_', () => E.pow(this, other)); }
-  clamp_(min?: number | null, max?: number | null): this { return E.inplace(this, 'clamp_', () => E.clamp(this, min, max)); }
-  neg_(): this { return E.inplace(this, 'neg_', () => E.neg(this)); }
-  relu_(): this { return E.inplace(this, 'relu_', () => E.relu(this)); }
-  exp_(): this { return E.inplace(this, 'exp_', () => E.exp(this)); }
-  sqrt_(): this { return E.inplace(this, 'sqrt_', () => E.sqrt(this)); }
-  copy_(src: Tensor): this { return E.copy_(this, src); }
-  uniform_(low = 0, high = 1): this { return E.random_(this, 'uniform_', (r) => K.native.uniform(r, low, high)); }
-  normal_(mean = 0, std = 1): this { return E.random_(this, 'normal_', (r) => K.native.normal(r, mean, std)); }
-  bernoulli_(p = 0.5): this { return E.random_(this, 'bernoulli_', (r) => K.native.bernoulli(r, p)); }
+  zero_(): this { return IP.fill_(this, 0, 'zero_'); }
+  fill_(value: number | Tensor): this { return IP.fill_(this, value); }
+  copy_(src: Tensor): this { return IP.copy_(this, src); }
+  uniform_(low = 0, high = 1): this { return IP.random_(this, 'uniform_', (r) => K.native.uniform(r, low, high)); }
+  normal_(mean = 0, std = 1): this { return IP.random_(this, 'normal_', (r) => K.native.normal(r, mean, std)); }
+  bernoulli_(p = 0.5): this { return IP.random_(this, 'bernoulli_', (r) => K.native.bernoulli(r, p)); }
 
   /** @internal Marks an in-place write for autograd's version check. */
   _bumpVersion(): void {

@@ -7,6 +7,7 @@ import { isFloating } from '../dtype.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import * as K from '../ops/kernels.js';
 import * as E from '../ops/elementwise.js';
+import { gelu as geluOp } from '../ops/activation.js';
 import * as NN from '../ops/nn.js';
 
 export type Reduction = NN.Reduction;
@@ -108,7 +109,7 @@ export function gelu(x: Tensor, opts?: { approximate?: 'none' | 'tanh' }): Tenso
   checkTensor(x, 'gelu');
   const o = checkOptions(opts, 'gelu');
   const approximate = o.approximate ?? 'none';
-  if (approximate === 'none') return E.gelu(x);
+  if (approximate === 'none') return geluOp(x);
   if (approximate !== 'tanh') throw new TypeError(`gelu: approximate must be 'none' or 'tanh', got ${K.fmtValue(approximate)}`);
   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))
   const inner = x.add(x.mul(x).mul(x).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));

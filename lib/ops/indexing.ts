@@ -12,7 +12,7 @@ import { defineOp } from '../autograd/function.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import * as K from './kernels.js';
 import { sliceBy, type Meta } from './shape.js';
-import { checkInplace } from './elementwise.js';
+import { checkInplace } from './inplace.js';
 import { binaryDType } from './kernels.js';
 import type { Device } from '../backend/cuda.js';
 
