@@ -1,9 +1,14 @@
 // torch.autograd.gradcheck: central finite differences in float64 against
-// the gradients backward computes, one input element at a time.
+// the gradients backward computes, one input element at a time; and
+// gradgradcheck, the same check of the gradient itself (createGraph).
 import { Tensor } from '../tensor.js';
-import { noGrad } from './grad_mode.js';
+import { enableGrad, noGrad } from './grad_mode.js';
 import { grad } from './engine.js';
 import { native, type TypedArray } from '../backend/native.js';
+import { randn } from '../ops/creation.js';
+import { cat } from '../ops/shape.js';
+import { checkOptions } from '../util/args.js';
+import { isFloating } from '../dtype.js';
 
 export interface GradcheckOptions {
   eps?: number;
@@ -12,19 +17,25 @@ export interface GradcheckOptions {
 }
 
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | Tensor[], opts: GradcheckOptions = {}): boolean {
+  return check(fn, inputs, opts, 'gradcheck');
+}
+
+function check(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | Tensor[], opts: GradcheckOptions, op: string): boolean {
   const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-3;
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const diff = ins.filter((t) => t instanceof Tensor && t.requiresGrad);
-  if (diff.length === 0) throw new Error('gradcheck: no input requires grad');
+  if (diff.length === 0) throw new Error(`${op}: no input requires grad`);
   for (const t of diff) {
-    if (t.dtype !== 'float64') throw new TypeError(`gradcheck: inputs must be float64 for precision, got ${t.dtype}`);
+    if (t.dtype !== 'float64') throw new TypeError(`${op}: inputs must be float64 for precision, got ${t.dtype}`);
   }
   const out0 = fn(...ins);
   const outFlat = noGrad(() => out0.detach().reshape([-1]).clone());
   const nOut = outFlat.numel();
-  // Analytical Jacobian: one backward per output element.
+  // Analytical Jacobian: one backward per output element. An output that
+  // does not require grad has a zero one (PyTorch's check that the
+  // numerical gradient of a non-differentiable output is zero).
   const analytical: Float64Array[] = diff.map((t) => new Float64Array(t.numel() * nOut));
-  for (let j = 0; j < nOut; j++) {
+  for (let j = 0; j < nOut && out0.requiresGrad; j++) {
     const out = fn(...ins);
     const gout = noGrad(() => {
       const g = out.zerosLike().reshape([-1]);
@@ -59,7 +70,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | 
         const ana = analytical[k][i * nOut + j];
         if (!(Math.abs(num - ana) <= atol + rtol * Math.abs(num))) {
           throw new Error(
-            `gradcheck: Jacobian mismatch for output ${j} with respect to input ${ins.indexOf(t)}, element ${i}: ` +
+            `${op}: Jacobian mismatch for output ${j} with respect to input ${ins.indexOf(t)}, element ${i}: ` +
               `numerical ${num} vs analytical ${ana}`,
           );
         }
@@ -67,6 +78,65 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | 
     }
   });
   return true;
+}
+
+export interface GradgradcheckOptions extends GradcheckOptions {
+  /** The gradients of fn's outputs; random (standard normal) by default. */
+  gradOutputs?: Tensor | Tensor[] | null;
+}
+
+const GRADGRAD_OPTIONS = ['gradOutputs', 'eps', 'atol', 'rtol'] as const;
+
+/**
+ * torch.autograd.gradgradcheck: gradcheck of the function
+ * (inputs, gradOutputs) -> autograd.grad(fn(inputs), inputs, gradOutputs,
+ * { createGraph: true }), so the second derivatives createGraph builds are
+ * checked against finite differences of the first. gradOutputs default to
+ * standard normal tensors of the outputs' shapes that require grad; given
+ * ones are perturbed only where they require grad. The gradients of the
+ * inputs (those fn uses) are checked as one flat output.
+ */
+export function gradgradcheck(
+  fn: (...inputs: Tensor[]) => Tensor | Tensor[],
+  inputs: Tensor | Tensor[],
+  opts?: GradgradcheckOptions,
+): boolean {
+  const op = 'gradgradcheck';
+  if (typeof fn !== 'function') throw new TypeError(`${op}: fn must be a function`);
+  checkOptions(op, opts, GRADGRAD_OPTIONS);
+  const o = opts ?? {};
+  const ins = Array.isArray(inputs) ? inputs : [inputs];
+  for (const t of ins) if (!(t instanceof Tensor)) throw new TypeError(`${op}: inputs must be Tensors`);
+  const asList = (r: Tensor | Tensor[]): Tensor[] => (Array.isArray(r) ? r : [r]);
+  let gouts: Tensor[];
+  if (o.gradOutputs === undefined || o.gradOutputs === null) {
+    const outs = enableGrad(() => asList(fn(...ins)));
+    gouts = outs.map((y) =>
+      randn(y.shape, { dtype: isFloating(y.dtype) ? y.dtype : 'float64', device: y.device }).requiresGrad_(),
+    );
+  } else {
+    gouts = asList(o.gradOutputs);
+    for (const g of gouts) if (!(g instanceof Tensor)) throw new TypeError(`${op}: gradOutputs must be Tensors`);
+  }
+  const nIn = ins.length;
+  if (!ins.some((t) => t.requiresGrad)) throw new Error(`${op}: no input requires grad`);
+  const first = (...args: Tensor[]): Tensor =>
+    // gradcheck runs this under noGrad for its finite differences; the
+    // gradient it returns still needs its graph.
+    enableGrad(() => {
+      const outs = asList(fn(...args.slice(0, nIn)));
+      if (outs.length !== gouts.length) throw new Error(`${op}: fn returned ${outs.length} outputs but ${gouts.length} gradOutputs were given`);
+      const keep = outs.map((y, i) => (y.requiresGrad ? i : -1)).filter((i) => i >= 0);
+      if (keep.length === 0) throw new Error(`${op}: no output of fn requires grad`);
+      const wrt = args.slice(0, nIn).filter((t) => t.requiresGrad);
+      const gs = grad(keep.map((i) => outs[i]), wrt, {
+        gradOutputs: keep.map((i) => args[nIn + i]), createGraph: true, allowUnused: true,
+      });
+      const flat = gs.filter((g): g is Tensor => g !== null).map((g) => g.reshape([-1]));
+      if (flat.length === 0) throw new Error(`${op}: fn uses no input that requires grad`);
+      return flat.length === 1 ? flat[0] : cat(flat);
+    });
+  return check(first, [...ins, ...gouts], { eps: o.eps, atol: o.atol, rtol: o.rtol }, op);
 }
 
 // Storage element `at` of t, read and written in place on any device (a

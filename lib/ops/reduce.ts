@@ -100,14 +100,17 @@ const prodOp = defineOp({
   name: 'ProdBackward0',
   forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
     const out = K.reduce('Prod', x, dims, true, isFloating(x.dtype) ? x.dtype : 'int64');
-    ctx.saveForBackward(x, out);
+    // Note [Saved result]: the tensor returned is saved, not `out` before
+    // its view: under createGraph the gradient reaches x through it.
+    const result = keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
+    ctx.saveForBackward(x, result);
     ctx.dims = dims;
-    return keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
+    return result;
   },
   backward: (ctx, g) => {
-    const [x, out] = ctx.savedTensors;
+    const [x, result] = ctx.savedTensors;
     // d prod / d x_i = prod / x_i (inputs with zeros are not special-cased).
-    return [unreduce(g, x._shape, ctx.dims).mul(out.expand(x.shape)).div(x)];
+    return [unreduce(g, x._shape, ctx.dims).mul(unreduce(result, x._shape, ctx.dims)).div(x)];
   },
 });
 
@@ -315,13 +318,15 @@ const logsumexpOp = defineOp({
   name: 'LogsumexpBackward0',
   forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
     const out = K.reduce('LogSumExp', x, dims, true, x.dtype);
-    ctx.saveForBackward(x, out);
+    // Note [Saved result].
+    const result = keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
+    ctx.saveForBackward(x, result);
     ctx.dims = dims;
-    return keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
+    return result;
   },
   backward: (ctx, g) => {
-    const [x, out] = ctx.savedTensors;
-    return [unreduce(g, x._shape, ctx.dims).mul(x.sub(out).exp())];
+    const [x, result] = ctx.savedTensors;
+    return [unreduce(g, x._shape, ctx.dims).mul(x.sub(result.reshape(keptShape(x._shape, ctx.dims))).exp())];
   },
 });
 
@@ -337,12 +342,15 @@ const norm2Op = defineOp({
   name: 'NormBackward1',
   forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
     const out = K.reduce('Norm2', x, dims, true, x.dtype);
-    ctx.saveForBackward(x, out);
+    // Note [Saved result].
+    const result = keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
+    ctx.saveForBackward(x, result);
     ctx.dims = dims;
-    return keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
+    return result;
   },
   backward: (ctx, g) => {
-    const [x, out] = ctx.savedTensors;
+    const [x, result] = ctx.savedTensors;
+    const out = result.reshape(keptShape(x._shape, ctx.dims));
     // x / ||x||, with 0 where the norm is 0 (PyTorch's subgradient).
     const safe = out.add(out.eq(0).to(out.dtype));
     return [unreduce(g, x._shape, ctx.dims).mul(x).div(safe)];
