@@ -10,7 +10,7 @@ import { fmtValue } from './ops/kernels.js';
 import { availableParallelism } from 'node:os';
 import * as engine from './autograd/engine.js';
 import { Function, Ctx } from './autograd/function.js';
-import { gradcheck } from './autograd/gradcheck.js';
+import { gradcheck, gradgradcheck } from './autograd/gradcheck.js';
 import { cuda as cudaApi } from './backend/cuda.js';
 
 export { Tensor, Storage } from './tensor.js';
@@ -83,8 +83,9 @@ export const autograd = {
   backward: engine.backwardMany,
   Function,
   gradcheck,
+  gradgradcheck,
 };
-export { Function, Ctx, gradcheck };
+export { Function, Ctx, gradcheck, gradgradcheck };
 
 // ---- runtime ----------------------------------------------------------------------------
 let seed = 0;

@@ -4,17 +4,31 @@
 // from the modules' types below, so a method cannot disagree with its op.
 // Note [Method modules]: every export of such a module is a method; a
 // function that is not one (torch.cat, torch.zeros) lives in another module.
+import { inspect } from 'node:util';
 import { Tensor } from './tensor.js';
 import type { CallArgs, Param } from './util/args.js';
 import type { OpFn } from './ops/op.js';
+import { formatTensor } from './format.js';
 import * as elementwise from './ops/elementwise.js';
+import * as conversion from './ops/conversion.js';
+import * as fill from './ops/fill.js';
+import * as legacy from './ops/legacy_methods.js';
+import * as autograd from './autograd/methods.js';
 
-const METHOD_MODULES = [elementwise];
+const METHOD_MODULES = [elementwise, conversion, fill, legacy, autograd];
 
 // ---- types ----------------------------------------------------------------------------
 type Tail<Ps> = Ps extends readonly [unknown, ...infer R extends readonly Param[]] ? R : [];
-/** An op's method: its call signature without self. */
-type Method<F> = F extends OpFn<infer Ps, infer R, string> ? (...args: CallArgs<Tail<Ps>>) => R : F extends (self: Tensor, ...args: infer A) => infer R ? (...args: A) => R : never;
+/**
+ * An op's method: its call signature without self. A plain function taking
+ * self first works too, with up to three overloads (max(), max(dim), max(other)).
+ */
+type Method<F> =
+  F extends OpFn<infer Ps, infer R, string>
+    ? (...args: CallArgs<Tail<Ps>>) => R
+    : F extends { (self: Tensor, ...a: infer A1): infer R1; (self: Tensor, ...a: infer A2): infer R2; (self: Tensor, ...a: infer A3): infer R3 }
+      ? { (...a: A1): R1; (...a: A2): R2; (...a: A3): R3 }
+      : never;
 // Keyed by export name, never filtered: filtering would make TypeScript
 // compute each op's type to know Tensor's members, and ops' bodies use
 // Tensor's members (Note [Declared return types] in ops/op.ts).
@@ -22,7 +36,12 @@ type MethodsOf<M> = { [K in Extract<keyof M, string>]: Method<M[K]> };
 
 declare module './tensor.js' {
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  interface Tensor extends MethodsOf<typeof elementwise> {}
+  interface Tensor
+    extends MethodsOf<typeof elementwise>,
+      MethodsOf<typeof conversion>,
+      MethodsOf<typeof fill>,
+      MethodsOf<typeof legacy>,
+      MethodsOf<typeof autograd> {}
 }
 
 // ---- run time ---------------------------------------------------------------------------
@@ -35,3 +54,8 @@ for (const m of METHOD_MODULES) {
     };
   }
 }
+// Printing, as Python's repr (format.ts).
+proto.toString = function (this: Tensor) {
+  return formatTensor(this);
+};
+proto[inspect.custom as unknown as string] = proto.toString;

@@ -3,9 +3,10 @@
 // gradients that reach each node in its input buffer. Iterative, never
 // recursive: graphs of 100k nodes are normal and JS stacks are shallow.
 import { Tensor } from '../tensor.js';
-import { AccumulateGrad, Node } from './node.js';
+import { AccumulateGrad, Node, accumulatorOf } from './node.js';
+import * as K from '../ops/kernels.js';
 import { edgeOf } from './function.js';
-import { isGradEnabled, setGradEnabled } from './grad_mode.js';
+import { isGradEnabled, noGrad, setGradEnabled } from './grad_mode.js';
 
 export interface BackwardOptions {
   retainGraph?: boolean;
@@ -147,7 +148,7 @@ function run(
   const captured: (Tensor | null)[] = [];
   if (capture) {
     capture.forEach((t, i) => {
-      const n = t.gradFn ?? (t.requiresGrad ? t._accumulator() : null);
+      const n = t.gradFn ?? (t.requiresGrad ? accumulatorOf(t) : null);
       if (!n) throw new Error(`${op}: one of the input tensors does not require grad`);
       captured.push(null);
       captureAt.set(n, [...(captureAt.get(n) ?? []), i]);
@@ -185,9 +186,9 @@ function run(
         }
         const at = captureAt.get(node);
         if (at) for (const i of at) captured[i] = grad;
-        if (!capture && node.retained) for (const t of node.retained) t._accumulateGrad(grad, createGraph);
+        if (!capture && node.retained) for (const t of node.retained) accumulateGrad(t, grad, createGraph);
         if (node instanceof AccumulateGrad) {
-          if (!capture) node.variable._accumulateGrad(grad, createGraph);
+          if (!capture) accumulateGrad(node.variable, grad, createGraph);
         } else {
           childGrads = node.apply(grad);
           if (!retain) node.release();
@@ -234,4 +235,22 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
     }
   });
   return result;
+}
+
+/** Sums a gradient into t.grad: the engine's sink for leaves and retained tensors. */
+function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
+  const prev = t._grad;
+  if (prev === null) {
+    // A gradient may alias another tensor (add's backward hands the same
+    // tensor to both inputs), so .grad gets its own memory.
+    t._grad = createGraph ? g.clone() : noGrad(() => K.clone(g));
+  } else if (createGraph) {
+    t._grad = prev.add(g);
+  } else if (g.dtype === prev.dtype && g._shape.length === prev._shape.length && prev.isContiguous() && g._shape.every((s, i) => s === prev._shape[i])) {
+    // Summing into .grad in place, in one kernel call.
+    K.native.binary(K.B.Add, prev._ref(), g._ref(), prev._ref());
+    prev._bumpVersion();
+  } else {
+    noGrad(() => prev.add_(g));
+  }
 }

@@ -4,7 +4,7 @@
 // gradients). torch.autograd.Function is the same machinery for users.
 import { Tensor } from '../tensor.js';
 import { isGradEnabled, setGradEnabled } from './grad_mode.js';
-import { Node, SavedTensor, type Edge } from './node.js';
+import { Node, SavedTensor, accumulatorOf, type Edge } from './node.js';
 
 const NO_INPUTS: boolean[] = Object.freeze([]) as unknown as boolean[];
 
@@ -131,7 +131,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 export function edgeOf(t: Tensor): Edge {
   if (t.gradFn) return t.gradFn;
-  return t.requiresGrad ? t._accumulator() : null;
+  return t.requiresGrad ? accumulatorOf(t) : null;
 }
 
 export interface OpDef<A extends unknown[]> {

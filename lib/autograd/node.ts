@@ -44,3 +44,8 @@ export class AccumulateGrad extends Node {
     return [];
   }
 }
+
+/** The AccumulateGrad node of a leaf: one per tensor, made on first use. */
+export function accumulatorOf(t: Tensor): AccumulateGrad {
+  return (t._acc ??= new AccumulateGrad(t));
+}

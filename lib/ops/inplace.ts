@@ -176,7 +176,13 @@ export function inplaceOf<Ps extends readonly Param[], R, N extends string>(
       const alpha = direct === 'Add' || direct === 'Sub' ? (third as number) : 1;
       if ((direct !== 'Div' || third === null) && binaryInPlace(self, direct, other, alpha)) return self;
     }
-    return inplace(self, name, () => (f as unknown as (...a: unknown[]) => Tensor)(self, ...args));
+    // Where autograd records the write, the op runs on a copy of self's old
+    // values: the op may save its input for backward, and the write below
+    // would overwrite it (PyTorch keeps the original self the same way).
+    let recorded = isGradEnabled() && self.requiresGrad;
+    if (isGradEnabled()) for (const a of args) if (a instanceof Tensor && a.requiresGrad) recorded = true;
+    const input = recorded ? self.clone() : self;
+    return inplace(self, name, () => (f as unknown as (...a: unknown[]) => Tensor)(input, ...args));
   };
   Object.defineProperty(run, 'name', { value: name });
   Object.defineProperty(run, 'spec', { value: { ...f.spec, name } });

@@ -5,6 +5,10 @@ import { makeRef, native, type Ref } from '../backend/native.js';
 import { allocCuda, type Device } from '../backend/cuda.js';
 import { Storage, Tensor } from '../tensor.js';
 import { allocStorage, isFloating, resultType, scalarDType, type DType, type PromotionOperand } from '../dtype.js';
+import { fmtShape, fmtValue } from '../util/args.js';
+import { contiguousStrides, numelOf } from '../util/shape.js';
+
+export { contiguousStrides, numelOf, fmtShape, fmtValue };
 
 export const U = native.unaryOps;
 export const B = native.binaryOps;
@@ -15,24 +19,6 @@ const lowerNames = new Map<string, string>();
 function lower(op: string): string {
   let n = lowerNames.get(op);
   if (n === undefined) lowerNames.set(op, (n = op.toLowerCase()));
-  return n;
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    // Past 2^53 only a zero-size tensor gets here ([0, 2^40, 1e10]): it
-    // addresses nothing, and the kernels refuse strides outside int64.
-    strides[i] = s <= Number.MAX_SAFE_INTEGER ? s : 0;
-    s *= shape[i];
-  }
-  return strides;
-}
-
-export function numelOf(shape: readonly number[]): number {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i];
   return n;
 }
 
@@ -184,45 +170,6 @@ export function toIntegral(v: number, dtype: DType): number {
   if (dtype === 'uint8') return ((t % 256) + 256) % 256;
   if (dtype === 'int32') return t | 0;
   return t;
-}
-
-export function fmtShape(s: readonly number[]): string {
-  // Shapes in messages may be the caller's unchecked arguments.
-  return Array.isArray(s) ? `[${s.map((v) => fmtValue(v)).join(', ')}]` : fmtValue(s);
-}
-
-/**
- * A caller's argument as error-message text. Never throws: a template
- * literal throws on a Symbol, String() on an object without a prototype,
- * JSON.stringify on a BigInt or a cycle, and any of them would replace the
- * op's error with one that does not name the op.
- */
-export function fmtValue(v: unknown, depth = 0): string {
-  switch (typeof v) {
-    case 'symbol': return v.toString();
-    case 'bigint': return `${v}n`;
-    case 'function': return `[function ${(v as { name?: string }).name || 'anonymous'}]`;
-    case 'string': return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
-    case 'object':
-      if (v === null) return 'null';
-      if (v instanceof Tensor) return `Tensor(${v.dtype}, ${fmtShape(v._shape)})`;
-      if (Array.isArray(v)) {
-        if (depth > 1) return '[...]';
-        const items = v.slice(0, 8).map((x) => fmtValue(x, depth + 1));
-        return `[${items.join(', ')}${v.length > 8 ? ', ...' : ''}]`;
-      }
-      if (ArrayBuffer.isView(v)) return `${v.constructor?.name ?? 'typed array'}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
-      try {
-        const ctor = Object.getPrototypeOf(v)?.constructor?.name;
-        if (ctor && ctor !== 'Object') return `[object ${ctor}]`;
-        const j = JSON.stringify(v);
-        if (j !== undefined) return j.length > 60 ? `${j.slice(0, 60)}...` : j;
-      } catch {
-        /* a BigInt inside, a cycle, a throwing getter or toJSON */
-      }
-      return '[object]';
-    default: return String(v);
-  }
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -24,7 +24,12 @@ export interface Param<N extends string = string, T = unknown, O extends boolean
   readonly check: (v: unknown, owner: string) => T;
 }
 
-/** A value for messages: short, never throwing (getters, cycles, BigInt). */
+/**
+ * A caller's argument as error-message text. Never throws: a template
+ * literal throws on a Symbol, String() on an object without a prototype,
+ * JSON.stringify on a BigInt or a cycle, and any of them would replace the
+ * op's error with one that does not name the op.
+ */
 export function fmtValue(v: unknown, depth = 0): string {
   switch (typeof v) {
     case 'symbol': return v.toString();
@@ -57,7 +62,8 @@ export function fmtValue(v: unknown, depth = 0): string {
 }
 
 export function fmtShape(s: readonly number[]): string {
-  return `[${s.join(', ')}]`;
+  // Shapes in messages may be the caller's unchecked arguments.
+  return Array.isArray(s) ? `[${s.map((v) => fmtValue(v)).join(', ')}]` : fmtValue(s);
 }
 
 /**
@@ -93,15 +99,18 @@ export function didYouMean(key: string, valid: readonly string[]): string | null
 
 function editDistance(a: string, b: string): number {
   if (Math.abs(a.length - b.length) > 3) return Infinity;
+  let prev2: number[] = [];
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
       const sub = prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
-      // A swapped pair (momnetum) counts as one edit.
-      const swap = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? (cur[j - 2] ?? Infinity) + 1 : Infinity;
+      // A swapped pair (momnetum, bais) counts as one edit: from the row
+      // before the pair, two back.
+      const swap = i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1] ? prev2[j - 2] + 1 : Infinity;
       cur.push(Math.min(prev[j] + 1, cur[j - 1] + 1, sub, swap));
     }
+    prev2 = prev;
     prev = cur;
   }
   return prev[b.length];

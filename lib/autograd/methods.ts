@@ -1,0 +1,36 @@
+// The autograd methods of Tensor: backward, retainGrad, registerHook. A
+// method module (Note [Method modules] in tensor_methods.ts).
+import type { Tensor } from '../tensor.js';
+import { accumulatorOf } from './node.js';
+import * as engine from './engine.js';
+
+export function backward(self: Tensor, gradient?: Tensor | null, opts?: engine.BackwardOptions): void {
+  engine.backward(self, gradient, opts);
+}
+
+export function retainGrad(self: Tensor): void {
+  if (self.isLeaf || self._retainsGrad) return;
+  self._retainsGrad = true;
+  const n = self._gradFn!;
+  (n.retained ??= []).push(self);
+}
+
+/** fn(grad) runs when this tensor's gradient is computed; a returned Tensor replaces it. */
+export function registerHook(self: Tensor, fn: (grad: Tensor) => Tensor | void): { remove(): void } {
+  if (typeof fn !== 'function') throw new TypeError('registerHook: expected a function');
+  if (!self.requiresGrad) throw new Error("registerHook: cannot register a hook on a tensor that doesn't require gradient");
+  const node = self._gradFn ?? accumulatorOf(self);
+  // Copy on write: a backward runs the hooks registered when it reached
+  // the node, so a hook that registers a hook (or removes one) changes the
+  // next backward, not the list this one is walking.
+  node.preHooks = node.preHooks ? [...node.preHooks, fn] : [fn];
+  let removed = false;
+  return {
+    remove: () => {
+      if (removed || !node.preHooks) return;
+      removed = true;
+      const i = node.preHooks.indexOf(fn);
+      if (i >= 0) node.preHooks = node.preHooks.filter((_, k) => k !== i);
+    },
+  };
+}

@@ -1,0 +1,117 @@
+// Conversions and reads: dtype and device moves (to, float, cuda, ...) and
+// getting values out (item, tolist, toTypedArray). A method module (Note
+// [Method modules] in tensor_methods.ts): every export is a Tensor method.
+import { Tensor } from '../tensor.js';
+import { isDType, type DType } from '../dtype.js';
+import { device as checkedDevice, freeCuda, type Device } from '../backend/cuda.js';
+import type { CudaBuffer, TypedArray } from '../backend/native.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { fmtValue } from '../util/args.js';
+import * as K from './kernels.js';
+import * as S from './shape.js';
+
+export function to(self: Tensor, target: DType | Device | string | { dtype?: DType; device?: string }): Tensor {
+  if (typeof target === 'object' && target !== null) {
+    let r: Tensor = self;
+    if (target.device !== undefined) r = to(r, target.device);
+    if (target.dtype !== undefined) r = to(r, target.dtype);
+    return r;
+  }
+  if (isDType(target)) return target === self.dtype ? self : S.toDType(self, target);
+  if (target === self._storage.device) return self;
+  if (typeof target !== 'string') throw new TypeError(`to: expected a dtype or a device, got ${fmtValue(target)}`);
+  let dev: Device;
+  try {
+    dev = checkedDevice(target, 'to');
+  } catch (e) {
+    if (e instanceof TypeError) throw new TypeError(`to: expected a dtype or a device, got ${fmtValue(target)}`);
+    throw e;
+  }
+  return dev === self._storage.device ? self : S.toDevice(self, dev);
+}
+export function type(self: Tensor, dtype: DType): Tensor { return to(self, dtype); }
+export function float(self: Tensor): Tensor { return to(self, 'float32'); }
+export function double(self: Tensor): Tensor { return to(self, 'float64'); }
+export function long(self: Tensor): Tensor { return to(self, 'int64'); }
+export function int(self: Tensor): Tensor { return to(self, 'int32'); }
+export function bool(self: Tensor): Tensor { return to(self, 'bool'); }
+export function cpu(self: Tensor): Tensor { return self._storage.device === 'cpu' ? self : S.toDevice(self, 'cpu'); }
+/** To the current CUDA device, or to device N (a number) or 'cuda:N'. */
+export function cuda(self: Tensor, device?: number | string): Tensor {
+  if (device === undefined) return to(self, 'cuda');
+  if (typeof device === 'number') {
+    if (!Number.isInteger(device) || device < 0) throw new RangeError(`cuda: invalid device ordinal ${fmtValue(device)}`);
+    return to(self, `cuda:${device}`);
+  }
+  if (typeof device !== 'string' || !device.startsWith('cuda')) throw new TypeError(`cuda: expected a CUDA device, got ${fmtValue(device)}`);
+  return to(self, device);
+}
+/**
+ * Frees a CUDA tensor's device memory now, for every tensor sharing it
+ * (views included); using any of them afterwards throws "<op>: tensor was
+ * disposed". The GC frees it anyway once unreachable: dispose() is for
+ * giving memory back before the GC runs. On the CPU it does nothing (the
+ * GC owns CPU memory, and a typed array cannot be freed early).
+ */
+export function dispose(self: Tensor): void {
+  if (self._storage.device !== 'cpu') freeCuda(self._storage.data as CudaBuffer);
+}
+
+export function item(self: Tensor): number {
+  const n = K.numelOf(self._shape);
+  if (n !== 1) throw new RangeError(`item: a Tensor with ${n} elements cannot be converted to a number`);
+  // A CUDA value is read through a one-element copy to the host.
+  const t = self._storage.device === 'cpu' ? self : K.toDevice(self, 'cpu', 'item');
+  const v = (t._storage.data as TypedArray)[t._offset];
+  // Past the end only when the memory is gone (a transferred ArrayBuffer).
+  if (v === undefined) throw new Error(`item: the tensor ${K.storageProblem(t) ?? 'reads outside its storage'}`);
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+/** A flat copy in row-major order (on the CPU, whatever the tensor's device). */
+export function toTypedArray(self: Tensor): TypedArray {
+  const data = noGrad(() => K.toDevice(self, 'cpu', 'toTypedArray', true))._storage.data as TypedArray;
+  // Small storages share a slab (Note [Small-tensor slabs]); the caller
+  // gets an array with its own buffer, safe to transfer or keep.
+  return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();
+}
+export function numpy(self: Tensor): TypedArray { return toTypedArray(self); }
+export function tolist(self: Tensor): unknown {
+  const shape = self._shape;
+  // The nested lists have one slot per entry at every level ([N, 0] is N
+  // empty lists, as in PyTorch): refuse before building or reading
+  // anything when that is past 2^32, which no JS array holds.
+  let slots = 0, level = 1;
+  for (const n of shape) {
+    level *= n;
+    slots += level;
+    if (level === 0) break;
+  }
+  if (slots > 2 ** 32) {
+    throw new RangeError(
+      `tolist: a tensor of shape ${K.fmtShape(shape)} would become nested lists of ${slots} entries; ` +
+        'at most 2^32 can be built (a JS array holds fewer than 2^32 elements)',
+    );
+  }
+  // An empty tensor's lists hold no values: nothing to read.
+  const flat = K.numelOf(shape) === 0 ? new Float32Array(0) : toTypedArray(self);
+  const isBool = self.dtype === 'bool';
+  const read = (i: number): number | boolean => {
+    const v = flat[i];
+    if (isBool) return v !== 0;
+    return typeof v === 'bigint' ? Number(v) : v;
+  };
+  if (shape.length === 0) return read(0);
+  let pos = 0;
+  const build = (d: number): unknown[] => {
+    const out: unknown[] = [];
+    for (let i = 0; i < shape[d]; i++) out.push(d === shape.length - 1 ? read(pos++) : build(d + 1));
+    return out;
+  };
+  return build(0);
+}
+export function zerosLike(self: Tensor): Tensor { return K.empty(self._shape, self.dtype, 'zerosLike', self._storage.device); }
+export function onesLike(self: Tensor): Tensor {
+  const t = K.empty(self._shape, self.dtype, 'onesLike', self._storage.device);
+  K.native.fill(t._ref(), 1);
+  return t;
+}
