@@ -18,6 +18,12 @@ export interface Param<N extends string = string, T = unknown, O extends boolean
   readonly default: T | undefined;
   /** Only by keyword: after Python's `*`. */
   readonly kwOnly: boolean;
+  /**
+   * Python's `*size`: takes every remaining positional value (x.view(2, 3)),
+   * or one array of them (x.view([2, 3])). Only the last positional
+   * parameter may be one.
+   */
+  readonly rest?: boolean;
   /** The Python-style type for messages and the API reference ('int', 'Tensor', 'int[]?'). */
   readonly type: string;
   /** Returns the value to use, or throws a TypeError/RangeError naming `owner`. */
@@ -148,6 +154,15 @@ export function bindArgs(owner: string, params: readonly Param[], args: ArrayLik
   if (n > 0 && isOptions(args[n - 1])) opts = args[--n] as Record<string, unknown>;
   let positional = 0;
   while (positional < params.length && !params[positional].kwOnly) positional++;
+  const restAt = positional > 0 && params[positional - 1].rest ? positional - 1 : -1;
+  if (restAt >= 0 && n > restAt) {
+    // *size: the values from restAt on become one array (or stay the one array given).
+    const given = n === restAt + 1 && Array.isArray(args[restAt]) ? args[restAt] : Array.prototype.slice.call(args, restAt, n);
+    const packed = Array.prototype.slice.call(args, 0, restAt);
+    packed.push(given);
+    args = packed;
+    n = restAt + 1;
+  }
   if (n > positional) {
     // An object that is not a plain literal where options would go.
     throw new TypeError(`${owner}: takes ${positional === params.length ? '' : 'at most '}${positional} positional argument${positional === 1 ? '' : 's'} but ${n} were given`);
@@ -204,9 +219,11 @@ export type CallArgs<Ps extends readonly Param[], O = OptionsOf<Ps>, Acc extends
   ? H extends Param<string, infer T, infer Opt>
     ? H['kwOnly'] extends true
       ? [...Acc, O?]
-      : Opt extends true
-        ? [...Acc, O?] | CallArgs<R, O, [...Acc, T | undefined]>
-        : [...Acc, O] | CallArgs<R, O, [...Acc, T]>
+      : H['rest'] extends true
+        ? [...Acc, O?] | [...Acc, T, O?] | [...Acc, ...(T extends readonly (infer E)[] ? E[] : never)] | [...Acc, ...(T extends readonly (infer E)[] ? E[] : never), O]
+        : Opt extends true
+          ? [...Acc, O?] | CallArgs<R, O, [...Acc, T | undefined]>
+          : [...Acc, O] | CallArgs<R, O, [...Acc, T]>
     : never
   : [...Acc, O?];
 
@@ -282,6 +299,14 @@ export const param = {
   /** Anything the caller's own check accepts (a type test written once, at the declaration). */
   custom<N extends string, T, D extends T | undefined = undefined>(name: N, type: string, check: (v: unknown, owner: string) => T, dflt?: D): P<N, T, D> {
     return make(name, type, check, dflt, dflt !== undefined) as P<N, T, D>;
+  },
+  /** int... : Python's `*size` (see Param.rest): sizes spread or as one array. */
+  sizes<N extends string>(name: N): Param<N, number[], false> & { rest: true } {
+    const p = make(name, 'int...', (v, o) => {
+      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) throw typeError(o, name, 'integers (spread or as one array)', v);
+      return v as number[];
+    }, undefined, false);
+    return { ...p, rest: true } as Param<N, number[], false> & { rest: true };
   },
   /** The same parameter, keyword-only (after Python's `*`). */
   kw<N extends string, T, O extends boolean>(p: Param<N, T, O>): Param<N, T, O> & { kwOnly: true } {
