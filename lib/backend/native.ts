@@ -1,6 +1,7 @@
 // The typed interface of the native addon and its loader. Every native
 // function the TypeScript layer calls is declared here, so a missing or
 // renamed binding fails `tsc` instead of failing at run time.
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type BinaryOp, type ReduceOp, type UnaryOp } from './kernel_names.js';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -56,9 +57,11 @@ export interface NativeConfig {
 }
 
 export interface NativeAddon {
-  unaryOps: Record<string, number>;
-  binaryOps: Record<string, number>;
-  reduceOps: Record<string, number>;
+  // Kernel codes by name; the names are native/common/ops.h's op lists
+  // (kernel_names.ts, generated from it), checked against the addon on load.
+  unaryOps: Record<UnaryOp, number>;
+  binaryOps: Record<BinaryOp, number>;
+  reduceOps: Record<ReduceOp, number>;
   unary(op: number, x: Ref, out: Ref): void;
   binary(op: number, a: Ref, b: Ref, out: Ref): void;
   binaryScalar(op: number, a: Ref, scalar: number, scalarFirst: boolean, out: Ref): void;
@@ -406,4 +409,26 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
   return w;
 }
 
-export const native: NativeAddon = wrapAddon(load() as NativeAddon & { setMetaScratch(s: Float64Array): void });
+/**
+ * An addon built from another ops.h than these sources (an old build left in
+ * build/) would run the wrong kernel for a name: refuse it, saying what to do.
+ */
+function checkKernelNames(addon: NativeAddon): NativeAddon {
+  const tables: [string, Record<string, number>, readonly string[]][] = [
+    ['unaryOps', addon.unaryOps, UNARY_OPS],
+    ['binaryOps', addon.binaryOps, BINARY_OPS],
+    ['reduceOps', addon.reduceOps, REDUCE_OPS],
+  ];
+  for (const [what, table, names] of tables) {
+    const have = Object.keys(table ?? {}).sort().join(','), want = [...names].sort().join(',');
+    if (have !== want) {
+      throw new Error(
+        `kindling: the native addon's ${what} do not match native/common/ops.h (addon: ${have || 'none'}; sources: ${want}). ` +
+          'The addon is out of date: rebuild it with npm run build:native',
+      );
+    }
+  }
+  return addon;
+}
+
+export const native: NativeAddon = checkKernelNames(wrapAddon(load() as NativeAddon & { setMetaScratch(s: Float64Array): void }));

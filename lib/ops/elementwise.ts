@@ -8,6 +8,7 @@ import { inplaceOf } from './inplace.js';
 import { param as p, fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
 import { isFloating, type DType } from '../dtype.js';
+import type { BinaryOp, UnaryOp } from '../backend/kernel_names.js';
 
 type Operand = Tensor | number | boolean;
 
@@ -175,7 +176,7 @@ type UnaryGrad = (g: Tensor, saved: Tensor) => any;
  * gradient reads the input or the result (`saves`), which is all that is
  * kept for backward, as in PyTorch (y = x.exp(); x.add_(1) stays legal).
  */
-function floatUnary<const N extends string>(name: N, kernel: string, node: string, doc: string, saves: 'input' | 'result', grad: UnaryGrad) {
+function floatUnary<const N extends string>(name: N, kernel: UnaryOp, node: string, doc: string, saves: 'input' | 'result', grad: UnaryGrad) {
   const f = op(name, [T.tensor('input')], doc);
   define(f, {
     node,
@@ -203,7 +204,7 @@ export const reciprocal = floatUnary('reciprocal', 'Reciprocal', 'ReciprocalBack
  * Unary ops that keep the input's dtype (defined on ints too). Only abs
  * reads its input in backward; the rest have a constant (or zero) gradient.
  */
-function sameDTypeUnary<const N extends string>(name: N, kernel: string, node: string, doc: string, grad: UnaryGrad | null) {
+function sameDTypeUnary<const N extends string>(name: N, kernel: UnaryOp, node: string, doc: string, grad: UnaryGrad | null) {
   const f = op(name, [T.tensor('input')], doc);
   define(f, {
     node,
@@ -291,7 +292,7 @@ export const maximum = extremum('maximum', 'Maximum', 'MaximumBackward0');
 export const minimum = extremum('minimum', 'Minimum', 'MinimumBackward0');
 
 // ---- comparisons -------------------------------------------------------------------
-function comparison<const N extends string>(name: N, kernel: string, doc: string) {
+function comparison<const N extends string>(name: N, kernel: BinaryOp, doc: string) {
   const f = op(name, [T.tensor('input'), T.tensorOrScalar('other')], `input ${doc} other, as bool`);
   define(f, { impl: ({ input, other }) => K.binary(kernel, input, num(other)) });
   return f;

@@ -2,6 +2,7 @@
 // allocate outputs, broadcast, promote dtypes and call one native function.
 // The op table (elementwise.ts, reduce.ts, ...) builds on these.
 import { makeRef, native, type Ref } from '../backend/native.js';
+import type { BinaryOp, ReduceOp, UnaryOp } from '../backend/kernel_names.js';
 import { allocCuda, type Device } from '../backend/cuda.js';
 import { Storage, Tensor } from '../tensor.js';
 import { allocStorage, isFloating, resultType, scalarDType, type DType, type PromotionOperand } from '../dtype.js';
@@ -236,7 +237,7 @@ export function floatDType(d: DType): DType {
   return isFloating(d) ? d : 'float32';
 }
 
-export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DType = x.dtype): Tensor {
+export function unary(op: UnaryOp, x: Tensor, computeDType: DType = x.dtype): Tensor {
   const name = lower(op);
   const xin = cast(x, computeDType, name);
   const boolOut = op === 'IsNan' || op === 'LogicalNot';
@@ -245,7 +246,7 @@ export function unary(op: keyof typeof U | string, x: Tensor, computeDType: DTyp
   return out;
 }
 
-const COMPARISON = new Set(['Eq', 'Ne', 'Gt', 'Ge', 'Lt', 'Le', 'LogicalAnd', 'LogicalOr', 'LogicalXor']);
+const COMPARISON = new Set<BinaryOp>(['Eq', 'Ne', 'Gt', 'Ge', 'Lt', 'Le', 'LogicalAnd', 'LogicalOr', 'LogicalXor']);
 
 function operand(x: Tensor | number | boolean): PromotionOperand {
   if (x instanceof Tensor) return { dtype: x.dtype, kind: x._shape.length === 0 ? 'zerodim' : 'dim' };
@@ -268,7 +269,7 @@ export function binaryDType(a: Tensor | number | boolean, b: Tensor | number | b
  * out = op(a, b) with broadcasting and type promotion. `computeDType`
  * overrides the promoted dtype (true division of ints computes in float).
  */
-export function binary(op: string, a: Tensor | number, b: Tensor | number, computeDType?: DType): Tensor {
+export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number, computeDType?: DType): Tensor {
   const name = lower(op);
   const dt = computeDType ?? binaryDType(a, b);
   const outDType = COMPARISON.has(op) ? 'bool' : dt;
@@ -315,7 +316,7 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
   return g.sum(dims, { keepdim: true }).reshape(shape.slice());
 }
 
-export function reduce(op: string, x: Tensor, dims: number[], keepdim: boolean, outDType: DType, correction = 1): Tensor {
+export function reduce(op: ReduceOp, x: Tensor, dims: number[], keepdim: boolean, outDType: DType, correction = 1): Tensor {
   const kshape = x._shape.map((s, i) => (dims.includes(i) ? 1 : s));
   const out = empty(kshape, outDType, lower(op), x._storage.device);
   native.reduce(R[op], x._ref(), dims, correction, out._ref());
