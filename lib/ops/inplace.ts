@@ -185,6 +185,6 @@ export function inplaceOf<Ps extends readonly Param[], R, N extends string>(
     return inplace(self, name, () => (f as unknown as (...a: unknown[]) => Tensor)(input, ...args));
   };
   Object.defineProperty(run, 'name', { value: name });
-  Object.defineProperty(run, 'spec', { value: { ...f.spec, name } });
+  Object.defineProperty(run, 'spec', { value: { ...f.spec, name, doc: `${f.spec.doc}, written into input` } });
   return run as unknown as OpFn<Ps, Tensor, `${N}_`>;
 }
