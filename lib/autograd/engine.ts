@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor.js';
 import { AccumulateGrad, Node, accumulatorOf } from './node.js';
 import * as K from '../ops/kernels.js';
+import { checkOptions } from '../util/args.js';
 import { edgeOf } from './function.js';
 import { isGradEnabled, noGrad, setGradEnabled } from './grad_mode.js';
 
@@ -214,11 +215,15 @@ function run(
 /** tensor.backward(gradient?, options?) */
 export function backward(output: Tensor, gradient?: Tensor | null, opts: BackwardOptions = {}): void {
   if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new TypeError('backward: options must be an object');
+  checkOptions('backward', opts, BACKWARD_OPTIONS);
   run([output], rootGradients([output], [gradient], 'backward'), opts, 'backward', null);
 }
+const BACKWARD_OPTIONS = ['retainGraph', 'createGraph'];
+const GRAD_OPTIONS = ['retainGraph', 'createGraph', 'gradOutputs', 'allowUnused'];
 
 /** torch.autograd.backward(tensors, gradTensors?) */
 export function backwardMany(outputs: Tensor[], grads: (Tensor | null)[] = [], opts: BackwardOptions = {}): void {
+  checkOptions('autograd.backward', opts, BACKWARD_OPTIONS);
   run(outputs, rootGradients(outputs, grads, 'backward'), opts, 'backward', null);
 }
 
@@ -227,6 +232,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   for (const t of [...outs, ...ins]) if (!(t instanceof Tensor)) throw new TypeError('autograd.grad: outputs and inputs must be Tensors');
+  checkOptions('autograd.grad', opts, GRAD_OPTIONS);
   const go = opts.gradOutputs === undefined || opts.gradOutputs === null ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
   const result = run(outs, rootGradients(outs, go, 'autograd.grad'), opts, 'autograd.grad', ins);
   result.forEach((g, i) => {

@@ -3,9 +3,16 @@
 import type { Tensor } from '../tensor.js';
 import { accumulatorOf } from './node.js';
 import * as engine from './engine.js';
+import { isOptions } from '../util/args.js';
 
-export function backward(self: Tensor, gradient?: Tensor | null, opts?: engine.BackwardOptions): void {
-  engine.backward(self, gradient, opts);
+/** x.backward(gradient?, options?); as in Python, the options may come alone: x.backward({ retainGraph: true }). */
+export function backward(self: Tensor, gradient?: Tensor | null | engine.BackwardOptions, opts?: engine.BackwardOptions): void {
+  if (isOptions(gradient)) {
+    if (opts !== undefined) throw new TypeError('backward: options given twice (as the first and the second argument)');
+    engine.backward(self, null, gradient);
+  } else {
+    engine.backward(self, gradient as Tensor | null | undefined, opts);
+  }
 }
 
 export function retainGrad(self: Tensor): void {

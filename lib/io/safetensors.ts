@@ -6,6 +6,7 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}
 // padded with spaces to a multiple of 8, then the data section; offsets are
 // relative to the data section and tensors are row-major little-endian.
+import { checkOptions } from '../util/args.js';
 import * as fs from 'node:fs';
 import { dirname, basename, join, resolve } from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -466,6 +467,7 @@ function guardEnd(): void {
 export function save(obj: NestedState | Map<string, Tensor>, path: string, opts: SaveOptions = {}): void {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError(`torch.save: path must be a non-empty string, got ${typeName(path)}`);
   if (opts === null || typeof opts !== 'object') throw new TypeError('torch.save: options must be an object like { metadata }');
+  checkOptions('torch.save', opts, ['metadata']);
   const { metadata } = opts;
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) throw new TypeError(`torch.save: metadata must be an object of strings, got ${typeName(metadata)}`);
@@ -737,6 +739,7 @@ export function load(path: string, opts?: LoadOptions): StateDict {
   let dev: Device = 'cpu';
   if (opts !== undefined && opts !== null) {
     if (typeof opts !== 'object') throw new TypeError(`torch.load: options must be an object like { device: 'cuda' }, got ${typeName(opts)}`);
+    checkOptions('torch.load', opts, ['device', 'mapLocation']);
     const { device, mapLocation } = opts;
     if (device !== undefined && mapLocation !== undefined && device !== mapLocation) {
       throw new TypeError(`torch.load: device ('${device}') and mapLocation ('${mapLocation}') disagree; give one`);

@@ -2,6 +2,7 @@
 // random tensors, fromTypedArray.
 import { Storage, Tensor, sizeArgs } from '../tensor.js';
 import * as K from './kernels.js';
+import { checkOptions as checkKeys } from '../util/args.js';
 import { dtypeOfArray, isDType, isFloating, type DType } from '../dtype.js';
 import type { TypedArray } from '../backend/native.js';
 import { device as checkedDevice, type Device } from '../backend/cuda.js';
@@ -20,10 +21,12 @@ interface Options extends TensorOptions {
 }
 
 const NO_OPTIONS: Options = { dev: 'cpu' };
+const TENSOR_OPTIONS = ['dtype', 'device', 'requiresGrad'];
 
 function checkOptions(opts: TensorOptions | undefined, op: string): Options {
   if (opts === undefined || opts === null) return NO_OPTIONS;
   if (typeof opts !== 'object') throw new TypeError(`${op}: options must be an object like { dtype: 'float32' }`);
+  checkKeys(op, opts, TENSOR_OPTIONS);
   if (opts.dtype !== undefined && !isDType(opts.dtype)) {
     throw new TypeError(`${op}: unknown dtype ${K.fmtValue(opts.dtype)} (expected one of float32, float64, int32, int64, uint8, bool)`);
   }
