@@ -2,16 +2,25 @@
 // with the square root of its summed squared gradients.
 import { Tensor } from '../tensor.js';
 import { native } from '../backend/native.js';
-import { Optimizer, checkBool, checkNonNegative, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, checkBool, checkNonNegative, late, paramsParam, type ParamGroup, type ParamState } from './optimizer.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
-export interface AdagradOptions {
-  lr?: number;
-  lrDecay?: number;
-  weightDecay?: number;
-  initialAccumulatorValue?: number;
-  eps?: number;
-  maximize?: boolean;
-}
+/**
+ * Adagrad(params, lr=0.01, lr_decay=0, weight_decay=0,
+ * initial_accumulator_value=0, eps=1e-10, *, maximize=False) (Note
+ * [Optimizer signatures]).
+ */
+const ADAGRAD = [
+  paramsParam,
+  late(param.float('lr', 1e-2)),
+  late(param.float('lrDecay', 0)),
+  late(param.float('weightDecay', 0)),
+  late(param.float('initialAccumulatorValue', 0)),
+  late(param.float('eps', 1e-10)),
+  param.kw(late(param.bool('maximize', false))),
+] as const;
+
+export type AdagradOptions = Omit<OptionsOf<typeof ADAGRAD>, 'params'>;
 
 export interface AdagradParamGroup extends ParamGroup {
   lrDecay: number;
@@ -22,15 +31,9 @@ export interface AdagradParamGroup extends ParamGroup {
 }
 
 export class Adagrad extends Optimizer<AdagradParamGroup> {
-  constructor(params: Params, opts: AdagradOptions = {}) {
-    super('Adagrad', params, {
-      lr: opts.lr ?? 1e-2,
-      lrDecay: opts.lrDecay ?? 0,
-      weightDecay: opts.weightDecay ?? 0,
-      initialAccumulatorValue: opts.initialAccumulatorValue ?? 0,
-      eps: opts.eps ?? 1e-10,
-      maximize: opts.maximize ?? false,
-    });
+  constructor(...args: CallArgs<typeof ADAGRAD>) {
+    const { params, ...defaults } = bindOptions('Adagrad', ADAGRAD, args);
+    super('Adagrad', params, defaults);
     // As PyTorch, the state exists from the start (stateDict shows it).
     for (const group of this.paramGroups) for (const p of group.params) this.state.set(p, this.initialState(p, group));
   }

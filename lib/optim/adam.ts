@@ -3,16 +3,40 @@
 // lr * weightDecay before the step (decoupled decay).
 import { Tensor } from '../tensor.js';
 import { native } from '../backend/native.js';
-import { Optimizer, checkBool, checkNonNegative, checkNumber, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import {
+  Optimizer,
+  as,
+  checkBool,
+  checkNonNegative,
+  checkNumber,
+  late,
+  paramsParam,
+  type ParamGroup,
+  type ParamState,
+  type Params,
+} from './optimizer.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
-export interface AdamOptions {
-  lr?: number;
-  betas?: [number, number];
-  eps?: number;
-  weightDecay?: number;
-  amsgrad?: boolean;
-  maximize?: boolean;
+/**
+ * Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0,
+ * amsgrad=False, *, maximize=False), and AdamW the same with
+ * weight_decay=0.01 (Note [Optimizer signatures]).
+ */
+function adamParams(weightDecay: number) {
+  return [
+    paramsParam,
+    late(param.float('lr', 1e-3)),
+    late(param.custom('betas', 'float[2]', as<[number, number]>, [0.9, 0.999] as [number, number])),
+    late(param.float('eps', 1e-8)),
+    late(param.float('weightDecay', weightDecay)),
+    late(param.bool('amsgrad', false)),
+    param.kw(late(param.bool('maximize', false))),
+  ] as const;
 }
+const ADAM = adamParams(0);
+const ADAMW = adamParams(1e-2);
+
+export type AdamOptions = Omit<OptionsOf<typeof ADAM>, 'params'>;
 
 export interface AdamParamGroup extends ParamGroup {
   betas: [number, number];
@@ -25,15 +49,11 @@ export interface AdamParamGroup extends ParamGroup {
 abstract class AdamBase extends Optimizer<AdamParamGroup> {
   private readonly decoupled: boolean;
 
-  constructor(name: string, decoupled: boolean, params: Params, opts: AdamOptions, defaultWeightDecay: number) {
-    super(name, params, {
-      lr: opts.lr ?? 1e-3,
-      betas: opts.betas ?? [0.9, 0.999],
-      eps: opts.eps ?? 1e-8,
-      weightDecay: opts.weightDecay ?? defaultWeightDecay,
-      amsgrad: opts.amsgrad ?? false,
-      maximize: opts.maximize ?? false,
-    });
+  constructor(name: string, decoupled: boolean, bound: { params: Params } & Omit<AdamParamGroup, 'params' | 'lr'> & { lr: number }) {
+    const { params, ...defaults } = bound;
+    // Each optimizer gets its own betas array (the declared default is shared).
+    if (Array.isArray(defaults.betas)) defaults.betas = [...defaults.betas] as [number, number];
+    super(name, params, defaults);
     this.decoupled = decoupled;
   }
 
@@ -77,13 +97,13 @@ abstract class AdamBase extends Optimizer<AdamParamGroup> {
 }
 
 export class Adam extends AdamBase {
-  constructor(params: Params, opts: AdamOptions = {}) {
-    super('Adam', false, params, opts, 0);
+  constructor(...args: CallArgs<typeof ADAM>) {
+    super('Adam', false, bindOptions('Adam', ADAM, args));
   }
 }
 
 export class AdamW extends AdamBase {
-  constructor(params: Params, opts: AdamOptions = {}) {
-    super('AdamW', true, params, opts, 1e-2);
+  constructor(...args: CallArgs<typeof ADAMW>) {
+    super('AdamW', true, bindOptions('AdamW', ADAMW, args));
   }
 }

@@ -3,9 +3,66 @@
 // groups' current lr, where PyTorch uses it), so sequences match PyTorch's
 // to double rounding.
 import { Tensor } from '../tensor.js';
-import { Optimizer, type ParamGroup } from './optimizer.js';
+import { Optimizer, as, late, type ParamGroup } from './optimizer.js';
+import { bindOptions, isOptions, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
 type AnyOptimizer = Optimizer<ParamGroup>;
+
+// The signatures (Note [Optimizer signatures] in optimizer.ts). PyTorch's
+// verbose, last in each, is not implemented.
+const optimizerParam = late(param.custom('optimizer', 'Optimizer', as<Optimizer<ParamGroup>>));
+const lastEpochParam = late(param.int('lastEpoch', -1));
+/** StepLR(optimizer, step_size, gamma=0.1, last_epoch=-1). */
+const STEP_LR = [optimizerParam, late(param.int('stepSize')), late(param.float('gamma', 0.1)), lastEpochParam] as const;
+/** MultiStepLR(optimizer, milestones, gamma=0.1, last_epoch=-1). */
+const MULTI_STEP_LR = [
+  optimizerParam,
+  late(param.custom('milestones', 'int[]', as<number[]>)),
+  late(param.float('gamma', 0.1)),
+  lastEpochParam,
+] as const;
+/** ExponentialLR(optimizer, gamma, last_epoch=-1). */
+const EXPONENTIAL_LR = [optimizerParam, late(param.float('gamma')), lastEpochParam] as const;
+/** CosineAnnealingLR(optimizer, T_max, eta_min=0, last_epoch=-1); T_max is tMax (TMax, as before, too). */
+const COSINE_ANNEALING_LR = [optimizerParam, late(param.int('tMax')), late(param.float('etaMin', 0)), lastEpochParam] as const;
+const floats = as<number | number[]>;
+/**
+ * OneCycleLR(optimizer, max_lr, total_steps=None, epochs=None,
+ * steps_per_epoch=None, pct_start=0.3, anneal_strategy='cos',
+ * cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+ * div_factor=25.0, final_div_factor=10000.0, three_phase=False, last_epoch=-1).
+ */
+const ONE_CYCLE_LR = [
+  optimizerParam,
+  late(param.custom('maxLr', 'float|float[]', floats)),
+  late(param.optInt('totalSteps')),
+  late(param.optInt('epochs')),
+  late(param.optInt('stepsPerEpoch')),
+  late(param.float('pctStart', 0.3)),
+  late(param.oneOf('annealStrategy', ['cos', 'linear'], 'cos')),
+  late(param.bool('cycleMomentum', true)),
+  late(param.custom('baseMomentum', 'float|float[]', floats, 0.85)),
+  late(param.custom('maxMomentum', 'float|float[]', floats, 0.95)),
+  late(param.float('divFactor', 25)),
+  late(param.float('finalDivFactor', 1e4)),
+  late(param.bool('threePhase', false)),
+  lastEpochParam,
+] as const;
+/**
+ * ReduceLROnPlateau(optimizer, mode='min', factor=0.1, patience=10,
+ * threshold=0.0001, threshold_mode='rel', cooldown=0, min_lr=0, eps=1e-08).
+ */
+const REDUCE_LR_ON_PLATEAU = [
+  optimizerParam,
+  late(param.oneOf('mode', ['min', 'max'], 'min')),
+  late(param.float('factor', 0.1)),
+  late(param.int('patience', 10)),
+  late(param.float('threshold', 1e-4)),
+  late(param.oneOf('thresholdMode', ['rel', 'abs'], 'rel')),
+  late(param.int('cooldown', 0)),
+  late(param.custom('minLr', 'float|float[]', floats, 0)),
+  late(param.float('eps', 1e-8)),
+] as const;
 
 function checkOptimizer(name: string, optimizer: unknown): AnyOptimizer {
   if (!(optimizer instanceof Optimizer)) {
@@ -178,11 +235,12 @@ export class StepLR extends LRScheduler {
   stepSize: number;
   gamma: number;
 
-  constructor(optimizer: Optimizer<ParamGroup>, opts: { stepSize: number; gamma?: number; lastEpoch?: number }) {
-    super('StepLR', optimizer);
-    this.stepSize = checkInt('StepLR', 'stepSize', opts?.stepSize, 1);
-    this.gamma = checkNum('StepLR', 'gamma', opts.gamma ?? 0.1);
-    this.start(opts.lastEpoch ?? -1);
+  constructor(...args: CallArgs<typeof STEP_LR>) {
+    const opts = bindOptions('StepLR', STEP_LR, args);
+    super('StepLR', opts.optimizer);
+    this.stepSize = checkInt('StepLR', 'stepSize', opts.stepSize, 1);
+    this.gamma = checkNum('StepLR', 'gamma', opts.gamma);
+    this.start(opts.lastEpoch);
   }
 
   protected getLr(): number[] {
@@ -196,17 +254,18 @@ export class MultiStepLR extends LRScheduler {
   milestones: Map<number, number>;
   gamma: number;
 
-  constructor(optimizer: Optimizer<ParamGroup>, opts: { milestones: number[]; gamma?: number; lastEpoch?: number }) {
-    super('MultiStepLR', optimizer);
-    const ms = opts?.milestones as unknown;
+  constructor(...args: CallArgs<typeof MULTI_STEP_LR>) {
+    const opts = bindOptions('MultiStepLR', MULTI_STEP_LR, args);
+    super('MultiStepLR', opts.optimizer);
+    const ms = opts.milestones as unknown;
     if (!Array.isArray(ms)) throw new TypeError(`MultiStepLR: milestones must be an array of integers, got ${String(ms)}`);
     this.milestones = new Map();
     for (const m of ms) {
       checkInt('MultiStepLR', 'milestones', m, 0);
       this.milestones.set(m, (this.milestones.get(m) ?? 0) + 1);
     }
-    this.gamma = checkNum('MultiStepLR', 'gamma', opts.gamma ?? 0.1);
-    this.start(opts.lastEpoch ?? -1);
+    this.gamma = checkNum('MultiStepLR', 'gamma', opts.gamma);
+    this.start(opts.lastEpoch);
   }
 
   protected getLr(): number[] {
@@ -220,10 +279,11 @@ export class MultiStepLR extends LRScheduler {
 export class ExponentialLR extends LRScheduler {
   gamma: number;
 
-  constructor(optimizer: Optimizer<ParamGroup>, opts: { gamma: number; lastEpoch?: number }) {
-    super('ExponentialLR', optimizer);
-    this.gamma = checkNum('ExponentialLR', 'gamma', opts?.gamma);
-    this.start(opts.lastEpoch ?? -1);
+  constructor(...args: CallArgs<typeof EXPONENTIAL_LR>) {
+    const opts = bindOptions('ExponentialLR', EXPONENTIAL_LR, args);
+    super('ExponentialLR', opts.optimizer);
+    this.gamma = checkNum('ExponentialLR', 'gamma', opts.gamma);
+    this.start(opts.lastEpoch);
   }
 
   protected getLr(): number[] {
@@ -232,17 +292,39 @@ export class ExponentialLR extends LRScheduler {
   }
 }
 
-/** Cosine annealing from the initial lr to etaMin over TMax epochs (SGDR without restarts). */
+/** CosineAnnealingLR's options: tMax, or TMax as Kindling first spelt it. */
+type CosineAnnealingLROptions = OptionsOf<typeof COSINE_ANNEALING_LR> & { /** @deprecated tMax */ TMax?: number };
+
+/** The arguments with a TMax option renamed tMax (given both, it is a value given twice). */
+function renameTMax(args: unknown[]): unknown[] {
+  const last = args[args.length - 1];
+  if (!isOptions(last) || !Object.hasOwn(last, 'TMax')) return args;
+  const { TMax, ...rest } = last;
+  if (TMax !== undefined && rest.tMax !== undefined) throw new TypeError("CosineAnnealingLR: got multiple values for argument 'tMax'");
+  return [...args.slice(0, -1), { ...rest, tMax: TMax ?? rest.tMax }];
+}
+
+/** Cosine annealing from the initial lr to etaMin over tMax epochs (SGDR without restarts). */
 export class CosineAnnealingLR extends LRScheduler {
+  // Kept under its first name: state dicts carry it so.
   TMax: number;
   etaMin: number;
 
-  constructor(optimizer: Optimizer<ParamGroup>, opts: { TMax: number; etaMin?: number; lastEpoch?: number }) {
-    super('CosineAnnealingLR', optimizer);
-    this.TMax = checkNum('CosineAnnealingLR', 'TMax', opts?.TMax);
+  constructor(...args: CallArgs<typeof COSINE_ANNEALING_LR, CosineAnnealingLROptions>) {
+    const opts = bindOptions('CosineAnnealingLR', COSINE_ANNEALING_LR, renameTMax(args));
+    super('CosineAnnealingLR', opts.optimizer);
+    this.TMax = checkNum('CosineAnnealingLR', 'TMax', opts.tMax);
     if (this.TMax === 0) throw new RangeError('CosineAnnealingLR: TMax must not be 0');
-    this.etaMin = checkNum('CosineAnnealingLR', 'etaMin', opts.etaMin ?? 0);
-    this.start(opts.lastEpoch ?? -1);
+    this.etaMin = checkNum('CosineAnnealingLR', 'etaMin', opts.etaMin);
+    this.start(opts.lastEpoch);
+  }
+
+  /** PyTorch's T_max. */
+  get tMax(): number {
+    return this.TMax;
+  }
+  set tMax(v: number) {
+    this.TMax = v;
   }
 
   protected getLr(): number[] {
@@ -265,21 +347,7 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
-export interface OneCycleLROptions {
-  maxLr: number | number[];
-  totalSteps?: number;
-  epochs?: number;
-  stepsPerEpoch?: number;
-  pctStart?: number;
-  annealStrategy?: 'cos' | 'linear';
-  cycleMomentum?: boolean;
-  baseMomentum?: number | number[];
-  maxMomentum?: number | number[];
-  divFactor?: number;
-  finalDivFactor?: number;
-  threePhase?: boolean;
-  lastEpoch?: number;
-}
+export type OneCycleLROptions = Omit<OptionsOf<typeof ONE_CYCLE_LR>, 'optimizer'>;
 
 interface Phase {
   endStep: number;
@@ -299,13 +367,17 @@ export class OneCycleLR extends LRScheduler {
   private phases: Phase[];
   private anneal: (start: number, end: number, pct: number) => number;
   cycleMomentum: boolean;
-  private useBeta1 = false;
+  private useBeta1: boolean;
 
-  constructor(optimizer: Optimizer<ParamGroup>, opts: OneCycleLROptions) {
-    super('OneCycleLR', optimizer);
+  constructor(...args: CallArgs<typeof ONE_CYCLE_LR>) {
+    const opts = bindOptions('OneCycleLR', ONE_CYCLE_LR, args);
+    super('OneCycleLR', opts.optimizer);
+    this.useBeta1 = false;
     const name = 'OneCycleLR';
-    if (opts === null || typeof opts !== 'object') throw new TypeError(`${name}: expected an options object with maxLr`);
-    const { totalSteps, epochs, stepsPerEpoch } = opts;
+    // null (PyTorch's None) is left out.
+    const totalSteps = opts.totalSteps ?? undefined;
+    const epochs = opts.epochs ?? undefined;
+    const stepsPerEpoch = opts.stepsPerEpoch ?? undefined;
     if (totalSteps === undefined && epochs === undefined && stepsPerEpoch === undefined) {
       throw new RangeError(`${name}: You must define either totalSteps OR (epochs AND stepsPerEpoch)`);
     } else if (totalSteps !== undefined) {
@@ -322,7 +394,7 @@ export class OneCycleLR extends LRScheduler {
       }
       this.totalSteps = epochs * stepsPerEpoch;
     }
-    const pctStart = opts.pctStart ?? 0.3;
+    const pctStart = opts.pctStart;
     if (typeof pctStart !== 'number' || !(pctStart >= 0 && pctStart <= 1)) {
       throw new RangeError(`${name}: Expected float between 0 and 1 pctStart, but got ${String(pctStart)}`);
     }
@@ -337,7 +409,7 @@ export class OneCycleLR extends LRScheduler {
           { endStep: pctStart * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
           { endStep: total - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
         ];
-    const strategy = opts.annealStrategy ?? 'cos';
+    const strategy = opts.annealStrategy;
     if (strategy === 'cos') {
       this.anneal = (start, end, pct) => end + ((start - end) / 2.0) * (Math.cos(Math.PI * pct) + 1);
     } else if (strategy === 'linear') {
@@ -346,9 +418,9 @@ export class OneCycleLR extends LRScheduler {
       throw new RangeError(`${name}: annealStrategy must be one of 'cos' or 'linear', instead got ${String(strategy)}`);
     }
     const groups = this.optimizer.paramGroups;
-    const divFactor = checkNum(name, 'divFactor', opts.divFactor ?? 25);
-    const finalDivFactor = checkNum(name, 'finalDivFactor', opts.finalDivFactor ?? 1e4);
-    const lastEpoch = opts.lastEpoch ?? -1;
+    const divFactor = checkNum(name, 'divFactor', opts.divFactor);
+    const finalDivFactor = checkNum(name, 'finalDivFactor', opts.finalDivFactor);
+    const lastEpoch = opts.lastEpoch;
     const maxLrs = this.perGroup('maxLr', opts.maxLr);
     if (lastEpoch === -1) {
       groups.forEach((g, i) => {
@@ -357,15 +429,15 @@ export class OneCycleLR extends LRScheduler {
         g.minLr = (g.initialLr as number) / finalDivFactor;
       });
     }
-    this.cycleMomentum = opts.cycleMomentum ?? true;
+    this.cycleMomentum = opts.cycleMomentum;
     if (this.cycleMomentum) {
       const d = this.optimizer.defaults;
       if (!('momentum' in d) && !('betas' in d)) {
         throw new RangeError(`${name}: optimizer must support momentum with \`cycleMomentum\` option enabled`);
       }
       this.useBeta1 = 'betas' in d;
-      const maxMomentums = this.perGroup('maxMomentum', opts.maxMomentum ?? 0.95);
-      const baseMomentums = this.perGroup('baseMomentum', opts.baseMomentum ?? 0.85);
+      const maxMomentums = this.perGroup('maxMomentum', opts.maxMomentum);
+      const baseMomentums = this.perGroup('baseMomentum', opts.baseMomentum);
       if (lastEpoch === -1) {
         groups.forEach((g, i) => {
           if (this.useBeta1) g.betas = [maxMomentums[i], ...(g.betas as number[]).slice(1)];
@@ -418,16 +490,7 @@ export class OneCycleLR extends LRScheduler {
   }
 }
 
-export interface ReduceLROnPlateauOptions {
-  mode?: 'min' | 'max';
-  factor?: number;
-  patience?: number;
-  threshold?: number;
-  thresholdMode?: 'rel' | 'abs';
-  cooldown?: number;
-  minLr?: number | number[];
-  eps?: number;
-}
+export type ReduceLROnPlateauOptions = Omit<OptionsOf<typeof REDUCE_LR_ON_PLATEAU>, 'optimizer'>;
 
 /** Cuts the lr by `factor` when a metric has not improved for `patience` steps. */
 export class ReduceLROnPlateau {
@@ -446,27 +509,29 @@ export class ReduceLROnPlateau {
   lastEpoch = 0;
   private lastLr: number[];
 
-  constructor(optimizer: Optimizer<ParamGroup>, opts: ReduceLROnPlateauOptions = {}) {
+  constructor(...args: CallArgs<typeof REDUCE_LR_ON_PLATEAU>) {
     const name = 'ReduceLROnPlateau';
-    const factor = checkNum(name, 'factor', opts.factor ?? 0.1);
+    const opts = bindOptions(name, REDUCE_LR_ON_PLATEAU, args);
+    const optimizer = opts.optimizer;
+    const factor = checkNum(name, 'factor', opts.factor);
     if (factor >= 1.0) throw new RangeError(`${name}: Factor should be < 1.0, got ${factor}`);
     this.factor = factor;
     this.optimizer = checkOptimizer(name, optimizer);
     const n = this.optimizer.paramGroups.length;
-    const minLr = opts.minLr ?? 0;
+    const minLr = opts.minLr;
     if (Array.isArray(minLr)) {
       if (minLr.length !== n) throw new RangeError(`${name}: expected ${n} min_lrs, got ${minLr.length}`);
       this.minLrs = minLr.map((x) => checkNum(name, 'minLr', x));
     } else {
       this.minLrs = new Array<number>(n).fill(checkNum(name, 'minLr', minLr));
     }
-    this.patience = checkInt(name, 'patience', opts.patience ?? 10, 0);
-    this.cooldown = checkInt(name, 'cooldown', opts.cooldown ?? 0, 0);
-    this.threshold = checkNum(name, 'threshold', opts.threshold ?? 1e-4);
-    this.eps = checkNum(name, 'eps', opts.eps ?? 1e-8);
-    const mode = opts.mode ?? 'min';
+    this.patience = checkInt(name, 'patience', opts.patience, 0);
+    this.cooldown = checkInt(name, 'cooldown', opts.cooldown, 0);
+    this.threshold = checkNum(name, 'threshold', opts.threshold);
+    this.eps = checkNum(name, 'eps', opts.eps);
+    const mode = opts.mode;
     if (mode !== 'min' && mode !== 'max') throw new RangeError(`${name}: mode ${String(mode)} is unknown!`);
-    const thresholdMode = opts.thresholdMode ?? 'rel';
+    const thresholdMode = opts.thresholdMode;
     if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
       throw new RangeError(`${name}: threshold mode ${String(thresholdMode)} is unknown!`);
     }

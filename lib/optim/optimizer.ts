@@ -7,6 +7,7 @@ import { isFloating } from '../dtype.js';
 import { enableGrad, noGrad } from '../autograd/grad_mode.js';
 import * as K from '../ops/kernels.js';
 import { native } from '../backend/native.js';
+import { didYouMean, param, type Param, as, late } from '../util/args.js';
 
 /** One parameter group: its tensors and the options every update reads. */
 export interface ParamGroup {
@@ -38,6 +39,27 @@ export interface OptimizerStateDict {
 
 // Stands for a default the caller must give (PyTorch's `required`, SGD's lr).
 export const REQUIRED: unique symbol = Symbol('required');
+
+// Note [Optimizer signatures]: each optimizer and scheduler declares its
+// PyTorch signature once, as a parameter list, and binds its constructor's
+// arguments with it (lib/util/args.ts): every parameter positionally, in
+// PyTorch's order, or by name in one trailing options object; an unknown
+// key, a value given twice or too many positional values is a TypeError.
+// What PyTorch has and Kindling does not implement (foreach, capturable,
+// differentiable, fused; a scheduler's verbose) is left out, so passing it
+// is an unknown option, and a parameter after one of them in PyTorch's
+// order is keyword-only (RMSprop's maximize after foreach). The binder
+// only places values and fills defaults: the optimizer checks them per
+// group (validateGroup) and a scheduler in its constructor, as before, so
+// the messages are unchanged; a required parameter left out reaches that
+// check as undefined (`late`). A param group's keys are checked against
+// the optimizer's option names in addParamGroup.
+
+// late and as live in util/args.ts; the layers and optimizers import them from here.
+export { as, late } from '../util/args.js';
+
+/** @internal Every optimizer's first parameter. */
+export const paramsParam = late(param.custom('params', 'Iterable[Tensor]|Iterable[dict]', as<Params>));
 
 type Defaults = Record<string, unknown>;
 
@@ -110,6 +132,15 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     const name = this.optName;
     if (paramGroup === null || typeof paramGroup !== 'object' || Array.isArray(paramGroup) || paramGroup instanceof Tensor) {
       throw new TypeError(`${name}: param group must be an object with a 'params' field, got ${typeName(paramGroup)}`);
+    }
+    // A group's keys are 'params' and the optimizer's options (Note [Optimizer signatures]).
+    const valid = ['params', ...Object.keys(this.defaults)];
+    for (const key of Object.keys(paramGroup)) {
+      if (valid.includes(key)) continue;
+      const hint = didYouMean(key, valid);
+      throw new TypeError(
+        `${name}: unknown option '${key}' in paramGroups[${this.paramGroups.length}]${hint ? ` (did you mean '${hint}'?)` : ''}; valid options: ${valid.join(', ')}`,
+      );
     }
     const raw = paramGroup.params;
     let params: unknown[];

@@ -2,17 +2,27 @@
 // centered variant, which divides by an estimate of the gradient's variance.
 import { Tensor } from '../tensor.js';
 import { native } from '../backend/native.js';
-import { Optimizer, checkBool, checkNonNegative, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { Optimizer, checkBool, checkNonNegative, late, paramsParam, type ParamGroup, type ParamState } from './optimizer.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
-export interface RMSpropOptions {
-  lr?: number;
-  alpha?: number;
-  eps?: number;
-  weightDecay?: number;
-  momentum?: number;
-  centered?: boolean;
-  maximize?: boolean;
-}
+/**
+ * RMSprop(params, lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0,
+ * momentum=0, centered=False, *, maximize=False): PyTorch's foreach,
+ * before maximize, is not implemented, so maximize is keyword-only (Note
+ * [Optimizer signatures]).
+ */
+const RMSPROP = [
+  paramsParam,
+  late(param.float('lr', 1e-2)),
+  late(param.float('alpha', 0.99)),
+  late(param.float('eps', 1e-8)),
+  late(param.float('weightDecay', 0)),
+  late(param.float('momentum', 0)),
+  late(param.bool('centered', false)),
+  param.kw(late(param.bool('maximize', false))),
+] as const;
+
+export type RMSpropOptions = Omit<OptionsOf<typeof RMSPROP>, 'params'>;
 
 export interface RMSpropParamGroup extends ParamGroup {
   alpha: number;
@@ -24,16 +34,9 @@ export interface RMSpropParamGroup extends ParamGroup {
 }
 
 export class RMSprop extends Optimizer<RMSpropParamGroup> {
-  constructor(params: Params, opts: RMSpropOptions = {}) {
-    super('RMSprop', params, {
-      lr: opts.lr ?? 1e-2,
-      alpha: opts.alpha ?? 0.99,
-      eps: opts.eps ?? 1e-8,
-      weightDecay: opts.weightDecay ?? 0,
-      momentum: opts.momentum ?? 0,
-      centered: opts.centered ?? false,
-      maximize: opts.maximize ?? false,
-    });
+  constructor(...args: CallArgs<typeof RMSPROP>) {
+    const { params, ...defaults } = bindOptions('RMSprop', RMSPROP, args);
+    super('RMSprop', params, defaults);
   }
 
   protected validateGroup(g: RMSpropParamGroup): void {

@@ -1,17 +1,36 @@
 // Stochastic gradient descent with momentum, after torch.optim.SGD (1.13).
 import { Tensor } from '../tensor.js';
 import { native } from '../backend/native.js';
-import { Optimizer, REQUIRED, checkBool, checkNonNegative, checkNumber, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import {
+  Optimizer,
+  REQUIRED,
+  as,
+  checkBool,
+  checkNonNegative,
+  checkNumber,
+  late,
+  paramsParam,
+  type ParamGroup,
+  type ParamState,
+} from './optimizer.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
-export interface SGDOptions {
-  /** Required, here or in every group. */
-  lr?: number;
-  momentum?: number;
-  dampening?: number;
-  weightDecay?: number;
-  nesterov?: boolean;
-  maximize?: boolean;
-}
+/**
+ * SGD(params, lr=required, momentum=0, dampening=0, weight_decay=0,
+ * nesterov=False, *, maximize=False) (Note [Optimizer signatures]). lr is
+ * required here or in every group.
+ */
+const SGD_PARAMS = [
+  paramsParam,
+  late(param.custom('lr', 'float', as<number>, REQUIRED as unknown as number)),
+  late(param.float('momentum', 0)),
+  late(param.float('dampening', 0)),
+  late(param.float('weightDecay', 0)),
+  late(param.bool('nesterov', false)),
+  param.kw(late(param.bool('maximize', false))),
+] as const;
+
+export type SGDOptions = Omit<OptionsOf<typeof SGD_PARAMS>, 'params'>;
 
 export interface SGDParamGroup extends ParamGroup {
   momentum: number;
@@ -22,15 +41,9 @@ export interface SGDParamGroup extends ParamGroup {
 }
 
 export class SGD extends Optimizer<SGDParamGroup> {
-  constructor(params: Params, opts: SGDOptions = {}) {
-    super('SGD', params, {
-      lr: opts.lr ?? REQUIRED,
-      momentum: opts.momentum ?? 0,
-      dampening: opts.dampening ?? 0,
-      weightDecay: opts.weightDecay ?? 0,
-      nesterov: opts.nesterov ?? false,
-      maximize: opts.maximize ?? false,
-    });
+  constructor(...args: CallArgs<typeof SGD_PARAMS>) {
+    const { params, ...defaults } = bindOptions('SGD', SGD_PARAMS, args);
+    super('SGD', params, defaults);
   }
 
   protected validateGroup(g: SGDParamGroup): void {

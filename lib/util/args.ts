@@ -204,6 +204,20 @@ export function bindOptions<const Ps extends readonly Param[]>(owner: string, pa
   return rec as ArgsOf<Ps>;
 }
 
+/**
+ * A parameter whose value its owner checks itself (constructors that keep
+ * their own messages, Note [Layer signatures]): the binder passes what it
+ * is given through unchecked and never reports it missing; its type, name,
+ * place and default stand.
+ */
+export function late<N extends string, T, O extends boolean>(p: Param<N, T, O>): Param<N, T, O> {
+  const deferred: Param<N, T, boolean> = { ...p, optional: true, check: (v: unknown) => v as T };
+  return deferred as Param<N, T, O>;
+}
+
+/** The check of a parameter of type T that `late` makes: param.custom(name, type, as<T>). */
+export const as = <T>(v: unknown): T => v as T;
+
 // ---- the call signature a parameter list allows, for TypeScript ---------------
 type ValueOf<P> = P extends Param<string, infer T> ? T : never;
 

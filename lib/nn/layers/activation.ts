@@ -3,6 +3,8 @@ import type { Tensor } from '../../tensor.js';
 import { Module, pyFloat } from '../module.js';
 import * as F from '../functional.js';
 import { isGradEnabled } from '../../autograd/grad_mode.js';
+import { late } from './linear.js';
+import { bindOptions, param, type CallArgs } from '../../util/args.js';
 
 /**
  * @internal Writes op(input) over input. The ops save their input for
@@ -22,11 +24,24 @@ function checkInplace(op: string, v: unknown): boolean {
   return v;
 }
 
+// The signatures (Note [Layer signatures] in linear.ts).
+const inplaceParam = late(param.bool('inplace', false));
+/** ReLU(inplace=False). */
+const RELU = [inplaceParam] as const;
+/** LeakyReLU(negative_slope=0.01, inplace=False). */
+const LEAKY_RELU = [late(param.float('negativeSlope', 0.01)), inplaceParam] as const;
+/** GELU(approximate='none'). */
+const GELU_PARAMS = [late(param.oneOf('approximate', ['none', 'tanh'], 'none'))] as const;
+/** Softmax(dim=None), LogSoftmax(dim=None). */
+const SOFTMAX = [late(param.optInt('dim'))] as const;
+/** Sigmoid(), Tanh(). */
+const NONE = [] as const;
+
 export class ReLU extends Module {
   readonly inplace: boolean;
-  constructor(opts: { inplace?: boolean } = {}) {
+  constructor(...args: CallArgs<typeof RELU>) {
     super();
-    this.inplace = checkInplace('ReLU', opts.inplace);
+    this.inplace = checkInplace('ReLU', bindOptions('ReLU', RELU, args).inplace);
   }
   forward(input: Tensor): Tensor {
     return this.inplace ? input.relu_() : F.relu(input);
@@ -39,12 +54,10 @@ export class ReLU extends Module {
 export class LeakyReLU extends Module {
   readonly negativeSlope: number;
   readonly inplace: boolean;
-  constructor(negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, opts: { inplace?: boolean } = {}) {
+  constructor(...args: CallArgs<typeof LEAKY_RELU>) {
     super();
-    if (typeof negativeSlope === 'object' && negativeSlope !== null) {
-      opts = negativeSlope;
-      negativeSlope = negativeSlope.negativeSlope ?? 0.01;
-    }
+    const opts = bindOptions('LeakyReLU', LEAKY_RELU, args);
+    const negativeSlope = opts.negativeSlope;
     if (typeof negativeSlope !== 'number' || Number.isNaN(negativeSlope)) {
       throw new TypeError(`LeakyReLU: negativeSlope must be a number, got ${String(negativeSlope)}`);
     }
@@ -64,9 +77,9 @@ export type GeluApproximate = 'none' | 'tanh';
 
 export class GELU extends Module {
   readonly approximate: GeluApproximate;
-  constructor(approximate: GeluApproximate | { approximate?: GeluApproximate } = 'none') {
+  constructor(...args: CallArgs<typeof GELU_PARAMS>) {
     super();
-    const a = typeof approximate === 'object' && approximate !== null ? approximate.approximate ?? 'none' : approximate;
+    const a = bindOptions('GELU', GELU_PARAMS, args).approximate;
     if (a !== 'none' && a !== 'tanh') throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got ${String(a)}`);
     this.approximate = a;
   }
@@ -79,12 +92,20 @@ export class GELU extends Module {
 }
 
 export class Sigmoid extends Module {
+  constructor(...args: CallArgs<typeof NONE>) {
+    super();
+    bindOptions('Sigmoid', NONE, args);
+  }
   forward(input: Tensor): Tensor {
     return F.sigmoid(input);
   }
 }
 
 export class Tanh extends Module {
+  constructor(...args: CallArgs<typeof NONE>) {
+    super();
+    bindOptions('Tanh', NONE, args);
+  }
   forward(input: Tensor): Tensor {
     return F.tanh(input);
   }
@@ -103,9 +124,9 @@ function implicitDim(ndim: number): number {
 
 export class Softmax extends Module {
   readonly dim: number | null;
-  constructor(dim?: number | null) {
+  constructor(...args: CallArgs<typeof SOFTMAX>) {
     super();
-    this.dim = checkDim('Softmax', dim);
+    this.dim = checkDim('Softmax', bindOptions('Softmax', SOFTMAX, args).dim);
   }
   forward(input: Tensor): Tensor {
     return F.softmax(input, this.dim ?? implicitDim(input.ndim));
@@ -117,9 +138,9 @@ export class Softmax extends Module {
 
 export class LogSoftmax extends Module {
   readonly dim: number | null;
-  constructor(dim?: number | null) {
+  constructor(...args: CallArgs<typeof SOFTMAX>) {
     super();
-    this.dim = checkDim('LogSoftmax', dim);
+    this.dim = checkDim('LogSoftmax', bindOptions('LogSoftmax', SOFTMAX, args).dim);
   }
   forward(input: Tensor): Tensor {
     return F.logSoftmax(input, this.dim ?? implicitDim(input.ndim));

@@ -1,6 +1,16 @@
 // Containers: Sequential, ModuleList, and the small glue modules Identity
 // and Lambda.
 import { Module } from '../module.js';
+import { as, late } from './linear.js';
+import { bindOptions, isOptions, param, type CallArgs } from '../../util/args.js';
+
+// The signatures (Note [Layer signatures] in linear.ts). Sequential takes
+// modules, or one object of them by name (PyTorch's OrderedDict form), and
+// no options; Identity takes and ignores anything, as PyTorch's does.
+/** ModuleList(modules=None); null is refused, leave it out for an empty list. */
+const MODULE_LIST = [late(param.custom('modules', 'Module[]', as<Iterable<Module>>, [] as Iterable<Module>))] as const;
+/** Lambda(fn): not in PyTorch; the function forward calls. */
+const LAMBDA = [late(param.custom('fn', 'Callable', as<(...args: never[]) => unknown>))] as const;
 
 type NamedModules = Map<string, Module> | Record<string, Module>;
 
@@ -156,8 +166,15 @@ export class Sequential extends ModuleSequence {
 
 /** A list of modules whose parameters the owner sees ('layers.0.weight'). */
 export class ModuleList extends ModuleSequence {
-  constructor(modules: Iterable<Module> = []) {
+  constructor(...args: CallArgs<typeof MODULE_LIST>) {
     super();
+    // An iterable written as an object literal is the modules, not options.
+    const first = args[0] as unknown;
+    const bound =
+      args.length === 1 && isOptions(first) && typeof (first as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
+        ? [first, {}]
+        : args;
+    const modules = bindOptions('ModuleList', MODULE_LIST, bound).modules;
     if (modules === null || typeof (modules as Iterable<Module>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`ModuleList: expected an iterable of Modules, got ${modules === null ? 'null' : typeof modules}`);
     }
@@ -198,8 +215,11 @@ export class Identity extends Module {
 /** Wraps a function as a module, for use inside Sequential. */
 export class Lambda<A extends unknown[] = unknown[], R = unknown> extends Module {
   /** @internal */ declare readonly fn: (...args: A) => R;
-  constructor(fn: (...args: A) => R) {
+  constructor(fn: (...args: A) => R);
+  constructor(opts: { fn: (...args: A) => R });
+  constructor(...args: CallArgs<typeof LAMBDA>) {
     super();
+    const fn = bindOptions('Lambda', LAMBDA, args).fn;
     if (typeof fn !== 'function') throw new TypeError(`Lambda: expected a function, got ${typeof fn}`);
     Object.defineProperty(this, 'fn', { value: fn, enumerable: false });
   }

@@ -4,7 +4,8 @@ import { empty } from '../../ops/creation.js';
 import { Module, pyTuple } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as F from '../functional.js';
-import { checkSize, paramDType, resetLinearLike, type FactoryOptions } from './linear.js';
+import { as, checkSize, dtypeParam, late, paramDType, resetLinearLike } from './linear.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../../util/args.js';
 
 export type Size2 = number | [number, number];
 
@@ -18,14 +19,25 @@ export function pair(op: string, name: string, v: unknown, min: number): [number
   return [p[0], p[1]];
 }
 
-export interface Conv2dOptions extends FactoryOptions {
-  stride?: Size2;
-  padding?: Size2 | 'same' | 'valid';
-  dilation?: Size2;
-  groups?: number;
-  bias?: boolean;
-  paddingMode?: 'zeros';
-}
+/**
+ * Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
+ * dilation=1, groups=1, bias=True, padding_mode='zeros', *, dtype=None)
+ * (Note [Layer signatures]; padding_mode other than 'zeros' is refused).
+ */
+const CONV2D = [
+  late(param.int('inChannels')),
+  late(param.int('outChannels')),
+  late(param.custom('kernelSize', 'int[2]', as<Size2>)),
+  late(param.custom('stride', 'int[2]', as<Size2>, 1)),
+  late(param.custom('padding', "int[2]|'same'|'valid'", as<Size2 | 'same' | 'valid'>, 0)),
+  late(param.custom('dilation', 'int[2]', as<Size2>, 1)),
+  late(param.int('groups', 1)),
+  late(param.bool('bias', true)),
+  late(param.oneOf('paddingMode', ['zeros'], 'zeros')),
+  dtypeParam,
+] as const;
+
+export type Conv2dOptions = OptionsOf<typeof CONV2D>;
 
 export class Conv2d extends Module {
   readonly inChannels: number;
@@ -39,20 +51,21 @@ export class Conv2d extends Module {
   weight: Parameter;
   bias: Parameter | null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Size2, opts: Conv2dOptions = {}) {
+  constructor(...args: CallArgs<typeof CONV2D>) {
     super();
+    const opts = bindOptions('Conv2d', CONV2D, args);
+    const { inChannels, outChannels, kernelSize, groups } = opts;
     checkSize('Conv2d', 'inChannels', inChannels, 1);
     checkSize('Conv2d', 'outChannels', outChannels, 1);
-    const groups = opts.groups ?? 1;
     checkSize('Conv2d', 'groups', groups, 1);
     if (inChannels % groups !== 0) throw new RangeError(`Conv2d: inChannels (${inChannels}) must be divisible by groups (${groups})`);
     if (outChannels % groups !== 0) throw new RangeError(`Conv2d: outChannels (${outChannels}) must be divisible by groups (${groups})`);
     this.inChannels = inChannels;
     this.outChannels = outChannels;
     this.kernelSize = pair('Conv2d', 'kernelSize', kernelSize, 1);
-    this.stride = pair('Conv2d', 'stride', opts.stride ?? 1, 1);
-    this.dilation = pair('Conv2d', 'dilation', opts.dilation ?? 1, 1);
-    const padding = opts.padding ?? 0;
+    this.stride = pair('Conv2d', 'stride', opts.stride, 1);
+    this.dilation = pair('Conv2d', 'dilation', opts.dilation, 1);
+    const padding = opts.padding;
     if (padding === 'same' || padding === 'valid') {
       if (padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) {
         throw new RangeError("Conv2d: padding='same' is not supported for strided convolutions");
@@ -61,13 +74,13 @@ export class Conv2d extends Module {
     } else {
       this.padding = pair('Conv2d', 'padding', padding, 0);
     }
-    const mode = opts.paddingMode ?? 'zeros';
+    const mode = opts.paddingMode;
     if (mode !== 'zeros') throw new RangeError(`Conv2d: paddingMode '${String(mode)}' is not supported (only 'zeros')`);
     this.paddingMode = mode;
     this.groups = groups;
     const dtype = paramDType('Conv2d', opts.dtype);
     this.weight = new Parameter(empty([outChannels, inChannels / groups, ...this.kernelSize], { dtype }));
-    this.bias = (opts.bias ?? true) ? new Parameter(empty([outChannels], { dtype })) : null;
+    this.bias = opts.bias ? new Parameter(empty([outChannels], { dtype })) : null;
     this.resetParameters();
   }
 

@@ -3,22 +3,25 @@ import type { Tensor } from '../../tensor.js';
 import { Module, pyFloat } from '../module.js';
 import * as F from '../functional.js';
 import { writeInPlace } from './activation.js';
+import { late } from './linear.js';
+import { bindOptions, param, type CallArgs } from '../../util/args.js';
+
+/** Dropout(p=0.5, inplace=False) (Note [Layer signatures] in linear.ts). */
+const DROPOUT = [late(param.float('p', 0.5)), late(param.bool('inplace', false))] as const;
 
 export class Dropout extends Module {
   readonly p: number;
   readonly inplace: boolean;
-  constructor(p: number | { p?: number; inplace?: boolean } = 0.5, opts: { inplace?: boolean } = {}) {
+  constructor(...args: CallArgs<typeof DROPOUT>) {
     super();
-    if (typeof p === 'object' && p !== null) {
-      opts = p;
-      p = p.p ?? 0.5;
-    }
+    const opts = bindOptions('Dropout', DROPOUT, args);
+    const p = opts.p;
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
       throw new RangeError(`Dropout: dropout probability has to be between 0 and 1, but got ${String(p)}`);
     }
-    if (opts.inplace !== undefined && typeof opts.inplace !== 'boolean') throw new TypeError('Dropout: inplace must be a boolean');
+    if (typeof opts.inplace !== 'boolean') throw new TypeError('Dropout: inplace must be a boolean');
     this.p = p;
-    this.inplace = opts.inplace ?? false;
+    this.inplace = opts.inplace;
   }
   forward(input: Tensor): Tensor {
     if (this.inplace && this.training && this.p > 0) return writeInPlace(input, (x) => F.dropout(x, this.p, this.training));

@@ -7,13 +7,32 @@ import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
 import * as F from '../functional.js';
-import { checkSize, paramDType, type FactoryOptions } from './linear.js';
+import { as, checkSize, dtypeParam, late, paramDType } from './linear.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../../util/args.js';
 
-export interface EmbeddingOptions extends FactoryOptions {
-  paddingIdx?: number | null;
-  /** A tensor of shape [numEmbeddings, embeddingDim] to use as the weight. */
-  weight?: Tensor;
-}
+/**
+ * Embedding(num_embeddings, embedding_dim, padding_idx=None, *, weight,
+ * dtype=None) (Note [Layer signatures] in linear.ts). `weight`, a tensor of
+ * shape [numEmbeddings, embeddingDim] to use as the weight, is PyTorch's
+ * _weight. PyTorch's max_norm, norm_type, scale_grad_by_freq and sparse,
+ * between padding_idx and _weight, are not implemented.
+ */
+const EMBEDDING = [
+  late(param.int('numEmbeddings')),
+  late(param.int('embeddingDim')),
+  late(param.optInt('paddingIdx')),
+  param.kw(late(param.custom('weight', 'Tensor?', as<Tensor | undefined>))),
+  dtypeParam,
+] as const;
+
+export type EmbeddingOptions = OptionsOf<typeof EMBEDDING>;
+
+/** Embedding.from_pretrained(embeddings, freeze=True, padding_idx=None). */
+const FROM_PRETRAINED = [
+  late(param.custom('embeddings', 'Tensor', as<Tensor>)),
+  late(param.bool('freeze', true)),
+  late(param.optInt('paddingIdx')),
+] as const;
 
 export class Embedding extends Module {
   readonly numEmbeddings: number;
@@ -21,8 +40,10 @@ export class Embedding extends Module {
   readonly paddingIdx: number | null;
   weight: Parameter;
 
-  constructor(numEmbeddings: number, embeddingDim: number, opts: EmbeddingOptions = {}) {
+  constructor(...args: CallArgs<typeof EMBEDDING>) {
     super();
+    const opts = bindOptions('Embedding', EMBEDDING, args);
+    const { numEmbeddings, embeddingDim } = opts;
     checkSize('Embedding', 'numEmbeddings', numEmbeddings);
     checkSize('Embedding', 'embeddingDim', embeddingDim);
     this.numEmbeddings = numEmbeddings;
@@ -50,13 +71,15 @@ export class Embedding extends Module {
   }
 
   /** Embedding.from_pretrained: wraps a [num, dim] tensor, frozen by default. */
-  static fromPretrained(embeddings: Tensor, opts: { freeze?: boolean; paddingIdx?: number | null } = {}): Embedding {
+  static fromPretrained(...args: CallArgs<typeof FROM_PRETRAINED>): Embedding {
+    const opts = bindOptions('Embedding.fromPretrained', FROM_PRETRAINED, args);
+    const embeddings = opts.embeddings;
     if (!(embeddings instanceof Tensor) || embeddings.ndim !== 2) {
       throw new RangeError('Embedding.fromPretrained: embeddings must be a 2-dimensional Tensor');
     }
     const [n, d] = embeddings._shape;
     const e = new Embedding(n, d, { weight: embeddings, paddingIdx: opts.paddingIdx });
-    e.weight.requiresGrad_(!(opts.freeze ?? true));
+    e.weight.requiresGrad_(!opts.freeze);
     return e;
   }
 

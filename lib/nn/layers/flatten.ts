@@ -1,6 +1,14 @@
 // Flatten and Unflatten: reshape layers.
 import type { Tensor } from '../../tensor.js';
 import { Module, pyTuple } from '../module.js';
+import { as, late } from './linear.js';
+import { bindOptions, param, type CallArgs } from '../../util/args.js';
+
+// The signatures (Note [Layer signatures] in linear.ts).
+/** Flatten(start_dim=1, end_dim=-1). */
+const FLATTEN = [late(param.int('startDim', 1)), late(param.int('endDim', -1))] as const;
+/** Unflatten(dim, unflattened_size). */
+const UNFLATTEN = [late(param.int('dim')), late(param.custom('unflattenedSize', 'int[]', as<number[]>))] as const;
 
 function checkInt(op: string, name: string, v: unknown): asserts v is number {
   if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${op}: ${name} must be an integer, got ${String(v)}`);
@@ -10,8 +18,9 @@ function checkInt(op: string, name: string, v: unknown): asserts v is number {
 export class Flatten extends Module {
   readonly startDim: number;
   readonly endDim: number;
-  constructor(startDim = 1, endDim = -1) {
+  constructor(...args: CallArgs<typeof FLATTEN>) {
     super();
+    const { startDim, endDim } = bindOptions('Flatten', FLATTEN, args);
     checkInt('Flatten', 'startDim', startDim);
     checkInt('Flatten', 'endDim', endDim);
     this.startDim = startDim;
@@ -29,8 +38,9 @@ export class Flatten extends Module {
 export class Unflatten extends Module {
   readonly dim: number;
   readonly unflattenedSize: number[];
-  constructor(dim: number, unflattenedSize: number[]) {
+  constructor(...args: CallArgs<typeof UNFLATTEN>) {
     super();
+    const { dim, unflattenedSize } = bindOptions('Unflatten', UNFLATTEN, args);
     checkInt('Unflatten', 'dim', dim);
     if (!Array.isArray(unflattenedSize)) throw new TypeError('Unflatten: unflattenedSize must be an array of integers');
     unflattenedSize.forEach((s, i) => checkInt('Unflatten', `unflattenedSize[${i}]`, s));

@@ -6,10 +6,32 @@ import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
 import { linear } from '../functional.js';
+import { bindOptions, param, type CallArgs, type Param, as, late } from '../../util/args.js';
 
 export interface FactoryOptions {
   dtype?: DType;
 }
+
+// Note [Layer signatures]: each layer declares its PyTorch signature once,
+// as a parameter list, and binds its constructor's arguments with it
+// (lib/util/args.ts): every parameter positionally, in PyTorch's order, or
+// by name in one trailing options object, and an unknown key, a value given
+// twice or too many positional values is a TypeError. A parameter PyTorch
+// has and Kindling does not implement is left out (passing it is an
+// unknown option), and every parameter after it in PyTorch's order is
+// keyword-only, so a positional value never lands in the wrong place
+// (dtype after the missing device, ceilMode after the missing
+// returnIndices, reduction after the deprecated sizeAverage and reduce).
+// The binder only places values and fills defaults: each constructor
+// checks them as before, so the messages stay the layer's own, and a
+// required parameter left out reaches the constructor as undefined and
+// fails that same check (`late`).
+
+// late and as live in util/args.ts; the layers and optimizers import them from here.
+export { as, late } from '../../util/args.js';
+
+/** @internal The factory keyword every layer with parameters takes (PyTorch's device is not implemented). */
+export const dtypeParam = param.kw(late(param.custom('dtype', 'dtype?', as<DType | undefined>)));
 
 /** @internal Checks a size argument of a layer constructor. */
 export function checkSize(op: string, name: string, v: unknown, min = 0): asserts v is number {
@@ -38,21 +60,25 @@ export function resetLinearLike(weight: Tensor, bias: Tensor | null): void {
   }
 }
 
+/** Linear(in_features, out_features, bias=True, *, dtype=None). */
+const LINEAR = [late(param.int('inFeatures')), late(param.int('outFeatures')), late(param.bool('bias', true)), dtypeParam] as const;
+
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
   weight: Parameter;
   bias: Parameter | null;
 
-  constructor(inFeatures: number, outFeatures: number, opts: { bias?: boolean } & FactoryOptions = {}) {
+  constructor(...args: CallArgs<typeof LINEAR>) {
     super();
+    const { inFeatures, outFeatures, bias, dtype: dt } = bindOptions('Linear', LINEAR, args);
     checkSize('Linear', 'inFeatures', inFeatures);
     checkSize('Linear', 'outFeatures', outFeatures);
-    const dtype = paramDType('Linear', opts.dtype);
+    const dtype = paramDType('Linear', dt);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.weight = new Parameter(empty([outFeatures, inFeatures], { dtype }));
-    this.bias = (opts.bias ?? true) ? new Parameter(empty([outFeatures], { dtype })) : null;
+    this.bias = bias ? new Parameter(empty([outFeatures], { dtype })) : null;
     this.resetParameters();
   }
 

@@ -8,15 +8,24 @@ import { Module, pyFloat, pyTuple } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
 import * as F from '../functional.js';
-import { checkSize, paramDType, type FactoryOptions } from './linear.js';
+import { as, checkSize, dtypeParam, late, paramDType } from './linear.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../../util/args.js';
 
-export interface BatchNormOptions extends FactoryOptions {
-  eps?: number;
-  /** null: a cumulative moving average (PyTorch's momentum=None). */
-  momentum?: number | null;
-  affine?: boolean;
-  trackRunningStats?: boolean;
-}
+/**
+ * BatchNorm1d/2d(num_features, eps=1e-05, momentum=0.1, affine=True,
+ * track_running_stats=True, *, dtype=None) (Note [Layer signatures] in
+ * linear.ts). momentum null: a cumulative moving average (PyTorch's None).
+ */
+const BATCH_NORM = [
+  late(param.int('numFeatures')),
+  late(param.float('eps', 1e-5)),
+  late(param.optFloat('momentum', 0.1)),
+  late(param.bool('affine', true)),
+  late(param.bool('trackRunningStats', true)),
+  dtypeParam,
+] as const;
+
+export type BatchNormOptions = OptionsOf<typeof BATCH_NORM>;
 
 function checkFlag(op: string, name: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;
@@ -44,14 +53,16 @@ export abstract class BatchNormBase extends Module {
   declare running_var: Tensor | null;
   declare num_batches_tracked: Tensor | null;
 
-  constructor(numFeatures: number, opts: BatchNormOptions = {}) {
+  constructor(...args: CallArgs<typeof BATCH_NORM>) {
     super();
     const op = this.constructor.name;
+    const opts = bindOptions(op, BATCH_NORM, args);
+    const numFeatures = opts.numFeatures;
     checkSize(op, 'numFeatures', numFeatures, 1);
     const dtype = paramDType(op, opts.dtype);
     this.numFeatures = numFeatures;
-    this.eps = checkEps(op, opts.eps ?? 1e-5);
-    const momentum = opts.momentum === undefined ? 0.1 : opts.momentum;
+    this.eps = checkEps(op, opts.eps);
+    const momentum = opts.momentum;
     if (momentum !== null && (typeof momentum !== 'number' || Number.isNaN(momentum))) {
       throw new TypeError(`${op}: momentum must be a number or null, got ${String(momentum)}`);
     }
@@ -169,11 +180,16 @@ export class BatchNorm2d extends BatchNormBase {
   }
 }
 
-export interface LayerNormOptions extends FactoryOptions {
-  eps?: number;
-  elementwiseAffine?: boolean;
-  bias?: boolean;
-}
+/** LayerNorm(normalized_shape, eps=1e-05, elementwise_affine=True, bias=True, *, dtype=None). */
+const LAYER_NORM = [
+  late(param.custom('normalizedShape', 'int[]', as<number | number[]>)),
+  late(param.float('eps', 1e-5)),
+  late(param.bool('elementwiseAffine', true)),
+  late(param.bool('bias', true)),
+  dtypeParam,
+] as const;
+
+export type LayerNormOptions = OptionsOf<typeof LAYER_NORM>;
 
 /** Normalises over the trailing dims given by normalizedShape. */
 export class LayerNorm extends Module {
@@ -183,14 +199,16 @@ export class LayerNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
 
-  constructor(normalizedShape: number | number[], opts: LayerNormOptions = {}) {
+  constructor(...args: CallArgs<typeof LAYER_NORM>) {
     super();
+    const opts = bindOptions('LayerNorm', LAYER_NORM, args);
+    const normalizedShape = opts.normalizedShape;
     const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
     if (!Array.isArray(shape)) throw new TypeError(`LayerNorm: normalizedShape must be an integer or an array of integers, got ${String(normalizedShape)}`);
     shape.forEach((s, i) => checkSize('LayerNorm', `normalizedShape[${i}]`, s, 1));
     const dtype = paramDType('LayerNorm', opts.dtype);
     this.normalizedShape = shape.slice();
-    this.eps = checkEps('LayerNorm', opts.eps ?? 1e-5);
+    this.eps = checkEps('LayerNorm', opts.eps);
     this.elementwiseAffine = checkFlag('LayerNorm', 'elementwiseAffine', opts.elementwiseAffine, true);
     const withBias = checkFlag('LayerNorm', 'bias', opts.bias, true);
     this.weight = this.elementwiseAffine ? new Parameter(empty(this.normalizedShape, { dtype })) : null;

@@ -3,6 +3,8 @@ import type { Tensor } from '../../tensor.js';
 import { Module, pyRepr } from '../module.js';
 import * as F from '../functional.js';
 import { pair, type Size2 } from './conv.js';
+import { as, late } from './linear.js';
+import { bindOptions, param, type CallArgs, type OptionsOf } from '../../util/args.js';
 
 function checkFlag(op: string, name: string, v: unknown): boolean {
   if (v === undefined) return false;
@@ -10,12 +12,20 @@ function checkFlag(op: string, name: string, v: unknown): boolean {
   return v;
 }
 
-export interface MaxPool2dOptions {
-  stride?: Size2 | null;
-  padding?: Size2;
-  dilation?: Size2;
-  ceilMode?: boolean;
-}
+/**
+ * MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, *,
+ * ceil_mode=False): PyTorch's return_indices, before ceil_mode, is not
+ * implemented, so ceilMode is keyword-only (Note [Layer signatures]).
+ */
+const MAX_POOL2D = [
+  late(param.custom('kernelSize', 'int[2]', as<Size2>)),
+  late(param.custom('stride', 'int[2]?', as<Size2 | null>, null)),
+  late(param.custom('padding', 'int[2]', as<Size2>, 0)),
+  late(param.custom('dilation', 'int[2]', as<Size2>, 1)),
+  param.kw(late(param.bool('ceilMode', false))),
+] as const;
+
+export type MaxPool2dOptions = OptionsOf<typeof MAX_POOL2D>;
 
 export class MaxPool2d extends Module {
   // Kept as given (an int or a pair): PyTorch prints them that way.
@@ -25,15 +35,17 @@ export class MaxPool2d extends Module {
   readonly dilation: Size2;
   readonly ceilMode: boolean;
 
-  constructor(kernelSize: Size2, opts: MaxPool2dOptions = {}) {
+  constructor(...args: CallArgs<typeof MAX_POOL2D>) {
     super();
+    const opts = bindOptions('MaxPool2d', MAX_POOL2D, args);
+    const kernelSize = opts.kernelSize;
     pair('MaxPool2d', 'kernelSize', kernelSize, 1);
     this.kernelSize = kernelSize;
     this.stride = opts.stride ?? kernelSize;
     pair('MaxPool2d', 'stride', this.stride, 1);
-    this.padding = opts.padding ?? 0;
+    this.padding = opts.padding;
     pair('MaxPool2d', 'padding', this.padding, 0);
-    this.dilation = opts.dilation ?? 1;
+    this.dilation = opts.dilation;
     pair('MaxPool2d', 'dilation', this.dilation, 1);
     this.ceilMode = checkFlag('MaxPool2d', 'ceilMode', opts.ceilMode);
   }
@@ -55,13 +67,20 @@ export class MaxPool2d extends Module {
   }
 }
 
-export interface AvgPool2dOptions {
-  stride?: Size2 | null;
-  padding?: Size2;
-  ceilMode?: boolean;
-  countIncludePad?: boolean;
-  divisorOverride?: number | null;
-}
+/**
+ * AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False,
+ * count_include_pad=True, divisor_override=None).
+ */
+const AVG_POOL2D = [
+  late(param.custom('kernelSize', 'int[2]', as<Size2>)),
+  late(param.custom('stride', 'int[2]?', as<Size2 | null>, null)),
+  late(param.custom('padding', 'int[2]', as<Size2>, 0)),
+  late(param.bool('ceilMode', false)),
+  late(param.bool('countIncludePad', true)),
+  late(param.optInt('divisorOverride')),
+] as const;
+
+export type AvgPool2dOptions = OptionsOf<typeof AVG_POOL2D>;
 
 export class AvgPool2d extends Module {
   readonly kernelSize: Size2;
@@ -71,16 +90,18 @@ export class AvgPool2d extends Module {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
 
-  constructor(kernelSize: Size2, opts: AvgPool2dOptions = {}) {
+  constructor(...args: CallArgs<typeof AVG_POOL2D>) {
     super();
+    const opts = bindOptions('AvgPool2d', AVG_POOL2D, args);
+    const kernelSize = opts.kernelSize;
     pair('AvgPool2d', 'kernelSize', kernelSize, 1);
     this.kernelSize = kernelSize;
     this.stride = opts.stride ?? kernelSize;
     pair('AvgPool2d', 'stride', this.stride, 1);
-    this.padding = opts.padding ?? 0;
+    this.padding = opts.padding;
     pair('AvgPool2d', 'padding', this.padding, 0);
     this.ceilMode = checkFlag('AvgPool2d', 'ceilMode', opts.ceilMode);
-    this.countIncludePad = opts.countIncludePad === undefined ? true : checkFlag('AvgPool2d', 'countIncludePad', opts.countIncludePad);
+    this.countIncludePad = checkFlag('AvgPool2d', 'countIncludePad', opts.countIncludePad);
     const d = opts.divisorOverride ?? null;
     if (d !== null && (!Number.isInteger(d) || d < 1)) {
       throw new RangeError(`AvgPool2d: divisorOverride must be a positive integer, got ${String(d)}`);
@@ -103,11 +124,15 @@ export class AvgPool2d extends Module {
   }
 }
 
+/** AdaptiveAvgPool2d(output_size). */
+const ADAPTIVE_AVG_POOL2D = [late(param.custom('outputSize', 'int[2]', as<Size2>))] as const;
+
 export class AdaptiveAvgPool2d extends Module {
   readonly outputSize: Size2;
 
-  constructor(outputSize: Size2) {
+  constructor(...args: CallArgs<typeof ADAPTIVE_AVG_POOL2D>) {
     super();
+    const { outputSize } = bindOptions('AdaptiveAvgPool2d', ADAPTIVE_AVG_POOL2D, args);
     pair('AdaptiveAvgPool2d', 'outputSize', outputSize, 1);
     this.outputSize = outputSize;
   }
