@@ -94,9 +94,5 @@ function trainStep(name: ModelName): TimedWorkload {
 /** The CUDA rows; none without a usable GPU. */
 export function cudaWorkloads(): Workload[] {
   if (!torch.cuda.isAvailable()) return [];
-  return [
-    ...[1024, 4096].map(matmul),
-    ...CONVS.map(conv),
-    ...(['cnn', 'mlp', 'lenet'] as const).map(trainStep),
-  ];
+  return [...[1024, 4096].map(matmul), ...CONVS.map(conv), ...(['cnn', 'mlp', 'lenet'] as const).map(trainStep)];
 }

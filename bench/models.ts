@@ -21,25 +21,29 @@ export function buildModel(name: ModelName): torch.nn.Module {
     case 'cnn': // the seed's CNN (the torch.nn tutorial's)
       return new nn.Sequential(
         toImage,
-        new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-        new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-        new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
+        new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }),
+        new nn.ReLU(),
+        new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }),
+        new nn.ReLU(),
+        new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }),
+        new nn.ReLU(),
         new nn.AvgPool2d(4),
         new nn.Lambda((x: Tensor) => x.view(x.size(0) as number, -1)),
       );
     case 'mlp':
-      return new nn.Sequential(
-        new nn.Linear(784, 512), new nn.ReLU(),
-        new nn.Linear(512, 512), new nn.ReLU(),
-        new nn.Linear(512, 10),
-      );
+      return new nn.Sequential(new nn.Linear(784, 512), new nn.ReLU(), new nn.Linear(512, 512), new nn.ReLU(), new nn.Linear(512, 10));
     case 'lenet':
       return new nn.Sequential(
         toImage,
-        new nn.Conv2d(1, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-        new nn.Conv2d(32, 64, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(1, 32, 3, { padding: 1 }),
+        new nn.ReLU(),
+        new nn.MaxPool2d(2),
+        new nn.Conv2d(32, 64, 3, { padding: 1 }),
+        new nn.ReLU(),
+        new nn.MaxPool2d(2),
         new nn.Flatten(),
-        new nn.Linear(64 * 7 * 7, 128), new nn.ReLU(),
+        new nn.Linear(64 * 7 * 7, 128),
+        new nn.ReLU(),
         new nn.Linear(128, 10),
       );
   }

@@ -150,7 +150,14 @@ function show(r: Row, v: number | null): string {
 
 const status = (r: Row) => (r.met === null ? '—' : r.met ? 'met' : 'NOT MET');
 
-const COLUMNS: [string, number][] = [['workload', 26], ['Kindling', 15], ['PyTorch', 15], ['ratio', 6], ['target', 14], ['status', 8]];
+const COLUMNS: [string, number][] = [
+  ['workload', 26],
+  ['Kindling', 15],
+  ['PyTorch', 15],
+  ['ratio', 6],
+  ['target', 14],
+  ['status', 8],
+];
 
 function consoleLine(cells: string[]): string {
   return cells.map((c, i) => (i === 0 ? c.padEnd(COLUMNS[i][1]) : c.padStart(COLUMNS[i][1]))).join('  ');
@@ -249,8 +256,10 @@ function sgemmPeak(rows: Row[]): string {
   const rate = (r: Row, t: number | null) => (t ? r.flops! / t / 1e9 : 0);
   const k = Math.max(...blas.map((r) => rate(r, r.kindling)));
   const p = Math.max(...blas.map((r) => rate(r, r.torch)));
-  return `sgemm peak as OpenBLAS reaches it (largest over ${blas.map((r) => r.name).join(', ')}): ` +
-    `PyTorch ${p ? p.toFixed(1) : '—'} GFLOP/s, Kindling (BLAS) ${k.toFixed(1)} GFLOP/s`;
+  return (
+    `sgemm peak as OpenBLAS reaches it (largest over ${blas.map((r) => r.name).join(', ')}): ` +
+    `PyTorch ${p ? p.toFixed(1) : '—'} GFLOP/s, Kindling (BLAS) ${k.toFixed(1)} GFLOP/s`
+  );
 }
 
 /** Other processes' load makes timings noisy; say so next to the numbers. */
@@ -273,7 +282,9 @@ async function main(): Promise<void> {
     `Kindling: blas=${cfg.blas} (${blasLibrary()}) simd=${cfg.simd} threads=${THREADS}`,
     py
       ? `PyTorch ${py.info.torch}: blas=${py.info.blas} threads=${py.info.threads}`
-      : pyAvailable ? 'PyTorch: memory rows only' : `PyTorch: not available at ${PYTHON} (Kindling only)`,
+      : pyAvailable
+        ? 'PyTorch: memory rows only'
+        : `PyTorch: not available at ${PYTHON} (Kindling only)`,
     `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(OpenBLAS detects)'} on both sides` +
       (py && py.info.openblasCoretype !== (process.env.OPENBLAS_CORETYPE ?? null) ? ` (but PyTorch saw ${py.info.openblasCoretype})` : '') +
       `; PyTorch OMP_WAIT_POLICY=${childEnv.OMP_WAIT_POLICY}`,
@@ -303,15 +314,21 @@ async function main(): Promise<void> {
 function summary(rows: Row[], failed: string[]): string {
   const judged = rows.filter((r) => r.met !== null);
   const missed = judged.filter((r) => !r.met).map((r) => r.name);
-  return `targets met: ${judged.length - missed.length} of ${judged.length}` + (missed.length ? `; not met: ${missed.join(', ')}` : '') +
-    (failed.length ? `; ${failed.length} workload(s) failed` : '');
+  return (
+    `targets met: ${judged.length - missed.length} of ${judged.length}` +
+    (missed.length ? `; not met: ${missed.join(', ')}` : '') +
+    (failed.length ? `; ${failed.length} workload(s) failed` : '')
+  );
 }
 
 function report(rows: Row[], failed: string[], header: string[], meta: object): void {
   const out = join(benchDir, 'results');
   mkdirSync(out, { recursive: true });
   const stamp = new Date().toISOString();
-  writeFileSync(join(out, 'latest.json'), JSON.stringify({ stamp, threads: THREADS, rounds: ROUNDS, ...meta, header, rows, failed }, null, 2));
+  writeFileSync(
+    join(out, 'latest.json'),
+    JSON.stringify({ stamp, threads: THREADS, rounds: ROUNDS, ...meta, header, rows, failed }, null, 2),
+  );
   const md = [
     `# Kindling vs PyTorch (${stamp})`,
     '',

@@ -61,7 +61,8 @@ function parseArgs(argv: string[]): Options {
     const v = get(name);
     if (v === undefined) return dflt;
     const n = Number(v);
-    if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0) throw new Error(`train: --${name} must be a ${int ? 'non-negative integer' : 'number'}, got ${v}`);
+    if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0)
+      throw new Error(`train: --${name} must be a ${int ? 'non-negative integer' : 'number'}, got ${v}`);
     return n;
   };
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -98,9 +99,12 @@ function buildModel(name: ModelName): torch.nn.Module {
     case 'cnn': // seed 002's CNN
       return new nn.Sequential(
         toImage,
-        new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-        new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-        new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
+        new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }),
+        new nn.ReLU(),
+        new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }),
+        new nn.ReLU(),
+        new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }),
+        new nn.ReLU(),
         new nn.AvgPool2d(4),
         new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
       );
@@ -111,10 +115,15 @@ function buildModel(name: ModelName): torch.nn.Module {
     case 'lenet':
       return new nn.Sequential(
         toImage,
-        new nn.Conv2d(1, 32, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
-        new nn.Conv2d(32, 64, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
+        new nn.Conv2d(1, 32, 3, { padding: 1 }),
+        new nn.ReLU(),
+        new nn.MaxPool2d(2),
+        new nn.Conv2d(32, 64, 3, { padding: 1 }),
+        new nn.ReLU(),
+        new nn.MaxPool2d(2),
         new nn.Flatten(),
-        new nn.Linear(64 * 7 * 7, 128), new nn.ReLU(),
+        new nn.Linear(64 * 7 * 7, 128),
+        new nn.ReLU(),
         new nn.Linear(128, 10),
       );
   }
@@ -127,7 +136,9 @@ interface Eval {
 
 function evaluate(model: torch.nn.Module, loader: InstanceType<typeof DataLoader>): Eval {
   model.eval();
-  let loss = 0, correct = 0, n = 0;
+  let loss = 0,
+    correct = 0,
+    n = 0;
   torch.noGrad(() => {
     for (const [xb, yb] of loader as Iterable<[Tensor, Tensor]>) {
       const out = model.forward(xb) as Tensor;
@@ -144,9 +155,11 @@ export function main(argv = process.argv.slice(2)): void {
   const o = parseArgs(argv);
   torch.manualSeed(o.seed);
   const cfg = torch.config();
-  console.log(`kindling: ${o.model} on MNIST, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}` +
-    `${DEFAULTS[o.model].optimizer === 'sgd' ? `, SGD momentum ${o.momentum}` : ', Adam'} (blas=${cfg.blas}, simd=${cfg.simd}, threads=${cfg.threads})` +
-    (o.device === 'cpu' ? '' : ` on ${o.device} (${torch.cuda.getDeviceName(o.device)})`));
+  console.log(
+    `kindling: ${o.model} on MNIST, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}` +
+      `${DEFAULTS[o.model].optimizer === 'sgd' ? `, SGD momentum ${o.momentum}` : ', Adam'} (blas=${cfg.blas}, simd=${cfg.simd}, threads=${cfg.threads})` +
+      (o.device === 'cpu' ? '' : ` on ${o.device} (${torch.cuda.getDeviceName(o.device)})`),
+  );
 
   // As the torch.nn tutorial: the first 50,000 training images train, the
   // last 10,000 validate; the 10,000 test images give the final accuracy.
@@ -164,9 +177,10 @@ export function main(argv = process.argv.slice(2)): void {
 
   // Moved before the optimizer is built, so its state is made on the device.
   const model = buildModel(o.model).to(device);
-  const opt = DEFAULTS[o.model].optimizer === 'sgd'
-    ? new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum })
-    : new optim.Adam(model.parameters(), { lr: o.lr });
+  const opt =
+    DEFAULTS[o.model].optimizer === 'sgd'
+      ? new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum })
+      : new optim.Adam(model.parameters(), { lr: o.lr });
 
   // Adam runs decay the learning rate each epoch (as PyTorch's MNIST
   // example does with StepLR), which settles the LeNet model above 99%.
@@ -178,7 +192,11 @@ export function main(argv = process.argv.slice(2)): void {
     model.train();
     const bar = new ProgressBar(trainDl.length, { label: `epoch ${epoch}/${o.epochs}`, unit: 'samples' });
     const t0 = process.hrtime.bigint();
-    let sum = 0, correct = 0, seen = 0, window = 0, windowN = 0;
+    let sum = 0,
+      correct = 0,
+      seen = 0,
+      window = 0,
+      windowN = 0;
     for (const [xb, yb] of trainDl as Iterable<[Tensor, Tensor]>) {
       const out = model.forward(xb) as Tensor;
       const loss = F.crossEntropy(out, yb);
@@ -226,7 +244,9 @@ export function main(argv = process.argv.slice(2)): void {
     ]);
   }
   writeFileSync(join(o.out, 'metrics.json'), JSON.stringify({ options: o, history, test: t }, null, 2));
-  console.log(`saved ${modelPath}, ${curve.step.length > 0 ? `${plotPath} (train loss: line, validation loss: dots), ` : ''}${join(o.out, 'metrics.json')}`);
+  console.log(
+    `saved ${modelPath}, ${curve.step.length > 0 ? `${plotPath} (train loss: line, validation loss: dots), ` : ''}${join(o.out, 'metrics.json')}`,
+  );
 }
 
 main();

@@ -33,12 +33,16 @@ const esmEntry = path.join(root, 'dist', 'esm', 'index.js');
 // remove every use, so they do not apply to what is emitted.
 const IMPORT_META_IN_CJS = new Set([1343, 1470]);
 
-const parsed = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, {
-  ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => {
-    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+const parsed = ts.getParsedCommandLineOfConfigFile(
+  path.join(root, 'tsconfig.json'),
+  {},
+  {
+    ...ts.sys,
+    onUnRecoverableConfigFileDiagnostic: (d) => {
+      throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+    },
   },
-});
+);
 const rootNames = parsed.fileNames.filter((f) => !path.relative(libDir, f).startsWith('..'));
 const options = {
   ...parsed.options,
@@ -95,11 +99,16 @@ const declareHelpers = (context) => (sourceFile) => {
   const f = context.factory;
   const decls = [];
   const constDecl = (name, init) =>
-    f.createVariableStatement(undefined, f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, init)], ts.NodeFlags.Const));
+    f.createVariableStatement(
+      undefined,
+      f.createVariableDeclarationList([f.createVariableDeclaration(name, undefined, undefined, init)], ts.NodeFlags.Const),
+    );
   if (used.url) {
     // require('node:url').pathToFileURL(__filename).href
     const req = f.createCallExpression(f.createIdentifier('require'), undefined, [f.createStringLiteral('node:url')]);
-    const call = f.createCallExpression(f.createPropertyAccessExpression(req, 'pathToFileURL'), undefined, [f.createIdentifier('__filename')]);
+    const call = f.createCallExpression(f.createPropertyAccessExpression(req, 'pathToFileURL'), undefined, [
+      f.createIdentifier('__filename'),
+    ]);
     decls.push(constDecl(MODULE_URL, f.createPropertyAccessExpression(call, 'href')));
   }
   if (used.importCall) {

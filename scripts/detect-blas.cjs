@@ -27,8 +27,9 @@ if (process.argv.includes('--archive')) {
   const archive = process.platform === 'linux' && !forcedNone ? archives.find((p) => fs.existsSync(p)) : undefined;
   if (staticWanted && !(archive && hasHeader)) {
     console.error(
-      'kindling: KINDLING_STATIC_BLAS=1 needs OpenBLAS\'s static library and cblas.h ' +
-        '(Debian/Ubuntu: apt-get install libopenblas-pthread-dev); looked for ' + archives.join(', '),
+      "kindling: KINDLING_STATIC_BLAS=1 needs OpenBLAS's static library and cblas.h " +
+        '(Debian/Ubuntu: apt-get install libopenblas-pthread-dev); looked for ' +
+        archives.join(', '),
     );
     process.exit(1);
   }
@@ -36,7 +37,13 @@ if (process.argv.includes('--archive')) {
   process.exit(0);
 }
 
-if (forcedNone) { console.log('none'); process.exit(0); }
-if (process.platform === 'darwin') { console.log('accelerate'); process.exit(0); }
+if (forcedNone) {
+  console.log('none');
+  process.exit(0);
+}
+if (process.platform === 'darwin') {
+  console.log('accelerate');
+  process.exit(0);
+}
 const lib = staticWanted ? archives.some((p) => fs.existsSync(p)) : shared.some((p) => fs.existsSync(p));
 console.log(hasHeader && lib && process.platform === 'linux' ? 'openblas' : 'none');

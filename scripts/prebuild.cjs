@@ -101,9 +101,14 @@ function verify(binary) {
     const ldd = spawnSync('ldd', [binary], { encoding: 'utf8' });
     if (ldd.status !== 0) die(`ldd ${binary} failed: ${ldd.stderr}`);
     console.log(`prebuild: ldd ${path.basename(binary)}\n${ldd.stdout.trimEnd()}`);
-    const deps = ldd.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean).map((l) => path.basename(l));
+    const deps = ldd.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0])
+      .filter(Boolean)
+      .map((l) => path.basename(l));
     const extra = deps.filter((d) => !ALLOWED_LIBS.test(d) && d !== 'statically');
-    if (extra.length) die(`the binary depends on ${extra.join(', ')}; a prebuilt binary may only need libc, libm, libgcc_s (and libstdc++)`);
+    if (extra.length)
+      die(`the binary depends on ${extra.join(', ')}; a prebuilt binary may only need libc, libm, libgcc_s (and libstdc++)`);
   }
   // Load it in a fresh process (as node-gyp-build will) so a missing symbol
   // fails here rather than on a user's machine.

@@ -73,7 +73,17 @@ for (let step = 1; step <= steps; step++) {
 
 const growthMB = baseline ? (peakAfterWarmup - baseline) / MB : 0;
 const ok = Number.isFinite(loss) && growthMB <= boundMB;
-const summary = { steps, batch, warmup, baselineMB: baseline / MB, peakAfterWarmupMB: peakAfterWarmup / MB, growthMB, boundMB, ok, samples };
+const summary = {
+  steps,
+  batch,
+  warmup,
+  baselineMB: baseline / MB,
+  peakAfterWarmupMB: peakAfterWarmup / MB,
+  growthMB,
+  boundMB,
+  ok,
+  samples,
+};
 if (json) console.log(JSON.stringify(summary));
 else {
   console.log(

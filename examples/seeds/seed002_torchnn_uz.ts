@@ -28,14 +28,16 @@ export interface Seed002Options {
 }
 
 export function main(print: Print, opts: Seed002Options = {}): Record<string, number[]> {
-  const nTrain = opts.nTrain ?? 50000, nValid = opts.nValid ?? 10000, epochs = opts.epochs ?? 2;
+  const nTrain = opts.nTrain ?? 50000,
+    nValid = opts.nValid ?? 10000,
+    epochs = opts.epochs ?? 2;
   const results: Record<string, number[]> = {};
   torch.manualSeed(0);
 
   // ---- MNIST data setup ----------------------------------------------------------
   const mnist = new torch.datasets.MNIST({ train: true });
-  let xTrain = mnist.data.narrow(0, 0, nTrain);
-  let yTrain = mnist.targets.narrow(0, 0, nTrain);
+  const xTrain = mnist.data.narrow(0, 0, nTrain);
+  const yTrain = mnist.targets.narrow(0, 0, nTrain);
   const xValid = mnist.data.narrow(0, 50000, nValid);
   const yValid = mnist.targets.narrow(0, 50000, nValid);
   const [n] = xTrain.shape;
@@ -44,15 +46,15 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   print(String(yTrain.min()), String(yTrain.max()));
 
   // ---- Neural net from scratch (without torch.nn) ------------------------------------
-  let weights = torch.randn(784, 10).div(Math.sqrt(784));
+  const weights = torch.randn(784, 10).div(Math.sqrt(784));
   weights.requiresGrad_();
-  let bias = torch.zeros([10], { requiresGrad: true });
+  const bias = torch.zeros([10], { requiresGrad: true });
   const logSoftmax = (x: Tensor) => x.sub(x.exp().sum(-1).log().unsqueeze(-1));
   let model: (xb: Tensor) => Tensor = (xb) => logSoftmax(xb.matmul(weights).add(bias));
 
   const bs = 64;
   let xb = xTrain.index('0:64');
-  let preds = model(xb);
+  const preds = model(xb);
   print(String(preds.index(0)), size(preds));
 
   const nll: LossFunc = (input, target) => input.index(torch.arange(target.shape[0]), target).mean().neg();
@@ -66,7 +68,8 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   let lr = 0.5;
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let i = 0; i < Math.floor((n - 1) / bs) + 1; i++) {
-      const start = i * bs, end = start + bs;
+      const start = i * bs,
+        end = start + bs;
       xb = xTrain.index(`${start}:${end}`);
       yb = yTrain.index(`${start}:${end}`);
       const pred = model(xb);
@@ -102,7 +105,8 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   const fitScratch = () => {
     for (let epoch = 0; epoch < epochs; epoch++) {
       for (let i = 0; i < Math.floor((n - 1) / bs) + 1; i++) {
-        const start = i * bs, end = start + bs;
+        const start = i * bs,
+          end = start + bs;
         xb = xTrain.index(`${start}:${end}`);
         yb = yTrain.index(`${start}:${end}`);
         const loss = lossFunc(net.forward(xb), yb);
@@ -138,7 +142,8 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   print(String(lossFunc(m.forward(xb), yb)));
   for (let epoch = 0; epoch < epochs; epoch++) {
     for (let i = 0; i < Math.floor((n - 1) / bs) + 1; i++) {
-      const start = i * bs, end = start + bs;
+      const start = i * bs,
+        end = start + bs;
       xb = xTrain.index(`${start}:${end}`);
       yb = yTrain.index(`${start}:${end}`);
       const loss = lossFunc(m.forward(xb), yb);
@@ -201,7 +206,13 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   }
 
   // ---- Create fit() and get_data() ---------------------------------------------------------------------------
-  const lossBatch = (model: torch.nn.Module, lf: LossFunc, x: Tensor, y: Tensor, o?: { step(): void; zeroGrad(): void }): [number, number] => {
+  const lossBatch = (
+    model: torch.nn.Module,
+    lf: LossFunc,
+    x: Tensor,
+    y: Tensor,
+    o?: { step(): void; zeroGrad(): void },
+  ): [number, number] => {
     const loss = lf(model.forward(x), y);
     if (o) {
       loss.backward();
@@ -210,7 +221,15 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
     }
     return [loss.item(), x.shape[0]];
   };
-  const fit = (ep: number, model: torch.nn.Module, lf: LossFunc, o: { step(): void; zeroGrad(): void }, tdl: Loader, vdl: Loader, tag: string) => {
+  const fit = (
+    ep: number,
+    model: torch.nn.Module,
+    lf: LossFunc,
+    o: { step(): void; zeroGrad(): void },
+    tdl: Loader,
+    vdl: Loader,
+    tag: string,
+  ) => {
     results[tag] = [];
     for (let epoch = 0; epoch < ep; epoch++) {
       model.train();
@@ -253,9 +272,12 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   const preprocess = (x: Tensor) => x.view(-1, 1, 28, 28);
   cnn = new nn.Sequential(
     new nn.Lambda(preprocess),
-    new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
+    new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
+    new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
+    new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
     new nn.AvgPool2d(4),
     new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
   );
@@ -264,7 +286,10 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
 
   // ---- Wrapping DataLoader ----------------------------------------------------------------------------------------
   class WrappedDataLoader implements Loader {
-    constructor(private dl: Loader, private func: (x: Tensor, y: Tensor) => [Tensor, Tensor]) {}
+    constructor(
+      private dl: Loader,
+      private func: (x: Tensor, y: Tensor) => [Tensor, Tensor],
+    ) {}
     get length() {
       return this.dl.length;
     }
@@ -276,13 +301,17 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   [trainDl, validDl] = getData(trainDs, validDs, bs);
   trainDl = new WrappedDataLoader(trainDl, preprocess2);
   validDl = new WrappedDataLoader(validDl, preprocess2);
-  const makeAdaptive = () => new nn.Sequential(
-    new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.AdaptiveAvgPool2d(1),
-    new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
-  );
+  const makeAdaptive = () =>
+    new nn.Sequential(
+      new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.AdaptiveAvgPool2d(1),
+      new nn.Lambda((x: Tensor) => x.view(x.size(0), -1)),
+    );
   cnn = makeAdaptive();
   sgd = new optim.SGD(cnn.parameters(), { lr, momentum: 0.9 });
   fit(epochs, cnn, lossFunc, sgd, trainDl, validDl, 'wrapped');
@@ -298,8 +327,6 @@ export function main(print: Print, opts: Seed002Options = {}): Record<string, nu
   cnn.to(dev);
   sgd = new optim.SGD(cnn.parameters(), { lr, momentum: 0.9 });
   fit(epochs, cnn, lossFunc, sgd, trainDl, validDl, 'device');
-  void yTrain;
-  yTrain = yTrain;
   return results;
 }
 

@@ -15,7 +15,13 @@ export function main(print: Print): void {
   print(x.grad);
 
   // In [20]
-  x = torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]], { requiresGrad: true });
+  x = torch.tensor(
+    [
+      [1.0, 2.0, 3.0],
+      [3.0, 2.0, 1.0],
+    ],
+    { requiresGrad: true },
+  );
   print(x);
   // In [21]: y = 3*x + 2
   y = x.mul(3).add(2);

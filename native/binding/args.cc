@@ -47,7 +47,8 @@ const double* metaSlot(napi_env env, size_t i, const char* op) {
   napi_get_instance_data(env, &d);
   if (d == nullptr) throw Napi::Error::New(env, std::string(op) + ": tensor metadata scratch is not set");
   if (i >= static_cast<size_t>(kMetaSlots))
-    throw Napi::RangeError::New(env, std::string(op) + ": tensor argument position " + std::to_string(i) + " too large");
+    throw Napi::RangeError::New(env,
+                                std::string(op) + ": tensor argument position " + std::to_string(i) + " too large");
   return static_cast<MetaScratch*>(d)->ptr + i * kMetaSlotDoubles;
 }
 

@@ -42,12 +42,10 @@ int commonDevice(Napi::Env env, const char* op, std::initializer_list<const Tens
 
 // Runs one kernel on the CPU (dev < 0) or on the CUDA device: the same
 // name and arguments in kd:: and kd::cuda::.
-#define KD_RUN_ON(dev, ...)   \
-  do {                        \
-    if ((dev) >= 0)           \
-      ::kd::cuda::__VA_ARGS__; \
-    else                      \
-      ::kd::__VA_ARGS__;      \
+#define KD_RUN_ON(dev, ...)                  \
+  do {                                       \
+    if ((dev) >= 0) ::kd::cuda::__VA_ARGS__; \
+    else ::kd::__VA_ARGS__;                  \
   } while (0)
 
 // A CUDA storage as readView sees it; null when v is not one.
@@ -63,25 +61,26 @@ CudaStorage* cudaStorageOf(napi_env env, napi_value v);
 
 // Runs body and turns a C++ exception into a JS Error. Use in every export
 // so nothing a caller passes can abort the process.
-#define KD_GUARD(env, ...)                                              \
-  try {                                                                  \
-    __VA_ARGS__;                                                         \
-  } catch (const Napi::Error& e) {                                       \
-    e.ThrowAsJavaScriptException();                                      \
-  } catch (const std::bad_alloc&) {                                      \
+#define KD_GUARD(env, ...)                                                    \
+  try {                                                                       \
+    __VA_ARGS__;                                                              \
+  } catch (const Napi::Error& e) {                                            \
+    e.ThrowAsJavaScriptException();                                           \
+  } catch (const std::bad_alloc&) {                                           \
     Napi::RangeError::New(env, "out of memory").ThrowAsJavaScriptException(); \
-  } catch (const std::exception& e) {                                    \
-    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();        \
+  } catch (const std::exception& e) {                                         \
+    Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();             \
   }
 
 // KD_GUARD for an export whose kernel may size buffers by its parameters
 // (a huge conv stride): a failed or impossible allocation names the op.
-#define KD_GUARD_OP(env, op, ...)                                                          \
-  KD_GUARD(env, try { __VA_ARGS__; } catch (const std::bad_alloc&) {                        \
-    throw Napi::RangeError::New(env, std::string(op) + ": out of memory");                  \
-  } catch (const std::length_error&) {                                                      \
-    throw Napi::RangeError::New(env, std::string(op) + ": out of memory (buffer too large)"); \
-  })
+#define KD_GUARD_OP(env, op, ...)                                                                 \
+  KD_GUARD(                                                                                       \
+      env, try { __VA_ARGS__; } catch (const std::bad_alloc&) {                                   \
+        throw Napi::RangeError::New(env, std::string(op) + ": out of memory");                    \
+      } catch (const std::length_error&) {                                                        \
+        throw Napi::RangeError::New(env, std::string(op) + ": out of memory (buffer too large)"); \
+      })
 
 // Each binding file adds its exports here; addon.cc calls them all.
 void initCore(Napi::Env env, Napi::Object exports);

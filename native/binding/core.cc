@@ -110,7 +110,8 @@ Napi::Value ArgReduce(Info info) {
     int dim = readInt(info, 2, "argReduce", "dim");
     if (dim < 0 || dim >= x.ndim) throw Napi::RangeError::New(info.Env(), "argReduce: dim out of range");
     TensorView values = readView(info, 3, "argReduce"), indices = readView(info, 4, "argReduce");
-    KD_RUN_ON(commonDevice(info.Env(), "argReduce", {&x, &values, &indices}), argReduce(isMax, x, dim, values, indices));
+    KD_RUN_ON(commonDevice(info.Env(), "argReduce", {&x, &values, &indices}),
+              argReduce(isMax, x, dim, values, indices));
   });
   return info.Env().Undefined();
 }
@@ -176,7 +177,8 @@ Napi::Value IndexAdd(Info info) {
 Napi::Value Matmul(Info info) {
   KD_GUARD(info.Env(), {
     TensorView a = readView(info, 0, "matmul"), b = readView(info, 1, "matmul"), out = readView(info, 2, "matmul");
-    if (a.ndim != 3 || b.ndim != 3 || out.ndim != 3) throw Napi::RangeError::New(info.Env(), "matmul: native matmul takes 3-d views");
+    if (a.ndim != 3 || b.ndim != 3 || out.ndim != 3)
+      throw Napi::RangeError::New(info.Env(), "matmul: native matmul takes 3-d views");
     if (a.shape[2] != b.shape[1] || out.shape[1] != a.shape[1] || out.shape[2] != b.shape[2] ||
         a.shape[0] != out.shape[0] || b.shape[0] != out.shape[0])
       throw Napi::RangeError::New(info.Env(), "matmul: inconsistent shapes");

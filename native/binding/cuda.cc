@@ -80,9 +80,8 @@ Napi::Value CudaIsAvailable(Info info) { return Napi::Boolean::New(info.Env(), k
 Napi::Value CudaDeviceCount(Info info) { return Napi::Number::New(info.Env(), kd::cuda::deviceCount()); }
 
 Napi::Value CudaDeviceName(Info info) {
-  KD_GUARD(info.Env(), {
-    return Napi::String::New(info.Env(), kd::cuda::deviceName(readDevice(info, 0, "cudaDeviceName")));
-  });
+  KD_GUARD(info.Env(),
+           { return Napi::String::New(info.Env(), kd::cuda::deviceName(readDevice(info, 0, "cudaDeviceName"))); });
   return info.Env().Undefined();
 }
 

@@ -43,8 +43,8 @@ void fail(Napi::Env env, const char* op, const std::string& msg) {
 
 void checkFloat(Napi::Env env, const char* op, const TensorView& v, const char* what) {
   if (v.dtype != DType::Float32 && v.dtype != DType::Float64)
-    throw Napi::TypeError::New(env, std::string(op) + ": " + what + " must be float32 or float64, got " +
-                                        kd::dtypeName(v.dtype));
+    throw Napi::TypeError::New(
+        env, std::string(op) + ": " + what + " must be float32 or float64, got " + kd::dtypeName(v.dtype));
 }
 
 // Same dtype as `ref`, contiguous, and exactly `shape`.
@@ -69,9 +69,11 @@ void checkRank(Napi::Env env, const char* op, const TensorView& v, int ndim, con
 }
 
 std::vector<int64_t> readInts(Info info, size_t i, const char* op, size_t count) {
-  if (i >= info.Length() || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), std::string(op) + ": params must be an array");
+  if (i >= info.Length() || !info[i].IsArray())
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": params must be an array");
   Napi::Array a = info[i].As<Napi::Array>();
-  if (a.Length() != count) throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected " + std::to_string(count) + " params");
+  if (a.Length() != count)
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": expected " + std::to_string(count) + " params");
   std::vector<int64_t> out(count);
   for (uint32_t k = 0; k < count; ++k) {
     Napi::Value v = a.Get(k);
@@ -105,7 +107,8 @@ void checkConv(Napi::Env env, const char* op, const TensorView& x, const TensorV
   checkRank(env, op, w, 4, "weight");
   checkTensor(env, op, w, "weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
   if (w.shape[1] * p.groups != x.shape[1] || w.shape[0] % p.groups != 0 || w.shape[2] < 1 || w.shape[3] < 1)
-    fail(env, op, "weight " + shapeStr(w) + " does not fit input " + shapeStr(x) + " with groups=" + std::to_string(p.groups));
+    fail(env, op,
+         "weight " + shapeStr(w) + " does not fit input " + shapeStr(x) + " with groups=" + std::to_string(p.groups));
   checkRank(env, op, y, 4, "output");
   checkTensor(env, op, y, "output", x.dtype, {x.shape[0], w.shape[0], y.shape[2], y.shape[3]});
 }
@@ -131,8 +134,10 @@ Napi::Value Conv2dBackward(Info info) {
     kd::Conv2dParams p = readConvParams(info, 3, op);
     OptView gx = readOptView(info, 4, op), gw = readOptView(info, 5, op), gb = readOptView(info, 6, op);
     checkConv(info.Env(), op, x, w, gy, p);
-    if (gx.present) checkTensor(info.Env(), op, gx.view, "grad input", x.dtype, {x.shape[0], x.shape[1], x.shape[2], x.shape[3]});
-    if (gw.present) checkTensor(info.Env(), op, gw.view, "grad weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
+    if (gx.present)
+      checkTensor(info.Env(), op, gx.view, "grad input", x.dtype, {x.shape[0], x.shape[1], x.shape[2], x.shape[3]});
+    if (gw.present)
+      checkTensor(info.Env(), op, gw.view, "grad weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
     if (gb.present) checkTensor(info.Env(), op, gb.view, "grad bias", x.dtype, {w.shape[0]});
     KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &x, &w, gx.ptr(), gw.ptr(), gb.ptr()}),
               conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr()));
@@ -177,8 +182,9 @@ Napi::Value MaxPool2d(Info info) {
     // Every window must hold at least one element of the image; otherwise
     // its first in-bounds position would lie outside the plane.
     if (out.shape[1] > 0 && out.shape[2] > 0 &&
-        ((out.shape[1] - 1) * p.strideH - p.padH >= x.shape[1] || (out.shape[2] - 1) * p.strideW - p.padW >= x.shape[2] ||
-         p.padH * 2 > (p.kernelH - 1) * p.dilationH + 1 || p.padW * 2 > (p.kernelW - 1) * p.dilationW + 1))
+        ((out.shape[1] - 1) * p.strideH - p.padH >= x.shape[1] ||
+         (out.shape[2] - 1) * p.strideW - p.padW >= x.shape[2] || p.padH * 2 > (p.kernelH - 1) * p.dilationH + 1 ||
+         p.padW * 2 > (p.kernelW - 1) * p.dilationW + 1))
       fail(info.Env(), op, "pooling windows fall outside the input");
     KD_RUN_ON(commonDevice(info.Env(), op, {&x, &out, &idx}), maxPool2d(x, p, out, idx));
   });
@@ -329,7 +335,8 @@ Napi::Value NllLoss(Info info) {
     OptView lse = readOptView(info, 8, op);
     TensorView tw = readView(info, 9, op);
     checkNll(env, op, input, target, weight);
-    if (p.reduction == kd::Reduction::None) checkTensor(env, op, out, "output", input.dtype, {input.shape[0], input.shape[2]});
+    if (p.reduction == kd::Reduction::None)
+      checkTensor(env, op, out, "output", input.dtype, {input.shape[0], input.shape[2]});
     else checkTensor(env, op, out, "output", input.dtype, {});
     if (lse.present) checkTensor(env, op, lse.view, "logsumexp", input.dtype, {input.shape[0], input.shape[2]});
     checkTensor(env, op, tw, "total weight", input.dtype, {});
@@ -350,7 +357,8 @@ Napi::Value NllLossBackward(Info info) {
     double totalWeight = readNumber(info, 9, op, "totalWeight");
     TensorView gx = readView(info, 10, op);
     checkNll(env, op, input, target, weight);
-    if (p.reduction == kd::Reduction::None) checkTensor(env, op, gy, "grad output", input.dtype, {input.shape[0], input.shape[2]});
+    if (p.reduction == kd::Reduction::None)
+      checkTensor(env, op, gy, "grad output", input.dtype, {input.shape[0], input.shape[2]});
     else checkTensor(env, op, gy, "grad output", input.dtype, {});
     if (lse.present) checkTensor(env, op, lse.view, "logsumexp", input.dtype, {input.shape[0], input.shape[2]});
     checkTensor(env, op, gx, "grad input", input.dtype, {input.shape[0], input.shape[1], input.shape[2]});
@@ -370,7 +378,8 @@ void initNN(Napi::Env env, Napi::Object exports) {
   exports.Set("avgPool2d", Napi::Function::New(env, AvgPool2d, "avgPool2d"));
   exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward, "avgPool2dBackward"));
   exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, AdaptiveAvgPool2d, "adaptiveAvgPool2d"));
-  exports.Set("adaptiveAvgPool2dBackward", Napi::Function::New(env, AdaptiveAvgPool2dBackward, "adaptiveAvgPool2dBackward"));
+  exports.Set("adaptiveAvgPool2dBackward",
+              Napi::Function::New(env, AdaptiveAvgPool2dBackward, "adaptiveAvgPool2dBackward"));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm, "batchNorm"));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward, "batchNormBackward"));
   exports.Set("nllLoss", Napi::Function::New(env, NllLoss, "nllLoss"));

@@ -2,8 +2,8 @@
 // the parameter, its gradient and its state buffers as tensor tuples (an
 // optional buffer as null), then the hyperparameters as plain numbers and
 // booleans, and updates the parameter and the buffers in place.
-#include "binding.h"
 #include "../cpu/optim_kernels.h"
+#include "binding.h"
 
 namespace kdb {
 
@@ -79,7 +79,8 @@ Napi::Value RmspropStep(Info info) {
     o.weightDecay = readNumber(info, 8, op, "weightDecay");
     o.momentum = readNumber(info, 9, op, "momentum");
     o.maximize = readBool(info, 10, op, "maximize");
-    KD_RUN_ON(commonDevice(info.Env(), op, {&param, &grad, &squareAvg, centered ? &gradAvg : nullptr, hasBuf ? &buf : nullptr}),
+    KD_RUN_ON(commonDevice(info.Env(), op,
+                           {&param, &grad, &squareAvg, centered ? &gradAvg : nullptr, hasBuf ? &buf : nullptr}),
               rmspropStep(param, grad, squareAvg, centered ? &gradAvg : nullptr, hasBuf ? &buf : nullptr, o));
   });
   return info.Env().Undefined();

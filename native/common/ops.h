@@ -8,6 +8,8 @@ namespace kd {
 
 // ---- elementwise ----------------------------------------------------------------
 // Float-only ops (exp, log, ...) get float inputs: the TS layer promotes ints.
+// The op lists stay laid out by hand.
+// clang-format off
 #define KD_UNARY_OPS(X) \
   X(Neg) X(Exp) X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sin) X(Cos) X(Tan) X(Relu) \
   X(Sigmoid) X(Tanh) X(Reciprocal) X(Sign) X(Floor) X(Ceil) X(Round)      \
@@ -19,6 +21,7 @@ namespace kd {
   X(Add) X(Sub) X(Mul) X(Div) X(Pow) X(Maximum) X(Minimum) X(Atan2)     \
   X(Remainder) X(FloorDivide) X(Eq) X(Ne) X(Gt) X(Ge) X(Lt) X(Le)       \
   X(LogicalAnd) X(LogicalOr) X(LogicalXor) X(ReluBackward)
+// clang-format on
 
 #define KD_ENUM_ENTRY(name) name,
 enum class UnaryOp : int32_t { KD_UNARY_OPS(KD_ENUM_ENTRY) };

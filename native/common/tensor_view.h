@@ -3,8 +3,8 @@
 // arguments into TensorViews and the kernels work on raw pointers, shapes
 // and strides. Shared by both (native/common: types only, no kernels).
 #pragma once
-#include <cstdint>
 #include <cstddef>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 
@@ -66,7 +66,10 @@ struct TensorView {
     }
     return true;
   }
-  template <typename T> T* ptr() const { return static_cast<T*>(data); }
+  template <typename T>
+  T* ptr() const {
+    return static_cast<T*>(data);
+  }
 };
 
 // Kernels throw this for conditions only they can see (an index out of
@@ -77,6 +80,8 @@ struct KernelError : std::runtime_error {
 
 // Calls F.template operator()<T>() with T the C++ type of dtype d.
 // bool is stored as uint8_t (0 or 1).
+// One case per line reads as a table.
+// clang-format off
 #define KD_DISPATCH_ALL(d, ...)                                        \
   switch (d) {                                                         \
     case ::kd::DType::Float32: { using scalar_t = float; __VA_ARGS__; break; }   \
@@ -93,5 +98,6 @@ struct KernelError : std::runtime_error {
     case ::kd::DType::Float64: { using scalar_t = double; __VA_ARGS__; break; }    \
     default: throw ::kd::KernelError(std::string(opname) + ": expected a floating dtype, got " + ::kd::dtypeName(d)); \
   }
+// clang-format on
 
 }  // namespace kd

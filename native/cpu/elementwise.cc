@@ -86,8 +86,7 @@ Layout makeLayout(const TensorView* const* views, int nops) {
     if (out.shape[d] != 1) dims[nd++] = d;
   // Walk in the output's memory order, so writes into a permuted output
   // (a copy into a transposed view, say) stay sequential.
-  std::stable_sort(dims, dims + nd,
-                   [&](int x, int y) { return std::abs(out.strides[x]) > std::abs(out.strides[y]); });
+  std::stable_sort(dims, dims + nd, [&](int x, int y) { return std::abs(out.strides[x]) > std::abs(out.strides[y]); });
   for (int i = 0; i < nd; ++i) {
     const int d = dims[i];
     if (L.ndim > 0) {
@@ -343,7 +342,8 @@ KD_FLATTEN void loop3(O* __restrict o, C c, A a, B b, int64_t n, const F& f) {
 template <typename O>
 void fillRow(O* o, int64_t stride, int64_t n, O v) {
   if (stride == 1) std::fill_n(o, n, v);
-  else for (int64_t i = 0; i < n; ++i) o[i * stride] = v;
+  else
+    for (int64_t i = 0; i < n; ++i) o[i * stride] = v;
 }
 
 // out = f(a) over one row.
@@ -353,7 +353,8 @@ KD_FLATTEN void map1(char* const* p, const int64_t* s, int64_t n, const F& f) {
   const A* a = reinterpret_cast<const A*>(p[1]);
   if (s[1] == 0) fillRow<O>(o, s[0], n, f(*a));
   else if (s[0] == 1 && s[1] == 1) loop1(o, Contig<A>{a}, n, f);
-  else for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(a[i * s[1]]);
+  else
+    for (int64_t i = 0; i < n; ++i) o[i * s[0]] = f(a[i * s[1]]);
 }
 
 // out = f(a, b) over one row.
@@ -478,10 +479,22 @@ struct UnsignedOf<T, true> {
 template <typename T>
 using Unsigned = typename UnsignedOf<T>::type;
 
-template <typename T> T wrapAdd(T a, T b) { return T(Unsigned<T>(a) + Unsigned<T>(b)); }
-template <typename T> T wrapSub(T a, T b) { return T(Unsigned<T>(a) - Unsigned<T>(b)); }
-template <typename T> T wrapMul(T a, T b) { return T(Unsigned<T>(a) * Unsigned<T>(b)); }
-template <typename T> T wrapNeg(T a) { return T(Unsigned<T>(0) - Unsigned<T>(a)); }
+template <typename T>
+T wrapAdd(T a, T b) {
+  return T(Unsigned<T>(a) + Unsigned<T>(b));
+}
+template <typename T>
+T wrapSub(T a, T b) {
+  return T(Unsigned<T>(a) - Unsigned<T>(b));
+}
+template <typename T>
+T wrapMul(T a, T b) {
+  return T(Unsigned<T>(a) * Unsigned<T>(b));
+}
+template <typename T>
+T wrapNeg(T a) {
+  return T(Unsigned<T>(0) - Unsigned<T>(a));
+}
 
 template <typename T>
 bool isNeg(T v) {
@@ -662,7 +675,8 @@ template <typename T, bool Reciprocal>
 void runSqrt(const TensorView* const* views) {
   forEach(views, 2, kGrain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
     eachRow<2>(p, rb, rows, [&](char* const* q) {
-      if (s[0] == 1 && s[1] == 1) sqrtContig<T, Reciprocal>(reinterpret_cast<T*>(q[0]), reinterpret_cast<const T*>(q[1]), n);
+      if (s[0] == 1 && s[1] == 1)
+        sqrtContig<T, Reciprocal>(reinterpret_cast<T*>(q[0]), reinterpret_cast<const T*>(q[1]), n);
       else map1<T, T>(q, s, n, [](T x) { return Reciprocal ? T(1) / std::sqrt(x) : std::sqrt(x); });
     });
   });
@@ -789,11 +803,16 @@ namespace {
 
 bool writesBool(BinaryOp op) {
   switch (op) {
-    case BinaryOp::Eq: case BinaryOp::Ne: case BinaryOp::Gt: case BinaryOp::Ge: case BinaryOp::Lt:
-    case BinaryOp::Le: case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: case BinaryOp::LogicalXor:
-      return true;
-    default:
-      return false;
+    case BinaryOp::Eq:
+    case BinaryOp::Ne:
+    case BinaryOp::Gt:
+    case BinaryOp::Ge:
+    case BinaryOp::Lt:
+    case BinaryOp::Le:
+    case BinaryOp::LogicalAnd:
+    case BinaryOp::LogicalOr:
+    case BinaryOp::LogicalXor: return true;
+    default: return false;
   }
 }
 
@@ -910,8 +929,8 @@ void where(const TensorView& cond, const TensorView& a, const TensorView& b, con
   if (!isOneByte(cond.dtype))
     throw KernelError(std::string("where: condition must be bool, got ") + dtypeName(cond.dtype));
   if (a.dtype != out.dtype || b.dtype != out.dtype)
-    throw KernelError(std::string("where: dtypes differ (") + dtypeName(a.dtype) + ", " + dtypeName(b.dtype) +
-                      " -> " + dtypeName(out.dtype) + ")");
+    throw KernelError(std::string("where: dtypes differ (") + dtypeName(a.dtype) + ", " + dtypeName(b.dtype) + " -> " +
+                      dtypeName(out.dtype) + ")");
   std::vector<char> bufC, bufA, bufB;
   const TensorView sc = separateFromOutput(cond, out, bufC), sa = separateFromOutput(a, out, bufA),
                    sb = separateFromOutput(b, out, bufB);

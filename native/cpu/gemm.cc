@@ -322,46 +322,46 @@ struct Avx2F64 {
 // C is prefetched on entry because its first touch is the write-back,
 // kc iterations later. (Unrolling the k loop by hand made GCC interleave
 // the copies and spill accumulators, so it is left rolled.)
-#define KD_DEFINE_SIMD_UKR(NAME, TARGET)                                                                     \
-  template <class S, typename T, int MR, int NV>                                                            \
-  TARGET void NAME(int64_t kc, const T* KD_RESTRICT Ap, const T* KD_RESTRICT Bp, T* KD_RESTRICT C,    \
-                         int64_t ldc, int mr, int nr, bool acc) {                                           \
-    using V = typename S::V;                                                                                \
-    constexpr int W = S::W;                                                                                 \
-    constexpr int NR = NV * W;                                                                              \
-    V c[MR][NV];                                                                                            \
-    KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::zero();      \
-    KD_UNROLL for (int i = 0; i < MR; ++i) {                                                                \
-      const char* row = reinterpret_cast<const char*>(C + i * ldc);                                         \
-      KD_UNROLL for (int off = 0; off < NR * static_cast<int>(sizeof(T)); off += 64)                        \
-          _mm_prefetch(row + off, _MM_HINT_T0);                                                             \
-      _mm_prefetch(row + NR * sizeof(T) - 1, _MM_HINT_T0);                                                  \
-    }                                                                                                       \
-    int64_t p = 0;                                                                                          \
-    for (; p < kc; ++p) {                                                                                   \
-      V b[NV];                                                                                              \
-      KD_UNROLL for (int v = 0; v < NV; ++v) b[v] = S::load(Bp + v * W);                                    \
-      KD_UNROLL for (int i = 0; i < MR; ++i) {                                                              \
-        const V a = S::bcast(Ap + i);                                                                       \
-        KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::fma(a, b[v], c[i][v]);                          \
-      }                                                                                                     \
-      Ap += MR;                                                                                             \
-      Bp += NR;                                                                                             \
-    }                                                                                                       \
-    if (mr == MR && nr == NR) {                                                                             \
-      KD_UNROLL for (int i = 0; i < MR; ++i) {                                                              \
-        T* cr = C + i * ldc;                                                                                \
-        KD_UNROLL for (int v = 0; v < NV; ++v) {                                                            \
-          V r = acc ? S::add(c[i][v], S::load(cr + v * W)) : c[i][v];                                       \
-          S::store(cr + v * W, r);                                                                          \
-        }                                                                                                   \
-      }                                                                                                     \
-    } else {                                                                                                \
-      alignas(64) T tile[MR * NR];                                                                          \
-      KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v)                         \
-          S::store(tile + i * NR + v * W, c[i][v]);                                                         \
-      writeEdge<T>(tile, NR, C, ldc, mr, nr, acc);                                                          \
-    }                                                                                                       \
+#define KD_DEFINE_SIMD_UKR(NAME, TARGET)                                                                        \
+  template <class S, typename T, int MR, int NV>                                                                \
+  TARGET void NAME(int64_t kc, const T* KD_RESTRICT Ap, const T* KD_RESTRICT Bp, T* KD_RESTRICT C, int64_t ldc, \
+                   int mr, int nr, bool acc) {                                                                  \
+    using V = typename S::V;                                                                                    \
+    constexpr int W = S::W;                                                                                     \
+    constexpr int NR = NV * W;                                                                                  \
+    V c[MR][NV];                                                                                                \
+    KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::zero();          \
+    KD_UNROLL for (int i = 0; i < MR; ++i) {                                                                    \
+      const char* row = reinterpret_cast<const char*>(C + i * ldc);                                             \
+      KD_UNROLL for (int off = 0; off < NR * static_cast<int>(sizeof(T)); off += 64)                            \
+          _mm_prefetch(row + off, _MM_HINT_T0);                                                                 \
+      _mm_prefetch(row + NR * sizeof(T) - 1, _MM_HINT_T0);                                                      \
+    }                                                                                                           \
+    int64_t p = 0;                                                                                              \
+    for (; p < kc; ++p) {                                                                                       \
+      V b[NV];                                                                                                  \
+      KD_UNROLL for (int v = 0; v < NV; ++v) b[v] = S::load(Bp + v * W);                                        \
+      KD_UNROLL for (int i = 0; i < MR; ++i) {                                                                  \
+        const V a = S::bcast(Ap + i);                                                                           \
+        KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::fma(a, b[v], c[i][v]);                              \
+      }                                                                                                         \
+      Ap += MR;                                                                                                 \
+      Bp += NR;                                                                                                 \
+    }                                                                                                           \
+    if (mr == MR && nr == NR) {                                                                                 \
+      KD_UNROLL for (int i = 0; i < MR; ++i) {                                                                  \
+        T* cr = C + i * ldc;                                                                                    \
+        KD_UNROLL for (int v = 0; v < NV; ++v) {                                                                \
+          V r = acc ? S::add(c[i][v], S::load(cr + v * W)) : c[i][v];                                           \
+          S::store(cr + v * W, r);                                                                              \
+        }                                                                                                       \
+      }                                                                                                         \
+    } else {                                                                                                    \
+      alignas(64) T tile[MR * NR];                                                                              \
+      KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v)                             \
+          S::store(tile + i * NR + v * W, c[i][v]);                                                             \
+      writeEdge<T>(tile, NR, C, ldc, mr, nr, acc);                                                              \
+    }                                                                                                           \
   }
 
 KD_DEFINE_SIMD_UKR(ukrAvx512, KD_TARGET_AVX512)
@@ -595,8 +595,8 @@ void gemmParallel(const Blocking& bk, int threads, int64_t M, int64_t N, int64_t
 
 template <typename T>
 struct Engine {
-  void (*serial)(const Blocking&, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t, int64_t,
-                 T*, int64_t);
+  void (*serial)(const Blocking&, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t, int64_t, T*,
+                 int64_t);
   void (*parallel)(const Blocking&, int, int64_t, int64_t, int64_t, const T*, int64_t, int64_t, const T*, int64_t,
                    int64_t, T*, int64_t);
   int mr, nr;
@@ -727,8 +727,7 @@ void builtinMatmul(const Problem<T>& pr) {
     };
     if (batch > 1 && macs * batch >= (int64_t(1) << 18))
       parallelFor(0, batch, std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(macs, 1)), run);
-    else
-      run(0, batch);
+    else run(0, batch);
     return;
   }
 
@@ -905,13 +904,13 @@ void matmulImpl(const TensorView& a, const TensorView& b, const TensorView& out,
   const int64_t abs = da.batch == 1 ? 0 : da.bs;
   const int64_t bbs = db.batch == 1 ? 0 : db.bs;
   if (a.dtype == DType::Float32) {
-    matmulTyped<float>({batch, M, N, K, a.ptr<float>(), abs, da.rs, da.cs, b.ptr<float>(), bbs, db.rs, db.cs,
-                        out.ptr<float>()},
-                       allowBlas);
+    matmulTyped<float>(
+        {batch, M, N, K, a.ptr<float>(), abs, da.rs, da.cs, b.ptr<float>(), bbs, db.rs, db.cs, out.ptr<float>()},
+        allowBlas);
   } else {
-    matmulTyped<double>({batch, M, N, K, a.ptr<double>(), abs, da.rs, da.cs, b.ptr<double>(), bbs, db.rs, db.cs,
-                         out.ptr<double>()},
-                        allowBlas);
+    matmulTyped<double>(
+        {batch, M, N, K, a.ptr<double>(), abs, da.rs, da.cs, b.ptr<double>(), bbs, db.rs, db.cs, out.ptr<double>()},
+        allowBlas);
   }
 }
 }  // namespace

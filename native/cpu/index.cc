@@ -25,9 +25,7 @@ constexpr int64_t kGrainElems = 16384;
 // Inner elements per task of an in-place op (each task runs every index).
 constexpr int64_t kInnerChunk = 2048;
 
-int64_t grainFor(int64_t workPerItem) {
-  return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, workPerItem));
-}
+int64_t grainFor(int64_t workPerItem) { return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, workPerItem)); }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -101,8 +99,7 @@ void checkSameDtype(const char* op, const TensorView& a, const TensorView& b) {
 // Reads a 1-d (or 0-d) index, wrapping negatives; throws on the first bad one.
 std::vector<int64_t> readIndex1d(const char* op, const TensorView& index, int dim, int64_t size) {
   checkIndexDtype(op, index);
-  if (index.ndim > 1)
-    throw KernelError(std::string(op) + ": index must be 1-d, got shape " + shapeStr(index));
+  if (index.ndim > 1) throw KernelError(std::string(op) + ": index must be 1-d, got shape " + shapeStr(index));
   const int64_t n = index.numel();
   const int64_t st = index.ndim == 1 ? index.strides[0] : 0;
   const int64_t* p = index.ptr<int64_t>();
@@ -172,8 +169,9 @@ void withAdder(const char* op, DType d, double alpha, F&& f) {
     if (!(alpha == std::floor(alpha)) || std::fabs(alpha) > 9.2e18)
       throw KernelError(std::string(op) + ": alpha must be an integer for " + dtypeName(d) + " tensors");
   }
-  KD_DISPATCH_ALL(d, f(AddScaled<scalar_t>{static_cast<scalar_t>(static_cast<std::conditional_t<
-                           std::is_floating_point<scalar_t>::value, double, int64_t>>(alpha))}));
+  KD_DISPATCH_ALL(
+      d, f(AddScaled<scalar_t>{static_cast<scalar_t>(
+             static_cast<std::conditional_t<std::is_floating_point<scalar_t>::value, double, int64_t>>(alpha))}));
 }
 
 // out[o, j, i] = fn(out[o, idx[j], i], src[o, j, i]) for the in-place index ops.
@@ -238,9 +236,9 @@ void checkGatherShapes(const char* op, const TensorView& data, int dim, const Te
                         (otherMatchesIndex ? "input" : "output") + " shape " + shapeStr(data) + " at dim " +
                         std::to_string(d));
     if (otherMatchesIndex ? other.shape[d] != index.shape[d] : index.shape[d] > other.shape[d])
-      throw KernelError(std::string(op) + (otherMatchesIndex ? ": output shape " : ": source shape ") +
-                        shapeStr(other) + (otherMatchesIndex ? " differs from index shape " : " is smaller than index shape ") +
-                        shapeStr(index));
+      throw KernelError(
+          std::string(op) + (otherMatchesIndex ? ": output shape " : ": source shape ") + shapeStr(other) +
+          (otherMatchesIndex ? " differs from index shape " : " is smaller than index shape ") + shapeStr(index));
   }
 }
 
@@ -329,9 +327,8 @@ void indexAdd(const TensorView& out, int dim, const TensorView& index, const Ten
   const char* op = "indexAdd";
   const std::vector<int64_t> idx = prepareIndexInto(op, out, dim, index, src);
   if (src.numel() == 0) return;
-  withAdder(op, out.dtype, alpha, [&](auto fn) {
-    indexAccumulate<typename decltype(fn)::elem_t>(out, dim, idx, src, fn);
-  });
+  withAdder(op, out.dtype, alpha,
+            [&](auto fn) { indexAccumulate<typename decltype(fn)::elem_t>(out, dim, idx, src, fn); });
 }
 
 void indexCopy(const TensorView& out, int dim, const TensorView& index, const TensorView& src) {
@@ -389,9 +386,7 @@ void scatterAdd(const TensorView& out, int dim, const TensorView& index, const T
   checkGatherShapes(op, out, dim, index, src, false);
   if (index.numel() == 0) return;
   checkIndexValues(op, index, dim, out.shape[dim]);
-  withAdder(op, out.dtype, 1.0, [&](auto fn) {
-    scatterInto<typename decltype(fn)::elem_t>(out, dim, index, src, fn);
-  });
+  withAdder(op, out.dtype, 1.0, [&](auto fn) { scatterInto<typename decltype(fn)::elem_t>(out, dim, index, src, fn); });
 }
 
 void scatter(const TensorView& out, int dim, const TensorView& index, const TensorView& src) {

@@ -2,9 +2,9 @@
 // The op lists and enums they take (UnaryOp, BinaryOp, ReduceOp) are in
 // native/common/ops.h, shared with native/cuda.
 #pragma once
+#include <vector>
 #include "../common/ops.h"
 #include "../common/tensor_view.h"
-#include <vector>
 
 namespace kd {
 

@@ -275,8 +275,10 @@ void splitPhases(const T* plane, const std::vector<PhaseRun>& runs, int64_t sW, 
     T* d = P + r.p;
     const T* s = plane + r.x;
     if (sW == 1) std::memcpy(d, s, static_cast<size_t>(r.n) * sizeof(T));
-    else if (sW == 2) for (int64_t t = 0; t < r.n; ++t) d[t] = s[2 * t];  // a constant stride vectorises
-    else for (int64_t t = 0; t < r.n; ++t) d[t] = s[t * sW];
+    else if (sW == 2)
+      for (int64_t t = 0; t < r.n; ++t) d[t] = s[2 * t];  // a constant stride vectorises
+    else
+      for (int64_t t = 0; t < r.n; ++t) d[t] = s[t * sW];
   }
 }
 
@@ -288,8 +290,10 @@ void foldPhases(const T* P, const std::vector<PhaseRun>& runs, int64_t sW, int64
     const T* s = P + r.p;
     T* d = plane + r.x;
     if (sW == 1) std::memcpy(d, s, static_cast<size_t>(r.n) * sizeof(T));
-    else if (sW == 2) for (int64_t t = 0; t < r.n; ++t) d[2 * t] = s[t];
-    else for (int64_t t = 0; t < r.n; ++t) d[t * sW] = s[t];
+    else if (sW == 2)
+      for (int64_t t = 0; t < r.n; ++t) d[2 * t] = s[t];
+    else
+      for (int64_t t = 0; t < r.n; ++t) d[t * sW] = s[t];
   }
 }
 
@@ -398,8 +402,8 @@ void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T*
 }
 
 template <typename T>
-void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY, const T* X, const T* Wt, T* GX,
-                          T* GW, DType dt) {
+void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY, const T* X, const T* Wt, T* GX, T* GW,
+                          DType dt) {
   const PhaseGeom e = phaseGeom(g, p);
   const std::vector<PhaseRun> runs = phaseRuns(g, p, e);
   const int64_t B = phaseChunkImages(g, e);
@@ -532,7 +536,8 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
           for (; l + 8 <= g.L; l += 8)
             for (int k = 0; k < 8; ++k) part[k] += r[l + k];
           for (; l < g.L; ++l) part[0] += r[l];
-          s += static_cast<double>(((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7])));
+          s += static_cast<double>(((part[0] + part[1]) + (part[2] + part[3])) +
+                                   ((part[4] + part[5]) + (part[6] + part[7])));
         }
         GB[oc] = static_cast<T>(s);
       }
@@ -655,8 +660,8 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
     __m512i bi = at;
     for (int t = 0; t < 3; ++t) {
       // PyTorch's rule, tap by tap: take v if v > best or v is NaN.
-      const __mmask16 take = _mm512_cmp_ps_mask(taps[t], best, _CMP_GT_OQ) |
-                             _mm512_cmp_ps_mask(taps[t], taps[t], _CMP_UNORD_Q);
+      const __mmask16 take =
+          _mm512_cmp_ps_mask(taps[t], best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(taps[t], taps[t], _CMP_UNORD_Q);
       best = _mm512_mask_mov_ps(best, take, taps[t]);
       bi = _mm512_mask_mov_epi32(bi, take, _mm512_add_epi32(at, _mm512_set1_epi32(offs[t])));
     }
@@ -674,8 +679,8 @@ template <typename T>
 void maxPool2x2(const PoolGeom& g, const T* X, T* Y, int64_t* I) {
 #if KD_WIDE_SIMD
   // int32 offsets suffice for any plane a tensor of this size can have.
-  const bool avx512 = std::is_same_v<T, float> && vec::activeIsa() == vec::Isa::Avx512 &&
-                      g.H * g.W < (int64_t(1) << 31);
+  const bool avx512 =
+      std::is_same_v<T, float> && vec::activeIsa() == vec::Isa::Avx512 && g.H * g.W < (int64_t(1) << 31);
 #else
   const bool avx512 = false;
 #endif
@@ -1170,9 +1175,8 @@ void nllTyped(const TensorView& input, const TensorView& target, const TensorVie
 }
 
 template <typename T>
-void nllBackwardTyped(const TensorView& gy, const TensorView& input, const TensorView& target,
-                      const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
-                      const TensorView& gx) {
+void nllBackwardTyped(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
+                      const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx) {
   const int64_t N = input.shape[0], C = input.shape[1], D = input.shape[2];
   const int64_t rows = N * D;
   checkTargets(target, C, p);
@@ -1185,7 +1189,7 @@ void nllBackwardTyped(const TensorView& gy, const TensorView& input, const Tenso
   const double ls = p.labelSmoothing;
   double sumW = 0;
   for (int64_t c = 0; c < C; ++c) sumW += Wc ? static_cast<double>(Wc[c]) : 1.0;
-  const double scalarG = p.reduction == Reduction::None ? 0.0
+  const double scalarG = p.reduction == Reduction::None   ? 0.0
                          : p.reduction == Reduction::Mean ? static_cast<double>(GY[0]) / totalWeight
                                                           : static_cast<double>(GY[0]);
   parallelFor(0, rows, grainFor(2 * C), [&](int64_t r0, int64_t r1) {
@@ -1200,7 +1204,7 @@ void nllBackwardTyped(const TensorView& gy, const TensorView& input, const Tenso
       }
       const double g = p.reduction == Reduction::None ? static_cast<double>(GY[i]) : scalarG;
       const double wt = Wc ? static_cast<double>(Wc[t]) : 1.0;
-      const double a = (1 - ls) * wt;           // weight of the target term
+      const double a = (1 - ls) * wt;                // weight of the target term
       const double b = ls / static_cast<double>(C);  // weight of the smoothing term
       if (p.logits) {
         // d/dx[c] = a * (p[c] - [c == t]) + b * (sumW * p[c] - w[c])
@@ -1272,9 +1276,9 @@ void batchNorm(const TensorView& x, const TensorView* weight, const TensorView* 
                                              saveMean, saveInvstd));
 }
 
-void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight,
-                       const TensorView& saveMean, const TensorView& saveInvstd, bool training,
-                       const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& saveMean,
+                       const TensorView& saveInvstd, bool training, const TensorView* gx, const TensorView* gw,
+                       const TensorView* gb) {
   KD_DISPATCH_FLOAT(x.dtype, "batchNormBackward",
                     batchNormBackwardTyped<scalar_t>(gy, x, weight, saveMean, saveInvstd, training, gx, gw, gb));
 }
@@ -1284,12 +1288,11 @@ void nllLoss(const TensorView& input, const TensorView& target, const TensorView
   KD_DISPATCH_FLOAT(input.dtype, p.op, nllTyped<scalar_t>(input, target, weight, p, out, lse, totalWeight));
 }
 
-void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target,
-                     const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
-                     const TensorView& gx) {
-  if (p.logits && !lse) throw KernelError(std::string(p.op) + ": backward of the logits form needs the saved logsumexp");
-  KD_DISPATCH_FLOAT(input.dtype, p.op,
-                    nllBackwardTyped<scalar_t>(gy, input, target, weight, p, lse, totalWeight, gx));
+void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
+                     const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx) {
+  if (p.logits && !lse)
+    throw KernelError(std::string(p.op) + ": backward of the logits form needs the saved logsumexp");
+  KD_DISPATCH_FLOAT(input.dtype, p.op, nllBackwardTyped<scalar_t>(gy, input, target, weight, p, lse, totalWeight, gx));
 }
 
 }  // namespace kd

@@ -55,9 +55,9 @@ void batchNorm(const TensorView& x, const TensorView* weight, const TensorView* 
                const TensorView& saveMean, const TensorView& saveInvstd);
 // training selects whether the statistics depended on x (batch stats) or
 // were constants (running stats).
-void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight,
-                       const TensorView& saveMean, const TensorView& saveInvstd, bool training,
-                       const TensorView* gx, const TensorView* gw, const TensorView* gb);
+void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& saveMean,
+                       const TensorView& saveInvstd, bool training, const TensorView* gx, const TensorView* gw,
+                       const TensorView* gb);
 
 // ---- negative log likelihood / cross entropy ------------------------------------
 // input [N, C, D] (D = product of the dims after the class dim), target
@@ -69,8 +69,7 @@ void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorVi
 void nllLoss(const TensorView& input, const TensorView& target, const TensorView* weight, const NllParams& p,
              const TensorView& out, const TensorView* lse, const TensorView& totalWeight);
 // gx [N, C, D] from gy (1 element, or [N, D] for 'none').
-void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target,
-                     const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
-                     const TensorView& gx);
+void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
+                     const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx);
 
 }  // namespace kd

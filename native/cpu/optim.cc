@@ -347,8 +347,8 @@ struct RmspropKernel {
 };
 
 template <typename T>
-void rmspropTyped(const TensorView& param, const TensorView& grad, const TensorView& squareAvg, const TensorView* gradAvg,
-                  const TensorView* momentumBuffer, const RmspropParams& o) {
+void rmspropTyped(const TensorView& param, const TensorView& grad, const TensorView& squareAvg,
+                  const TensorView* gradAvg, const TensorView* momentumBuffer, const RmspropParams& o) {
   RmspropArgs<T> a;
   a.p = param.ptr<T>();
   a.g = grad.ptr<T>();
@@ -454,8 +454,8 @@ void adamStep(const TensorView& param, const TensorView& grad, const TensorView&
   else adamTyped<double>(param, grad, expAvg, expAvgSq, maxExpAvgSq, o);
 }
 
-void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg, const TensorView* gradAvg,
-                 const TensorView* momentumBuffer, const RmspropParams& o) {
+void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg,
+                 const TensorView* gradAvg, const TensorView* momentumBuffer, const RmspropParams& o) {
   checkParam("rmsprop", param);
   checkLike("rmsprop", "grad", param, &grad);
   checkLike("rmsprop", "square_avg", param, &squareAvg);

@@ -25,8 +25,8 @@ void adamStep(const TensorView& param, const TensorView& grad, const TensorView&
               const TensorView* maxExpAvgSq, const AdamParams& o);
 
 // gradAvg given means centered; momentumBuffer is required when momentum > 0.
-void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg, const TensorView* gradAvg,
-                 const TensorView* momentumBuffer, const RmspropParams& o);
+void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg,
+                 const TensorView* gradAvg, const TensorView* momentumBuffer, const RmspropParams& o);
 
 void adagradStep(const TensorView& param, const TensorView& grad, const TensorView& sum, const AdagradParams& o);
 

@@ -51,7 +51,9 @@ constexpr int64_t kFillGrain = 1 << 15;
 class Philox {
  public:
   Philox(uint64_t seed, uint64_t word)
-      : key0_(static_cast<uint32_t>(seed)), key1_(static_cast<uint32_t>(seed >> 32)), word_(word),
+      : key0_(static_cast<uint32_t>(seed)),
+        key1_(static_cast<uint32_t>(seed >> 32)),
+        word_(word),
         bufStart_(word + kBufWords) {}  // word_ - bufStart_ wraps to a huge offset: the buffer is empty
 
   uint64_t position() const { return word_; }
@@ -250,8 +252,8 @@ uint64_t initialSeed() {
 
 void uniform(const TensorView& out, double low, double high) {
   if (!(low <= high) || !std::isfinite(high - low))
-    throw KernelError("uniform: expected finite low <= high, got low=" + std::to_string(low) + ", high=" +
-                      std::to_string(high));
+    throw KernelError("uniform: expected finite low <= high, got low=" + std::to_string(low) +
+                      ", high=" + std::to_string(high));
   std::lock_guard<std::mutex> lock(gMutex);
   KD_DISPATCH_FLOAT(out.dtype, "uniform", {
     // The bounds as the dtype holds them; rounding the sum can still land
@@ -316,22 +318,38 @@ void bernoulli(const TensorView& out, double p) {
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
   std::lock_guard<std::mutex> lock(gMutex);
   KD_DISPATCH_ALL(out.dtype, fillParallel<scalar_t, 1, 1>(out, [&](Philox& g, scalar_t* v) {
-    v[0] = static_cast<scalar_t>((static_cast<uint64_t>(g.next32()) - threshold) >> 63);
-  }));
+                    v[0] = static_cast<scalar_t>((static_cast<uint64_t>(g.next32()) - threshold) >> 63);
+                  }));
 }
 
 void randint(const TensorView& out, int64_t low, int64_t high) {
   if (high <= low)
-    throw KernelError("randint: expected low < high, got low=" + std::to_string(low) + ", high=" + std::to_string(high));
+    throw KernelError("randint: expected low < high, got low=" + std::to_string(low) +
+                      ", high=" + std::to_string(high));
   // The range must fit the dtype (floats: where every integer is exact).
   int64_t minV = std::numeric_limits<int64_t>::min(), maxV = std::numeric_limits<int64_t>::max();
   switch (out.dtype) {
-    case DType::Float32: minV = -(int64_t(1) << 24); maxV = int64_t(1) << 24; break;
-    case DType::Float64: minV = -(int64_t(1) << 53); maxV = int64_t(1) << 53; break;
-    case DType::Int32: minV = std::numeric_limits<int32_t>::min(); maxV = std::numeric_limits<int32_t>::max(); break;
+    case DType::Float32:
+      minV = -(int64_t(1) << 24);
+      maxV = int64_t(1) << 24;
+      break;
+    case DType::Float64:
+      minV = -(int64_t(1) << 53);
+      maxV = int64_t(1) << 53;
+      break;
+    case DType::Int32:
+      minV = std::numeric_limits<int32_t>::min();
+      maxV = std::numeric_limits<int32_t>::max();
+      break;
     case DType::Int64: break;
-    case DType::UInt8: minV = 0; maxV = 255; break;
-    case DType::Bool: minV = 0; maxV = 1; break;
+    case DType::UInt8:
+      minV = 0;
+      maxV = 255;
+      break;
+    case DType::Bool:
+      minV = 0;
+      maxV = 1;
+      break;
   }
   if (low < minV || high - 1 > maxV)
     throw KernelError("randint: range [" + std::to_string(low) + ", " + std::to_string(high) + ") does not fit " +
@@ -340,8 +358,8 @@ void randint(const TensorView& out, int64_t low, int64_t high) {
   std::lock_guard<std::mutex> lock(gMutex);
   Philox gen(gSeed, gWord);
   KD_DISPATCH_ALL(out.dtype, fillSerial<scalar_t>(out, [&] {
-    return static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + gen.below(range)));
-  }));
+                    return static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + gen.below(range)));
+                  }));
   gWord = gen.position();
 }
 

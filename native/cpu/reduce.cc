@@ -40,9 +40,7 @@ constexpr int64_t kEnoughItems = 64;
 // Cap on partial results kept for a split reduction.
 constexpr int64_t kMaxPartials = int64_t(1) << 22;
 
-int64_t grainFor(int64_t workPerItem) {
-  return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, workPerItem));
-}
+int64_t grainFor(int64_t workPerItem) { return std::max<int64_t>(1, kGrainElems / std::max<int64_t>(1, workPerItem)); }
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -514,7 +512,8 @@ void reduceTyped(ReduceOp op, const T* x, const Layout& L, double correction, co
       auto r = runReduce(x, L, SumOp<T>{}, nullptr);
       // Divide in the input's float type, as PyTorch does (sum, then div).
       storeOut(out, n, [&](int64_t i) {
-        if constexpr (std::is_same_v<T, float>) return static_cast<double>(static_cast<float>(r[i]) / static_cast<float>(count));
+        if constexpr (std::is_same_v<T, float>)
+          return static_cast<double>(static_cast<float>(r[i]) / static_cast<float>(count));
         else return static_cast<double>(r[i]) / count;
       });
       break;
@@ -608,7 +607,8 @@ void argReduceTyped(const T* x, const Layout& L, T* values, int64_t* indices) {
     // Few outputs over a long dim: cut the dim, then take the first extreme
     // across pieces in order, which keeps the first index.
     int64_t nsplit = 1;
-    if (numOut < kEnoughItems) nsplit = std::max<int64_t>(1, std::min(ceilDiv(n, kSplitElems), kMaxPartials / std::max<int64_t>(numOut, 1)));
+    if (numOut < kEnoughItems)
+      nsplit = std::max<int64_t>(1, std::min(ceilDiv(n, kSplitElems), kMaxPartials / std::max<int64_t>(numOut, 1)));
     std::vector<T> pv(static_cast<size_t>(nsplit * numOut));
     std::vector<int64_t> pi(static_cast<size_t>(nsplit * numOut));
     const int64_t items = numOut;
@@ -918,7 +918,8 @@ void checkSoftmaxArgs(const char* op, const TensorView& a, const TensorView& out
                       dtypeName(a.dtype));
   bool same = a.ndim == out.ndim;
   for (int d = 0; same && d < a.ndim; ++d) same = a.shape[d] == out.shape[d];
-  if (!same) throw KernelError(std::string(op) + ": output shape " + shapeStr(out) + " differs from input shape " + shapeStr(a));
+  if (!same)
+    throw KernelError(std::string(op) + ": output shape " + shapeStr(out) + " differs from input shape " + shapeStr(a));
   if (!out.isContiguous()) throw KernelError(std::string(op) + ": output must be contiguous");
 }
 
@@ -938,7 +939,8 @@ void reduce(ReduceOp op, const TensorView& x, const std::vector<bool>& reduceDim
   if (static_cast<int>(reduceDims.size()) != x.ndim)
     throw KernelError(std::string("reduce: dim mask has ") + std::to_string(reduceDims.size()) + " entries for a " +
                       std::to_string(x.ndim) + "-d input");
-  const bool floatOnly = op == ReduceOp::Mean || op == ReduceOp::Var || op == ReduceOp::LogSumExp || op == ReduceOp::Norm2;
+  const bool floatOnly =
+      op == ReduceOp::Mean || op == ReduceOp::Var || op == ReduceOp::LogSumExp || op == ReduceOp::Norm2;
   if (floatOnly && !isFloatDtype(x.dtype))
     throw KernelError(std::string("reduce: ") + name + " needs a floating dtype, got " + dtypeName(x.dtype));
   const Layout L = makeLayout(x, reduceDims);

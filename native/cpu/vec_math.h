@@ -35,8 +35,7 @@
 
 #if (defined(__x86_64__) || defined(__amd64__)) && defined(__GNUC__) && !defined(__clang__)
 #define KD_WIDE_SIMD 1
-#define KD_WIDE_AVX512 \
-  __attribute__((target("avx512f,prefer-vector-width=512"), optimize("fp-contract=off"), flatten))
+#define KD_WIDE_AVX512 __attribute__((target("avx512f,prefer-vector-width=512"), optimize("fp-contract=off"), flatten))
 #define KD_WIDE_AVX2 __attribute__((target("avx2"), optimize("fp-contract=off"), flatten))
 #else
 #define KD_WIDE_SIMD 0

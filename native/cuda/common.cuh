@@ -16,10 +16,10 @@ namespace cuda {
 // Every CUDA runtime call goes through this: a failure becomes a
 // KernelError naming the op and cudaGetErrorString, which the binding
 // turns into a JS Error.
-#define KD_CUDA_CHECK(op, call)                                                                          \
-  do {                                                                                                   \
-    const cudaError_t kd_err_ = (call);                                                                  \
-    if (kd_err_ != cudaSuccess) ::kd::cuda::throwCudaError(op, kd_err_);                                \
+#define KD_CUDA_CHECK(op, call)                                          \
+  do {                                                                   \
+    const cudaError_t kd_err_ = (call);                                  \
+    if (kd_err_ != cudaSuccess) ::kd::cuda::throwCudaError(op, kd_err_); \
   } while (0)
 
 // After a kernel launch: reports a bad launch configuration (or an earlier
@@ -61,7 +61,9 @@ class DeviceBuffer {
     }
   }
   template <typename T = void>
-  T* get() const { return static_cast<T*>(ptr_); }
+  T* get() const {
+    return static_cast<T*>(ptr_);
+  }
 
  private:
   int device_ = 0;

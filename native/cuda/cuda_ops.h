@@ -124,21 +124,20 @@ void adaptiveAvgPool2dBackward(const TensorView& gy, const TensorView& gx);
 void batchNorm(const TensorView& x, const TensorView* weight, const TensorView* bias, const TensorView* runningMean,
                const TensorView* runningVar, bool training, double momentum, double eps, const TensorView& out,
                const TensorView& saveMean, const TensorView& saveInvstd);
-void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight,
-                       const TensorView& saveMean, const TensorView& saveInvstd, bool training,
-                       const TensorView* gx, const TensorView* gw, const TensorView* gb);
+void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& saveMean,
+                       const TensorView& saveInvstd, bool training, const TensorView* gx, const TensorView* gw,
+                       const TensorView* gb);
 void nllLoss(const TensorView& input, const TensorView& target, const TensorView* weight, const NllParams& p,
              const TensorView& out, const TensorView* lse, const TensorView& totalWeight);
-void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target,
-                     const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
-                     const TensorView& gx);
+void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
+                     const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx);
 
 // ---- optimizers (optim.cu) ----------------------------------------------------------------
 void sgdStep(const TensorView& param, const TensorView& grad, const TensorView* momentumBuffer, const SgdParams& o);
 void adamStep(const TensorView& param, const TensorView& grad, const TensorView& expAvg, const TensorView& expAvgSq,
               const TensorView* maxExpAvgSq, const AdamParams& o);
-void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg, const TensorView* gradAvg,
-                 const TensorView* momentumBuffer, const RmspropParams& o);
+void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg,
+                 const TensorView* gradAvg, const TensorView* momentumBuffer, const RmspropParams& o);
 void adagradStep(const TensorView& param, const TensorView& grad, const TensorView& sum, const AdagradParams& o);
 
 }  // namespace cuda

@@ -264,9 +264,8 @@ Indexer makeIndexer(const TensorView* const* views, int nops) {
     if (out.shape[d] != 1) dims[nd++] = d;
   // The output's memory order, so consecutive threads write neighbouring
   // elements even into a permuted output.
-  std::stable_sort(dims, dims + nd, [&](int x, int y) {
-    return std::llabs(out.strides[x]) > std::llabs(out.strides[y]);
-  });
+  std::stable_sort(dims, dims + nd,
+                   [&](int x, int y) { return std::llabs(out.strides[x]) > std::llabs(out.strides[y]); });
   for (int i = 0; i < nd; ++i) {
     const int d = dims[i];
     if (ix.ndim > 0) {

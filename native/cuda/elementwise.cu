@@ -43,22 +43,37 @@ bool isOneByte(DType d) { return d == DType::Bool || d == DType::UInt8; }
 
 bool floatOnlyUnary(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Exp: case UnaryOp::Log: case UnaryOp::Sqrt: case UnaryOp::Rsqrt: case UnaryOp::Sin:
-    case UnaryOp::Cos: case UnaryOp::Tan: case UnaryOp::Sigmoid: case UnaryOp::Tanh: case UnaryOp::Reciprocal:
-    case UnaryOp::Log1p: case UnaryOp::Expm1: case UnaryOp::Erf: case UnaryOp::Gelu: case UnaryOp::GeluGrad:
-      return true;
-    default:
-      return false;
+    case UnaryOp::Exp:
+    case UnaryOp::Log:
+    case UnaryOp::Sqrt:
+    case UnaryOp::Rsqrt:
+    case UnaryOp::Sin:
+    case UnaryOp::Cos:
+    case UnaryOp::Tan:
+    case UnaryOp::Sigmoid:
+    case UnaryOp::Tanh:
+    case UnaryOp::Reciprocal:
+    case UnaryOp::Log1p:
+    case UnaryOp::Expm1:
+    case UnaryOp::Erf:
+    case UnaryOp::Gelu:
+    case UnaryOp::GeluGrad: return true;
+    default: return false;
   }
 }
 
 bool writesBool(BinaryOp op) {
   switch (op) {
-    case BinaryOp::Eq: case BinaryOp::Ne: case BinaryOp::Gt: case BinaryOp::Ge: case BinaryOp::Lt:
-    case BinaryOp::Le: case BinaryOp::LogicalAnd: case BinaryOp::LogicalOr: case BinaryOp::LogicalXor:
-      return true;
-    default:
-      return false;
+    case BinaryOp::Eq:
+    case BinaryOp::Ne:
+    case BinaryOp::Gt:
+    case BinaryOp::Ge:
+    case BinaryOp::Lt:
+    case BinaryOp::Le:
+    case BinaryOp::LogicalAnd:
+    case BinaryOp::LogicalOr:
+    case BinaryOp::LogicalXor: return true;
+    default: return false;
   }
 }
 
@@ -67,16 +82,37 @@ template <typename T>
 struct UnsignedOf {
   using type = T;
 };
-template <> struct UnsignedOf<int32_t> { using type = uint32_t; };
-template <> struct UnsignedOf<int64_t> { using type = uint64_t; };
-template <> struct UnsignedOf<uint8_t> { using type = uint8_t; };
+template <>
+struct UnsignedOf<int32_t> {
+  using type = uint32_t;
+};
+template <>
+struct UnsignedOf<int64_t> {
+  using type = uint64_t;
+};
+template <>
+struct UnsignedOf<uint8_t> {
+  using type = uint8_t;
+};
 template <typename T>
 using Unsigned = typename UnsignedOf<T>::type;
 
-template <typename T> __device__ inline T wrapAdd(T a, T b) { return T(Unsigned<T>(a) + Unsigned<T>(b)); }
-template <typename T> __device__ inline T wrapSub(T a, T b) { return T(Unsigned<T>(a) - Unsigned<T>(b)); }
-template <typename T> __device__ inline T wrapMul(T a, T b) { return T(Unsigned<T>(a) * Unsigned<T>(b)); }
-template <typename T> __device__ inline T wrapNeg(T a) { return T(Unsigned<T>(0) - Unsigned<T>(a)); }
+template <typename T>
+__device__ inline T wrapAdd(T a, T b) {
+  return T(Unsigned<T>(a) + Unsigned<T>(b));
+}
+template <typename T>
+__device__ inline T wrapSub(T a, T b) {
+  return T(Unsigned<T>(a) - Unsigned<T>(b));
+}
+template <typename T>
+__device__ inline T wrapMul(T a, T b) {
+  return T(Unsigned<T>(a) * Unsigned<T>(b));
+}
+template <typename T>
+__device__ inline T wrapNeg(T a) {
+  return T(Unsigned<T>(0) - Unsigned<T>(a));
+}
 
 template <typename T>
 __device__ inline bool isNeg(T v) {
@@ -474,8 +510,8 @@ void checkBinaryOp(const char* kernel, BinaryOp op, DType dtype) {
 }
 
 // a and b are tensors unless scalarMode says one is the scalar value.
-void runBinary(const char* kernel, BinaryOp op, const TensorView& a, const TensorView& b, double scalar,
-               int scalarMode, const TensorView& out) {
+void runBinary(const char* kernel, BinaryOp op, const TensorView& a, const TensorView& b, double scalar, int scalarMode,
+               const TensorView& out) {
   const int64_t n = out.numel();
   if (n == 0) return;
   setDevice(kernel, out.device);
@@ -557,11 +593,11 @@ void unary(UnaryOp op, const TensorView& x, const TensorView& out) {
     using T = typename decltype(tag)::type;
     const T* px = static_cast<const T*>(in.data);
     if (boolOut) {
-      unaryBoolKernel<T><<<blocksFor(n), kThreads>>>(l.ix, n, l.contig, static_cast<uint8_t*>(out.data), px,
-                                                     op == UnaryOp::IsNan);
+      unaryBoolKernel<T>
+          <<<blocksFor(n), kThreads>>>(l.ix, n, l.contig, static_cast<uint8_t*>(out.data), px, op == UnaryOp::IsNan);
     } else {
-      unaryKernel<T><<<blocksFor(n), kThreads>>>(l.ix, n, l.contig, static_cast<T*>(out.data), px, code,
-                                                 x.dtype == DType::Bool);
+      unaryKernel<T>
+          <<<blocksFor(n), kThreads>>>(l.ix, n, l.contig, static_cast<T*>(out.data), px, code, x.dtype == DType::Bool);
     }
   });
   KD_CUDA_LAUNCHED("unary");
@@ -596,8 +632,8 @@ void where(const TensorView& cond, const TensorView& a, const TensorView& b, con
   if (!isOneByte(cond.dtype))
     throw KernelError(std::string("where: condition must be bool, got ") + dtypeName(cond.dtype));
   if (a.dtype != out.dtype || b.dtype != out.dtype)
-    throw KernelError(std::string("where: dtypes differ (") + dtypeName(a.dtype) + ", " + dtypeName(b.dtype) +
-                      " -> " + dtypeName(out.dtype) + ")");
+    throw KernelError(std::string("where: dtypes differ (") + dtypeName(a.dtype) + ", " + dtypeName(b.dtype) + " -> " +
+                      dtypeName(out.dtype) + ")");
   const int64_t n = out.numel();
   if (n == 0) return;
   setDevice("where", out.device);

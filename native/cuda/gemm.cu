@@ -169,7 +169,8 @@ void builtinGemm(const char* op, int64_t batch, int64_t M, int64_t N, int64_t K,
     const int64_t nb = std::min<int64_t>(kMaxGridYZ, batch - b0);
     for (int64_t r0 = 0; r0 < M; r0 += rowsPerLaunch) {
       const int64_t nm = std::min(rowsPerLaunch, M - r0);
-      dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>((nm + kTileM - 1) / kTileM), static_cast<unsigned>(nb));
+      dim3 grid(static_cast<unsigned>(gx), static_cast<unsigned>((nm + kTileM - 1) / kTileM),
+                static_cast<unsigned>(nb));
       gemmKernel<T><<<grid, 256>>>(nm, N, K, A + b0 * abs + r0 * rsa, abs, rsa, csa, B + b0 * bbs, bbs, rsb, csb,
                                    C + b0 * cbs + r0 * ldc, cbs, ldc, accumulate);
       KD_CUDA_LAUNCHED(op);
@@ -261,8 +262,8 @@ const char* gemmBackend() {
 
 template <typename T>
 void gemm(const char* op, int device, int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int64_t abs,
-          int64_t rsa, int64_t csa, const T* B, int64_t bbs, int64_t rsb, int64_t csb, T* C, int64_t cbs,
-          int64_t ldc, bool accumulate) {
+          int64_t rsa, int64_t csa, const T* B, int64_t bbs, int64_t rsb, int64_t csb, T* C, int64_t cbs, int64_t ldc,
+          bool accumulate) {
   if (batch == 0 || M == 0 || N == 0) return;
   setDevice(op, device);
   if (K == 0) {
@@ -291,8 +292,10 @@ void gemm(const char* op, int device, int64_t batch, int64_t M, int64_t N, int64
     int64_t ldTmp;
     const T* A2 = A;
     const T* B2 = B;
-    if (!blasLayout(M, K, rsa, csa, opTmp, ldTmp)) A2 = packed<T>(device, batch, M, K, A, abs, rsa, csa, pa, nabs, nrsa, ncsa);
-    if (!blasLayout(K, N, rsb, csb, opTmp, ldTmp)) B2 = packed<T>(device, batch, K, N, B, bbs, rsb, csb, pb, nbbs, nrsb, ncsb);
+    if (!blasLayout(M, K, rsa, csa, opTmp, ldTmp))
+      A2 = packed<T>(device, batch, M, K, A, abs, rsa, csa, pa, nabs, nrsa, ncsa);
+    if (!blasLayout(K, N, rsb, csb, opTmp, ldTmp))
+      B2 = packed<T>(device, batch, K, N, B, bbs, rsb, csb, pb, nbbs, nrsb, ncsb);
     if (cublasGemm<T>(h, batch, M, N, K, A2, nabs, nrsa, ncsa, B2, nbbs, nrsb, ncsb, C, cbs, ldc, accumulate)) return;
   }
   builtinGemm<T>(op, batch, M, N, K, A, abs, rsa, csa, B, bbs, rsb, csb, C, cbs, ldc, accumulate);
@@ -318,9 +321,9 @@ void matmul(const TensorView& a, const TensorView& b, const TensorView& out) {
   const int64_t abs = a.shape[0] == 1 ? 0 : a.strides[0];
   const int64_t bbs = b.shape[0] == 1 ? 0 : b.strides[0];
   if (a.dtype == DType::Float32)
-    gemm<float>("matmul", out.device, batch, M, N, K, static_cast<const float*>(a.data), abs, a.strides[1], a.strides[2],
-                static_cast<const float*>(b.data), bbs, b.strides[1], b.strides[2], static_cast<float*>(out.data), M * N,
-                N, false);
+    gemm<float>("matmul", out.device, batch, M, N, K, static_cast<const float*>(a.data), abs, a.strides[1],
+                a.strides[2], static_cast<const float*>(b.data), bbs, b.strides[1], b.strides[2],
+                static_cast<float*>(out.data), M * N, N, false);
   else
     gemm<double>("matmul", out.device, batch, M, N, K, static_cast<const double*>(a.data), abs, a.strides[1],
                  a.strides[2], static_cast<const double*>(b.data), bbs, b.strides[1], b.strides[2],

@@ -13,8 +13,8 @@ namespace cuda {
 // kernel otherwise. T is float or double.
 template <typename T>
 void gemm(const char* op, int device, int64_t batch, int64_t M, int64_t N, int64_t K, const T* A, int64_t abs,
-          int64_t rsa, int64_t csa, const T* B, int64_t bbs, int64_t rsb, int64_t csb, T* C, int64_t cbs,
-          int64_t ldc, bool accumulate);
+          int64_t rsa, int64_t csa, const T* B, int64_t bbs, int64_t rsb, int64_t csb, T* C, int64_t cbs, int64_t ldc,
+          bool accumulate);
 
 // For tests: false forces the built-in kernel (as KINDLING_CUDA_NO_CUBLAS=1
 // does), true lets cuBLAS run again when it was found.

@@ -249,9 +249,9 @@ void checkGatherShapes(const char* op, const TensorView& data, int dim, const Te
                         (otherMatchesIndex ? "input" : "output") + " shape " + shapeStr(data) + " at dim " +
                         std::to_string(d));
     if (otherMatchesIndex ? other.shape[d] != index.shape[d] : index.shape[d] > other.shape[d])
-      throw KernelError(std::string(op) + (otherMatchesIndex ? ": output shape " : ": source shape ") +
-                        shapeStr(other) + (otherMatchesIndex ? " differs from index shape " : " is smaller than index shape ") +
-                        shapeStr(index));
+      throw KernelError(
+          std::string(op) + (otherMatchesIndex ? ": output shape " : ": source shape ") + shapeStr(other) +
+          (otherMatchesIndex ? " differs from index shape " : " is smaller than index shape ") + shapeStr(index));
   }
 }
 

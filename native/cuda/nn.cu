@@ -254,8 +254,8 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
     }
     if (GX) {
       // dcol_g [Kg, BL] = W_g^T [Kg, OCg] @ gy_g [OCg, BL], then folded back.
-      gemm<T>(op, dev, g.G, g.Kg, BL, g.OCg, Wt, g.OCg * g.Kg, 1, g.Kg, gyc, g.OCg * BL, BL, 1, col.get<T>(),
-              g.Kg * BL, BL, false);
+      gemm<T>(op, dev, g.G, g.Kg, BL, g.OCg, Wt, g.OCg * g.Kg, 1, g.Kg, gyc, g.OCg * BL, BL, 1, col.get<T>(), g.Kg * BL,
+              BL, false);
       col2imKernel<T><<<blocksFor(b * g.C * g.HW), kThreads>>>(g, b, col.get<T>(), GX + n0 * g.C * g.HW);
       KD_CUDA_LAUNCHED(op);
     }
@@ -271,7 +271,7 @@ struct PoolGeom {
 };
 
 PoolGeom poolGeom(const TensorView& in, const TensorView& out, const Pool2dParams& p) {
-  return {in.shape[0], in.shape[1], in.shape[2], out.shape[1], out.shape[2], p.kernelH, p.kernelW,
+  return {in.shape[0], in.shape[1], in.shape[2], out.shape[1], out.shape[2], p.kernelH,  p.kernelW,
           p.strideH,   p.strideW,   p.padH,      p.padW,       p.dilationH,  p.dilationW};
 }
 
@@ -436,7 +436,8 @@ __global__ void batchNormStatsKernel(int64_t N, int64_t C, int64_t S, const T* x
       if (threadIdx.x == 0) {
         if (rm) rm[c] = static_cast<T>((1 - momentum) * static_cast<double>(rm[c]) + momentum * mean);
         if (rv && M > 1)
-          rv[c] = static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) + momentum * sq / static_cast<double>(M - 1));
+          rv[c] =
+              static_cast<T>((1 - momentum) * static_cast<double>(rv[c]) + momentum * sq / static_cast<double>(M - 1));
       }
     } else {
       mean = static_cast<double>(rm[c]);
@@ -584,7 +585,7 @@ __global__ void nllBackwardKernel(NllDev p, const T* GY, const T* X, const int64
     }
     double sumW = 0;
     for (int64_t c = 0; c < p.C; ++c) sumW += Wc ? static_cast<double>(Wc[c]) : 1.0;
-    const double g = p.reduction == static_cast<int>(Reduction::None) ? static_cast<double>(GY[i])
+    const double g = p.reduction == static_cast<int>(Reduction::None)   ? static_cast<double>(GY[i])
                      : p.reduction == static_cast<int>(Reduction::Mean) ? static_cast<double>(GY[0]) / totalWeight
                                                                         : static_cast<double>(GY[0]);
     const double wt = Wc ? static_cast<double>(Wc[t]) : 1.0;
@@ -610,13 +611,18 @@ __global__ void nllBackwardKernel(NllDev p, const T* GY, const T* X, const int64
 }
 
 NllDev nllDev(const TensorView& input, const NllParams& p) {
-  return NllDev{input.shape[0], input.shape[1], input.shape[2], p.ignoreIndex, p.labelSmoothing, p.logits,
+  return NllDev{input.shape[0],
+                input.shape[1],
+                input.shape[2],
+                p.ignoreIndex,
+                p.labelSmoothing,
+                p.logits,
                 static_cast<int>(p.reduction)};
 }
 
 [[noreturn]] void badTarget(const NllParams& p, int64_t t, int64_t C) {
-  throw KernelError(std::string(p.op) + ": target " + std::to_string(t) + " is out of bounds for " +
-                    std::to_string(C) + " classes");
+  throw KernelError(std::string(p.op) + ": target " + std::to_string(t) + " is out of bounds for " + std::to_string(C) +
+                    " classes");
 }
 
 }  // namespace
@@ -656,8 +662,8 @@ void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const Te
     const int64_t n = g.P * g.OH * g.OW;
     if (n == 0) return;
     DeviceError err(gx.device);
-    maxPoolBackwardKernel<T><<<blocksFor(n), kThreads>>>(g, dataOf<T>(gy), dataOf<int64_t>(indices), dataOf<T>(gx),
-                                                         err.slot());
+    maxPoolBackwardKernel<T>
+        <<<blocksFor(n), kThreads>>>(g, dataOf<T>(gy), dataOf<int64_t>(indices), dataOf<T>(gx), err.slot());
     KD_CUDA_LAUNCHED(op);
     int64_t bad;
     if (err.check(gx.device, bad))
@@ -689,8 +695,8 @@ void avgPool2dBackward(const TensorView& gy, const Pool2dParams& p, bool countIn
     zero(op, gx);
     const int64_t n = g.P * g.OH * g.OW;
     if (n == 0) return;
-    avgPoolBackwardKernel<T><<<blocksFor(n), kThreads>>>(g, countIncludePad, divisorOverride, dataOf<T>(gy),
-                                                         dataOf<T>(gx));
+    avgPoolBackwardKernel<T>
+        <<<blocksFor(n), kThreads>>>(g, countIncludePad, divisorOverride, dataOf<T>(gy), dataOf<T>(gx));
     KD_CUDA_LAUNCHED(op);
   });
 }
@@ -738,15 +744,15 @@ void batchNorm(const TensorView& x, const TensorView* weight, const TensorView* 
     KD_CUDA_LAUNCHED("batchNorm");
     const int64_t total = N * C * S;
     if (total == 0) return;
-    batchNormApplyKernel<T><<<blocksFor(total), kThreads>>>(total, C, S, dataOf<T>(x), scaleShift.get<T>(),
-                                                            dataOf<T>(out));
+    batchNormApplyKernel<T>
+        <<<blocksFor(total), kThreads>>>(total, C, S, dataOf<T>(x), scaleShift.get<T>(), dataOf<T>(out));
     KD_CUDA_LAUNCHED("batchNorm");
   });
 }
 
-void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight,
-                       const TensorView& saveMean, const TensorView& saveInvstd, bool training,
-                       const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& saveMean,
+                       const TensorView& saveInvstd, bool training, const TensorView* gx, const TensorView* gw,
+                       const TensorView* gb) {
   const char* op = "batchNormBackward";
   setDevice(op, x.device);
   dispatchFloat(x.dtype, op, [&](auto tag) {
@@ -754,10 +760,9 @@ void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorVi
     const int64_t N = x.shape[0], C = x.shape[1], S = x.shape[2];
     if (C == 0) return;
     DeviceBuffer coef(x.device, static_cast<size_t>(3 * C) * sizeof(T));
-    batchNormBackwardStatsKernel<T><<<blocksFor1d(C), kThreads>>>(N, C, S, dataOf<T>(gy), dataOf<T>(x),
-                                                                  dataOf<T>(weight), dataOf<T>(saveMean),
-                                                                  dataOf<T>(saveInvstd), training, dataOf<T>(gw),
-                                                                  dataOf<T>(gb), coef.get<T>());
+    batchNormBackwardStatsKernel<T>
+        <<<blocksFor1d(C), kThreads>>>(N, C, S, dataOf<T>(gy), dataOf<T>(x), dataOf<T>(weight), dataOf<T>(saveMean),
+                                       dataOf<T>(saveInvstd), training, dataOf<T>(gw), dataOf<T>(gb), coef.get<T>());
     KD_CUDA_LAUNCHED(op);
     const int64_t total = N * C * S;
     if (!gx || total == 0) return;
@@ -778,10 +783,9 @@ void nllLoss(const TensorView& input, const TensorView& target, const TensorView
     DeviceBuffer rowW(input.device, static_cast<size_t>(rows) * sizeof(double));
     DeviceError err(input.device);
     if (rows > 0) {
-      nllRowsKernel<T><<<blocksFor(rows), kThreads>>>(d, dataOf<T>(input), dataOf<int64_t>(target), dataOf<T>(weight),
-                                                      dataOf<T>(lse), rowLoss.get<double>(), rowW.get<double>(),
-                                                      p.reduction == Reduction::None ? dataOf<T>(out) : nullptr,
-                                                      err.slot());
+      nllRowsKernel<T><<<blocksFor(rows), kThreads>>>(
+          d, dataOf<T>(input), dataOf<int64_t>(target), dataOf<T>(weight), dataOf<T>(lse), rowLoss.get<double>(),
+          rowW.get<double>(), p.reduction == Reduction::None ? dataOf<T>(out) : nullptr, err.slot());
       KD_CUDA_LAUNCHED(p.op);
     }
     nllTotalKernel<T><<<1, kThreads>>>(rows, rowLoss.get<double>(), rowW.get<double>(), static_cast<int>(p.reduction),
@@ -792,10 +796,10 @@ void nllLoss(const TensorView& input, const TensorView& target, const TensorView
   });
 }
 
-void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target,
-                     const TensorView* weight, const NllParams& p, const TensorView* lse, double totalWeight,
-                     const TensorView& gx) {
-  if (p.logits && !lse) throw KernelError(std::string(p.op) + ": backward of the logits form needs the saved logsumexp");
+void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
+                     const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx) {
+  if (p.logits && !lse)
+    throw KernelError(std::string(p.op) + ": backward of the logits form needs the saved logsumexp");
   setDevice(p.op, input.device);
   dispatchFloat(input.dtype, p.op, [&](auto tag) {
     using T = typename decltype(tag)::type;

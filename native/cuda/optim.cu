@@ -135,11 +135,10 @@ void sgdStep(const TensorView& param, const TensorView& grad, const TensorView* 
   setDevice("sgd", param.device);
   dispatchFloat(param.dtype, "sgd", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    sgdKernel<T><<<blocksFor(n), kThreads>>>(n, ptr<T>(&param), ptr<T>(&grad), ptr<T>(momentumBuffer),
-                                             o.maximize ? T(-1) : T(1), static_cast<T>(o.weightDecay),
-                                             o.weightDecay != 0, static_cast<T>(o.momentum),
-                                             static_cast<T>(1 - o.dampening), static_cast<T>(-o.lr), o.momentum != 0,
-                                             o.initBuffer, o.nesterov);
+    sgdKernel<T><<<blocksFor(n), kThreads>>>(
+        n, ptr<T>(&param), ptr<T>(&grad), ptr<T>(momentumBuffer), o.maximize ? T(-1) : T(1),
+        static_cast<T>(o.weightDecay), o.weightDecay != 0, static_cast<T>(o.momentum), static_cast<T>(1 - o.dampening),
+        static_cast<T>(-o.lr), o.momentum != 0, o.initBuffer, o.nesterov);
   });
   KD_CUDA_LAUNCHED("sgd");
 }
@@ -181,8 +180,8 @@ void adamStep(const TensorView& param, const TensorView& grad, const TensorView&
   KD_CUDA_LAUNCHED(op);
 }
 
-void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg, const TensorView* gradAvg,
-                 const TensorView* momentumBuffer, const RmspropParams& o) {
+void rmspropStep(const TensorView& param, const TensorView& grad, const TensorView& squareAvg,
+                 const TensorView* gradAvg, const TensorView* momentumBuffer, const RmspropParams& o) {
   checkParam("rmsprop", param);
   checkLike("rmsprop", "grad", param, &grad);
   checkLike("rmsprop", "square_avg", param, &squareAvg);

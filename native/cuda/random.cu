@@ -91,7 +91,8 @@ __global__ void uniformKernel(OutIndex ix, int64_t n, T* out, uint64_t seed, uin
                               T below) {
   KD_GRID_STRIDE(i, n) {
     const Words w = philox(first + static_cast<uint64_t>(i), seed);
-    const double u = std::is_same<T, float>::value ? static_cast<double>(w.w[0] >> 8) * 0x1p-24 : unit53(w.w[0], w.w[1]);
+    const double u =
+        std::is_same<T, float>::value ? static_cast<double>(w.w[0] >> 8) * 0x1p-24 : unit53(w.w[0], w.w[1]);
     const T x = static_cast<T>(lo + u * span);
     out[ix(i)] = x < hi ? x : (lo < hi ? below : lo);
   }
@@ -145,8 +146,8 @@ void manualSeed(uint64_t seed) {
 
 void uniform(const TensorView& out, double low, double high) {
   if (!(low <= high) || !std::isfinite(high - low))
-    throw KernelError("uniform: expected finite low <= high, got low=" + std::to_string(low) + ", high=" +
-                      std::to_string(high));
+    throw KernelError("uniform: expected finite low <= high, got low=" + std::to_string(low) +
+                      ", high=" + std::to_string(high));
   dispatchFloat(out.dtype, "uniform", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const int64_t n = out.numel();
@@ -194,15 +195,31 @@ void bernoulli(const TensorView& out, double p) {
 
 void randint(const TensorView& out, int64_t low, int64_t high) {
   if (high <= low)
-    throw KernelError("randint: expected low < high, got low=" + std::to_string(low) + ", high=" + std::to_string(high));
+    throw KernelError("randint: expected low < high, got low=" + std::to_string(low) +
+                      ", high=" + std::to_string(high));
   int64_t minV = std::numeric_limits<int64_t>::min(), maxV = std::numeric_limits<int64_t>::max();
   switch (out.dtype) {
-    case DType::Float32: minV = -(int64_t(1) << 24); maxV = int64_t(1) << 24; break;
-    case DType::Float64: minV = -(int64_t(1) << 53); maxV = int64_t(1) << 53; break;
-    case DType::Int32: minV = std::numeric_limits<int32_t>::min(); maxV = std::numeric_limits<int32_t>::max(); break;
+    case DType::Float32:
+      minV = -(int64_t(1) << 24);
+      maxV = int64_t(1) << 24;
+      break;
+    case DType::Float64:
+      minV = -(int64_t(1) << 53);
+      maxV = int64_t(1) << 53;
+      break;
+    case DType::Int32:
+      minV = std::numeric_limits<int32_t>::min();
+      maxV = std::numeric_limits<int32_t>::max();
+      break;
     case DType::Int64: break;
-    case DType::UInt8: minV = 0; maxV = 255; break;
-    case DType::Bool: minV = 0; maxV = 1; break;
+    case DType::UInt8:
+      minV = 0;
+      maxV = 255;
+      break;
+    case DType::Bool:
+      minV = 0;
+      maxV = 1;
+      break;
   }
   if (low < minV || high - 1 > maxV)
     throw KernelError("randint: range [" + std::to_string(low) + ", " + std::to_string(high) + ") does not fit " +

@@ -109,7 +109,8 @@ template <typename T>
 struct MeanOp : SumOp<T> {
   using res_t = double;
   __device__ res_t result(double a, double, double count) const {
-    if constexpr (std::is_same<T, float>::value) return static_cast<double>(static_cast<float>(a) / static_cast<float>(count));
+    if constexpr (std::is_same<T, float>::value)
+      return static_cast<double>(static_cast<float>(a) / static_cast<float>(count));
     else return a / count;
   }
 };
@@ -242,7 +243,8 @@ DType dtypeOf() {
 }
 
 template <typename T, typename Op>
-void launchReduce(const RLayout& L, const T* x, typename Op::res_t* res, const double* ctx, double count, const Op& op) {
+void launchReduce(const RLayout& L, const T* x, typename Op::res_t* res, const double* ctx, double count,
+                  const Op& op) {
   if (useBlockMode(L.numOut, L.nred)) {
     const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(L.numOut, int64_t(1) << 16));
     reduceBlockKernel<T, Op><<<blocks, kThreads, kThreads * sizeof(typename Op::acc_t)>>>(L, x, res, ctx, count, op);
@@ -412,7 +414,9 @@ __global__ void argBlockKernel(RLayout L, const T* x, T* values, int64_t* indice
 // Sums in double, as the CPU kernels. in may equal out.
 
 template <typename T>
-__device__ inline T maxIgnoringNaN(T m, T v) { return v > m ? v : m; }
+__device__ inline T maxIgnoringNaN(T m, T v) {
+  return v > m ? v : m;
+}
 
 template <typename T>
 __global__ void softmaxRowsKernel(const T* in, T* out, int64_t outer, int64_t n, bool logMode) {
@@ -519,7 +523,8 @@ void checkSoftmaxArgs(const char* op, const TensorView& a, const TensorView& out
                       dtypeName(a.dtype));
   bool same = a.ndim == out.ndim;
   for (int d = 0; same && d < a.ndim; ++d) same = a.shape[d] == out.shape[d];
-  if (!same) throw KernelError(std::string(op) + ": output shape " + shapeStr(out) + " differs from input shape " + shapeStr(a));
+  if (!same)
+    throw KernelError(std::string(op) + ": output shape " + shapeStr(out) + " differs from input shape " + shapeStr(a));
   if (!out.isContiguous()) throw KernelError(std::string(op) + ": output must be contiguous");
 }
 
@@ -531,7 +536,9 @@ void splitAround(const TensorView& v, int dim, int64_t& outer, int64_t& n, int64
   n = v.shape[dim];
 }
 
-unsigned rowBlocks(int64_t rows) { return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, int64_t(1) << 16))); }
+unsigned rowBlocks(int64_t rows) {
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(rows, int64_t(1) << 16)));
+}
 
 }  // namespace
 
@@ -542,7 +549,8 @@ void reduce(ReduceOp op, const TensorView& x, const std::vector<bool>& reduceDim
     throw KernelError(std::string("reduce: dim mask has ") + std::to_string(reduceDims.size()) + " entries for a " +
                       std::to_string(x.ndim) + "-d input");
   const bool isFloat = x.dtype == DType::Float32 || x.dtype == DType::Float64;
-  const bool floatOnly = op == ReduceOp::Mean || op == ReduceOp::Var || op == ReduceOp::LogSumExp || op == ReduceOp::Norm2;
+  const bool floatOnly =
+      op == ReduceOp::Mean || op == ReduceOp::Var || op == ReduceOp::LogSumExp || op == ReduceOp::Norm2;
   if (floatOnly && !isFloat)
     throw KernelError(std::string("reduce: ") + name + " needs a floating dtype, got " + dtypeName(x.dtype));
   const RLayout L = makeRLayout(x, reduceDims);

@@ -72,12 +72,21 @@ struct Buf {
   int64_t size() const { return static_cast<int64_t>(v.size()); }
 };
 
-template <typename T> DType dtypeOf();
-template <> DType dtypeOf<float>() { return DType::Float32; }
-template <> DType dtypeOf<double>() { return DType::Float64; }
+template <typename T>
+DType dtypeOf();
+template <>
+DType dtypeOf<float>() {
+  return DType::Float32;
+}
+template <>
+DType dtypeOf<double>() {
+  return DType::Float64;
+}
 
 template <typename T>
-double tolFor() { return std::is_same<T, float>::value ? 2e-4 : 1e-10; }
+double tolFor() {
+  return std::is_same<T, float>::value ? 2e-4 : 1e-10;
+}
 
 template <typename T>
 bool close(double got, double want) {
@@ -154,7 +163,8 @@ void testConv(int iterations) {
     const bool withBias = it % 2 == 0;
     conv2d(x.view, w.view, withBias ? &b.view : nullptr, c.p, out.view);
     // The naive sums, forward and backward at once.
-    Buf<T> gy({c.N, c.OC, c.OH, c.OW}, dt), gx({c.N, c.C, c.H, c.W}, dt), gw({c.OC, Cg, c.KH, c.KW}, dt), gb({c.OC}, dt);
+    Buf<T> gy({c.N, c.OC, c.OH, c.OW}, dt), gx({c.N, c.C, c.H, c.W}, dt), gw({c.OC, Cg, c.KH, c.KW}, dt),
+        gb({c.OC}, dt);
     fillRandom(gy);
     std::vector<double> wantGx(x.v.size(), 0.0), wantGw(w.v.size(), 0.0), wantGb(b.v.size(), 0.0);
     bool ok = true;
@@ -182,9 +192,10 @@ void testConv(int iterations) {
             if (!close<T>(out[o], s)) ok = false;
           }
       }
-    const std::string tag = "conv2d case " + std::to_string(it) + " N=" + std::to_string(c.N) + " C=" + std::to_string(c.C) +
-                            " H=" + std::to_string(c.H) + " W=" + std::to_string(c.W) + " OC=" + std::to_string(c.OC) +
-                            " K=" + std::to_string(c.KH) + "x" + std::to_string(c.KW) + " g=" + std::to_string(c.groups);
+    const std::string tag = "conv2d case " + std::to_string(it) + " N=" + std::to_string(c.N) +
+                            " C=" + std::to_string(c.C) + " H=" + std::to_string(c.H) + " W=" + std::to_string(c.W) +
+                            " OC=" + std::to_string(c.OC) + " K=" + std::to_string(c.KH) + "x" + std::to_string(c.KW) +
+                            " g=" + std::to_string(c.groups);
     check(ok, tag + " forward");
     conv2dBackward(gy.view, x.view, w.view, c.p, &gx.view, &gw.view, &gb.view);
     bool okx = true, okw = true, okb = true;
@@ -262,12 +273,14 @@ void testPools(int iterations) {
           if (!close<T>(out[o], best) || (at >= 0 && idx[o] != at)) {
             if (ok)
               std::fprintf(stderr, "  maxPool2d mismatch at plane %lld (%lld, %lld): got %g at %lld, want %g at %lld\n",
-                           (long long)q, (long long)oh, (long long)ow, (double)out[o], (long long)idx[o], best, (long long)at);
+                           (long long)q, (long long)oh, (long long)ow, (double)out[o], (long long)idx[o], best,
+                           (long long)at);
             ok = false;
           }
         }
-    const std::string tag = "maxPool2d case " + std::to_string(it) + " P=" + std::to_string(P) + " H=" + std::to_string(H) +
-                            " W=" + std::to_string(W) + " k=" + std::to_string(p.kernelH) + "x" + std::to_string(p.kernelW);
+    const std::string tag = "maxPool2d case " + std::to_string(it) + " P=" + std::to_string(P) +
+                            " H=" + std::to_string(H) + " W=" + std::to_string(W) + " k=" + std::to_string(p.kernelH) +
+                            "x" + std::to_string(p.kernelW);
     check(ok, tag + " forward");
     if (emptyWindow) {
       // Its index may lie outside the plane; the backward must refuse it
@@ -364,7 +377,8 @@ void testBatchNorm(int iterations) {
   for (int it = 0; it < iterations; ++it) {
     const int64_t N = pick(1, 4), C = pick(1, 5), S = pick(1, 6);
     const bool training = it % 3 != 2;
-    Buf<T> x({N, C, S}, dt), w({C}, dt), b({C}, dt), rm({C}, dt), rv({C}, dt), out({N, C, S}, dt), sm({C}, dt), si({C}, dt);
+    Buf<T> x({N, C, S}, dt), w({C}, dt), b({C}, dt), rm({C}, dt), rv({C}, dt), out({N, C, S}, dt), sm({C}, dt),
+        si({C}, dt);
     fillRandom(x);
     fillRandom(w);
     fillRandom(b);
@@ -401,8 +415,8 @@ void testBatchNorm(int iterations) {
         if (!close<T>(rv[c], (1 - momentum) * rvBefore[c] + momentum * unbiased)) okRunning = false;
       }
     }
-    const std::string tag = "batchNorm case " + std::to_string(it) + " N=" + std::to_string(N) + " C=" + std::to_string(C) +
-                            " S=" + std::to_string(S) + (training ? " train" : " eval");
+    const std::string tag = "batchNorm case " + std::to_string(it) + " N=" + std::to_string(N) +
+                            " C=" + std::to_string(C) + " S=" + std::to_string(S) + (training ? " train" : " eval");
     check(ok, tag + " forward");
     check(okRunning, tag + " running stats");
     Buf<T> gy({N, C, S}, dt), gx({N, C, S}, dt), gw({C}, dt), gb({C}, dt);
@@ -450,9 +464,10 @@ void testNll(int iterations) {
     const bool none = p.reduction == Reduction::None;
     Buf<T> out(none ? std::vector<int64_t>{N, D} : std::vector<int64_t>{1}, dt);
     nllLoss(x.view, t.view, weighted ? &w.view : nullptr, p, out.view, p.logits ? &lse.view : nullptr, tw.view);
-    const std::string tag = "nllLoss case " + std::to_string(it) + " N=" + std::to_string(N) + " C=" + std::to_string(C) +
-                            " D=" + std::to_string(D) + (p.logits ? " logits" : " logprobs") + " red=" +
-                            std::to_string(static_cast<int>(p.reduction)) + " ls=" + std::to_string(p.labelSmoothing);
+    const std::string tag =
+        "nllLoss case " + std::to_string(it) + " N=" + std::to_string(N) + " C=" + std::to_string(C) +
+        " D=" + std::to_string(D) + (p.logits ? " logits" : " logprobs") +
+        " red=" + std::to_string(static_cast<int>(p.reduction)) + " ls=" + std::to_string(p.labelSmoothing);
     if (p.labelSmoothing == 0) {
       double total = 0, totalW = 0;
       bool ok = true;
@@ -487,7 +502,8 @@ void testNll(int iterations) {
     if (t.size() > 0) {
       t[pick(0, t.size() - 1)] = it % 2 ? C : -3;
       check(throwsKernelError([&] {
-              nllLoss(x.view, t.view, weighted ? &w.view : nullptr, p, out.view, p.logits ? &lse.view : nullptr, tw.view);
+              nllLoss(x.view, t.view, weighted ? &w.view : nullptr, p, out.view, p.logits ? &lse.view : nullptr,
+                      tw.view);
             }),
             tag + " bad target refused");
       check(throwsKernelError([&] {
@@ -558,7 +574,8 @@ void testOptim() {
     // A state buffer of the wrong size is refused.
     if (n > 1) {
       Buf<T> shortBuf({n - 1}, dt);
-      check(throwsKernelError([&] { adagradStep(p.view, g.view, shortBuf.view, ad); }), "adagradStep short state refused");
+      check(throwsKernelError([&] { adagradStep(p.view, g.view, shortBuf.view, ad); }),
+            "adagradStep short state refused");
       check(throwsKernelError([&] { adamStep(p.view, g.view, shortBuf.view, v.view, nullptr, a); }),
             "adamStep short state refused");
     }
@@ -624,7 +641,7 @@ void testConcurrentKernels() {
   changer.join();
   setNumThreads(static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   check(mismatches.load() == 0, "concurrent kernels from 4 threads match the results made alone (" +
-                                     std::to_string(mismatches.load()) + " mismatches)");
+                                    std::to_string(mismatches.load()) + " mismatches)");
 
   // An exception thrown in one chunk of a parallel job reaches its caller,
   // while other threads run their own jobs, and the pool stays usable.
@@ -644,7 +661,8 @@ void testConcurrentKernels() {
     });
   }
   for (auto& th : throwers) th.join();
-  check(caught.load() == 30, "exceptions in parallel chunks reach their callers (" + std::to_string(caught.load()) + " of 30)");
+  check(caught.load() == 30,
+        "exceptions in parallel chunks reach their callers (" + std::to_string(caught.load()) + " of 30)");
 }
 
 // The global generator shared by threads: fills made at the same time must
@@ -711,7 +729,8 @@ void testEdgeLayouts() {
     Buf<float> x(shape, DType::Float32), y(shape, DType::Float32), o(shape, DType::Float32);
     for (int op = 0; op <= static_cast<int>(UnaryOp::Square); ++op) {
       TensorView out = o.view;
-      if (op == static_cast<int>(UnaryOp::IsNan) || op == static_cast<int>(UnaryOp::LogicalNot)) out.dtype = DType::Bool;
+      if (op == static_cast<int>(UnaryOp::IsNan) || op == static_cast<int>(UnaryOp::LogicalNot))
+        out.dtype = DType::Bool;
       unary(static_cast<UnaryOp>(op), x.view, out);
     }
     binary(BinaryOp::Add, x.view, y.view, o.view);

@@ -88,20 +88,48 @@ struct Pair {
   double at(const std::vector<uint8_t>& bytes, int64_t i) const {
     const uint8_t* p = bytes.data() + i * dtypeSize(dtype);
     switch (dtype) {
-      case DType::Float32: { float v; std::memcpy(&v, p, 4); return v; }
-      case DType::Float64: { double v; std::memcpy(&v, p, 8); return v; }
-      case DType::Int32: { int32_t v; std::memcpy(&v, p, 4); return v; }
-      case DType::Int64: { int64_t v; std::memcpy(&v, p, 8); return static_cast<double>(v); }
+      case DType::Float32: {
+        float v;
+        std::memcpy(&v, p, 4);
+        return v;
+      }
+      case DType::Float64: {
+        double v;
+        std::memcpy(&v, p, 8);
+        return v;
+      }
+      case DType::Int32: {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return v;
+      }
+      case DType::Int64: {
+        int64_t v;
+        std::memcpy(&v, p, 8);
+        return static_cast<double>(v);
+      }
       default: return *p;
     }
   }
   void set(int64_t i, double x) {
     uint8_t* p = host.data() + i * dtypeSize(dtype);
     switch (dtype) {
-      case DType::Float32: { float v = static_cast<float>(x); std::memcpy(p, &v, 4); break; }
+      case DType::Float32: {
+        float v = static_cast<float>(x);
+        std::memcpy(p, &v, 4);
+        break;
+      }
       case DType::Float64: std::memcpy(p, &x, 8); break;
-      case DType::Int32: { int32_t v = static_cast<int32_t>(x); std::memcpy(p, &v, 4); break; }
-      case DType::Int64: { int64_t v = static_cast<int64_t>(x); std::memcpy(p, &v, 8); break; }
+      case DType::Int32: {
+        int32_t v = static_cast<int32_t>(x);
+        std::memcpy(p, &v, 4);
+        break;
+      }
+      case DType::Int64: {
+        int64_t v = static_cast<int64_t>(x);
+        std::memcpy(p, &v, 8);
+        break;
+      }
       case DType::UInt8: *p = static_cast<uint8_t>(x); break;
       case DType::Bool: *p = x != 0; break;
     }
@@ -112,8 +140,10 @@ struct Pair {
     std::uniform_int_distribution<int> id(-10, 10);
     for (int64_t i = 0; i < numel(); ++i) {
       switch (dtype) {
-        case DType::Float32: case DType::Float64: set(i, positive ? std::fabs(nd(gRng)) + 0.1 : nd(gRng)); break;
-        case DType::Int32: case DType::Int64: set(i, positive ? std::abs(id(gRng)) + 1 : id(gRng)); break;
+        case DType::Float32:
+        case DType::Float64: set(i, positive ? std::fabs(nd(gRng)) + 0.1 : nd(gRng)); break;
+        case DType::Int32:
+        case DType::Int64: set(i, positive ? std::abs(id(gRng)) + 1 : id(gRng)); break;
         case DType::UInt8: set(i, std::abs(id(gRng)) + (positive ? 1 : 0)); break;
         case DType::Bool: set(i, id(gRng) > 0); break;
       }
@@ -174,7 +204,8 @@ void testElementwise() {
       const bool gpuThrew = throws([&] { cuda::unary(op, x.d(), out.d()); });
       ++gChecks;
       if (cpuThrew != gpuThrew) fail("unary " + std::to_string(int(op)) + " " + dn + ": only one side threw");
-      if (!cpuThrew && !gpuThrew) compare("unary " + std::to_string(int(op)) + " " + dn, out, isFloat ? 1e-5 : 0, isFloat ? 1e-6 : 0);
+      if (!cpuThrew && !gpuThrew)
+        compare("unary " + std::to_string(int(op)) + " " + dn, out, isFloat ? 1e-5 : 0, isFloat ? 1e-6 : 0);
     }
     // Transposed input into a contiguous output.
     {
@@ -346,12 +377,23 @@ void testMatmul() {
 
 // ---- nn ---------------------------------------------------------------------------------------------------
 void testConv() {
-  struct Case { int64_t N, C, H, W, OC, KH, KW; Conv2dParams p; };
+  struct Case {
+    int64_t N, C, H, W, OC, KH, KW;
+    Conv2dParams p;
+  };
   Conv2dParams s2;
-  s2.strideH = 2; s2.strideW = 2; s2.padH = 1; s2.padW = 1;
+  s2.strideH = 2;
+  s2.strideW = 2;
+  s2.padH = 1;
+  s2.padW = 1;
   Conv2dParams grouped;
-  grouped.groups = 2; grouped.dilationH = 2; grouped.dilationW = 2; grouped.padH = 2; grouped.padW = 1;
-  const Case cases[] = {{2, 3, 9, 8, 4, 3, 3, Conv2dParams{}}, {3, 4, 10, 9, 6, 3, 2, s2}, {2, 4, 9, 9, 6, 3, 3, grouped}};
+  grouped.groups = 2;
+  grouped.dilationH = 2;
+  grouped.dilationW = 2;
+  grouped.padH = 2;
+  grouped.padW = 1;
+  const Case cases[] = {
+      {2, 3, 9, 8, 4, 3, 3, Conv2dParams{}}, {3, 4, 10, 9, 6, 3, 2, s2}, {2, 4, 9, 9, 6, 3, 3, grouped}};
   for (DType dt : {DType::Float32, DType::Float64}) {
     for (const Case& c : cases) {
       const Conv2dParams& p = c.p;
@@ -382,7 +424,12 @@ void testPoolNormLoss() {
   for (DType dt : {DType::Float32, DType::Float64}) {
     const double tol = tolFor(dt) * 10;
     Pool2dParams p;
-    p.kernelH = 3; p.kernelW = 2; p.strideH = 2; p.strideW = 2; p.padH = 1; p.padW = 1;
+    p.kernelH = 3;
+    p.kernelW = 2;
+    p.strideH = 2;
+    p.strideW = 2;
+    p.padH = 1;
+    p.padW = 1;
     const int64_t P = 6, H = 11, W = 9, OH = (H + 2 - 3) / 2 + 1, OW = (W + 2 - 2) / 2 + 1;
     Pair x(dt, {P, H, W}), y(dt, {P, OH, OW}), idx(DType::Int64, {P, OH, OW}), gy(dt, {P, OH, OW}), gx(dt, {P, H, W});
     x.randomize();
@@ -492,25 +539,40 @@ void testOptim() {
       s3.randomize(true);
       const TensorView s1h = s1.h(), s1d = s1.d(), s3h = s3.h(), s3d = s3.d();
       SgdParams so;
-      so.lr = 0.1; so.momentum = 0.9; so.dampening = 0.1; so.weightDecay = 0.01; so.nesterov = step == 2;
+      so.lr = 0.1;
+      so.momentum = 0.9;
+      so.dampening = 0.1;
+      so.weightDecay = 0.01;
+      so.nesterov = step == 2;
       kd::sgdStep(p.h(), g.h(), &s1h, so);
       cuda::sgdStep(p.d(), g.d(), &s1d, so);
       compare("sgd param", p, tolFor(dt), 0);
       compare("sgd buffer", s1, tolFor(dt), 0);
       AdamParams ao;
-      ao.lr = 1e-3; ao.beta1 = 0.9; ao.beta2 = 0.999; ao.eps = 1e-8; ao.weightDecay = 0.01; ao.step = step;
-      ao.amsgrad = step == 3; ao.decoupled = step == 2;
+      ao.lr = 1e-3;
+      ao.beta1 = 0.9;
+      ao.beta2 = 0.999;
+      ao.eps = 1e-8;
+      ao.weightDecay = 0.01;
+      ao.step = step;
+      ao.amsgrad = step == 3;
+      ao.decoupled = step == 2;
       kd::adamStep(p.h(), g.h(), s1.h(), s2.h(), &s3h, ao);
       cuda::adamStep(p.d(), g.d(), s1.d(), s2.d(), &s3d, ao);
       compare("adam param", p, tolFor(dt), 0);
       compare("adam exp_avg_sq", s2, tolFor(dt), 0);
       RmspropParams ro;
-      ro.lr = 0.01; ro.alpha = 0.99; ro.eps = 1e-8; ro.momentum = step == 1 ? 0 : 0.5;
+      ro.lr = 0.01;
+      ro.alpha = 0.99;
+      ro.eps = 1e-8;
+      ro.momentum = step == 1 ? 0 : 0.5;
       kd::rmspropStep(p.h(), g.h(), s2.h(), step == 3 ? &s1h : nullptr, &s3h, ro);
       cuda::rmspropStep(p.d(), g.d(), s2.d(), step == 3 ? &s1d : nullptr, &s3d, ro);
       compare("rmsprop param", p, tolFor(dt), 0);
       AdagradParams gr;
-      gr.clr = 0.01; gr.eps = 1e-10; gr.weightDecay = 0.1;
+      gr.clr = 0.01;
+      gr.eps = 1e-10;
+      gr.weightDecay = 0.1;
       kd::adagradStep(p.h(), g.h(), s2.h(), gr);
       cuda::adagradStep(p.d(), g.d(), s2.d(), gr);
       compare("adagrad param", p, tolFor(dt), 0);

@@ -11,8 +11,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cassert>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -28,12 +28,12 @@
 
 using namespace kd;
 
-#define CHECK(cond)                                                             \
-  do {                                                                          \
-    if (!(cond)) {                                                              \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::abort();                                                             \
-    }                                                                           \
+      std::abort();                                                                 \
+    }                                                                               \
   } while (0)
 
 namespace {
@@ -205,11 +205,13 @@ void testCopy() {
         std::unique_ptr<Tensor> src(makeInput(from, layout, 1));
         Tensor dst(to, {4, 6});
         copy(src->v, dst.v);
-        expectMap(dst, [&](const std::vector<int64_t>& i) { return convertRef(src->get(i), to); }, 0, 0, "copy");
+        expectMap(
+            dst, [&](const std::vector<int64_t>& i) { return convertRef(src->get(i), to); }, 0, 0, "copy");
         // ...and into a strided (transposed, negative) destination.
         Tensor dstT(to, {4, 6}, {-1, -4}, 23, 24);
         copy(src->v, dstT.v);
-        expectMap(dstT, [&](const std::vector<int64_t>& i) { return convertRef(src->get(i), to); }, 0, 0, "copy strided");
+        expectMap(
+            dstT, [&](const std::vector<int64_t>& i) { return convertRef(src->get(i), to); }, 0, 0, "copy strided");
       }
   // Conversions at the edges: NaN -> bool is true, -1.0 -> uint8 wraps, truncation toward zero.
   Tensor f(DType::Float64, {5});
@@ -251,7 +253,8 @@ void testFill() {
     // Every other element of a 3x4 block, rows reversed.
     Tensor t(dt, {3, 4}, {-8, 2}, 16, 24);
     fill(t.v, 3.0);
-    expectMap(t, [&](const std::vector<int64_t>&) { return dt == DType::Bool ? 1.0 : 3.0; }, 0, 0, "fill");
+    expectMap(
+        t, [&](const std::vector<int64_t>&) { return dt == DType::Bool ? 1.0 : 3.0; }, 0, 0, "fill");
     for (int64_t k = 0; k < 24; k += 2) CHECK(Tensor::load(t.v, k - 16) != 0);
     for (int64_t k = 1; k < 24; k += 2) CHECK(Tensor::load(t.v, k - 16) == 0);  // gaps untouched
   }
@@ -304,11 +307,17 @@ const UnaryOp kUnaryOps[] = {KD_UNARY_OPS(KD_OP_LIST_ENTRY)};
 
 bool floatOnly(UnaryOp op) {
   switch (op) {
-    case UnaryOp::Neg: case UnaryOp::Abs: case UnaryOp::Relu: case UnaryOp::Sign: case UnaryOp::Floor:
-    case UnaryOp::Ceil: case UnaryOp::Round: case UnaryOp::LogicalNot: case UnaryOp::IsNan: case UnaryOp::Square:
-      return false;
-    default:
-      return true;
+    case UnaryOp::Neg:
+    case UnaryOp::Abs:
+    case UnaryOp::Relu:
+    case UnaryOp::Sign:
+    case UnaryOp::Floor:
+    case UnaryOp::Ceil:
+    case UnaryOp::Round:
+    case UnaryOp::LogicalNot:
+    case UnaryOp::IsNan:
+    case UnaryOp::Square: return false;
+    default: return true;
   }
 }
 
@@ -329,8 +338,9 @@ void testUnary() {
         }
         unary(op, x->v, out.v);
         const double tol = op == UnaryOp::GeluGrad ? 1e-5 : tolFor(dt);
-        expectMap(out, [&](const std::vector<int64_t>& i) { return convertRef(unaryRef(op, x->get(i)), out.v.dtype); },
-                  tol, op == UnaryOp::GeluGrad ? 1e-6 : (isFloat(dt) ? 1e-12 : 0), "unary");
+        expectMap(
+            out, [&](const std::vector<int64_t>& i) { return convertRef(unaryRef(op, x->get(i)), out.v.dtype); }, tol,
+            op == UnaryOp::GeluGrad ? 1e-6 : (isFloat(dt) ? 1e-12 : 0), "unary");
       }
   // Error message names the op the way JS spells it.
   {
@@ -408,9 +418,8 @@ const BinaryOp kBinaryOps[] = {KD_BINARY_OPS(KD_OP_LIST_ENTRY)};
 #undef KD_OP_LIST_ENTRY
 
 bool boolResult(BinaryOp op) {
-  return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Gt || op == BinaryOp::Ge ||
-         op == BinaryOp::Lt || op == BinaryOp::Le || op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr ||
-         op == BinaryOp::LogicalXor;
+  return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Gt || op == BinaryOp::Ge || op == BinaryOp::Lt ||
+         op == BinaryOp::Le || op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr || op == BinaryOp::LogicalXor;
 }
 
 double pyMod(double a, double b) {
@@ -463,7 +472,7 @@ void testBinary() {
         for (Layout lb : {Layout::Contig, Layout::Transposed, Layout::BroadcastRow, Layout::Scalar}) {
           std::unique_ptr<Tensor> a(makeInput(dt, la, 11)), b(makeInput(dt, lb, 12));
           if (op == BinaryOp::Pow && isFloat(dt)) fillPattern(*a, 11, true);  // real results only
-          if (op == BinaryOp::Pow && !isFloat(dt))  // small exponents, no overflow
+          if (op == BinaryOp::Pow && !isFloat(dt))                            // small exponents, no overflow
             forEachIndex(b->v, [&](const std::vector<int64_t>& i) { b->set(i, std::fmod(std::fabs(b->get(i)), 4)); });
           Tensor out(boolResult(op) ? DType::Bool : dt, {4, 6});
           if (op == BinaryOp::Atan2 && !isFloat(dt)) {
@@ -471,8 +480,12 @@ void testBinary() {
             continue;
           }
           binary(op, a->v, b->v, out.v);
-          expectMap(out, [&](const std::vector<int64_t>& i) { return wrapTo(binaryRef(op, a->get(i), b->get(i), dt), out.v.dtype); },
-                    op == BinaryOp::Pow ? 1e-5 : tolFor(dt), 0, "binary");
+          expectMap(
+              out,
+              [&](const std::vector<int64_t>& i) {
+                return wrapTo(binaryRef(op, a->get(i), b->get(i), dt), out.v.dtype);
+              },
+              op == BinaryOp::Pow ? 1e-5 : tolFor(dt), 0, "binary");
         }
 
   // Python-style remainder and floor division, ints and floats.
@@ -591,10 +604,13 @@ void testBinaryScalar() {
           std::unique_ptr<Tensor> a(makeInput(dt, la, 21, op == BinaryOp::Pow));
           Tensor out(boolResult(op) ? DType::Bool : dt, {4, 6});
           binaryScalar(op, a->v, s, first, out.v);
-          expectMap(out, [&](const std::vector<int64_t>& i) {
-            const double x = a->get(i);
-            return wrapTo(first ? binaryRef(op, s, x, dt) : binaryRef(op, x, s, dt), out.v.dtype);
-          }, op == BinaryOp::Pow ? 1e-5 : tolFor(dt), 0, "binaryScalar");
+          expectMap(
+              out,
+              [&](const std::vector<int64_t>& i) {
+                const double x = a->get(i);
+                return wrapTo(first ? binaryRef(op, s, x, dt) : binaryRef(op, x, s, dt), out.v.dtype);
+              },
+              op == BinaryOp::Pow ? 1e-5 : tolFor(dt), 0, "binaryScalar");
         }
   // The special-cased exponents agree with pow.
   for (double e : {2.0, 3.0, 0.5, -0.5, -1.0, -2.0, 1.7}) {
@@ -615,7 +631,8 @@ void testWhere() {
           std::unique_ptr<Tensor> c(makeInput(DType::Bool, lc, 31)), a(makeInput(dt, la, 32)), b(makeInput(dt, lb, 33));
           Tensor out(dt, {4, 6});
           where(c->v, a->v, b->v, out.v);
-          expectMap(out, [&](const std::vector<int64_t>& i) { return c->get(i) ? a->get(i) : b->get(i); }, 0, 0, "where");
+          expectMap(
+              out, [&](const std::vector<int64_t>& i) { return c->get(i) ? a->get(i) : b->get(i); }, 0, 0, "where");
         }
   Tensor c(DType::Float32, {2}), a(DType::Float32, {2}), out(DType::Float32, {2});
   CHECK(throwsKernelError([&] { where(c.v, a.v, a.v, out.v); }, "bool"));
@@ -630,12 +647,15 @@ void testClamp() {
         if (dt == DType::UInt8 && bd[1] < 0) continue;  // max below uint8's range: not meaningful
         Tensor out(dt, {4, 6});
         clamp(x->v, bd[0], bd[1], out.v);
-        expectMap(out, [&](const std::vector<int64_t>& i) {
-          double v = x->get(i);
-          if (!std::isnan(bd[0]) && v < bd[0]) v = bd[0];
-          if (!std::isnan(bd[1]) && v > bd[1]) v = bd[1];
-          return v;
-        }, 0, 0, "clamp");
+        expectMap(
+            out,
+            [&](const std::vector<int64_t>& i) {
+              double v = x->get(i);
+              if (!std::isnan(bd[0]) && v < bd[0]) v = bd[0];
+              if (!std::isnan(bd[1]) && v > bd[1]) v = bd[1];
+              return v;
+            },
+            0, 0, "clamp");
       }
     }
   Tensor x(DType::Float32, {2}), out(DType::Float32, {2});
@@ -665,8 +685,7 @@ void testParallelFor() {
   // Nested calls run inline instead of deadlocking.
   std::atomic<int64_t> total{0};
   parallelFor(0, 64, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      parallelFor(0, 1000, 10, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
+    for (int64_t i = b; i < e; ++i) parallelFor(0, 1000, 10, [&](int64_t b2, int64_t e2) { total += e2 - b2; });
   });
   CHECK(total == 64000);
   // The first exception reaches the caller once every chunk has ended.
@@ -710,7 +729,8 @@ void testThreadedMatchesSerial() {
   auto run = [&](int threads, std::vector<float>& a, std::vector<float>& b, std::vector<float>& c,
                  std::vector<float>& d, std::vector<uint8_t>& e) {
     setNumThreads(threads);
-    Tensor o1(DType::Float32, {R, C}), o2(DType::Float32, {R, C}), o3(DType::Float32, {R, C}), o4(DType::Float32, {R, C});
+    Tensor o1(DType::Float32, {R, C}), o2(DType::Float32, {R, C}), o3(DType::Float32, {R, C}),
+        o4(DType::Float32, {R, C});
     Tensor o5(DType::Bool, {R, C});
     unary(UnaryOp::Exp, x.v, o1.v);
     binary(BinaryOp::Add, x.v, bias.v, o2.v);
@@ -754,13 +774,16 @@ void testLargeLayouts() {
     fillPattern(c, 63);
     Tensor out(DType::Float64, {45, 37}), w(DType::Float64, {45, 37});
     binary(BinaryOp::Sub, a.v, b.v, out.v);
-    expectMap(out, [&](const std::vector<int64_t>& i) { return a.get(i) - b.get(i); }, 0, 0, "tiled binary");
+    expectMap(
+        out, [&](const std::vector<int64_t>& i) { return a.get(i) - b.get(i); }, 0, 0, "tiled binary");
     where(c.v, a.v, b.v, w.v);
-    expectMap(w, [&](const std::vector<int64_t>& i) { return c.get(i) ? a.get(i) : b.get(i); }, 0, 0, "tiled where");
+    expectMap(
+        w, [&](const std::vector<int64_t>& i) { return c.get(i) ? a.get(i) : b.get(i); }, 0, 0, "tiled where");
     // Copy into a transposed destination, from a contiguous source.
     Tensor dst(DType::Int32, {45, 37}, {1, 45});
     copy(out.v, dst.v);
-    expectMap(dst, [&](const std::vector<int64_t>& i) { return convertRef(out.get(i), DType::Int32); }, 0, 0, "tiled copy");
+    expectMap(
+        dst, [&](const std::vector<int64_t>& i) { return convertRef(out.get(i), DType::Int32); }, 0, 0, "tiled copy");
   }
   {
     const int64_t A = 61, B = 67, C = 131;
@@ -769,14 +792,16 @@ void testLargeLayouts() {
     fillPattern(y, 72);
     Tensor out(DType::Float32, {A, B, C}), sq(DType::Float32, {A, B, C});
     binary(BinaryOp::Mul, x.v, y.v, out.v);
-    expectMap(out, [&](const std::vector<int64_t>& i) { return float(x.get(i) * y.get(i)); }, 0, 0, "3-d threaded");
+    expectMap(
+        out, [&](const std::vector<int64_t>& i) { return float(x.get(i) * y.get(i)); }, 0, 0, "3-d threaded");
     // A permuted (2, 0, 1) view of x, unary through the strided path.
     Tensor p(DType::Float32, {C, A, B}, {1, B * C, C});
     p.storage = x.storage;
     p.v.data = p.storage.data();
     Tensor pout(DType::Float32, {C, A, B});
     unary(UnaryOp::Neg, p.v, pout.v);
-    expectMap(pout, [&](const std::vector<int64_t>& i) { return -p.get(i); }, 0, 0, "permuted unary");
+    expectMap(
+        pout, [&](const std::vector<int64_t>& i) { return -p.get(i); }, 0, 0, "permuted unary");
     (void)sq;
   }
   setNumThreads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -796,9 +821,10 @@ double ulpDistance(float got, double want) {
 void testFloatMath() {
   std::vector<float> xs;
   for (float x = -120; x < 120; x = std::nextafter(x + 2e-5f * std::fabs(x) + 1e-6f, INFINITY)) xs.push_back(x);
-  const float specials[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e-30f, -1e-30f, 1e-40f, 88.72283f, 88.7229f,
-                            -87.3366f, -103.9f, -104.1f, 0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 8388607.5f, 8388609.0f,
-                            -8388607.5f, 3e38f, -3e38f, 0.625f, -0.625f, 0.62499994f};
+  const float specials[] = {0.0f,   -0.0f,     INFINITY, -INFINITY, NAN,        1e-30f,     -1e-30f,
+                            1e-40f, 88.72283f, 88.7229f, -87.3366f, -103.9f,    -104.1f,    0.5f,
+                            1.5f,   2.5f,      -0.5f,    -2.5f,     8388607.5f, 8388609.0f, -8388607.5f,
+                            3e38f,  -3e38f,    0.625f,   -0.625f,   0.62499994f};
   xs.insert(xs.end(), std::begin(specials), std::end(specials));
   const int64_t n = static_cast<int64_t>(xs.size());
   Tensor x(DType::Float32, {n}), out(DType::Float32, {n});
@@ -834,14 +860,28 @@ void testFloatMath() {
     }
   }
   // Rounding in double, around 2^52 and at halves.
-  const double ds[] = {0.5, 1.5, 2.5, -0.5, -1.5, -0.0, 4503599627370495.5, 4503599627370497.0, -4503599627370495.5,
-                       1e300, -1e300, 0.49999999999999994, -2.7, 2.7};
+  const double ds[] = {0.5,
+                       1.5,
+                       2.5,
+                       -0.5,
+                       -1.5,
+                       -0.0,
+                       4503599627370495.5,
+                       4503599627370497.0,
+                       -4503599627370495.5,
+                       1e300,
+                       -1e300,
+                       0.49999999999999994,
+                       -2.7,
+                       2.7};
   Tensor dx(DType::Float64, {14}), dout(DType::Float64, {14});
   for (int i = 0; i < 14; ++i) dx.set({i}, ds[i]);
   for (UnaryOp op : {UnaryOp::Floor, UnaryOp::Ceil, UnaryOp::Round}) {
     unary(op, dx.v, dout.v);
     for (int i = 0; i < 14; ++i) {
-      const double want = op == UnaryOp::Floor ? std::floor(ds[i]) : op == UnaryOp::Ceil ? std::ceil(ds[i]) : std::nearbyint(ds[i]);
+      const double want = op == UnaryOp::Floor  ? std::floor(ds[i])
+                          : op == UnaryOp::Ceil ? std::ceil(ds[i])
+                                                : std::nearbyint(ds[i]);
       CHECK(dout.get({i}) == want && std::signbit(dout.get({i})) == std::signbit(want));
     }
   }

@@ -9,9 +9,9 @@
 // Every result is checked against a triple loop accumulated in double, for
 // the BLAS path (when compiled in) and for the built-in GEMM at every SIMD
 // level this CPU has.
+#include "../common/tensor_view.h"
 #include "kernels.h"
 #include "parallel.h"
-#include "../common/tensor_view.h"
 #ifdef KD_WITH_OPENBLAS
 #include <cblas.h>
 extern "C" char* openblas_get_corename(void);
@@ -46,7 +46,8 @@ __attribute__((weak)) void parallelFor(int64_t begin, int64_t end, int64_t grain
                                        const std::function<void(int64_t, int64_t)>& fn) {
   int64_t n = end - begin;
   if (n <= 0) return;
-  int64_t chunks = std::min<int64_t>(getNumThreads(), (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+  int64_t chunks =
+      std::min<int64_t>(getNumThreads(), (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
   if (chunks <= 1) {
     fn(begin, end);
     return;
@@ -114,11 +115,32 @@ static Operand<T> makeOperand(int64_t batch, int64_t rows, int64_t cols, Layout 
   int64_t nb = bcast ? 1 : batch;
   int64_t rs = 0, cs = 0, per = 0, origin = 0;
   switch (lay) {
-    case Layout::RowMajor: rs = cols; cs = 1; per = rows * cols; break;
-    case Layout::ColMajor: rs = 1; cs = rows; per = rows * cols; break;
-    case Layout::Padded: rs = cols + 3; cs = 1; per = rows * (cols + 3); break;
-    case Layout::Strided: rs = 2 * cols + 1; cs = 2; per = rows * (2 * cols + 1); break;
-    case Layout::NegRows: rs = -cols; cs = 1; per = rows * cols; origin = (rows - 1) * cols; break;
+    case Layout::RowMajor:
+      rs = cols;
+      cs = 1;
+      per = rows * cols;
+      break;
+    case Layout::ColMajor:
+      rs = 1;
+      cs = rows;
+      per = rows * cols;
+      break;
+    case Layout::Padded:
+      rs = cols + 3;
+      cs = 1;
+      per = rows * (cols + 3);
+      break;
+    case Layout::Strided:
+      rs = 2 * cols + 1;
+      cs = 2;
+      per = rows * (2 * cols + 1);
+      break;
+    case Layout::NegRows:
+      rs = -cols;
+      cs = 1;
+      per = rows * cols;
+      origin = (rows - 1) * cols;
+      break;
   }
   per = std::max<int64_t>(per, 1);
   op.storage.resize(static_cast<size_t>(nb * per));
@@ -168,9 +190,9 @@ static bool checkCase(int64_t batch, int64_t M, int64_t K, int64_t N, Layout la,
         double err = std::fabs(got - ref) / (mag + 1e-30);
         if (!(std::fabs(got - ref) <= eps * mag + 1e-30)) {
           std::printf("FAIL %s %s B=%lld M=%lld K=%lld N=%lld a=%s%s b=%s%s at [%lld,%lld,%lld]: got %.9g want %.9g\n",
-                      mode, sizeof(T) == 4 ? "f32" : "f64", (long long)batch, (long long)M, (long long)K,
-                      (long long)N, layoutName(la), bcastA ? "(bc)" : "", layoutName(lb), bcastB ? "(bc)" : "",
-                      (long long)b, (long long)i, (long long)j, got, ref);
+                      mode, sizeof(T) == 4 ? "f32" : "f64", (long long)batch, (long long)M, (long long)K, (long long)N,
+                      layoutName(la), bcastA ? "(bc)" : "", layoutName(lb), bcastB ? "(bc)" : "", (long long)b,
+                      (long long)i, (long long)j, got, ref);
           ++g_fail;
           return false;
         }
@@ -217,18 +239,18 @@ static void runSuite(const char* mode, std::mt19937& rng) {
   checkCase<T>(2, 211, 300, 190, Layout::Strided, Layout::RowMajor, false, true, mode, rng);
   checkCase<T>(1, 20, 40, 4500, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);  // > NC columns
   checkCase<T>(1, 3, 300, 900, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);   // short M, threads on N
-  checkCase<T>(1, 30, 1100, 1000, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng); // short M, threaded
-  checkCase<T>(1, 700, 800, 5, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);    // narrow N, threaded
-  checkCase<T>(1, 1, 3000, 2000, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);  // vector @ matrix
-  checkCase<T>(1, 2000, 3000, 1, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);  // matrix @ vector
+  checkCase<T>(1, 30, 1100, 1000, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);  // short M, threaded
+  checkCase<T>(1, 700, 800, 5, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);     // narrow N, threaded
+  checkCase<T>(1, 1, 3000, 2000, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);   // vector @ matrix
+  checkCase<T>(1, 2000, 3000, 1, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);   // matrix @ vector
   checkCase<T>(3, 1, 50, 40, Layout::Strided, Layout::RowMajor, false, false, mode, rng);
   // A convolution's shapes: short M (output channels), which the f32 AVX-512
   // path gives an 8-row tile; the weight gradient's B is a transposed view.
   checkCase<T>(1, 16, 144, 3584, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);
   checkCase<T>(1, 16, 3584, 144, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);
   checkCase<T>(1, 32, 300, 100, Layout::Strided, Layout::ColMajor, false, false, mode, rng);
-  checkCase<T>(64, 24, 24, 24, Layout::RowMajor, Layout::RowMajor, false, true, mode, rng);     // batched, merged
-  checkCase<T>(64, 24, 24, 24, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);    // batched, threaded
+  checkCase<T>(64, 24, 24, 24, Layout::RowMajor, Layout::RowMajor, false, true, mode, rng);   // batched, merged
+  checkCase<T>(64, 24, 24, 24, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);  // batched, threaded
   std::printf("  %-16s %s: %s\n", mode, sizeof(T) == 4 ? "f32" : "f64", g_fail == before ? "ok" : "FAILED");
 }
 
@@ -238,8 +260,12 @@ static void testErrors() {
   a.data = buf.data();
   a.dtype = DType::Int32;
   a.ndim = 3;
-  a.shape[0] = 1; a.shape[1] = 2; a.shape[2] = 2;
-  a.strides[0] = 4; a.strides[1] = 2; a.strides[2] = 1;
+  a.shape[0] = 1;
+  a.shape[1] = 2;
+  a.shape[2] = 2;
+  a.strides[0] = 4;
+  a.strides[1] = 2;
+  a.strides[2] = 1;
   bool threw = false;
   try {
     kd::matmul(a, a, a);
@@ -247,7 +273,11 @@ static void testErrors() {
     threw = std::string(e.what()) == "matmul: expected float32 or float64, got int32";
     if (!threw) std::printf("FAIL error message: %s\n", e.what());
   }
-  if (threw) ++g_pass; else { ++g_fail; std::printf("FAIL int32 did not throw the expected KernelError\n"); }
+  if (threw) ++g_pass;
+  else {
+    ++g_fail;
+    std::printf("FAIL int32 did not throw the expected KernelError\n");
+  }
 }
 
 // ---- benchmark ---------------------------------------------------------------
@@ -302,18 +332,16 @@ static void benchSize(int64_t n, int runs, bool haveBlas, double* blasOut, doubl
 
 template <typename T>
 static void benchTable(int runs) {
-  std::printf("\n%s GFLOP/s (median of %d), square n x n, %d threads, simd=%s\n", sizeof(T) == 4 ? "float32" : "float64",
-              runs, kd::getNumThreads(), kd::simdLevel());
+  std::printf("\n%s GFLOP/s (median of %d), square n x n, %d threads, simd=%s\n",
+              sizeof(T) == 4 ? "float32" : "float64", runs, kd::getNumThreads(), kd::simdLevel());
   std::printf("%6s %10s %10s %8s\n", "n", "blas", "builtin", "ratio");
   const bool haveBlas = std::string(kd::gemmBackend()) != "builtin";
   const bool wasBlas = kd::usingBlas();
   for (int64_t n : {256, 512, 1024, 2048}) {
     double blas = 0, mine = 0;
     benchSize<T>(n, runs, haveBlas, &blas, &mine);
-    if (haveBlas)
-      std::printf("%6lld %10.1f %10.1f %7.0f%%\n", (long long)n, blas, mine, 100.0 * mine / blas);
-    else
-      std::printf("%6lld %10s %10.1f\n", (long long)n, "-", mine);
+    if (haveBlas) std::printf("%6lld %10.1f %10.1f %7.0f%%\n", (long long)n, blas, mine, 100.0 * mine / blas);
+    else std::printf("%6lld %10s %10.1f\n", (long long)n, "-", mine);
     std::fflush(stdout);
   }
   kd::setUseBlas(wasBlas);

@@ -32,7 +32,8 @@ int getNumThreads() { return gTestThreads; }
 void parallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   const int64_t n = end - begin;
   if (n <= 0) return;
-  const int64_t chunks = std::min<int64_t>(gTestThreads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
+  const int64_t chunks =
+      std::min<int64_t>(gTestThreads, (n + std::max<int64_t>(grain, 1) - 1) / std::max<int64_t>(grain, 1));
   if (chunks <= 1) {
     fn(begin, end);
     return;
@@ -50,23 +51,23 @@ void parallelFor(int64_t begin, int64_t end, int64_t grain, const std::function<
 using namespace kd;
 
 static int gChecks = 0;
-#define CHECK(cond)                                                              \
-  do {                                                                           \
-    ++gChecks;                                                                   \
-    if (!(cond)) {                                                               \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    ++gChecks;                                                                      \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      std::exit(1);                                                              \
-    }                                                                            \
+      std::exit(1);                                                                 \
+    }                                                                               \
   } while (0)
-#define CHECK_NEAR(a, b, tol)                                                                          \
-  do {                                                                                                 \
-    ++gChecks;                                                                                         \
-    const double a_ = (a), b_ = (b);                                                                   \
-    if (!(std::fabs(a_ - b_) <= (tol) || (std::isnan(a_) && std::isnan(b_)) || (a_ == b_))) {         \
-      std::fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s = %.10g vs %s = %.10g (tol %g)\n", __FILE__, \
-                   __LINE__, #a, a_, #b, b_, double(tol));                                            \
-      std::exit(1);                                                                                    \
-    }                                                                                                  \
+#define CHECK_NEAR(a, b, tol)                                                                                       \
+  do {                                                                                                              \
+    ++gChecks;                                                                                                      \
+    const double a_ = (a), b_ = (b);                                                                                \
+    if (!(std::fabs(a_ - b_) <= (tol) || (std::isnan(a_) && std::isnan(b_)) || (a_ == b_))) {                       \
+      std::fprintf(stderr, "%s:%d: CHECK_NEAR failed: %s = %.10g vs %s = %.10g (tol %g)\n", __FILE__, __LINE__, #a, \
+                   a_, #b, b_, double(tol));                                                                        \
+      std::exit(1);                                                                                                 \
+    }                                                                                                               \
   } while (0)
 
 // Runs f, expects a KernelError whose message contains `needle`.
@@ -86,12 +87,28 @@ static void expectThrow(F&& f, const std::string& needle) {
   std::exit(1);
 }
 
-template <typename T> DType dtypeOf();
-template <> DType dtypeOf<float>() { return DType::Float32; }
-template <> DType dtypeOf<double>() { return DType::Float64; }
-template <> DType dtypeOf<int32_t>() { return DType::Int32; }
-template <> DType dtypeOf<int64_t>() { return DType::Int64; }
-template <> DType dtypeOf<uint8_t>() { return DType::UInt8; }
+template <typename T>
+DType dtypeOf();
+template <>
+DType dtypeOf<float>() {
+  return DType::Float32;
+}
+template <>
+DType dtypeOf<double>() {
+  return DType::Float64;
+}
+template <>
+DType dtypeOf<int32_t>() {
+  return DType::Int32;
+}
+template <>
+DType dtypeOf<int64_t>() {
+  return DType::Int64;
+}
+template <>
+DType dtypeOf<uint8_t>() {
+  return DType::UInt8;
+}
 
 static TensorView view(void* data, DType d, std::vector<int64_t> shape, std::vector<int64_t> strides = {}) {
   TensorView v;
@@ -200,9 +217,8 @@ static double refFloat(ReduceOp op, const std::vector<double>& v, double corr) {
   return 0;
 }
 
-static const ReduceOp kAllOps[] = {ReduceOp::Sum,       ReduceOp::Mean, ReduceOp::Prod, ReduceOp::Amax,
-                                   ReduceOp::Amin,      ReduceOp::Var,  ReduceOp::LogSumExp, ReduceOp::Any,
-                                   ReduceOp::All,       ReduceOp::Norm2};
+static const ReduceOp kAllOps[] = {ReduceOp::Sum, ReduceOp::Mean,      ReduceOp::Prod, ReduceOp::Amax, ReduceOp::Amin,
+                                   ReduceOp::Var, ReduceOp::LogSumExp, ReduceOp::Any,  ReduceOp::All,  ReduceOp::Norm2};
 
 // Every op over every dim mask of x, against refFloat.
 template <typename T>
@@ -286,7 +302,11 @@ static void testIntReductions() {
   CHECK(s1[0] == 60000);
   // float-only ops refuse ints
   std::vector<double> od(1);
-  expectThrow([&] { reduce(ReduceOp::Mean, xv, {true, true}, 0, view(od, {})); }, "reduce: mean needs a floating dtype");
+  expectThrow(
+      [&] {
+        reduce(ReduceOp::Mean, xv, {true, true}, 0, view(od, {}));
+      },
+      "reduce: mean needs a floating dtype");
   expectThrow([&] { reduce(ReduceOp::Var, xv, {true, true}, 1, view(od, {})); }, "var needs a floating dtype");
 }
 
@@ -329,14 +349,23 @@ static void testVarAndEmpty() {
   CHECK(b[0] == 1 && b[1] == 1);
   reduce(ReduceOp::Any, ev, {false, true}, 0, view(b.data(), DType::Bool, {2, 1}));
   CHECK(b[0] == 0 && b[1] == 0);
-  expectThrow([&] { reduce(ReduceOp::Amax, ev, {false, true}, 0, view(r, {2, 1})); }, "amax: cannot reduce over an empty dim");
-  expectThrow([&] { reduce(ReduceOp::Amin, ev, {true, true}, 0, view(r, {1})); }, "amin: cannot reduce over an empty dim");
+  expectThrow(
+      [&] {
+        reduce(ReduceOp::Amax, ev, {false, true}, 0, view(r, {2, 1}));
+      },
+      "amax: cannot reduce over an empty dim");
+  expectThrow(
+      [&] {
+        reduce(ReduceOp::Amin, ev, {true, true}, 0, view(r, {1}));
+      },
+      "amin: cannot reduce over an empty dim");
   // reducing over the non-empty dim of [2, 0] gives an empty output
   std::vector<double> none(1, 5.0);
   reduce(ReduceOp::Amax, ev, {true, false}, 0, view(none.data(), DType::Float64, {1, 0}));
   CHECK(none[0] == 5.0);
   // wrong output size
-  expectThrow([&] { reduce(ReduceOp::Sum, view(x, {4}), {true}, 0, view(r, {2})); }, "sum: output has 2 elements, expected 1");
+  expectThrow([&] { reduce(ReduceOp::Sum, view(x, {4}), {true}, 0, view(r, {2})); },
+              "sum: output has 2 elements, expected 1");
 
   // NaN propagates through amax/amin, and inf through logsumexp
   std::vector<double> nanx = {1, NAN, 3};
@@ -469,8 +498,11 @@ static void testArgReduce() {
     CHECK(mi[j] == best && mv[j] == m[best * C + j]);
   }
   std::vector<double> e;
-  expectThrow([&] { argReduce(true, view(e.data(), DType::Float64, {3, 0}), 1, view(v, {3, 1}), view(idx, {3, 1})); },
-              "max: cannot reduce over an empty dim");
+  expectThrow(
+      [&] {
+        argReduce(true, view(e.data(), DType::Float64, {3, 0}), 1, view(v, {3, 1}), view(idx, {3, 1}));
+      },
+      "max: cannot reduce over an empty dim");
 }
 
 // ---- softmax -----------------------------------------------------------------------
@@ -666,14 +698,24 @@ static void testIndexSelect() {
   // out of range: throws, leaves out untouched
   std::vector<float> small(5 * 2, 1.f), so(3 * 2, -7.f);
   std::vector<int64_t> bad = {1, 7, 2};
-  expectThrow([&] { indexSelect(view(small, {5, 2}), 0, view(bad, {3}), view(so, {3, 2})); },
-              "indexSelect: index 7 is out of bounds for dim 0 with size 5");
+  expectThrow(
+      [&] {
+        indexSelect(view(small, {5, 2}), 0, view(bad, {3}), view(so, {3, 2}));
+      },
+      "indexSelect: index 7 is out of bounds for dim 0 with size 5");
   for (float v : so) CHECK(v == -7.f);
   bad = {1, 2, -6};
-  expectThrow([&] { indexSelect(view(small, {5, 2}), 0, view(bad, {3}), view(so, {3, 2})); },
-              "index -6 is out of bounds for dim 0 with size 5");
+  expectThrow(
+      [&] {
+        indexSelect(view(small, {5, 2}), 0, view(bad, {3}), view(so, {3, 2}));
+      },
+      "index -6 is out of bounds for dim 0 with size 5");
   for (float v : so) CHECK(v == -7.f);
-  expectThrow([&] { indexSelect(view(small, {5, 2}), 0, view(bad, {3}), view(so, {2, 3})); }, "indexSelect: output shape [2, 3]");
+  expectThrow(
+      [&] {
+        indexSelect(view(small, {5, 2}), 0, view(bad, {3}), view(so, {2, 3}));
+      },
+      "indexSelect: output shape [2, 3]");
 }
 
 static void testIndexAddCopy() {
@@ -720,18 +762,25 @@ static void testIndexAddCopy() {
   // errors leave out untouched
   std::vector<double> keep(12, 3.0);
   std::vector<int64_t> badi = {0, 1, 2, 3, 4};
-  expectThrow([&] { indexAdd(view(keep, {4, 3}), 0, view(badi, {5}), view(src, {5, 3}), 1.0); },
-              "indexAdd: index 4 is out of bounds for dim 0 with size 4");
+  expectThrow(
+      [&] {
+        indexAdd(view(keep, {4, 3}), 0, view(badi, {5}), view(src, {5, 3}), 1.0);
+      },
+      "indexAdd: index 4 is out of bounds for dim 0 with size 4");
   for (double v : keep) CHECK(v == 3.0);
   expectThrow([&] { indexCopy(view(keep, {4, 3}), 0, view(badi, {5}), view(src, {5, 3})); }, "indexCopy: index 4");
   for (double v : keep) CHECK(v == 3.0);
-  expectThrow([&] { indexAdd(view(keep, {4, 3}), 0, view(idx, {5}), view(src, {3, 5}), 1.0); }, "indexAdd: source shape [3, 5]");
+  expectThrow(
+      [&] {
+        indexAdd(view(keep, {4, 3}), 0, view(idx, {5}), view(src, {3, 5}), 1.0);
+      },
+      "indexAdd: source shape [3, 5]");
 }
 
 static void testGatherScatter() {
   // gather along dim 1: out[i][j] = x[i][idx[i][j]]
   std::vector<float> x = {10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32, 33};  // [3, 4]
-  std::vector<int64_t> idx = {3, 0, 1, 1, -1, 2};                            // [3, 2]
+  std::vector<int64_t> idx = {3, 0, 1, 1, -1, 2};                           // [3, 2]
   std::vector<float> out(6);
   gather(view(x, {3, 4}), 1, view(idx, {3, 2}), view(out, {3, 2}));
   const float want1[] = {13, 10, 21, 21, 33, 32};
@@ -756,7 +805,7 @@ static void testGatherScatter() {
   for (int i = 0; i < 12; ++i) CHECK(acc[i] == wantA[i]);
   // scatterAdd along dim 0 of a [2, 3] int64 with src larger than index
   std::vector<int64_t> a0(2 * 3, 100), s0 = {1, 2, 3, 4, 5, 6, 7, 8, 9};  // src [3, 3]
-  std::vector<int64_t> i0 = {1, 0, 1, 1, 1, 0};                            // [2, 3]
+  std::vector<int64_t> i0 = {1, 0, 1, 1, 1, 0};                           // [2, 3]
   scatterAdd(view(a0, {2, 3}), 0, view(i0, {2, 3}), view(s0, {3, 3}));
   CHECK(a0[0] == 100 && a0[1] == 102 && a0[2] == 106 && a0[3] == 105 && a0[4] == 105 && a0[5] == 103);
   // scatter (unique targets)
@@ -779,14 +828,20 @@ static void testGatherScatter() {
   // errors: out untouched
   std::vector<double> keep(12, 5.0);
   std::vector<int64_t> badi = {0, 0, 4, 1, 2, 1};
-  expectThrow([&] { scatterAdd(view(keep, {3, 4}), 1, view(badi, {3, 2}), view(src, {3, 2})); },
-              "scatterAdd: index 4 is out of bounds for dim 1 with size 4");
+  expectThrow(
+      [&] {
+        scatterAdd(view(keep, {3, 4}), 1, view(badi, {3, 2}), view(src, {3, 2}));
+      },
+      "scatterAdd: index 4 is out of bounds for dim 1 with size 4");
   for (double v : keep) CHECK(v == 5.0);
   expectThrow([&] { scatter(view(keep, {3, 4}), 1, view(badi, {3, 2}), view(src, {3, 2})); }, "scatter: index 4");
   for (double v : keep) CHECK(v == 5.0);
   std::vector<float> gk(6, -1.f);
-  expectThrow([&] { gather(view(x, {3, 4}), 1, view(badi, {3, 2}), view(gk, {3, 2})); },
-              "gather: index 4 is out of bounds for dim 1 with size 4");
+  expectThrow(
+      [&] {
+        gather(view(x, {3, 4}), 1, view(badi, {3, 2}), view(gk, {3, 2}));
+      },
+      "gather: index 4 is out of bounds for dim 1 with size 4");
   for (float v : gk) CHECK(v == -1.f);
   std::vector<int64_t> wide(3 * 5, 0);
   std::vector<float> ow(15);

@@ -34,7 +34,6 @@ describe('backward', () => {
     expect(vals(x.grad)).toEqual([2, 40]);
   });
 
-
   it('retainGraph allows a second backward; without it the second one throws', () => {
     const x = torch.tensor([1, 2], { requiresGrad: true });
     const y = x.mul(x).sum();
@@ -144,7 +143,10 @@ describe('retainGrad and hooks', () => {
     });
     x.registerHook((g) => void seen.push(vals(g)!));
     y.sum().backward();
-    expect(seen).toEqual([[1, 1], [20, 20]]);
+    expect(seen).toEqual([
+      [1, 1],
+      [20, 20],
+    ]);
     expect(vals(x.grad)).toEqual([20, 20]);
   });
 });

@@ -43,7 +43,9 @@ describe('device arguments', () => {
     expect(() => new nn.Linear(2, 2).to('tpu')).toThrow(/^Module\.to: expected a dtype or a device, got "tpu"/);
     expect(() => new torch.utils.data.DataLoader([1, 2], { device: 'tpu' })).toThrow(/^DataLoader: unknown device "tpu"/);
     expect(() => torch.load('/nonexistent.safetensors', { device: 'tpu' })).toThrow(/^torch\.load: unknown device "tpu"/);
-    expect(() => torch.load('/nonexistent.safetensors', { device: 'cpu', mapLocation: 'cuda' })).toThrow(/^torch\.load: device .* disagree/);
+    expect(() => torch.load('/nonexistent.safetensors', { device: 'cpu', mapLocation: 'cuda' })).toThrow(
+      /^torch\.load: device .* disagree/,
+    );
     expect(() => x.cuda(-1)).toThrow(RangeError);
     expect(() => x.cuda('cpu')).toThrow(/^cuda: expected a CUDA device/);
   });

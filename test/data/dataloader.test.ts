@@ -44,11 +44,14 @@ describe('TensorDataset', () => {
     const x = torch.arange(10).reshape([5, 2]);
     const ds = new TensorDataset(x, torch.arange(5));
     const [xb, yb] = ds.slice(1, 3);
-    expect(xb.tolist()).toEqual([[2, 3], [4, 5]]);
+    expect(xb.tolist()).toEqual([
+      [2, 3],
+      [4, 5],
+    ]);
     expect(yb.tolist()).toEqual([1, 2]);
     // A view: writing through it shows in the dataset's tensor.
     xb.fill_(-1);
-    expect(x.tolist()[1]).toEqual([-1, -1]);
+    expect((x.tolist() as number[][])[1]).toEqual([-1, -1]); // tolist() is unknown: x is 2-d
     expect(ds.slice(3, 100)[1].tolist()).toEqual([3, 4]);
     expect(ds.slice(-2)[1].tolist()).toEqual([3, 4]);
     expect(ds.slice(4, 2)[0].shape).toEqual([0, 2]);
@@ -80,9 +83,16 @@ describe('DataLoader over a TensorDataset', () => {
     expect(drop.length).toBe(2);
     const kept = [...keep];
     expect(kept.length).toBe(3);
-    expect(kept.map(([, y]) => rows(y))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(kept.map(([, y]) => rows(y))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(kept[2][0].shape).toEqual([2, 2]);
-    expect([...drop].map(([, y]) => rows(y))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect([...drop].map(([, y]) => rows(y))).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     expect(new DataLoader(ds, { batchSize: 5, dropLast: true }).length).toBe(2);
     expect(new DataLoader(ds, { batchSize: 11, dropLast: true }).length).toBe(0);
     expect([...new DataLoader(ds, { batchSize: 11, dropLast: true })]).toEqual([]);
@@ -94,7 +104,7 @@ describe('DataLoader over a TensorDataset', () => {
     const ds = new TensorDataset(x, torch.arange(4));
     const [first] = new DataLoader(ds, { batchSize: 2 });
     first[0].fill_(7);
-    expect(x.tolist()[0]).toEqual([7, 7]);
+    expect((x.tolist() as number[][])[0]).toEqual([7, 7]); // tolist() is unknown: x is 2-d
 
     torch.manualSeed(3);
     const ds2 = numbered(9);
@@ -207,10 +217,16 @@ describe('defaultCollate', () => {
       feats: Float32Array.of(i, -i),
     }));
     const b = defaultCollate(items) as {
-      image: Tensor; meta: [Tensor, Tensor, string[], Tensor]; pair: [Tensor, { id: Tensor }]; feats: Tensor;
+      image: Tensor;
+      meta: [Tensor, Tensor, string[], Tensor];
+      pair: [Tensor, { id: Tensor }];
+      feats: Tensor;
     };
     expect(b.image.shape).toEqual([3, 2, 2]);
-    expect(b.image.tolist()[2]).toEqual([[2, 2], [2, 2]]);
+    expect((b.image.tolist() as number[][][])[2]).toEqual([
+      [2, 2],
+      [2, 2],
+    ]); // tolist() is unknown: image is 3-d
     expect(b.meta[0].dtype).toBe('int64');
     expect(b.meta[0].tolist()).toEqual([0, 1, 2]);
     expect(b.meta[1].dtype).toBe('float64');
@@ -222,7 +238,11 @@ describe('defaultCollate', () => {
     expect(b.pair[1].id.dtype).toBe('int64');
     expect(b.pair[1].id.tolist()).toEqual([0, 1, 2]);
     expect(b.feats.dtype).toBe('float32');
-    expect(b.feats.tolist()).toEqual([[0, -0], [1, -1], [2, -2]]);
+    expect(b.feats.tolist()).toEqual([
+      [0, -0],
+      [1, -1],
+      [2, -2],
+    ]);
   });
 
   it('explains what it cannot batch', () => {
@@ -254,7 +274,9 @@ describe('DataLoader options', () => {
   });
 
   it('asks for a worker spec when numWorkers > 0 and the dataset cannot be rebuilt in a worker', () => {
-    expect(() => new DataLoader(new Numbers(4), { numWorkers: 2 })).toThrow(/numWorkers = 2 needs a dataset the worker threads can build.*datasetModule.*workerSpec/);
+    expect(() => new DataLoader(new Numbers(4), { numWorkers: 2 })).toThrow(
+      /numWorkers = 2 needs a dataset the worker threads can build.*datasetModule.*workerSpec/,
+    );
     // A TensorDataset batches natively on the calling thread; workers are not needed.
     const loader = new DataLoader(ds, { numWorkers: 2, batchSize: 3 });
     expect([...loader].map(([, y]) => rows(y))).toEqual([[0, 1, 2], [3]]);

@@ -125,17 +125,29 @@ describe('MNIST from a root folder', () => {
     const good = idxImages(2, 2, 2, () => 255);
     const labels = idxLabels([1, 2]);
 
-    const wrongMagic = folder('magic', idxImages(2, 2, 2, () => 0, 2049), labels);
-    expect(() => new MNIST({ root: wrongMagic })).toThrow(/MNIST: .*magic[/\\]train-images-idx3-ubyte has magic number 2049, expected 2051/);
+    const wrongMagic = folder(
+      'magic',
+      idxImages(2, 2, 2, () => 0, 2049),
+      labels,
+    );
+    expect(() => new MNIST({ root: wrongMagic })).toThrow(
+      /MNIST: .*magic[/\\]train-images-idx3-ubyte has magic number 2049, expected 2051/,
+    );
 
     const truncated = folder('trunc', good.subarray(0, good.length - 3), labels);
-    expect(() => new MNIST({ root: truncated })).toThrow(/trunc[/\\]train-images-idx3-ubyte holds 5 bytes of pixels, but its header promises 2 images of 2x2 \(8 bytes\); the file is truncated/);
+    expect(() => new MNIST({ root: truncated })).toThrow(
+      /trunc[/\\]train-images-idx3-ubyte holds 5 bytes of pixels, but its header promises 2 images of 2x2 \(8 bytes\); the file is truncated/,
+    );
 
     const tooShort = folder('short', good.subarray(0, 10), labels);
-    expect(() => new MNIST({ root: tooShort })).toThrow(/train-images-idx3-ubyte is too short \(10 bytes\) to hold an IDX header of 16 bytes/);
+    expect(() => new MNIST({ root: tooShort })).toThrow(
+      /train-images-idx3-ubyte is too short \(10 bytes\) to hold an IDX header of 16 bytes/,
+    );
 
     const shortLabels = folder('shortlabels', good, idxLabels([1, 2]).subarray(0, 9));
-    expect(() => new MNIST({ root: shortLabels })).toThrow(/train-labels-idx1-ubyte holds 1 labels, but its header promises 2; the file is truncated/);
+    expect(() => new MNIST({ root: shortLabels })).toThrow(
+      /train-labels-idx1-ubyte holds 1 labels, but its header promises 2; the file is truncated/,
+    );
 
     const labelMagic = folder('labelmagic', good, idxLabels([1, 2], 2051));
     expect(() => new MNIST({ root: labelMagic })).toThrow(/train-labels-idx1-ubyte has magic number 2051, expected 2049/);
@@ -149,7 +161,9 @@ describe('MNIST from a root folder', () => {
     writeFileSync(join(dir, 'train-labels-idx1-ubyte'), labels);
     expect(() => new MNIST({ root: dir })).toThrow(/train-images-idx3-ubyte\.gz is a corrupt gzip file/);
 
-    expect(() => new MNIST({ root: join(tmp, 'nothing-here') })).toThrow(/MNIST: cannot find train-images-idx3-ubyte \(or train-images-idx3-ubyte\.gz\) in .*nothing-here/);
+    expect(() => new MNIST({ root: join(tmp, 'nothing-here') })).toThrow(
+      /MNIST: cannot find train-images-idx3-ubyte \(or train-images-idx3-ubyte\.gz\) in .*nothing-here/,
+    );
     expect(() => new MNIST({ root: join(tmp, 'nothing-here'), download: true })).toThrow(/does not download/);
   });
 

@@ -8,7 +8,11 @@ type Tensor = torch.Tensor;
 
 /** A CPU-heavy dataset: each item costs a deterministic inner loop. */
 export class SlowFeatures extends Dataset<[Tensor, number]> {
-  constructor(readonly n: number, readonly dim: number, readonly work = 200) {
+  constructor(
+    readonly n: number,
+    readonly dim: number,
+    readonly work = 200,
+  ) {
     super();
   }
   static fromWorker(n: number, dim: number, work: number): SlowFeatures {
@@ -47,7 +51,10 @@ export class Records extends Dataset<{ x: Float64Array; id: number; tag: string 
 
 /** Fails on one index, to check that worker errors reach the loader. */
 export class ThrowsAt extends Dataset<number> {
-  constructor(readonly n: number, readonly bad: number) {
+  constructor(
+    readonly n: number,
+    readonly bad: number,
+  ) {
     super();
   }
   get length(): number {

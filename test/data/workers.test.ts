@@ -48,23 +48,39 @@ describe('DataLoader with worker threads', () => {
   });
 
   it('takes the spec from options: module, export and constructor arguments', () => {
-    const loader = track(new DataLoader(new Records(7), {
-      batchSize: 3, numWorkers: 2, datasetModule: MODULE.href, datasetExport: 'Records', datasetArgs: [7],
-    }));
+    const loader = track(
+      new DataLoader(new Records(7), {
+        batchSize: 3,
+        numWorkers: 2,
+        datasetModule: MODULE.href,
+        datasetExport: 'Records',
+        datasetArgs: [7],
+      }),
+    );
     const batches = [...loader] as unknown as { x: Tensor; id: Tensor; tag: string[] }[];
     expect(batches.length).toBe(3);
     expect(batches[1].x.dtype).toBe('float64');
-    expect(batches[1].x.tolist()).toEqual([[3, 9], [4, 16], [5, 25]]);
+    expect(batches[1].x.tolist()).toEqual([
+      [3, 9],
+      [4, 16],
+      [5, 25],
+    ]);
     expect(batches[1].id.dtype).toBe('int64');
     expect(batches[2].id.tolist()).toEqual([6]);
     expect(batches[0].tag).toEqual(['r0', 'r1', 'r2']);
   });
 
   it('runs a collateFn on the main thread over the items the workers made', () => {
-    const loader = track(new DataLoader(new Records(5), {
-      batchSize: 2, numWorkers: 1, datasetModule: MODULE, datasetExport: 'Records', datasetArgs: [5],
-      collateFn: (items: { id: number }[]) => items.map((r) => r.id),
-    }));
+    const loader = track(
+      new DataLoader(new Records(5), {
+        batchSize: 2,
+        numWorkers: 1,
+        datasetModule: MODULE,
+        datasetExport: 'Records',
+        datasetArgs: [5],
+        collateFn: (items: { id: number }[]) => items.map((r) => r.id),
+      }),
+    );
     expect([...loader]).toEqual([[0, 1], [2, 3], [4]]);
   });
 
@@ -73,26 +89,54 @@ describe('DataLoader with worker threads', () => {
     const batched = track(new DataLoader(new Cached(3), { batchSize: 1, ...spec }));
     const raw = track(new DataLoader(new Cached(3), { batchSize: 2, ...spec, collateFn: (items: Tensor[]) => items }));
     for (let epoch = 0; epoch < 2; epoch++) {
-      expect(([...batched] as unknown as Tensor[]).map((t) => [t.shape, t.sum().item()])).toEqual([[[1, 300], 0], [[1, 300], 300], [[1, 300], 600]]);
+      expect(([...batched] as unknown as Tensor[]).map((t) => [t.shape, t.sum().item()])).toEqual([
+        [[1, 300], 0],
+        [[1, 300], 300],
+        [[1, 300], 600],
+      ]);
       expect(([...raw] as unknown as Tensor[][]).map((b) => b.map((t) => t.sum().item()))).toEqual([[0, 300], [600]]);
     }
   });
 
   it('uses an exported dataset object as is', () => {
-    const loader = track(new DataLoader({ length: 10, get: (i: number) => i * 10 }, {
-      batchSize: 4, numWorkers: 2, datasetModule: MODULE.href, datasetExport: 'tenNumbers',
-    }));
-    expect(([...loader] as unknown as Tensor[]).map((t) => t.tolist())).toEqual([[0, 10, 20, 30], [40, 50, 60, 70], [80, 90]]);
+    const loader = track(
+      new DataLoader(
+        { length: 10, get: (i: number) => i * 10 },
+        {
+          batchSize: 4,
+          numWorkers: 2,
+          datasetModule: MODULE.href,
+          datasetExport: 'tenNumbers',
+        },
+      ),
+    );
+    expect(([...loader] as unknown as Tensor[]).map((t) => t.tolist())).toEqual([
+      [0, 10, 20, 30],
+      [40, 50, 60, 70],
+      [80, 90],
+    ]);
   });
 
   it('reports an error thrown in a worker with the batch, and the loader works again after', () => {
-    const loader = track(new DataLoader(new ThrowsAt(12, 5), {
-      batchSize: 4, numWorkers: 2, datasetModule: MODULE.href, datasetExport: 'ThrowsAt', datasetArgs: [12, 5],
-    }));
+    const loader = track(
+      new DataLoader(new ThrowsAt(12, 5), {
+        batchSize: 4,
+        numWorkers: 2,
+        datasetModule: MODULE.href,
+        datasetExport: 'ThrowsAt',
+        datasetArgs: [12, 5],
+      }),
+    );
     expect(() => [...loader]).toThrow(/DataLoader: worker 1 failed while making batch 1: .*ThrowsAt: item 5 is broken/);
-    const fine = track(new DataLoader(new ThrowsAt(12, 99), {
-      batchSize: 4, numWorkers: 2, datasetModule: MODULE.href, datasetExport: 'ThrowsAt', datasetArgs: [12, 99],
-    }));
+    const fine = track(
+      new DataLoader(new ThrowsAt(12, 99), {
+        batchSize: 4,
+        numWorkers: 2,
+        datasetModule: MODULE.href,
+        datasetExport: 'ThrowsAt',
+        datasetArgs: [12, 99],
+      }),
+    );
     expect([...fine].length).toBe(3);
   });
 
@@ -106,7 +150,9 @@ describe('DataLoader with worker threads', () => {
     await expect(async () => {
       for await (const _ of notDataset) void _;
     }).rejects.toThrow(/did not give a dataset/);
-    const wrongLength = track(new DataLoader(ds, { numWorkers: 1, datasetModule: MODULE.href, datasetExport: 'Records', datasetArgs: [9] }));
+    const wrongLength = track(
+      new DataLoader(ds, { numWorkers: 1, datasetModule: MODULE.href, datasetExport: 'Records', datasetArgs: [9] }),
+    );
     expect(() => [...wrongLength]).toThrow(/the dataset built in worker 0 has length 9, but the loader's dataset has length 4/);
   });
 
@@ -137,7 +183,7 @@ describe('DataLoader with worker threads', () => {
     const ds = new SlowFeatures(16, 64, 3000);
     // persistentWorkers: the warm workers serve the next pass (by default each pass starts its own).
     const loader = track(new DataLoader(ds, { batchSize: 4, numWorkers: 2, persistentWorkers: true }));
-    [...loader]; // warm the workers up
+    void [...loader]; // warm the workers up
     const t0 = performance.now();
     for (const _ of new DataLoader(ds, { batchSize: 4 })) void _;
     const serial = performance.now() - t0;

@@ -118,11 +118,20 @@ export function makeTensor(spec: TensorSpec, opts: { dtype?: DTypeName; requires
 export function applyView(t: Tensor, views: ViewSpec[]): Tensor {
   for (const v of views) {
     switch (v.view) {
-      case 'transpose': t = t.transpose(v.dims[0], v.dims[1]); break;
-      case 'permute': t = t.permute(...v.dims); break;
-      case 'expand': t = t.expand(...v.size); break;
-      case 'index': t = t.index(...v.index); break;
-      default: throw new Error(`fixture: unknown view ${JSON.stringify(v)}`);
+      case 'transpose':
+        t = t.transpose(v.dims[0], v.dims[1]);
+        break;
+      case 'permute':
+        t = t.permute(...v.dims);
+        break;
+      case 'expand':
+        t = t.expand(...v.size);
+        break;
+      case 'index':
+        t = t.index(...v.index);
+        break;
+      default:
+        throw new Error(`fixture: unknown view ${JSON.stringify(v)}`);
     }
   }
   return t;

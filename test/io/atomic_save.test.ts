@@ -110,9 +110,13 @@ describe('atomic torch.save', () => {
       for (let i = 0; ; i++) { save({ w: i % 2 ? b : a, step: torch.tensor([i]) }, ${JSON.stringify(path)}); if (i === 0) console.log('saved'); }
     `;
     for (const delay of [0, 7, 23, 61]) {
-      const proc = spawn(process.execPath, ['--import', 'data:text/javascript,' + encodeURIComponent(bootstrap), '--input-type=module', '-e', child], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const proc = spawn(
+        process.execPath,
+        ['--import', 'data:text/javascript,' + encodeURIComponent(bootstrap), '--input-type=module', '-e', child],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
       proc.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<void>((res) => proc.on('exit', () => res()));

@@ -36,12 +36,24 @@ function fromSpec(s: Spec): Tensor {
   const num = (v: number | string | boolean) => (v === 'nan' ? NaN : v === 'inf' ? Infinity : v === '-inf' ? -Infinity : Number(v));
   let arr;
   switch (s.dtype) {
-    case 'float32': arr = Float32Array.from(s.data, num); break;
-    case 'float64': arr = Float64Array.from(s.data, num); break;
-    case 'int32': arr = Int32Array.from(s.data, num); break;
-    case 'int64': arr = BigInt64Array.from(s.data, (v) => BigInt(v as string)); break;
-    case 'uint8': arr = Uint8Array.from(s.data, num); break;
-    case 'bool': arr = Uint8ClampedArray.from(s.data, (v) => (v ? 1 : 0)); break;
+    case 'float32':
+      arr = Float32Array.from(s.data, num);
+      break;
+    case 'float64':
+      arr = Float64Array.from(s.data, num);
+      break;
+    case 'int32':
+      arr = Int32Array.from(s.data, num);
+      break;
+    case 'int64':
+      arr = BigInt64Array.from(s.data, (v) => BigInt(v as string));
+      break;
+    case 'uint8':
+      arr = Uint8Array.from(s.data, num);
+      break;
+    case 'bool':
+      arr = Uint8ClampedArray.from(s.data, (v) => (v ? 1 : 0));
+      break;
   }
   expect(arr.length).toBe(n);
   return torch.fromTypedArray(arr, s.shape);
@@ -58,11 +70,23 @@ function expectSame(got: Tensor, want: Tensor, name: string): void {
 }
 
 const every = (): Record<string, Tensor> => ({
-  f32: torch.tensor([[1.5, -2.25, 3], [0.1, 1e-30, -0]], { dtype: 'float32' }),
+  f32: torch.tensor(
+    [
+      [1.5, -2.25, 3],
+      [0.1, 1e-30, -0],
+    ],
+    { dtype: 'float32' },
+  ),
   f64: torch.tensor([Math.PI, -1e300, Number.MIN_VALUE], { dtype: 'float64' }),
   i32: torch.tensor([-2147483648, 0, 2147483647], { dtype: 'int32' }),
   i64: torch.fromTypedArray(BigInt64Array.of(-(2n ** 63n), 2n ** 53n + 1n, 2n ** 63n - 1n)),
-  u8: torch.tensor([[0, 255], [7, 128]], { dtype: 'uint8' }),
+  u8: torch.tensor(
+    [
+      [0, 255],
+      [7, 128],
+    ],
+    { dtype: 'uint8' },
+  ),
   bool: torch.tensor([true, false, true]),
   scalar: torch.tensor(2.5),
   scalarInt: torch.tensor(7, { dtype: 'int64' }),
@@ -138,12 +162,16 @@ describe('torch.save / torch.load round trip', () => {
         return {};
       }
     }
-    expect(() => save({ m: new Net() } as never, p)).toThrow(/torch.save: 'm' is a module, not a Tensor; to save a module, save module.stateDict\(\)/);
+    expect(() => save({ m: new Net() } as never, p)).toThrow(
+      /torch.save: 'm' is a module, not a Tensor; to save a module, save module.stateDict\(\)/,
+    );
     expect(() => save(new Net() as never, p)).toThrow(/the object to save is a module/);
     expect(() => save({ d: new Date() } as never, p)).toThrow(/'d' is a Date, not a Tensor/);
     expect(() => save({ 'a.b': torch.ones([1]), a: { b: torch.ones([1]) } }, p)).toThrow(/two entries flatten to the same name 'a.b'/);
     expect(() => save({ __metadata__: torch.ones([1]) }, p)).toThrow(/'__metadata__' is reserved/);
-    expect(() => save({ a: torch.ones([1]) }, p, { metadata: { n: 3 } as never })).toThrow(/metadata 'n' is a number.*only string metadata/);
+    expect(() => save({ a: torch.ones([1]) }, p, { metadata: { n: 3 } as never })).toThrow(
+      /metadata 'n' is a number.*only string metadata/,
+    );
     expect(() => save({ a: torch.ones([1]) }, '')).toThrow(/path must be a non-empty string/);
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
@@ -220,7 +248,9 @@ describe('files read by PyTorch', () => {
     // And the checker does fail on a file that differs.
     const other = join(tmp, 'other.safetensors');
     save({ '10': torch.tensor([1, 2, 3]) }, other);
-    const bad = spawnSync('/usr/bin/python3', [SCRIPT, '--check', other, join(FIXTURES, 'io_kindling_expected.json')], { encoding: 'utf8' });
+    const bad = spawnSync('/usr/bin/python3', [SCRIPT, '--check', other, join(FIXTURES, 'io_kindling_expected.json')], {
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/FAIL: names differ/);
   });
@@ -246,23 +276,63 @@ describe('corrupt files', () => {
   });
 
   const cases: [string, () => string, RegExp][] = [
-    ['an empty file', () => (writeFileSync(join(tmp, 'zero'), ''), join(tmp, 'zero')), /the file is 0 bytes long, shorter than the 8-byte header length/],
-    ['a file shorter than 8 bytes', () => (writeFileSync(join(tmp, 'five'), Buffer.alloc(5)), join(tmp, 'five')), /the file is 5 bytes long/],
-    ['a header length beyond the file', () => file({ a: f32([1], 0, 4) }, 4, undefined, 1000n), /the header length 1000 runs past the end of the file/],
+    [
+      'an empty file',
+      () => (writeFileSync(join(tmp, 'zero'), ''), join(tmp, 'zero')),
+      /the file is 0 bytes long, shorter than the 8-byte header length/,
+    ],
+    [
+      'a file shorter than 8 bytes',
+      () => (writeFileSync(join(tmp, 'five'), Buffer.alloc(5)), join(tmp, 'five')),
+      /the file is 5 bytes long/,
+    ],
+    [
+      'a header length beyond the file',
+      () => file({ a: f32([1], 0, 4) }, 4, undefined, 1000n),
+      /the header length 1000 runs past the end of the file/,
+    ],
     ['a header length near 2^64', () => file({}, 0, undefined, 2n ** 64n - 1n), /the header length 18446744073709551615 runs past the end/],
     ['invalid JSON', () => file(null, 0, '{"a": {"dtype": '), /the header is not valid JSON/],
     ['a header that is not an object', () => file([1, 2]), /the header is an array, not a JSON object/],
     ['an unknown dtype', () => file({ a: { dtype: 'F33', shape: [1], data_offsets: [0, 4] } }, 4), /tensor 'a' has unknown dtype 'F33'/],
-    ['an unsupported dtype', () => file({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, 4), /tensor 'a' has dtype F16, which Kindling does not support/],
+    [
+      'an unsupported dtype',
+      () => file({ a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, 4),
+      /tensor 'a' has dtype F16, which Kindling does not support/,
+    ],
     ['a missing dtype', () => file({ a: { shape: [1], data_offsets: [0, 4] } }, 4), /tensor 'a' has no dtype string/],
-    ['a bad shape', () => file({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4), /tensor 'a' has shape \[-1\]; expected an array of non-negative integers/],
+    [
+      'a bad shape',
+      () => file({ a: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, 4),
+      /tensor 'a' has shape \[-1\]; expected an array of non-negative integers/,
+    ],
     ['fractional offsets', () => file({ a: f32([1], 0.5, 4) }, 4), /tensor 'a' has data_offsets \[0.5,4\]/],
-    ['offsets that are not a pair', () => file({ a: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4), /data_offsets \[0\]; expected \[begin, end\]/],
-    ['shape and offsets that disagree', () => file({ a: f32([3], 0, 8) }, 8), /tensor 'a' of dtype F32 and shape \[3\] needs 12 bytes, but its data_offsets \[0, 8\] span 8/],
-    ['offsets beyond the data', () => file({ a: f32([4], 0, 16) }, 8), /tensor 'a' has data_offsets \[0, 16\] beyond the 8-byte data section/],
+    [
+      'offsets that are not a pair',
+      () => file({ a: { dtype: 'F32', shape: [1], data_offsets: [0] } }, 4),
+      /data_offsets \[0\]; expected \[begin, end\]/,
+    ],
+    [
+      'shape and offsets that disagree',
+      () => file({ a: f32([3], 0, 8) }, 8),
+      /tensor 'a' of dtype F32 and shape \[3\] needs 12 bytes, but its data_offsets \[0, 8\] span 8/,
+    ],
+    [
+      'offsets beyond the data',
+      () => file({ a: f32([4], 0, 16) }, 8),
+      /tensor 'a' has data_offsets \[0, 16\] beyond the 8-byte data section/,
+    ],
     ['begin after end', () => file({ a: f32([0], 8, 4) }, 8), /begin after end/],
-    ['overlapping tensors', () => file({ a: f32([2], 0, 8), b: f32([2], 4, 12) }, 12), /tensor 'b' \(bytes 4..12\) overlaps the tensor before it \(which ends at 8\)/],
-    ['a gap between tensors', () => file({ a: f32([1], 0, 4), b: f32([1], 8, 12) }, 12), /bytes 4..8 of the data section belong to no tensor/],
+    [
+      'overlapping tensors',
+      () => file({ a: f32([2], 0, 8), b: f32([2], 4, 12) }, 12),
+      /tensor 'b' \(bytes 4..12\) overlaps the tensor before it \(which ends at 8\)/,
+    ],
+    [
+      'a gap between tensors',
+      () => file({ a: f32([1], 0, 4), b: f32([1], 8, 12) }, 12),
+      /bytes 4..8 of the data section belong to no tensor/,
+    ],
     ['trailing bytes', () => file({ a: f32([1], 0, 4) }, 10), /the tensors cover 4 bytes but the data section holds 10/],
     ['bad metadata', () => file({ __metadata__: { n: 1 } }), /__metadata__ 'n' is a number, not a string/],
     ['a huge shape', () => file({ a: f32([2 ** 40, 2 ** 40], 0, 4) }, 4), /needs .* bytes, but its data_offsets \[0, 4\] span 4/],

@@ -75,7 +75,10 @@ describe('initialisers: distributions', () => {
   });
 
   it('constant_, zeros_ and ones_', () => {
-    expect(init.constant_(torch.empty(2, 2), 0.5).tolist()).toEqual([[0.5, 0.5], [0.5, 0.5]]);
+    expect(init.constant_(torch.empty(2, 2), 0.5).tolist()).toEqual([
+      [0.5, 0.5],
+      [0.5, 0.5],
+    ]);
     expect(init.ones_(torch.empty(3)).tolist()).toEqual([1, 1, 1]);
     expect(init.zeros_(torch.ones(3)).tolist()).toEqual([0, 0, 0]);
   });
@@ -161,7 +164,9 @@ describe('initialisers: errors', () => {
   it('reject bad arguments with the op name', () => {
     expect(() => init.kaimingUniform_(torch.empty(5))).toThrow(/fewer than 2 dimensions/);
     expect(() => init.xavierNormal_(torch.empty(5))).toThrow(/fewer than 2 dimensions/);
-    expect(() => init.kaimingNormal_(torch.empty(3, 3), { mode: 'fan_avg' as never })).toThrow(/kaimingNormal_: mode fan_avg not supported/);
+    expect(() => init.kaimingNormal_(torch.empty(3, 3), { mode: 'fan_avg' as never })).toThrow(
+      /kaimingNormal_: mode fan_avg not supported/,
+    );
     expect(() => init.uniform_(torch.empty(3), 2, 1)).toThrow(/uniform_: expects a <= b/);
     expect(() => init.normal_(torch.empty(3), 0, -1)).toThrow(/normal_: expects std >= 0/);
     expect(() => init.normal_(torch.empty([3], { dtype: 'int64' }))).toThrow(/normal_: expected a floating point tensor, got int64/);
@@ -178,7 +183,7 @@ describe('default initialisation of layers (as PyTorch)', () => {
     const s = stats(lin.bias!);
     expect(s.min).toBeGreaterThanOrEqual(-b);
     expect(s.max).toBeLessThanOrEqual(b);
-    expect(s.std).toBeGreaterThan(0.8 * (2 * b) / Math.sqrt(12));
+    expect(s.std).toBeGreaterThan((0.8 * (2 * b)) / Math.sqrt(12));
     expect(new nn.Linear(3, 2, { dtype: 'float64' }).weight.dtype).toBe('float64');
   });
 });

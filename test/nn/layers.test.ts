@@ -71,10 +71,14 @@ const models: Record<string, () => nn.Module> = {
   sequential_mlp: () => new nn.Sequential(new nn.Linear(6, 8), new nn.ReLU(), new nn.Linear(8, 3)),
   mnist_cnn: () =>
     new nn.Sequential(
-      new nn.Conv2d(1, 4, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-      new nn.Conv2d(4, 4, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-      new nn.Conv2d(4, 3, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-      new nn.AdaptiveAvgPool2d(1), new nn.Flatten(),
+      new nn.Conv2d(1, 4, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.Conv2d(4, 4, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.Conv2d(4, 3, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.AdaptiveAvgPool2d(1),
+      new nn.Flatten(),
     ),
   net: () => new Net(),
 };
@@ -83,9 +87,10 @@ const models: Record<string, () => nn.Module> = {
 function decodeOpts(o: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(o)) {
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && 'tensor' in v
-      ? torch.tensor((v as { tensor: number[] }).tensor, { dtype: 'float32' })
-      : v;
+    out[k] =
+      v !== null && typeof v === 'object' && !Array.isArray(v) && 'tensor' in v
+        ? torch.tensor((v as { tensor: number[] }).tensor, { dtype: 'float32' })
+        : v;
   }
   return out;
 }
@@ -101,9 +106,31 @@ describe('nn layers match PyTorch', () => {
   it('the fixture covers every layer API.md lists', () => {
     const layers = new Set(fx.cases.map((c) => c.layer));
     for (const name of [
-      'Linear', 'Conv2d', 'MaxPool2d', 'AvgPool2d', 'AdaptiveAvgPool2d', 'ReLU', 'LeakyReLU', 'GELU', 'Sigmoid',
-      'Tanh', 'Softmax', 'LogSoftmax', 'Dropout', 'BatchNorm1d', 'BatchNorm2d', 'LayerNorm', 'Embedding',
-      'Flatten', 'Identity', 'CrossEntropyLoss', 'NLLLoss', 'MSELoss', 'L1Loss', 'BCELoss', 'BCEWithLogitsLoss',
+      'Linear',
+      'Conv2d',
+      'MaxPool2d',
+      'AvgPool2d',
+      'AdaptiveAvgPool2d',
+      'ReLU',
+      'LeakyReLU',
+      'GELU',
+      'Sigmoid',
+      'Tanh',
+      'Softmax',
+      'LogSoftmax',
+      'Dropout',
+      'BatchNorm1d',
+      'BatchNorm2d',
+      'LayerNorm',
+      'Embedding',
+      'Flatten',
+      'Identity',
+      'CrossEntropyLoss',
+      'NLLLoss',
+      'MSELoss',
+      'L1Loss',
+      'BCELoss',
+      'BCEWithLogitsLoss',
     ]) {
       expect(layers.has(name), name).toBe(true);
     }
@@ -115,7 +142,10 @@ describe('nn layers match PyTorch', () => {
       const m = build(c);
       expect(String(m), `${c.name}: repr`).toBe(c.repr);
       expect(Object.keys(m.stateDict()), `${c.name}: state dict keys`).toEqual(c.state_keys);
-      expect(m.namedParameters().map(([n]) => n), `${c.name}: parameter names`).toEqual(c.param_names);
+      expect(
+        m.namedParameters().map(([n]) => n),
+        `${c.name}: parameter names`,
+      ).toEqual(c.param_names);
 
       const state: Record<string, Tensor> = {};
       for (const [k, spec] of Object.entries(c.state)) state[k] = makeTensor(spec);

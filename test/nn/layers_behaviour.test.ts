@@ -90,7 +90,14 @@ describe('BatchNorm', () => {
 
   it('updates running stats and the batch counter only in training', () => {
     const bn = new nn.BatchNorm1d(2);
-    const x = torch.tensor([[1, 10], [3, 20], [5, 30]], { dtype: 'float32' });
+    const x = torch.tensor(
+      [
+        [1, 10],
+        [3, 20],
+        [5, 30],
+      ],
+      { dtype: 'float32' },
+    );
     bn.forward(x);
     bn.forward(x);
     expect(bn.numBatchesTracked!.item()).toBe(2);
@@ -145,9 +152,13 @@ describe('BatchNorm', () => {
   });
 
   it('rejects inputs of the wrong rank or channel count', () => {
-    expect(() => new nn.BatchNorm2d(3).forward(torch.randn(2, 3, 4))).toThrow(/BatchNorm2d: expected 4D input \(got 3D input of shape \[2, 3, 4\]\)/);
+    expect(() => new nn.BatchNorm2d(3).forward(torch.randn(2, 3, 4))).toThrow(
+      /BatchNorm2d: expected 4D input \(got 3D input of shape \[2, 3, 4\]\)/,
+    );
     expect(() => new nn.BatchNorm1d(3).forward(torch.randn(2, 3, 4, 5))).toThrow(/BatchNorm1d: expected 2D or 3D input \(got 4D/);
-    expect(() => new nn.BatchNorm1d(3).forward(torch.randn(2, 4))).toThrow(/BatchNorm1d: expected input with 3 features in dim 1, got shape \[2, 4\]/);
+    expect(() => new nn.BatchNorm1d(3).forward(torch.randn(2, 4))).toThrow(
+      /BatchNorm1d: expected input with 3 features in dim 1, got shape \[2, 4\]/,
+    );
     expect(() => new nn.BatchNorm1d(0)).toThrow(/BatchNorm1d: numFeatures must be >= 1/);
     expect(() => new nn.BatchNorm1d(3, { momentum: 'x' as never })).toThrow(/momentum must be a number or null/);
   });
@@ -157,8 +168,14 @@ describe('LayerNorm', () => {
   it('initialises weight to ones and bias to zeros over normalizedShape', () => {
     const ln = new nn.LayerNorm([2, 3]);
     expect(ln.weight!.shape).toEqual([2, 3]);
-    expect(ln.weight!.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);
-    expect(ln.bias!.tolist()).toEqual([[0, 0, 0], [0, 0, 0]]);
+    expect(ln.weight!.tolist()).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    expect(ln.bias!.tolist()).toEqual([
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
     expect(new nn.LayerNorm(4, { elementwiseAffine: false }).parameters()).toEqual([]);
   });
 
@@ -186,7 +203,9 @@ describe('Linear and Conv2d', () => {
   it('Conv2d validates its arguments', () => {
     expect(() => new nn.Conv2d(3, 4, 3, { groups: 2 })).toThrow(/Conv2d: inChannels \(3\) must be divisible by groups \(2\)/);
     expect(() => new nn.Conv2d(4, 3, 3, { groups: 2 })).toThrow(/outChannels \(3\) must be divisible by groups/);
-    expect(() => new nn.Conv2d(1, 1, 3, { padding: 'same', stride: 2 })).toThrow(/padding='same' is not supported for strided convolutions/);
+    expect(() => new nn.Conv2d(1, 1, 3, { padding: 'same', stride: 2 })).toThrow(
+      /padding='same' is not supported for strided convolutions/,
+    );
     expect(() => new nn.Conv2d(1, 1, [3, 3, 3] as never)).toThrow(/kernelSize must be an integer or a pair/);
     expect(() => new nn.Conv2d(1, 1, 0)).toThrow(/kernelSize\[0\] must be >= 1/);
     expect(() => new nn.Conv2d(1, 1, 3, { paddingMode: 'reflect' as never })).toThrow(/paddingMode 'reflect' is not supported/);
@@ -212,17 +231,28 @@ describe('Embedding', () => {
   it('paddingIdx: a zero row that gets no gradient', () => {
     const e = new nn.Embedding(5, 3, { paddingIdx: 1 });
     expect(e.weight.select(0, 1).tolist()).toEqual([0, 0, 0]);
-    e.forward(torch.tensor([1, 2, 1])).sum().backward();
+    e.forward(torch.tensor([1, 2, 1]))
+      .sum()
+      .backward();
     expect(e.weight.grad!.select(0, 1).tolist()).toEqual([0, 0, 0]);
     expect(e.weight.grad!.select(0, 2).tolist()).toEqual([1, 1, 1]);
     expect(String(new nn.Embedding(10, 3, { paddingIdx: -1 }))).toBe('Embedding(10, 3, padding_idx=9)');
   });
 
   it('fromPretrained wraps a tensor, frozen by default', () => {
-    const w = torch.tensor([[1, 2], [3, 4]], { dtype: 'float32' });
+    const w = torch.tensor(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { dtype: 'float32' },
+    );
     const e = nn.Embedding.fromPretrained(w);
     expect(e.weight.requiresGrad).toBe(false);
-    expect(e.forward(torch.tensor([1, 0])).tolist()).toEqual([[3, 4], [1, 2]]);
+    expect(e.forward(torch.tensor([1, 0])).tolist()).toEqual([
+      [3, 4],
+      [1, 2],
+    ]);
     expect(nn.Embedding.fromPretrained(w, { freeze: false }).weight.requiresGrad).toBe(true);
   });
 
@@ -251,7 +281,7 @@ describe('activations', () => {
     expect(a.grad!.allclose(torch.tensor([0.1, 1, 0.1], { dtype: 'float32' }))).toBe(true);
   });
 
-  it('Softmax without a dim uses PyTorch\'s legacy choice', () => {
+  it("Softmax without a dim uses PyTorch's legacy choice", () => {
     const x = torch.randn(3, 4);
     expect(new nn.Softmax().forward(x).sum(1).allclose(torch.ones(3))).toBe(true);
     expect(new nn.LogSoftmax(0).forward(x).exp().sum(0).allclose(torch.ones(4))).toBe(true);
@@ -271,10 +301,19 @@ describe('printing non-default options (strings from PyTorch 1.13)', () => {
     [new nn.Softmax(), 'Softmax(dim=None)'],
     [new nn.Dropout(), 'Dropout(p=0.5, inplace=False)'],
     [new nn.Dropout(0.25), 'Dropout(p=0.25, inplace=False)'],
-    [new nn.BatchNorm1d(3, { eps: 1e-3, momentum: 0.01 }), 'BatchNorm1d(3, eps=0.001, momentum=0.01, affine=True, track_running_stats=True)'],
-    [new nn.BatchNorm2d(16, { momentum: null, affine: false, trackRunningStats: false }), 'BatchNorm2d(16, eps=1e-05, momentum=None, affine=False, track_running_stats=False)'],
+    [
+      new nn.BatchNorm1d(3, { eps: 1e-3, momentum: 0.01 }),
+      'BatchNorm1d(3, eps=0.001, momentum=0.01, affine=True, track_running_stats=True)',
+    ],
+    [
+      new nn.BatchNorm2d(16, { momentum: null, affine: false, trackRunningStats: false }),
+      'BatchNorm2d(16, eps=1e-05, momentum=None, affine=False, track_running_stats=False)',
+    ],
     [new nn.LayerNorm([2, 3], { eps: 1e-6, elementwiseAffine: false }), 'LayerNorm((2, 3), eps=1e-06, elementwise_affine=False)'],
-    [new nn.Conv2d(2, 4, [3, 5], { groups: 2, bias: false, dilation: 2 }), 'Conv2d(2, 4, kernel_size=(3, 5), stride=(1, 1), dilation=(2, 2), groups=2, bias=False)'],
+    [
+      new nn.Conv2d(2, 4, [3, 5], { groups: 2, bias: false, dilation: 2 }),
+      'Conv2d(2, 4, kernel_size=(3, 5), stride=(1, 1), dilation=(2, 2), groups=2, bias=False)',
+    ],
     [new nn.MaxPool2d(3, { stride: 1, padding: 1 }), 'MaxPool2d(kernel_size=3, stride=1, padding=1, dilation=1, ceil_mode=False)'],
     [new nn.MaxPool2d([2, 3]), 'MaxPool2d(kernel_size=(2, 3), stride=(2, 3), padding=0, dilation=1, ceil_mode=False)'],
     [new nn.AdaptiveAvgPool2d([2, 3]), 'AdaptiveAvgPool2d(output_size=(2, 3))'],
@@ -322,7 +361,7 @@ describe('Sequential', () => {
     expect(sub.get(0)).toBe(s.get(1));
   });
 
-  it('takes named modules (PyTorch\'s OrderedDict form)', () => {
+  it("takes named modules (PyTorch's OrderedDict form)", () => {
     const s = new nn.Sequential({ fc: new nn.Linear(2, 3), act: new nn.ReLU(), out: new nn.Linear(3, 1) });
     expect(Object.keys(s.stateDict())).toEqual(['fc.weight', 'fc.bias', 'out.weight', 'out.bias']);
     expect(String(s)).toContain('(act): ReLU()');
@@ -332,8 +371,10 @@ describe('Sequential', () => {
   it('with a Lambda, as the seed tutorial builds its CNN', () => {
     const model = new nn.Sequential(
       new nn.Lambda((x: Tensor) => x.view(-1, 1, 28, 28)),
-      new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-      new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
+      new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
+      new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }),
+      new nn.ReLU(),
       new nn.AdaptiveAvgPool2d(1),
       new nn.Lambda((x: Tensor) => x.view(x.size(0) as number, -1)),
     );
@@ -364,7 +405,12 @@ describe('ModuleList, Identity, Lambda', () => {
     const m = new M();
     expect(m.layers.length).toBe(3);
     expect(m.namedParameters().map(([n]) => n)).toEqual([
-      'layers.0.weight', 'layers.0.bias', 'layers.1.weight', 'layers.1.bias', 'layers.2.weight', 'layers.2.bias',
+      'layers.0.weight',
+      'layers.0.bias',
+      'layers.1.weight',
+      'layers.1.bias',
+      'layers.2.weight',
+      'layers.2.bias',
     ]);
     expect(m.forward(torch.randn(4, 2)).shape).toEqual([4, 1]);
     m.layers.set(2, new nn.Linear(3, 5));
@@ -434,7 +480,11 @@ describe('float64 gradcheck through layers (input and every parameter)', () => {
     ['LayerNorm', () => new nn.LayerNorm([2, 3]), () => [torch.randn([2, 2, 3], f64)]],
     ['GELU tanh', () => new nn.GELU('tanh'), () => [torch.randn([5], f64)]],
     ['AvgPool2d', () => new nn.AvgPool2d(2, { stride: 1, padding: 1 }), () => [torch.randn([1, 1, 3, 3], f64)]],
-    ['MLP', () => new nn.Sequential(new nn.Linear(3, 4), new nn.Tanh(), new nn.Linear(4, 2), new nn.LogSoftmax(1)), () => [torch.randn([2, 3], f64)]],
+    [
+      'MLP',
+      () => new nn.Sequential(new nn.Linear(3, 4), new nn.Tanh(), new nn.Linear(4, 2), new nn.LogSoftmax(1)),
+      () => [torch.randn([2, 3], f64)],
+    ],
     ['CrossEntropyLoss', () => new nn.CrossEntropyLoss({ labelSmoothing: 0.1 }), () => [torch.randn([3, 4], f64), torch.tensor([0, 3, 1])]],
   ];
   for (const [name, make, inputs] of cases) {
@@ -449,7 +499,10 @@ describe('float64 gradcheck through layers (input and every parameter)', () => {
 
   it('Embedding (weight only)', () => {
     const e = new nn.Embedding(4, 2).double();
-    const idx = torch.tensor([[0, 2], [2, 3]]);
+    const idx = torch.tensor([
+      [0, 2],
+      [2, 3],
+    ]);
     expect(torch.autograd.gradcheck(() => e.forward(idx), [e.weight])).toBe(true);
   });
 });

@@ -46,11 +46,21 @@ class Net extends nn.Module {
 
 const NET_PARAMS = [
   'gamma',
-  'stem.weight', 'stem.bias',
-  'blocks.0.scale', 'blocks.0.fc.weight', 'blocks.0.fc.bias',
-  'blocks.1.scale', 'blocks.1.fc.weight', 'blocks.1.fc.bias',
-  'heads.0.weight', 'heads.0.bias', 'heads.1.weight',
-  'features.0.weight', 'features.0.bias', 'features.2.weight', 'features.2.bias',
+  'stem.weight',
+  'stem.bias',
+  'blocks.0.scale',
+  'blocks.0.fc.weight',
+  'blocks.0.fc.bias',
+  'blocks.1.scale',
+  'blocks.1.fc.weight',
+  'blocks.1.fc.bias',
+  'heads.0.weight',
+  'heads.0.bias',
+  'heads.1.weight',
+  'features.0.weight',
+  'features.0.bias',
+  'features.2.weight',
+  'features.2.bias',
 ];
 
 class WithBuffers extends nn.Module {
@@ -131,8 +141,19 @@ describe('Module member discovery', () => {
     expect(net.namedChildren().map(([n]) => n)).toEqual(['stem', 'blocks.0', 'blocks.1', 'heads', 'features']);
     expect(net.children()[3]).toBe(net.heads);
     expect(net.namedModules().map(([n]) => n)).toEqual([
-      '', 'stem', 'blocks.0', 'blocks.0.fc', 'blocks.1', 'blocks.1.fc',
-      'heads', 'heads.0', 'heads.1', 'features', 'features.0', 'features.1', 'features.2',
+      '',
+      'stem',
+      'blocks.0',
+      'blocks.0.fc',
+      'blocks.1',
+      'blocks.1.fc',
+      'heads',
+      'heads.0',
+      'heads.1',
+      'features',
+      'features.0',
+      'features.1',
+      'features.2',
     ]);
     expect(net.modules()[0]).toBe(net);
     expect(net.modules().length).toBe(13);
@@ -286,7 +307,10 @@ describe('stateDict / loadStateDict', () => {
     expect(sd.weight.requiresGrad).toBe(false);
     expect(sd.weight).not.toBeInstanceOf(nn.Parameter);
     torch.noGrad(() => lin.weight.fill_(3));
-    expect(sd.weight.tolist()).toEqual([[3, 3, 3], [3, 3, 3]]);
+    expect(sd.weight.tolist()).toEqual([
+      [3, 3, 3],
+      [3, 3, 3],
+    ]);
     expect(lin.stateDict({ keepVars: true }).weight).toBe(lin.weight);
   });
 
@@ -310,7 +334,12 @@ describe('stateDict / loadStateDict', () => {
 
   it('accepts a Map and converts the dtype of the source', () => {
     const lin = new nn.Linear(2, 1);
-    lin.loadStateDict(new Map([['weight', torch.tensor([[1, 2]], { dtype: 'float64' })], ['bias', torch.tensor([0.5])]]));
+    lin.loadStateDict(
+      new Map([
+        ['weight', torch.tensor([[1, 2]], { dtype: 'float64' })],
+        ['bias', torch.tensor([0.5])],
+      ]),
+    );
     expect(lin.weight.dtype).toBe('float32');
     expect(lin.weight.tolist()).toEqual([[1, 2]]);
     expect(lin.bias!.tolist()).toEqual([0.5]);
@@ -353,14 +382,23 @@ describe('stateDict / loadStateDict', () => {
     const net = new Net();
     const sd = net.stateDict();
     sd['heads.0.weight'] = torch.zeros(3, 4);
-    const msg = /size mismatch for heads\.0\.weight: copying a param with shape \[3, 4\] from checkpoint, the shape in current model is \[2, 4\]/;
+    const msg =
+      /size mismatch for heads\.0\.weight: copying a param with shape \[3, 4\] from checkpoint, the shape in current model is \[2, 4\]/;
     expect(() => net.loadStateDict(sd)).toThrow(msg);
     expect(() => net.loadStateDict(sd, { strict: false })).toThrow(msg);
   });
 
   it('rejects values that are not tensors', () => {
     const lin = new nn.Linear(2, 2);
-    expect(() => lin.loadStateDict({ weight: [[1, 2], [3, 4]] as never, bias: torch.zeros(2) })).toThrow(/"weight", expected a Tensor/);
+    expect(() =>
+      lin.loadStateDict({
+        weight: [
+          [1, 2],
+          [3, 4],
+        ] as never,
+        bias: torch.zeros(2),
+      }),
+    ).toThrow(/"weight", expected a Tensor/);
     expect(() => lin.loadStateDict(null as never)).toThrow(TypeError);
   });
 });

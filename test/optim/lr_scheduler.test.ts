@@ -25,7 +25,8 @@ const fx = JSON.parse(readFileSync(new URL('../fixtures/optim_schedulers.json', 
 
 // The fixture's optimizers: two groups, lr 0.1 and 0.01 (SGD) or 0.01 and 0.02 (Adam).
 function makeOptimizer(c: SchedCase): optim.Optimizer {
-  const a = torch.zeros([2]).requiresGrad_(), b = torch.zeros([3]).requiresGrad_();
+  const a = torch.zeros([2]).requiresGrad_(),
+    b = torch.zeros([3]).requiresGrad_();
   if (c.optimizer === 'Adam') return new optim.Adam([{ params: [a] }, { params: [b], lr: 0.02 }], { lr: 0.01 });
   return new optim.SGD([{ params: [a] }, { params: [b], lr: 0.01 }], { lr: 0.1, momentum: c.sgdMomentum ?? 0 });
 }

@@ -80,7 +80,8 @@ describe('a training loop with Kindling computing the loss', () => {
       const c = byName(name);
       const { params, opt } = build(c);
       const [w, b] = params;
-      const x = makeTensor(c.data.x), y = makeTensor(c.data.y);
+      const x = makeTensor(c.data.x),
+        y = makeTensor(c.data.y);
       for (let k = 0; k < c.steps.length; k++) {
         opt.zeroGrad();
         const loss = x.matmul(w.t()).add(b).tanh().sub(y).pow(2).mean();
@@ -90,13 +91,23 @@ describe('a training loop with Kindling computing the loss', () => {
       // The loss and its gradient are Kindling's own ops here, so a little
       // more than the replay's rounding-level bound.
       const last = c.steps[c.steps.length - 1];
-      params.forEach((p, i) => expectTensor(p, last.params[i], `${name} after 10 steps param[${i}]`, [{ float32: { rtol: 2e-5, atol: 2e-6 } }]));
+      params.forEach((p, i) =>
+        expectTensor(p, last.params[i], `${name} after 10 steps param[${i}]`, [{ float32: { rtol: 2e-5, atol: 2e-6 } }]),
+      );
     });
   }
 });
 
 describe('stateDict / loadStateDict', () => {
-  for (const name of ['sgd_momentum', 'sgd_groups', 'adam_amsgrad', 'adamw_wd_amsgrad', 'rmsprop_centered_momentum_wd', 'adagrad_lr_decay_wd', 'adam_amsgrad_wd_f64']) {
+  for (const name of [
+    'sgd_momentum',
+    'sgd_groups',
+    'adam_amsgrad',
+    'adamw_wd_amsgrad',
+    'rmsprop_centered_momentum_wd',
+    'adagrad_lr_decay_wd',
+    'adam_amsgrad_wd_f64',
+  ]) {
     it(`${name}: 5 steps, save, load into a fresh optimizer, 5 more == 10 straight`, () => {
       const c = byName(name);
       const straight = build(c);
@@ -131,7 +142,9 @@ describe('stateDict / loadStateDict', () => {
   }
 
   it("has PyTorch's shape: state by parameter index, groups with indices", () => {
-    const a = torch.zeros([2]).requiresGrad_(), b = torch.zeros([3]).requiresGrad_(), c = torch.zeros([1]).requiresGrad_();
+    const a = torch.zeros([2]).requiresGrad_(),
+      b = torch.zeros([3]).requiresGrad_(),
+      c = torch.zeros([1]).requiresGrad_();
     const opt = new optim.Adam([{ params: [a, b] }, { params: [c], lr: 0.5 }], { lr: 0.1, amsgrad: true });
     a.grad = torch.ones([2]);
     c.grad = torch.ones([1]);
@@ -169,7 +182,8 @@ describe('stateDict / loadStateDict', () => {
   });
 
   it('refuses mismatched state dicts and leaves the optimizer unchanged', () => {
-    const a = torch.zeros([2]).requiresGrad_(), b = torch.zeros([3]).requiresGrad_();
+    const a = torch.zeros([2]).requiresGrad_(),
+      b = torch.zeros([3]).requiresGrad_();
     const opt = new optim.Adam([a, b]);
     const other = new optim.Adam([{ params: [a] }, { params: [b] }]);
     expect(() => opt.loadStateDict(other.stateDict())).toThrow(/different number of parameter groups/);
@@ -188,7 +202,8 @@ describe('stateDict / loadStateDict', () => {
 
 describe('param groups', () => {
   it('addParamGroup fills in defaults; a group may override them', () => {
-    const a = torch.ones([2]).requiresGrad_(), b = torch.ones([2]).requiresGrad_();
+    const a = torch.ones([2]).requiresGrad_(),
+      b = torch.ones([2]).requiresGrad_();
     const opt = new optim.SGD([a], { lr: 0.1, momentum: 0.9 });
     opt.addParamGroup({ params: b, lr: 0.01 });
     expect(opt.paramGroups.length).toBe(2);
@@ -204,7 +219,8 @@ describe('param groups', () => {
   });
 
   it('takes parameters from any iterable (a generator, a Set is refused)', () => {
-    const a = torch.ones([2]).requiresGrad_(), b = torch.ones([2]).requiresGrad_();
+    const a = torch.ones([2]).requiresGrad_(),
+      b = torch.ones([2]).requiresGrad_();
     function* gen(): Generator<Tensor> {
       yield a;
       yield b;
@@ -225,10 +241,12 @@ describe('param groups', () => {
 
 describe('step and zeroGrad', () => {
   it('skips parameters whose grad is null (no update, no state, no version bump)', () => {
-    const a = torch.ones([2]).requiresGrad_(), b = torch.ones([2]).requiresGrad_();
+    const a = torch.ones([2]).requiresGrad_(),
+      b = torch.ones([2]).requiresGrad_();
     const opt = new optim.Adam([a, b], { lr: 0.1 });
     a.grad = torch.ones([2]);
-    const vb = b._storage.version, va = a._storage.version;
+    const vb = b._storage.version,
+      va = a._storage.version;
     opt.step();
     expect(values(b)).toEqual([1, 1]);
     expect(opt.state.has(b)).toBe(false);
@@ -276,11 +294,20 @@ describe('step and zeroGrad', () => {
   });
 
   it('updates a non-contiguous parameter in place', () => {
-    const base = torch.tensor([[1, 2, 3], [4, 5, 6]]).float();
+    const base = torch
+      .tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ])
+      .float();
     const pT = base.t().detach().requiresGrad_(); // a strided leaf
     const pC = base.t().contiguous().detach().requiresGrad_();
     expect(pT.isContiguous()).toBe(false);
-    const g = torch.tensor([[0.5, -1], [2, 0.25], [-3, 1]]);
+    const g = torch.tensor([
+      [0.5, -1],
+      [2, 0.25],
+      [-3, 1],
+    ]);
     pT.grad = g.float();
     pC.grad = g.float();
     const o1 = new optim.Adam([pT], { lr: 0.1, weightDecay: 0.1 });
@@ -310,8 +337,14 @@ describe('step and zeroGrad', () => {
     const cuts = [0, 7, 300, 4099, 40000, n];
     for (const [name, mk] of configs) {
       const big = init.clone().requiresGrad_();
-      const pieces = cuts.slice(1).map((end, i) => init.narrow(0, cuts[i], end - cuts[i]).clone().requiresGrad_());
-      const o1 = mk([big]), o2 = mk(pieces);
+      const pieces = cuts.slice(1).map((end, i) =>
+        init
+          .narrow(0, cuts[i], end - cuts[i])
+          .clone()
+          .requiresGrad_(),
+      );
+      const o1 = mk([big]),
+        o2 = mk(pieces);
       for (const g of grads) {
         big.grad = g;
         pieces.forEach((p, i) => {
@@ -320,7 +353,10 @@ describe('step and zeroGrad', () => {
         o1.step();
         o2.step();
       }
-      const joined = torch.cat(pieces.map((p) => p.detach()), 0);
+      const joined = torch.cat(
+        pieces.map((p) => p.detach()),
+        0,
+      );
       expect(big.equal(joined), `${name}: big parameter vs pieces`).toBe(true);
     }
   });
@@ -333,7 +369,9 @@ describe('errors', () => {
     expect(() => new optim.SGD([p()], { lr: -1 })).toThrow('SGD: invalid learning rate: -1');
     expect(() => new optim.SGD([p()], { lr: 0.1, momentum: -0.5 })).toThrow('SGD: invalid momentum value: -0.5');
     expect(() => new optim.SGD([p()], { lr: 0.1, weightDecay: -1 })).toThrow('SGD: invalid weightDecay value: -1');
-    expect(() => new optim.SGD([p()], { lr: 0.1, nesterov: true })).toThrow('SGD: Nesterov momentum requires a momentum and zero dampening');
+    expect(() => new optim.SGD([p()], { lr: 0.1, nesterov: true })).toThrow(
+      'SGD: Nesterov momentum requires a momentum and zero dampening',
+    );
     expect(() => new optim.SGD([p()])).toThrow("SGD: parameter group didn't specify a value of required optimization parameter lr");
     expect(() => new optim.Adam([p()], { betas: [1.5, 0.999] })).toThrow('Adam: invalid beta parameter at index 0: 1.5');
     expect(() => new optim.Adam([p()], { betas: [0.9, 1] })).toThrow('Adam: invalid beta parameter at index 1: 1');
@@ -373,7 +411,7 @@ describe('errors', () => {
     const w = p();
     const opt = new optim.Adam([w]);
     w._grad = torch.ones([3]);
-    expect(() => opt.step()).toThrow('Adam: gradient of shape [3] does not match the parameter\'s shape [2]');
+    expect(() => opt.step()).toThrow("Adam: gradient of shape [3] does not match the parameter's shape [2]");
     expect(() => opt.step('x' as never)).toThrow('Adam.step: closure must be a function');
     expect(values(w)).toEqual([0, 0]);
   });

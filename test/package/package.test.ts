@@ -9,7 +9,18 @@
 // pack rewrites dist/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
@@ -70,10 +81,7 @@ let cleanEnv: NodeJS.ProcessEnv = {};
 function prebuildIsCurrent(): boolean {
   const built = filesUnder(join(ROOT, 'prebuilds', TUPLE)).filter((f) => f.endsWith('.node'));
   if (built.length === 0) return false;
-  const sources = [
-    join(ROOT, 'binding.gyp'),
-    ...['binding', 'common', 'cpu', 'cuda'].flatMap((d) => filesUnder(join(ROOT, 'native', d))),
-  ];
+  const sources = [join(ROOT, 'binding.gyp'), ...['binding', 'common', 'cpu', 'cuda'].flatMap((d) => filesUnder(join(ROOT, 'native', d)))];
   return newestMtime(built) >= newestMtime(sources);
 }
 
@@ -136,7 +144,13 @@ describe('npm tarball', () => {
   });
 
   it('ships no tests, fixtures, benchmarks, examples, sources or build output', () => {
-    const bad = paths.filter((p) => /^(test|bench|examples|lib|build|runs|native\/tests|dist\/(lib|bench|examples|test))\//.test(p) || /(^|\/)fixtures\//.test(p) || /\.(ts|map)$/.test(p.replace(/\.d\.ts$/, '')) || /^scripts\/.*\.py$/.test(p));
+    const bad = paths.filter(
+      (p) =>
+        /^(test|bench|examples|lib|build|runs|native\/tests|dist\/(lib|bench|examples|test))\//.test(p) ||
+        /(^|\/)fixtures\//.test(p) ||
+        /\.(ts|map)$/.test(p.replace(/\.d\.ts$/, '')) ||
+        /^scripts\/.*\.py$/.test(p),
+    );
     expect(bad).toEqual([]);
   });
 
@@ -166,7 +180,9 @@ describe('npm tarball', () => {
       .map((l) => l.trim().split(/\s+/)[0])
       .filter(Boolean)
       .map((l) => l.split('/').pop()!);
-    const unexpected = libs.filter((l) => !/^(linux-vdso|libc|libstdc\+\+|libm|libgcc_s|libpthread|libdl|ld-linux(-x86-64|-aarch64)?)\.so/.test(l));
+    const unexpected = libs.filter(
+      (l) => !/^(linux-vdso|libc|libstdc\+\+|libm|libgcc_s|libpthread|libdl|ld-linux(-x86-64|-aarch64)?)\.so/.test(l),
+    );
     expect(unexpected, ldd).toEqual([]);
     // Stripped, and OpenBLAS's symbols hidden: none exported.
     const dyn = await must('nm', ['-D', '--defined-only', node!]);
@@ -180,7 +196,11 @@ describe('installed from the tarball with no compiler on PATH', () => {
 
   beforeAll(async () => {
     // The PATH really has no toolchain (a source build would need these).
-    const probe = await run('sh', ['-c', 'command -v cc || command -v c++ || command -v g++ || command -v make || command -v python3 || command -v python'], opts());
+    const probe = await run(
+      'sh',
+      ['-c', 'command -v cc || command -v c++ || command -v g++ || command -v make || command -v python3 || command -v python'],
+      opts(),
+    );
     expect(probe.code, `found a toolchain on the test PATH: ${probe.out}`).not.toBe(0);
     await must(join(bin, 'npm'), ['install', tarball, '--prefer-offline', '--no-audit', '--no-fund'], opts());
   }, 10 * 60_000);
@@ -297,7 +317,10 @@ const path = require('node:path');
 `,
     );
     const res = JSON.parse((await must(join(bin, 'node'), ['loader.cjs'], opts())).trim().split('\n').pop()!) as unknown;
-    const want = [[[0], [1], [4], [9]], [[16], [25]]];
+    const want = [
+      [[0], [1], [4], [9]],
+      [[16], [25]],
+    ];
     expect(res).toEqual({ 'squares.cjs': want, 'squares.mjs': want });
   }, 180_000);
 

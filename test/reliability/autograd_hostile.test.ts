@@ -23,7 +23,10 @@ function thrown(fn: () => unknown): Error | null {
 
 /** A test case's source as a test name: `(w) => w.view(3).mul_(2)` is "w.view(3).mul_(2)". */
 function label(f: (t: Tensor) => unknown, arg: string): string {
-  return f.toString().replace(`(${arg}) => `, '').replace(/__vite_ssr_import_\d+__\./g, 'torch.');
+  return f
+    .toString()
+    .replace(`(${arg}) => `, '')
+    .replace(/__vite_ssr_import_\d+__\./g, 'torch.');
 }
 
 describe('hooks that register hooks', () => {
@@ -91,10 +94,30 @@ describe('hooks that register hooks', () => {
 
 describe('hook return values are checked', () => {
   const cases: [string, (g: Tensor) => unknown, RegExp, 'Error' | 'TypeError'][] = [
-    ['a [6] gradient for [2, 3]', (g) => g.reshape(6), /^backward: hook 'hook' has changed the size of value \(was \[2, 3\], got \[6\]\)$/, 'Error'],
-    ['a [1, 2, 3] gradient for [2, 3]', (g) => g.unsqueeze(0), /hook 'hook' has changed the size of value \(was \[2, 3\], got \[1, 2, 3\]\)/, 'Error'],
-    ['a float64 gradient for float32', (g) => g.double(), /^backward: hook 'hook' has changed the type of value \(was float32 on cpu, got float64 on cpu\)$/, 'Error'],
-    ['an int64 gradient for float32', (g) => g.long(), /hook 'hook' has changed the type of value \(was float32 on cpu, got int64 on cpu\)/, 'Error'],
+    [
+      'a [6] gradient for [2, 3]',
+      (g) => g.reshape(6),
+      /^backward: hook 'hook' has changed the size of value \(was \[2, 3\], got \[6\]\)$/,
+      'Error',
+    ],
+    [
+      'a [1, 2, 3] gradient for [2, 3]',
+      (g) => g.unsqueeze(0),
+      /hook 'hook' has changed the size of value \(was \[2, 3\], got \[1, 2, 3\]\)/,
+      'Error',
+    ],
+    [
+      'a float64 gradient for float32',
+      (g) => g.double(),
+      /^backward: hook 'hook' has changed the type of value \(was float32 on cpu, got float64 on cpu\)$/,
+      'Error',
+    ],
+    [
+      'an int64 gradient for float32',
+      (g) => g.long(),
+      /hook 'hook' has changed the type of value \(was float32 on cpu, got int64 on cpu\)/,
+      'Error',
+    ],
     ['a number', () => 1, /^backward: expected a Tensor, null or undefined, but hook 'hook' returned number$/, 'TypeError'],
     ['an array', (g) => [g], /hook 'hook' returned an array/, 'TypeError'],
   ];
@@ -126,7 +149,10 @@ describe('hook return values are checked', () => {
     x.registerHook(() => undefined);
     x.registerHook((g) => g.mul(3));
     x.mul(2).sum().backward();
-    expect(x.grad!.tolist()).toEqual([[6, 6, 6], [6, 6, 6]]);
+    expect(x.grad!.tolist()).toEqual([
+      [6, 6, 6],
+      [6, 6, 6],
+    ]);
   });
 });
 
@@ -161,25 +187,40 @@ describe('autograd.Function backward return values are checked', () => {
     ['[] (a scalar)', () => torch.tensor(1), '[]'],
   ] as const) {
     it(`a gradient of shape ${what} for a [2, 3] input throws, naming the Function and the index`, () => {
-      expect(() => run(ret)).toThrow(`Function MyFnBackward returned an invalid gradient at index 0 - got ${got} but expected shape compatible with [2, 3]`);
+      expect(() => run(ret)).toThrow(
+        `Function MyFnBackward returned an invalid gradient at index 0 - got ${got} but expected shape compatible with [2, 3]`,
+      );
     });
   }
 
   it('a gradient the input broadcasts to is summed down, as in PyTorch', () => {
-    expect(run((g) => g.unsqueeze(0))!.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);
-    expect(run((g) => torch.stack([g, g]))!.tolist()).toEqual([[2, 2, 2], [2, 2, 2]]);
+    expect(run((g) => g.unsqueeze(0))!.tolist()).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    expect(run((g) => torch.stack([g, g]))!.tolist()).toEqual([
+      [2, 2, 2],
+      [2, 2, 2],
+    ]);
   });
 
   it("a gradient of another dtype is cast to the input's dtype, as in PyTorch", () => {
     for (const dt of ['float64', 'int64', 'bool'] as const) {
       const g = run((g) => g.to(dt))!;
       expect(g.dtype).toBe('float32');
-      expect(g.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);
+      expect(g.tolist()).toEqual([
+        [1, 1, 1],
+        [1, 1, 1],
+      ]);
     }
   });
 
   it('a number, a string or a nested array is a TypeError naming the Function and the index', () => {
-    for (const [ret, got] of [[() => 1, 'number 1'], [() => 'a', 'string'], [(g: Tensor) => [[g]], 'an array']] as const) {
+    for (const [ret, got] of [
+      [() => 1, 'number 1'],
+      [() => 'a', 'string'],
+      [(g: Tensor) => [[g]], 'an array'],
+    ] as const) {
       const e = thrown(() => run(ret as (g: Tensor) => unknown));
       expect(e).toBeInstanceOf(TypeError);
       expect(e!.message).toBe(`Function MyFnBackward returned an invalid gradient at index 0 - expected a Tensor or null, got ${got}`);
@@ -191,8 +232,14 @@ describe('autograd.Function backward return values are checked', () => {
     expect(() => run((g) => [g, g, g], 1)).toThrow('function MyFnBackward returned an incorrect number of gradients (expected 2, got 3)');
     expect(() => run((g) => [g], 1)).toThrow('function MyFnBackward returned an incorrect number of gradients (expected 2, got 1)');
     expect(() => run(() => null, 1)).toThrow('function MyFnBackward returned an incorrect number of gradients (expected 2, got 1)');
-    expect(run((g) => [g, null])!.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);
-    expect(run((g) => [g, g, null], 1)!.tolist()).toEqual([[1, 1, 1], [1, 1, 1]]);
+    expect(run((g) => [g, null])!.tolist()).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
+    expect(run((g) => [g, g, null], 1)!.tolist()).toEqual([
+      [1, 1, 1],
+      [1, 1, 1],
+    ]);
     expect(run(() => undefined)).toBeNull();
   });
 
@@ -289,7 +336,9 @@ describe('in-place writes through a view of a leaf that requires grad', () => {
     const v = z.view(3);
     v.add_(w); // the view takes w's history
     expect(z.tolist()).toEqual([2, 2, 2]);
-    v.mul(torch.tensor([1, 2, 3])).sum().backward();
+    v.mul(torch.tensor([1, 2, 3]))
+      .sum()
+      .backward();
     expect(w.grad!.tolist()).toEqual([1, 2, 3]);
   });
 
@@ -314,7 +363,9 @@ describe('in-place writes through a view of a leaf that requires grad', () => {
     const s = torch.ones(1, { requiresGrad: true, dtype: 'float64' });
     const t = torch.zeros(3);
     t.copy_(s);
-    t.mul(torch.tensor([1, 2, 3])).sum().backward();
+    t.mul(torch.tensor([1, 2, 3]))
+      .sum()
+      .backward();
     expect(s.grad!.dtype).toBe('float64');
     expect(s.grad!.tolist()).toEqual([6]);
   });
@@ -322,7 +373,9 @@ describe('in-place writes through a view of a leaf that requires grad', () => {
   it('optimizers still update parameters in place', () => {
     const p = new torch.nn.Parameter(torch.ones(3));
     const opt = new torch.optim.SGD([p], { lr: 0.5 });
-    p.mul(torch.tensor([1, 2, 3])).sum().backward();
+    p.mul(torch.tensor([1, 2, 3]))
+      .sum()
+      .backward();
     opt.step();
     expect(p.tolist()).toEqual([0.5, 0, -0.5]);
   });

@@ -34,12 +34,33 @@ function versionOf(sd: Record<string, torch.Tensor>, meta: Record<string, string
   expect(conv.shape).toEqual([256, 64, 3, 3]);
   expect(conv.dtype).toBe('float32');
   // The whole tensor holds its version's value (v % 2: the two prebuilt states alternate).
-  expect(conv.eq(v % 2).all().item()).toBe(1);
+  expect(
+    conv
+      .eq(v % 2)
+      .all()
+      .item(),
+  ).toBe(1);
   const fcw = sd['fc.weight'];
   expect(fcw.shape).toEqual([1 << 18]);
-  expect(fcw.sub(torch.arange(0, 1 << 18, { dtype: 'float64' })).eq(v % 2).all().item()).toBe(1);
-  expect(sd.mask.eq(v % 2).all().item()).toBe(1);
-  expect(sd.codes.eq(v % 2).all().item()).toBe(1);
+  expect(
+    fcw
+      .sub(torch.arange(0, 1 << 18, { dtype: 'float64' }))
+      .eq(v % 2)
+      .all()
+      .item(),
+  ).toBe(1);
+  expect(
+    sd.mask
+      .eq(v % 2)
+      .all()
+      .item(),
+  ).toBe(1);
+  expect(
+    sd.codes
+      .eq(v % 2)
+      .all()
+      .item(),
+  ).toBe(1);
   return v;
 }
 
@@ -49,7 +70,10 @@ describe('torch.save killed at random moments', () => {
     const rng = fc.sample(fc.integer({ min: 0, max: 120 }), { numRuns: KILLS, seed: 4242 });
     const seen: number[] = [];
     for (let k = 0; k < KILLS; k++) {
-      const proc = spawn(process.execPath, ['--import', REGISTER_TS, SAVE_LOOP, path], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const proc = spawn(process.execPath, ['--import', REGISTER_TS, SAVE_LOOP, path], {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       proc.stderr.on('data', (d) => (stderr += d));
       const exited = new Promise<NodeJS.Signals | null>((res) => proc.on('exit', (_c, sig) => res(sig)));
@@ -80,7 +104,13 @@ describe('torch.load on damaged checkpoints', () => {
     const sd = {
       a: torch.arange(0, 12, { dtype: 'float32' }).reshape([3, 4]),
       b: torch.tensor([1.5, -2.25], { dtype: 'float64' }),
-      c: torch.tensor([[1, 2], [3, 4]], { dtype: 'int32' }),
+      c: torch.tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        { dtype: 'int32' },
+      ),
       d: torch.tensor([-(2n ** 40n), 7n]),
       e: torch.tensor([0, 255, 9], { dtype: 'uint8' }),
       f: torch.tensor([true, false, true]),
@@ -148,7 +178,10 @@ describe('torch.load on damaged checkpoints', () => {
     const counts = { refused: 0, loaded: 0 };
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('header', 'anywhere', 'length')), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 }), fc.constantFrom('header', 'anywhere', 'length')), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         (edits) => {
           const b = Buffer.from(bytes);
           for (const [at, value, where] of edits) {
@@ -190,7 +223,9 @@ describe('torch.load on damaged checkpoints', () => {
       len.writeBigUInt64LE(BigInt(json.length));
       writeFileSync(path, Buffer.concat([len, json, data]));
     };
-    const lies: [string, (h: any) => void][] = [
+    // The parsed header as the lies rewrite it: entries `a` and `b`, whose fields may take any JSON value.
+    type Entry = { dtype: unknown; shape: unknown; data_offsets: unknown };
+    const lies: [string, (h: { a: Entry; b: Entry; __metadata__?: unknown }) => void][] = [
       ['a shape that needs more bytes', (h) => (h.a.shape = [3, 5])],
       ['a shape of 2^53', (h) => (h.a.shape = [2 ** 53])],
       ['shape entries that multiply past 2^64', (h) => (h.a.shape = [2 ** 32, 2 ** 32, 16])],
@@ -204,7 +239,7 @@ describe('torch.load on damaged checkpoints', () => {
       ['a lowercase dtype', (h) => (h.a.dtype = 'f32')],
       ['a dtype of another size', (h) => (h.a.dtype = 'F64')],
       ['two tensors over the same bytes', (h) => (h.b.data_offsets = h.a.data_offsets)],
-      ['a tensor entry that is not an object', (h) => (h.a = 5)],
+      ['a tensor entry that is not an object', (h) => ((h as { a: unknown }).a = 5)],
       ['metadata that is not strings', (h) => (h.__metadata__ = { note: ['x'] })],
     ];
     for (const [what, lie] of lies) {

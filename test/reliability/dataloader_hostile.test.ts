@@ -62,11 +62,15 @@ describe('DataLoader: a worker that calls process.exit', () => {
     }, 90_000);
   }
 
-  it.skipIf(!LINUX_PROC)('notices the thread is gone even when the worker removed its exit listeners (sync pass)', async () => {
-    const out = await scenario<{ error: string; ms: number }>('exit-quiet', 60_000);
-    expect(out.error).toMatch(/^DataLoader: worker 0 \(thread \d+\) exited unexpectedly/);
-    expect(out.ms).toBeLessThan(30_000);
-  }, 90_000);
+  it.skipIf(!LINUX_PROC)(
+    'notices the thread is gone even when the worker removed its exit listeners (sync pass)',
+    async () => {
+      const out = await scenario<{ error: string; ms: number }>('exit-quiet', 60_000);
+      expect(out.error).toMatch(/^DataLoader: worker 0 \(thread \d+\) exited unexpectedly/);
+      expect(out.ms).toBeLessThan(30_000);
+    },
+    90_000,
+  );
 
   it('has a generous default timeout, named in its error, and timeout 0 still means no limit', () => {
     const ds = new Numbers(4);
@@ -77,25 +81,50 @@ describe('DataLoader: a worker that calls process.exit', () => {
 });
 
 describe('DataLoader: abandoned loaders release their worker threads', () => {
-  it.skipIf(!existsSync('/proc/self/task'))('40 loaders with 2 workers each, broken out of after one batch and never closed, leave the OS thread count where it was', async () => {
-    const out = await scenario<{ baseline: number; peak: number; afterSync: number; afterAsync: number; afterExhausted: number; batches: number }>('abandon', 400_000);
-    expect(out.batches).toBe(4);
-    expect(out.afterSync, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 4);
-    expect(out.afterAsync, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 4);
-    expect(out.afterExhausted, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 4);
-    // Never more than a few loaders' workers alive at once.
-    expect(out.peak, JSON.stringify(out)).toBeLessThan(out.baseline + 20);
-  }, 450_000);
+  it.skipIf(!existsSync('/proc/self/task'))(
+    '40 loaders with 2 workers each, broken out of after one batch and never closed, leave the OS thread count where it was',
+    async () => {
+      const out = await scenario<{
+        baseline: number;
+        peak: number;
+        afterSync: number;
+        afterAsync: number;
+        afterExhausted: number;
+        batches: number;
+      }>('abandon', 400_000);
+      expect(out.batches).toBe(4);
+      expect(out.afterSync, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 4);
+      expect(out.afterAsync, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 4);
+      expect(out.afterExhausted, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 4);
+      // Never more than a few loaders' workers alive at once.
+      expect(out.peak, JSON.stringify(out)).toBeLessThan(out.baseline + 20);
+    },
+    450_000,
+  );
 
-  it.skipIf(!existsSync('/proc/self/task'))('persistentWorkers keeps the workers across break and passes until close(); a collected loader or iterator ends its workers', async () => {
-    const out = await scenario<{ baseline: number; epochs: number[]; kept: number; afterClose: number; beforeGc: number; afterGc: number }>('persistent', 200_000, ['--expose-gc']);
-    expect(out.epochs).toEqual([8, 8]);
-    expect(out.kept, JSON.stringify(out)).toBeGreaterThanOrEqual(out.baseline + 2);
-    expect(out.afterClose, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 1);
-    expect(out.beforeGc, JSON.stringify(out)).toBeGreaterThanOrEqual(out.baseline + 10);
-    expect(out.afterGc, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 1);
-    expect(out.iteratorHeld, JSON.stringify(out)).toBeGreaterThanOrEqual(out.baseline + 2);
-    expect(out.iteratorGone, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 1);
-    expect(out.stillWorks).toBe(8);
-  }, 250_000);
+  it.skipIf(!existsSync('/proc/self/task'))(
+    'persistentWorkers keeps the workers across break and passes until close(); a collected loader or iterator ends its workers',
+    async () => {
+      const out = await scenario<{
+        baseline: number;
+        epochs: number[];
+        kept: number;
+        afterClose: number;
+        beforeGc: number;
+        afterGc: number;
+        iteratorHeld: number;
+        iteratorGone: number;
+        stillWorks: number;
+      }>('persistent', 200_000, ['--expose-gc']);
+      expect(out.epochs).toEqual([8, 8]);
+      expect(out.kept, JSON.stringify(out)).toBeGreaterThanOrEqual(out.baseline + 2);
+      expect(out.afterClose, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 1);
+      expect(out.beforeGc, JSON.stringify(out)).toBeGreaterThanOrEqual(out.baseline + 10);
+      expect(out.afterGc, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 1);
+      expect(out.iteratorHeld, JSON.stringify(out)).toBeGreaterThanOrEqual(out.baseline + 2);
+      expect(out.iteratorGone, JSON.stringify(out)).toBeLessThanOrEqual(out.baseline + 1);
+      expect(out.stillWorks).toBe(8);
+    },
+    250_000,
+  );
 });

@@ -7,9 +7,7 @@
 // instead of hanging the runner.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync } from 'node:child_process';
-import {
-  existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync,
-} from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,7 +69,9 @@ describe.skipIf(!posix)('torch.load on files that are not regular files', () => 
 
   it('refuses directories and character devices with the same clear error', () => {
     expect(thrown(() => torch.load(dir)).message).toMatch(/^torch\.load: .* is not a regular file \(it is a directory\)/);
-    expect(thrown(() => torch.load('/dev/zero')).message).toMatch(/^torch\.load: \/dev\/zero is not a regular file \(it is a character device\)/);
+    expect(thrown(() => torch.load('/dev/zero')).message).toMatch(
+      /^torch\.load: \/dev\/zero is not a regular file \(it is a character device\)/,
+    );
   });
 });
 
@@ -81,10 +81,17 @@ describe('torch.load on shapes whose size overflows', () => {
   it('refuses [2^53-1, 2^53-1, 0] (PyTorch: "Storage size calculation overflowed") and other zero-size shapes past 2^53-1', () => {
     const path = join(dir, 'overflow.safetensors');
     const M = Number.MAX_SAFE_INTEGER;
-    for (const shape of [[M, M, 0], [2 ** 32, 2 ** 32, 0], [0, 2 ** 27, 2 ** 26], [2 ** 20, 0, 2 ** 20, 2 ** 20]]) {
+    for (const shape of [
+      [M, M, 0],
+      [2 ** 32, 2 ** 32, 0],
+      [0, 2 ** 27, 2 ** 26],
+      [2 ** 20, 0, 2 ** 20, 2 ** 20],
+    ]) {
       writeRaw(path, entry(JSON.stringify(shape)));
       const e = thrown(() => torch.load(path));
-      expect(e.message, String(shape)).toMatch(/^torch\.load: .*overflow\.safetensors .*tensor 'a' has shape \[.*\] whose sizes multiply past 2\^53-1/);
+      expect(e.message, String(shape)).toMatch(
+        /^torch\.load: .*overflow\.safetensors .*tensor 'a' has shape \[.*\] whose sizes multiply past 2\^53-1/,
+      );
     }
   });
 
@@ -105,7 +112,9 @@ describe('torch.load on shapes whose size overflows', () => {
     torch.save({ a: torch.ones([2]) }, path);
     const before = readFileSync(path);
     const z = torch.zeros([2 ** 30, 0, 2 ** 30]);
-    expect(thrown(() => torch.save({ z }, path)).message).toMatch(/^torch\.save: tensor 'z' has shape \[1073741824, 0, 1073741824\] whose sizes multiply past 2\^53-1/);
+    expect(thrown(() => torch.save({ z }, path)).message).toMatch(
+      /^torch\.save: tensor 'z' has shape \[1073741824, 0, 1073741824\] whose sizes multiply past 2\^53-1/,
+    );
     expect(readFileSync(path).equals(before)).toBe(true);
     expect(temps(path)).toEqual([]);
   });
@@ -119,7 +128,9 @@ describe('torch.load on deeply nested headers', () => {
     writeRaw(path, `{"weight":{"dtype":"F32","shape":${deep(1e6)},"data_offsets":[0,0]}}`);
     const e = thrown(() => torch.load(path));
     expect(e.message).not.toMatch(/call stack/);
-    expect(e.message).toMatch(/^torch\.load: .*deep-shape\.safetensors is not a valid safetensors file: .*nested more than 128 levels deep.*'weight'/);
+    expect(e.message).toMatch(
+      /^torch\.load: .*deep-shape\.safetensors is not a valid safetensors file: .*nested more than 128 levels deep.*'weight'/,
+    );
   });
 
   it('refuses deep nesting in data_offsets, metadata and the top level the same way', () => {
@@ -140,7 +151,9 @@ describe('torch.load on deeply nested headers', () => {
   it('describes a moderately nested bad shape in its error', () => {
     const path = join(dir, 'nested-shape.safetensors');
     writeRaw(path, '{"a":{"dtype":"F32","shape":[[1],[2]],"data_offsets":[0,8]}}', new Uint8Array(8));
-    expect(thrown(() => torch.load(path)).message).toMatch(/tensor 'a' has shape \[\[1\],\[2\]\]; expected an array of non-negative integers/);
+    expect(thrown(() => torch.load(path)).message).toMatch(
+      /tensor 'a' has shape \[\[1\],\[2\]\]; expected an array of non-negative integers/,
+    );
   });
 });
 
@@ -162,7 +175,11 @@ describe('torch.save refuses what torch.load would refuse', () => {
     // The header's length without the note, from a save with a 1-byte note.
     torch.save({ w: torch.ones([2]) }, path, { metadata: { note: 'y' } });
     const b = readFileSync(path);
-    const fixed = b.subarray(8, 8 + Number(b.readBigUInt64LE(0))).toString('utf8').trimEnd().length - 1;
+    const fixed =
+      b
+        .subarray(8, 8 + Number(b.readBigUInt64LE(0)))
+        .toString('utf8')
+        .trimEnd().length - 1;
     const note = 'y'.repeat(100_000_000 - fixed);
     torch.save({ w: torch.ones([2]) }, path, { metadata: { note } });
     expect(readFileSync(path).readBigUInt64LE(0)).toBe(100_000_000n);
@@ -177,10 +194,15 @@ describe('torch.save refuses what torch.load would refuse', () => {
 describe.skipIf(!posix)('interrupted saves leave no temporary files', () => {
   /** Starts a saving child, sends `sig` once it has saved, returns how it ended. */
   async function interrupt(mode: 'save-async' | 'save-sync' | 'save-mixed', path: string, sig: NodeJS.Signals, delayMs: number) {
-    const proc = spawn(process.execPath, ['--import', REGISTER_TS, CHILD, mode, path], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, ['--import', REGISTER_TS, CHILD, mode, path], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     proc.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => proc.on('exit', (code, signal) => res({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+      proc.on('exit', (code, signal) => res({ code, signal })),
+    );
     await new Promise<void>((res, rej) => {
       proc.stdout.on('data', (d) => String(d).includes('saved') && res());
       proc.on('exit', () => rej(new Error(`the saving process ended early: ${stderr}`)));
@@ -210,7 +232,12 @@ describe.skipIf(!posix)('interrupted saves leave no temporary files', () => {
         expect(readdirSync(sub), `delay ${delay}`).toEqual(['ckpt.safetensors']);
         const sd = torch.load(path);
         const v = Number(sd.step.item());
-        expect(sd.w.eq(v % 2).all().item()).toBe(1);
+        expect(
+          sd.w
+            .eq(v % 2)
+            .all()
+            .item(),
+        ).toBe(1);
       }
     }, 120_000);
   }
@@ -298,11 +325,15 @@ describe.skipIf(!posix)('saving to targets that are not regular files', () => {
   it('refuses a FIFO and a directory, leaving them untouched', () => {
     const fifo = join(dir, 'target.fifo');
     mkfifo(fifo);
-    expect(thrown(() => torch.save({ a: torch.ones([1]) }, fifo)).message).toMatch(/^torch\.save: .*target\.fifo .*is a FIFO, not a regular file/);
+    expect(thrown(() => torch.save({ a: torch.ones([1]) }, fifo)).message).toMatch(
+      /^torch\.save: .*target\.fifo .*is a FIFO, not a regular file/,
+    );
     expect(lstatSync(fifo).isFIFO()).toBe(true);
     const d = join(dir, 'target.dir');
     mkdirSync(d);
-    expect(thrown(() => torch.save({ a: torch.ones([1]) }, d)).message).toMatch(/^torch\.save: .*target\.dir .*is a directory, not a regular file/);
+    expect(thrown(() => torch.save({ a: torch.ones([1]) }, d)).message).toMatch(
+      /^torch\.save: .*target\.dir .*is a directory, not a regular file/,
+    );
     expect(lstatSync(d).isDirectory()).toBe(true);
     expect(readdirSync(dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
   });
@@ -322,7 +353,9 @@ describe.skipIf(!posix)('saving to targets that are not regular files', () => {
       expect(thrown(() => torch.save({ a: torch.ones([1]) }, node)).message).toMatch(/is a character device, not a regular file/);
       expect(lstatSync(node).isCharacterDevice()).toBe(true);
     }
-    expect(thrown(() => torch.save({ a: torch.ones([1]) }, '/dev/null')).message).toMatch(/^torch\.save: .*\/dev\/null .*is a character device, not a regular file/);
+    expect(thrown(() => torch.save({ a: torch.ones([1]) }, '/dev/null')).message).toMatch(
+      /^torch\.save: .*\/dev\/null .*is a character device, not a regular file/,
+    );
     expect(lstatSync('/dev/null').isCharacterDevice()).toBe(true);
     expect(readdirSync('/dev').filter((n) => n.startsWith('.null.tmp-'))).toEqual([]);
   });
@@ -372,7 +405,11 @@ describe('file names at the length limit', () => {
 describe("'__proto__' keys in a header", () => {
   it('a __metadata__ key "__proto__" is a plain own string, and nothing is polluted', () => {
     const path = join(dir, 'proto.safetensors');
-    writeRaw(path, '{"__metadata__":{"__proto__":"{\\"polluted\\":1}","constructor":"x"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4));
+    writeRaw(
+      path,
+      '{"__metadata__":{"__proto__":"{\\"polluted\\":1}","constructor":"x"},"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}',
+      new Uint8Array(4),
+    );
     const meta = torch.loadMetadata(path)!;
     expect(Object.getPrototypeOf(meta)).toBe(Object.prototype);
     expect(Object.prototype.hasOwnProperty.call(meta, '__proto__')).toBe(true);

@@ -58,7 +58,8 @@ describe('memory', () => {
   it('a synchronous loop that allocates 4 GiB of tensors without yielding stays within a fixed bound', () => {
     gc();
     const base = process.memoryUsage();
-    let peakRss = 0, peakAB = 0;
+    let peakRss = 0,
+      peakAB = 0;
     let acc = 0;
     // 4096 x 1 MiB, each dropped at once; nothing awaits, so only V8's own
     // collection (no finalizer queue, no setImmediate) can free them.
@@ -72,7 +73,9 @@ describe('memory', () => {
       }
     }
     expect(acc).toBe(4096 * 512 * 512);
-    console.log(`4 GiB churn: peak arrayBuffers +${((peakAB - base.arrayBuffers) / MB).toFixed(0)} MB, peak RSS +${((peakRss - base.rss) / MB).toFixed(0)} MB`);
+    console.log(
+      `4 GiB churn: peak arrayBuffers +${((peakAB - base.arrayBuffers) / MB).toFixed(0)} MB, peak RSS +${((peakRss - base.rss) / MB).toFixed(0)} MB`,
+    );
     expect(peakAB - base.arrayBuffers).toBeLessThan(512 * MB);
     if (!process.env.KD_SANITIZED) expect(peakRss - base.rss).toBeLessThan(768 * MB);
   });

@@ -60,7 +60,7 @@ describe('1. tolist and printing of zero-size tensors are O(1) in the huge dims'
     expect(torch.empty([0]).tolist()).toEqual([]);
   }, 60_000);
 
-  it("prints tensor([], size=(9007199254740991, 0)) as PyTorch does", async () => {
+  it('prints tensor([], size=(9007199254740991, 0)) as PyTorch does', async () => {
     const r = await runCase('string-huge-empty');
     expect(r.threw).toBe(false);
     expect(r.value).toBe('tensor([], size=(9007199254740991, 0))');
@@ -254,7 +254,10 @@ describe('6. repeat errors name repeat', () => {
     expect(e.message).toMatch(/^repeat: .*overflow/);
     // A zero-size result is fine however large the other dims.
     expect(x.repeat(0, 2 ** 40).shape).toEqual([0, 2 ** 41]);
-    expect(x.repeat(2, 3).tolist()).toEqual([[1, 2, 1, 2, 1, 2], [1, 2, 1, 2, 1, 2]]);
+    expect(x.repeat(2, 3).tolist()).toEqual([
+      [1, 2, 1, 2, 1, 2],
+      [1, 2, 1, 2, 1, 2],
+    ]);
   });
 });
 

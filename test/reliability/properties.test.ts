@@ -49,9 +49,14 @@ describe('property campaign over the public ops', () => {
           `(${summary?.ok ?? '?'} returned, errors by kind ${JSON.stringify(summary?.errorsByKind ?? {})}, ` +
           `${summary?.unsure ?? '?'} where PyTorch's answer is open), crashes: ${crash ? 1 : 0}, ${summary?.ms ?? r.ms} ms`,
       );
-      expect(crash, `the campaign process crashed (code ${r.code}, signal ${r.signal}) on ${lastInput}\n${r.stderr.slice(-3000)}`).toBe(false);
+      expect(crash, `the campaign process crashed (code ${r.code}, signal ${r.signal}) on ${lastInput}\n${r.stderr.slice(-3000)}`).toBe(
+        false,
+      );
       const report = summary!.failures
-        .map((f) => `[${f.property}] ${f.message}\n    input: ${f.counterexample}\n    replay: --seed ${f.seed}${f.path ? ` (fast-check path ${f.path})` : ''}`)
+        .map(
+          (f) =>
+            `[${f.property}] ${f.message}\n    input: ${f.counterexample}\n    replay: --seed ${f.seed}${f.path ? ` (fast-check path ${f.path})` : ''}`,
+        )
         .join('\n');
       expect(summary!.failures, `property failures:\n${report}`).toEqual([]);
       expect(summary!.cases).toBeGreaterThan(RUNS * 10);

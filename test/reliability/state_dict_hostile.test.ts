@@ -59,7 +59,10 @@ describe('scheduler loadStateDict on hostile JSON', () => {
     const ms2 = new lrScheduler.MultiStepLR(sgd(), { milestones: [9] });
     const json = JSON.parse(JSON.stringify({ ...ms.stateDict(), milestones: Object.fromEntries(ms.milestones) }));
     ms2.loadStateDict(json);
-    expect([...ms2.milestones.entries()]).toEqual([[2, 1], [4, 2]]);
+    expect([...ms2.milestones.entries()]).toEqual([
+      [2, 1],
+      [4, 2],
+    ]);
   });
 });
 

@@ -78,7 +78,8 @@ describe('concurrent use from worker threads', () => {
   }, 120_000);
 
   it('concurrent draws from the shared generator split one stream: together they are exactly a serial draw', async () => {
-    const n = 1 << 15, calls = 40;
+    const n = 1 << 15,
+      calls = 40;
     torch.manualSeed(1234);
     const serial = drawUniform(calls * 3, n);
     torch.manualSeed(1234);

@@ -22,7 +22,15 @@ describe('bad input gets a clear error', () => {
     expect(() => torch.ones(2, 3).index(7)).toThrow(/index 7 is out of bounds/);
     expect(() => torch.ones(5).index(torch.tensor([0, 9]))).toThrow(/index 9 is out of bounds for dimension 0 with size 5/);
     expect(() => torch.ones(5).indexSelect(0, torch.tensor([6]))).toThrow(/indexSelect: index 6 is out of bounds/);
-    expect(() => torch.ones(2, 2).gather(1, torch.tensor([[0, 3], [1, 0]]))).toThrow(/gather/);
+    expect(() =>
+      torch.ones(2, 2).gather(
+        1,
+        torch.tensor([
+          [0, 3],
+          [1, 0],
+        ]),
+      ),
+    ).toThrow(/gather/);
   });
   it('wrong argument types throw TypeErrors, never crash', () => {
     const x = torch.ones(2);
@@ -57,8 +65,9 @@ describe('bad input gets a clear error', () => {
     const x = torch.tensor([1, 2, 3], { dtype: 'float32' });
     const out = torch.zeros(3);
     expect(() => out.indexPut_([torch.tensor([0, 7])], 1)).toThrow(/out of bounds/);
-    expect(Array.from(out.toTypedArray())).toEqual([0, 0, 0]);
-    expect(Array.from(x.toTypedArray())).toEqual([1, 2, 3]);
+    // toTypedArray() may be a BigInt64Array (int64), hence number | bigint.
+    expect(Array.from<number | bigint>(out.toTypedArray())).toEqual([0, 0, 0]);
+    expect(Array.from<number | bigint>(x.toTypedArray())).toEqual([1, 2, 3]);
   });
 });
 

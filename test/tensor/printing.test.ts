@@ -20,7 +20,17 @@ describe('printing as PyTorch', () => {
     expect(String(x.mul(x).mean())).toBe('tensor(4., grad_fn=<MeanBackward0>)');
   });
   it('matrices align columns', () => {
-    expect(String(torch.tensor([[1, 20], [300, 4]], { dtype: 'float32' }))).toBe('tensor([[  1.,  20.],\n        [300.,   4.]])');
+    expect(
+      String(
+        torch.tensor(
+          [
+            [1, 20],
+            [300, 4],
+          ],
+          { dtype: 'float32' },
+        ),
+      ),
+    ).toBe('tensor([[  1.,  20.],\n        [300.,   4.]])');
   });
   it('large tensors are summarised', () => {
     const s = String(torch.zeros(2000));

@@ -21,7 +21,11 @@ export function crashed(r: ChildResult): boolean {
   return r.signal !== null || (r.code !== null && r.code > 128) || /FATAL ERROR|Segmentation fault|Aborted|core dumped/.test(r.stderr);
 }
 
-export function runTs(file: string, args: string[] = [], opts: { nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ChildResult> {
+export function runTs(
+  file: string,
+  args: string[] = [],
+  opts: { nodeArgs?: string[]; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): Promise<ChildResult> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', REGISTER_TS, file, ...args], {
@@ -29,7 +33,8 @@ export function runTs(file: string, args: string[] = [], opts: { nodeArgs?: stri
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : null;

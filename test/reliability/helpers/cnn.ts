@@ -11,9 +11,12 @@ const F = torch.nn.functional;
 export function seedCNN(): torch.nn.Module {
   return new nn.Sequential(
     new nn.Lambda((x: Tensor) => x.view(-1, 1, 28, 28)),
-    new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
-    new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }), new nn.ReLU(),
+    new nn.Conv2d(1, 16, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
+    new nn.Conv2d(16, 16, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
+    new nn.Conv2d(16, 10, 3, { stride: 2, padding: 1 }),
+    new nn.ReLU(),
     new nn.AvgPool2d(4),
     new nn.Lambda((x: Tensor) => x.view(x.size(0) as number, -1)),
   );

@@ -95,9 +95,9 @@ async function workerExit(mode: string) {
   let error = 'no error';
   try {
     if (mode === 'async') {
-      for await (const b of loader) void b, seen++;
+      for await (const _b of loader) seen++;
     } else {
-      for (const b of loader) void b, seen++;
+      for (const _b of loader) seen++;
     }
   } catch (e) {
     error = message(e);

@@ -4,7 +4,12 @@ import { Dataset } from '../../../lib/data/index.js';
 
 /** Numbers 0..n-1; get(bad) ends the thread it runs on with process.exit(code). */
 export class ExitsAt extends Dataset<number> {
-  constructor(readonly n: number, readonly bad: number, readonly code = 3, readonly quiet = false) {
+  constructor(
+    readonly n: number,
+    readonly bad: number,
+    readonly code = 3,
+    readonly quiet = false,
+  ) {
     super();
   }
   get length(): number {
@@ -42,7 +47,11 @@ export class Numbers extends Dataset<number> {
 
 /** An async dataset: get(i) gives a Promise of i, rejected at `bad`. */
 export class AsyncNumbers extends Dataset<Promise<number>> {
-  constructor(readonly n: number, readonly bad = -1, readonly throwsAt = -1) {
+  constructor(
+    readonly n: number,
+    readonly bad = -1,
+    readonly throwsAt = -1,
+  ) {
     super();
   }
   get length(): number {

@@ -10,7 +10,6 @@ export const DTYPES: DT[] = ['float32', 'float64', 'int32', 'int64', 'uint8', 'b
 
 const RANK: Record<DT, number> = { bool: 0, uint8: 1, int32: 2, int64: 3, float32: 4, float64: 5 };
 export const isFloat = (d: DT) => d === 'float32' || d === 'float64';
-const category = (d: DT) => (d === 'bool' ? 0 : isFloat(d) ? 2 : 1);
 
 /** A strided view of a flat buffer, as a Tensor is. */
 export interface RefT {
@@ -35,17 +34,27 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 /** Rounds a float64 value the way storing it in dtype does (wrapping ints). */
 export function toDType(v: number, d: DT): number {
   switch (d) {
-    case 'float32': return Math.fround(v);
-    case 'float64': return v;
-    case 'bool': return v !== 0 && !Number.isNaN(v) ? 1 : Number.isNaN(v) ? 1 : 0;
-    case 'uint8': return Number.isFinite(v) ? ((Math.trunc(v) % 256) + 256) % 256 : NaN;
-    case 'int32': return Number.isFinite(v) ? Math.trunc(v) | 0 : NaN;
-    case 'int64': return Number.isFinite(v) ? Math.trunc(v) : NaN;
+    case 'float32':
+      return Math.fround(v);
+    case 'float64':
+      return v;
+    case 'bool':
+      return v !== 0 && !Number.isNaN(v) ? 1 : Number.isNaN(v) ? 1 : 0;
+    case 'uint8':
+      return Number.isFinite(v) ? ((Math.trunc(v) % 256) + 256) % 256 : NaN;
+    case 'int32':
+      return Number.isFinite(v) ? Math.trunc(v) | 0 : NaN;
+    case 'int64':
+      return Number.isFinite(v) ? Math.trunc(v) : NaN;
   }
 }
 
 /** The range of each integer dtype (int64's upper end: the largest double below 2^63). */
-export const INT_RANGE: Partial<Record<DT, [number, number]>> = { uint8: [0, 255], int32: [-(2 ** 31), 2 ** 31 - 1], int64: [-(2 ** 63), 2 ** 63 - 1024] };
+export const INT_RANGE: Partial<Record<DT, [number, number]>> = {
+  uint8: [0, 255],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [-(2 ** 63), 2 ** 63 - 1024],
+};
 
 /**
  * Whether PyTorch converts the scalar v to dtype d (c10's checked scalar
@@ -98,9 +107,11 @@ export function normDim(d: unknown, ndim: number): number {
 
 export function transpose(t: RefT, a: number, b: number): RefT {
   const n = t.shape.length;
-  const da = normDim(a, n), db = normDim(b, n);
+  const da = normDim(a, n),
+    db = normDim(b, n);
   if (n === 0) return t;
-  const shape = t.shape.slice(), strides = t.strides.slice();
+  const shape = t.shape.slice(),
+    strides = t.strides.slice();
   [shape[da], shape[db]] = [shape[db], shape[da]];
   [strides[da], strides[db]] = [strides[db], strides[da]];
   return { ...t, shape, strides };
@@ -117,7 +128,8 @@ export function permute(t: RefT, dims: number[]): RefT {
 export function unsqueeze(t: RefT, d: number): RefT {
   const n = t.shape.length;
   const dd = normDim(d, n + 1);
-  const shape = t.shape.slice(), strides = t.strides.slice();
+  const shape = t.shape.slice(),
+    strides = t.strides.slice();
   const st = dd < n ? t.strides[dd] * t.shape[dd] : 1;
   shape.splice(dd, 0, 1);
   strides.splice(dd, 0, st);
@@ -135,9 +147,11 @@ export function slice(t: RefT, dim: number, start: number | null, stop: number |
     const w = v < 0 ? v + size : v;
     return Math.min(Math.max(w, 0), size);
   };
-  const s = clamp(start, 0), e = Math.max(clamp(stop, size), s);
+  const s = clamp(start, 0),
+    e = Math.max(clamp(stop, size), s);
   const len = Math.ceil((e - s) / step);
-  const shape = t.shape.slice(), strides = t.strides.slice();
+  const shape = t.shape.slice(),
+    strides = t.strides.slice();
   shape[d] = len;
   strides[d] = t.strides[d] * step;
   return { ...t, shape, strides, offset: t.offset + (len > 0 ? s * t.strides[d] : 0) };
@@ -161,16 +175,19 @@ export function select(t: RefT, dim: number, index: number): RefT {
   const size = t.shape[d];
   if (!Number.isInteger(index) || index < -size || index >= size) throw new Invalid('select: index out of range');
   const i = index < 0 ? index + size : index;
-  const shape = t.shape.slice(), strides = t.strides.slice();
+  const shape = t.shape.slice(),
+    strides = t.strides.slice();
   shape.splice(d, 1);
   strides.splice(d, 1);
   return { ...t, shape, strides, offset: t.offset + i * t.strides[d] };
 }
 
 export function expand(t: RefT, sizes: number[]): RefT {
-  const n = sizes.length, k = t.shape.length;
+  const n = sizes.length,
+    k = t.shape.length;
   if (n < k) throw new Invalid('expand: fewer sizes than dims');
-  const shape = new Array<number>(n), strides = new Array<number>(n);
+  const shape = new Array<number>(n),
+    strides = new Array<number>(n);
   for (let i = 0; i < n; i++) {
     const j = i - (n - k);
     const want = sizes[i];
@@ -199,7 +216,8 @@ export function contiguous(t: RefT): RefT {
 
 /** reshape's size argument with one -1 inferred; the reference's view is always a copy. */
 export function inferShape(size: number[], n: number): number[] {
-  let infer = -1, known = 1;
+  let infer = -1,
+    known = 1;
   for (let i = 0; i < size.length; i++) {
     const s = size[i];
     if (!Number.isInteger(s)) throw new Invalid('reshape: non-integer size');
@@ -228,7 +246,8 @@ export function squeeze(t: RefT, dim?: number): RefT {
   }
   const d = normDim(dim, t.shape.length);
   if (t.shape.length === 0 || t.shape[d] !== 1) return t;
-  const shape = t.shape.slice(), strides = t.strides.slice();
+  const shape = t.shape.slice(),
+    strides = t.strides.slice();
   shape.splice(d, 1);
   strides.splice(d, 1);
   return { ...t, shape, strides };
@@ -241,7 +260,8 @@ export function flatten(t: RefT, start: number, end: number): RefT {
     normDim(end, 0);
     return fromFlat(t.dtype, values(t), [1]);
   }
-  const s = normDim(start, n), e = normDim(end, n);
+  const s = normDim(start, n),
+    e = normDim(end, n);
   if (s > e) throw new Invalid('flatten: start after end');
   const shape = [...t.shape.slice(0, s), numel(t.shape.slice(s, e + 1)), ...t.shape.slice(e + 1)];
   return fromFlat(t.dtype, values(t), shape);
@@ -264,7 +284,9 @@ function combine(higher: DT | null, lower: DT | null): DT | null {
 
 /** PyTorch's result_type: dim tensors, then 0-d tensors, then wrapped numbers. */
 export function resultType(ops: Operand[]): DT {
-  let dim: DT | null = null, zero: DT | null = null, wrapped: DT | null = null;
+  let dim: DT | null = null,
+    zero: DT | null = null,
+    wrapped: DT | null = null;
   for (const o of ops) {
     if (o.kind === 'scalar') {
       const d: DT = typeof o.v === 'boolean' ? 'bool' : Number.isInteger(o.v) ? 'int64' : 'float32';
@@ -279,7 +301,8 @@ export function broadcastShapes(a: number[], b: number[]): number[] {
   const n = Math.max(a.length, b.length);
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
-    const da = a[i - (n - a.length)] ?? 1, db = b[i - (n - b.length)] ?? 1;
+    const da = a[i - (n - a.length)] ?? 1,
+      db = b[i - (n - b.length)] ?? 1;
     if (da !== db && da !== 1 && db !== 1) throw new Invalid(`cannot broadcast ${da} vs ${db}`);
     out.push(da === 1 ? db : da);
   }
@@ -362,34 +385,55 @@ export function binary(op: BinaryOp, a: Operand, b: Operand): RefResult {
   // operand is not first wrapped into the promoted integer type.
   const castTo: DT = op === 'div' && !isFloat(dt) ? 'float32' : dt;
   const vals = (o: Operand) =>
-    o.kind === 'tensor' ? broadcastValues(o.t, shape).map((v) => toDType(v, castTo)) : new Array(numel(shape)).fill(toDType(Number(o.v), castTo));
-  const av = vals(a), bv = vals(b);
+    o.kind === 'tensor'
+      ? broadcastValues(o.t, shape).map((v) => toDType(v, castTo))
+      : new Array(numel(shape)).fill(toDType(Number(o.v), castTo));
+  const av = vals(a),
+    bv = vals(b);
   const isBool = (o: Operand) => (o.kind === 'tensor' ? o.t.dtype === 'bool' : typeof o.v === 'boolean');
   if (op === 'sub' && (isBool(a) || isBool(b))) throw new Invalid('sub with a bool operand');
   if (op === 'pow' && !isFloat(dt)) {
     if (b.kind === 'scalar' && Number(b.v) < 0) throw new Invalid('integer to a negative power');
     if (bv.some((e) => e < 0)) throw new Unsure('integer to a negative power, elementwise');
     if (dt === 'bool') throw new Unsure('bool pow');
-    return { dtype: dt, shape, values: av.map((x, i) => toDType(Number(BigInt.asIntN(dt === 'int64' ? 64 : 32, BigInt(x) ** BigInt(bv[i]))), dt)) };
+    return {
+      dtype: dt,
+      shape,
+      values: av.map((x, i) => toDType(Number(BigInt.asIntN(dt === 'int64' ? 64 : 32, BigInt(x) ** BigInt(bv[i]))), dt)),
+    };
   }
   if (COMPARE.has(op)) {
-    const cmp = { eq: (x: number, y: number) => x === y, ne: (x: number, y: number) => x !== y, lt: (x: number, y: number) => x < y, le: (x: number, y: number) => x <= y, gt: (x: number, y: number) => x > y, ge: (x: number, y: number) => x >= y }[op as 'eq'];
+    const cmp = {
+      eq: (x: number, y: number) => x === y,
+      ne: (x: number, y: number) => x !== y,
+      lt: (x: number, y: number) => x < y,
+      le: (x: number, y: number) => x <= y,
+      gt: (x: number, y: number) => x > y,
+      ge: (x: number, y: number) => x >= y,
+    }[op as 'eq'];
     return { dtype: 'bool', shape, values: av.map((x, i) => (cmp(x, bv[i]) ? 1 : 0)) };
   }
   const outDT: DT = op === 'div' && !isFloat(dt) ? 'float32' : dt;
   const f = (x: number, y: number): number => {
     switch (op) {
-      case 'add': return dt === 'bool' ? (x || y ? 1 : 0) : x + y;
-      case 'sub': return x - y;
+      case 'add':
+        return dt === 'bool' ? (x || y ? 1 : 0) : x + y;
+      case 'sub':
+        return x - y;
       case 'mul':
         if (dt === 'int64') return Number(BigInt.asIntN(64, BigInt(x) * BigInt(y)));
         if (dt === 'int32') return Math.imul(x, y);
         return dt === 'bool' ? (x && y ? 1 : 0) : x * y;
-      case 'div': return toDType(x, outDT) / toDType(y, outDT);
-      case 'maximum': return Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y);
-      case 'minimum': return Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.min(x, y);
-      case 'pow': return ieeePow(x, y);
-      default: throw new Error('unreachable');
+      case 'div':
+        return toDType(x, outDT) / toDType(y, outDT);
+      case 'maximum':
+        return Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.max(x, y);
+      case 'minimum':
+        return Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.min(x, y);
+      case 'pow':
+        return ieeePow(x, y);
+      default:
+        throw new Error('unreachable');
     }
   };
   return { dtype: outDT, shape, values: av.map((x, i) => wrapInt(f(x, bv[i]), outDT)), approx: op === 'pow' };
@@ -425,12 +469,26 @@ function groups(x: RefT, dims: number[]): { outShapeKeep: number[]; groups: numb
   return { outShapeKeep: keepShape, groups: gs };
 }
 
-export const REDUCE = ['sum', 'mean', 'amax', 'amin', 'prod', 'argmax', 'argmin', 'var', 'std', 'logsumexp', 'softmax', 'logSoftmax'] as const;
+export const REDUCE = [
+  'sum',
+  'mean',
+  'amax',
+  'amin',
+  'prod',
+  'argmax',
+  'argmin',
+  'var',
+  'std',
+  'logsumexp',
+  'softmax',
+  'logSoftmax',
+] as const;
 export type ReduceOp = (typeof REDUCE)[number];
 
 /** Neumaier's compensated sum: a left fold would lose -1e-30 in [-1e-30, 8, -8]. */
 const sumExact = (g: number[]) => {
-  let s = 0, c = 0;
+  let s = 0,
+    c = 0;
   for (const v of g) {
     const t = s + v;
     c += Math.abs(s) >= Math.abs(v) ? s - t + v : v - t + s;
@@ -490,18 +548,23 @@ export function reduction(op: ReduceOp, x: RefT, dim: number | number[] | null |
   // of both signs whether a partial sum overflowed depends on the order.
   const sum32 = (g: number[]): number => {
     const finiteAbs = g.reduce((a, v) => (Number.isFinite(v) ? a + Math.abs(v) : a), 0);
-    if (finiteAbs > 3.4028234663852886e38 && g.some((v) => v > 0) && g.some((v) => v < 0)) throw new Unsure('float32 sum whose partial sums may overflow');
+    if (finiteAbs > 3.4028234663852886e38 && g.some((v) => v > 0) && g.some((v) => v < 0))
+      throw new Unsure('float32 sum whose partial sums may overflow');
     return Math.fround(sumExact(g));
   };
   const per = (g: number[]): number => {
     switch (op) {
-      case 'sum': return x.dtype === 'float32' ? sum32(g) : sumExact(g);
-      case 'mean': return !g.length ? NaN : x.dtype === 'float32' ? Math.fround(sum32(g) / g.length) : sumExact(g) / g.length;
+      case 'sum':
+        return x.dtype === 'float32' ? sum32(g) : sumExact(g);
+      case 'mean':
+        return !g.length ? NaN : x.dtype === 'float32' ? Math.fround(sum32(g) / g.length) : sumExact(g) / g.length;
       case 'prod':
         if (outDT === 'int64') return Number(g.reduce((a, v) => BigInt.asIntN(64, a * BigInt(v)), 1n));
         return g.reduce((a, v) => a * v, 1);
-      case 'amax': return nan(g) ? NaN : Math.max(...g);
-      case 'amin': return nan(g) ? NaN : Math.min(...g);
+      case 'amax':
+        return nan(g) ? NaN : Math.max(...g);
+      case 'amin':
+        return nan(g) ? NaN : Math.min(...g);
       case 'argmax':
       case 'argmin': {
         let best = 0;
@@ -527,11 +590,17 @@ export function reduction(op: ReduceOp, x: RefT, dim: number | number[] | null |
         if (!Number.isFinite(m)) return Math.log(g.reduce((a, v) => a + Math.exp(v), 0));
         return m + Math.log(g.reduce((a, v) => a + Math.exp(v - m), 0));
       }
-      default: throw new Error('unreachable');
+      default:
+        throw new Error('unreachable');
     }
   };
   const vals = flatArg ? [per(values(x))] : gs.map(per);
-  return { dtype: outDT, shape: outShape, values: vals.map((v) => toDType(v, outDT)), approx: op !== 'amax' && op !== 'amin' && op !== 'argmax' && op !== 'argmin' };
+  return {
+    dtype: outDT,
+    shape: outShape,
+    values: vals.map((v) => toDType(v, outDT)),
+    approx: op !== 'amax' && op !== 'amin' && op !== 'argmax' && op !== 'argmin',
+  };
 }
 
 function flatArgOrAll(op: string, dim: unknown, n: number): boolean {
@@ -544,7 +613,8 @@ function flatArgOrAll(op: string, dim: unknown, n: number): boolean {
 function positionsByGroup(shape: number[], d: number): number[][] {
   const strides = contiguousStrides(shape);
   const out: number[][] = [];
-  const outer = numel(shape.slice(0, d)), inner = numel(shape.slice(d + 1));
+  const outer = numel(shape.slice(0, d)),
+    inner = numel(shape.slice(d + 1));
   for (let o = 0; o < outer; o++)
     for (let i = 0; i < inner; i++) {
       const g: number[] = [];
@@ -558,7 +628,8 @@ function positionsByGroup(shape: number[], d: number): number[][] {
 
 export function matmulShape(a: number[], b: number[]): number[] {
   if (a.length === 0 || b.length === 0) throw new Invalid('matmul of 0-d');
-  const a2 = a.length === 1 ? [1, a[0]] : a, b2 = b.length === 1 ? [b[0], 1] : b;
+  const a2 = a.length === 1 ? [1, a[0]] : a,
+    b2 = b.length === 1 ? [b[0], 1] : b;
   if (a2[a2.length - 1] !== b2[b2.length - 2]) throw new Invalid('matmul: inner dims differ');
   const batch = broadcastShapes(a2.slice(0, -2), b2.slice(0, -2));
   const out = [...batch, a2[a2.length - 2], b2[b2.length - 1]];
@@ -571,16 +642,22 @@ export function matmul(a: RefT, b: RefT): RefResult & { scale: number[] } {
   if (a.dtype !== b.dtype) throw new Invalid('matmul: dtypes differ');
   if (a.dtype === 'bool') throw new Invalid('matmul of bool');
   const shape = matmulShape(a.shape, b.shape);
-  const A = a.shape.length === 1 ? unsqueeze(a, 0) : a, B = b.shape.length === 1 ? unsqueeze(b, -1) : b;
-  const M = A.shape[A.shape.length - 2], K = A.shape[A.shape.length - 1], N = B.shape[B.shape.length - 1];
+  const A = a.shape.length === 1 ? unsqueeze(a, 0) : a,
+    B = b.shape.length === 1 ? unsqueeze(b, -1) : b;
+  const M = A.shape[A.shape.length - 2],
+    K = A.shape[A.shape.length - 1],
+    N = B.shape[B.shape.length - 1];
   const batch = broadcastShapes(A.shape.slice(0, -2), B.shape.slice(0, -2));
-  const Av = values(expand(A, [...batch, M, K])), Bv = values(expand(B, [...batch, K, N]));
+  const Av = values(expand(A, [...batch, M, K])),
+    Bv = values(expand(B, [...batch, K, N]));
   const nb = numel(batch);
-  const out: number[] = [], scale: number[] = [];
+  const out: number[] = [],
+    scale: number[] = [];
   for (let bi = 0; bi < nb; bi++)
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
-        let s = 0, sa = 0;
+        let s = 0,
+          sa = 0;
         for (let k = 0; k < K; k++) {
           const p = Av[bi * M * K + i * K + k] * Bv[bi * K * N + k * N + j];
           s += p;
@@ -626,7 +703,10 @@ export function stack(ts: RefT[], dim: number): RefResult {
   const s0 = ts[0].shape;
   for (const t of ts) if (t.shape.length !== s0.length || t.shape.some((v, i) => v !== s0[i])) throw new Invalid('stack: shapes differ');
   const d = normDim(dim, s0.length + 1);
-  return cat(ts.map((t) => unsqueezeCopy(t, d)), d);
+  return cat(
+    ts.map((t) => unsqueezeCopy(t, d)),
+    d,
+  );
 }
 
 function unsqueezeCopy(t: RefT, d: number): RefT {
@@ -663,7 +743,12 @@ export function indexSelect(t: RefT, dim: number, idx: number[]): RefT {
   if (idx.some((i) => i >= size)) throw new Invalid('index out of range');
   // PyTorch 1.13: "index out of range in self" (checked with torch 1.13.1).
   if (idx.some((i) => i < 0)) throw new Invalid('negative index_select index');
-  if (t.shape.length === 0) return fromFlat(t.dtype, idx.map(() => values(t)[0]), idx.length === 1 ? [] : [idx.length]);
+  if (t.shape.length === 0)
+    return fromFlat(
+      t.dtype,
+      idx.map(() => values(t)[0]),
+      idx.length === 1 ? [] : [idx.length],
+    );
   const parts = idx.map((i) => unsqueezeCopy(contiguous(select(t, d, i)), d));
   if (parts.length === 0) {
     const shape = t.shape.slice();
@@ -679,7 +764,11 @@ export function indexFirst(t: RefT, idx: number[]): RefT {
   if (t.shape.length === 0) throw new Invalid('index a 0-d tensor with a list');
   const size = t.shape[0];
   if (idx.some((i) => i >= size || i < -size)) throw new Invalid('index out of range');
-  return indexSelect(t, 0, idx.map((i) => (i < 0 ? i + size : i)));
+  return indexSelect(
+    t,
+    0,
+    idx.map((i) => (i < 0 ? i + size : i)),
+  );
 }
 
 /** gather along dim: out[..i_d..] = t[..index[..i_d..]..]; index has t's rank. */
@@ -693,7 +782,12 @@ export function gather(t: RefT, dim: number, index: RefT): RefT {
   if (iv.some((i) => i >= size)) throw new Invalid('gather: index out of range');
   // PyTorch 1.13: "index -1 is out of bounds for dimension 1 with size 3".
   if (iv.some((i) => i < 0)) throw new Invalid('negative gather index');
-  if (n === 0) return fromFlat(t.dtype, iv.map(() => values(t)[0]), index.shape);
+  if (n === 0)
+    return fromFlat(
+      t.dtype,
+      iv.map(() => values(t)[0]),
+      index.shape,
+    );
   const out: number[] = [];
   const pos = new Array<number>(n).fill(0);
   for (let k = 0; k < iv.length; k++) {

@@ -13,8 +13,8 @@ export function versionState(v: number): Record<string, torch.Tensor> {
     'conv.weight': torch.full([256, 64, 3, 3], v, { dtype: 'float32' }),
     'fc.weight': torch.arange(0, 1 << 18, { dtype: 'float64' }).add(v),
     'bn.num_batches_tracked': torch.tensor([v], { dtype: 'int64' }),
-    'mask': torch.full([4096], v % 2 === 1),
-    'codes': torch.full([3, 1000], v % 251, { dtype: 'uint8' }),
+    mask: torch.full([4096], v % 2 === 1),
+    codes: torch.full([3, 1000], v % 251, { dtype: 'uint8' }),
   };
 }
 

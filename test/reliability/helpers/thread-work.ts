@@ -26,9 +26,11 @@ export interface WorkResult {
 export function doWork(rounds = 3): WorkResult {
   let out: WorkResult | null = null;
   for (let r = 0; r < rounds; r++) {
-    const a = formula([192, 160], 1), b = formula([160, 128], 2);
+    const a = formula([192, 160], 1),
+      b = formula([160, 128], 2);
     const mm = a.matmul(b);
-    const x = formula([4, 3, 20, 20], 3).requiresGrad_(), w = formula([8, 3, 3, 3], 4).requiresGrad_();
+    const x = formula([4, 3, 20, 20], 3).requiresGrad_(),
+      w = formula([8, 3, 3, 3], 4).requiresGrad_();
     const y = F.conv2d(x, w, null, { padding: 1, stride: 1 });
     y.square().sum().backward();
     const big = formula([64, 4096], 5);

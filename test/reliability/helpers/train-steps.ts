@@ -27,4 +27,6 @@ try {
   rmSync(dir, { recursive: true, force: true });
 }
 if (!losses.every(Number.isFinite)) throw new Error(`non-finite loss: ${losses}`);
-console.log(`train-steps: ${steps} steps of batch ${batch}, first loss ${losses[0].toFixed(4)}, last ${losses[steps - 1].toFixed(4)}; state saved and loaded`);
+console.log(
+  `train-steps: ${steps} steps of batch ${batch}, first loss ${losses[0].toFixed(4)}, last ${losses[steps - 1].toFixed(4)}; state saved and loaded`,
+);
