@@ -276,8 +276,10 @@ def run_op(op, args, kwargs, refs):
     if op == 'index':
         x = resolve(args[0], refs)
         return x[tuple(parse_index_item(i, refs) for i in args[1:])]
-    out = PY_OPS[op]([resolve(a, refs) for a in args], kwargs)
-    return out
+    # An op without a PY_OPS entry is called as torch.<op>(*tensors, **kwargs),
+    # the way the JS side calls a declared op (test/helpers/fixtures.ts).
+    fn = PY_OPS.get(op) or (lambda a, kw: getattr(torch, op)(*a, **kw))
+    return fn([resolve(a, refs) for a in args], kwargs)
 
 
 def as_list(out):
@@ -528,6 +530,8 @@ def elementwise():
       noncontiguous=True)
     c('eq_int64', 'eq', [R0, R1], [inp(ints(0, 3, 3, 4)), inp(ints(0, 3, 3, 4))])
     c('gt_int64_broadcast', 'gt', [R0, R1], [inp(ints(0, 5, 3, 1)), inp(ints(0, 5, 4))])
+    c('log2', 'log2', [R0], [inp(pos(3, 4, lo=0.2, hi=3.0))])
+    c('log2_special', 'log2', [R0], [inp(torch.tensor([0.0, -1.0, math.inf, math.nan, 8.0, 1e-30]))], grad=False)
     return f
 
 

@@ -15,7 +15,6 @@ type Operand = Tensor | number | boolean;
 function bothScalars(op: string): TypeError {
   return new TypeError(`${op}: at least one operand must be a Tensor`);
 }
-const num = (v: Operand): number | Tensor => (typeof v === 'boolean' ? Number(v) : v);
 const isBool = (v: Operand) => typeof v === 'boolean' || (v instanceof Tensor && v.dtype === 'bool');
 
 // ---- add / sub -------------------------------------------------------------------
@@ -24,8 +23,8 @@ define(add, {
   node: 'AddBackward0',
   forward: ({ input, other, alpha }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('add');
-    const b = alpha === 1 ? num(other) : typeof other === 'boolean' || typeof other === 'number' ? Number(other) * alpha : K.binary('Mul', other, alpha);
-    return { out: K.binary('Add', num(input), b), save: alpha };
+    const b = alpha === 1 ? other : typeof other === 'boolean' || typeof other === 'number' ? Number(other) * alpha : K.binary('Mul', other, alpha);
+    return { out: K.binary('Add', input, b), save: alpha };
   },
   grads: { input: (g) => g, other: (g, alpha) => (alpha === 1 ? g : g.mul(alpha)) },
 });
@@ -37,8 +36,8 @@ define(sub, {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('sub');
     // PyTorch refuses subtraction where either side is a bool.
     if (isBool(input) || isBool(other)) throw new TypeError('sub: subtraction with bool operands is not supported; use logicalXor() or logicalNot() instead');
-    const b = alpha === 1 ? num(other) : typeof other === 'number' ? other * alpha : K.binary('Mul', other as Tensor, alpha);
-    return { out: K.binary('Sub', num(input), b), save: alpha };
+    const b = alpha === 1 ? other : typeof other === 'number' ? other * alpha : K.binary('Mul', other as Tensor, alpha);
+    return { out: K.binary('Sub', input, b), save: alpha };
   },
   grads: { input: (g) => g, other: (g, alpha) => g.mul(-alpha) },
 });
@@ -55,7 +54,8 @@ define(mul, {
   node: 'MulBackward0',
   forward: ({ input, other }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('mul');
-    const a = num(input), b = num(other);
+    // A boolean stays one: it is Python's bool scalar for type promotion.
+    const a = input, b = other;
     // input is needed only for other's gradient (PyTorch saves no more).
     return { out: K.binary('Mul', a, b), save: { a: b instanceof Tensor ? a : 0, b } };
   },
@@ -82,8 +82,9 @@ define(div, {
   node: 'DivBackward0',
   forward: ({ input, other, roundingMode }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('div');
-    const a = num(input), b = num(other);
-    if (roundingMode !== null) return { out: roundedDiv(a, b, roundingMode, 'div'), save: null };
+    const a = input, b = other;
+    // A boolean stands for 0 or 1 in a rounded division (as before the redesign).
+    if (roundingMode !== null) return { out: roundedDiv(asNumber(a), asNumber(b), roundingMode, 'div'), save: null };
     return { out: K.binary('Div', a, b, K.floatDType(K.binaryDType(a, b))), save: { a: b instanceof Tensor ? a : 0, b } };
   },
   grads: {
@@ -97,6 +98,8 @@ define(div, {
 // div with a rounding mode: the promoted dtype (ints stay ints). Integer
 // division by zero is an error in PyTorch ("ZeroDivisionError"); the
 // kernels would return 0.
+const asNumber = (v: Operand): Tensor | number => (typeof v === 'boolean' ? Number(v) : v);
+
 function roundedDiv(a: Tensor | number, b: Tensor | number, mode: RoundingMode, op: string): Tensor {
   const dt = K.binaryDType(a, b);
   if (dt === 'bool') throw new TypeError(`${op}: "div_${mode}" is not implemented for bool (rounding_mode='${mode}')`);
@@ -191,6 +194,7 @@ function floatUnary<const N extends string>(name: N, kernel: UnaryOp, node: stri
 
 export const exp = floatUnary('exp', 'Exp', 'ExpBackward0', 'e to the input', 'result', (g, y) => g.mul(y));
 export const log = floatUnary('log', 'Log', 'LogBackward0', 'natural logarithm', 'input', (g, x) => g.div(x));
+export const log2 = floatUnary('log2', 'Log2', 'Log2Backward0', 'base-2 logarithm', 'input', (g, x) => g.div(x.mul(Math.LN2)));
 export const log1p = floatUnary('log1p', 'Log1p', 'Log1PBackward0', 'log(1 + input)', 'input', (g, x) => g.div(x.add(1)));
 export const sqrt = floatUnary('sqrt', 'Sqrt', 'SqrtBackward0', 'square root', 'result', (g, y) => g.div(y.mul(2)));
 export const rsqrt = floatUnary('rsqrt', 'Rsqrt', 'RsqrtBackward0', '1 / sqrt(input)', 'result', (g, y) => g.mul(y.pow(3)).mul(-0.5));
@@ -294,7 +298,7 @@ export const minimum = extremum('minimum', 'Minimum', 'MinimumBackward0');
 // ---- comparisons -------------------------------------------------------------------
 function comparison<const N extends string>(name: N, kernel: BinaryOp, doc: string) {
   const f = op(name, [T.tensor('input'), T.tensorOrScalar('other')], `input ${doc} other, as bool`);
-  define(f, { impl: ({ input, other }) => K.binary(kernel, input, num(other)) });
+  define(f, { impl: ({ input, other }) => K.binary(kernel, input, other) });
   return f;
 }
 export const eq = comparison('eq', 'Eq', '==');

@@ -269,7 +269,7 @@ export function binaryDType(a: Tensor | number | boolean, b: Tensor | number | b
  * out = op(a, b) with broadcasting and type promotion. `computeDType`
  * overrides the promoted dtype (true division of ints computes in float).
  */
-export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number, computeDType?: DType): Tensor {
+export function binary(op: BinaryOp, a: Tensor | number | boolean, b: Tensor | number | boolean, computeDType?: DType): Tensor {
   const name = lower(op);
   const dt = computeDType ?? binaryDType(a, b);
   const outDType = COMPARISON.has(op) ? 'bool' : dt;

@@ -13,7 +13,7 @@ namespace kd {
 #define KD_UNARY_OPS(X) \
   X(Neg) X(Exp) X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sin) X(Cos) X(Tan) X(Relu) \
   X(Sigmoid) X(Tanh) X(Reciprocal) X(Sign) X(Floor) X(Ceil) X(Round)      \
-  X(Log1p) X(Expm1) X(Erf) X(Gelu) X(GeluGrad) X(LogicalNot) X(IsNan) X(Square)
+  X(Log1p) X(Expm1) X(Erf) X(Gelu) X(GeluGrad) X(LogicalNot) X(IsNan) X(Square) X(Log2)
 
 // Comparisons and logical ops write Bool; the rest write the inputs' dtype.
 // ReluBackward(y, g) = y > 0 ? g : 0, relu's gradient in one pass.

@@ -705,6 +705,7 @@ void unaryFloat(UnaryOp op, const TensorView* const* v) {
       else return run1<T, T>(v, g, [](T x) { return std::tanh(x); });
     case UnaryOp::Reciprocal: return run1<T, T>(v, kGrain, [](T x) { return T(1) / x; });
     case UnaryOp::Log1p: return run1<T, T>(v, g, [](T x) { return std::log1p(x); });
+    case UnaryOp::Log2: return run1<T, T>(v, g, [](T x) { return std::log2(x); });
     case UnaryOp::Expm1: return run1<T, T>(v, g, [](T x) { return std::expm1(x); });
     case UnaryOp::Erf: return run1<T, T>(v, g, [](T x) { return std::erf(x); });
     // Phi(x) = (1 + erf(x/sqrt2))/2, written with erfc: 1 + erf cancels to

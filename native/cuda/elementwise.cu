@@ -54,6 +54,7 @@ bool floatOnlyUnary(UnaryOp op) {
     case UnaryOp::Tanh:
     case UnaryOp::Reciprocal:
     case UnaryOp::Log1p:
+    case UnaryOp::Log2:
     case UnaryOp::Expm1:
     case UnaryOp::Erf:
     case UnaryOp::Gelu:
@@ -216,6 +217,7 @@ __device__ inline T unaryFloat(int op, T x) {
     case UnaryOp::Tanh: return tanh(x);
     case UnaryOp::Reciprocal: return T(1) / x;
     case UnaryOp::Log1p: return log1p(x);
+    case UnaryOp::Log2: return log2(x);
     case UnaryOp::Expm1: return expm1(x);
     case UnaryOp::Erf: return erf(x);
     // Phi written with erfc, which keeps the far negative tail exact.

@@ -232,10 +232,31 @@ export function expectTensor(actual: Tensor, expected: TensorSpec, what: string,
   expect(nBad === 0, msg).toBe(true);
 }
 
+/**
+ * The op a fixture case runs: the test's own lambda, or else the declared
+ * op of that name (lib/ops/op.ts) called as PyTorch was, tensors
+ * positionally and PyTorch's keywords (camelCased) in the options object.
+ * So a new declared op needs only its fixture entry to be tested.
+ */
+export function declaredOp(op: string): OpFn | null {
+  const name = camel(op);
+  const f = (torch as unknown as Record<string, unknown>)[name];
+  if (typeof f !== 'function' || !(f as { spec?: unknown }).spec) return null;
+  return (args, kw) => {
+    const opts: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(kw ?? {})) opts[camel(k)] = v;
+    return (f as (...a: unknown[]) => Tensor)(...args, opts);
+  };
+}
+
+function camel(s: string): string {
+  return s.replace(/_([a-z0-9])/g, (_, ch: string) => ch.toUpperCase());
+}
+
 function opFor(c: Case, table: OpTable): OpFn {
-  const fn = table[c.op];
-  expect(typeof fn, `${c.name}: no Kindling lambda for op '${c.op}' in the test's table`).toBe('function');
-  return fn;
+  const fn = table[c.op] ?? declaredOp(c.op);
+  expect(typeof fn, `${c.name}: no Kindling lambda for op '${c.op}' in the test's table, and no declared torch.${camel(c.op)}`).toBe('function');
+  return fn!;
 }
 
 /**
