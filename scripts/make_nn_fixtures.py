@@ -160,6 +160,7 @@ TORCH = {
     'l1Loss': lambda a, kw: F.l1_loss(a[0], a[1], reduction=kw.get('reduction', 'mean')),
     'binaryCrossEntropy': t_bce,
     'binaryCrossEntropyWithLogits': t_bce_logits,
+    'softplus': lambda a, kw: F.softplus(a[0], beta=kw.get('beta', 1), threshold=kw.get('threshold', 20)),
 }
 
 
@@ -270,6 +271,7 @@ def probs(*shape, dtype=torch.float32):
 
 
 T01 = [{'view': 'transpose', 'dims': [2, 3]}]
+T01_2D = [{'view': 'transpose', 'dims': [0, 1]}]
 
 
 # ---------------------------------------------------------------------------
@@ -525,6 +527,15 @@ def misc_cases():
     c.append(make_case('oneHot_n_2d', 'oneHot', [inp(torch.tensor([[0, 1], [2, 0]]))], {'numClasses': 4}))
     c.append(make_case('oneHot_err_range', 'oneHot', [inp(torch.tensor([0, 4]))], {'numClasses': 3}, error=True))
     c.append(make_case('oneHot_err_negative', 'oneHot', [inp(torch.tensor([0, -1]))], {}, error=True))
+    # softplus: both sides of the threshold, inputs whose exp overflows float32 (100),
+    # and -30 (exp underflows); the linear side's gradient is exactly 1.
+    wide = torch.tensor([[-30.0, -2.0, -0.5, 0.0, 0.5, 2.0], [15.0, 19.5, 20.5, 25.0, 40.0, 100.0]])
+    c.append(make_case('softplus_default', 'softplus', [inp(wide, True)]))
+    c.append(make_case('softplus_beta_threshold', 'softplus', [inp(randn(3, 4, scale=3.0), True)], {'beta': 2.0, 'threshold': 5.0}))
+    c.append(make_case('softplus_beta_small', 'softplus', [inp(randn(2, 5, scale=4.0), True)], {'beta': 0.5, 'threshold': 1.0}))
+    c.append(make_case('softplus_float64_transposed', 'softplus', [inp(randn(3, 4, dtype=torch.float64, scale=5.0), True, T01_2D)],
+                       {'threshold': 3.0}))
+    c.append(make_case('softplus_err_int', 'softplus', [inp(torch.tensor([1, 2]))], {}, error=True))
     return c
 
 

@@ -1,17 +1,22 @@
 // The differentiable nn ops: convolution, pooling, batch norm and the fused
 // nll / cross-entropy loss over the native kernels (native/cpu/nn.cc), plus
-// the losses whose gradients PyTorch defines by formula (BCE, MSE).
-// Arguments arrive checked and normalised by lib/nn/functional.ts.
+// the losses whose gradients PyTorch defines by formula (BCE, MSE), leaky
+// relu and embedding. Each is declared once (lib/ops/op.ts), in the shape of
+// PyTorch's native function (aten::convolution, native_batch_norm, ...);
+// arguments arrive checked and normalised by lib/nn/functional.ts, which is
+// what callers use.
 //
 // Note [nn backward]: a first-order backward calls the fused native
-// backward kernel. Under createGraph (grad mode on inside backward) each op
-// instead builds its gradient from differentiable ops, so higher-order
-// gradients work: conv, pooling and embedding through pairs of mutually
-// adjoint ops (each op's backward is the other op), batch norm and the nll
-// family through composites of existing ops.
-import { Tensor } from '../tensor.js';
-import { defineOp, type Ctx } from '../autograd/function.js';
-import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
+// backward kernel (`fused`, Note [Fused backward]). Under createGraph the
+// framework runs `grads` instead, each op's gradient built from
+// differentiable ops, so higher-order gradients work: conv, pooling and
+// embedding through pairs of mutually adjoint ops (each op's backward is
+// the other op), batch norm and the nll family through composites of
+// existing ops.
+import type { Tensor } from '../tensor.js';
+import { noGrad } from '../autograd/grad_mode.js';
+import { define, op, tensorParam as T, type Saving } from './op.js';
+import { param as p, as, type ArgsOf } from '../util/args.js';
 import * as K from './kernels.js';
 import type { Ref } from '../backend/native.js';
 import type { DType } from '../dtype.js';
@@ -25,25 +30,35 @@ function sameDType(g: Tensor, dtype: DType): Tensor {
   return K.contiguous(g.dtype === dtype ? g : K.cast(g, dtype));
 }
 
-// ---- conv2d --------------------------------------------------------------------------
-export interface Conv2dParams {
-  stride: [number, number];
+// Parameters of these ops hold values nn.functional has already checked.
+/** [h, w]. */
+const pair = <N extends string>(name: N) => p.custom(name, 'int[2]', as<readonly [number, number]>);
+/** A shape or spatial size, read as given. */
+const size = <N extends string>(name: N) => p.custom(name, 'int[]', as<readonly number[]>);
+
+export type Reduction = 'none' | 'mean' | 'sum';
+const REDUCTION_CODE: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
+const reductionParam = p.oneOf('reduction', ['none', 'mean', 'sum'], 'mean');
+
+// ---- convolution ---------------------------------------------------------------------
+interface ConvGeometry {
+  stride: readonly [number, number];
   /** Top/left padding; bottom/right follow from the output size. */
-  padding: [number, number];
-  dilation: [number, number];
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
   groups: number;
 }
 
-function convArray(p: Conv2dParams): number[] {
-  return [p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1], p.groups];
+function convArray(c: ConvGeometry): number[] {
+  return [c.stride[0], c.stride[1], c.padding[0], c.padding[1], c.dilation[0], c.dilation[1], c.groups];
 }
 
 // conv2d and max pooling write every element of their outputs and
 // gradients (the native kernels overwrite, never accumulate), so these are
 // K.output: zeroing them first cost 5% of a LeNet step.
-function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]): Tensor {
+function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, outHW: readonly number[]): Tensor {
   const out = K.output([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d', x.device);
-  K.native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(p), out._ref());
+  K.native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(c), out._ref());
   return out;
 }
 
@@ -51,99 +66,103 @@ function convForward(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, ou
 // backward reads x only to unfold it for the weight gradient and w only for
 // the input gradient, so the tensor being written stands in for the one
 // that is not read (it has the right shape and dtype).
-function convInputGrad(g: Tensor, w: Tensor, p: Conv2dParams, xShape: readonly number[]): Tensor {
+function convInputGrad(g: Tensor, w: Tensor, c: ConvGeometry, xShape: readonly number[]): Tensor {
   const gx = K.output(xShape, g.dtype, 'conv2d', g.device);
   const gc = K.contiguous(g);
-  K.native.conv2dBackward(gc._ref(), gx._ref(), K.contiguous(w)._ref(), convArray(p), gx._ref(), null, null);
+  K.native.conv2dBackward(gc._ref(), gx._ref(), K.contiguous(w)._ref(), convArray(c), gx._ref(), null, null);
   return gx;
 }
 
-function convWeightGrad(x: Tensor, g: Tensor, p: Conv2dParams, wShape: readonly number[]): Tensor {
+function convWeightGrad(x: Tensor, g: Tensor, c: ConvGeometry, wShape: readonly number[]): Tensor {
   const gw = K.output(wShape, g.dtype, 'conv2d', g.device);
-  K.native.conv2dBackward(K.contiguous(g)._ref(), K.contiguous(x)._ref(), gw._ref(), convArray(p), null, gw._ref(), null);
+  K.native.conv2dBackward(K.contiguous(g)._ref(), K.contiguous(x)._ref(), gw._ref(), convArray(c), null, gw._ref(), null);
   return gw;
 }
 
+const CONV_GEOMETRY = [pair('stride'), pair('padding'), pair('dilation'), p.int('groups')] as const;
+
+/** x [N, C, H, W], w [OC, C/groups, KH, KW], b [OC] or null; out [N, OC, ...outputSize]. */
+export const convolution = op(
+  'convolution',
+  [T.tensor('input'), T.tensor('weight'), T.optTensor('bias'), ...CONV_GEOMETRY, size('outputSize')],
+  '2-d convolution; padding is the top/left padding, outputSize fixes the bottom/right (F.conv2d checks the arguments)',
+);
+
+/** d conv2d / d input: the transposed convolution of gradOutput with weight. */
+export const convolutionBackwardInput = op(
+  'convolutionBackwardInput',
+  [T.tensor('gradOutput'), T.tensor('weight'), ...CONV_GEOMETRY, size('inputSize')],
+  "conv2d's input gradient",
+);
+
+/** d conv2d / d weight: the correlation of input with gradOutput. */
+export const convolutionBackwardWeight = op(
+  'convolutionBackwardWeight',
+  [T.tensor('input'), T.tensor('gradOutput'), ...CONV_GEOMETRY, size('weightSize')],
+  "conv2d's weight gradient",
+);
+
+const geometry = (a: ConvGeometry): ConvGeometry => ({ stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups });
+
 // conv2d is bilinear in (x, w), so its two partial backwards are bilinear
 // too and the three ops close under differentiation (Note [nn backward]).
-const convOp: (x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]) => Tensor = defineOp({
-  name: 'ConvolutionBackward0',
-  forward: (ctx, x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: readonly number[]) => {
-    const xc = K.contiguous(x), wc = K.contiguous(w);
-    ctx.saveForBackward(xc, wc);
-    ctx.p = p;
-    ctx.hasBias = b !== null;
-    return convForward(xc, wc, b, p, outHW);
+define(convolution, {
+  node: 'ConvolutionBackward0',
+  forward: (a) => {
+    const x = K.contiguous(a.input),
+      w = K.contiguous(a.weight);
+    const c = geometry(a);
+    return { out: convForward(x, w, a.bias, c, a.outputSize), save: { x, w, c, hasBias: a.bias !== null } };
   },
-  backward: (ctx, g) => {
-    const [x, w] = ctx.savedTensors;
-    const p = ctx.p as Conv2dParams;
-    const [needX, needW, needB] = ctx.needsInputGrad;
-    let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
-    if (isGradEnabled()) {
-      if (needX) gx = convInputGradOp(g, w, p, x._shape);
-      if (needW) gw = convWeightGradOp(x, g, p, w._shape);
-      if (ctx.hasBias && needB) gb = g.sum([0, 2, 3]);
-    } else {
-      const gc = sameDType(g, x.dtype);
-      gx = needX ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
-      gw = needW ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
-      gb = ctx.hasBias && needB ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
-      K.native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(p), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
-    }
-    return ctx.hasBias ? [gx, gw, gb] : [gx, gw];
+  grads: {
+    input: (g, { w, c, x }) => convolutionBackwardInput(g, w, c.stride, c.padding, c.dilation, c.groups, x._shape),
+    weight: (g, { x, c, w }) => convolutionBackwardWeight(x, g, c.stride, c.padding, c.dilation, c.groups, w._shape),
+    bias: (g) => g.sum([0, 2, 3]),
+  },
+  fused: (g, { x, w, c, hasBias }, needs) => {
+    const gc = sameDType(g, x.dtype);
+    const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
+    const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
+    const gb = hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
+    K.native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(c), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
+    return { input: gx, weight: gw, bias: gb };
   },
 });
 
-const convInputGradOp: (g: Tensor, w: Tensor, p: Conv2dParams, xShape: readonly number[]) => Tensor = defineOp({
-  name: 'ConvolutionBackwardBackward0',
-  forward: (ctx, g: Tensor, w: Tensor, p: Conv2dParams, xShape: readonly number[]) => {
-    ctx.saveForBackward(g, w);
-    ctx.p = p;
-    return convInputGrad(g, w, p, xShape);
+define(convolutionBackwardInput, {
+  node: 'ConvolutionBackwardBackward0',
+  forward: (a) => {
+    const c = geometry(a);
+    return { out: convInputGrad(a.gradOutput, a.weight, c, a.inputSize), save: { g: a.gradOutput, w: a.weight, c } };
   },
-  backward: (ctx, ggx) => {
-    const [g, w] = ctx.savedTensors;
-    const p = ctx.p as Conv2dParams;
-    return [
-      ctx.needsInputGrad[0] ? convOp(ggx, w, null, p, g._shape.slice(2)) : null,
-      ctx.needsInputGrad[1] ? convWeightGradOp(ggx, g, p, w._shape) : null,
-    ];
+  grads: {
+    gradOutput: (gg, { g, w, c }) => convolution(gg, w, null, c.stride, c.padding, c.dilation, c.groups, g._shape.slice(2)),
+    weight: (gg, { g, w, c }) => convolutionBackwardWeight(gg, g, c.stride, c.padding, c.dilation, c.groups, w._shape),
   },
 });
 
-const convWeightGradOp: (x: Tensor, g: Tensor, p: Conv2dParams, wShape: readonly number[]) => Tensor = defineOp({
-  name: 'ConvolutionBackwardBackward0',
-  forward: (ctx, x: Tensor, g: Tensor, p: Conv2dParams, wShape: readonly number[]) => {
-    ctx.saveForBackward(x, g);
-    ctx.p = p;
-    return convWeightGrad(x, g, p, wShape);
+define(convolutionBackwardWeight, {
+  node: 'ConvolutionBackwardBackward0',
+  forward: (a) => {
+    const c = geometry(a);
+    return { out: convWeightGrad(a.input, a.gradOutput, c, a.weightSize), save: { x: a.input, g: a.gradOutput, c } };
   },
-  backward: (ctx, ggw) => {
-    const [x, g] = ctx.savedTensors;
-    const p = ctx.p as Conv2dParams;
-    return [
-      ctx.needsInputGrad[0] ? convInputGradOp(g, ggw, p, x._shape) : null,
-      ctx.needsInputGrad[1] ? convOp(x, ggw, null, p, g._shape.slice(2)) : null,
-    ];
+  grads: {
+    input: (gg, { x, g, c }) => convolutionBackwardInput(g, gg, c.stride, c.padding, c.dilation, c.groups, x._shape),
+    gradOutput: (gg, { x, g, c }) => convolution(x, gg, null, c.stride, c.padding, c.dilation, c.groups, g._shape.slice(2)),
   },
 });
-
-/** x [N, C, H, W], w [OC, C/groups, KH, KW], b [OC] or null; out [N, OC, outHW]. */
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, p: Conv2dParams, outHW: [number, number]): Tensor {
-  return convOp(x, w, b, p, outHW);
-}
 
 // ---- pooling ---------------------------------------------------------------------------
-export interface Pool2dParams {
-  kernel: [number, number];
-  stride: [number, number];
-  padding: [number, number];
-  dilation: [number, number];
+interface PoolGeometry {
+  kernelSize: readonly [number, number];
+  stride: readonly [number, number];
+  padding: readonly [number, number];
+  dilation: readonly [number, number];
 }
 
-function poolArray(p: Pool2dParams): number[] {
-  return [p.kernel[0], p.kernel[1], p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]];
+function poolArray(g: PoolGeometry): number[] {
+  return [g.kernelSize[0], g.kernelSize[1], g.stride[0], g.stride[1], g.padding[0], g.padding[1], g.dilation[0], g.dilation[1]];
 }
 
 /** [N, C, H, W] -> the number of planes N * C. */
@@ -151,118 +170,169 @@ function planesOf(shape: readonly number[]): number {
   return shape[0] * shape[1];
 }
 
-function maxPoolForward(x: Tensor, p: Pool2dParams, outHW: readonly number[]): { values: Tensor; indices: Tensor } {
-  const xc = K.contiguous(x, 'maxPool2d');
-  const [N, C, H, W] = xc._shape;
-  const [OH, OW] = outHW;
-  const values = K.output([N, C, OH, OW], x.dtype, 'maxPool2d', x.device);
-  const indices = K.output([N, C, OH, OW], 'int64', 'maxPool2d', x.device);
-  const P = N * C;
-  K.native.maxPool2d(refAs(xc, [P, H, W]), poolArray(p), refAs(values, [P, OH, OW]), refAs(indices, [P, OH, OW]));
-  return { values, indices };
-}
-
-// The indices of the latest maxPoolOp forward, for maxPool2dWithIndices
-// (an op returns one tensor; this hands over the second without a rerun).
+// The indices of the latest maxPool2dWithIndices forward, for
+// maxPool2dValuesAndIndices (an op returns one tensor; this hands over the
+// second without a rerun).
 let lastIndices: Tensor | null = null;
 
-const maxPoolOp = defineOp({
-  name: 'MaxPool2DWithIndicesBackward0',
-  forward: (ctx, x: Tensor, p: Pool2dParams, outHW: readonly number[]) => {
-    const { values, indices } = maxPoolForward(x, p, outHW);
-    ctx.xShape = x._shape;
-    ctx.indices = indices;
+/** Max pooling's values; its forward leaves the indices for maxPool2dValuesAndIndices. */
+export const maxPool2dWithIndices = op(
+  'maxPool2dWithIndices',
+  [T.tensor('input'), pair('kernelSize'), pair('stride'), pair('padding'), pair('dilation'), size('outputSize')],
+  '2-d max pooling of [N, C, H, W] (F.maxPool2d checks the arguments and sizes the output)',
+);
+
+/** Scatters gradOutput to the argmax positions; linear in gradOutput, with gather as its adjoint. */
+export const maxPool2dWithIndicesBackward = op(
+  'maxPool2dWithIndicesBackward',
+  [T.tensor('gradOutput'), T.tensor('indices'), size('inputSize')],
+  "max pooling's input gradient: gradOutput scattered to the indices",
+);
+
+define(maxPool2dWithIndices, {
+  node: 'MaxPool2DWithIndicesBackward0',
+  forward: (a) => {
+    const xc = K.contiguous(a.input, 'maxPool2d');
+    const [N, C, H, W] = xc._shape;
+    const [OH, OW] = a.outputSize;
+    const values = K.output([N, C, OH, OW], xc.dtype, 'maxPool2d', xc.device);
+    const indices = K.output([N, C, OH, OW], 'int64', 'maxPool2d', xc.device);
+    const P = N * C;
+    K.native.maxPool2d(refAs(xc, [P, H, W]), poolArray(a), refAs(values, [P, OH, OW]), refAs(indices, [P, OH, OW]));
     lastIndices = indices;
-    return values;
+    return { out: values, save: { indices, xShape: xc._shape } };
   },
-  backward: (ctx, g) => [maxPoolBackwardOp(g, ctx.indices as Tensor, ctx.xShape as number[])],
+  grads: { input: (g, { indices, xShape }) => maxPool2dWithIndicesBackward(g, indices, xShape) },
 });
 
-// Scatters g to the argmax positions; linear in g, with gather as its adjoint.
-const maxPoolBackwardOp = defineOp({
-  name: 'MaxPool2DWithIndicesBackwardBackward0',
-  forward: (ctx, g: Tensor, indices: Tensor, xShape: readonly number[]) => {
-    const P = planesOf(xShape), H = xShape[2], W = xShape[3];
-    const OH = indices._shape[2], OW = indices._shape[3];
-    ctx.indices = indices;
-    ctx.gShape = g._shape;
-    const gx = K.output(xShape, g.dtype, 'maxPool2d', g.device);
+define(maxPool2dWithIndicesBackward, {
+  node: 'MaxPool2DWithIndicesBackwardBackward0',
+  forward: ({ gradOutput: g, indices, inputSize }) => {
+    const P = planesOf(inputSize),
+      H = inputSize[2],
+      W = inputSize[3];
+    const OH = indices._shape[2],
+      OW = indices._shape[3];
+    const gx = K.output(inputSize, g.dtype, 'maxPool2d', g.device);
     K.native.maxPool2dBackward(refAs(K.contiguous(g), [P, OH, OW]), refAs(indices, [P, OH, OW]), refAs(gx, [P, H, W]));
-    return gx;
+    return { out: gx, save: { indices, gShape: g._shape } };
   },
-  backward: (ctx, gg) => {
-    const indices = ctx.indices as Tensor;
-    const shape = ctx.gShape as number[];
-    const P = planesOf(shape), L = shape[2] * shape[3];
-    return [gg.reshape([P, -1]).gather(1, indices._view([P, L])).reshape(shape)];
+  grads: {
+    gradOutput: (gg, { indices, gShape }) => {
+      const P = planesOf(gShape),
+        L = gShape[2] * gShape[3];
+      return gg
+        .reshape([P, -1])
+        .gather(1, indices._view([P, L]))
+        .reshape(gShape);
+    },
   },
 });
 
-export function maxPool2d(x: Tensor, p: Pool2dParams, outHW: [number, number]): Tensor {
-  return maxPoolOp(x, p, outHW);
-}
-
-/** maxPool2d with PyTorch's return_indices: the flat h * W + w of each maximum in its plane. */
-export function maxPool2dWithIndices(x: Tensor, p: Pool2dParams, outHW: [number, number]): { values: Tensor; indices: Tensor } {
+/** maxPool2dWithIndices with PyTorch's return_indices: the flat h * W + w of each maximum in its plane. */
+export function maxPool2dValuesAndIndices(
+  x: Tensor,
+  kernelSize: readonly [number, number],
+  stride: readonly [number, number],
+  padding: readonly [number, number],
+  dilation: readonly [number, number],
+  outputSize: readonly number[],
+): { values: Tensor; indices: Tensor } {
   lastIndices = null;
-  const values = maxPoolOp(x, p, outHW);
+  const values = maxPool2dWithIndices(x, kernelSize, stride, padding, dilation, outputSize);
   const indices = lastIndices as Tensor | null;
   lastIndices = null;
   if (indices === null) throw new Error('maxPool2d: internal error: the forward left no indices');
   return { values, indices };
 }
 
-export interface AvgPoolOptions {
+interface AvgPoolSettings {
+  geometry: PoolGeometry;
   countIncludePad: boolean;
   /** 0: none. */
   divisorOverride: number;
 }
 
-function avgForward(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: readonly number[]): Tensor {
+function avgForward(x: Tensor, s: AvgPoolSettings, outHW: readonly number[]): Tensor {
   const xc = K.contiguous(x, 'avgPool2d');
   const [N, C, H, W] = xc._shape;
   const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'avgPool2d', x.device);
-  K.native.avgPool2d(refAs(xc, [N * C, H, W]), poolArray(p), o.countIncludePad, o.divisorOverride, refAs(out, [N * C, outHW[0], outHW[1]]));
+  K.native.avgPool2d(
+    refAs(xc, [N * C, H, W]),
+    poolArray(s.geometry),
+    s.countIncludePad,
+    s.divisorOverride,
+    refAs(out, [N * C, outHW[0], outHW[1]]),
+  );
   return out;
 }
 
-function avgBackward(g: Tensor, p: Pool2dParams, o: AvgPoolOptions, xShape: readonly number[]): Tensor {
+function avgBackward(g: Tensor, s: AvgPoolSettings, xShape: readonly number[]): Tensor {
   const gc = K.contiguous(g);
   const [N, C, OH, OW] = gc._shape;
   const gx = K.empty(xShape, g.dtype, 'avgPool2d', g.device);
-  K.native.avgPool2dBackward(refAs(gc, [N * C, OH, OW]), poolArray(p), o.countIncludePad, o.divisorOverride, refAs(gx, [N * C, xShape[2], xShape[3]]));
+  K.native.avgPool2dBackward(
+    refAs(gc, [N * C, OH, OW]),
+    poolArray(s.geometry),
+    s.countIncludePad,
+    s.divisorOverride,
+    refAs(gx, [N * C, xShape[2], xShape[3]]),
+  );
   return gx;
 }
 
+const AVG_POOL_SETTINGS = [
+  pair('kernelSize'),
+  pair('stride'),
+  pair('padding'),
+  p.bool('countIncludePad'),
+  p.int('divisorOverride'),
+] as const;
+
+function avgSettings(a: ArgsOf<typeof AVG_POOL_SETTINGS>): AvgPoolSettings {
+  return {
+    geometry: { kernelSize: a.kernelSize, stride: a.stride, padding: a.padding, dilation: [1, 1] },
+    countIncludePad: a.countIncludePad,
+    divisorOverride: a.divisorOverride,
+  };
+}
+
+/** divisorOverride 0 is none. */
+export const avgPool2d = op(
+  'avgPool2d',
+  [T.tensor('input'), ...AVG_POOL_SETTINGS, size('outputSize')],
+  '2-d average pooling of [N, C, H, W] (F.avgPool2d checks the arguments and sizes the output)',
+);
+
+export const avgPool2dBackward = op(
+  'avgPool2dBackward',
+  [T.tensor('gradOutput'), ...AVG_POOL_SETTINGS, size('inputSize')],
+  "average pooling's input gradient",
+);
+
 // Average pooling is linear, and its backward is its adjoint: each op's
 // gradient is the other op (Note [nn backward]).
-const avgPoolOp: (x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: readonly number[]) => Tensor = defineOp({
-  name: 'AvgPool2DBackward0',
-  forward: (ctx, x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: readonly number[]) => {
-    ctx.p = p;
-    ctx.o = o;
-    ctx.xShape = x._shape;
-    return avgForward(x, p, o, outHW);
+define(avgPool2d, {
+  node: 'AvgPool2DBackward0',
+  forward: (a) => {
+    const s = avgSettings(a);
+    return { out: avgForward(a.input, s, a.outputSize), save: { s, xShape: a.input._shape } };
   },
-  backward: (ctx, g) => {
-    if (isGradEnabled()) return [avgPoolBackwardOp(g, ctx.p, ctx.o, ctx.xShape)];
-    return [avgBackward(g, ctx.p, ctx.o, ctx.xShape)];
-  },
+  grads: { input: (g, { s, xShape }) => avgPool2dBackward(g, ...avgArgs(s), xShape) },
+  fused: (g, { s, xShape }) => ({ input: avgBackward(g, s, xShape) }),
 });
 
-const avgPoolBackwardOp: (g: Tensor, p: Pool2dParams, o: AvgPoolOptions, xShape: readonly number[]) => Tensor = defineOp({
-  name: 'AvgPool2DBackwardBackward0',
-  forward: (ctx, g: Tensor, p: Pool2dParams, o: AvgPoolOptions, xShape: readonly number[]) => {
-    ctx.p = p;
-    ctx.o = o;
-    ctx.outHW = g._shape.slice(2);
-    return avgBackward(g, p, o, xShape);
+define(avgPool2dBackward, {
+  node: 'AvgPool2DBackwardBackward0',
+  forward: (a) => {
+    const s = avgSettings(a);
+    return { out: avgBackward(a.gradOutput, s, a.inputSize), save: { s, outHW: a.gradOutput._shape.slice(2) } };
   },
-  backward: (ctx, gg) => [avgPoolOp(gg, ctx.p, ctx.o, ctx.outHW)],
+  grads: { gradOutput: (gg, { s, outHW }) => avgPool2d(gg, ...avgArgs(s), outHW) },
 });
 
-export function avgPool2d(x: Tensor, p: Pool2dParams, o: AvgPoolOptions, outHW: [number, number]): Tensor {
-  return avgPoolOp(x, p, o, outHW);
+function avgArgs(s: AvgPoolSettings): [readonly [number, number], readonly [number, number], readonly [number, number], boolean, number] {
+  return [s.geometry.kernelSize, s.geometry.stride, s.geometry.padding, s.countIncludePad, s.divisorOverride];
 }
 
 function adaptiveForward(x: Tensor, outHW: readonly number[]): Tensor {
@@ -281,37 +351,31 @@ function adaptiveBackward(g: Tensor, xShape: readonly number[]): Tensor {
   return gx;
 }
 
-const adaptiveAvgPoolOp: (x: Tensor, outHW: readonly number[]) => Tensor = defineOp({
-  name: 'AdaptiveAvgPool2DBackward0',
-  forward: (ctx, x: Tensor, outHW: readonly number[]) => {
-    ctx.xShape = x._shape;
-    return adaptiveForward(x, outHW);
-  },
-  backward: (ctx, g) => [isGradEnabled() ? adaptiveAvgPoolBackwardOp(g, ctx.xShape) : adaptiveBackward(g, ctx.xShape)],
+export const adaptiveAvgPool2d = op(
+  'adaptiveAvgPool2d',
+  [T.tensor('input'), size('outputSize')],
+  '2-d adaptive average pooling of [N, C, H, W] to outputSize [h, w]',
+);
+export const adaptiveAvgPool2dBackward = op(
+  'adaptiveAvgPool2dBackward',
+  [T.tensor('gradOutput'), size('inputSize')],
+  "adaptive average pooling's input gradient",
+);
+
+define(adaptiveAvgPool2d, {
+  node: 'AdaptiveAvgPool2DBackward0',
+  forward: ({ input, outputSize }) => ({ out: adaptiveForward(input, outputSize), save: input._shape }),
+  grads: { input: (g, xShape) => adaptiveAvgPool2dBackward(g, xShape) },
+  fused: (g, xShape) => ({ input: adaptiveBackward(g, xShape) }),
 });
 
-const adaptiveAvgPoolBackwardOp: (g: Tensor, xShape: readonly number[]) => Tensor = defineOp({
-  name: 'AdaptiveAvgPool2DBackwardBackward0',
-  forward: (ctx, g: Tensor, xShape: readonly number[]) => {
-    ctx.outHW = g._shape.slice(2);
-    return adaptiveBackward(g, xShape);
-  },
-  backward: (ctx, gg) => [adaptiveAvgPoolOp(gg, ctx.outHW)],
+define(adaptiveAvgPool2dBackward, {
+  node: 'AdaptiveAvgPool2DBackwardBackward0',
+  forward: ({ gradOutput, inputSize }) => ({ out: adaptiveBackward(gradOutput, inputSize), save: gradOutput._shape.slice(2) }),
+  grads: { gradOutput: (gg, outHW) => adaptiveAvgPool2d(gg, outHW) },
 });
-
-export function adaptiveAvgPool2d(x: Tensor, outHW: [number, number]): Tensor {
-  return adaptiveAvgPoolOp(x, outHW);
-}
 
 // ---- batch norm ------------------------------------------------------------------------
-export interface BatchNormState {
-  runningMean: Tensor | null;
-  runningVar: Tensor | null;
-  training: boolean;
-  momentum: number;
-  eps: number;
-}
-
 /**
  * A running-statistics buffer as the kernel can update it in place: the
  * tensor itself when it is contiguous in x's dtype, else a scratch copy
@@ -330,113 +394,137 @@ function inPlaceBuffer(t: Tensor | null, dtype: DType): { ref: Ref | null; commi
   };
 }
 
-const batchNormOp = defineOp({
-  name: 'NativeBatchNormBackward0',
-  forward: (ctx, x: Tensor, w: Tensor | null, b: Tensor | null, s: BatchNormState) => {
+interface BatchNormSaved {
+  x: Tensor;
+  w: Tensor | null;
+  saveMean: Tensor;
+  saveInvstd: Tensor;
+  training: boolean;
+  eps: number;
+}
+
+/**
+ * x [N, C, ...]; weight/bias [C] or null. Updates the running statistics
+ * in place when training; reads only them when not.
+ */
+export const nativeBatchNorm = op(
+  'nativeBatchNorm',
+  [
+    T.tensor('input'),
+    T.optTensor('weight'),
+    T.optTensor('bias'),
+    T.optTensor('runningMean'),
+    T.optTensor('runningVar'),
+    p.bool('training'),
+    p.float('momentum'),
+    p.float('eps'),
+  ],
+  'batch normalisation over dim 1 (F.batchNorm checks the arguments)',
+);
+
+define(nativeBatchNorm, {
+  node: 'NativeBatchNormBackward0',
+  forward: ({ input: x, weight: w, bias: b, runningMean, runningVar, training, momentum, eps }): Saving<BatchNormSaved> => {
     const xc = K.contiguous(x);
-    const C = xc._shape[1], N = xc._shape[0];
+    const C = xc._shape[1],
+      N = xc._shape[0];
     const S = xc.numel() / Math.max(1, N * C);
     const shape3 = [N, C, S];
     const dev = x.device;
     const out = K.empty(xc._shape, x.dtype, 'batchNorm', dev);
-    const saveMean = K.empty([C], x.dtype, 'batchNorm', dev), saveInvstd = K.empty([C], x.dtype, 'batchNorm', dev);
-    const rm = inPlaceBuffer(s.training ? s.runningMean : null, x.dtype);
-    const rv = inPlaceBuffer(s.training ? s.runningVar : null, x.dtype);
+    const saveMean = K.empty([C], x.dtype, 'batchNorm', dev),
+      saveInvstd = K.empty([C], x.dtype, 'batchNorm', dev);
+    const rm = inPlaceBuffer(training ? runningMean : null, x.dtype);
+    const rv = inPlaceBuffer(training ? runningVar : null, x.dtype);
     // Evaluation reads the running statistics only.
-    const rmEval = s.training || !s.runningMean ? null : K.cast(K.contiguous(s.runningMean), x.dtype);
-    const rvEval = s.training || !s.runningVar ? null : K.cast(K.contiguous(s.runningVar), x.dtype);
+    const rmEval = training || !runningMean ? null : K.cast(K.contiguous(runningMean), x.dtype);
+    const rvEval = training || !runningVar ? null : K.cast(K.contiguous(runningVar), x.dtype);
     K.native.batchNorm(
       refAs(xc, shape3),
       w ? K.cast(K.contiguous(w), x.dtype)._ref() : null,
       b ? K.cast(K.contiguous(b), x.dtype)._ref() : null,
-      s.training ? rm.ref : rmEval!._ref(),
-      s.training ? rv.ref : rvEval!._ref(),
-      s.training,
-      s.momentum,
-      s.eps,
+      training ? rm.ref : rmEval!._ref(),
+      training ? rv.ref : rvEval!._ref(),
+      training,
+      momentum,
+      eps,
       refAs(out, shape3),
       saveMean._ref(),
       saveInvstd._ref(),
     );
     rm.commit();
     rv.commit();
-    ctx.saveForBackward(xc, w);
-    ctx.saveMean = saveMean;
-    ctx.saveInvstd = saveInvstd;
-    ctx.training = s.training;
-    ctx.eps = s.eps;
-    ctx.hasW = w !== null;
-    ctx.hasB = b !== null;
-    return out;
+    return { out, save: { x: xc, w, saveMean, saveInvstd, training, eps } };
   },
-  backward: (ctx, g) => {
-    const [x, w] = ctx.savedTensors;
-    const needs = ctx.needsInputGrad;
-    const needX = needs[0], needW = ctx.hasW && needs[1], needB = ctx.hasB && needs[ctx.hasW ? 2 : 1];
-    let gx: Tensor | null, gw: Tensor | null, gb: Tensor | null;
-    if (isGradEnabled()) {
-      [gx, gw, gb] = batchNormBackwardComposite(g, x, w, ctx);
-    } else {
-      const N = x._shape[0], C = x._shape[1];
-      const S = x.numel() / Math.max(1, N * C);
-      const shape3 = [N, C, S];
-      const gc = sameDType(g, x.dtype);
-      gx = needX ? K.empty(x._shape, x.dtype, 'batchNorm', x.device) : null;
-      gw = needW ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
-      gb = needB ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
-      K.native.batchNormBackward(
-        refAs(gc, shape3), refAs(x, shape3), w ? K.cast(K.contiguous(w), x.dtype)._ref() : null,
-        (ctx.saveMean as Tensor)._ref(), (ctx.saveInvstd as Tensor)._ref(), ctx.training,
-        gx ? refAs(gx, shape3) : null, gw?._ref() ?? null, gb?._ref() ?? null,
-      );
-    }
-    const out: (Tensor | null)[] = [needX ? gx : null];
-    if (ctx.hasW) out.push(needW ? gw : null);
-    if (ctx.hasB) out.push(needB ? gb : null);
-    return out;
+  // The backward from differentiable ops, for createGraph (Note [nn backward]).
+  grads: {
+    input: (g, s) => {
+      const { dims, bshape, invstd, xhat } = batchNormTerms(s);
+      const scale = s.w ? invstd.mul(s.w.reshape(bshape)) : invstd;
+      if (!s.training) return g.mul(scale);
+      const meanG = g.mean(dims, { keepdim: true });
+      const meanGX = g.mul(xhat).mean(dims, { keepdim: true });
+      return g.sub(meanG).sub(xhat.mul(meanGX)).mul(scale);
+    },
+    weight: (g, s) => {
+      const { dims, xhat } = batchNormTerms(s);
+      return g.mul(xhat).sum(dims);
+    },
+    bias: (g, s) => g.sum(batchNormLayout(s.x).dims),
+  },
+  fused: (g, { x, w, saveMean, saveInvstd, training }, needs) => {
+    const N = x._shape[0],
+      C = x._shape[1];
+    const S = x.numel() / Math.max(1, N * C);
+    const shape3 = [N, C, S];
+    const gc = sameDType(g, x.dtype);
+    const gx = needs.input ? K.empty(x._shape, x.dtype, 'batchNorm', x.device) : null;
+    const gw = needs.weight ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
+    const gb = needs.bias ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
+    K.native.batchNormBackward(
+      refAs(gc, shape3),
+      refAs(x, shape3),
+      w ? K.cast(K.contiguous(w), x.dtype)._ref() : null,
+      saveMean._ref(),
+      saveInvstd._ref(),
+      training,
+      gx ? refAs(gx, shape3) : null,
+      gw?._ref() ?? null,
+      gb?._ref() ?? null,
+    );
+    return { input: gx, weight: gw, bias: gb };
   },
 });
 
-/** The batch norm backward from differentiable ops, for createGraph (Note [nn backward]). */
-function batchNormBackwardComposite(g: Tensor, x: Tensor, w: Tensor | null, ctx: Ctx): [Tensor, Tensor, Tensor] {
+/** The dims batch norm reduces over (all but the channels) and the shape [1, C, 1, ...] of a per-channel value. */
+function batchNormLayout(x: Tensor): { dims: number[]; bshape: number[] } {
   const C = x._shape[1];
-  const dims = [...x._shape.keys()].filter((d) => d !== 1);
-  const bshape = x._shape.map((s, d) => (d === 1 ? C : 1));
-  let mean: Tensor, invstd: Tensor;
-  if (ctx.training) {
-    // The statistics depend on x, so they are rebuilt from it differentiably.
-    mean = x.mean(dims, { keepdim: true });
-    const xc = x.sub(mean);
-    invstd = xc.mul(xc).mean(dims, { keepdim: true }).add(ctx.eps).rsqrt();
-  } else {
-    mean = (ctx.saveMean as Tensor).reshape(bshape);
-    invstd = (ctx.saveInvstd as Tensor).reshape(bshape);
-  }
-  const xhat = x.sub(mean).mul(invstd);
-  const gb = g.sum(dims);
-  const gw = g.mul(xhat).sum(dims);
-  const scale = w ? invstd.mul(w.reshape(bshape)) : invstd;
-  let gx: Tensor;
-  if (ctx.training) {
-    const meanG = g.mean(dims, { keepdim: true });
-    const meanGX = g.mul(xhat).mean(dims, { keepdim: true });
-    gx = g.sub(meanG).sub(xhat.mul(meanGX)).mul(scale);
-  } else {
-    gx = g.mul(scale);
-  }
-  return [gx, gw, gb];
+  return { dims: [...x._shape.keys()].filter((d) => d !== 1), bshape: x._shape.map((n, d) => (d === 1 ? C : 1)) };
 }
 
-/** x [N, C, ...]; weight/bias [C] or null. Updates the running stats in place when training. */
-export function batchNorm(x: Tensor, w: Tensor | null, b: Tensor | null, s: BatchNormState): Tensor {
-  return batchNormOp(x, w, b, s);
+/**
+ * The normalised input and the inverse standard deviation, from
+ * differentiable ops: in training the statistics depend on x, so they are
+ * rebuilt from it.
+ */
+function batchNormTerms(s: BatchNormSaved): { dims: number[]; bshape: number[]; invstd: Tensor; xhat: Tensor } {
+  const x = s.x;
+  const { dims, bshape } = batchNormLayout(x);
+  let mean: Tensor, invstd: Tensor;
+  if (s.training) {
+    mean = x.mean(dims, { keepdim: true });
+    const xc = x.sub(mean);
+    invstd = xc.mul(xc).mean(dims, { keepdim: true }).add(s.eps).rsqrt();
+  } else {
+    mean = s.saveMean.reshape(bshape);
+    invstd = s.saveInvstd.reshape(bshape);
+  }
+  return { dims, bshape, invstd, xhat: x.sub(mean).mul(invstd) };
 }
 
 // ---- nll / cross entropy -----------------------------------------------------------------
-export type Reduction = 'none' | 'mean' | 'sum';
-const REDUCTION_CODE: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
-
-export interface NllState {
+interface NllSaved {
+  x: Tensor;
   /** int64, [N, D] viewable: the input's shape without the class dim. */
   target: Tensor;
   weight: Tensor | null;
@@ -445,63 +533,101 @@ export interface NllState {
   reduction: Reduction;
   /** true: input is logits (cross entropy); false: log-probabilities (nll_loss). */
   logits: boolean;
+  lse: Tensor | null;
+  /** The sum of the weights of the non-ignored targets, as the forward left it on the device. */
+  totalWeightTensor: Tensor;
+  totalWeight?: number;
 }
 
 /** [N, C, ...] -> [N, C, D]. */
 function nllShape(shape: readonly number[]): [number, number, number] {
-  const N = shape[0], C = shape[1];
+  const N = shape[0],
+    C = shape[1];
   let D = 1;
   for (let i = 2; i < shape.length; i++) D *= shape[i];
   return [N, C, D];
 }
 
-function nllForward(ctx: Ctx, x: Tensor, s: NllState): Tensor {
+const NLL_PARAMS = [
+  T.tensor('input'),
+  T.tensor('target'),
+  T.optTensor('weight'),
+  reductionParam,
+  p.int('ignoreIndex'),
+  p.float('labelSmoothing'),
+  p.bool('logits'),
+] as const;
+
+function nllForward(a: ArgsOf<typeof NLL_PARAMS>): Saving<NllSaved> {
+  const x = a.input;
   const xc = K.contiguous(x);
   const [N, C, D] = nllShape(xc._shape);
-  const target = K.contiguous(s.target);
-  const weight = s.weight ? K.cast(K.contiguous(s.weight), x.dtype) : null;
+  const target = K.contiguous(a.target);
+  const weight = a.weight ? K.cast(K.contiguous(a.weight), x.dtype) : null;
   const rowShape = xc._shape.filter((_, i) => i !== 1);
   const dev = x.device;
-  const out = K.empty(s.reduction === 'none' ? rowShape : [], x.dtype, 'nllLoss', dev);
-  const lse = s.logits ? K.empty([N, D], x.dtype, 'nllLoss', dev) : null;
+  const out = K.empty(a.reduction === 'none' ? rowShape : [], x.dtype, 'nllLoss', dev);
+  const lse = a.logits ? K.empty([N, D], x.dtype, 'nllLoss', dev) : null;
   const tw = K.empty([], x.dtype, 'nllLoss', dev);
   K.native.nllLoss(
-    refAs(xc, [N, C, D]), refAs(target, [N, D]), weight?._ref() ?? null,
-    s.ignoreIndex, s.labelSmoothing, REDUCTION_CODE[s.reduction], s.logits,
-    s.reduction === 'none' ? refAs(out, [N, D]) : out._ref(), lse?._ref() ?? null, tw._ref(),
+    refAs(xc, [N, C, D]),
+    refAs(target, [N, D]),
+    weight?._ref() ?? null,
+    a.ignoreIndex,
+    a.labelSmoothing,
+    REDUCTION_CODE[a.reduction],
+    a.logits,
+    a.reduction === 'none' ? refAs(out, [N, D]) : out._ref(),
+    lse?._ref() ?? null,
+    tw._ref(),
   );
-  ctx.saveForBackward(xc);
-  ctx.s = { ...s, target, weight };
-  ctx.lse = lse;
-  // Read when backward runs: on a device, reading it is a wait for the
-  // kernel, which a forward (evaluation, say) should not pay.
-  ctx.totalWeightTensor = tw;
-  return out;
+  // The total weight is read when backward runs: on a device, reading it
+  // is a wait for the kernel, which a forward (evaluation, say) should not pay.
+  const save: NllSaved = {
+    x: xc,
+    target,
+    weight,
+    ignoreIndex: a.ignoreIndex,
+    labelSmoothing: a.labelSmoothing,
+    reduction: a.reduction,
+    logits: a.logits,
+    lse,
+    totalWeightTensor: tw,
+  };
+  return { out, save };
 }
 
 /** The sum of the weights of the non-ignored targets, from the forward. */
-function totalWeightOf(ctx: Ctx): number {
-  if (ctx.totalWeight === undefined) ctx.totalWeight = (ctx.totalWeightTensor as Tensor).item();
-  return ctx.totalWeight as number;
+function totalWeightOf(s: NllSaved): number {
+  if (s.totalWeight === undefined) s.totalWeight = s.totalWeightTensor.item();
+  return s.totalWeight;
 }
 
-function nllBackward(ctx: Ctx, g: Tensor): (Tensor | null)[] {
-  const [x] = ctx.savedTensors;
-  const s = ctx.s as NllState;
-  if (isGradEnabled()) return [nllBackwardComposite(g, x, s, totalWeightOf(ctx))];
+function nllFused(g: Tensor, s: NllSaved): { input: Tensor } {
+  const x = s.x;
   const [N, C, D] = nllShape(x._shape);
   const gc = sameDType(g, x.dtype);
   const gx = K.empty(x._shape, x.dtype, 'nllLoss', x.device);
   K.native.nllLossBackward(
-    s.reduction === 'none' ? refAs(gc, [N, D]) : gc._ref(), refAs(x, [N, C, D]), refAs(s.target, [N, D]),
-    s.weight?._ref() ?? null, s.ignoreIndex, s.labelSmoothing, REDUCTION_CODE[s.reduction], s.logits,
-    (ctx.lse as Tensor | null)?._ref() ?? null, totalWeightOf(ctx), refAs(gx, [N, C, D]),
+    s.reduction === 'none' ? refAs(gc, [N, D]) : gc._ref(),
+    refAs(x, [N, C, D]),
+    refAs(s.target, [N, D]),
+    s.weight?._ref() ?? null,
+    s.ignoreIndex,
+    s.labelSmoothing,
+    REDUCTION_CODE[s.reduction],
+    s.logits,
+    s.lse?._ref() ?? null,
+    totalWeightOf(s),
+    refAs(gx, [N, C, D]),
   );
-  return [gx];
+  return { input: gx };
 }
 
 /** The nll / cross-entropy gradient from differentiable ops (Note [nn backward], Note [Label smoothing] in nn.cc). */
-function nllBackwardComposite(g: Tensor, x: Tensor, s: NllState, totalWeight: number): Tensor {
+function nllGrad(g: Tensor, s: NllSaved): Tensor {
+  const x = s.x;
+  const totalWeight = totalWeightOf(s);
   const [N, C, D] = nllShape(x._shape);
   const k = noGrad(() => {
     const t = s.target.reshape([N, D]);
@@ -521,9 +647,9 @@ function nllBackwardComposite(g: Tensor, x: Tensor, s: NllState, totalWeight: nu
   const b = s.labelSmoothing / C;
   let grad: Tensor;
   if (s.logits) {
-    const p = x.reshape([N, C, D]).softmax(1);
-    grad = p.sub(k.onehot).mul(a);
-    if (b > 0) grad = grad.add(p.mul(k.sumW).sub(k.classWeight).mul(b));
+    const prob = x.reshape([N, C, D]).softmax(1);
+    grad = prob.sub(k.onehot).mul(a);
+    if (b > 0) grad = grad.add(prob.mul(k.sumW).sub(k.classWeight).mul(b));
   } else {
     grad = k.onehot.mul(a).neg();
     if (b > 0) grad = grad.sub(k.classWeight.mul(b));
@@ -531,14 +657,20 @@ function nllBackwardComposite(g: Tensor, x: Tensor, s: NllState, totalWeight: nu
   return grad.mul(gRow).reshape(x._shape);
 }
 
-const nllLossOp = defineOp({ name: 'NllLossBackward0', forward: nllForward, backward: nllBackward });
-// With label smoothing PyTorch's cross_entropy ends in an add of the two terms.
-const smoothedNllOp = defineOp({ name: 'AddBackward0', forward: nllForward, backward: nllBackward });
-
-/** x [N, C, ...] (logits or log-probabilities); target int64 with x's shape minus dim 1. */
-export function nllLoss(x: Tensor, s: NllState): Tensor {
-  return s.labelSmoothing > 0 ? smoothedNllOp(x, s) : nllLossOp(x, s);
-}
+/**
+ * x [N, C, ...] (logits, or log-probabilities with logits false); target
+ * int64 with x's shape minus dim 1. One fused kernel for nll_loss and
+ * cross_entropy (log-softmax and nll in one pass).
+ */
+export const nllLossNd = op(
+  'nllLossNd',
+  NLL_PARAMS,
+  'nll loss of log-probabilities, or cross entropy of logits (F.crossEntropy and F.nllLoss check the arguments)',
+);
+/** nllLossNd with label smoothing: PyTorch's cross_entropy then ends in an add of the two terms (its node). */
+export const nllLossNdSmoothed = op('nllLossNdSmoothed', NLL_PARAMS, 'cross entropy of logits with label smoothing');
+define(nllLossNd, { node: 'NllLossBackward0', forward: nllForward, grads: { input: nllGrad }, fused: nllFused });
+define(nllLossNdSmoothed, { node: 'AddBackward0', forward: nllForward, grads: { input: nllGrad }, fused: nllFused });
 
 // ---- losses with formula gradients ----------------------------------------------------------
 function reduce(l: Tensor, reduction: Reduction): Tensor {
@@ -552,24 +684,25 @@ function spread(g: Tensor, reduction: Reduction, n: number): Tensor {
   return reduction === 'mean' ? g.div(n) : g;
 }
 
-const mseLossOp = defineOp({
-  name: 'MseLossBackward0',
-  forward: (ctx, x: Tensor, y: Tensor, reduction: Reduction) => {
-    ctx.saveForBackward(x, y);
-    ctx.reduction = reduction;
+export const mseLoss = op(
+  'mseLoss',
+  [T.tensor('input'), T.tensor('target'), reductionParam],
+  '(input - target)^2, reduced (F.mseLoss checks the arguments)',
+);
+define(mseLoss, {
+  node: 'MseLossBackward0',
+  forward: ({ input: x, target: y, reduction }) => {
     const d = x.sub(y);
-    ctx.n = d.numel();
-    return reduce(d.mul(d), reduction);
+    return { out: reduce(d.mul(d), reduction), save: { x, y, reduction, n: d.numel() } };
   },
-  backward: (ctx, g) => {
-    const [x, y] = ctx.savedTensors;
-    const gi = x.sub(y).mul(spread(g, ctx.reduction, ctx.n).mul(2));
-    return [ctx.needsInputGrad[0] ? gi : null, ctx.needsInputGrad[1] ? gi.neg() : null];
+  grads: {
+    input: (g, s) => mseGrad(g, s),
+    target: (g, s) => mseGrad(g, s).neg(),
   },
 });
 
-export function mseLoss(x: Tensor, y: Tensor, reduction: Reduction): Tensor {
-  return mseLossOp(x, y, reduction);
+function mseGrad(g: Tensor, s: { x: Tensor; y: Tensor; reduction: Reduction; n: number }): Tensor {
+  return s.x.sub(s.y).mul(spread(g, s.reduction, s.n).mul(2));
 }
 
 // PyTorch clamps the logs at -100 so a prediction of exactly 0 or 1 gives
@@ -577,108 +710,108 @@ export function mseLoss(x: Tensor, y: Tensor, reduction: Reduction): Tensor {
 const BCE_LOG_MIN = -100;
 const BCE_EPS = 1e-12;
 
-const bceOp = defineOp({
-  name: 'BinaryCrossEntropyBackward0',
-  forward: (ctx, x: Tensor, y: Tensor, s: { weight: Tensor | null; reduction: Reduction }) => {
-    ctx.saveForBackward(x, y);
-    ctx.s = s;
-    ctx.n = x.numel();
+interface BceSaved {
+  x: Tensor;
+  y: Tensor;
+  weight: Tensor | null;
+  posWeight: Tensor | null;
+  reduction: Reduction;
+  n: number;
+}
+
+/** The upstream gradient of each element, weighted. */
+function elementGrad(g: Tensor, s: BceSaved): Tensor {
+  const gs = spread(g, s.reduction, s.n);
+  return s.weight ? gs.mul(s.weight) : gs;
+}
+
+export const binaryCrossEntropy = op(
+  'binaryCrossEntropy',
+  [T.tensor('input'), T.tensor('target'), T.optTensor('weight'), reductionParam],
+  '-(target log(input) + (1 - target) log(1 - input)), weighted and reduced (F.binaryCrossEntropy checks the arguments)',
+);
+define(binaryCrossEntropy, {
+  node: 'BinaryCrossEntropyBackward0',
+  forward: ({ input: x, target: y, weight, reduction }): Saving<BceSaved> => {
     const logX = x.log().clamp(BCE_LOG_MIN, null);
     const log1mX = x.rsub(1).log().clamp(BCE_LOG_MIN, null);
     let l = y.mul(logX).add(y.rsub(1).mul(log1mX)).neg();
-    if (s.weight) l = l.mul(s.weight);
-    return reduce(l, s.reduction);
+    if (weight) l = l.mul(weight);
+    return { out: reduce(l, reduction), save: { x, y, weight, posWeight: null, reduction, n: x.numel() } };
   },
-  backward: (ctx, g) => {
-    const [x, y] = ctx.savedTensors;
-    const s = ctx.s as { weight: Tensor | null; reduction: Reduction };
-    let gs = spread(g, s.reduction, ctx.n);
-    if (s.weight) gs = gs.mul(s.weight);
-    const gx = ctx.needsInputGrad[0] ? x.sub(y).div(x.rsub(1).mul(x).clamp(BCE_EPS, null)).mul(gs) : null;
-    const gy = ctx.needsInputGrad[1]
-      ? x.rsub(1).log().clamp(BCE_LOG_MIN, null).sub(x.log().clamp(BCE_LOG_MIN, null)).mul(gs)
-      : null;
-    return [gx, gy];
+  grads: {
+    input: (g, s) => s.x.sub(s.y).div(s.x.rsub(1).mul(s.x).clamp(BCE_EPS, null)).mul(elementGrad(g, s)),
+    target: (g, s) => s.x.rsub(1).log().clamp(BCE_LOG_MIN, null).sub(s.x.log().clamp(BCE_LOG_MIN, null)).mul(elementGrad(g, s)),
   },
 });
-
-export function binaryCrossEntropy(x: Tensor, y: Tensor, weight: Tensor | null, reduction: Reduction): Tensor {
-  return bceOp(x, y, { weight, reduction });
-}
 
 /** log(1 + exp(-x)) computed without overflow: max(-x, 0) + log1p(exp(-|x|)). */
 function softplusNeg(x: Tensor): Tensor {
   return x.neg().clamp(0, null).add(x.abs().neg().exp().log1p());
 }
 
-const bceLogitsOp = defineOp({
-  name: 'BinaryCrossEntropyWithLogitsBackward0',
-  forward: (ctx, x: Tensor, y: Tensor, s: { weight: Tensor | null; posWeight: Tensor | null; reduction: Reduction }) => {
-    ctx.saveForBackward(x, y);
-    ctx.s = s;
-    ctx.n = x.numel();
+export const binaryCrossEntropyWithLogits = op(
+  'binaryCrossEntropyWithLogits',
+  [T.tensor('input'), T.tensor('target'), T.optTensor('weight'), T.optTensor('posWeight'), reductionParam],
+  'binaryCrossEntropy of sigmoid(input), computed stably (F.binaryCrossEntropyWithLogits checks the arguments)',
+);
+define(binaryCrossEntropyWithLogits, {
+  node: 'BinaryCrossEntropyWithLogitsBackward0',
+  forward: ({ input: x, target: y, weight, posWeight, reduction }): Saving<BceSaved> => {
     const sp = softplusNeg(x);
     let l: Tensor;
-    if (s.posWeight) {
-      const logWeight = s.posWeight.sub(1).mul(y).add(1);
+    if (posWeight) {
+      const logWeight = posWeight.sub(1).mul(y).add(1);
       l = y.rsub(1).mul(x).add(logWeight.mul(sp));
     } else {
       l = y.rsub(1).mul(x).add(sp);
     }
-    if (s.weight) l = l.mul(s.weight);
-    return reduce(l, s.reduction);
+    if (weight) l = l.mul(weight);
+    return { out: reduce(l, reduction), save: { x, y, weight, posWeight, reduction, n: x.numel() } };
   },
-  backward: (ctx, g) => {
-    const [x, y] = ctx.savedTensors;
-    const s = ctx.s as { weight: Tensor | null; posWeight: Tensor | null; reduction: Reduction };
-    let gs = spread(g, s.reduction, ctx.n);
-    if (s.weight) gs = gs.mul(s.weight);
-    let gx: Tensor | null = null, gy: Tensor | null = null;
-    if (ctx.needsInputGrad[0]) {
-      if (s.posWeight) {
-        const t = s.posWeight.mul(y);
-        gx = t.add(1).sub(y).mul(x.sigmoid()).sub(t).mul(gs);
-      } else {
-        gx = x.sigmoid().sub(y).mul(gs);
-      }
-    }
-    if (ctx.needsInputGrad[1]) {
-      // d/dy [(1 - y) x + ((pw - 1) y + 1) softplus(-x)] = -x + (pw - 1) softplus(-x)
-      gy = s.posWeight ? s.posWeight.sub(1).mul(softplusNeg(x)).sub(x).mul(gs) : x.neg().mul(gs);
-    }
-    return [gx, gy];
+  grads: {
+    input: (g, s) => {
+      const gs = elementGrad(g, s);
+      if (!s.posWeight) return s.x.sigmoid().sub(s.y).mul(gs);
+      const t = s.posWeight.mul(s.y);
+      return t.add(1).sub(s.y).mul(s.x.sigmoid()).sub(t).mul(gs);
+    },
+    // d/dy [(1 - y) x + ((pw - 1) y + 1) softplus(-x)] = -x + (pw - 1) softplus(-x)
+    target: (g, s) => {
+      const gs = elementGrad(g, s);
+      return s.posWeight ? s.posWeight.sub(1).mul(softplusNeg(s.x)).sub(s.x).mul(gs) : s.x.neg().mul(gs);
+    },
   },
 });
 
-export function binaryCrossEntropyWithLogits(
-  x: Tensor, y: Tensor, weight: Tensor | null, posWeight: Tensor | null, reduction: Reduction,
-): Tensor {
-  return bceLogitsOp(x, y, { weight, posWeight, reduction });
-}
-
 // ---- activations and dropout ------------------------------------------------------------------
-const leakyReluOp = defineOp({
-  name: 'LeakyReluBackward0',
-  forward: (ctx, x: Tensor, slope: number) => {
-    ctx.saveForBackward(x);
-    ctx.slope = slope;
+export const leakyRelu = op(
+  'leakyRelu',
+  [T.tensor('input'), p.float('negativeSlope')],
+  'input where > 0, else negativeSlope * input (F.leakyRelu checks the arguments)',
+);
+define(leakyRelu, {
+  node: 'LeakyReluBackward0',
+  forward: ({ input: x, negativeSlope: slope }) => {
     const pos = K.binary('Gt', x, 0);
     const out = K.output(x._shape, x.dtype, 'leakyRelu', x.device);
     K.native.where(pos._ref(), x._ref(), K.binary('Mul', x, slope)._ref(), out._ref());
-    return out;
+    return { out, save: { x, slope } };
   },
-  backward: (ctx, g) => {
-    const [x] = ctx.savedTensors;
-    const slope = ctx.slope as number;
+  grads: {
     // 1 where x > 0, else the slope (PyTorch's gradient at 0 is the slope).
-    const factor = noGrad(() => x.gt(0).to(g.dtype).mul(1 - slope).add(slope));
-    return [g.mul(factor)];
+    input: (g, { x, slope }) =>
+      g.mul(
+        noGrad(() =>
+          x
+            .gt(0)
+            .to(g.dtype)
+            .mul(1 - slope)
+            .add(slope),
+        ),
+      ),
   },
 });
-
-export function leakyRelu(x: Tensor, negativeSlope: number): Tensor {
-  return leakyReluOp(x, negativeSlope);
-}
 
 /** Dropout's scaled keep-mask: 1/(1-p) with probability 1-p, else 0 (torch.manualSeed seeds it). */
 export function dropoutMask(x: Tensor, p: number): Tensor {
@@ -691,39 +824,46 @@ export function dropoutMask(x: Tensor, p: number): Tensor {
 }
 
 // ---- embedding ---------------------------------------------------------------------------------
-const embeddingOp = defineOp({
-  name: 'EmbeddingBackward0',
-  forward: (ctx, weight: Tensor, s: { index: Tensor; paddingIdx: number | null; outShape: number[] }) => {
-    const M = s.index.numel(), D = weight._shape[1];
-    const out = K.empty([M, D], weight.dtype, 'embedding', weight.device);
-    K.native.indexSelect(weight._ref(), 0, s.index._ref(), out._ref());
-    ctx.s = s;
-    ctx.num = weight._shape[0];
-    return out._view(s.outShape);
+/** Rows of weight [num, D] at the int64 indices (values in range, checked by F.embedding): out [...indices.shape, D]. */
+export const embedding = op(
+  'embedding',
+  [T.tensor('weight'), T.tensor('indices'), p.optInt('paddingIdx')],
+  'rows of weight at indices; the paddingIdx row gets no gradient',
+);
+/** Sums the rows of gradOutput [M, D] into their rows of a [numWeights, D] gradient; indexSelect is its adjoint. */
+export const embeddingDenseBackward = op(
+  'embeddingDenseBackward',
+  [T.tensor('gradOutput'), T.tensor('indices'), p.int('numWeights')],
+  "embedding's weight gradient",
+);
+
+define(embedding, {
+  node: 'EmbeddingBackward0',
+  forward: ({ weight, indices, paddingIdx }) => {
+    const M = indices.numel(),
+      D = weight._shape[1];
+    const index = K.contiguous(indices)._view([M]);
+    const out = K.empty([...indices._shape, D], weight.dtype, 'embedding', weight.device);
+    K.native.indexSelect(weight._ref(), 0, index._ref(), refAs(out, [M, D]));
+    return { out, save: { index, paddingIdx, num: weight._shape[0] } };
   },
-  backward: (ctx, g) => {
-    const s = ctx.s as { index: Tensor; paddingIdx: number | null; outShape: number[] };
-    const M = s.index.numel();
-    let g2 = g.reshape([M, g._shape[g._shape.length - 1]]);
-    // The padding row gets no gradient (PyTorch's padding_idx).
-    if (s.paddingIdx !== null) g2 = g2.mul(noGrad(() => s.index.ne(s.paddingIdx!).to(g.dtype).reshape([M, 1])));
-    return [embeddingBackwardOp(g2, s.index, ctx.num as number)];
+  grads: {
+    weight: (g, { index, paddingIdx, num }) => {
+      const M = index.numel();
+      let g2 = g.reshape([M, g._shape[g._shape.length - 1]]);
+      // The padding row gets no gradient (PyTorch's padding_idx).
+      if (paddingIdx !== null) g2 = g2.mul(noGrad(() => index.ne(paddingIdx).to(g.dtype).reshape([M, 1])));
+      return embeddingDenseBackward(g2, index, num);
+    },
   },
 });
 
-// Sums the rows of g into their embedding rows; indexSelect is its adjoint.
-const embeddingBackwardOp = defineOp({
-  name: 'EmbeddingBackwardBackward0',
-  forward: (ctx, g2: Tensor, index: Tensor, num: number) => {
-    ctx.index = index;
-    const gw = K.empty([num, g2._shape[1]], g2.dtype, 'embedding', g2.device);
-    K.native.indexAdd(gw._ref(), 0, index._ref(), K.contiguous(g2)._ref(), 1);
-    return gw;
+define(embeddingDenseBackward, {
+  node: 'EmbeddingBackwardBackward0',
+  forward: ({ gradOutput: g2, indices, numWeights }) => {
+    const gw = K.empty([numWeights, g2._shape[1]], g2.dtype, 'embedding', g2.device);
+    K.native.indexAdd(gw._ref(), 0, indices._ref(), K.contiguous(g2)._ref(), 1);
+    return { out: gw, save: indices };
   },
-  backward: (ctx, gg) => [gg.indexSelect(0, ctx.index as Tensor)],
+  grads: { gradOutput: (gg, indices) => gg.indexSelect(0, indices) },
 });
-
-/** Rows of weight [num, D] at the flat int64 index (values in range); out [...outShape]. */
-export function embedding(weight: Tensor, index: Tensor, paddingIdx: number | null, outShape: number[]): Tensor {
-  return embeddingOp(weight, { index: K.contiguous(index), paddingIdx, outShape });
-}

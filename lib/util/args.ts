@@ -87,7 +87,10 @@ export function isOptions(v: unknown): v is Record<string, unknown> {
 // the camelCase spelling of a Python name (keep_dim -> keepdim is not one;
 // num_classes -> numClasses is), a case-insensitive match, then the valid
 // name nearest by edit distance when it is near enough to be a typo (at
-// most a third of the key's length, and at least 1 and at most 3 edits).
+// most a third of the key's length, and at least 1 and at most 3 edits),
+// then the one valid name that the key less its last letter begins (four
+// letters at least): a name cut short, as Python's deprecated `reduce` is
+// of `reduction`.
 export function didYouMean(key: string, valid: readonly string[]): string | null {
   if (valid.length === 0) return null;
   const camel = key.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -100,7 +103,11 @@ export function didYouMean(key: string, valid: readonly string[]): string | null
     if (d < bestD) { best = v; bestD = d; }
   }
   const limit = Math.min(3, Math.max(1, Math.floor(key.length / 3)));
-  return bestD <= limit ? best : null;
+  if (bestD <= limit) return best;
+  const stem = lower.slice(0, -1);
+  if (stem.length < 4) return null;
+  const cut = valid.filter((v) => v.toLowerCase().startsWith(stem));
+  return cut.length === 1 ? cut[0] : null;
 }
 
 function editDistance(a: string, b: string): number {
@@ -176,21 +183,28 @@ export function bindArgs(owner: string, params: readonly Param[], args: ArrayLik
       v = opts[p.name];
     }
     if (v === undefined) {
-      if (!p.optional) throw new TypeError(`${owner}: missing required argument '${p.name}' (${p.type})`);
+      if (!p.optional) {
+        // As Python, an unknown keyword is named before a missing argument:
+        // it is often the missing one misspelt (kernel_size for kernelSize).
+        if (opts !== null) refuseUnknown(owner, params, opts);
+        throw new TypeError(`${owner}: missing required argument '${p.name}' (${p.type})`);
+      }
       out[i] = p.default;
     } else {
       out[i] = p.check(v, owner);
     }
   }
-  if (opts !== null) {
-    for (const key in opts) {
-      if (!Object.prototype.hasOwnProperty.call(opts, key)) continue;
-      let known = false;
-      for (const p of params) if (p.name === key) known = true;
-      if (!known) throw unknownOption(owner, key, params.map((p) => p.name));
-    }
-  }
+  if (opts !== null) refuseUnknown(owner, params, opts);
   return out;
+}
+
+function refuseUnknown(owner: string, params: readonly Param[], opts: Record<string, unknown>): void {
+  for (const key in opts) {
+    if (!Object.prototype.hasOwnProperty.call(opts, key)) continue;
+    let known = false;
+    for (const p of params) if (p.name === key) known = true;
+    if (!known) throw unknownOption(owner, key, params.map((p) => p.name));
+  }
 }
 
 /** The values bindArgs returns, as a record keyed by parameter name. */

@@ -126,6 +126,11 @@ describe('second derivatives of elementwise ops', () => {
     ggc((a) => F.gelu(a), [x]);
     ggc((a) => F.gelu(a, { approximate: 'tanh' }), [x]);
   });
+  it('softplus (default, beta and threshold; points off the threshold)', () => {
+    ggc((a) => F.softplus(a), [x]);
+    ggc((a) => F.softplus(a, 2, 1), [away]);
+    ggc((a) => F.softplus(a, { beta: 0.5, threshold: 0.3 }), [away]);
+  });
   it('clamp, clip, maximum, minimum, max(other), min(other)', () => {
     ggc((a) => a.clamp(-1, 1), [away]);
     ggc((a) => a.clamp(0.1, null), [away]);

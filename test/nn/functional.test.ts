@@ -53,6 +53,7 @@ const table: OpTable = {
   l1Loss: ([x, y], kw) => F.l1Loss(x, y, kw),
   binaryCrossEntropy: ([x, y, w], kw) => F.binaryCrossEntropy(x, y, { ...kw, weight: w }),
   binaryCrossEntropyWithLogits: ([x, y, w, pw], kw) => F.binaryCrossEntropyWithLogits(x, y, { ...kw, weight: w, posWeight: pw }),
+  softplus: ([x], kw) => F.softplus(x, kw),
 };
 
 for (const family of ['conv', 'pool', 'norm', 'loss', 'misc']) {

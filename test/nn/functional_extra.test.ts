@@ -90,7 +90,9 @@ describe('errors name the op and the offending values', () => {
     expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, { stride: [1, 2, 3] })).toThrow(TypeError);
     expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, { groups: 0 })).toThrow(RangeError);
     expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, { padding: 'full' as never })).toThrow(TypeError);
-    expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, 3 as never)).toThrow(TypeError);
+    // PyTorch's signature: the fourth positional value is the stride; a value that is no size is a TypeError.
+    expect(F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, 3).shape).toEqual([1, 2, 1, 1]);
+    expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, new Map() as never)).toThrow(/^conv2d: stride must be an integer or a pair/);
     expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, { padding: 'same', stride: 2 })).toThrow(/not supported for strided/);
   });
   it('pooling', () => {
@@ -385,6 +387,54 @@ describe('higher-order gradients (createGraph) pass gradcheck', () => {
     for (let k = 0; k < 2; k++) expect(torch.autograd.gradcheck(gradOf(bcel, [0, 1], k), [logits, y, leaf(f64([]))])).toBe(true);
     const mse = (a: Tensor, b: Tensor) => F.mseLoss(a, b);
     expect(torch.autograd.gradcheck(gradOf(mse, [0, 1], 0), [logits, y, leaf(f64([]))])).toBe(true);
+  });
+});
+
+describe('a first-order backward runs the fused native kernel, createGraph the differentiable one (Note [nn backward])', () => {
+  /** How often each named native kernel ran during f. */
+  function calls(names: string[], f: () => void): Record<string, number> {
+    const n: Record<string, number> = {};
+    const table = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const saved = names.map((k) => table[k]);
+    names.forEach((k, i) => {
+      n[k] = 0;
+      table[k] = (...a: unknown[]) => {
+        n[k]++;
+        return saved[i](...a);
+      };
+    });
+    try {
+      f();
+    } finally {
+      names.forEach((k, i) => (table[k] = saved[i]));
+    }
+    return n;
+  }
+  const firstOrder = (y: Tensor, wrt: Tensor[]) => () => void torch.autograd.grad(y.sum(), wrt, { retainGraph: true });
+  const createGraph = (y: Tensor, wrt: Tensor[]) => () => void torch.autograd.grad(y.sum(), wrt, { retainGraph: true, createGraph: true });
+  it('conv2d: one fused call for input, weight and bias; two under createGraph', () => {
+    const x = leaf(torch.randn([2, 3, 5, 5])), w = leaf(torch.randn([4, 3, 3, 3])), b = leaf(torch.randn([4]));
+    const y = F.conv2d(x, w, b, { padding: 1 });
+    expect(calls(['conv2dBackward'], firstOrder(y, [x, w, b]))).toEqual({ conv2dBackward: 1 });
+    expect(calls(['conv2dBackward'], createGraph(y, [x, w, b]))).toEqual({ conv2dBackward: 2 });
+  });
+  it('batchNorm and crossEntropy: the fused kernel first-order, composites under createGraph', () => {
+    const x = leaf(torch.randn([4, 3, 2])), w = leaf(torch.ones([3])), b = leaf(torch.zeros([3]));
+    const bn = F.batchNorm(x, null, null, { weight: w, bias: b, training: true });
+    expect(calls(['batchNormBackward'], firstOrder(bn, [x, w, b]))).toEqual({ batchNormBackward: 1 });
+    expect(calls(['batchNormBackward'], createGraph(bn, [x, w, b]))).toEqual({ batchNormBackward: 0 });
+    const logits = leaf(torch.randn([5, 4]));
+    for (const ls of [0, 0.1]) {
+      const ce = F.crossEntropy(logits, torch.tensor([0, 3, 1, 1, 2]), { labelSmoothing: ls });
+      expect(calls(['nllLossBackward'], firstOrder(ce, [logits]))).toEqual({ nllLossBackward: 1 });
+      expect(calls(['nllLossBackward'], createGraph(ce, [logits]))).toEqual({ nllLossBackward: 0 });
+    }
+  });
+  it('pooling: the native backward kernel once', () => {
+    const x = leaf(torch.randn([1, 2, 6, 6]));
+    expect(calls(['avgPool2dBackward'], firstOrder(F.avgPool2d(x, 2), [x]))).toEqual({ avgPool2dBackward: 1 });
+    expect(calls(['adaptiveAvgPool2dBackward'], firstOrder(F.adaptiveAvgPool2d(x, [2, 3]), [x]))).toEqual({ adaptiveAvgPool2dBackward: 1 });
+    expect(calls(['maxPool2dBackward'], firstOrder(F.maxPool2d(x, 2), [x]))).toEqual({ maxPool2dBackward: 1 });
   });
 });
 
