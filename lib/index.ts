@@ -1,10 +1,5 @@
 // Kindling: PyTorch for Node.js. `import * as torch from 'kindling'`.
-import { Tensor, type TensorOrScalar, type DimOptions } from './tensor.js';
 import './tensor_methods.js';
-import * as Rd from './ops/reduce.js';
-import * as S from './ops/shape.js';
-import * as M from './ops/matmul.js';
-import * as I from './ops/indexing.js';
 import { native } from './backend/native.js';
 import { fmtValue } from './ops/kernels.js';
 import { availableParallelism } from 'node:os';
@@ -22,49 +17,16 @@ export {
 } from './ops/creation.js';
 export type { TensorOptions } from './ops/creation.js';
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad_mode.js';
-export type { Index } from './ops/indexing.js';
+export type { Index } from './ops/index_internal.js';
 
 // ---- math at top level, as torch.add(a, b) --------------------------------------
 // Every op of a method module is torch.x too (Note [Method modules]).
 export * from './ops/elementwise.js';
-export const matmul = M.matmul;
-export const mm = M.mm;
-export const bmm = M.bmm;
-export const dot = M.dot;
-export const mv = M.mv;
-export const where = I.where;
-export const sum = (x: Tensor, dim?: number | number[] | null, opts?: DimOptions) => Rd.sum(x, dim, opts);
-export const mean = (x: Tensor, dim?: number | number[] | null, opts?: DimOptions) => Rd.mean(x, dim, opts);
-export const prod = (x: Tensor, dim?: number | null, opts?: DimOptions) => Rd.prod(x, dim, opts);
-export const variance = Rd.variance;
-export { variance as var };
-export const std = Rd.std;
-export const max = Rd.max;
-export const min = Rd.min;
-export const amax = Rd.amax;
-export const amin = Rd.amin;
-export const argmax = Rd.argmax;
-export const argmin = Rd.argmin;
-export const logsumexp = Rd.logsumexp;
-export const norm = Rd.norm;
-export const softmax = Rd.softmax;
-export const logSoftmax = Rd.logSoftmax;
-export const cat = S.cat;
-export const concat = S.cat;
-export const stack = S.stack;
-export const chunk = S.chunk;
-export const split = S.split;
-export const flatten = (x: Tensor, start = 0, end = -1) => S.flatten(x, start, end);
-export const reshape = (x: Tensor, shape: number[]) => x.reshape(shape);
-export const transpose = S.transpose;
-export const permute = (x: Tensor, dims: number[]) => S.permute(x, dims);
-export const squeeze = S.squeeze;
-export const unsqueeze = S.unsqueeze;
-export const narrow = S.narrow;
-export const select = S.select;
-export const indexSelect = I.indexSelect;
-export const gather = I.gather;
-export const clone = S.clone;
+export * from './ops/reduce.js';
+export * from './ops/matmul.js';
+export * from './ops/shape.js';
+export * from './ops/indexing.js';
+export * from './ops/join.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';

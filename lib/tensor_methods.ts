@@ -12,10 +12,13 @@ import { formatTensor } from './format.js';
 import * as elementwise from './ops/elementwise.js';
 import * as conversion from './ops/conversion.js';
 import * as fill from './ops/fill.js';
-import * as legacy from './ops/legacy_methods.js';
+import * as reduce from './ops/reduce.js';
+import * as matmul from './ops/matmul.js';
+import * as shape from './ops/shape.js';
+import * as indexing from './ops/indexing.js';
 import * as autograd from './autograd/methods.js';
 
-const METHOD_MODULES = [elementwise, conversion, fill, legacy, autograd];
+const METHOD_MODULES = [elementwise, conversion, fill, reduce, matmul, shape, indexing, autograd];
 
 // ---- types ----------------------------------------------------------------------------
 type Tail<Ps> = Ps extends readonly [unknown, ...infer R extends readonly Param[]] ? R : [];
@@ -40,7 +43,10 @@ declare module './tensor.js' {
     extends MethodsOf<typeof elementwise>,
       MethodsOf<typeof conversion>,
       MethodsOf<typeof fill>,
-      MethodsOf<typeof legacy>,
+      MethodsOf<typeof reduce>,
+      MethodsOf<typeof matmul>,
+      MethodsOf<typeof shape>,
+      MethodsOf<typeof indexing>,
       MethodsOf<typeof autograd> {}
 }
 

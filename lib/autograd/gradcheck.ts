@@ -6,7 +6,7 @@ import { enableGrad, noGrad } from './grad_mode.js';
 import { grad } from './engine.js';
 import { native, type TypedArray } from '../backend/native.js';
 import { randn } from '../ops/creation.js';
-import { cat } from '../ops/shape.js';
+import { cat } from '../ops/join.js';
 import { checkOptions } from '../util/args.js';
 import { isFloating } from '../dtype.js';
 

@@ -3,7 +3,7 @@
 // typed arrays become one [B, L] tensor, and arrays / plain objects are
 // collated position by position (key by key), as PyTorch does.
 import { Tensor } from '../tensor.js';
-import * as S from '../ops/shape.js';
+import * as S from '../ops/join.js';
 import { tensor, fromTypedArray } from '../ops/creation.js';
 import type { TypedArray } from '../backend/native.js';
 import { describe } from './dataset.js';

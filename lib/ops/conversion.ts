@@ -8,7 +8,7 @@ import type { CudaBuffer, TypedArray } from '../backend/native.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
-import * as S from './shape.js';
+import * as S from './shape_internal.js';
 
 export function to(self: Tensor, target: DType | Device | string | { dtype?: DType; device?: string }): Tensor {
   if (typeof target === 'object' && target !== null) {

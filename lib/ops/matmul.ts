@@ -1,14 +1,14 @@
-// Matrix products. All go through one native kernel over 3-d views
-// [batch, rows, cols]; broadcast batch dims become stride 0 where they can.
-import { Tensor } from '../tensor.js';
-import { defineOp } from '../autograd/function.js';
+// Matrix products, each declared once (lib/ops/op.ts). All go through one
+// native kernel over 3-d views [batch, rows, cols]; broadcast batch dims
+// become stride 0 where they can. Gradients are products again (written
+// with ops, so createGraph differentiates them twice). A method module
+// (Note [Method modules] in tensor_methods.ts): every export is a Tensor
+// method and torch.x.
+import type { Tensor } from '../tensor.js';
+import { define, op, tensorParam as T, type Saving } from './op.js';
 import * as K from './kernels.js';
 import { isFloating } from '../dtype.js';
 import type { Ref } from '../backend/native.js';
-
-function check(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-}
 
 function checkFloat(a: Tensor, b: Tensor, op: string): void {
   if (a.device !== b.device) throw K.deviceMismatch(op, a.device, b.device);
@@ -24,8 +24,10 @@ function checkFloat(a: Tensor, b: Tensor, op: string): void {
  */
 function as3d(t: Tensor, batch: number[]): Ref | null {
   const nd = t._shape.length;
-  const rows = t._shape[nd - 2], cols = t._shape[nd - 1];
-  const rs = t._strides[nd - 2], cs = t._strides[nd - 1];
+  const rows = t._shape[nd - 2],
+    cols = t._shape[nd - 1];
+  const rs = t._strides[nd - 2],
+    cs = t._strides[nd - 1];
   const B = K.numelOf(batch);
   // Strides of the batch dims after broadcasting.
   const bs: number[] = [];
@@ -46,7 +48,8 @@ function as3d(t: Tensor, batch: number[]): Ref | null {
 
 /** Whether a 2-D t is the transpose of a contiguous matrix (and not itself contiguous). */
 function isTransposed(t: Tensor): boolean {
-  const sh = t._shape, st = t._strides;
+  const sh = t._shape,
+    st = t._strides;
   return sh.length === 2 && sh[0] > 1 && sh[1] > 1 && st[0] === 1 && st[1] === sh[0];
 }
 
@@ -55,7 +58,8 @@ function bmmKernel(a: Tensor, b: Tensor): Tensor {
   // Integer products run through the float64 GEMM (exact below 2^53).
   if (!isFloating(a.dtype)) return K.cast(bmmKernel(K.cast(a, 'float64', 'matmul'), K.cast(b, 'float64', 'matmul')), a.dtype, 'matmul');
   const batch = K.broadcastShapes(a._shape.slice(0, -2), b._shape.slice(0, -2), 'matmul');
-  const M = a._shape[a._shape.length - 2], N = b._shape[b._shape.length - 1];
+  const M = a._shape[a._shape.length - 2],
+    N = b._shape[b._shape.length - 1];
   const out = K.output([...batch, M, N], a.dtype, 'matmul', a.device);
   const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)]), 'matmul'), batch)!;
   const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)]), 'matmul'), batch)!;
@@ -64,105 +68,125 @@ function bmmKernel(a: Tensor, b: Tensor): Tensor {
   return out;
 }
 
-function matmulOp(name: string) {
-  return defineOp({
-    name,
-    forward: (ctx, a: Tensor, b: Tensor) => {
-      ctx.saveForBackward(a, b);
-      return bmmKernel(a, b);
-    },
-    backward: (ctx, g) => {
-      const [a, b] = ctx.savedTensors;
-      // As PyTorch's mm_mat1/mat2_backward: an input stored transposed
-      // (linear's weight.t()) gets its gradient computed transposed, so it
-      // comes back in the input's own layout and AccumulateGrad's copy of
-      // it is a straight memcpy instead of a transposing one.
-      return [
-        ctx.needsInputGrad[0] ? (isTransposed(a) ? b.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(b.transpose(-1, -2))) : null,
-        ctx.needsInputGrad[1] ? (isTransposed(b) ? g.transpose(-1, -2).matmul(a).transpose(-1, -2) : a.transpose(-1, -2).matmul(g)) : null,
-      ];
-    },
-  });
+/**
+ * What a product's backward reads: each operand only where the other's
+ * gradient is wanted (PyTorch saves no more), and whether each is stored
+ * transposed.
+ */
+interface ProductSaved {
+  a: Tensor | null;
+  b: Tensor | null;
+  aT: boolean;
+  bT: boolean;
 }
-const mmOp = matmulOp('MmBackward0');
-const bmmOp = matmulOp('BmmBackward0');
+
+function product(a: Tensor, b: Tensor): Saving<ProductSaved> {
+  return {
+    out: bmmKernel(a, b),
+    save: { a: b.requiresGrad ? a : null, b: a.requiresGrad ? b : null, aT: isTransposed(a), bT: isTransposed(b) },
+  };
+}
 
 function shapeError(op: string, a: Tensor, b: Tensor, k1: number, k2: number): RangeError {
   return new RangeError(`${op}: shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)} cannot be multiplied (${k1} != ${k2})`);
 }
 
-export function mm(a: Tensor, b: Tensor): Tensor {
-  check(a, 'mm');
-  check(b, 'mm');
+/**
+ * A product op over (input, mat2): `check` refuses what the op does not
+ * take, then one kernel call. Batch dims broadcast in the forward are
+ * summed away by the engine.
+ */
+function productOp<const N extends string>(name: N, node: string, doc: string, check: (a: Tensor, b: Tensor) => void) {
+  const f = op(name, [T.tensor('input'), T.tensor('mat2')], doc);
+  define(f, {
+    node,
+    forward: ({ input, mat2 }) => {
+      check(input, mat2);
+      return product(input, mat2);
+    },
+    // As PyTorch's mm_mat1/mat2_backward: an input stored transposed
+    // (linear's weight.t()) gets its gradient computed transposed, so it
+    // comes back in the input's own layout and AccumulateGrad's copy of it
+    // is a straight memcpy instead of a transposing one.
+    grads: {
+      input: (g, s) => (s.aT ? s.b!.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(s.b!.transpose(-1, -2))),
+      mat2: (g, s) => (s.bT ? g.transpose(-1, -2).matmul(s.a!).transpose(-1, -2) : s.a!.transpose(-1, -2).matmul(g)),
+    },
+  });
+  return f;
+}
+
+export const mm = productOp('mm', 'MmBackward0', 'matrix product of two 2-D tensors', (a, b) => {
   if (a._shape.length !== 2 || b._shape.length !== 2) {
     throw new RangeError(`mm: expected 2-D tensors, got shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)}`);
   }
   if (a._shape[1] !== b._shape[0]) throw shapeError('mm', a, b, a._shape[1], b._shape[0]);
   checkFloat(a, b, 'mm');
-  return mmOp(a, b);
-}
+});
 
-export function bmm(a: Tensor, b: Tensor): Tensor {
-  check(a, 'bmm');
-  check(b, 'bmm');
+export const bmm = productOp('bmm', 'BmmBackward0', 'batched matrix product of two 3-D tensors with the same batch size', (a, b) => {
   if (a._shape.length !== 3 || b._shape.length !== 3) {
     throw new RangeError(`bmm: expected 3-D tensors, got shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)}`);
   }
   if (a._shape[0] !== b._shape[0]) throw new RangeError(`bmm: batch sizes differ: ${a._shape[0]} and ${b._shape[0]}`);
   if (a._shape[2] !== b._shape[1]) throw shapeError('bmm', a, b, a._shape[2], b._shape[1]);
   checkFloat(a, b, 'bmm');
-  return bmmOp(a, b);
-}
+});
 
-export function dot(a: Tensor, b: Tensor): Tensor {
-  check(a, 'dot');
-  check(b, 'dot');
-  if (a._shape.length !== 1 || b._shape.length !== 1) {
-    throw new RangeError(`dot: 1D tensors expected, but got ${a._shape.length}D and ${b._shape.length}D tensors`);
-  }
-  if (a._shape[0] !== b._shape[0]) {
-    throw new RangeError(`dot: inconsistent tensor size, expected tensor [${a._shape[0]}] and src [${b._shape[0]}] to have the same number of elements`);
-  }
-  checkFloat(a, b, 'dot');
-  return dotOp(a, b);
-}
+// matmul's product of operands with batch dims (broadcast), checked by matmul.
+const batchedMatmul = productOp('matmul', 'BmmBackward0', 'batched matrix product, batch dims broadcast', () => {});
 
-const dotOp = defineOp({
-  name: 'DotBackward0',
-  forward: (ctx, a: Tensor, b: Tensor) => {
-    ctx.saveForBackward(a, b);
-    return bmmKernel(a._view([1, a._shape[0]], [0, a._strides[0]]), b._view([b._shape[0], 1], [b._strides[0], 0]))._view([]);
+export const dot = op('dot', [T.tensor('input'), T.tensor('tensor')], 'inner product of two 1-D tensors');
+define(dot, {
+  node: 'DotBackward0',
+  forward: ({ input: a, tensor: b }) => {
+    if (a._shape.length !== 1 || b._shape.length !== 1) {
+      throw new RangeError(`dot: 1D tensors expected, but got ${a._shape.length}D and ${b._shape.length}D tensors`);
+    }
+    if (a._shape[0] !== b._shape[0]) {
+      throw new RangeError(
+        `dot: inconsistent tensor size, expected tensor [${a._shape[0]}] and src [${b._shape[0]}] to have the same number of elements`,
+      );
+    }
+    checkFloat(a, b, 'dot');
+    const out = bmmKernel(a._view([1, a._shape[0]], [0, a._strides[0]]), b._view([b._shape[0], 1], [b._strides[0], 0]))._view([]);
+    return { out, save: { a: b.requiresGrad ? a : null, b: a.requiresGrad ? b : null } };
   },
-  backward: (ctx, g) => {
-    const [a, b] = ctx.savedTensors;
-    return [ctx.needsInputGrad[0] ? b.mul(g) : null, ctx.needsInputGrad[1] ? a.mul(g) : null];
+  grads: { input: (g, s) => s.b!.mul(g), tensor: (g, s) => s.a!.mul(g) },
+});
+
+export const matmul = op(
+  'matmul',
+  [T.tensor('input'), T.tensor('other')],
+  'matrix product: 1-D operands are vectors, batch dims broadcast',
+);
+define(matmul, {
+  impl: ({ input: a, other: b }): Tensor => {
+    const na = a._shape.length,
+      nb = b._shape.length;
+    if (na === 0 || nb === 0) throw new RangeError('matmul: both arguments need to be at least 1D');
+    checkFloat(a, b, 'matmul');
+    const ka = a._shape[na - 1];
+    const kb = nb === 1 ? b._shape[0] : b._shape[nb - 2];
+    if (ka !== kb) throw shapeError('matmul', a, b, ka, kb);
+    if (na === 1 && nb === 1) return dot(a, b);
+    if (na === 2 && nb === 2) return mm(a, b);
+    // Vectors become matrices for the product and lose that dim after.
+    const a2 = na === 1 ? a.unsqueeze(0) : a;
+    const b2 = nb === 1 ? b.unsqueeze(1) : b;
+    let out = na <= 2 && nb <= 2 ? mm(a2, b2) : batchedMatmul(a2, b2);
+    if (na === 1) out = out.squeeze(-2);
+    if (nb === 1) out = out.squeeze(-1);
+    return out;
   },
 });
 
-export function mv(a: Tensor, v: Tensor): Tensor {
-  check(a, 'mv');
-  check(v, 'mv');
-  if (a._shape.length !== 2 || v._shape.length !== 1) throw new RangeError(`mv: expected a 2-D matrix and a 1-D vector, got ${K.fmtShape(a._shape)} and ${K.fmtShape(v._shape)}`);
-  if (a._shape[1] !== v._shape[0]) throw shapeError('mv', a, v, a._shape[1], v._shape[0]);
-  return matmul(a, v);
-}
-
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  check(a, 'matmul');
-  check(b, 'matmul');
-  const na = a._shape.length, nb = b._shape.length;
-  if (na === 0 || nb === 0) throw new RangeError('matmul: both arguments need to be at least 1D');
-  checkFloat(a, b, 'matmul');
-  const ka = a._shape[na - 1];
-  const kb = nb === 1 ? b._shape[0] : b._shape[nb - 2];
-  if (ka !== kb) throw shapeError('matmul', a, b, ka, kb);
-  if (na === 1 && nb === 1) return dot(a, b);
-  if (na === 2 && nb === 2) return mm(a, b);
-  // Vectors become matrices for the product and lose that dim after.
-  const a2 = na === 1 ? a.unsqueeze(0) : a;
-  const b2 = nb === 1 ? b.unsqueeze(1) : b;
-  let out = na <= 2 && nb <= 2 ? mmOp(a2, b2) : bmmOp(a2, b2);
-  if (na === 1) out = out.squeeze(-2);
-  if (nb === 1) out = out.squeeze(-1);
-  return out;
-}
+export const mv = op('mv', [T.tensor('input'), T.tensor('vec')], 'product of a 2-D matrix and a 1-D vector');
+define(mv, {
+  impl: ({ input: a, vec: v }): Tensor => {
+    if (a._shape.length !== 2 || v._shape.length !== 1)
+      throw new RangeError(`mv: expected a 2-D matrix and a 1-D vector, got ${K.fmtShape(a._shape)} and ${K.fmtShape(v._shape)}`);
+    if (a._shape[1] !== v._shape[0]) throw shapeError('mv', a, v, a._shape[1], v._shape[0]);
+    return matmul(a, v);
+  },
+});

@@ -1,429 +1,578 @@
-// Reductions and softmax, with their gradients.
-import { Tensor, normDim, type DimOptions } from '../tensor.js';
-import { defineOp } from '../autograd/function.js';
-import { isGradEnabled } from '../autograd/grad_mode.js';
+// Reductions and softmax, each declared once (lib/ops/op.ts): PyTorch's
+// signature, the kernel in forward, and gradients written with ops, so that
+// createGraph can differentiate them again; softmax and logSoftmax also
+// have a fused first-order backward kernel (Note [Fused backward]).
+// A method module (Note [Method modules] in tensor_methods.ts): every export
+// is a Tensor method and torch.x. The helpers other families may use are in
+// reduce_internal.ts.
+//
+// Where PyTorch names the node differently by overload (SumBackward0 for
+// sum(), SumBackward1 for sum(dim)), the public op binds the arguments and
+// calls one of two internal primitives, one per node name.
+import { Tensor, normDim } from '../tensor.js';
+import { define, op, returns, tensorParam as T } from './op.js';
+import { checkOptions, fmtValue, isOptions, param as p } from '../util/args.js';
 import * as K from './kernels.js';
-import { isFloating, type DType } from '../dtype.js';
+import { isDType, isFloating, type DType } from '../dtype.js';
+import { keptShape, reduceDims, reducedShape, unreduce, valuesIndices, type ValuesIndices } from './reduce_internal.js';
+import { maximum, minimum } from './elementwise.js';
 
-function check(x: unknown, op: string): asserts x is Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
-}
-
-/**
- * Normalised, sorted, unique reduction dims; all dims when dim is absent or
- * an empty list (PyTorch 1.13 reads sum(x, []) as a full reduction).
- */
-export function reduceDims(x: Tensor, dim: number | number[] | null | undefined, op: string): number[] {
-  if (dim === undefined || dim === null || (Array.isArray(dim) && dim.length === 0)) return [...x._shape.keys()];
-  const list = Array.isArray(dim) ? dim : [dim];
-  const dims = list.map((d) => normDim(d, x._shape.length, op));
-  const seen = new Set<number>();
-  for (const d of dims) {
-    if (seen.has(d)) throw new RangeError(`${op}: dim ${d} appears multiple times in the list of dims`);
-    seen.add(d);
-  }
-  // A 0-d tensor takes dim 0 or -1, but has nothing to reduce.
-  if (x._shape.length === 0) return [];
-  return dims.sort((a, b) => a - b);
-}
-
-/** Shape of the reduction with reduced dims kept as 1. */
-function keptShape(shape: readonly number[], dims: number[]): number[] {
-  return shape.map((s, i) => (dims.includes(i) ? 1 : s));
-}
-
-/** Brings a reduced gradient back to the input's shape. */
-function unreduce(g: Tensor, shape: readonly number[], dims: number[]): Tensor {
-  return g.reshape(keptShape(shape, dims)).expand(shape.slice());
-}
-
-function checkKeepdim(opts: DimOptions | undefined, op: string): boolean {
-  if (opts !== undefined && (typeof opts !== 'object' || opts === null)) throw new TypeError(`${op}: options must be an object like { keepdim: true }`);
-  return !!opts?.keepdim;
-}
-
-// ---- sum / mean / prod ---------------------------------------------------------
-const sumOp = defineOp({
-  name: 'SumBackward0',
-  forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-    ctx.shape = x._shape;
-    ctx.dims = dims;
-    const outDType: DType = isFloating(x.dtype) ? x.dtype : 'int64';
-    return K.reduce('Sum', x, dims, keepdim, outDType);
+// ---- parameters ----------------------------------------------------------------------
+/** dtype? (keyword-only where PyTorch has it so): the dtype the input is cast to before the op. */
+const dtypeParam = p.custom(
+  'dtype',
+  'dtype?',
+  (v, owner): DType | null => {
+    if (v !== null && !isDType(v)) throw new TypeError(`${owner}: argument 'dtype' must be a dtype or null, got ${fmtValue(v)}`);
+    return v as DType | null;
   },
-  backward: (ctx, g) => [unreduce(g, ctx.shape, ctx.dims)],
-});
+  null,
+);
+/** The internal primitives' dims: normalised and checked by the public op that calls them. */
+const dimsParam = p.custom('dims', 'int[]', (v): number[] => v as number[]);
 
-export function sum(x: Tensor, dim?: number | number[] | null, opts?: DimOptions): Tensor {
-  check(x, 'sum');
-  const keepdim = checkKeepdim(opts, 'sum');
-  const dims = reduceDims(x, dim, 'sum');
-  return dim === undefined || dim === null ? sumAll(x, dims, keepdim) : sumDim(x, dims, keepdim);
+/** The number of elements each output element reduces over. */
+function countOf(shape: readonly number[], dims: readonly number[]): number {
+  let n = 1;
+  for (const d of dims) n *= shape[d];
+  return n;
 }
-const sumAll = sumOp;
-const sumDim = defineOp({
-  name: 'SumBackward1',
-  forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-    ctx.shape = x._shape;
-    ctx.dims = dims;
-    return K.reduce('Sum', x, dims, keepdim, isFloating(x.dtype) ? x.dtype : 'int64');
-  },
-  backward: (ctx, g) => [unreduce(g, ctx.shape, ctx.dims)],
-});
 
-function meanOp(name: string) {
-  return defineOp({
-    name,
-    forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-      ctx.shape = x._shape;
-      ctx.dims = dims;
-      ctx.n = dims.reduce((n, d) => n * x._shape[d], 1);
-      return K.reduce('Mean', x, dims, keepdim, x.dtype);
+/** The reduction's output from the kernel's keepdim-shaped one. */
+function squeezeTo(out: Tensor, x: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  return keepdim ? out : out._view(reducedShape(x._shape, dims));
+}
+
+/** The integer sums and products are int64, as PyTorch's. */
+function accDType(x: Tensor, dtype: DType | null): DType {
+  return dtype ?? (isFloating(x.dtype) ? x.dtype : 'int64');
+}
+
+// ---- sum / mean / prod ---------------------------------------------------------------
+function sumOp(node: string) {
+  const f = op('sum', [T.tensor('input'), dimsParam, p.bool('keepdim'), dtypeParam], `sum over normalised dims (${node})`);
+  define(f, {
+    node,
+    forward: ({ input, dims, keepdim, dtype }) => {
+      const x = dtype === null ? input : K.cast(input, dtype, 'sum');
+      return { out: K.reduce('Sum', x, dims, keepdim, accDType(x, dtype)), save: { shape: input._shape, dims } };
     },
-    backward: (ctx, g) => [unreduce(g, ctx.shape, ctx.dims).div(ctx.n)],
+    grads: { input: (g, s) => unreduce(g, s.shape, s.dims) },
   });
+  return f;
+}
+const sumAll = sumOp('SumBackward0');
+const sumDim = sumOp('SumBackward1');
+
+export const sum = op(
+  'sum',
+  [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false), p.kw(dtypeParam)],
+  'sum over dim (all dims when null or []); integers sum to int64',
+);
+define(sum, {
+  impl: ({ input, dim, keepdim, dtype }): Tensor => (dim === null ? sumAll : sumDim)(input, reduceDims(input, dim, 'sum'), keepdim, dtype),
+});
+
+function meanOp(node: string) {
+  const f = op('mean', [T.tensor('input'), dimsParam, p.bool('keepdim'), dtypeParam], `mean over normalised dims (${node})`);
+  define(f, {
+    node,
+    forward: ({ input, dims, keepdim, dtype }) => {
+      const x = dtype === null ? input : K.cast(input, dtype, 'mean');
+      return { out: K.reduce('Mean', x, dims, keepdim, x.dtype), save: { shape: input._shape, dims } };
+    },
+    grads: { input: (g, s) => unreduce(g, s.shape, s.dims).div(countOf(s.shape, s.dims)) },
+  });
+  return f;
 }
 const meanAll = meanOp('MeanBackward0');
 const meanDim = meanOp('MeanBackward1');
 
-export function mean(x: Tensor, dim?: number | number[] | null, opts?: DimOptions): Tensor {
-  check(x, 'mean');
-  if (!isFloating(x.dtype)) {
-    throw new TypeError(`mean: could not infer output dtype. Input dtype must be a floating point dtype, got ${x.dtype}`);
-  }
-  const keepdim = checkKeepdim(opts, 'mean');
-  const dims = reduceDims(x, dim, 'mean');
-  return (dim === undefined || dim === null ? meanAll : meanDim)(x, dims, keepdim);
-}
-
-const prodOp = defineOp({
-  name: 'ProdBackward0',
-  forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-    const out = K.reduce('Prod', x, dims, true, isFloating(x.dtype) ? x.dtype : 'int64');
-    // Note [Saved result]: the tensor returned is saved, not `out` before
-    // its view: under createGraph the gradient reaches x through it.
-    const result = keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
-    ctx.saveForBackward(x, result);
-    ctx.dims = dims;
-    return result;
+export const mean = op(
+  'mean',
+  [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false), p.kw(dtypeParam)],
+  'arithmetic mean over dim (all dims when null or []); floating inputs or a floating dtype',
+);
+define(mean, {
+  impl: ({ input, dim, keepdim, dtype }): Tensor => {
+    if (!isFloating(dtype ?? input.dtype)) {
+      throw new TypeError(
+        dtype === null
+          ? `mean: could not infer output dtype. Input dtype must be a floating point dtype, got ${input.dtype}`
+          : `mean: could not infer output dtype. Optional dtype must be a floating point dtype, got ${dtype}`,
+      );
+    }
+    return (dim === null ? meanAll : meanDim)(input, reduceDims(input, dim, 'mean'), keepdim, dtype);
   },
-  backward: (ctx, g) => {
-    const [x, result] = ctx.savedTensors;
+});
+
+function prodOp(node: string) {
+  const f = op('prod', [T.tensor('input'), dimsParam, p.bool('keepdim'), dtypeParam], `product over normalised dims (${node})`);
+  define(f, {
+    node,
+    forward: ({ input, dims, keepdim, dtype }) => {
+      const x = dtype === null ? input : K.cast(input, dtype, 'prod');
+      // Note [Saved result]: the tensor returned is saved, not the kernel's
+      // output before its view: under createGraph the gradient reaches x
+      // through it.
+      const result = squeezeTo(K.reduce('Prod', x, dims, true, accDType(x, dtype)), x, dims, keepdim);
+      return { out: result, save: { x, result, dims } };
+    },
     // d prod / d x_i = prod / x_i (inputs with zeros are not special-cased).
-    return [unreduce(g, x._shape, ctx.dims).mul(unreduce(result, x._shape, ctx.dims)).div(x)];
+    grads: {
+      input: (g, { x, result, dims }) =>
+        unreduce(g, x._shape, dims)
+          .mul(unreduce(result, x._shape, dims))
+          .div(x),
+    },
+  });
+  return f;
+}
+const prodAll = prodOp('ProdBackward0');
+const prodDim = prodOp('ProdBackward1');
+
+export const prod = op(
+  'prod',
+  [T.tensor('input'), p.optInt('dim'), p.bool('keepdim', false), p.kw(dtypeParam)],
+  'product over dim (all when null); integers multiply in int64',
+);
+define(prod, {
+  impl: ({ input, dim, keepdim, dtype }): Tensor =>
+    (dim === null ? prodAll : prodDim)(input, reduceDims(input, dim, 'prod'), keepdim, dtype),
+});
+
+// ---- var / std -------------------------------------------------------------------------
+const unbiasedParam = p.custom(
+  'unbiased',
+  'bool?',
+  (v, owner): boolean | null => {
+    if (v !== null && typeof v !== 'boolean') throw new TypeError(`${owner}: argument 'unbiased' must be a boolean, got ${fmtValue(v)}`);
+    return v as boolean | null;
+  },
+  null,
+);
+// var(input, dim=None, *, correction=1, keepdim=False) and the older
+// unbiased=True|False (correction 1 or 0) by keyword.
+const varParams = [
+  T.tensor('input'),
+  p.dims('dim'),
+  p.kw(p.optFloat('correction')),
+  p.kw(p.bool('keepdim', false)),
+  p.kw(unbiasedParam),
+] as const;
+
+/** The checks var and std share; returns the dims and the correction. */
+function varArgs(
+  name: string,
+  x: Tensor,
+  dim: number | number[] | null,
+  correction: number | null,
+  unbiased: boolean | null,
+): { dims: number[]; c: number } {
+  if (!isFloating(x.dtype)) throw new TypeError(`${name}: expected a floating point tensor, got ${x.dtype}`);
+  if (correction !== null && unbiased !== null)
+    throw new TypeError(`${name}: got both correction and unbiased; pass one (unbiased=false is correction=0)`);
+  const dims = reduceDims(x, dim, name);
+  return { dims, c: correction ?? (unbiased === false ? 0 : 1) };
+}
+
+/** (x - mean) over dims, kept shape: the part of var's and std's gradients they share. */
+function centered(x: Tensor, dims: readonly number[]): Tensor {
+  return x.sub(x.mean(dims.slice(), { keepdim: true }));
+}
+
+export const variance = op(
+  'var',
+  varParams,
+  'variance over dim (all dims when null), divided by N - correction (correction 1, or unbiased=false for 0)',
+);
+define(variance, {
+  node: 'VarBackward0',
+  forward: ({ input, dim, correction, keepdim, unbiased }) => {
+    const { dims, c } = varArgs('var', input, dim, correction, unbiased);
+    return { out: K.reduce('Var', input, dims, keepdim, input.dtype, c), save: { x: input, dims, c } };
+  },
+  grads: {
+    input: (g, { x, dims, c }) =>
+      unreduce(g, x._shape, dims)
+        .mul(centered(x, dims))
+        .mul(2 / (countOf(x._shape, dims) - c)),
+  },
+});
+export { variance as var };
+
+export const std = op('std', varParams, "standard deviation over dim (all dims when null): sqrt(var), with var's correction");
+define(std, {
+  node: 'StdBackward0',
+  forward: ({ input, dim, correction, keepdim, unbiased }) => {
+    const { dims, c } = varArgs('std', input, dim, correction, unbiased);
+    // Note [Saved result].
+    const result = squeezeTo(K.unary('Sqrt', K.reduce('Var', input, dims, true, input.dtype, c)), input, dims, keepdim);
+    return { out: result, save: { x: input, result, dims, c } };
+  },
+  grads: {
+    // d std = d var / (2 std), and 0 where std is 0 (PyTorch's masked_fill).
+    input: (g, { x, result, dims, c }) => {
+      const kept = keptShape(x._shape, dims);
+      const s = result.reshape(kept);
+      const zero = s.eq(0).to(s.dtype);
+      const gs = g.reshape(kept).div(s.add(zero)).mul(zero.rsub(1));
+      return gs.mul(centered(x, dims)).div(countOf(x._shape, dims) - c);
+    },
   },
 });
 
-export function prod(x: Tensor, dim?: number | null, opts?: DimOptions): Tensor {
-  check(x, 'prod');
-  return prodOp(x, reduceDims(x, dim, 'prod'), checkKeepdim(opts, 'prod'));
-}
-
-// ---- var / std ---------------------------------------------------------------------
-function correctionOf(opts: { unbiased?: boolean; correction?: number } | undefined): number {
-  if (opts?.correction !== undefined) return opts.correction;
-  return opts?.unbiased === false ? 0 : 1;
-}
-
-const varOp = defineOp({
-  name: 'VarBackward0',
-  forward: (ctx, x: Tensor, dims: number[], keepdim: boolean, correction: number) => {
-    ctx.saveForBackward(x);
-    ctx.dims = dims;
-    ctx.correction = correction;
-    return K.reduce('Var', x, dims, keepdim, x.dtype, correction);
-  },
-  backward: (ctx, g) => {
-    const [x] = ctx.savedTensors;
-    const n = ctx.dims.reduce((a: number, d: number) => a * x._shape[d], 1);
-    const centered = x.sub(x.mean(ctx.dims, { keepdim: true }));
-    return [unreduce(g, x._shape, ctx.dims).mul(centered).mul(2 / (n - ctx.correction))];
-  },
-});
-
-export function variance(x: Tensor, dim?: number | number[] | null, opts?: { unbiased?: boolean; correction?: number; keepdim?: boolean }): Tensor {
-  check(x, 'var');
-  if (!isFloating(x.dtype)) throw new TypeError(`var: expected a floating point tensor, got ${x.dtype}`);
-  return varOp(x, reduceDims(x, dim, 'var'), !!opts?.keepdim, correctionOf(opts));
-}
-
-export function std(x: Tensor, dim?: number | number[] | null, opts?: { unbiased?: boolean; correction?: number; keepdim?: boolean }): Tensor {
-  check(x, 'std');
-  if (!isFloating(x.dtype)) throw new TypeError(`std: expected a floating point tensor, got ${x.dtype}`);
-  reduceDims(x, dim, 'std');
-  return variance(x, dim, opts).sqrt();
-}
-
-// ---- max / min -----------------------------------------------------------------------
-function extremeAll(name: string, op: 'Amax' | 'Amin') {
-  return defineOp({
-    name,
-    forward: (ctx, x: Tensor) => {
-      if (x.numel() === 0) throw new RangeError(`${op === 'Amax' ? 'max' : 'min'}: expected a non-empty tensor`);
-      const out = K.reduce(op, x, [...x._shape.keys()], false, x.dtype);
-      ctx.saveForBackward(x, out);
-      return out;
-    },
-    backward: (ctx, g) => {
-      const [x, out] = ctx.savedTensors;
-      // The gradient is shared evenly among all elements equal to the extreme.
-      const mask = x.eq(out).to(g.dtype);
-      return [mask.div(mask.sum()).mul(g)];
-    },
-  });
-}
-const maxAll = extremeAll('MaxBackward1', 'Amax');
-const minAll = extremeAll('MinBackward1', 'Amin');
-
-function extremeDim(name: string, isMax: boolean) {
-  return defineOp({
-    name,
-    forward: (ctx, x: Tensor, dim: number, keepdim: boolean) => {
-      const kshape = x._shape.map((s, i) => (i === dim ? 1 : s));
-      const values = K.empty(kshape, x.dtype, isMax ? 'max' : 'min', x.device);
-      const indices = K.empty(kshape, 'int64', isMax ? 'max' : 'min', x.device);
-      if (x._shape.length === 0) {
-        K.native.copy(x._ref(), values._ref());
-      } else {
-        K.native.argReduce(isMax, x._ref(), dim, values._ref(), indices._ref());
-      }
-      ctx.shape = x._shape;
-      ctx.dim = dim;
-      ctx.indices = indices;
-      ctx.keepdim = keepdim;
-      const squeezed = x._shape.filter((_, i) => i !== dim);
-      ctx.outIndices = keepdim || x._shape.length === 0 ? indices : indices._view(squeezed);
-      return keepdim || x._shape.length === 0 ? values : values._view(squeezed);
-    },
-    backward: (ctx, g) => {
-      if (ctx.shape.length === 0) return [g];
-      const gk = ctx.keepdim ? g : g.unsqueeze(ctx.dim);
-      const zeros = K.empty(ctx.shape, g.dtype, name, g.device);
-      return [scatterGrad(zeros, ctx.dim, ctx.indices, gk)];
-    },
-  });
-}
-const maxDim = extremeDim('MaxBackward0', true);
-const minDim = extremeDim('MinBackward0', false);
-
-// zeros with gk scattered at index along dim, differentiable in gk.
-const scatterGradOp = defineOp({
-  name: 'ScatterBackward0',
-  forward: (ctx, base: Tensor, dim: number, index: Tensor, src: Tensor) => {
-    ctx.dim = dim;
-    ctx.index = index;
-    const out = K.clone(base);
+// ---- max / min ---------------------------------------------------------------------------
+// Zeros of `shape` with src written at index along dim (each place at most
+// once): max(dim)'s backward, differentiable again in src. The indices are
+// the kernel's own, so unchecked.
+const scatterIntoZeros = op(
+  'scatter',
+  [T.tensor('src'), p.custom('shape', 'int[]', (v): readonly number[] => v as readonly number[]), p.int('dim'), T.tensor('index')],
+  'src scattered into zeros of shape at index along dim',
+);
+define(scatterIntoZeros, {
+  node: 'ScatterBackward0',
+  forward: ({ src, shape, dim, index }) => {
+    const out = K.empty(shape, src.dtype, 'scatter', src.device);
     K.native.scatter(out._ref(), dim, index._ref(), K.contiguous(src)._ref());
-    return out;
+    return { out, save: { dim, index } };
   },
-  backward: (ctx, g) => [null, null, g.gather(ctx.dim, ctx.index)],
+  grads: { src: (g, { dim, index }) => g.gather(dim, index) },
 });
-function scatterGrad(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
-  return scatterGradOp(base, dim, index, src);
+
+/**
+ * Where the internal max(dim)/min(dim) primitive leaves the indices its
+ * kernel computes with the values: a primitive returns one tensor (the
+ * values, which get the node), and one kernel call gives both.
+ */
+class IndicesOut {
+  indices: Tensor | null = null;
 }
 
-function maxOrMin(isMax: boolean, x: Tensor, dim?: number | Tensor, opts?: DimOptions): Tensor | { values: Tensor; indices: Tensor } {
-  const op = isMax ? 'max' : 'min';
-  check(x, op);
-  if (dim instanceof Tensor) return isMax ? x.maximum(dim) : x.minimum(dim);
-  if (dim === undefined || dim === null) return (isMax ? maxAll : minAll)(x);
-  const d = normDim(dim, x._shape.length, op);
-  if (x._shape.length > 0 && x._shape[d] === 0) throw new RangeError(`${op}: cannot reduce over a zero-size dimension ${d}`);
-  const keepdim = checkKeepdim(opts, op);
-  let indices: Tensor | null = null;
-  const values = (isMax ? maxDim : minDim)(x, d, keepdim);
-  // The indices come from the same kernel call (kept on the node's ctx, or
-  // recomputed when no graph was recorded).
-  const node = values.gradFn as unknown as { ctx?: { outIndices: Tensor } } | null;
-  indices = node?.ctx?.outIndices ?? argReduce(isMax, x, d, keepdim);
-  return { values, indices };
+// PyTorch's three overloads of each, declared one by one; `max` and `min`
+// below pick one by their arguments.
+function extremeOps<const N extends 'max' | 'min'>(name: N) {
+  const isMax = name === 'max';
+  const what = isMax ? 'largest' : 'smallest';
+
+  // max(input) -> Tensor
+  const all = op(name, [T.tensor('input')], `the ${what} element`);
+  define(all, {
+    node: isMax ? 'MaxBackward1' : 'MinBackward1',
+    forward: ({ input }) => {
+      if (input.numel() === 0) throw new RangeError(`${name}: expected a non-empty tensor`);
+      const out = K.reduce(isMax ? 'Amax' : 'Amin', input, [...input._shape.keys()], false, input.dtype);
+      return { out, save: { x: input, out } };
+    },
+    grads: {
+      // The gradient is shared evenly among all elements equal to the extreme.
+      input: (g, { x, out }) => {
+        const mask = x.eq(out).to(g.dtype);
+        return mask.div(mask.sum()).mul(g);
+      },
+    },
+  });
+
+  // The values of max(input, dim), with the indices in an IndicesOut.
+  const values = op(
+    name,
+    [T.tensor('input'), p.int('dim'), p.bool('keepdim'), p.custom('indicesOut', 'IndicesOut', (v): IndicesOut => v as IndicesOut)],
+    `the ${what} values along a normalised dim`,
+  );
+  define(values, {
+    node: isMax ? 'MaxBackward0' : 'MinBackward0',
+    forward: ({ input, dim, keepdim, indicesOut }) => {
+      const nd = input._shape.length;
+      const kshape = keptShape(input._shape, [dim]);
+      const v = K.empty(kshape, input.dtype, name, input.device);
+      const indices = K.empty(kshape, 'int64', name, input.device);
+      if (nd === 0) K.native.copy(input._ref(), v._ref());
+      else K.native.argReduce(isMax, input._ref(), dim, v._ref(), indices._ref());
+      const squeeze = !keepdim && nd > 0;
+      indicesOut.indices = squeeze ? indices._view(reducedShape(input._shape, [dim])) : indices;
+      return { out: squeeze ? v._view(reducedShape(input._shape, [dim])) : v, save: { shape: input._shape, dim, keepdim, indices } };
+    },
+    grads: {
+      // PyTorch's value_selecting_reduction_backward: g scattered to the indices.
+      input: (g, { shape, dim, keepdim, indices }) => {
+        if (shape.length === 0) return g;
+        return scatterIntoZeros(keepdim ? g : g.unsqueeze(dim), shape, dim, indices);
+      },
+    },
+  });
+
+  // max(input, dim, keepdim=False) -> (values, indices)
+  const dim = op(
+    name,
+    [T.tensor('input'), p.int('dim'), p.bool('keepdim', false)],
+    `(values, indices) of the ${what} elements along dim`,
+    returns<ValuesIndices>(),
+  );
+  define(dim, {
+    impl: ({ input, dim: d0, keepdim }): ValuesIndices => {
+      const d = normDim(d0, input._shape.length, name);
+      if (input._shape.length > 0 && input._shape[d] === 0) throw new RangeError(`${name}: cannot reduce over a zero-size dimension ${d}`);
+      const out = new IndicesOut();
+      const v = values(input, d, keepdim, out);
+      return valuesIndices(v, out.indices!);
+    },
+  });
+
+  // max(input, other) -> Tensor: torch.maximum.
+  const other = op(name, [T.tensor('input'), T.tensor('other')], `the elementwise ${isMax ? 'maximum' : 'minimum'} of two tensors`);
+  define(other, { impl: ({ input, other: o }): Tensor => (isMax ? maximum : minimum)(input, o) });
+
+  return { all, dim, other };
+}
+const maxOps = extremeOps('max');
+const minOps = extremeOps('min');
+
+/** max(input, dim, keepdim=False): dim and keepdim positionally or in the options object. */
+type ExtremeDimArgs =
+  | [dim: number, keepdim?: boolean, opts?: { keepdim?: boolean }]
+  | [dim: number, opts: { keepdim?: boolean }]
+  | [opts: { dim: number; keepdim?: boolean }];
+/** max(input, other). */
+type ExtremeOtherArgs = [other: Tensor] | [opts: { other: Tensor }];
+
+type ExtremeOps = ReturnType<typeof extremeOps<'max' | 'min'>>;
+
+/** Picks PyTorch's overload of max or min by the arguments, as Python's parser does. */
+function extreme(ops: ExtremeOps, name: 'max' | 'min', self: unknown, args: unknown[]): Tensor | ValuesIndices {
+  const n = args.length > 0 && isOptions(args[args.length - 1]) ? args.length - 1 : args.length;
+  const opts = n < args.length ? (args[n] as Record<string, unknown>) : null;
+  checkOptions(name, opts, ['dim', 'keepdim', 'other']);
+  if (args[0] instanceof Tensor || opts?.other !== undefined) return ops.other(self as Tensor, ...(args as [Tensor]));
+  if ((n === 0 || (n === 1 && args[0] === undefined)) && opts?.dim === undefined) {
+    if (opts?.keepdim !== undefined) throw new TypeError(`${name}: keepdim needs a dim: ${name}(input, dim, keepdim=False)`);
+    return ops.all(self as Tensor);
+  }
+  return ops.dim(self as Tensor, ...(args as [number]));
 }
 
+/** max(input) -> Tensor; max(input, dim, keepdim=False) -> (values, indices); max(input, other) -> Tensor. */
+export function max(self: Tensor, opts?: Record<string, never>): Tensor;
+export function max(self: Tensor, ...args: ExtremeDimArgs): ValuesIndices;
+export function max(self: Tensor, ...args: ExtremeOtherArgs): Tensor;
+export function max(self: Tensor, ...args: unknown[]): Tensor | ValuesIndices {
+  return extreme(maxOps, 'max', self, args);
+}
+/** min(input) -> Tensor; min(input, dim, keepdim=False) -> (values, indices); min(input, other) -> Tensor. */
+export function min(self: Tensor, opts?: Record<string, never>): Tensor;
+export function min(self: Tensor, ...args: ExtremeDimArgs): ValuesIndices;
+export function min(self: Tensor, ...args: ExtremeOtherArgs): Tensor;
+export function min(self: Tensor, ...args: unknown[]): Tensor | ValuesIndices {
+  return extreme(minOps, 'min', self, args);
+}
+
+// ---- amax / amin -----------------------------------------------------------------------
+function amaxOp<const N extends 'amax' | 'amin'>(name: N) {
+  const isMax = name === 'amax';
+  const f = op(
+    name,
+    [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false)],
+    `the ${isMax ? 'largest' : 'smallest'} values over dim (all dims when null or [])`,
+  );
+  define(f, {
+    node: isMax ? 'AmaxBackward0' : 'AminBackward0',
+    forward: ({ input, dim, keepdim }) => {
+      const dims = reduceDims(input, dim, name);
+      const out = K.reduce(isMax ? 'Amax' : 'Amin', input, dims, true, input.dtype);
+      return { out: squeezeTo(out, input, dims, keepdim), save: { x: input, out, dims } };
+    },
+    grads: {
+      // Shared evenly among the elements equal to the extreme.
+      input: (g, { x, out, dims }) => {
+        const mask = x.eq(out).to(g.dtype);
+        return unreduce(g, x._shape, dims)
+          .mul(mask)
+          .div(mask.sum(dims.slice(), { keepdim: true }));
+      },
+    },
+  });
+  return f;
+}
+export const amax = amaxOp('amax');
+export const amin = amaxOp('amin');
+
+// ---- argmax / argmin ---------------------------------------------------------------------
+/** The indices of the extremes along d (one kernel call), keepdim-shaped or not. */
 function argReduce(isMax: boolean, x: Tensor, d: number, keepdim: boolean): Tensor {
   const op = isMax ? 'argmax' : 'argmin';
   if (x._shape.length === 0) return K.empty([], 'int64', op, x.device);
-  const kshape = x._shape.map((s, i) => (i === d ? 1 : s));
+  const kshape = keptShape(x._shape, [d]);
   const values = K.empty(kshape, x.dtype, op, x.device);
   const indices = K.empty(kshape, 'int64', op, x.device);
   K.native.argReduce(isMax, x._ref(), d, values._ref(), indices._ref());
-  return keepdim ? indices : indices._view(x._shape.filter((_, i) => i !== d));
+  return keepdim ? indices : indices._view(reducedShape(x._shape, [d]));
 }
 
-export function max(x: Tensor, dim?: number | Tensor, opts?: DimOptions) {
-  return maxOrMin(true, x, dim, opts) as never;
-}
-export function min(x: Tensor, dim?: number | Tensor, opts?: DimOptions) {
-  return maxOrMin(false, x, dim, opts) as never;
-}
-
-function amaxOp(name: string, op: 'Amax' | 'Amin') {
-  return defineOp({
+function argOp<const N extends 'argmax' | 'argmin'>(name: N) {
+  const isMax = name === 'argmax';
+  const f = op(
     name,
-    forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-      const out = K.reduce(op, x, dims, true, x.dtype);
-      ctx.saveForBackward(x, out);
-      ctx.dims = dims;
-      return keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
-    },
-    backward: (ctx, g) => {
-      const [x, out] = ctx.savedTensors;
-      const mask = x.eq(out).to(g.dtype);
-      const count = mask.sum(ctx.dims, { keepdim: true });
-      return [unreduce(g, x._shape, ctx.dims).mul(mask).div(count)];
+    [T.tensor('input'), p.optInt('dim'), p.bool('keepdim', false)],
+    `int64 index of the ${isMax ? 'largest' : 'smallest'} element along dim (of the flattened input when null)`,
+  );
+  define(f, {
+    impl: ({ input: x, dim, keepdim }): Tensor => {
+      if (dim === null) {
+        if (x.numel() === 0)
+          throw new RangeError(`${name}: expected a dim to reduce over for an empty tensor of shape ${K.fmtShape(x._shape)}`);
+        const r = argReduce(isMax, K.contiguous(x)._view([x.numel()]), 0, false);
+        return keepdim ? r._view(x._shape.map(() => 1)) : r;
+      }
+      const d = normDim(dim, x._shape.length, name);
+      if (x._shape.length > 0 && x._shape[d] === 0) {
+        throw new RangeError(`${name}: expected reduction dim ${d} to have non-zero size, got shape ${K.fmtShape(x._shape)}`);
+      }
+      // Zero-size elsewhere: an empty result of the reduced shape, as PyTorch's.
+      if (x.numel() === 0) return K.empty(keepdim ? keptShape(x._shape, [d]) : reducedShape(x._shape, [d]), 'int64', name, x.device);
+      return argReduce(isMax, x, d, keepdim);
     },
   });
+  return f;
 }
-const amaxK = amaxOp('AmaxBackward0', 'Amax');
-const aminK = amaxOp('AminBackward0', 'Amin');
+export const argmax = argOp('argmax');
+export const argmin = argOp('argmin');
 
-export function amax(x: Tensor, dim?: number | number[] | null, opts?: DimOptions): Tensor {
-  check(x, 'amax');
-  return amaxK(x, reduceDims(x, dim, 'amax'), checkKeepdim(opts, 'amax'));
-}
-export function amin(x: Tensor, dim?: number | number[] | null, opts?: DimOptions): Tensor {
-  check(x, 'amin');
-  return aminK(x, reduceDims(x, dim, 'amin'), checkKeepdim(opts, 'amin'));
-}
-
-function argExtreme(isMax: boolean, x: Tensor, dim: number | null | undefined, opts: DimOptions | undefined): Tensor {
-  const op = isMax ? 'argmax' : 'argmin';
-  check(x, op);
-  const keepdim = checkKeepdim(opts, op);
-  if (dim === undefined || dim === null) {
-    if (x.numel() === 0) throw new RangeError(`${op}: expected a dim to reduce over for an empty tensor of shape ${K.fmtShape(x._shape)}`);
-    const flat = K.contiguous(x)._view([x.numel()]);
-    const r = argReduce(isMax, flat, 0, false);
-    return keepdim ? r._view(x._shape.map(() => 1)) : r;
-  }
-  const d = normDim(dim, x._shape.length, op);
-  if (x._shape.length > 0 && x._shape[d] === 0) {
-    throw new RangeError(`${op}: expected reduction dim ${d} to have non-zero size, got shape ${K.fmtShape(x._shape)}`);
-  }
-  // Zero-size elsewhere: an empty result of the reduced shape, as PyTorch's.
-  if (x.numel() === 0) {
-    const kshape = x._shape.map((s, i) => (i === d ? 1 : s));
-    return K.empty(keepdim ? kshape : x._shape.filter((_, i) => i !== d), 'int64', op, x.device);
-  }
-  return argReduce(isMax, x, d, keepdim);
-}
-export function argmax(x: Tensor, dim?: number | null, opts?: DimOptions): Tensor {
-  return argExtreme(true, x, dim, opts);
-}
-export function argmin(x: Tensor, dim?: number | null, opts?: DimOptions): Tensor {
-  return argExtreme(false, x, dim, opts);
-}
-
-// ---- logsumexp / norm ------------------------------------------------------------------
-const logsumexpOp = defineOp({
-  name: 'LogsumexpBackward0',
-  forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-    const out = K.reduce('LogSumExp', x, dims, true, x.dtype);
+// ---- logsumexp / norm ----------------------------------------------------------------------
+export const logsumexp = op(
+  'logsumexp',
+  [T.tensor('input'), p.ints('dim'), p.bool('keepdim', false)],
+  'log(sum(exp(input))) over dim, computed stably; integers in float32',
+);
+define(logsumexp, {
+  node: 'LogsumexpBackward0',
+  forward: ({ input, dim, keepdim }) => {
+    // PyTorch 1.13 has no reading of logsumexp(x, []) (it fails inside its kernel).
+    if (Array.isArray(dim) && dim.length === 0) throw new RangeError('logsumexp: expected at least one dim to reduce, got an empty list');
+    const x = isFloating(input.dtype) ? input : K.cast(input, 'float32', 'logsumexp');
+    const dims = reduceDims(x, dim, 'logsumexp');
     // Note [Saved result].
-    const result = keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
-    ctx.saveForBackward(x, result);
-    ctx.dims = dims;
-    return result;
+    const result = squeezeTo(K.reduce('LogSumExp', x, dims, true, x.dtype), x, dims, keepdim);
+    return { out: result, save: { x, result, dims } };
   },
-  backward: (ctx, g) => {
-    const [x, result] = ctx.savedTensors;
-    return [unreduce(g, x._shape, ctx.dims).mul(x.sub(result.reshape(keptShape(x._shape, ctx.dims))).exp())];
+  grads: {
+    input: (g, { x, result, dims }) => unreduce(g, x._shape, dims).mul(x.sub(result.reshape(keptShape(x._shape, dims))).exp()),
   },
 });
 
-export function logsumexp(x: Tensor, dim: number | number[], opts?: DimOptions): Tensor {
-  check(x, 'logsumexp');
-  // PyTorch 1.13 has no reading of logsumexp(x, []) (it fails inside its kernel).
-  if (Array.isArray(dim) && dim.length === 0) throw new RangeError('logsumexp: expected at least one dim to reduce, got an empty list');
-  const xf = isFloating(x.dtype) ? x : x.to('float32');
-  return logsumexpOp(xf, reduceDims(xf, dim, 'logsumexp'), checkKeepdim(opts, 'logsumexp'));
-}
-
-const norm2Op = defineOp({
-  name: 'NormBackward1',
-  forward: (ctx, x: Tensor, dims: number[], keepdim: boolean) => {
-    const out = K.reduce('Norm2', x, dims, true, x.dtype);
+const norm2 = op('norm', [T.tensor('input'), dimsParam, p.bool('keepdim')], 'the 2-norm over normalised dims');
+define(norm2, {
+  node: 'NormBackward1',
+  forward: ({ input, dims, keepdim }) => {
     // Note [Saved result].
-    const result = keepdim ? out : out._view(x._shape.filter((_, i) => !dims.includes(i)));
-    ctx.saveForBackward(x, result);
-    ctx.dims = dims;
-    return result;
+    const result = squeezeTo(K.reduce('Norm2', input, dims, true, input.dtype), input, dims, keepdim);
+    return { out: result, save: { x: input, result, dims } };
   },
-  backward: (ctx, g) => {
-    const [x, result] = ctx.savedTensors;
-    const out = result.reshape(keptShape(x._shape, ctx.dims));
-    // x / ||x||, with 0 where the norm is 0 (PyTorch's subgradient).
-    const safe = out.add(out.eq(0).to(out.dtype));
-    return [unreduce(g, x._shape, ctx.dims).mul(x).div(safe)];
+  grads: {
+    input: (g, { x, result, dims }) => {
+      const out = result.reshape(keptShape(x._shape, dims));
+      // x / ||x||, with 0 where the norm is 0 (PyTorch's subgradient).
+      const safe = out.add(out.eq(0).to(out.dtype));
+      return unreduce(g, x._shape, dims).mul(x).div(safe);
+    },
   },
 });
 
-export function norm(x: Tensor, p: number | 'fro' = 2, dim?: number | number[] | null, opts?: DimOptions): Tensor {
-  check(x, 'norm');
-  if (!isFloating(x.dtype)) throw new TypeError(`norm: expected a floating point tensor, got ${x.dtype}`);
-  const keepdim = checkKeepdim(opts, 'norm');
-  const dims = reduceDims(x, dim, 'norm');
-  if (p === 'fro' || p === 2) return norm2Op(x, dims, keepdim);
-  if (typeof p !== 'number') throw new TypeError(`norm: p must be a number or 'fro'`);
-  if (p === Infinity) return x.abs().amax(dims, { keepdim });
-  if (p === 1) return x.abs().sum(dims, { keepdim });
-  return x.abs().pow(p).sum(dims, { keepdim }).pow(1 / p);
-}
+const ordParam = p.custom(
+  'p',
+  "float|'fro'",
+  (v, owner): number | 'fro' => {
+    if (v !== 'fro' && typeof v !== 'number') throw new TypeError(`${owner}: p must be a number or 'fro', got ${fmtValue(v)}`);
+    return v;
+  },
+  'fro',
+);
+
+export const norm = op(
+  'norm',
+  [T.tensor('input'), ordParam, p.dims('dim'), p.bool('keepdim', false)],
+  "p-norm over dim (all dims when null): 'fro' (2), 1, Infinity, -Infinity, 0 or any p",
+);
+define(norm, {
+  impl: ({ input, p: ord, dim, keepdim }): Tensor => {
+    if (!isFloating(input.dtype)) throw new TypeError(`norm: expected a floating point tensor, got ${input.dtype}`);
+    const dims = reduceDims(input, dim, 'norm');
+    if (ord === 'fro' || ord === 2) return norm2(input, dims, keepdim);
+    if (ord === 0) return input.ne(0).to(input.dtype).sum(dims, keepdim);
+    const a = input.abs();
+    if (ord === Infinity) return a.amax(dims, keepdim);
+    if (ord === -Infinity) return a.amin(dims, keepdim);
+    if (ord === 1) return a.sum(dims, keepdim);
+    return a
+      .pow(ord)
+      .sum(dims, keepdim)
+      .pow(1 / ord);
+  },
+});
 
 // ---- softmax -------------------------------------------------------------------------------
-function softmaxOp(name: string, log: boolean) {
-  return defineOp({
+/** The fused backward kernel's gradient (first order only: Note [Fused backward]). */
+function softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean, node: string): Tensor {
+  const out = K.output(y._shape, y.dtype, node, y.device);
+  if (y.numel() === 0) return out;
+  const gc = K.contiguous(K.cast(g, y.dtype, node));
+  // The kernel walks a dim: a 0-d tensor runs as shape [1].
+  const r = (t: Tensor) => (t._shape.length === 0 ? t._view([1]) : t)._ref();
+  K.native.softmaxBackward(r(y), r(gc), dim, log, r(out));
+  return out;
+}
+
+function softmaxOp<const N extends 'softmax' | 'logSoftmax'>(name: N) {
+  const log = name === 'logSoftmax';
+  const node = log ? 'LogSoftmaxBackward0' : 'SoftmaxBackward0';
+  const f = op(
     name,
-    forward: (ctx, x: Tensor, dim: number) => {
+    [T.tensor('input'), p.int('dim'), dtypeParam],
+    log ? 'log(softmax(input)) along dim, computed stably' : 'exp(input) / sum(exp(input)) along dim; integers in float32',
+  );
+  define(f, {
+    node,
+    forward: ({ input, dim, dtype }) => {
+      const d = normDim(dim, input._shape.length, name);
+      const dt = dtype ?? K.floatDType(input.dtype);
+      if (!isFloating(dt)) throw new TypeError(`${name}: expected a floating point dtype, got ${dt}`);
+      const x = K.cast(input, dt, name);
+      // A 0-d tensor is a row of one (dim 0 or -1, as PyTorch allows); the
+      // kernel walks a dim, so it runs as shape [1].
+      const x1 = x._shape.length === 0 ? x._view([1]) : x;
       // The kernel writes every element: no zeroing (a fifth of a softmax over 1M floats).
-      const out = K.output(x._shape, x.dtype, log ? 'logSoftmax' : 'softmax', x.device);
-      if (x.numel() > 0) K.native.softmax(x._ref(), dim, log, out._ref());
-      ctx.saveForBackward(out);
-      ctx.dim = dim;
-      return out;
+      const out = K.output(x1._shape, dt, name, x.device);
+      if (out.numel() > 0) K.native.softmax(x1._ref(), d, log, out._ref());
+      const y = x._shape.length === 0 ? out._view([]) : out;
+      return { out: y, save: { y, dim: d } };
     },
-    backward: (ctx, g) => {
-      const [y] = ctx.savedTensors;
-      if (isGradEnabled()) {
-        // createGraph: a composite the engine can differentiate again.
-        return log
-          ? [g.sub(y.exp().mul(g.sum(ctx.dim, { keepdim: true })))]
-          : [y.mul(g.sub(g.mul(y).sum(ctx.dim, { keepdim: true })))];
-      }
-      const out = K.output(y._shape, y.dtype, name, y.device);
-      const gc = K.contiguous(g.dtype === y.dtype ? g : g.to(y.dtype));
-      K.native.softmaxBackward(y._ref(), gc._ref(), ctx.dim, log, out._ref());
-      return [out];
+    grads: {
+      input: log ? (g, { y, dim }) => g.sub(y.exp().mul(g.sum(dim, true))) : (g, { y, dim }) => y.mul(g.sub(g.mul(y).sum(dim, true))),
     },
+    fused: (g, { y, dim }) => ({ input: softmaxBackward(g, y, dim, log, node) }),
   });
+  return f;
 }
-const softmaxK = softmaxOp('SoftmaxBackward0', false);
-const logSoftmaxK = softmaxOp('LogSoftmaxBackward0', true);
+export const softmax = softmaxOp('softmax');
+export const logSoftmax = softmaxOp('logSoftmax');
 
-function softmaxEntry(x: Tensor, dim: number, log: boolean): Tensor {
-  const op = log ? 'logSoftmax' : 'softmax';
-  check(x, op);
-  if (dim === undefined) throw new TypeError(`${op}: dim is required`);
-  const d = normDim(dim, x._shape.length, op);
-  const xf = isFloating(x.dtype) ? x : x.to('float32');
-  const k = log ? logSoftmaxK : softmaxK;
-  // A 0-d tensor is a row of one (dim 0 or -1, as PyTorch allows); the
-  // kernels want a dim to walk, so run it as shape [1].
-  if (x._shape.length === 0) return k(xf.reshape([1]), 0).reshape([]);
-  return k(xf, d);
+// ---- any / all -----------------------------------------------------------------------------
+function boolReduce<const N extends 'any' | 'all'>(name: N) {
+  const f = op(
+    name,
+    [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false)],
+    `whether ${name === 'any' ? 'any element' : 'every element'} over dim (all dims when null) is nonzero, as bool`,
+  );
+  define(f, {
+    impl: ({ input, dim, keepdim }): Tensor =>
+      K.reduce(name === 'any' ? 'Any' : 'All', input, reduceDims(input, dim, name), keepdim, 'bool'),
+  });
+  return f;
 }
-export function softmax(x: Tensor, dim: number): Tensor {
-  return softmaxEntry(x, dim, false);
-}
-export function logSoftmax(x: Tensor, dim: number): Tensor {
-  return softmaxEntry(x, dim, true);
-}
+export const any = boolReduce('any');
+export const all = boolReduce('all');
 
-// ---- any / all ---------------------------------------------------------------------------
-export function any(x: Tensor, dim?: number, opts?: DimOptions): Tensor {
-  check(x, 'any');
-  return K.reduce('Any', x, reduceDims(x, dim, 'any'), checkKeepdim(opts, 'any'), 'bool');
-}
-export function all(x: Tensor, dim?: number, opts?: DimOptions): Tensor {
-  check(x, 'all');
-  return K.reduce('All', x, reduceDims(x, dim, 'all'), checkKeepdim(opts, 'all'), 'bool');
+// ---- the engine's gradient reduction ---------------------------------------------------------
+/** @internal Sums broadcast dims away so self has `shape` (the autograd engine's g.sumToShape). */
+export function sumToShape(self: Tensor, shape: readonly number[]): Tensor {
+  return K.sumToShape(self, shape);
 }

@@ -31,7 +31,8 @@ const ops: OpTable = {
   mean: ([a], kw) => ('dim' in kw ? withOpts(a.mean.bind(a), [kw.dim], pick(kw, 'keepdim')) : a.mean()),
   max: ([a], kw) => {
     if (!('dim' in kw)) return a.max();
-    const r = withOpts(a.max.bind(a), [kw.dim], pick(kw, 'keepdim'));
+    // a.max(dim) is { values, indices }; withOpts cannot pick that overload itself.
+    const r = withOpts<{ values: torch.Tensor; indices: torch.Tensor }>(a.max.bind(a), [kw.dim], pick(kw, 'keepdim'));
     return [r.values, r.indices];
   },
   argmax: ([a], kw) => ('dim' in kw ? withOpts(a.argmax.bind(a), [kw.dim], pick(kw, 'keepdim')) : a.argmax()),

@@ -69,7 +69,15 @@ describe('reductions', () => {
     m.backward();
     expect(vals(x.grad!)).toEqual(new Array(6).fill(0.1666666716337204));
     // torch.tensor([[1, 5, 2], [7, 0, 7]]).sum([]) -> 22
-    expect(torch.tensor([[1, 5, 2], [7, 0, 7]]).sum([]).item()).toBe(22);
+    expect(
+      torch
+        .tensor([
+          [1, 5, 2],
+          [7, 0, 7],
+        ])
+        .sum([])
+        .item(),
+    ).toBe(22);
     expect(vals(x.amax([]))).toEqual([5]);
     expect(() => x.logsumexp([])).toThrow(/logsumexp/);
   });

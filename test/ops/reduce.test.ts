@@ -20,7 +20,7 @@ const maxMin =
   (name: 'max' | 'min') =>
   ([a]: Tensor[], kw: Record<string, Tensor>) => {
     if (!('dim' in kw)) return a[name]();
-    const r = withOpts(a[name].bind(a), [kw.dim], pick(kw, 'keepdim'));
+    const r = withOpts<{ values: Tensor; indices: Tensor }>(a[name].bind(a), [kw.dim], pick(kw, 'keepdim'));
     return [r.values, r.indices];
   };
 
