@@ -3,6 +3,7 @@
 import type { Tensor } from './tensor.js';
 import type { TypedArray } from './backend/native.js';
 import * as K from './ops/kernels.js';
+import { native, makeRef } from './backend/native.js';
 
 const THRESHOLD = 1000;
 const EDGE = 3;
@@ -100,7 +101,7 @@ function cornersOnHost(t: Tensor, shown: readonly number[], cut: readonly boolea
         dstOff += EDGE * host._strides[d];
       }
     });
-    K.native.copy(K.makeRef(t._storage.data, srcOff, blockShape, t._strides), K.makeRef(host._storage.data, dstOff, blockShape, host._strides));
+    native.copy(makeRef(t._storage.data, srcOff, blockShape, t._strides), makeRef(host._storage.data, dstOff, blockShape, host._strides));
   }
   return host;
 }

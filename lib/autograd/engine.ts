@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor.js';
 import { AccumulateGrad, Node, accumulatorOf } from './node.js';
 import * as K from '../ops/kernels.js';
+import { native } from '../backend/native.js';
 import { checkOptions } from '../util/args.js';
 import { edgeOf } from './function.js';
 import { isGradEnabled, noGrad, setGradEnabled } from './grad_mode.js';
@@ -254,7 +255,7 @@ function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
     t._grad = prev.add(g);
   } else if (g.dtype === prev.dtype && g._shape.length === prev._shape.length && prev.isContiguous() && g._shape.every((s, i) => s === prev._shape[i])) {
     // Summing into .grad in place, in one kernel call.
-    K.native.binary(K.B.Add, prev._ref(), g._ref(), prev._ref());
+    native.binary(K.B.Add, prev._ref(), g._ref(), prev._ref());
     prev._bumpVersion();
   } else {
     noGrad(() => prev.add_(g));

@@ -22,6 +22,7 @@ import { Tensor } from '../tensor.js';
 import { DTYPES, isDType, isFloating, type DType } from '../dtype.js';
 import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
 import * as K from '../ops/kernels.js';
+import { native } from '../backend/native.js';
 import * as E from '../ops/elementwise.js';
 import { gelu as geluOp } from '../ops/activation.js';
 import * as NN from '../ops/nn.js';
@@ -753,8 +754,8 @@ define(oneHot, {
     const out = K.empty([...t._shape, n], 'int64', op, t.device);
     const idx = K.contiguous(t)._view([...t._shape, 1]);
     const ones = K.empty([...t._shape, 1], 'int64', op, t.device);
-    K.native.fill(ones._ref(), 1);
-    K.native.scatter(out._ref(), t.ndim, idx._ref(), ones._ref());
+    native.fill(ones._ref(), 1);
+    native.scatter(out._ref(), t.ndim, idx._ref(), ones._ref());
     return out;
   },
 });

@@ -8,6 +8,7 @@ import type { CudaBuffer, TypedArray } from '../backend/native.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import * as S from './shape_internal.js';
 
 export function to(self: Tensor, target: DType | Device | string | { dtype?: DType; device?: string }): Tensor {
@@ -112,6 +113,6 @@ export function tolist(self: Tensor): unknown {
 export function zerosLike(self: Tensor): Tensor { return K.empty(self._shape, self.dtype, 'zerosLike', self._storage.device); }
 export function onesLike(self: Tensor): Tensor {
   const t = K.empty(self._shape, self.dtype, 'onesLike', self._storage.device);
-  K.native.fill(t._ref(), 1);
+  native.fill(t._ref(), 1);
   return t;
 }

@@ -2,6 +2,7 @@
 // random tensors, fromTypedArray.
 import { Storage, Tensor, sizeArgs } from '../tensor.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import { checkOptions as checkKeys } from '../util/args.js';
 import { dtypeOfArray, isDType, isFloating, type DType } from '../dtype.js';
 import type { TypedArray } from '../backend/native.js';
@@ -175,7 +176,7 @@ export function empty(...args: unknown[]): Tensor {
 export function ones(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'ones');
   const t = K.output(size, opts.dtype ?? 'float32', 'ones', opts.dev);
-  K.native.fill(t._ref(), 1);
+  native.fill(t._ref(), 1);
   return finish(t, opts, 'ones');
 }
 
@@ -185,7 +186,7 @@ export function full(size: number[], value: number | boolean, opts?: TensorOptio
   const dtype = o.dtype ?? (typeof value === 'boolean' ? 'bool' : Number.isInteger(value) ? 'int64' : 'float32');
   K.checkScalarFits(Number(value), dtype, 'full');
   const t = K.output(sizeArgs([size], 'full'), dtype, 'full', o.dev);
-  K.native.fill(t._ref(), Number(value));
+  native.fill(t._ref(), Number(value));
   return finish(t, o, 'full');
 }
 
@@ -204,7 +205,7 @@ export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'onesLike');
   if (!(t instanceof Tensor)) throw new TypeError(`onesLike: expected a Tensor, got ${K.fmtValue(t)}`);
   const r = K.output(t._shape, o.dtype ?? t.dtype, 'onesLike', likeDevice(t, opts, o));
-  K.native.fill(r._ref(), 1);
+  native.fill(r._ref(), 1);
   return finish(r, o, 'onesLike');
 }
 
@@ -214,7 +215,7 @@ export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`fullLike: value must be a number or boolean, got ${K.fmtValue(value)}`);
   K.checkScalarFits(Number(value), o.dtype ?? t.dtype, 'fullLike');
   const r = K.output(t._shape, o.dtype ?? t.dtype, 'fullLike', likeDevice(t, opts, o));
-  K.native.fill(r._ref(), Number(value));
+  native.fill(r._ref(), Number(value));
   return finish(r, o, 'fullLike');
 }
 
@@ -223,7 +224,7 @@ export function randn(...args: unknown[]): Tensor {
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`randn: expected a floating dtype, got ${dtype}`);
   const t = K.output(size, dtype, 'randn', 'cpu');
-  K.native.normal(t._ref(), 0, 1);
+  native.normal(t._ref(), 0, 1);
   return finish(t, opts, 'randn');
 }
 
@@ -232,7 +233,7 @@ export function rand(...args: unknown[]): Tensor {
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`rand: expected a floating dtype, got ${dtype}`);
   const t = K.output(size, dtype, 'rand', 'cpu');
-  K.native.uniform(t._ref(), 0, 1);
+  native.uniform(t._ref(), 0, 1);
   return finish(t, opts, 'rand');
 }
 
@@ -249,7 +250,7 @@ export function randint(low: number, high?: number | number[], size?: number[] |
   if (!Array.isArray(size)) throw new TypeError('randint: size must be an array of integers');
   const o = checkOptions(opts, 'randint');
   const t = K.empty(sizeArgs([size], 'randint'), o.dtype ?? 'int64', 'randint', 'cpu');
-  K.native.randint(t._ref(), low, high as number);
+  native.randint(t._ref(), low, high as number);
   return finish(t, o, 'randint');
 }
 
@@ -257,7 +258,7 @@ export function randperm(n: number, opts?: TensorOptions): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${K.fmtValue(n)}`);
   const o = checkOptions(opts, 'randperm');
   const t = K.empty([n], 'int64', 'randperm', 'cpu');
-  K.native.randperm(t._ref());
+  native.randperm(t._ref());
   return finish(K.cast(t, o.dtype ?? 'int64', 'randperm'), o, 'randperm');
 }
 

@@ -7,6 +7,7 @@ import { aliasOf, define, op, returns, tensorParam as T, type Saving } from './o
 import { inplaceOf } from './inplace.js';
 import { param as p, fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import { isFloating, type DType } from '../dtype.js';
 import type { BinaryOp, UnaryOp } from '../backend/kernel_names.js';
 
@@ -108,7 +109,7 @@ function roundedDiv(a: Tensor | number, b: Tensor | number, mode: RoundingMode, 
     // trunc(q): ceil below zero, floor above (NaN and infinities pass through).
     const q = K.binary('Div', a, b, dt);
     const out = K.output(q._shape, dt, op, q._storage.device);
-    K.native.where(K.binary('Lt', q, 0)._ref(), K.unary('Ceil', q)._ref(), K.unary('Floor', q)._ref(), out._ref());
+    native.where(K.binary('Lt', q, 0)._ref(), K.unary('Ceil', q)._ref(), K.unary('Floor', q)._ref(), out._ref());
     return out;
   }
   const outShape = a instanceof Tensor ? (b instanceof Tensor ? K.broadcastShapes(a._shape, b._shape, op) : a._shape) : (b as Tensor)._shape;
@@ -262,7 +263,7 @@ define(clamp, {
     if (min === null && max === null) throw new TypeError("clamp: at least one of 'min' or 'max' must not be None");
     const lo = min ?? NaN, hi = max ?? NaN;
     const out = K.output(input._shape, input.dtype, 'clamp', input.device);
-    K.native.clamp(input._ref(), lo, hi, out._ref());
+    native.clamp(input._ref(), lo, hi, out._ref());
     return { out, save: { x: input, lo, hi } };
   },
   grads: {

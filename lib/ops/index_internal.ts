@@ -15,6 +15,7 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { define, op, tensorParam as T } from './op.js';
 import { param as p } from '../util/args.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import { sliceBy, type Meta } from './shape_internal.js';
 import { checkInplace } from './inplace.js';
 import type { Device } from '../backend/cuda.js';
@@ -249,7 +250,7 @@ function placeIndexDims(t: Tensor, nIndex: number, place: number): Tensor {
 function gatherAdvanced(v: Tensor, L: AdvLayout, linear: Tensor): Tensor {
   const flat = K.contiguous(v.permute(L.perm)).reshape([K.numelOf(L.advShape), ...L.rest]);
   const out = K.empty([linear._shape[0], ...L.rest], v.dtype, 'index', v.device);
-  K.native.indexSelect(flat._ref(), 0, linear._ref(), out._ref());
+  native.indexSelect(flat._ref(), 0, linear._ref(), out._ref());
   return placeIndexDims(out._view([...L.indexShape, ...L.rest]), L.indexShape.length, L.place);
 }
 
@@ -265,7 +266,7 @@ function scatterAdvanced(g: Tensor, L: AdvLayout, linear: Tensor): Tensor {
   }
   const src = K.contiguous(gf).reshape([linear._shape[0], ...L.rest]);
   const acc = K.empty([K.numelOf(L.advShape), ...L.rest], g.dtype, 'index', g.device);
-  K.native.indexAdd(acc._ref(), 0, linear._ref(), K.contiguous(src)._ref(), 1);
+  native.indexAdd(acc._ref(), 0, linear._ref(), K.contiguous(src)._ref(), 1);
   const permuted = acc._view([...L.advShape, ...L.rest]);
   const inv = new Array<number>(L.perm.length);
   L.perm.forEach((d, i) => (inv[d] = i));
@@ -319,7 +320,7 @@ export function indexPutInto(x: Tensor, idx: Index[], value: TensorOrScalar | bo
       const val = value instanceof Tensor ? onX(value) : scalar();
       K.broadcastShapes(v._shape, val._shape, 'indexPut_');
       const src = accumulate ? K.binary('Add', v, K.cast(val, x.dtype), x.dtype) : K.cast(val, x.dtype);
-      K.native.copy(K.broadcastRef(src, v._shape), v._ref());
+      native.copy(K.broadcastRef(src, v._shape), v._ref());
     } else {
       const { L, linear } = advLayout(v, pl.adv, 'indexPut_');
       const resultShape = [...L.indexShape, ...L.rest];
@@ -339,8 +340,8 @@ export function indexPutInto(x: Tensor, idx: Index[], value: TensorOrScalar | bo
       }
       const flatSrc = srcFront._view([linear._shape[0], ...L.rest]);
       const write = (target: Tensor) => {
-        if (accumulate) K.native.indexAdd(target._ref(), 0, linear._ref(), flatSrc._ref(), 1);
-        else K.native.indexCopy(target._ref(), 0, linear._ref(), flatSrc._ref());
+        if (accumulate) native.indexAdd(target._ref(), 0, linear._ref(), flatSrc._ref(), 1);
+        else native.indexCopy(target._ref(), 0, linear._ref(), flatSrc._ref());
       };
       let target: Tensor;
       try {
@@ -348,7 +349,7 @@ export function indexPutInto(x: Tensor, idx: Index[], value: TensorOrScalar | bo
       } catch {
         target = K.contiguous(permuted)._view([K.numelOf(L.advShape), ...L.rest]);
         write(target);
-        K.native.copy(target._view([...L.advShape, ...L.rest])._ref(), permuted._ref());
+        native.copy(target._view([...L.advShape, ...L.rest])._ref(), permuted._ref());
         x._bumpVersion();
         return;
       }

@@ -8,6 +8,7 @@ import { Tensor, normDim } from '../tensor.js';
 import { define, op, tensorParam as T } from './op.js';
 import { param as p, checkOptions, fmtValue, isOptions } from '../util/args.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import { indexPutInto, indexWith, toIndexTensor, type Index } from './index_internal.js';
 import { where } from './join.js';
 
@@ -89,8 +90,8 @@ define(indexSelect, {
     const shape = x._shape.slice();
     if (shape.length) shape[d] = idx.numel();
     const out = K.empty(shape, x.dtype, 'indexSelect', x.device);
-    if (x._shape.length === 0) K.native.copy(x._ref(), out._ref());
-    else K.native.indexSelect(x._ref(), d, flatIndexRef(idx), out._ref());
+    if (x._shape.length === 0) native.copy(x._ref(), out._ref());
+    else native.indexSelect(x._ref(), d, flatIndexRef(idx), out._ref());
     return { out, save: { shape: x._shape, dim: d, index: idx } };
   },
   grads: { input: (g, s) => indexSelectBackward(g, s.shape, s.dim, s.index) },
@@ -105,7 +106,7 @@ define(indexSelectBackward, {
     if (inputSizes.length === 0) out = K.clone(grad)._view([]);
     else {
       out = K.empty(inputSizes, grad.dtype, 'indexSelect', grad.device);
-      K.native.indexAdd(out._ref(), dim, flatIndexRef(index), K.contiguous(grad)._ref(), 1);
+      native.indexAdd(out._ref(), dim, flatIndexRef(index), K.contiguous(grad)._ref(), 1);
     }
     return { out, save: { dim, index } };
   },
@@ -126,7 +127,7 @@ define(gather, {
     K.checkAllocSize(iv._shape, 'gather', 'the result');
     checkNoNegative(iv, 'gather', d, xv._shape[d]);
     const out = K.empty(iv._shape, x.dtype, 'gather', x.device);
-    K.native.gather(xv._ref(), d, iv._ref(), out._ref());
+    native.gather(xv._ref(), d, iv._ref(), out._ref());
     return { out: scalar ? out._view([]) : out, save: { shape: x._shape, dim: d, index } };
   },
   grads: {
@@ -148,7 +149,7 @@ define(scatterAdd, {
     K.checkAllocSize(index._shape, 'scatterAdd', 'the index');
     const d = normDim(dim, x._shape.length, 'scatterAdd');
     const out = K.clone(x);
-    K.native.scatterAdd(out._ref(), d, index._ref(), K.contiguous(src)._ref());
+    native.scatterAdd(out._ref(), d, index._ref(), K.contiguous(src)._ref());
     return { out, save: { dim: d, index } };
   },
   grads: {

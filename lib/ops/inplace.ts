@@ -7,6 +7,7 @@ import { Tensor } from '../tensor.js';
 import { defineOp } from '../autograd/function.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import { isFloating } from '../dtype.js';
 import type { Ref } from '../backend/native.js';
 import type { OpFn } from './op.js';
@@ -68,7 +69,7 @@ export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tenso
   if (r._shape.join() !== t._shape.join()) {
     throw new RangeError(`${op}: output with shape ${K.fmtShape(t._shape)} doesn't match the broadcast shape ${K.fmtShape(r._shape)}`);
   }
-  K.native.copy(r._ref(), t._ref());
+  native.copy(r._ref(), t._ref());
   t._bumpVersion();
   if (r.gradFn) t._setGradFn(r.gradFn);
   return t;
@@ -91,7 +92,7 @@ export function binaryInPlace(t: Tensor, op: 'Add' | 'Sub' | 'Mul' | 'Div', othe
   if (isGradEnabled() && (t.requiresGrad || (other instanceof Tensor && other.requiresGrad))) return false;
   checkInplace(t, IN_PLACE_NAMES[op]);
   if (typeof other === 'number') {
-    K.native.binaryScalar(K.B[op], t._ref(), other * alpha, false, t._ref());
+    native.binaryScalar(K.B[op], t._ref(), other * alpha, false, t._ref());
   } else {
     if (!(other instanceof Tensor) || alpha !== 1 || other.dtype !== t.dtype || other._storage.device !== 'cpu') return false;
     const n = t._shape.length, k = other._shape.length;
@@ -100,7 +101,7 @@ export function binaryInPlace(t: Tensor, op: 'Add' | 'Sub' | 'Mul' | 'Div', othe
       const s = other._shape[i], d = t._shape[n - k + i];
       if (s !== d && s !== 1) return false;
     }
-    K.native.binary(K.B[op], t._ref(), K.broadcastRef(other, t._shape), t._ref());
+    native.binary(K.B[op], t._ref(), K.broadcastRef(other, t._shape), t._ref());
   }
   t._bumpVersion();
   return true;
@@ -113,7 +114,7 @@ export function fill_<T extends Tensor>(t: T, value: number | Tensor, op = 'fill
   const v = value instanceof Tensor ? value.item() : value;
   if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`fill_: value must be a number, got ${K.fmtValue(v)}`);
   K.checkScalarFits(Number(v), t.dtype, 'fill_');
-  K.native.fill(t._ref(), Number(v));
+  native.fill(t._ref(), Number(v));
   t._bumpVersion();
   return t;
 }
@@ -128,7 +129,7 @@ const copyOp = defineOp({
   forward: (_ctx, self: Tensor, src: Tensor) => {
     const dev = self._storage.device;
     const out = K.output(self._shape, self.dtype, 'copy_', dev);
-    K.native.copy(K.broadcastRef(src._storage.device === dev ? src : K.toDevice(src, dev, 'copy_'), self._shape), out._ref());
+    native.copy(K.broadcastRef(src._storage.device === dev ? src : K.toDevice(src, dev, 'copy_'), self._shape), out._ref());
     return out;
   },
   backward: (ctx, g) => [ctx.needsInputGrad[0] ? g.zerosLike() : null, g],
@@ -143,7 +144,7 @@ export function copy_<T extends Tensor>(t: T, src: Tensor): T {
   // gradient reaches the values copy_ overwrote.
   if (isGradEnabled() && (src.requiresGrad || t.requiresGrad)) return inplace(t, 'copy_', () => copyOp(t, src));
   checkInplace(t, 'copy_');
-  K.native.copy(K.broadcastRef(src.device === t.device ? src : K.toDevice(src, t.device, 'copy_'), t._shape), t._ref());
+  native.copy(K.broadcastRef(src.device === t.device ? src : K.toDevice(src, t.device, 'copy_'), t._shape), t._ref());
   t._bumpVersion();
   return t;
 }

@@ -8,6 +8,7 @@ import { Tensor, normDim } from '../tensor.js';
 import { aliasOf, define, op, tensorParam as T } from './op.js';
 import { param as p } from '../util/args.js';
 import * as K from './kernels.js';
+import { native, makeRef } from '../backend/native.js';
 import { promoteTypes } from '../dtype.js';
 import { unsqueeze } from './shape.js';
 
@@ -43,7 +44,7 @@ define(cat, {
       const len = t._shape[d];
       const s = out._shape.slice();
       s[d] = len;
-      if (len > 0) K.native.copy(t._ref(), K.makeRef(out._storage.data, at * out._strides[d], s, out._strides));
+      if (len > 0) native.copy(t._ref(), makeRef(out._storage.data, at * out._strides[d], s, out._strides));
       at += len;
     }
     // The gradient needs only each input's extent along dim (-1: a legacy empty one).
@@ -96,7 +97,7 @@ define(where, {
     K.sameDevice('where', cond, ta, tb);
     const shape = K.broadcastShapes(K.broadcastShapes(cond._shape, ta._shape, 'where'), tb._shape, 'where');
     const out = K.output(shape, dt, 'where', dev);
-    K.native.where(K.broadcastRef(K.cast(cond, 'bool'), shape), K.broadcastRef(K.cast(ta, dt), shape), K.broadcastRef(K.cast(tb, dt), shape), out._ref());
+    native.where(K.broadcastRef(K.cast(cond, 'bool'), shape), K.broadcastRef(K.cast(ta, dt), shape), K.broadcastRef(K.cast(tb, dt), shape), out._ref());
     // Only the condition is needed for the gradients.
     return { out, save: cond };
   },

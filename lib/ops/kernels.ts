@@ -324,4 +324,3 @@ export function reduce(op: ReduceOp, x: Tensor, dims: number[], keepdim: boolean
   return out._view(x._shape.filter((_, i) => !dims.includes(i)));
 }
 
-export { native, makeRef };

@@ -7,6 +7,7 @@
 import type { Tensor } from '../tensor.js';
 import { define, op, tensorParam as T, type Saving } from './op.js';
 import * as K from './kernels.js';
+import { native, makeRef } from '../backend/native.js';
 import { isFloating } from '../dtype.js';
 import type { Ref } from '../backend/native.js';
 
@@ -43,7 +44,7 @@ function as3d(t: Tensor, batch: number[]): Ref | null {
   if (dims.every((i) => bs[i] === 0)) stride = 0;
   else for (let n = 0; n + 1 < dims.length; n++) if (bs[dims[n]] !== bs[dims[n + 1]] * batch[dims[n + 1]]) stride = null;
   if (stride === null) return null;
-  return K.makeRef(t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]);
+  return makeRef(t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]);
 }
 
 /** Whether a 2-D t is the transpose of a contiguous matrix (and not itself contiguous). */
@@ -64,7 +65,7 @@ function bmmKernel(a: Tensor, b: Tensor): Tensor {
   const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)]), 'matmul'), batch)!;
   const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)]), 'matmul'), batch)!;
   const B = K.numelOf(batch);
-  K.native.matmul(ar, br, K.makeRef(out._storage.data, 0, [B, M, N], [M * N, N, 1]));
+  native.matmul(ar, br, makeRef(out._storage.data, 0, [B, M, N], [M * N, N, 1]));
   return out;
 }
 

@@ -18,12 +18,13 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { define, op, tensorParam as T, type Saving } from './op.js';
 import { param as p, as, type ArgsOf } from '../util/args.js';
 import * as K from './kernels.js';
+import { native, makeRef } from '../backend/native.js';
 import type { Ref } from '../backend/native.js';
 import type { DType } from '../dtype.js';
 
 /** A contiguous tensor's memory seen with another (contiguous) shape. */
 function refAs(t: Tensor, shape: readonly number[]): Ref {
-  return K.makeRef(t._storage.data, t._offset, shape, K.contiguousStrides(shape));
+  return makeRef(t._storage.data, t._offset, shape, K.contiguousStrides(shape));
 }
 
 function sameDType(g: Tensor, dtype: DType): Tensor {
@@ -58,7 +59,7 @@ function convArray(c: ConvGeometry): number[] {
 // K.output: zeroing them first cost 5% of a LeNet step.
 function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, outHW: readonly number[]): Tensor {
   const out = K.output([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d', x.device);
-  K.native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(c), out._ref());
+  native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(c), out._ref());
   return out;
 }
 
@@ -69,13 +70,13 @@ function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, ou
 function convInputGrad(g: Tensor, w: Tensor, c: ConvGeometry, xShape: readonly number[]): Tensor {
   const gx = K.output(xShape, g.dtype, 'conv2d', g.device);
   const gc = K.contiguous(g);
-  K.native.conv2dBackward(gc._ref(), gx._ref(), K.contiguous(w)._ref(), convArray(c), gx._ref(), null, null);
+  native.conv2dBackward(gc._ref(), gx._ref(), K.contiguous(w)._ref(), convArray(c), gx._ref(), null, null);
   return gx;
 }
 
 function convWeightGrad(x: Tensor, g: Tensor, c: ConvGeometry, wShape: readonly number[]): Tensor {
   const gw = K.output(wShape, g.dtype, 'conv2d', g.device);
-  K.native.conv2dBackward(K.contiguous(g)._ref(), K.contiguous(x)._ref(), gw._ref(), convArray(c), null, gw._ref(), null);
+  native.conv2dBackward(K.contiguous(g)._ref(), K.contiguous(x)._ref(), gw._ref(), convArray(c), null, gw._ref(), null);
   return gw;
 }
 
@@ -124,7 +125,7 @@ define(convolution, {
     const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
     const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
     const gb = hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
-    K.native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(c), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
+    native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(c), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
     return { input: gx, weight: gw, bias: gb };
   },
 });
@@ -198,7 +199,7 @@ define(maxPool2dWithIndices, {
     const values = K.output([N, C, OH, OW], xc.dtype, 'maxPool2d', xc.device);
     const indices = K.output([N, C, OH, OW], 'int64', 'maxPool2d', xc.device);
     const P = N * C;
-    K.native.maxPool2d(refAs(xc, [P, H, W]), poolArray(a), refAs(values, [P, OH, OW]), refAs(indices, [P, OH, OW]));
+    native.maxPool2d(refAs(xc, [P, H, W]), poolArray(a), refAs(values, [P, OH, OW]), refAs(indices, [P, OH, OW]));
     lastIndices = indices;
     return { out: values, save: { indices, xShape: xc._shape } };
   },
@@ -214,7 +215,7 @@ define(maxPool2dWithIndicesBackward, {
     const OH = indices._shape[2],
       OW = indices._shape[3];
     const gx = K.output(inputSize, g.dtype, 'maxPool2d', g.device);
-    K.native.maxPool2dBackward(refAs(K.contiguous(g), [P, OH, OW]), refAs(indices, [P, OH, OW]), refAs(gx, [P, H, W]));
+    native.maxPool2dBackward(refAs(K.contiguous(g), [P, OH, OW]), refAs(indices, [P, OH, OW]), refAs(gx, [P, H, W]));
     return { out: gx, save: { indices, gShape: g._shape } };
   },
   grads: {
@@ -257,7 +258,7 @@ function avgForward(x: Tensor, s: AvgPoolSettings, outHW: readonly number[]): Te
   const xc = K.contiguous(x, 'avgPool2d');
   const [N, C, H, W] = xc._shape;
   const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'avgPool2d', x.device);
-  K.native.avgPool2d(
+  native.avgPool2d(
     refAs(xc, [N * C, H, W]),
     poolArray(s.geometry),
     s.countIncludePad,
@@ -271,7 +272,7 @@ function avgBackward(g: Tensor, s: AvgPoolSettings, xShape: readonly number[]): 
   const gc = K.contiguous(g);
   const [N, C, OH, OW] = gc._shape;
   const gx = K.empty(xShape, g.dtype, 'avgPool2d', g.device);
-  K.native.avgPool2dBackward(
+  native.avgPool2dBackward(
     refAs(gc, [N * C, OH, OW]),
     poolArray(s.geometry),
     s.countIncludePad,
@@ -339,7 +340,7 @@ function adaptiveForward(x: Tensor, outHW: readonly number[]): Tensor {
   const xc = K.contiguous(x, 'adaptiveAvgPool2d');
   const [N, C, H, W] = xc._shape;
   const out = K.empty([N, C, outHW[0], outHW[1]], x.dtype, 'adaptiveAvgPool2d', x.device);
-  K.native.adaptiveAvgPool2d(refAs(xc, [N * C, H, W]), refAs(out, [N * C, outHW[0], outHW[1]]));
+  native.adaptiveAvgPool2d(refAs(xc, [N * C, H, W]), refAs(out, [N * C, outHW[0], outHW[1]]));
   return out;
 }
 
@@ -347,7 +348,7 @@ function adaptiveBackward(g: Tensor, xShape: readonly number[]): Tensor {
   const gc = K.contiguous(g);
   const [N, C, OH, OW] = gc._shape;
   const gx = K.empty(xShape, g.dtype, 'adaptiveAvgPool2d', g.device);
-  K.native.adaptiveAvgPool2dBackward(refAs(gc, [N * C, OH, OW]), refAs(gx, [N * C, xShape[2], xShape[3]]));
+  native.adaptiveAvgPool2dBackward(refAs(gc, [N * C, OH, OW]), refAs(gx, [N * C, xShape[2], xShape[3]]));
   return gx;
 }
 
@@ -388,7 +389,7 @@ function inPlaceBuffer(t: Tensor | null, dtype: DType): { ref: Ref | null; commi
   return {
     ref: scratch._ref(),
     commit: () => {
-      K.native.copy(scratch._ref(), t._ref());
+      native.copy(scratch._ref(), t._ref());
       t._bumpVersion();
     },
   };
@@ -439,7 +440,7 @@ define(nativeBatchNorm, {
     // Evaluation reads the running statistics only.
     const rmEval = training || !runningMean ? null : K.cast(K.contiguous(runningMean), x.dtype);
     const rvEval = training || !runningVar ? null : K.cast(K.contiguous(runningVar), x.dtype);
-    K.native.batchNorm(
+    native.batchNorm(
       refAs(xc, shape3),
       w ? K.cast(K.contiguous(w), x.dtype)._ref() : null,
       b ? K.cast(K.contiguous(b), x.dtype)._ref() : null,
@@ -481,7 +482,7 @@ define(nativeBatchNorm, {
     const gx = needs.input ? K.empty(x._shape, x.dtype, 'batchNorm', x.device) : null;
     const gw = needs.weight ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
     const gb = needs.bias ? K.empty([C], x.dtype, 'batchNorm', x.device) : null;
-    K.native.batchNormBackward(
+    native.batchNormBackward(
       refAs(gc, shape3),
       refAs(x, shape3),
       w ? K.cast(K.contiguous(w), x.dtype)._ref() : null,
@@ -569,7 +570,7 @@ function nllForward(a: ArgsOf<typeof NLL_PARAMS>): Saving<NllSaved> {
   const out = K.empty(a.reduction === 'none' ? rowShape : [], x.dtype, 'nllLoss', dev);
   const lse = a.logits ? K.empty([N, D], x.dtype, 'nllLoss', dev) : null;
   const tw = K.empty([], x.dtype, 'nllLoss', dev);
-  K.native.nllLoss(
+  native.nllLoss(
     refAs(xc, [N, C, D]),
     refAs(target, [N, D]),
     weight?._ref() ?? null,
@@ -608,7 +609,7 @@ function nllFused(g: Tensor, s: NllSaved): { input: Tensor } {
   const [N, C, D] = nllShape(x._shape);
   const gc = sameDType(g, x.dtype);
   const gx = K.empty(x._shape, x.dtype, 'nllLoss', x.device);
-  K.native.nllLossBackward(
+  native.nllLossBackward(
     s.reduction === 'none' ? refAs(gc, [N, D]) : gc._ref(),
     refAs(x, [N, C, D]),
     refAs(s.target, [N, D]),
@@ -638,7 +639,7 @@ function nllGrad(g: Tensor, s: NllSaved): Tensor {
     const cw = s.weight ? s.weight.to(x.dtype) : K.empty([C], x.dtype, 'nllLoss', dev).add(1);
     const rowWeight = cw.indexSelect(0, safe.reshape([-1])).reshape([N, D]);
     const onehot = K.empty([N, C, D], x.dtype, 'nllLoss', dev);
-    K.native.scatter(onehot._ref(), 1, safe.reshape([N, 1, D])._ref(), K.empty([N, 1, D], x.dtype, 'nllLoss', dev).add(1)._ref());
+    native.scatter(onehot._ref(), 1, safe.reshape([N, 1, D])._ref(), K.empty([N, 1, D], x.dtype, 'nllLoss', dev).add(1)._ref());
     return { valid: valid.to(x.dtype), rowWeight, onehot, classWeight: cw.reshape([1, C, 1]), sumW: cw.sum().item() };
   });
   const gScaled = s.reduction === 'none' ? g.reshape([N, D]) : s.reduction === 'mean' ? g.div(totalWeight) : g;
@@ -795,7 +796,7 @@ define(leakyRelu, {
   forward: ({ input: x, negativeSlope: slope }) => {
     const pos = K.binary('Gt', x, 0);
     const out = K.output(x._shape, x.dtype, 'leakyRelu', x.device);
-    K.native.where(pos._ref(), x._ref(), K.binary('Mul', x, slope)._ref(), out._ref());
+    native.where(pos._ref(), x._ref(), K.binary('Mul', x, slope)._ref(), out._ref());
     return { out, save: { x, slope } };
   },
   grads: {
@@ -817,8 +818,8 @@ define(leakyRelu, {
 export function dropoutMask(x: Tensor, p: number): Tensor {
   const mask = K.empty(x._shape, x.dtype, 'dropout', x.device);
   if (p < 1) {
-    K.native.bernoulli(mask._ref(), 1 - p);
-    K.native.binaryScalar(K.B.Mul, mask._ref(), 1 / (1 - p), false, mask._ref());
+    native.bernoulli(mask._ref(), 1 - p);
+    native.binaryScalar(K.B.Mul, mask._ref(), 1 / (1 - p), false, mask._ref());
   }
   return mask;
 }
@@ -844,7 +845,7 @@ define(embedding, {
       D = weight._shape[1];
     const index = K.contiguous(indices)._view([M]);
     const out = K.empty([...indices._shape, D], weight.dtype, 'embedding', weight.device);
-    K.native.indexSelect(weight._ref(), 0, index._ref(), refAs(out, [M, D]));
+    native.indexSelect(weight._ref(), 0, index._ref(), refAs(out, [M, D]));
     return { out, save: { index, paddingIdx, num: weight._shape[0] } };
   },
   grads: {
@@ -862,7 +863,7 @@ define(embeddingDenseBackward, {
   node: 'EmbeddingBackwardBackward0',
   forward: ({ gradOutput: g2, indices, numWeights }) => {
     const gw = K.empty([numWeights, g2._shape[1]], g2.dtype, 'embedding', g2.device);
-    K.native.indexAdd(gw._ref(), 0, indices._ref(), K.contiguous(g2)._ref(), 1);
+    native.indexAdd(gw._ref(), 0, indices._ref(), K.contiguous(g2)._ref(), 1);
     return { out: gw, save: indices };
   },
   grads: { gradOutput: (gg, indices) => gg.indexSelect(0, indices) },

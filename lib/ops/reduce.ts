@@ -13,6 +13,7 @@ import { Tensor, normDim } from '../tensor.js';
 import { define, op, returns, tensorParam as T } from './op.js';
 import { checkOptions, fmtValue, isOptions, param as p } from '../util/args.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import { isDType, isFloating, type DType } from '../dtype.js';
 import { keptShape, reduceDims, reducedShape, unreduce, valuesIndices, type ValuesIndices } from './reduce_internal.js';
 import { maximum, minimum } from './elementwise.js';
@@ -235,7 +236,7 @@ define(scatterIntoZeros, {
   node: 'ScatterBackward0',
   forward: ({ src, shape, dim, index }) => {
     const out = K.empty(shape, src.dtype, 'scatter', src.device);
-    K.native.scatter(out._ref(), dim, index._ref(), K.contiguous(src)._ref());
+    native.scatter(out._ref(), dim, index._ref(), K.contiguous(src)._ref());
     return { out, save: { dim, index } };
   },
   grads: { src: (g, { dim, index }) => g.gather(dim, index) },
@@ -287,8 +288,8 @@ function extremeOps<const N extends 'max' | 'min'>(name: N) {
       const kshape = keptShape(input._shape, [dim]);
       const v = K.empty(kshape, input.dtype, name, input.device);
       const indices = K.empty(kshape, 'int64', name, input.device);
-      if (nd === 0) K.native.copy(input._ref(), v._ref());
-      else K.native.argReduce(isMax, input._ref(), dim, v._ref(), indices._ref());
+      if (nd === 0) native.copy(input._ref(), v._ref());
+      else native.argReduce(isMax, input._ref(), dim, v._ref(), indices._ref());
       const squeeze = !keepdim && nd > 0;
       indicesOut.indices = squeeze ? indices._view(reducedShape(input._shape, [dim])) : indices;
       return { out: squeeze ? v._view(reducedShape(input._shape, [dim])) : v, save: { shape: input._shape, dim, keepdim, indices } };
@@ -404,7 +405,7 @@ function argReduce(isMax: boolean, x: Tensor, d: number, keepdim: boolean): Tens
   const kshape = keptShape(x._shape, [d]);
   const values = K.empty(kshape, x.dtype, op, x.device);
   const indices = K.empty(kshape, 'int64', op, x.device);
-  K.native.argReduce(isMax, x._ref(), d, values._ref(), indices._ref());
+  native.argReduce(isMax, x._ref(), d, values._ref(), indices._ref());
   return keepdim ? indices : indices._view(reducedShape(x._shape, [d]));
 }
 
@@ -517,7 +518,7 @@ function softmaxBackward(g: Tensor, y: Tensor, dim: number, log: boolean, node: 
   const gc = K.contiguous(K.cast(g, y.dtype, node));
   // The kernel walks a dim: a 0-d tensor runs as shape [1].
   const r = (t: Tensor) => (t._shape.length === 0 ? t._view([1]) : t)._ref();
-  K.native.softmaxBackward(r(y), r(gc), dim, log, r(out));
+  native.softmaxBackward(r(y), r(gc), dim, log, r(out));
   return out;
 }
 
@@ -541,7 +542,7 @@ function softmaxOp<const N extends 'softmax' | 'logSoftmax'>(name: N) {
       const x1 = x._shape.length === 0 ? x._view([1]) : x;
       // The kernel writes every element: no zeroing (a fifth of a softmax over 1M floats).
       const out = K.output(x1._shape, dt, name, x.device);
-      if (out.numel() > 0) K.native.softmax(x1._ref(), d, log, out._ref());
+      if (out.numel() > 0) native.softmax(x1._ref(), d, log, out._ref());
       const y = x._shape.length === 0 ? out._view([]) : out;
       return { out: y, save: { y, dim: d } };
     },

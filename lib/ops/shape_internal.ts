@@ -8,6 +8,7 @@ import { Tensor } from '../tensor.js';
 import { define, op, tensorParam as T } from './op.js';
 import { param as p } from '../util/args.js';
 import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 import type { DType } from '../dtype.js';
 import type { Device } from '../backend/cuda.js';
 
@@ -58,7 +59,7 @@ function sliceFamily<const N extends string, const B extends string>(name: N, ba
     node: node.replace(/Backward0$/, 'BackwardBackward0'),
     forward: ({ grad, inputSizes, fn }) => {
       const z = K.empty(inputSizes, grad.dtype, 'slice', grad.device);
-      K.native.copy(grad._ref(), viewOf(z, fn(z))._ref());
+      native.copy(grad._ref(), viewOf(z, fn(z))._ref());
       return { out: z, save: fn };
     },
     grads: { grad: (gg, fn) => view(gg, fn) },
