@@ -17,7 +17,8 @@ interface Formatter {
 function floatFormatter(values: number[]): Formatter {
   const finite = values.filter((v) => Number.isFinite(v));
   const allInt = finite.every((v) => Number.isInteger(v));
-  let maxAbs = 0, minAbs = Infinity;
+  let maxAbs = 0,
+    minAbs = Infinity;
   for (const v of finite) {
     const a = Math.abs(v);
     if (a === 0) continue;
@@ -70,11 +71,14 @@ function shownValues(t: Tensor, shown: readonly number[], cut: readonly boolean[
   const problem = K.storageProblem(src);
   if (problem !== null) throw new Error(`print: the tensor ${problem}`);
   const data = src._storage.data as TypedArray;
-  const shape = src._shape, strides = src._strides, nd = shown.length;
+  const shape = src._shape,
+    strides = src._strides,
+    nd = shown.length;
   const srcCut = src === t ? cut : shown.map(() => false);
   const out = new Array<number>(total);
   for (let k = 0; k < total; k++) {
-    let rem = k, off = src._offset;
+    let rem = k,
+      off = src._offset;
     for (let d = nd - 1; d >= 0; d--) {
       const i = rem % shown[d];
       rem = (rem - i) / shown[d];
@@ -93,7 +97,8 @@ function cornersOnHost(t: Tensor, shown: readonly number[], cut: readonly boolea
   const dims = cut.flatMap((c, d) => (c ? [d] : []));
   for (let mask = 0; mask < 2 ** dims.length; mask++) {
     const blockShape = shown.slice();
-    let srcOff = t._offset, dstOff = 0;
+    let srcOff = t._offset,
+      dstOff = 0;
     dims.forEach((d, j) => {
       blockShape[d] = EDGE;
       if (mask & (1 << j)) {

@@ -12,8 +12,22 @@ export { Tensor, Storage } from './tensor.js';
 export type { TensorOrScalar, DimOptions, Device } from './tensor.js';
 export * from './dtype.js';
 export {
-  tensor, zeros, ones, empty, full, zerosLike, onesLike, fullLike, randn, rand, randint, randperm,
-  arange, linspace, eye, fromTypedArray,
+  tensor,
+  zeros,
+  ones,
+  empty,
+  full,
+  zerosLike,
+  onesLike,
+  fullLike,
+  randn,
+  rand,
+  randint,
+  randperm,
+  arange,
+  linspace,
+  eye,
+  fromTypedArray,
 } from './ops/creation.js';
 export type { TensorOptions } from './ops/creation.js';
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad_mode.js';
@@ -69,7 +83,8 @@ export function initialSeed(): number {
 // oversubscription tests on small machines still get what they ask for.
 const MAX_THREADS = Math.max(4 * availableParallelism(), 64);
 export function setNumThreads(n: number): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${fmtValue(n)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
+    throw new RangeError(`setNumThreads: expected a positive integer, got ${fmtValue(n)}`);
   native.setNumThreads(Math.min(n, MAX_THREADS));
 }
 export function getNumThreads(): number {

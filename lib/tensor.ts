@@ -19,7 +19,10 @@ import { contiguousStrides, numelOf } from './util/shape.js';
  */
 export class Storage {
   version = 0;
-  constructor(public data: StorageData, readonly device: Device = 'cpu') {}
+  constructor(
+    public data: StorageData,
+    readonly device: Device = 'cpu',
+  ) {}
 }
 
 export type Scalar = number;

@@ -29,7 +29,11 @@ type Tail<Ps> = Ps extends readonly [unknown, ...infer R extends readonly Param[
 type Method<F> =
   F extends OpFn<infer Ps, infer R, string>
     ? (...args: CallArgs<Tail<Ps>>) => R
-    : F extends { (self: Tensor, ...a: infer A1): infer R1; (self: Tensor, ...a: infer A2): infer R2; (self: Tensor, ...a: infer A3): infer R3 }
+    : F extends {
+          (self: Tensor, ...a: infer A1): infer R1;
+          (self: Tensor, ...a: infer A2): infer R2;
+          (self: Tensor, ...a: infer A3): infer R3;
+        }
       ? { (...a: A1): R1; (...a: A2): R2; (...a: A3): R3 }
       : never;
 // Keyed by export name, never filtered: filtering would make TypeScript
@@ -38,9 +42,9 @@ type Method<F> =
 type MethodsOf<M> = { [K in Extract<keyof M, string>]: Method<M[K]> };
 
 declare module './tensor.js' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface Tensor
-    extends MethodsOf<typeof elementwise>,
+    extends
+      MethodsOf<typeof elementwise>,
       MethodsOf<typeof conversion>,
       MethodsOf<typeof fill>,
       MethodsOf<typeof reduce>,

@@ -49,9 +49,13 @@ export function reference(): string {
     for (const [name, v] of Object.entries(ns).sort(([a], [b]) => a.localeCompare(b))) {
       if (!isOp(v) || name !== v.spec.name) continue; // aliases are listed with their op
       seen.add(v);
-      const aliases = Object.entries(ns).filter(([n, w]) => w === v && n !== name).map(([n]) => n);
+      const aliases = Object.entries(ns)
+        .filter(([n, w]) => w === v && n !== name)
+        .map(([n]) => n);
       const method = prefix === 'torch.' && methods.includes(name) ? `; also \`x.${signature('', v, true).replace(/^/, '')}\`` : '';
-      rows.push(`- \`${signature(prefix, v, false)}\`: ${v.spec.doc} (${describe(v)}${aliases.length ? `; alias ${aliases.join(', ')}` : ''})${method}`);
+      rows.push(
+        `- \`${signature(prefix, v, false)}\`: ${v.spec.doc} (${describe(v)}${aliases.length ? `; alias ${aliases.join(', ')}` : ''})${method}`,
+      );
     }
     lines.push(`## ${title}`, '', ...rows, '');
   };

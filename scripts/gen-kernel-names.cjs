@@ -20,7 +20,10 @@ function list(macro) {
   for (;;) {
     const nl = header.indexOf('\n', end);
     const line = header.slice(end, nl < 0 ? undefined : nl);
-    if (nl < 0 || !line.trimEnd().endsWith('\\')) { end = nl < 0 ? header.length : nl; break; }
+    if (nl < 0 || !line.trimEnd().endsWith('\\')) {
+      end = nl < 0 ? header.length : nl;
+      break;
+    }
     end = nl + 1;
   }
   const names = [...header.slice(start, end).matchAll(/X\((\w+)\)/g)].map((m) => m[1]);

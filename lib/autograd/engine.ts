@@ -45,7 +45,8 @@ class ReadyQueue {
       h[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && h[l].sequence > h[m].sequence) m = l;
         if (r < h.length && h[r].sequence > h[m].sequence) m = r;
@@ -83,14 +84,18 @@ function rootGradients(outputs: Tensor[], grads: (Tensor | null | undefined)[], 
 function checkHookResult(hook: (g: Tensor) => unknown, r: unknown, grad: Tensor): Tensor {
   const name = hook.name || '<anonymous>';
   if (!(r instanceof Tensor)) {
-    const kind = Array.isArray(r) ? 'an array' : typeof r === 'object' ? (r as object).constructor?.name ?? 'object' : typeof r;
+    const kind = Array.isArray(r) ? 'an array' : typeof r === 'object' ? ((r as object).constructor?.name ?? 'object') : typeof r;
     throw new TypeError(`backward: expected a Tensor, null or undefined, but hook '${name}' returned ${kind}`);
   }
   if (!sameShape(r._shape, grad._shape)) {
-    throw new Error(`backward: hook '${name}' has changed the size of value (was [${grad._shape.join(', ')}], got [${r._shape.join(', ')}])`);
+    throw new Error(
+      `backward: hook '${name}' has changed the size of value (was [${grad._shape.join(', ')}], got [${r._shape.join(', ')}])`,
+    );
   }
   if (r.dtype !== grad.dtype || r.device !== grad.device) {
-    throw new Error(`backward: hook '${name}' has changed the type of value (was ${grad.dtype} on ${grad.device}, got ${r.dtype} on ${r.device})`);
+    throw new Error(
+      `backward: hook '${name}' has changed the type of value (was ${grad.dtype} on ${grad.device}, got ${r.dtype} on ${r.device})`,
+    );
   }
   return r;
 }
@@ -105,13 +110,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * Runs backward from outputs. With `capture`, gradients reaching those
  * tensors are returned instead of accumulated into .grad (autograd.grad).
  */
-function run(
-  outputs: Tensor[],
-  gradOutputs: Tensor[],
-  opts: BackwardOptions,
-  op: string,
-  capture: Tensor[] | null,
-): (Tensor | null)[] {
+function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op: string, capture: Tensor[] | null): (Tensor | null)[] {
   const retain = opts.retainGraph ?? !!opts.createGraph;
   const createGraph = !!opts.createGraph;
 
@@ -234,7 +233,12 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   for (const t of [...outs, ...ins]) if (!(t instanceof Tensor)) throw new TypeError('autograd.grad: outputs and inputs must be Tensors');
   checkOptions('autograd.grad', opts, GRAD_OPTIONS);
-  const go = opts.gradOutputs === undefined || opts.gradOutputs === null ? [] : Array.isArray(opts.gradOutputs) ? opts.gradOutputs : [opts.gradOutputs];
+  const go =
+    opts.gradOutputs === undefined || opts.gradOutputs === null
+      ? []
+      : Array.isArray(opts.gradOutputs)
+        ? opts.gradOutputs
+        : [opts.gradOutputs];
   const result = run(outs, rootGradients(outs, go, 'autograd.grad'), opts, 'autograd.grad', ins);
   result.forEach((g, i) => {
     if (g === null && !opts.allowUnused) {
@@ -253,7 +257,12 @@ function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
     t._grad = createGraph ? g.clone() : noGrad(() => K.clone(g));
   } else if (createGraph) {
     t._grad = prev.add(g);
-  } else if (g.dtype === prev.dtype && g._shape.length === prev._shape.length && prev.isContiguous() && g._shape.every((s, i) => s === prev._shape[i])) {
+  } else if (
+    g.dtype === prev.dtype &&
+    g._shape.length === prev._shape.length &&
+    prev.isContiguous() &&
+    g._shape.every((s, i) => s === prev._shape[i])
+  ) {
     // Summing into .grad in place, in one kernel call.
     native.binary(K.B.Add, prev._ref(), g._ref(), prev._ref());
     prev._bumpVersion();

@@ -111,7 +111,8 @@ export class OpNode extends Node {
 export function expandableTo(shape: readonly number[], target: readonly number[]): boolean {
   if (shape.length > target.length) return false;
   for (let i = 1; i <= shape.length; i++) {
-    const s = shape[shape.length - i], t = target[target.length - i];
+    const s = shape[shape.length - i],
+      t = target[target.length - i];
     if (s !== t && s !== 1) return false;
   }
   return true;
@@ -185,7 +186,9 @@ export function defineOp<A extends unknown[]>(def: OpDef<A>): (...args: A) => Te
     ctx.nodeName = def.name;
     // One pass over the inputs: this runs for every recorded op.
     const n = inputs.length;
-    const needs = new Array<boolean>(n), edges = new Array<Edge>(n), metas = new Array<InputMeta>(n);
+    const needs = new Array<boolean>(n),
+      edges = new Array<Edge>(n),
+      metas = new Array<InputMeta>(n);
     let aliased = false;
     for (let i = 0; i < n; i++) {
       const t = inputs[i];
@@ -264,11 +267,15 @@ export class Function {
           const gi = list[i];
           if (gi === null || gi === undefined) continue;
           if (!(gi instanceof Tensor)) {
-            throw new TypeError(`Function ${name} returned an invalid gradient at index ${i} - expected a Tensor or null, got ${describe(gi)}`);
+            throw new TypeError(
+              `Function ${name} returned an invalid gradient at index ${i} - expected a Tensor or null, got ${describe(gi)}`,
+            );
           }
           const shape = argShapes[i];
           if (shape === null) {
-            throw new Error(`Function ${name} returned a gradient different than null at position ${i + 1}, but the corresponding forward input was not a Tensor (got ${argKinds[i]})`);
+            throw new Error(
+              `Function ${name} returned a gradient different than null at position ${i + 1}, but the corresponding forward input was not a Tensor (got ${argKinds[i]})`,
+            );
           }
           if (!sameShape(gi._shape, shape) && !expandableTo(shape, gi._shape)) throw invalidGradShape(name, i, gi._shape, shape);
           grads[edgeOfArg[i]] = gi;

@@ -21,7 +21,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | 
 }
 
 function check(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | Tensor[], opts: GradcheckOptions, op: string): boolean {
-  const eps = opts.eps ?? 1e-6, atol = opts.atol ?? 1e-5, rtol = opts.rtol ?? 1e-3;
+  const eps = opts.eps ?? 1e-6,
+    atol = opts.atol ?? 1e-5,
+    rtol = opts.rtol ?? 1e-3;
   const ins = Array.isArray(inputs) ? inputs : [inputs];
   const diff = ins.filter((t) => t instanceof Tensor && t.requiresGrad);
   if (diff.length === 0) throw new Error(`${op}: no input requires grad`);
@@ -111,9 +113,7 @@ export function gradgradcheck(
   let gouts: Tensor[];
   if (o.gradOutputs === undefined || o.gradOutputs === null) {
     const outs = enableGrad(() => asList(fn(...ins)));
-    gouts = outs.map((y) =>
-      randn(y.shape, { dtype: isFloating(y.dtype) ? y.dtype : 'float64', device: y.device }).requiresGrad_(),
-    );
+    gouts = outs.map((y) => randn(y.shape, { dtype: isFloating(y.dtype) ? y.dtype : 'float64', device: y.device }).requiresGrad_());
   } else {
     gouts = asList(o.gradOutputs);
     for (const g of gouts) if (!(g instanceof Tensor)) throw new TypeError(`${op}: gradOutputs must be Tensors`);
@@ -125,13 +125,20 @@ export function gradgradcheck(
     // gradient it returns still needs its graph.
     enableGrad(() => {
       const outs = asList(fn(...args.slice(0, nIn)));
-      if (outs.length !== gouts.length) throw new Error(`${op}: fn returned ${outs.length} outputs but ${gouts.length} gradOutputs were given`);
+      if (outs.length !== gouts.length)
+        throw new Error(`${op}: fn returned ${outs.length} outputs but ${gouts.length} gradOutputs were given`);
       const keep = outs.map((y, i) => (y.requiresGrad ? i : -1)).filter((i) => i >= 0);
       if (keep.length === 0) throw new Error(`${op}: no output of fn requires grad`);
       const wrt = args.slice(0, nIn).filter((t) => t.requiresGrad);
-      const gs = grad(keep.map((i) => outs[i]), wrt, {
-        gradOutputs: keep.map((i) => args[nIn + i]), createGraph: true, allowUnused: true,
-      });
+      const gs = grad(
+        keep.map((i) => outs[i]),
+        wrt,
+        {
+          gradOutputs: keep.map((i) => args[nIn + i]),
+          createGraph: true,
+          allowUnused: true,
+        },
+      );
       const flat = gs.filter((g): g is Tensor => g !== null).map((g) => g.reshape([-1]));
       if (flat.length === 0) throw new Error(`${op}: fn uses no input that requires grad`);
       return flat.length === 1 ? flat[0] : cat(flat);

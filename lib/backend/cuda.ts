@@ -169,7 +169,8 @@ export const cuda = {
   },
   /** Seeds the CUDA generator; like PyTorch, ignored when there is no CUDA. */
   manualSeed(seed: number): void {
-    if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new TypeError(`cuda.manualSeed: seed must be a finite number, got ${describe(seed)}`);
+    if (typeof seed !== 'number' || !Number.isFinite(seed))
+      throw new TypeError(`cuda.manualSeed: seed must be a finite number, got ${describe(seed)}`);
     if (isAvailable()) native.cudaManualSeed(Math.trunc(seed));
   },
   manualSeedAll(seed: number): void {

@@ -46,15 +46,22 @@ const ITEM: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int64: 8
  */
 export function allocStorage(dtype: DType, n: number, uninitialized = false): TypedArray {
   const bytes = n * ITEM[dtype];
-  let buf: ArrayBuffer, at = 0;
+  let buf: ArrayBuffer,
+    at = 0;
   if (bytes <= SMALL_BYTES) [buf, at] = carve(bytes);
   else buf = uninitialized ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
   switch (dtype) {
-    case 'float32': return new Float32Array(buf, at, n);
-    case 'float64': return new Float64Array(buf, at, n);
-    case 'int32': return new Int32Array(buf, at, n);
-    case 'int64': return new BigInt64Array(buf, at, n);
-    case 'uint8': return new Uint8Array(buf, at, n);
-    case 'bool': return new Uint8ClampedArray(buf, at, n);
+    case 'float32':
+      return new Float32Array(buf, at, n);
+    case 'float64':
+      return new Float64Array(buf, at, n);
+    case 'int32':
+      return new Int32Array(buf, at, n);
+    case 'int64':
+      return new BigInt64Array(buf, at, n);
+    case 'uint8':
+      return new Uint8Array(buf, at, n);
+    case 'bool':
+      return new Uint8ClampedArray(buf, at, n);
   }
 }

@@ -7,13 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export type TypedArray =
-  | Float32Array
-  | Float64Array
-  | Int32Array
-  | BigInt64Array
-  | Uint8Array
-  | Uint8ClampedArray;
+export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint8ClampedArray;
 
 /**
  * Device memory from native.cudaAlloc (native/binding/cuda.cc, Note [CUDA
@@ -94,18 +88,45 @@ export interface NativeAddon {
   // in place on the parameter and its state buffers (contiguous, the
   // parameter's float dtype and size); an optional buffer is null.
   sgdStep(
-    param: Ref, grad: Ref, momentumBuffer: Ref | null,
-    lr: number, momentum: number, dampening: number, weightDecay: number,
-    nesterov: boolean, maximize: boolean, initBuffer: boolean,
+    param: Ref,
+    grad: Ref,
+    momentumBuffer: Ref | null,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    weightDecay: number,
+    nesterov: boolean,
+    maximize: boolean,
+    initBuffer: boolean,
   ): void;
   adamStep(
-    param: Ref, grad: Ref, expAvg: Ref, expAvgSq: Ref, maxExpAvgSq: Ref | null,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
-    amsgrad: boolean, maximize: boolean, decoupled: boolean,
+    param: Ref,
+    grad: Ref,
+    expAvg: Ref,
+    expAvgSq: Ref,
+    maxExpAvgSq: Ref | null,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    amsgrad: boolean,
+    maximize: boolean,
+    decoupled: boolean,
   ): void;
   rmspropStep(
-    param: Ref, grad: Ref, squareAvg: Ref, gradAvg: Ref | null, momentumBuffer: Ref | null,
-    lr: number, alpha: number, eps: number, weightDecay: number, momentum: number, maximize: boolean,
+    param: Ref,
+    grad: Ref,
+    squareAvg: Ref,
+    gradAvg: Ref | null,
+    momentumBuffer: Ref | null,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+    momentum: number,
+    maximize: boolean,
   ): void;
   adagradStep(param: Ref, grad: Ref, sum: Ref, clr: number, weightDecay: number, eps: number, maximize: boolean): void;
 
@@ -140,20 +161,53 @@ export interface NativeAddon {
   adaptiveAvgPool2d(x: Ref, out: Ref): void;
   adaptiveAvgPool2dBackward(gy: Ref, gx: Ref): void;
   batchNorm(
-    x: Ref, weight: Ref | null, bias: Ref | null, runningMean: Ref | null, runningVar: Ref | null,
-    training: boolean, momentum: number, eps: number, out: Ref, saveMean: Ref, saveInvstd: Ref,
+    x: Ref,
+    weight: Ref | null,
+    bias: Ref | null,
+    runningMean: Ref | null,
+    runningVar: Ref | null,
+    training: boolean,
+    momentum: number,
+    eps: number,
+    out: Ref,
+    saveMean: Ref,
+    saveInvstd: Ref,
   ): void;
   batchNormBackward(
-    gy: Ref, x: Ref, weight: Ref | null, saveMean: Ref, saveInvstd: Ref, training: boolean,
-    gx: Ref | null, gw: Ref | null, gb: Ref | null,
+    gy: Ref,
+    x: Ref,
+    weight: Ref | null,
+    saveMean: Ref,
+    saveInvstd: Ref,
+    training: boolean,
+    gx: Ref | null,
+    gw: Ref | null,
+    gb: Ref | null,
   ): void;
   nllLoss(
-    input: Ref, target: Ref, weight: Ref | null, ignoreIndex: number, labelSmoothing: number, reduction: number,
-    logits: boolean, out: Ref, lse: Ref | null, totalWeight: Ref,
+    input: Ref,
+    target: Ref,
+    weight: Ref | null,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    reduction: number,
+    logits: boolean,
+    out: Ref,
+    lse: Ref | null,
+    totalWeight: Ref,
   ): void;
   nllLossBackward(
-    gy: Ref, input: Ref, target: Ref, weight: Ref | null, ignoreIndex: number, labelSmoothing: number,
-    reduction: number, logits: boolean, lse: Ref | null, totalWeight: number, gx: Ref,
+    gy: Ref,
+    input: Ref,
+    target: Ref,
+    weight: Ref | null,
+    ignoreIndex: number,
+    labelSmoothing: number,
+    reduction: number,
+    logits: boolean,
+    lse: Ref | null,
+    totalWeight: number,
+    gx: Ref,
   ): void;
 }
 
@@ -257,7 +311,8 @@ function put(i: number, r: Ref | null): unknown {
     scratch[base] = 0;
     return r;
   }
-  const shape = r[2], strides = r[3];
+  const shape = r[2],
+    strides = r[3];
   const n = shape.length;
   scratch[base] = 1 + 2 * n;
   // More than 16 dims: the length alone goes in, and the addon refuses it
@@ -327,8 +382,17 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
   }
   const w = out as unknown as NativeAddon;
   const f = raw as unknown as Record<keyof NativeAddon, Fn>;
-  const unary = f.unary, binary = f.binary, binaryScalar = f.binaryScalar, where = f.where, copy = f.copy;
-  const fill = f.fill, clamp = f.clamp, reduce = f.reduce, matmul = f.matmul, sgdStep = f.sgdStep, adamStep = f.adamStep;
+  const unary = f.unary,
+    binary = f.binary,
+    binaryScalar = f.binaryScalar,
+    where = f.where,
+    copy = f.copy;
+  const fill = f.fill,
+    clamp = f.clamp,
+    reduce = f.reduce,
+    matmul = f.matmul,
+    sgdStep = f.sgdStep,
+    adamStep = f.adamStep;
   w.unary = (op, x, o) => {
     try {
       unary(op, put(1, x), put(2, o));
@@ -420,7 +484,10 @@ function checkKernelNames(addon: NativeAddon): NativeAddon {
     ['reduceOps', addon.reduceOps, REDUCE_OPS],
   ];
   for (const [what, table, names] of tables) {
-    const have = Object.keys(table ?? {}).sort().join(','), want = [...names].sort().join(',');
+    const have = Object.keys(table ?? {})
+        .sort()
+        .join(','),
+      want = [...names].sort().join(',');
     if (have !== want) {
       throw new Error(
         `kindling: the native addon's ${what} do not match native/common/ops.h (addon: ${have || 'none'}; sources: ${want}). ` +

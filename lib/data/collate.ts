@@ -18,8 +18,12 @@ function isPlainObject(x: unknown): x is Record<string, unknown> {
 
 function isKindlingTypedArray(x: unknown): x is TypedArray {
   return (
-    x instanceof Float32Array || x instanceof Float64Array || x instanceof Int32Array ||
-    x instanceof BigInt64Array || x instanceof Uint8Array || x instanceof Uint8ClampedArray
+    x instanceof Float32Array ||
+    x instanceof Float64Array ||
+    x instanceof Int32Array ||
+    x instanceof BigInt64Array ||
+    x instanceof Uint8Array ||
+    x instanceof Uint8ClampedArray
   );
 }
 
@@ -34,7 +38,9 @@ function collateAt(items: unknown[], where: string): unknown {
     items.forEach((t, i) => {
       if (!(t instanceof Tensor)) throw new TypeError(`collate: ${where}[0] is a Tensor but ${where}[${i}] is ${describe(t)}`);
       if (t.dtype !== first.dtype) {
-        throw new TypeError(`collate: ${where}[0] has dtype ${first.dtype} but ${where}[${i}] has dtype ${t.dtype}; cast them to one dtype in the dataset`);
+        throw new TypeError(
+          `collate: ${where}[0] has dtype ${first.dtype} but ${where}[${i}] has dtype ${t.dtype}; cast them to one dtype in the dataset`,
+        );
       }
     });
     return S.stack(items as Tensor[], 0);
@@ -56,7 +62,9 @@ function collateAt(items: unknown[], where: string): unknown {
     items.forEach((v, i) => {
       if (!(v instanceof Ctor)) throw new TypeError(`collate: ${where}[0] is a ${Ctor.name} but ${where}[${i}] is ${describe(v)}`);
       if ((v as TypedArray).length !== len) {
-        throw new RangeError(`collate: ${where}[0] has length ${len} but ${where}[${i}] has length ${(v as TypedArray).length}; items must be equally long to batch`);
+        throw new RangeError(
+          `collate: ${where}[0] has length ${len} but ${where}[${i}] has length ${(v as TypedArray).length}; items must be equally long to batch`,
+        );
       }
     });
     const out = new Ctor(len * items.length);
@@ -73,10 +81,17 @@ function collateAt(items: unknown[], where: string): unknown {
     const len = first.length;
     items.forEach((v, i) => {
       if (!Array.isArray(v)) throw new TypeError(`collate: ${where}[0] is an array but ${where}[${i}] is ${describe(v)}`);
-      if (v.length !== len) throw new RangeError(`collate: each element in the batch should be of equal size (${where}[0] has ${len} fields, ${where}[${i}] has ${v.length})`);
+      if (v.length !== len)
+        throw new RangeError(
+          `collate: each element in the batch should be of equal size (${where}[0] has ${len} fields, ${where}[${i}] has ${v.length})`,
+        );
     });
     const out = new Array<unknown>(len);
-    for (let k = 0; k < len; k++) out[k] = collateAt(items.map((v) => (v as unknown[])[k]), `${where}[*][${k}]`);
+    for (let k = 0; k < len; k++)
+      out[k] = collateAt(
+        items.map((v) => (v as unknown[])[k]),
+        `${where}[*][${k}]`,
+      );
     return out;
   }
   if (isPlainObject(first)) {

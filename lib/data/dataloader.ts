@@ -70,17 +70,35 @@ export interface DataLoaderOptions<B = Tensor[]> {
 }
 
 const KNOWN = new Set([
-  'batchSize', 'shuffle', 'dropLast', 'collateFn', 'generator', 'numWorkers', 'prefetchFactor', 'timeout',
-  'datasetModule', 'datasetExport', 'datasetArgs', 'pinMemory', 'persistentWorkers', 'device',
+  'batchSize',
+  'shuffle',
+  'dropLast',
+  'collateFn',
+  'generator',
+  'numWorkers',
+  'prefetchFactor',
+  'timeout',
+  'datasetModule',
+  'datasetExport',
+  'datasetArgs',
+  'pinMemory',
+  'persistentWorkers',
+  'device',
 ]);
 const PYTHON_NAMES: Record<string, string> = {
-  batch_size: 'batchSize', drop_last: 'dropLast', collate_fn: 'collateFn', num_workers: 'numWorkers',
-  prefetch_factor: 'prefetchFactor', pin_memory: 'pinMemory', persistent_workers: 'persistentWorkers',
+  batch_size: 'batchSize',
+  drop_last: 'dropLast',
+  collate_fn: 'collateFn',
+  num_workers: 'numWorkers',
+  prefetch_factor: 'prefetchFactor',
+  pin_memory: 'pinMemory',
+  persistent_workers: 'persistentWorkers',
 };
 
 function checkOptions(opts: unknown): DataLoaderOptions<unknown> {
   if (opts === undefined || opts === null) return {};
-  if (typeof opts !== 'object' || Array.isArray(opts)) throw new TypeError(`DataLoader: options must be an object like { batchSize: 64, shuffle: true }, got ${describe(opts)}`);
+  if (typeof opts !== 'object' || Array.isArray(opts))
+    throw new TypeError(`DataLoader: options must be an object like { batchSize: 64, shuffle: true }, got ${describe(opts)}`);
   for (const key of Object.keys(opts)) {
     if (KNOWN.has(key)) continue;
     const hint = PYTHON_NAMES[key] ? ` (did you mean '${PYTHON_NAMES[key]}'?)` : '';
@@ -90,7 +108,9 @@ function checkOptions(opts: unknown): DataLoaderOptions<unknown> {
   const posInt = (name: string, v: unknown, min: number) => {
     if (v === undefined) return;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new RangeError(`DataLoader: ${name} must be a ${min > 0 ? 'positive' : 'non-negative'} integer, got ${typeof v === 'number' ? v : describe(v)}`);
+      throw new RangeError(
+        `DataLoader: ${name} must be a ${min > 0 ? 'positive' : 'non-negative'} integer, got ${typeof v === 'number' ? v : describe(v)}`,
+      );
     }
   };
   posInt('batchSize', o.batchSize, 1);
@@ -100,11 +120,15 @@ function checkOptions(opts: unknown): DataLoaderOptions<unknown> {
     throw new RangeError(`DataLoader: timeout must be a non-negative number of milliseconds, got ${String(o.timeout)}`);
   }
   for (const name of ['shuffle', 'dropLast', 'pinMemory', 'persistentWorkers'] as const) {
-    if (o[name] !== undefined && typeof o[name] !== 'boolean') throw new TypeError(`DataLoader: ${name} must be a boolean, got ${describe(o[name])}`);
+    if (o[name] !== undefined && typeof o[name] !== 'boolean')
+      throw new TypeError(`DataLoader: ${name} must be a boolean, got ${describe(o[name])}`);
   }
-  if (o.collateFn !== undefined && typeof o.collateFn !== 'function') throw new TypeError(`DataLoader: collateFn must be a function, got ${describe(o.collateFn)}`);
-  if (o.datasetExport !== undefined && typeof o.datasetExport !== 'string') throw new TypeError(`DataLoader: datasetExport must be a string, got ${describe(o.datasetExport)}`);
-  if (o.datasetArgs !== undefined && !Array.isArray(o.datasetArgs)) throw new TypeError(`DataLoader: datasetArgs must be an array, got ${describe(o.datasetArgs)}`);
+  if (o.collateFn !== undefined && typeof o.collateFn !== 'function')
+    throw new TypeError(`DataLoader: collateFn must be a function, got ${describe(o.collateFn)}`);
+  if (o.datasetExport !== undefined && typeof o.datasetExport !== 'string')
+    throw new TypeError(`DataLoader: datasetExport must be a string, got ${describe(o.datasetExport)}`);
+  if (o.datasetArgs !== undefined && !Array.isArray(o.datasetArgs))
+    throw new TypeError(`DataLoader: datasetArgs must be an array, got ${describe(o.datasetArgs)}`);
   if (o.persistentWorkers === true && !(o.numWorkers !== undefined && o.numWorkers > 0)) {
     throw new RangeError(`DataLoader: persistentWorkers: true needs numWorkers > 0, got numWorkers = ${o.numWorkers ?? 0}`);
   }
@@ -188,8 +212,10 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     // Subclasses that change get() or slice() must be read item by item.
     const ds = dataset as TensorDataset;
     this.fast =
-      dataset instanceof TensorDataset && this.collateFn === null &&
-      ds.get === TensorDataset.prototype.get && ds.slice === TensorDataset.prototype.slice
+      dataset instanceof TensorDataset &&
+      this.collateFn === null &&
+      ds.get === TensorDataset.prototype.get &&
+      ds.slice === TensorDataset.prototype.slice
         ? dataset
         : null;
     // A TensorDataset's batches are a native gather each; threads add nothing.
@@ -221,7 +247,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
 
   private checkLength(): number {
     const n = this.dataset.length;
-    if (!Number.isInteger(n) || n < 0) throw new RangeError(`DataLoader: the dataset's length must be a non-negative integer, got ${String(n)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new RangeError(`DataLoader: the dataset's length must be a non-negative integer, got ${String(n)}`);
     return n;
   }
 

@@ -33,7 +33,7 @@ export class Generator {
     }
     this.seedValue = seed;
     // Both halves of the (up to 53-bit) seed feed the state.
-    const lo = seed % U32 >>> 0;
+    const lo = (seed % U32) >>> 0;
     const hi = Math.floor(seed / U32) | 0;
     const st = { s: lo ^ Math.imul(hi, 0x632be5ab) };
     this.a = splitmix32(st);
@@ -81,7 +81,8 @@ export class Generator {
 
   /** A random permutation of 0..n-1 (Fisher-Yates). */
   randperm(n: number): Int32Array {
-    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff) throw new RangeError(`Generator.randperm: n must be an integer in [0, 2^31), got ${n}`);
+    if (!Number.isInteger(n) || n < 0 || n > 0x7fffffff)
+      throw new RangeError(`Generator.randperm: n must be an integer in [0, 2^31), got ${n}`);
     const out = new Int32Array(n);
     for (let i = 0; i < n; i++) out[i] = i;
     for (let i = n - 1; i > 0; i--) {

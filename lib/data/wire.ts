@@ -24,8 +24,12 @@ function ownsBuffer(t: Tensor): boolean {
   if (t.device !== 'cpu') return false;
   const data = t._storage.data as TypedArray;
   return (
-    t._offset === 0 && t.isContiguous() && data.length === t.numel() &&
-    data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && !(data.buffer instanceof SharedArrayBuffer)
+    t._offset === 0 &&
+    t.isContiguous() &&
+    data.length === t.numel() &&
+    data.byteOffset === 0 &&
+    data.byteLength === data.buffer.byteLength &&
+    !(data.buffer instanceof SharedArrayBuffer)
   );
 }
 
@@ -41,8 +45,7 @@ function ownCopy(t: Tensor): TypedArray {
 export function buffersOf(value: unknown, into: Set<ArrayBufferLike> = new Set()): Set<ArrayBufferLike> {
   if (value instanceof Tensor) {
     if (value.device === 'cpu') into.add((value._storage.data as TypedArray).buffer);
-  }
-  else if (ArrayBuffer.isView(value)) into.add(value.buffer);
+  } else if (ArrayBuffer.isView(value)) into.add(value.buffer);
   else if (Array.isArray(value)) for (const v of value) buffersOf(v, into);
   else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     for (const v of Object.values(value)) buffersOf(v, into);

@@ -55,7 +55,8 @@ function errorText(e: unknown): string {
 }
 
 async function buildDataset(): Promise<Dataset<unknown>> {
-  const url = /^[a-z][a-z0-9+.-]*:/i.test(init.module) && !/^[a-z]:[\\/]/i.test(init.module) ? init.module : pathToFileURL(init.module).href;
+  const url =
+    /^[a-z][a-z0-9+.-]*:/i.test(init.module) && !/^[a-z]:[\\/]/i.test(init.module) ? init.module : pathToFileURL(init.module).href;
   let mod: Record<string, unknown>;
   try {
     mod = (await import(url)) as Record<string, unknown>;
@@ -63,11 +64,17 @@ async function buildDataset(): Promise<Dataset<unknown>> {
     throw new Error(`could not import the dataset module ${init.module}: ${errorText(e)}`);
   }
   if (!(init.exportName in mod)) {
-    throw new Error(`the dataset module ${init.module} has no export named '${init.exportName}' (it exports: ${Object.keys(mod).join(', ') || 'nothing'})`);
+    throw new Error(
+      `the dataset module ${init.module} has no export named '${init.exportName}' (it exports: ${Object.keys(mod).join(', ') || 'nothing'})`,
+    );
   }
   const exp = mod[init.exportName] as unknown;
   let ds: unknown;
-  if (exp !== null && (typeof exp === 'function' || typeof exp === 'object') && typeof (exp as { fromWorker?: unknown }).fromWorker === 'function') {
+  if (
+    exp !== null &&
+    (typeof exp === 'function' || typeof exp === 'object') &&
+    typeof (exp as { fromWorker?: unknown }).fromWorker === 'function'
+  ) {
     ds = await (exp as { fromWorker: (...a: unknown[]) => unknown }).fromWorker(...init.args);
   } else if (typeof exp === 'function') {
     ds = new (exp as new (...a: unknown[]) => unknown)(...init.args);
@@ -75,7 +82,9 @@ async function buildDataset(): Promise<Dataset<unknown>> {
     ds = exp;
   }
   if (!isDatasetLike(ds)) {
-    throw new Error(`export '${init.exportName}' of ${init.module} did not give a dataset (an object with a numeric length and a get(i) method)`);
+    throw new Error(
+      `export '${init.exportName}' of ${init.module} did not give a dataset (an object with a numeric length and a get(i) method)`,
+    );
   }
   return ds;
 }
@@ -123,7 +132,12 @@ parentPort!.on('message', (msg: BatchRequest | { type: 'close' }) => {
   }
   chain = chain.then(async (ds) => {
     if (ds === null) {
-      post({ type: 'error', epoch: msg.epoch, batch: msg.batch, message: 'the dataset could not be built in this worker (see the first error)' });
+      post({
+        type: 'error',
+        epoch: msg.epoch,
+        batch: msg.batch,
+        message: 'the dataset could not be built in this worker (see the first error)',
+      });
       return null;
     }
     try {

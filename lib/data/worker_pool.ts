@@ -125,7 +125,9 @@ export function sourceHooks(): { url: string; data: { compiler: string; path: st
     }
     return { url: 'data:text/javascript,' + encodeURIComponent(TS_HOOKS), data: { compiler, path } };
   }
-  throw new Error('DataLoader: numWorkers > 0 while Kindling runs from its TypeScript sources needs esbuild or typescript to compile the worker (npm install esbuild), or use the built package');
+  throw new Error(
+    'DataLoader: numWorkers > 0 while Kindling runs from its TypeScript sources needs esbuild or typescript to compile the worker (npm install esbuild), or use the built package',
+  );
 }
 
 export interface PoolOptions {
@@ -149,7 +151,8 @@ interface Slot {
 
 function moduleHref(m: string | URL): string {
   if (m instanceof URL) return m.href;
-  if (typeof m !== 'string' || m.length === 0) throw new TypeError(`DataLoader: the worker dataset module must be a path or URL string, got ${String(m)}`);
+  if (typeof m !== 'string' || m.length === 0)
+    throw new TypeError(`DataLoader: the worker dataset module must be a path or URL string, got ${String(m)}`);
   // A URL (file:, data:) as is; a path made absolute against the cwd.
   if (/^[a-z][a-z0-9+.-]+:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m;
   return isAbsolute(m) ? m : resolvePath(m);
@@ -170,7 +173,10 @@ export class WorkerPool {
   private epoch = 0;
 
   /** `onClose` runs once when the pool closes; it must not hold the pool's owner. */
-  constructor(private readonly opts: PoolOptions, private readonly onClose: (() => void) | null = null) {
+  constructor(
+    private readonly opts: PoolOptions,
+    private readonly onClose: (() => void) | null = null,
+  ) {
     this.liveness = new Int32Array(new SharedArrayBuffer(4 * LIVENESS_WORDS * opts.numWorkers));
     this.starts = new Float64Array(new SharedArrayBuffer(8 * opts.numWorkers));
   }
@@ -220,7 +226,9 @@ export class WorkerPool {
       worker.unref();
       port1.unref();
       const slot: Slot = { worker, port: port1, threadId: worker.threadId };
-      worker.on('error', (e) => this.fail(new Error(`DataLoader: worker ${w} (thread ${slot.threadId}) failed: ${e instanceof Error ? e.message : String(e)}`)));
+      worker.on('error', (e) =>
+        this.fail(new Error(`DataLoader: worker ${w} (thread ${slot.threadId}) failed: ${e instanceof Error ? e.message : String(e)}`)),
+      );
       worker.on('exit', (code) => {
         if (!this.closed) this.fail(this.exitError(w, code, -1));
       });
@@ -304,7 +312,11 @@ export class WorkerPool {
     Atomics.wait(this.signal, 0, seen, ms);
   }
   /** @internal */ async sleepAsync(seen: number, ms: number): Promise<void> {
-    const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string } }).waitAsync;
+    const waitAsync = (
+      Atomics as unknown as {
+        waitAsync?: (a: Int32Array, i: number, v: number, t: number) => { async: boolean; value: Promise<unknown> | string };
+      }
+    ).waitAsync;
     if (waitAsync) {
       const r = waitAsync(this.signal, 0, seen, ms);
       if (r.async) await r.value;
@@ -391,7 +403,9 @@ export class WorkerRun {
     const why = defaultTimeout
       ? `; ${timeout} ms is the default timeout: pass { timeout: ms } to wait longer, or { timeout: 0 } to wait for ever`
       : '';
-    return new Error(`DataLoader: timed out after ${timeout} ms waiting for batch ${this.next} from the workers (worker ${worker} is alive but has not answered)${why}`);
+    return new Error(
+      `DataLoader: timed out after ${timeout} ms waiting for batch ${this.next} from the workers (worker ${worker} is alive but has not answered)${why}`,
+    );
   }
 
   /** Abandons the rest of the pass; late replies are dropped. An owned pool ends here. */

@@ -119,7 +119,10 @@ function flatten(obj: unknown): Map<string, Tensor> {
   const out = new Map<string, Tensor>();
   const visit = (v: unknown, name: string, seen: Set<unknown>) => {
     if (v instanceof Tensor) {
-      if (name === '') throw new TypeError('torch.save: expected a state dict (an object of named tensors), got a bare Tensor; save { name: tensor } instead');
+      if (name === '')
+        throw new TypeError(
+          'torch.save: expected a state dict (an object of named tensors), got a bare Tensor; save { name: tensor } instead',
+        );
       if (name === '__metadata__') throw new TypeError("torch.save: the name '__metadata__' is reserved by the safetensors format");
       if (out.has(name)) throw new Error(`torch.save: two entries flatten to the same name '${name}'`);
       out.set(name, v);
@@ -130,9 +133,13 @@ function flatten(obj: unknown): Map<string, Tensor> {
       throw new TypeError(`torch.save: ${where} is a module, not a Tensor; to save a module, save module.stateDict()`);
     }
     const children: [string, unknown][] | null =
-      v instanceof Map ? [...v.entries()].map(([k, x]) => [String(k), x]) :
-      Array.isArray(v) ? v.map((x, i) => [String(i), x]) :
-      isPlainObject(v) ? Object.entries(v) : null;
+      v instanceof Map
+        ? [...v.entries()].map(([k, x]) => [String(k), x])
+        : Array.isArray(v)
+          ? v.map((x, i) => [String(i), x])
+          : isPlainObject(v)
+            ? Object.entries(v)
+            : null;
     if (children === null) {
       const where = name === '' ? 'the object to save' : `'${name}'`;
       throw new TypeError(
@@ -182,7 +189,11 @@ interface Entry {
  * reference reader) refuses those, so writing one would replace a good
  * checkpoint with one that cannot be loaded.
  */
-function layout(tensors: Map<string, Tensor>, metadata: Record<string, string> | undefined, path: string): { header: Uint8Array; entries: Entry[] } {
+function layout(
+  tensors: Map<string, Tensor>,
+  metadata: Record<string, string> | undefined,
+  path: string,
+): { header: Uint8Array; entries: Entry[] } {
   const tooBig = (size: string, biggest: string) =>
     new Error(
       `torch.save: ${path}: the header would be ${size} bytes (${biggest}), over the ${MAX_HEADER}-byte limit ` +
@@ -261,7 +272,9 @@ function saveTarget(path: string): string {
     if (st.isFile()) return target;
     const what = target === path ? 'it' : `${target}, where it links to,`;
     if (!st.isSymbolicLink()) {
-      throw new Error(`torch.save: writing ${path} failed: ${what} is ${fileKind(st)}, not a regular file; torch.save replaces only regular files, and left it untouched`);
+      throw new Error(
+        `torch.save: writing ${path} failed: ${what} is ${fileKind(st)}, not a regular file; torch.save replaces only regular files, and left it untouched`,
+      );
     }
     if (links >= 40) throw new Error(`torch.save: cannot write ${path}: too many levels of symbolic links`);
     // Relative to the link's real directory (a '..' in the link goes up from there).
@@ -465,14 +478,16 @@ function guardEnd(): void {
  * or error leaves either the old file or the complete new one.
  */
 export function save(obj: NestedState | Map<string, Tensor>, path: string, opts: SaveOptions = {}): void {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`torch.save: path must be a non-empty string, got ${typeName(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`torch.save: path must be a non-empty string, got ${typeName(path)}`);
   if (opts === null || typeof opts !== 'object') throw new TypeError('torch.save: options must be an object like { metadata }');
   checkOptions('torch.save', opts, ['metadata']);
   const { metadata } = opts;
   if (metadata !== undefined) {
     if (!isPlainObject(metadata)) throw new TypeError(`torch.save: metadata must be an object of strings, got ${typeName(metadata)}`);
     for (const [k, v] of Object.entries(metadata)) {
-      if (typeof v !== 'string') throw new TypeError(`torch.save: metadata '${k}' is ${typeName(v)}; the safetensors format stores only string metadata`);
+      if (typeof v !== 'string')
+        throw new TypeError(`torch.save: metadata '${k}' is ${typeName(v)}; the safetensors format stores only string metadata`);
     }
   }
   const tensors = flatten(obj);
@@ -607,9 +622,11 @@ function parseHeader(fd: number, size: number, path: string): Parsed {
     const dtype = FROM_FILE[code];
     if (dtype === undefined) {
       const known = Object.keys(FROM_FILE).join(', ');
-      throw bad(OTHER_FILE_DTYPES.has(code)
-        ? `tensor '${name}' has dtype ${code}, which Kindling does not support (supported: ${known})`
-        : `tensor '${name}' has unknown dtype '${code}' (supported: ${known})`);
+      throw bad(
+        OTHER_FILE_DTYPES.has(code)
+          ? `tensor '${name}' has dtype ${code}, which Kindling does not support (supported: ${known})`
+          : `tensor '${name}' has unknown dtype '${code}' (supported: ${known})`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
       throw bad(`tensor '${name}' has shape ${preview(shape)}; expected an array of non-negative integers`);
@@ -624,7 +641,9 @@ function parseHeader(fd: number, size: number, path: string): Parsed {
     for (const s of shape as number[]) numel *= s;
     const want = numel * ITEMSIZE[dtype];
     if (end - begin !== want) {
-      throw bad(`tensor '${name}' of dtype ${code} and shape [${(shape as number[]).join(', ')}] needs ${want} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`);
+      throw bad(
+        `tensor '${name}' of dtype ${code} and shape [${(shape as number[]).join(', ')}] needs ${want} bytes, but its data_offsets [${begin}, ${end}] span ${end - begin}`,
+      );
     }
     // A zero-size tensor needs no bytes whatever its other sizes: they must still fit.
     const tooBig = shapeProblem(shape as number[]);
@@ -661,7 +680,8 @@ function nestingProblem(raw: Uint8Array): string | null {
   for (let i = 0; i < raw.length; i++) {
     const c = raw[i];
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped byte
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped byte
       else if (c === 0x22) {
         inString = false;
         if (depth === 1) lastString = [stringStart, i + 1];
@@ -695,7 +715,8 @@ function nestingProblem(raw: Uint8Array): string | null {
 }
 
 function openForRead(path: string): { fd: number; size: number } {
-  if (typeof path !== 'string' || path.length === 0) throw new TypeError(`torch.load: path must be a non-empty string, got ${typeName(path)}`);
+  if (typeof path !== 'string' || path.length === 0)
+    throw new TypeError(`torch.load: path must be a non-empty string, got ${typeName(path)}`);
   // Only regular files: opening a FIFO blocks until a writer comes (for
   // ever, in a load), and opening a device can act on it. stat first, so
   // nothing else is opened at all; O_NONBLOCK and the fstat below cover a
@@ -738,7 +759,8 @@ export interface LoadOptions {
 export function load(path: string, opts?: LoadOptions): StateDict {
   let dev: Device = 'cpu';
   if (opts !== undefined && opts !== null) {
-    if (typeof opts !== 'object') throw new TypeError(`torch.load: options must be an object like { device: 'cuda' }, got ${typeName(opts)}`);
+    if (typeof opts !== 'object')
+      throw new TypeError(`torch.load: options must be an object like { device: 'cuda' }, got ${typeName(opts)}`);
     checkOptions('torch.load', opts, ['device', 'mapLocation']);
     const { device, mapLocation } = opts;
     if (device !== undefined && mapLocation !== undefined && device !== mapLocation) {
@@ -764,7 +786,9 @@ export function load(path: string, opts?: LoadOptions): StateDict {
       // defineProperty: a tensor named '__proto__' must stay a plain entry.
       Object.defineProperty(out, e.name, {
         value: toDevice(new Tensor(new Storage(data), e.shape, contiguousStrides(e.shape), 0, e.dtype), dev, 'torch.load'),
-        enumerable: true, writable: true, configurable: true,
+        enumerable: true,
+        writable: true,
+        configurable: true,
       });
     }
     return out;

@@ -5,8 +5,19 @@ import { noGrad } from '../autograd/grad_mode.js';
 import { isFloating } from '../dtype.js';
 
 export type Nonlinearity =
-  | 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'conv_transpose1d' | 'conv_transpose2d' | 'conv_transpose3d'
-  | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'leakyRelu' | 'selu';
+  | 'linear'
+  | 'conv1d'
+  | 'conv2d'
+  | 'conv3d'
+  | 'conv_transpose1d'
+  | 'conv_transpose2d'
+  | 'conv_transpose3d'
+  | 'sigmoid'
+  | 'tanh'
+  | 'relu'
+  | 'leaky_relu'
+  | 'leakyRelu'
+  | 'selu';
 
 export type FanMode = 'fan_in' | 'fan_out' | 'fanIn' | 'fanOut';
 
@@ -17,7 +28,14 @@ export interface KaimingOptions {
 }
 
 const LINEAR_LIKE = new Set([
-  'linear', 'conv1d', 'conv2d', 'conv3d', 'conv_transpose1d', 'conv_transpose2d', 'conv_transpose3d', 'sigmoid',
+  'linear',
+  'conv1d',
+  'conv2d',
+  'conv3d',
+  'conv_transpose1d',
+  'conv_transpose2d',
+  'conv_transpose3d',
+  'sigmoid',
 ]);
 
 function checkTensor(op: string, t: unknown): asserts t is Tensor {
@@ -161,4 +179,3 @@ export function kaimingNormal_(t: Tensor, opts: KaimingOptions = {}): Tensor {
   checkFloat('kaimingNormal_', t);
   return noGrad(() => t.normal_(0, std));
 }
-

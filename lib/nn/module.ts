@@ -77,7 +77,6 @@ function addIndent(s: string, n: number): string {
   return [lines[0], ...lines.slice(1).map((l) => pad + l)].join('\n');
 }
 
-
 export abstract class Module {
   /** Whether the module is in training mode (train()/eval()). */
   training = true;
@@ -172,7 +171,9 @@ export abstract class Module {
   registerParameter(name: string, param: Parameter | null): void {
     checkName('registerParameter', name);
     if (param !== null && !(param instanceof Parameter)) {
-      throw new TypeError(`registerParameter: cannot assign '${(param as unknown) instanceof Tensor ? 'Tensor' : typeof param}' object to parameter '${name}' (nn.Parameter or null required)`);
+      throw new TypeError(
+        `registerParameter: cannot assign '${(param as unknown) instanceof Tensor ? 'Tensor' : typeof param}' object to parameter '${name}' (nn.Parameter or null required)`,
+      );
     }
     if (this._kd.buffers.includes(name)) throw new Error(`registerParameter: attribute '${name}' already exists as a buffer`);
     (this as unknown as Record<string, unknown>)[name] = param;
@@ -341,7 +342,9 @@ export abstract class Module {
     const strict = opts.strict ?? true;
     if (typeof strict !== 'boolean') throw new TypeError('loadStateDict: strict must be a boolean');
     if (stateDict === null || typeof stateDict !== 'object') {
-      throw new TypeError(`loadStateDict: expected an object mapping names to Tensors, got ${stateDict === null ? 'null' : typeof stateDict}`);
+      throw new TypeError(
+        `loadStateDict: expected an object mapping names to Tensors, got ${stateDict === null ? 'null' : typeof stateDict}`,
+      );
     }
     const source = new Map<string, unknown>();
     if (stateDict instanceof Map) {

@@ -12,7 +12,17 @@ const geluGrad = op('geluGrad', [T.tensor('input')], "d gelu(x) / dx (approximat
 define(geluGrad, {
   node: 'GeluBackwardBackward0',
   forward: ({ input }) => ({ out: K.unary('GeluGrad', input, K.floatDType(input.dtype)), save: input }),
-  grads: { input: (g, x) => g.mul(x.mul(x).mul(-0.5).exp().mul(1 / Math.sqrt(2 * Math.PI)).mul(x.mul(x).rsub(2))) },
+  grads: {
+    input: (g, x) =>
+      g.mul(
+        x
+          .mul(x)
+          .mul(-0.5)
+          .exp()
+          .mul(1 / Math.sqrt(2 * Math.PI))
+          .mul(x.mul(x).rsub(2)),
+      ),
+  },
 });
 
 /** gelu with approximate 'none' (erf form); F.gelu adds the tanh form. */

@@ -30,13 +30,27 @@ export function to(self: Tensor, target: DType | Device | string | { dtype?: DTy
   }
   return dev === self._storage.device ? self : S.toDevice(self, dev);
 }
-export function type(self: Tensor, dtype: DType): Tensor { return to(self, dtype); }
-export function float(self: Tensor): Tensor { return to(self, 'float32'); }
-export function double(self: Tensor): Tensor { return to(self, 'float64'); }
-export function long(self: Tensor): Tensor { return to(self, 'int64'); }
-export function int(self: Tensor): Tensor { return to(self, 'int32'); }
-export function bool(self: Tensor): Tensor { return to(self, 'bool'); }
-export function cpu(self: Tensor): Tensor { return self._storage.device === 'cpu' ? self : S.toDevice(self, 'cpu'); }
+export function type(self: Tensor, dtype: DType): Tensor {
+  return to(self, dtype);
+}
+export function float(self: Tensor): Tensor {
+  return to(self, 'float32');
+}
+export function double(self: Tensor): Tensor {
+  return to(self, 'float64');
+}
+export function long(self: Tensor): Tensor {
+  return to(self, 'int64');
+}
+export function int(self: Tensor): Tensor {
+  return to(self, 'int32');
+}
+export function bool(self: Tensor): Tensor {
+  return to(self, 'bool');
+}
+export function cpu(self: Tensor): Tensor {
+  return self._storage.device === 'cpu' ? self : S.toDevice(self, 'cpu');
+}
 /** To the current CUDA device, or to device N (a number) or 'cuda:N'. */
 export function cuda(self: Tensor, device?: number | string): Tensor {
   if (device === undefined) return to(self, 'cuda');
@@ -44,7 +58,8 @@ export function cuda(self: Tensor, device?: number | string): Tensor {
     if (!Number.isInteger(device) || device < 0) throw new RangeError(`cuda: invalid device ordinal ${fmtValue(device)}`);
     return to(self, `cuda:${device}`);
   }
-  if (typeof device !== 'string' || !device.startsWith('cuda')) throw new TypeError(`cuda: expected a CUDA device, got ${fmtValue(device)}`);
+  if (typeof device !== 'string' || !device.startsWith('cuda'))
+    throw new TypeError(`cuda: expected a CUDA device, got ${fmtValue(device)}`);
   return to(self, device);
 }
 /**
@@ -75,13 +90,16 @@ export function toTypedArray(self: Tensor): TypedArray {
   // gets an array with its own buffer, safe to transfer or keep.
   return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();
 }
-export function numpy(self: Tensor): TypedArray { return toTypedArray(self); }
+export function numpy(self: Tensor): TypedArray {
+  return toTypedArray(self);
+}
 export function tolist(self: Tensor): unknown {
   const shape = self._shape;
   // The nested lists have one slot per entry at every level ([N, 0] is N
   // empty lists, as in PyTorch): refuse before building or reading
   // anything when that is past 2^32, which no JS array holds.
-  let slots = 0, level = 1;
+  let slots = 0,
+    level = 1;
   for (const n of shape) {
     level *= n;
     slots += level;
@@ -110,7 +128,9 @@ export function tolist(self: Tensor): unknown {
   };
   return build(0);
 }
-export function zerosLike(self: Tensor): Tensor { return K.empty(self._shape, self.dtype, 'zerosLike', self._storage.device); }
+export function zerosLike(self: Tensor): Tensor {
+  return K.empty(self._shape, self.dtype, 'zerosLike', self._storage.device);
+}
 export function onesLike(self: Tensor): Tensor {
   const t = K.empty(self._shape, self.dtype, 'onesLike', self._storage.device);
   native.fill(t._ref(), 1);

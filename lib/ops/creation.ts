@@ -74,7 +74,9 @@ function nestingError(data: unknown): RangeError {
   const seen = new Set<unknown>();
   while ((Array.isArray(probe) || ArrayBuffer.isView(probe)) && (probe as ArrayLike<unknown>).length > 0) {
     if (seen.has(probe) || depth >= 1_000_000) {
-      return new RangeError(`tensor: nested sequence is more than ${MAX_NESTING} levels deep (it contains itself); at most ${MAX_NESTING} dims are supported`);
+      return new RangeError(
+        `tensor: nested sequence is more than ${MAX_NESTING} levels deep (it contains itself); at most ${MAX_NESTING} dims are supported`,
+      );
     }
     seen.add(probe);
     depth++;
@@ -119,7 +121,8 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
       flat.push(v);
       return;
     }
-    if (!Array.isArray(v) && !ArrayBuffer.isView(v)) throw new RangeError(`tensor: expected a sequence of length ${shape[d]} at dim ${d}, got a scalar`);
+    if (!Array.isArray(v) && !ArrayBuffer.isView(v))
+      throw new RangeError(`tensor: expected a sequence of length ${shape[d]} at dim ${d}, got a scalar`);
     const a = v as ArrayLike<unknown>;
     if (a.length !== shape[d]) throw new RangeError(`tensor: expected sequence of length ${shape[d]} at dim ${d} (got ${a.length})`);
     for (let i = 0; i < a.length; i++) walk(a[i], d + 1);
@@ -212,7 +215,8 @@ export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
 export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'fullLike');
   if (!(t instanceof Tensor)) throw new TypeError(`fullLike: expected a Tensor, got ${K.fmtValue(t)}`);
-  if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`fullLike: value must be a number or boolean, got ${K.fmtValue(value)}`);
+  if (typeof value !== 'number' && typeof value !== 'boolean')
+    throw new TypeError(`fullLike: value must be a number or boolean, got ${K.fmtValue(value)}`);
   K.checkScalarFits(Number(value), o.dtype ?? t.dtype, 'fullLike');
   const r = K.output(t._shape, o.dtype ?? t.dtype, 'fullLike', likeDevice(t, opts, o));
   native.fill(r._ref(), Number(value));
@@ -274,8 +278,11 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     args.pop();
     while (args.length && args[args.length - 1] === undefined) args.pop();
   }
-  if (args.length === 0 || args.length > 3) throw new TypeError(`arange: expected 1 to 3 numbers (end, or start, end[, step]) and options, got ${args.length} arguments`);
-  for (const v of args) if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`arange: start, end and step must be finite numbers, got ${K.fmtValue(v)}`);
+  if (args.length === 0 || args.length > 3)
+    throw new TypeError(`arange: expected 1 to 3 numbers (end, or start, end[, step]) and options, got ${args.length} arguments`);
+  for (const v of args)
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new TypeError(`arange: start, end and step must be finite numbers, got ${K.fmtValue(v)}`);
   const nums = args as number[];
   const [start, end, step] = nums.length === 1 ? [0, nums[0], 1] : [nums[0], nums[1], nums[2] ?? 1];
   const o = checkOptions(opts, 'arange');
@@ -287,9 +294,12 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   // wrapping into the dtype; int64 also takes its length from them, the
   // others from the exact bounds (PyTorch's arange kernel).
   if (integral) for (const v of [start, end, step]) K.checkScalarFits(v, 'int64', 'arange');
-  const xs = integral ? Math.trunc(start) : start, xe = integral ? Math.trunc(end) : end, xst = integral ? Math.trunc(step) : step;
+  const xs = integral ? Math.trunc(start) : start,
+    xe = integral ? Math.trunc(end) : end,
+    xst = integral ? Math.trunc(step) : step;
   if (xst === 0) throw new RangeError(`arange: step must be nonzero${step !== 0 ? ` (step ${step} truncates to 0 for ${dtype})` : ''}`);
-  if (!((xst > 0 && xe >= xs) || (xst < 0 && xe <= xs))) throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
+  if (!((xst > 0 && xe >= xs) || (xst < 0 && xe <= xs)))
+    throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   const n = Math.max(0, dtype === 'int64' ? Math.ceil((xe - xs) / xst) : Math.ceil((end - start) / step));
   if (!integral) {
     const t = K.empty([n], dtype, 'arange', 'cpu');
@@ -297,7 +307,8 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     for (let i = 0; i < n; i++) data[i] = start + i * step;
     return finish(t, o, 'arange');
   }
-  const istart = xs, istep = xst;
+  const istart = xs,
+    istep = xst;
   if (Math.abs(istart) + n * Math.abs(istep) > Number.MAX_SAFE_INTEGER) {
     throw new RangeError(`arange: values past 2^53 cannot be computed exactly (start ${start}, step ${step}, ${n} values)`);
   }
@@ -313,8 +324,10 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
 }
 
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
-  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: number of steps must be a non-negative integer, got ${K.fmtValue(steps)}`);
-  for (const v of [start, end]) if (typeof v !== 'number') throw new TypeError(`linspace: start and end must be numbers, got ${K.fmtValue(v)}`);
+  if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0)
+    throw new RangeError(`linspace: number of steps must be a non-negative integer, got ${K.fmtValue(steps)}`);
+  for (const v of [start, end])
+    if (typeof v !== 'number') throw new TypeError(`linspace: start and end must be numbers, got ${K.fmtValue(v)}`);
   const o = checkOptions(opts, 'linspace');
   const dtype = o.dtype ?? 'float32';
   if (dtype === 'bool') throw new TypeError('linspace: not implemented for bool');
@@ -322,7 +335,8 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   // Integral dtypes: the bounds are converted first, the steps computed in
   // double and truncated (PyTorch's linspace kernel).
   const integral = !isFloating(dtype);
-  let s = start, e = end;
+  let s = start,
+    e = end;
   if (integral) {
     K.checkScalarFits(start, dtype, 'linspace');
     K.checkScalarFits(end, dtype, 'linspace');
@@ -344,7 +358,8 @@ export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions)
   if (typeof m !== 'number') {
     // eye(n, opts), or eye(n, undefined / null, opts) with the options in their own slot.
     if (m !== undefined && m !== null) {
-      if (typeof m !== 'object' || Array.isArray(m) || opts !== undefined) throw new TypeError(`eye: m must be an integer, got ${K.fmtValue(m)}`);
+      if (typeof m !== 'object' || Array.isArray(m) || opts !== undefined)
+        throw new TypeError(`eye: m must be an integer, got ${K.fmtValue(m)}`);
       opts = m;
     }
     m = n;

@@ -19,24 +19,34 @@ function bothScalars(op: string): TypeError {
 const isBool = (v: Operand) => typeof v === 'boolean' || (v instanceof Tensor && v.dtype === 'bool');
 
 // ---- add / sub -------------------------------------------------------------------
-export const add = op('add', [T.tensorOrScalar('input'), T.tensorOrScalar('other'), p.kw(p.float('alpha', 1))], 'input + alpha * other, broadcast and promoted');
+export const add = op(
+  'add',
+  [T.tensorOrScalar('input'), T.tensorOrScalar('other'), p.kw(p.float('alpha', 1))],
+  'input + alpha * other, broadcast and promoted',
+);
 define(add, {
   node: 'AddBackward0',
   forward: ({ input, other, alpha }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('add');
-    const b = alpha === 1 ? other : typeof other === 'boolean' || typeof other === 'number' ? Number(other) * alpha : K.binary('Mul', other, alpha);
+    const b =
+      alpha === 1 ? other : typeof other === 'boolean' || typeof other === 'number' ? Number(other) * alpha : K.binary('Mul', other, alpha);
     return { out: K.binary('Add', input, b), save: alpha };
   },
   grads: { input: (g) => g, other: (g, alpha) => (alpha === 1 ? g : g.mul(alpha)) },
 });
 
-export const sub = op('sub', [T.tensorOrScalar('input'), T.tensorOrScalar('other'), p.kw(p.float('alpha', 1))], 'input - alpha * other, broadcast and promoted');
+export const sub = op(
+  'sub',
+  [T.tensorOrScalar('input'), T.tensorOrScalar('other'), p.kw(p.float('alpha', 1))],
+  'input - alpha * other, broadcast and promoted',
+);
 define(sub, {
   node: 'SubBackward0',
   forward: ({ input, other, alpha }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('sub');
     // PyTorch refuses subtraction where either side is a bool.
-    if (isBool(input) || isBool(other)) throw new TypeError('sub: subtraction with bool operands is not supported; use logicalXor() or logicalNot() instead');
+    if (isBool(input) || isBool(other))
+      throw new TypeError('sub: subtraction with bool operands is not supported; use logicalXor() or logicalNot() instead');
     const b = alpha === 1 ? other : typeof other === 'number' ? other * alpha : K.binary('Mul', other as Tensor, alpha);
     return { out: K.binary('Sub', input, b), save: alpha };
   },
@@ -56,7 +66,8 @@ define(mul, {
   forward: ({ input, other }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('mul');
     // A boolean stays one: it is Python's bool scalar for type promotion.
-    const a = input, b = other;
+    const a = input,
+      b = other;
     // input is needed only for other's gradient (PyTorch saves no more).
     return { out: K.binary('Mul', a, b), save: { a: b instanceof Tensor ? a : 0, b } };
   },
@@ -70,20 +81,32 @@ define(square, {
 });
 
 export type RoundingMode = 'trunc' | 'floor';
-const roundingModeParam = p.custom('roundingMode', "'trunc'|'floor'|null", (v, owner): RoundingMode | null => {
-  if (v !== null && v !== 'trunc' && v !== 'floor') {
-    throw new RangeError(`${owner}: expected rounding_mode to be one of None, 'trunc', or 'floor' but found ${fmtValue(v).replace(/"/g, "'")}`);
-  }
-  return v;
-}, null);
+const roundingModeParam = p.custom(
+  'roundingMode',
+  "'trunc'|'floor'|null",
+  (v, owner): RoundingMode | null => {
+    if (v !== null && v !== 'trunc' && v !== 'floor') {
+      throw new RangeError(
+        `${owner}: expected rounding_mode to be one of None, 'trunc', or 'floor' but found ${fmtValue(v).replace(/"/g, "'")}`,
+      );
+    }
+    return v;
+  },
+  null,
+);
 
 // True division: integer inputs divide in float32 (PyTorch's div).
-export const div = op('div', [T.tensorOrScalar('input'), T.tensorOrScalar('other'), p.kw(roundingModeParam)], "input / other; roundingMode 'trunc' or 'floor' rounds (no gradient)");
+export const div = op(
+  'div',
+  [T.tensorOrScalar('input'), T.tensorOrScalar('other'), p.kw(roundingModeParam)],
+  "input / other; roundingMode 'trunc' or 'floor' rounds (no gradient)",
+);
 define(div, {
   node: 'DivBackward0',
   forward: ({ input, other, roundingMode }) => {
     if (!(input instanceof Tensor) && !(other instanceof Tensor)) throw bothScalars('div');
-    const a = input, b = other;
+    const a = input,
+      b = other;
     // A boolean stands for 0 or 1 in a rounded division (as before the redesign).
     if (roundingMode !== null) return { out: roundedDiv(asNumber(a), asNumber(b), roundingMode, 'div'), save: null };
     return { out: K.binary('Div', a, b, K.floatDType(K.binaryDType(a, b))), save: { a: b instanceof Tensor ? a : 0, b } };
@@ -112,7 +135,8 @@ function roundedDiv(a: Tensor | number, b: Tensor | number, mode: RoundingMode, 
     native.where(K.binary('Lt', q, 0)._ref(), K.unary('Ceil', q)._ref(), K.unary('Floor', q)._ref(), out._ref());
     return out;
   }
-  const outShape = a instanceof Tensor ? (b instanceof Tensor ? K.broadcastShapes(a._shape, b._shape, op) : a._shape) : (b as Tensor)._shape;
+  const outShape =
+    a instanceof Tensor ? (b instanceof Tensor ? K.broadcastShapes(a._shape, b._shape, op) : a._shape) : (b as Tensor)._shape;
   if (K.numelOf(outShape) > 0) {
     const zero = b instanceof Tensor ? b.numel() > 0 && !K.reduce('All', b, [...b._shape.keys()], false, 'bool').item() : b === 0;
     if (zero) {
@@ -153,7 +177,8 @@ define(pow, {
       return { out, save: { kind: 'tensors' as const, a: base, b: exponent, out } };
     }
     const e = Number(exponent);
-    if (!isFloating(dt) && e < 0) throw new RangeError(`pow: integers to negative integer powers are not allowed (${input.dtype} tensor to the power ${e})`);
+    if (!isFloating(dt) && e < 0)
+      throw new RangeError(`pow: integers to negative integer powers are not allowed (${input.dtype} tensor to the power ${e})`);
     return { out: e === 2 ? K.binary('Mul', base, base) : K.binary('Pow', base, e), save: { kind: 'scalarExp' as const, a: base, e } };
   },
   grads: {
@@ -180,7 +205,14 @@ type UnaryGrad = (g: Tensor, saved: Tensor) => any;
  * gradient reads the input or the result (`saves`), which is all that is
  * kept for backward, as in PyTorch (y = x.exp(); x.add_(1) stays legal).
  */
-function floatUnary<const N extends string>(name: N, kernel: UnaryOp, node: string, doc: string, saves: 'input' | 'result', grad: UnaryGrad) {
+function floatUnary<const N extends string>(
+  name: N,
+  kernel: UnaryOp,
+  node: string,
+  doc: string,
+  saves: 'input' | 'result',
+  grad: UnaryGrad,
+) {
   const f = op(name, [T.tensor('input')], doc);
   define(f, {
     node,
@@ -201,9 +233,13 @@ export const sqrt = floatUnary('sqrt', 'Sqrt', 'SqrtBackward0', 'square root', '
 export const rsqrt = floatUnary('rsqrt', 'Rsqrt', 'RsqrtBackward0', '1 / sqrt(input)', 'result', (g, y) => g.mul(y.pow(3)).mul(-0.5));
 export const sin = floatUnary('sin', 'Sin', 'SinBackward0', 'sine', 'input', (g, x) => g.mul(x.cos()));
 export const cos = floatUnary('cos', 'Cos', 'CosBackward0', 'cosine', 'input', (g, x) => g.mul(x.sin()).neg());
-export const sigmoid = floatUnary('sigmoid', 'Sigmoid', 'SigmoidBackward0', '1 / (1 + exp(-input))', 'result', (g, y) => g.mul(y.mul(y.rsub(1))));
+export const sigmoid = floatUnary('sigmoid', 'Sigmoid', 'SigmoidBackward0', '1 / (1 + exp(-input))', 'result', (g, y) =>
+  g.mul(y.mul(y.rsub(1))),
+);
 export const tanh = floatUnary('tanh', 'Tanh', 'TanhBackward0', 'hyperbolic tangent', 'result', (g, y) => g.mul(y.mul(y).rsub(1)));
-export const reciprocal = floatUnary('reciprocal', 'Reciprocal', 'ReciprocalBackward0', '1 / input', 'result', (g, y) => g.mul(y.mul(y)).neg());
+export const reciprocal = floatUnary('reciprocal', 'Reciprocal', 'ReciprocalBackward0', '1 / input', 'result', (g, y) =>
+  g.mul(y.mul(y)).neg(),
+);
 
 /**
  * Unary ops that keep the input's dtype (defined on ints too). Only abs
@@ -214,7 +250,8 @@ function sameDTypeUnary<const N extends string>(name: N, kernel: UnaryOp, node: 
   define(f, {
     node,
     forward: ({ input }) => {
-      if (input.dtype === 'bool' && kernel === 'Neg') throw new TypeError('neg: negation of a bool tensor is not supported; use logicalNot()');
+      if (input.dtype === 'bool' && kernel === 'Neg')
+        throw new TypeError('neg: negation of a bool tensor is not supported; use logicalNot()');
       return { out: K.unary(kernel, input), save: kernel === 'Abs' ? input : null };
     },
     grads: { input: (g, x) => (grad ? grad(g, x!) : g.mul(0)) },
@@ -256,12 +293,17 @@ define(isnan, {
 });
 
 // ---- clamp, maximum, minimum -------------------------------------------------------
-export const clamp = op('clamp', [T.tensor('input'), p.optFloat('min'), p.optFloat('max')], 'input limited to [min, max] (either may be null)');
+export const clamp = op(
+  'clamp',
+  [T.tensor('input'), p.optFloat('min'), p.optFloat('max')],
+  'input limited to [min, max] (either may be null)',
+);
 define(clamp, {
   node: 'ClampBackward1',
   forward: ({ input, min, max }) => {
     if (min === null && max === null) throw new TypeError("clamp: at least one of 'min' or 'max' must not be None");
-    const lo = min ?? NaN, hi = max ?? NaN;
+    const lo = min ?? NaN,
+      hi = max ?? NaN;
     const out = K.output(input._shape, input.dtype, 'clamp', input.device);
     native.clamp(input._ref(), lo, hi, out._ref());
     return { out, save: { x: input, lo, hi } };
@@ -317,7 +359,12 @@ define(equal, {
   },
 });
 
-export const allclose = op('allclose', [T.tensor('input'), T.tensor('other'), p.float('rtol', 1e-5), p.float('atol', 1e-8), p.bool('equalNan', false)], '|input - other| <= atol + rtol * |other| everywhere', returns<boolean>());
+export const allclose = op(
+  'allclose',
+  [T.tensor('input'), T.tensor('other'), p.float('rtol', 1e-5), p.float('atol', 1e-8), p.bool('equalNan', false)],
+  '|input - other| <= atol + rtol * |other| everywhere',
+  returns<boolean>(),
+);
 define(allclose, {
   impl: ({ input, other, rtol, atol, equalNan }): boolean =>
     noGrad(() => {

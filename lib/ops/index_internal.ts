@@ -106,7 +106,13 @@ function parseSlice(s: string, size: number, op: string): [number, number, numbe
 function plan(x: Tensor, idx: Index[], op: string): Plan {
   // Expand '...' and bool masks first so every entry maps to input dims.
   const consumes = (v: Index) =>
-    v === null ? 0 : v === '...' ? 0 : v instanceof Tensor && (v.dtype === 'bool' || v.dtype === 'uint8') ? Math.max(v._shape.length, 1) : 1;
+    v === null
+      ? 0
+      : v === '...'
+        ? 0
+        : v instanceof Tensor && (v.dtype === 'bool' || v.dtype === 'uint8')
+          ? Math.max(v._shape.length, 1)
+          : 1;
   const used = idx.reduce<number>((n, v) => n + consumes(v), 0);
   if (idx.filter((v) => v === '...').length > 1) throw new RangeError(`${op}: an index can only have a single ellipsis ('...')`);
   if (used > x._shape.length) {
@@ -127,7 +133,11 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
     }
     if (v === null) {
       const at = outDim;
-      steps.push((m) => ({ shape: [...m.shape.slice(0, at), 1, ...m.shape.slice(at)], strides: [...m.strides.slice(0, at), 0, ...m.strides.slice(at)], offset: m.offset }));
+      steps.push((m) => ({
+        shape: [...m.shape.slice(0, at), 1, ...m.shape.slice(at)],
+        strides: [...m.strides.slice(0, at), 0, ...m.strides.slice(at)],
+        offset: m.offset,
+      }));
       outDim++;
       onlySelect = false;
       continue;
@@ -152,7 +162,8 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
       const at = outDim;
       const len = Math.ceil((stop - start) / step);
       steps.push((m) => {
-        const shape = m.shape.slice(), strides = m.strides.slice();
+        const shape = m.shape.slice(),
+          strides = m.strides.slice();
         shape[at] = len;
         const offset = m.offset + start * strides[at];
         strides[at] *= step;
@@ -170,7 +181,9 @@ function plan(x: Tensor, idx: Index[], op: string): Plan {
         const maskShape = t._shape.length === 0 ? [1] : t._shape;
         for (let k = 0; k < nd; k++) {
           if (maskShape[k] !== x._shape[inDim + k]) {
-            throw new RangeError(`${op}: the shape of the mask ${K.fmtShape(t._shape)} at index ${k} does not match the shape of the indexed tensor ${K.fmtShape(x._shape)} at index ${inDim + k}`);
+            throw new RangeError(
+              `${op}: the shape of the mask ${K.fmtShape(t._shape)} at index ${k} does not match the shape of the indexed tensor ${K.fmtShape(x._shape)} at index ${inDim + k}`,
+            );
           }
         }
         nonzero(t._shape.length === 0 ? t._view([1]) : t, op).forEach((coords, k) => adv.push({ dim: outDim + k, index: coords }));
@@ -219,7 +232,8 @@ function advLayout(v: Tensor, adv: { dim: number; index: Tensor }[], op: string)
   for (let k = adv.length - 1; k >= 0; k--) {
     const size = advShape[k];
     let ix = adv[k].index;
-    const lo = ix.numel() ? ix.amin().item() : 0, hi = ix.numel() ? ix.amax().item() : 0;
+    const lo = ix.numel() ? ix.amin().item() : 0,
+      hi = ix.numel() ? ix.amax().item() : 0;
     if (ix.numel() > 0 && (lo < -size || hi >= size)) {
       const bad = lo < -size ? lo : hi;
       throw new RangeError(`${op}: index ${bad} is out of bounds for dimension ${dims[k]} with size ${size}`);
@@ -273,13 +287,20 @@ function scatterAdvanced(g: Tensor, L: AdvLayout, linear: Tensor): Tensor {
   return K.contiguous(permuted.permute(inv));
 }
 
-
 // The advanced step as declared ops: the gather's gradient is the scatter
 // and the scatter's the gather, so both are differentiable again. They save
 // the layout and the linear index (PyTorch saves the indices).
 const layoutParam = p.custom('layout', 'AdvLayout', (v) => v as AdvLayout);
-const advancedIndex = op('advancedIndex', [T.tensor('input'), layoutParam, T.tensor('linear')], 'the rows of input at an advanced index (Note [Index plan])');
-const advancedIndexBackward = op('advancedIndexBackward', [T.tensor('grad'), layoutParam, T.tensor('linear')], 'zeros with grad summed in at an advanced index');
+const advancedIndex = op(
+  'advancedIndex',
+  [T.tensor('input'), layoutParam, T.tensor('linear')],
+  'the rows of input at an advanced index (Note [Index plan])',
+);
+const advancedIndexBackward = op(
+  'advancedIndexBackward',
+  [T.tensor('grad'), layoutParam, T.tensor('linear')],
+  'zeros with grad summed in at an advanced index',
+);
 define(advancedIndex, {
   node: 'IndexBackward0',
   forward: ({ input, layout, linear }) => ({ out: gatherAdvanced(input, layout, linear), save: { layout, linear } }),
@@ -325,7 +346,11 @@ export function indexPutInto(x: Tensor, idx: Index[], value: TensorOrScalar | bo
       const { L, linear } = advLayout(v, pl.adv, 'indexPut_');
       const resultShape = [...L.indexShape, ...L.rest];
       const val = value instanceof Tensor ? K.cast(onX(value), x.dtype) : scalar();
-      K.broadcastShapes(placeIndexDims(K.empty(resultShape, 'bool', 'indexPut_', 'cpu'), L.indexShape.length, L.place)._shape, val._shape, 'indexPut_');
+      K.broadcastShapes(
+        placeIndexDims(K.empty(resultShape, 'bool', 'indexPut_', 'cpu'), L.indexShape.length, L.place)._shape,
+        val._shape,
+        'indexPut_',
+      );
       // Writes go through a view of v with the advanced dims flattened when
       // the layout allows, else through a copy that is written back.
       const permuted = v.permute(L.perm);
@@ -336,7 +361,9 @@ export function indexPutInto(x: Tensor, idx: Index[], value: TensorOrScalar | bo
       if (L.place !== 0) {
         const nIdx = L.indexShape.length;
         const order = [...Array(src._shape.length).keys()];
-        srcFront = K.contiguous(src.permute([...order.slice(L.place, L.place + nIdx), ...order.slice(0, L.place), ...order.slice(L.place + nIdx)]));
+        srcFront = K.contiguous(
+          src.permute([...order.slice(L.place, L.place + nIdx), ...order.slice(0, L.place), ...order.slice(L.place + nIdx)]),
+        );
       }
       const flatSrc = srcFront._view([linear._shape[0], ...L.rest]);
       const write = (target: Tensor) => {

@@ -31,7 +31,11 @@ export function index(self: Tensor, ...indices: Index[]): Tensor {
 /** The indices of x[indices]: an array of Index entries (Python's tuple), or one entry that is not an array. */
 const indicesParam = p.custom('indices', 'Index[]', (v): Index[] => (Array.isArray(v) ? (v as Index[]) : [v as Index]));
 
-export const indexPut_ = op('indexPut_', [T.tensor('input'), indicesParam, T.tensorOrScalar('values'), p.bool('accumulate', false)], 'Python\'s input[indices] = values (accumulate: +=, duplicates summed), in place; records no gradient');
+export const indexPut_ = op(
+  'indexPut_',
+  [T.tensor('input'), indicesParam, T.tensorOrScalar('values'), p.bool('accumulate', false)],
+  "Python's input[indices] = values (accumulate: +=, duplicates summed), in place; records no gradient",
+);
 define(indexPut_, {
   impl: ({ input, indices, values, accumulate }): Tensor => {
     indexPutInto(input, indices, values, accumulate);
@@ -56,14 +60,17 @@ function checkNoNegative(index: Tensor, op: string, dim: number, size: number): 
   if (index.numel() === 0) return;
   const lo = K.reduce('Amin', index, [...index._shape.keys()], false, 'int64');
   const v = lo.item();
-  if (v < 0) throw new RangeError(`${op}: index ${v} is out of range for dimension ${dim} with size ${size} (negative indices are not allowed)`);
+  if (v < 0)
+    throw new RangeError(`${op}: index ${v} is out of range for dimension ${dim} with size ${size} (negative indices are not allowed)`);
 }
 
 function checkGatherIndex(x: Tensor, index: Tensor, op: string): void {
   if (index.dtype !== 'int64') throw new TypeError(`${op}: index must be an int64 Tensor`);
   if (index.device !== x.device) throw K.deviceMismatch(op, x.device, index.device);
   if (index._shape.length !== x._shape.length) {
-    throw new RangeError(`${op}: index ${K.fmtShape(index._shape)} and input ${K.fmtShape(x._shape)} must have the same number of dimensions`);
+    throw new RangeError(
+      `${op}: index ${K.fmtShape(index._shape)} and input ${K.fmtShape(x._shape)} must have the same number of dimensions`,
+    );
   }
 }
 
@@ -75,7 +82,11 @@ const indexArg = p.custom('index', 'Tensor|int[]', (v, o): Tensor | number[] => 
   throw new TypeError(`${o}: index must be an integer Tensor or an array of integers, got ${v === null ? 'null' : typeof v}`);
 });
 
-export const indexSelect = op('indexSelect', [T.tensor('input'), p.int('dim'), indexArg], 'the entries of dim at index (a 0-d or 1-d integer tensor or array)');
+export const indexSelect = op(
+  'indexSelect',
+  [T.tensor('input'), p.int('dim'), indexArg],
+  'the entries of dim at index (a 0-d or 1-d integer tensor or array)',
+);
 define(indexSelect, {
   node: 'IndexSelectBackward0',
   forward: ({ input: x, dim, index }) => {
@@ -85,7 +96,12 @@ define(indexSelect, {
     const d = normDim(dim, x._shape.length, 'indexSelect');
     // Sizes first (Note [Index sizes]).
     K.checkAllocSize(idx._shape, 'indexSelect', 'the index');
-    if (x._shape.length) K.checkAllocSize(x._shape.map((s, i) => (i === d ? idx.numel() : s)), 'indexSelect', 'the result');
+    if (x._shape.length)
+      K.checkAllocSize(
+        x._shape.map((s, i) => (i === d ? idx.numel() : s)),
+        'indexSelect',
+        'the result',
+      );
     checkNoNegative(idx, 'indexSelect', d, x._shape.length ? x._shape[d] : 1);
     const shape = x._shape.slice();
     if (shape.length) shape[d] = idx.numel();
@@ -98,7 +114,11 @@ define(indexSelect, {
 });
 
 /** index_select's gradient: zeros of the input's shape with g added at index (differentiable: its gradient is index_select). */
-const indexSelectBackward = op('indexSelectBackward', [T.tensor('grad'), p.custom('inputSizes', 'int[]', (v) => v as number[]), p.int('dim'), T.tensor('index')], 'zeros with grad added along dim at index');
+const indexSelectBackward = op(
+  'indexSelectBackward',
+  [T.tensor('grad'), p.custom('inputSizes', 'int[]', (v) => v as number[]), p.int('dim'), T.tensor('index')],
+  'zeros with grad added along dim at index',
+);
 define(indexSelectBackward, {
   node: 'IndexAddBackward0',
   forward: ({ grad, inputSizes, dim, index }) => {
@@ -113,7 +133,11 @@ define(indexSelectBackward, {
   grads: { grad: (gg, s) => indexSelect(gg, s.dim, s.index) },
 });
 
-export const gather = op('gather', [T.tensor('input'), p.int('dim'), T.tensor('index'), p.kw(p.bool('sparseGrad', false))], 'out[i][j] = input[index[i][j]][j] (dim 0), the entries of dim at index');
+export const gather = op(
+  'gather',
+  [T.tensor('input'), p.int('dim'), T.tensor('index'), p.kw(p.bool('sparseGrad', false))],
+  'out[i][j] = input[index[i][j]][j] (dim 0), the entries of dim at index',
+);
 define(gather, {
   node: 'GatherBackward0',
   forward: ({ input: x, dim, index, sparseGrad }) => {
@@ -122,7 +146,8 @@ define(gather, {
     // 0-d input and index behave as one-element vectors, as in PyTorch.
     const scalar = x._shape.length === 0;
     const d = normDim(dim, x._shape.length, 'gather');
-    const xv = scalar ? x._view([1], [1]) : x, iv = scalar ? index._view([1], [1]) : index;
+    const xv = scalar ? x._view([1], [1]) : x,
+      iv = scalar ? index._view([1], [1]) : index;
     // The result has the index's shape (Note [Index sizes]).
     K.checkAllocSize(iv._shape, 'gather', 'the result');
     checkNoNegative(iv, 'gather', d, xv._shape[d]);
@@ -133,13 +158,18 @@ define(gather, {
   grads: {
     // Zeros of the input's shape with g added where it was read.
     input: (g, { shape, dim, index }) => {
-      if (shape.length === 0) return scatterAdd(K.empty([1], g.dtype, 'gather', g.device), 0, index.reshape([1]), g.reshape([1])).reshape([]);
+      if (shape.length === 0)
+        return scatterAdd(K.empty([1], g.dtype, 'gather', g.device), 0, index.reshape([1]), g.reshape([1])).reshape([]);
       return scatterAdd(K.empty(shape, g.dtype, 'gather', g.device), dim, index, g);
     },
   },
 });
 
-export const scatterAdd = op('scatterAdd', [T.tensor('input'), p.int('dim'), T.tensor('index'), T.tensor('src')], 'a copy of input with src added at index along dim');
+export const scatterAdd = op(
+  'scatterAdd',
+  [T.tensor('input'), p.int('dim'), T.tensor('index'), T.tensor('src')],
+  'a copy of input with src added at index along dim',
+);
 define(scatterAdd, {
   node: 'ScatterAddBackward0',
   forward: ({ input: x, dim, index, src }) => {
@@ -159,14 +189,21 @@ define(scatterAdd, {
 });
 
 // ---- masked_fill ------------------------------------------------------------------------------
-export const maskedFill = op('maskedFill', [T.tensor('input'), T.tensor('mask'), T.tensorOrScalar('value')], 'input with value where mask is true (value a number or a 0-d tensor)');
+export const maskedFill = op(
+  'maskedFill',
+  [T.tensor('input'), T.tensor('mask'), T.tensorOrScalar('value')],
+  'input with value where mask is true (value a number or a 0-d tensor)',
+);
 define(maskedFill, {
   impl: ({ input: x, mask, value }): Tensor => {
     if (mask.dtype !== 'bool') throw new TypeError(`maskedFill: mask must be a bool tensor, got ${mask.dtype}`);
     if (mask.device !== x.device) throw K.deviceMismatch('maskedFill', x.device, mask.device);
     let v: Tensor;
     if (value instanceof Tensor) {
-      if (value._shape.length !== 0) throw new RangeError(`maskedFill: only supports a 0-dimensional value tensor, but got tensor with ${value._shape.length} dimension(s)`);
+      if (value._shape.length !== 0)
+        throw new RangeError(
+          `maskedFill: only supports a 0-dimensional value tensor, but got tensor with ${value._shape.length} dimension(s)`,
+        );
       v = value.to(x.dtype);
     } else v = K.binary('Add', K.empty([], x.dtype, 'maskedFill', x.device), Number(value), x.dtype);
     return where(mask, v, x);

@@ -47,7 +47,8 @@ export function checkInplace(t: Tensor, op: string, overlap = true): void {
 
 /** A dim of stride 0 and size > 1 in a non-empty tensor (PyTorch's has_internal_overlap == YES). */
 function hasInternalOverlap(t: Tensor): boolean {
-  const shape = t._shape, strides = t._strides;
+  const shape = t._shape,
+    strides = t._strides;
   let zero = false;
   for (let i = 0; i < shape.length; i++) {
     if (shape[i] === 0) return false;
@@ -95,10 +96,12 @@ export function binaryInPlace(t: Tensor, op: 'Add' | 'Sub' | 'Mul' | 'Div', othe
     native.binaryScalar(K.B[op], t._ref(), other * alpha, false, t._ref());
   } else {
     if (!(other instanceof Tensor) || alpha !== 1 || other.dtype !== t.dtype || other._storage.device !== 'cpu') return false;
-    const n = t._shape.length, k = other._shape.length;
+    const n = t._shape.length,
+      k = other._shape.length;
     if (k > n) return false;
     for (let i = 0; i < k; i++) {
-      const s = other._shape[i], d = t._shape[n - k + i];
+      const s = other._shape[i],
+        d = t._shape[n - k + i];
       if (s !== d && s !== 1) return false;
     }
     native.binary(K.B[op], t._ref(), K.broadcastRef(other, t._shape), t._ref());

@@ -72,15 +72,24 @@ define(stack, {
     const first = tensors[0];
     tensors.forEach((t, i) => {
       if (t._shape.join() !== first._shape.join()) {
-        throw new RangeError(`stack: expects each tensor to be equal size, but got ${K.fmtShape(first._shape)} at entry 0 and ${K.fmtShape(t._shape)} at entry ${i}`);
+        throw new RangeError(
+          `stack: expects each tensor to be equal size, but got ${K.fmtShape(first._shape)} at entry 0 and ${K.fmtShape(t._shape)} at entry ${i}`,
+        );
       }
     });
     const d = normDim(dim, first._shape.length + 1, 'stack');
-    return cat(tensors.map((t) => unsqueeze(t, d)), d);
+    return cat(
+      tensors.map((t) => unsqueeze(t, d)),
+      d,
+    );
   },
 });
 
-export const where = op('where', [T.tensor('condition'), T.tensorOrScalar('input'), T.tensorOrScalar('other')], 'input where condition is true, else other (broadcast and promoted)');
+export const where = op(
+  'where',
+  [T.tensor('condition'), T.tensorOrScalar('input'), T.tensorOrScalar('other')],
+  'input where condition is true, else other (broadcast and promoted)',
+);
 define(where, {
   node: 'WhereBackward0',
   forward: ({ condition: cond, input: a, other: b }) => {
@@ -93,11 +102,17 @@ define(where, {
       if (!(v instanceof Tensor)) return K.binary('Add', K.empty([], dt, 'where', dev), Number(v), dt);
       return v.device !== dev && v.device === 'cpu' && v._shape.length === 0 ? K.toDevice(v, dev, 'where') : v;
     };
-    const ta = scalar(a), tb = scalar(b);
+    const ta = scalar(a),
+      tb = scalar(b);
     K.sameDevice('where', cond, ta, tb);
     const shape = K.broadcastShapes(K.broadcastShapes(cond._shape, ta._shape, 'where'), tb._shape, 'where');
     const out = K.output(shape, dt, 'where', dev);
-    native.where(K.broadcastRef(K.cast(cond, 'bool'), shape), K.broadcastRef(K.cast(ta, dt), shape), K.broadcastRef(K.cast(tb, dt), shape), out._ref());
+    native.where(
+      K.broadcastRef(K.cast(cond, 'bool'), shape),
+      K.broadcastRef(K.cast(ta, dt), shape),
+      K.broadcastRef(K.cast(tb, dt), shape),
+      out._ref(),
+    );
     // Only the condition is needed for the gradients.
     return { out, save: cond };
   },

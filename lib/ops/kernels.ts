@@ -37,7 +37,9 @@ const MAX_ELEMENTS = 2 ** 32;
 export function checkAllocSize(shape: readonly number[], op: string, what = 'a tensor'): void {
   const n = numelOf(shape);
   if (!(n <= MAX_ELEMENTS)) {
-    throw new RangeError(`${op}: cannot allocate ${what} of shape ${fmtShape(shape)} (${n} elements; at most 2^32 = ${MAX_ELEMENTS} are supported)`);
+    throw new RangeError(
+      `${op}: cannot allocate ${what} of shape ${fmtShape(shape)} (${n} elements; at most 2^32 = ${MAX_ELEMENTS} are supported)`,
+    );
   }
 }
 
@@ -55,7 +57,8 @@ export function storageProblem(t: Tensor): string | null {
   }
   const data = st.data as { length: number; byteLength?: number; buffer?: ArrayBuffer & { detached?: boolean } };
   if (st.device !== 'cpu') return null; // the addon checks device memory itself
-  let lo = t._offset, hi = t._offset;
+  let lo = t._offset,
+    hi = t._offset;
   for (let d = 0; d < t._shape.length; d++) {
     if (t._shape[d] === 0) return null; // addresses nothing
     const span = (t._shape[d] - 1) * t._strides[d];
@@ -132,7 +135,14 @@ export function deviceMismatch(op: string, a: Device, b: Device): Error {
  * kernel, so the error names the op rather than the kernel export. Fixed
  * arguments, not a rest array: it runs on every training step.
  */
-export function sameDevice(op: string, a: Tensor, b: Tensor | null | undefined, c?: Tensor | null, d?: Tensor | null, e?: Tensor | null): void {
+export function sameDevice(
+  op: string,
+  a: Tensor,
+  b: Tensor | null | undefined,
+  c?: Tensor | null,
+  d?: Tensor | null,
+  e?: Tensor | null,
+): void {
   const dev = a._storage.device;
   if (b && b._storage.device !== dev) throw deviceMismatch(op, dev, b._storage.device);
   if (c && c._storage.device !== dev) throw deviceMismatch(op, dev, c._storage.device);
@@ -187,9 +197,7 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], op: 
     const da = i < n - a.length ? 1 : a[i - (n - a.length)];
     const db = i < n - b.length ? 1 : b[i - (n - b.length)];
     if (da !== db && da !== 1 && db !== 1) {
-      throw new RangeError(
-        `${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (dim ${i}: ${da} vs ${db})`,
-      );
+      throw new RangeError(`${op}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast together (dim ${i}: ${da} vs ${db})`);
     }
     out[i] = da === 1 ? db : da;
   }
@@ -198,7 +206,8 @@ export function broadcastShapes(a: readonly number[], b: readonly number[], op: 
 
 /** A ref of t seen with `shape` (stride 0 where broadcast). No copy. */
 export function broadcastRef(t: Tensor, shape: readonly number[]): Ref {
-  const n = shape.length, k = t._shape.length;
+  const n = shape.length,
+    k = t._shape.length;
   if (n === k) {
     let same = true;
     for (let i = 0; i < n; i++) if (t._shape[i] !== shape[i]) same = false;
@@ -287,7 +296,8 @@ export function binary(op: BinaryOp, a: Tensor | number | boolean, b: Tensor | n
   }
   if (a._storage.device !== b._storage.device) [a, b] = onOneDevice(a, b, name);
   const shape = broadcastShapes(a._shape, b._shape, name);
-  const at = cast(a, dt, name), bt = cast(b, dt, name);
+  const at = cast(a, dt, name),
+    bt = cast(b, dt, name);
   const out = output(shape, outDType, name, at._storage.device);
   native.binary(B[op], broadcastRef(at, shape), broadcastRef(bt, shape), out._ref());
   return out;
@@ -299,7 +309,8 @@ export function binary(op: BinaryOp, a: Tensor | number | boolean, b: Tensor | n
  * torch.tensor(2) works); anything else is an error naming the op.
  */
 export function onOneDevice(a: Tensor, b: Tensor, op: string): [Tensor, Tensor] {
-  const da = a._storage.device, db = b._storage.device;
+  const da = a._storage.device,
+    db = b._storage.device;
   if (da === 'cpu' && a._shape.length === 0) return [toDevice(a, db, op), b];
   if (db === 'cpu' && b._shape.length === 0) return [a, toDevice(b, da, op)];
   throw deviceMismatch(op, da, db);
@@ -323,4 +334,3 @@ export function reduce(op: ReduceOp, x: Tensor, dims: number[], keepdim: boolean
   if (keepdim) return out;
   return out._view(x._shape.filter((_, i) => !dims.includes(i)));
 }
-

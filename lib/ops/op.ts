@@ -31,7 +31,9 @@ export interface Saving<S> {
 
 type TensorValued<T> = [Extract<T, Tensor | readonly Tensor[]>] extends [never] ? false : true;
 /** Names of the parameters that can hold a Tensor (the ones a gradient can flow to). */
-export type TensorParams<Ps extends readonly Param[]> = { [P in Ps[number] as TensorValued<P extends Param<string, infer T> ? T : never> extends true ? P['name'] : never]: true };
+export type TensorParams<Ps extends readonly Param[]> = {
+  [P in Ps[number] as TensorValued<P extends Param<string, infer T> ? T : never> extends true ? P['name'] : never]: true;
+};
 
 /**
  * A gradient for one input: a Tensor (or one per Tensor of a list input),
@@ -141,7 +143,8 @@ class DeclaredNode extends Node {
       const r = byName.get(this.edgeParam[i]) ?? null;
       let g = this.edgeIndex[i] < 0 ? (r as Tensor | null) : ((r as (Tensor | null)[] | null)?.[this.edgeIndex[i]] ?? null);
       if (g === null) continue;
-      if (!(g instanceof Tensor)) throw new TypeError(`${this.name}: the declared gradient for '${this.edgeParam[i]}' returned ${describe(g)}, not a Tensor or null`);
+      if (!(g instanceof Tensor))
+        throw new TypeError(`${this.name}: the declared gradient for '${this.edgeParam[i]}' returned ${describe(g)}, not a Tensor or null`);
       // The engine's part, not each op's (PyTorch's validate_outputs): sum a
       // broadcast gradient back to the input's shape and cast it to the
       // input's dtype and device.
@@ -224,7 +227,12 @@ function ownView(out: Tensor, inputs: readonly Tensor[]): Tensor {
 // One statement would make TypeScript need mul's type to infer mul's type.
 
 /** Declares an op's signature; returns torch.x. What it computes is given by define(). */
-export function op<const N extends string, const Ps extends readonly Param[], R = Tensor>(name: N, params: Ps, doc: string, _returns?: Returns<R>): OpFn<Ps, R, N> {
+export function op<const N extends string, const Ps extends readonly Param[], R = Tensor>(
+  name: N,
+  params: Ps,
+  doc: string,
+  _returns?: Returns<R>,
+): OpFn<Ps, R, N> {
   const spec: OpSpec<Ps, R, N> = { name, params, doc, body: null };
   const list = params as readonly Param[];
   const fn = (...args: unknown[]): unknown => {
@@ -249,25 +257,37 @@ export function define<Ps extends readonly Param[], R, S = undefined>(f: OpFn<Ps
   if (spec.body !== null) throw new Error(`${spec.name}: defined twice`);
   if (!body.impl && !(body.forward && body.node)) throw new Error(`${spec.name}: define either impl, or forward and node`);
   (spec as { body: unknown }).body = body;
-  (spec as { diff?: string[] }).diff = (spec.params as readonly Param[]).filter((p) => body.grads && p.name in body.grads).map((p) => p.name);
+  (spec as { diff?: string[] }).diff = (spec.params as readonly Param[])
+    .filter((p) => body.grads && p.name in body.grads)
+    .map((p) => p.name);
 }
 
-function runPrimitive(spec: OpSpec<readonly Param[], unknown>, body: OpBody<readonly Param[], unknown, unknown>, a: Record<string, unknown>): Tensor {
+function runPrimitive(
+  spec: OpSpec<readonly Param[], unknown>,
+  body: OpBody<readonly Param[], unknown, unknown>,
+  a: Record<string, unknown>,
+): Tensor {
   const forward = body.forward!;
   const args = a as ArgsOf<readonly Param[]>;
   // The tensors gradients can flow to, with the parameter each came from.
-  const inputs: Tensor[] = [], from: string[] = [], index: number[] = [];
+  const inputs: Tensor[] = [],
+    from: string[] = [],
+    index: number[] = [];
   let needsGrad = false;
   if (isGradEnabled()) {
     for (const k of (spec as { diff?: string[] }).diff!) {
       const v = a[k];
       if (v instanceof Tensor) {
-        inputs.push(v); from.push(k); index.push(-1);
+        inputs.push(v);
+        from.push(k);
+        index.push(-1);
         if (v.requiresGrad) needsGrad = true;
       } else if (Array.isArray(v)) {
         for (let j = 0; j < v.length; j++) {
           const t = v[j] as Tensor;
-          inputs.push(t); from.push(k); index.push(j);
+          inputs.push(t);
+          from.push(k);
+          index.push(j);
           if (t.requiresGrad) needsGrad = true;
         }
       }
@@ -288,7 +308,10 @@ function runPrimitive(spec: OpSpec<readonly Param[], unknown>, body: OpBody<read
   const saved = r instanceof Tensor ? undefined : r.save;
   out = ownView(out, inputs);
   const n = inputs.length;
-  const edges = new Array<Edge>(n), shapes = new Array<readonly number[]>(n), dtypes = new Array<Tensor['dtype']>(n), devices = new Array<Tensor['device']>(n);
+  const edges = new Array<Edge>(n),
+    shapes = new Array<readonly number[]>(n),
+    dtypes = new Array<Tensor['dtype']>(n),
+    devices = new Array<Tensor['device']>(n);
   let aliased = false;
   for (let i = 0; i < n; i++) {
     const t = inputs[i];
@@ -322,22 +345,30 @@ export const tensorParam = {
   },
   /** Tensor? */
   optTensor<N extends string>(name: N): Param<N, Tensor | null, true> {
-    return param.custom(name, 'Tensor?', (v, o) => {
-      if (v !== null && !(v instanceof Tensor)) throw new TypeError(`${o}: argument '${name}' must be a Tensor or null, got ${describe(v)}`);
-      return v as Tensor | null;
-    }, null);
+    return param.custom(
+      name,
+      'Tensor?',
+      (v, o) => {
+        if (v !== null && !(v instanceof Tensor))
+          throw new TypeError(`${o}: argument '${name}' must be a Tensor or null, got ${describe(v)}`);
+        return v as Tensor | null;
+      },
+      null,
+    );
   },
   /** Tensor or Scalar (PyTorch's two overloads in one parameter); a boolean is Python's bool. */
   tensorOrScalar<N extends string>(name: N): Param<N, Tensor | number | boolean, false> {
     return param.custom(name, 'Tensor|Scalar', (v, o) => {
-      if (!(v instanceof Tensor) && typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`${o}: argument '${name}' must be a Tensor or a number, got ${describe(v)}`);
+      if (!(v instanceof Tensor) && typeof v !== 'number' && typeof v !== 'boolean')
+        throw new TypeError(`${o}: argument '${name}' must be a Tensor or a number, got ${describe(v)}`);
       return v;
     });
   },
   /** Tensor[] */
   tensors<N extends string>(name: N): Param<N, Tensor[], false> {
     return param.custom(name, 'Tensor[]', (v, o) => {
-      if (!Array.isArray(v) || !v.every((t) => t instanceof Tensor)) throw new TypeError(`${o}: argument '${name}' must be an array of Tensors, got ${describe(v)}`);
+      if (!Array.isArray(v) || !v.every((t) => t instanceof Tensor))
+        throw new TypeError(`${o}: argument '${name}' must be an array of Tensors, got ${describe(v)}`);
       return v as Tensor[];
     });
   },

@@ -14,13 +14,18 @@ import { inferSize, markMultiOutput, sliceBy, viewOf, viewStrides } from './shap
 /** int[]: a list of integers (never one integer). */
 function intList<N extends string>(name: N) {
   return p.custom(name, 'int[]', (v, o): number[] => {
-    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) throw new TypeError(`${o}: argument '${name}' must be an array of integers, got ${fmtValue(v)}`);
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x)))
+      throw new TypeError(`${o}: argument '${name}' must be an array of integers, got ${fmtValue(v)}`);
     return v;
   });
 }
 
 // ---- reshaping views -----------------------------------------------------------------
-export const view = op('view', [T.tensor('input'), p.sizes('size')], 'a view with another shape (one size may be -1); the memory must allow it');
+export const view = op(
+  'view',
+  [T.tensor('input'), p.sizes('size')],
+  'a view with another shape (one size may be -1); the memory must allow it',
+);
 define(view, {
   node: 'ViewBackward0',
   forward: ({ input, size }) => {
@@ -42,7 +47,11 @@ define(viewAs, {
   impl: ({ input, other }): Tensor => view(input, other._shape.slice()),
 });
 
-export const reshape = op('reshape', [T.tensor('input'), p.sizes('shape')], 'input with another shape: a view where the memory allows, else a copy');
+export const reshape = op(
+  'reshape',
+  [T.tensor('input'), p.sizes('shape')],
+  'input with another shape: a view where the memory allows, else a copy',
+);
 define(reshape, {
   impl: ({ input, shape: size }): Tensor => {
     const shape = inferSize(size, input.numel(), 'reshape');
@@ -54,7 +63,11 @@ define(reshape, {
   },
 });
 
-export const flatten = op('flatten', [T.tensor('input'), p.int('startDim', 0), p.int('endDim', -1)], 'dims startDim..endDim merged into one');
+export const flatten = op(
+  'flatten',
+  [T.tensor('input'), p.int('startDim', 0), p.int('endDim', -1)],
+  'dims startDim..endDim merged into one',
+);
 define(flatten, {
   impl: ({ input, startDim, endDim }): Tensor => {
     const n = input._shape.length;
@@ -63,7 +76,8 @@ define(flatten, {
       normDim(endDim, 0, 'flatten');
       return reshape(input, [1]);
     }
-    const s = normDim(startDim, n, 'flatten'), e = normDim(endDim, n, 'flatten');
+    const s = normDim(startDim, n, 'flatten'),
+      e = normDim(endDim, n, 'flatten');
     if (s > e) throw new RangeError('flatten: start_dim cannot come after end_dim');
     return reshape(input, [...input._shape.slice(0, s), K.numelOf(input._shape.slice(s, e + 1)), ...input._shape.slice(e + 1)]);
   },
@@ -83,7 +97,8 @@ define(unsqueeze, {
   node: 'UnsqueezeBackward0',
   forward: ({ input, dim }) => {
     const d = normDim(dim, input._shape.length + 1, 'unsqueeze');
-    const shape = input._shape.slice(), strides = input._strides.slice();
+    const shape = input._shape.slice(),
+      strides = input._strides.slice();
     const st = d < input._shape.length ? input._shape[d] * input._strides[d] : 1;
     shape.splice(d, 0, 1);
     strides.splice(d, 0, st);
@@ -124,7 +139,10 @@ define(permute, {
     if (dims.length !== n) throw new RangeError(`permute: number of dims don't match in permute (input has ${n}, got ${dims.length})`);
     const nd = dims.map((d) => normDim(d, n, 'permute'));
     if (new Set(nd).size !== nd.length) throw new RangeError('permute: repeated dim in permute');
-    return { out: viewOf(input, { shape: nd.map((d) => input._shape[d]), strides: nd.map((d) => input._strides[d]), offset: input._offset }), save: nd };
+    return {
+      out: viewOf(input, { shape: nd.map((d) => input._shape[d]), strides: nd.map((d) => input._strides[d]), offset: input._offset }),
+      save: nd,
+    };
   },
   grads: {
     input: (g, dims) => {
@@ -139,9 +157,11 @@ export const transpose = op('transpose', [T.tensor('input'), p.int('dim0'), p.in
 define(transpose, {
   node: 'TransposeBackward0',
   forward: ({ input, dim0, dim1 }) => {
-    const a = normDim(dim0, input._shape.length, 'transpose'), b = normDim(dim1, input._shape.length, 'transpose');
+    const a = normDim(dim0, input._shape.length, 'transpose'),
+      b = normDim(dim1, input._shape.length, 'transpose');
     // A 0-d tensor has no dims to swap (normDim accepts 0 and -1 for it).
-    const shape = input._shape.slice(), strides = input._strides.slice();
+    const shape = input._shape.slice(),
+      strides = input._strides.slice();
     if (shape.length > 0) {
       [shape[a], shape[b]] = [shape[b], shape[a]];
       [strides[a], strides[b]] = [strides[b], strides[a]];
@@ -164,9 +184,12 @@ export const expand = op('expand', [T.tensor('input'), p.sizes('size')], 'size-1
 define(expand, {
   node: 'ExpandBackward0',
   forward: ({ input, size }) => {
-    const n = size.length, k = input._shape.length;
+    const n = size.length,
+      k = input._shape.length;
     if (n < k) {
-      throw new RangeError(`expand: the number of sizes provided (${n}) must be greater or equal to the number of dimensions in the tensor (${k})`);
+      throw new RangeError(
+        `expand: the number of sizes provided (${n}) must be greater or equal to the number of dimensions in the tensor (${k})`,
+      );
     }
     const shape = size.map((s, i) => {
       const j = i - (n - k);
@@ -219,7 +242,11 @@ define(contiguous, {
 });
 
 // ---- slices ------------------------------------------------------------------------------
-export const narrow = op('narrow', [T.tensor('input'), p.int('dim'), p.int('start'), p.int('length')], 'the view of length entries of dim from start');
+export const narrow = op(
+  'narrow',
+  [T.tensor('input'), p.int('dim'), p.int('start'), p.int('length')],
+  'the view of length entries of dim from start',
+);
 define(narrow, {
   impl: ({ input, dim, start, length }): Tensor => {
     if (input._shape.length === 0) throw new RangeError('narrow: cannot be applied to a 0-dim tensor');
@@ -229,11 +256,15 @@ define(narrow, {
     if (start < 0 || length < 0 || start + length > size) {
       throw new RangeError(`narrow: start (${start}) + length (${length}) exceeds dimension size (${size}) of dim ${d}`);
     }
-    return sliceBy(input, (x) => {
-      const shape = x._shape.slice();
-      shape[d] = length;
-      return { shape, strides: x._strides.slice(), offset: x._offset + start * x._strides[d] };
-    }, 'SliceBackward0');
+    return sliceBy(
+      input,
+      (x) => {
+        const shape = x._shape.slice();
+        shape[d] = length;
+        return { shape, strides: x._strides.slice(), offset: x._offset + start * x._strides[d] };
+      },
+      'SliceBackward0',
+    );
   },
 });
 
@@ -247,11 +278,15 @@ define(select, {
       throw new RangeError(`select: index ${index} out of range for tensor of size ${K.fmtShape(input._shape)} at dimension ${d}`);
     }
     const i = index < 0 ? index + size : index;
-    return sliceBy(input, (x) => ({
-      shape: x._shape.filter((_, k) => k !== d),
-      strides: x._strides.filter((_, k) => k !== d),
-      offset: x._offset + i * x._strides[d],
-    }), 'SelectBackward0');
+    return sliceBy(
+      input,
+      (x) => ({
+        shape: x._shape.filter((_, k) => k !== d),
+        strides: x._strides.filter((_, k) => k !== d),
+        offset: x._offset + i * x._strides[d],
+      }),
+      'SelectBackward0',
+    );
   },
 });
 
@@ -261,7 +296,12 @@ const splitSizeParam = p.custom('splitSize', 'int|int[]', (v, o): number | numbe
   throw new TypeError(`${o}: argument 'splitSize' must be an integer or an array of integers, got ${fmtValue(v)}`);
 });
 
-export const split = op('split', [T.tensor('input'), splitSizeParam, p.int('dim', 0)], 'views of splitSize entries of dim each (the last may be shorter), or of the given sizes', returns<Tensor[]>());
+export const split = op(
+  'split',
+  [T.tensor('input'), splitSizeParam, p.int('dim', 0)],
+  'views of splitSize entries of dim each (the last may be shorter), or of the given sizes',
+  returns<Tensor[]>(),
+);
 define(split, {
   impl: ({ input, splitSize, dim }): Tensor[] => {
     const d = normDim(dim, input._shape.length, 'split');
@@ -269,7 +309,8 @@ define(split, {
     let sizes: number[];
     if (Array.isArray(splitSize)) {
       for (const s of splitSize as unknown[]) {
-        if (typeof s !== 'number' || !Number.isInteger(s)) throw new TypeError(`split: split sizes must be integers, got ${K.fmtShape(splitSize)}`);
+        if (typeof s !== 'number' || !Number.isInteger(s))
+          throw new TypeError(`split: split sizes must be integers, got ${K.fmtShape(splitSize)}`);
         if (s < 0) throw new RangeError(`split: split sizes must be non-negative, got ${K.fmtShape(splitSize)}`);
       }
       if (splitSize.reduce((a, b) => a + b, 0) !== size) {
@@ -277,21 +318,30 @@ define(split, {
       }
       sizes = splitSize;
     } else {
-      if (!Number.isInteger(splitSize) || splitSize <= 0) throw new RangeError(`split: split size must be a positive integer, got ${K.fmtValue(splitSize)}`);
+      if (!Number.isInteger(splitSize) || splitSize <= 0)
+        throw new RangeError(`split: split size must be a positive integer, got ${K.fmtValue(splitSize)}`);
       sizes = [];
       for (let at = 0; at < size; at += splitSize) sizes.push(Math.min(splitSize, size - at));
       if (sizes.length === 0) sizes.push(0);
     }
     let at = 0;
-    return markMultiOutput(sizes.map((len) => {
-      const r = narrow(input, d, at, len);
-      at += len;
-      return r;
-    }), Array.isArray(splitSize) ? 'SplitWithSizesBackward0' : 'SplitBackward0');
+    return markMultiOutput(
+      sizes.map((len) => {
+        const r = narrow(input, d, at, len);
+        at += len;
+        return r;
+      }),
+      Array.isArray(splitSize) ? 'SplitWithSizesBackward0' : 'SplitBackward0',
+    );
   },
 });
 
-export const chunk = op('chunk', [T.tensor('input'), p.int('chunks'), p.int('dim', 0)], 'at most chunks views of equal size along dim (the last may be shorter)', returns<Tensor[]>());
+export const chunk = op(
+  'chunk',
+  [T.tensor('input'), p.int('chunks'), p.int('dim', 0)],
+  'at most chunks views of equal size along dim (the last may be shorter)',
+  returns<Tensor[]>(),
+);
 define(chunk, {
   impl: ({ input, chunks, dim }): Tensor[] => {
     if (chunks <= 0) throw new RangeError(`chunk: chunks must be a positive integer, got ${K.fmtValue(chunks)}`);
@@ -300,11 +350,19 @@ define(chunk, {
   },
 });
 
-export const unbind = op('unbind', [T.tensor('input'), p.int('dim', 0)], 'the views at each index of dim, dim removed', returns<Tensor[]>());
+export const unbind = op(
+  'unbind',
+  [T.tensor('input'), p.int('dim', 0)],
+  'the views at each index of dim, dim removed',
+  returns<Tensor[]>(),
+);
 define(unbind, {
   impl: ({ input, dim }): Tensor[] => {
     const d = normDim(dim, input._shape.length, 'unbind');
-    return markMultiOutput(Array.from({ length: input._shape[d] }, (_, i) => select(input, d, i)), 'UnbindBackward0');
+    return markMultiOutput(
+      Array.from({ length: input._shape[d] }, (_, i) => select(input, d, i)),
+      'UnbindBackward0',
+    );
   },
 });
 
@@ -320,16 +378,21 @@ define(repeat, {
     }
     // Every check on the result comes before the reshape/expand below, whose
     // own errors would name reshape or contiguous.
-    for (const r of reps) if (r < 0) throw new RangeError(`repeat: Trying to create tensor with negative dimension ${r}: ${K.fmtShape(reps)}`);
+    for (const r of reps)
+      if (r < 0) throw new RangeError(`repeat: Trying to create tensor with negative dimension ${r}: ${K.fmtShape(reps)}`);
     const shape = [...Array(reps.length - x._shape.length).fill(1), ...x._shape];
     shape.forEach((s, i) => {
       if (s * reps[i] >= 2 ** 63) {
-        throw new RangeError(`repeat: the size of dim ${i} would be ${s} * ${reps[i]}, which overflows int64 (repeats ${K.fmtShape(reps)}, shape ${K.fmtShape(x._shape)})`);
+        throw new RangeError(
+          `repeat: the size of dim ${i} would be ${s} * ${reps[i]}, which overflows int64 (repeats ${K.fmtShape(reps)}, shape ${K.fmtShape(x._shape)})`,
+        );
       }
     });
     const outShape = shape.map((s, i) => s * reps[i]);
     if (K.numelOf(outShape) >= 2 ** 63) {
-      throw new RangeError(`repeat: the result of shape ${K.fmtShape(outShape)} has more elements than int64 can count (repeats ${K.fmtShape(reps)}, shape ${K.fmtShape(x._shape)})`);
+      throw new RangeError(
+        `repeat: the result of shape ${K.fmtShape(outShape)} has more elements than int64 can count (repeats ${K.fmtShape(reps)}, shape ${K.fmtShape(x._shape)})`,
+      );
     }
     K.checkAllocSize(outShape, 'repeat', 'the result');
     const inter: number[] = [];
@@ -343,7 +406,8 @@ define(repeat, {
     } catch (e) {
       // Under 2^32 elements an allocation can still fail (2^32 int64 are
       // 32 GiB): the copy is repeat's, so the error names repeat.
-      if (e instanceof RangeError && /^\w+: cannot allocate /.test(e.message)) throw new RangeError(e.message.replace(/^\w+: /, 'repeat: '));
+      if (e instanceof RangeError && /^\w+: cannot allocate /.test(e.message))
+        throw new RangeError(e.message.replace(/^\w+: /, 'repeat: '));
       throw e;
     }
   },

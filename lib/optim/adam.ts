@@ -85,11 +85,25 @@ abstract class AdamBase extends Optimizer<AdamParamGroup> {
     // amsgrad switched on after the first step: the running max starts at zero.
     if (g.amsgrad && !(state.maxExpAvgSq instanceof Tensor)) state.maxExpAvgSq = this.zerosLike(p);
     const step = (typeof state.step === 'number' ? state.step : 0) + 1;
-    const m = state.expAvg, v = state.expAvgSq as Tensor, vmax = state.maxExpAvgSq;
+    const m = state.expAvg,
+      v = state.expAvgSq as Tensor,
+      vmax = state.maxExpAvgSq;
     this.applyUpdate(p, grad, (param, gr) => {
       native.adamStep(
-        param._ref(), gr._ref(), m._ref(), v._ref(), g.amsgrad ? (vmax as Tensor)._ref() : null,
-        g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, step, g.amsgrad, g.maximize, this.decoupled,
+        param._ref(),
+        gr._ref(),
+        m._ref(),
+        v._ref(),
+        g.amsgrad ? (vmax as Tensor)._ref() : null,
+        g.lr,
+        g.betas[0],
+        g.betas[1],
+        g.eps,
+        g.weightDecay,
+        step,
+        g.amsgrad,
+        g.maximize,
+        this.decoupled,
       );
     });
     state.step = step;

@@ -103,7 +103,8 @@ function kindOf(v: unknown): FieldKind | null {
  */
 function loadFields(target: object, sd: unknown, name: string, skip: string[], nullAs: Record<string, () => number> = {}): void {
   const op = `${name}.loadStateDict`;
-  if (sd === null || typeof sd !== 'object' || Array.isArray(sd)) throw new TypeError(`${op}: expected a state dict object, got ${sd === null ? 'null' : Array.isArray(sd) ? 'an array' : typeof sd}`);
+  if (sd === null || typeof sd !== 'object' || Array.isArray(sd))
+    throw new TypeError(`${op}: expected a state dict object, got ${sd === null ? 'null' : Array.isArray(sd) ? 'an array' : typeof sd}`);
   const own = target as Record<string, unknown>;
   const updates: [string, unknown][] = [];
   for (const k of Object.keys(sd)) {
@@ -123,7 +124,10 @@ function loadFields(target: object, sd: unknown, name: string, skip: string[], n
       updates.push([k, toCountMap(v, `${op}: '${k}'`)]);
       continue;
     }
-    if (kindOf(v) !== want) throw new TypeError(`${op}: '${k}' must be ${want === 'array' ? 'an array' : `a ${want}`}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+    if (kindOf(v) !== want)
+      throw new TypeError(
+        `${op}: '${k}' must be ${want === 'array' ? 'an array' : `a ${want}`}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`,
+      );
     if (want === 'array') {
       const arr = v as unknown[];
       arr.forEach((x, i) => {
@@ -141,8 +145,13 @@ function loadFields(target: object, sd: unknown, name: string, skip: string[], n
 /** MultiStepLR's milestone counts: a Map, or an object of epoch keys as JSON writes it. */
 function toCountMap(v: unknown, what: string): Map<number, number> {
   const entries: [unknown, unknown][] =
-    v instanceof Map ? [...v.entries()] : v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.keys(v).map((k) => [Number(k), (v as Record<string, unknown>)[k]]) : [];
-  if (!(v instanceof Map) && (v === null || typeof v !== 'object' || Array.isArray(v))) throw new TypeError(`${what} must be a Map or an object of epoch counts`);
+    v instanceof Map
+      ? [...v.entries()]
+      : v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.keys(v).map((k) => [Number(k), (v as Record<string, unknown>)[k]])
+        : [];
+  if (!(v instanceof Map) && (v === null || typeof v !== 'object' || Array.isArray(v)))
+    throw new TypeError(`${what} must be a Map or an object of epoch counts`);
   const m = new Map<number, number>();
   for (const [e, c] of entries) {
     if (typeof e !== 'number' || !Number.isInteger(e) || typeof c !== 'number' || !Number.isInteger(c)) {
@@ -328,7 +337,9 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 
   protected getLr(): number[] {
-    const e = this.lastEpoch, T = this.TMax, etaMin = this.etaMin;
+    const e = this.lastEpoch,
+      T = this.TMax,
+      etaMin = this.etaMin;
     if (e === 0) return this.groupLrs();
     if (this.stepCount === 1 && e > 0) {
       return this.baseLrs.map((base) => etaMin + ((base - etaMin) * (1 + Math.cos((e * Math.PI) / T))) / 2);
@@ -337,9 +348,7 @@ export class CosineAnnealingLR extends LRScheduler {
     // are zero (or -0, which === 0) exactly when the division is exact.
     const r = (e - 1 - T) % (2 * T);
     if (r === 0) {
-      return this.optimizer.paramGroups.map(
-        (g, i) => g.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2,
-      );
+      return this.optimizer.paramGroups.map((g, i) => g.lr + ((this.baseLrs[i] - etaMin) * (1 - Math.cos(Math.PI / T))) / 2);
     }
     return this.groupLrs().map(
       (lr) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (lr - etaMin) + etaMin,
@@ -401,12 +410,30 @@ export class OneCycleLR extends LRScheduler {
     const total = this.totalSteps;
     this.phases = opts.threePhase
       ? [
-          { endStep: pctStart * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
-          { endStep: 2 * pctStart * total - 2, startLr: 'maxLr', endLr: 'initialLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
+          {
+            endStep: pctStart * total - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
+          {
+            endStep: 2 * pctStart * total - 2,
+            startLr: 'maxLr',
+            endLr: 'initialLr',
+            startMomentum: 'baseMomentum',
+            endMomentum: 'maxMomentum',
+          },
           { endStep: total - 1, startLr: 'initialLr', endLr: 'minLr', startMomentum: 'maxMomentum', endMomentum: 'maxMomentum' },
         ]
       : [
-          { endStep: pctStart * total - 1, startLr: 'initialLr', endLr: 'maxLr', startMomentum: 'maxMomentum', endMomentum: 'baseMomentum' },
+          {
+            endStep: pctStart * total - 1,
+            startLr: 'initialLr',
+            endLr: 'maxLr',
+            startMomentum: 'maxMomentum',
+            endMomentum: 'baseMomentum',
+          },
           { endStep: total - 1, startLr: 'maxLr', endLr: 'minLr', startMomentum: 'baseMomentum', endMomentum: 'maxMomentum' },
         ];
     const strategy = opts.annealStrategy;
@@ -463,13 +490,12 @@ export class OneCycleLR extends LRScheduler {
   protected getLr(): number[] {
     const stepNum = this.lastEpoch;
     if (stepNum > this.totalSteps) {
-      throw new RangeError(
-        `OneCycleLR: Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`,
-      );
+      throw new RangeError(`OneCycleLR: Tried to step ${stepNum + 1} times. The specified number of total steps is ${this.totalSteps}`);
     }
     return this.optimizer.paramGroups.map((g) => {
       let startStep = 0;
-      let lr = 0, momentum = 0;
+      let lr = 0,
+        momentum = 0;
       for (let i = 0; i < this.phases.length; i++) {
         const phase = this.phases[i];
         const endStep = phase.endStep;
@@ -559,7 +585,8 @@ export class ReduceLROnPlateau {
   /** Records this epoch's metric (a number or a one-element Tensor). */
   step(metric: number | Tensor): void {
     const current = metric instanceof Tensor ? metric.item() : metric;
-    if (typeof current !== 'number') throw new TypeError(`ReduceLROnPlateau.step: metric must be a number or a Tensor, got ${typeof metric}`);
+    if (typeof current !== 'number')
+      throw new TypeError(`ReduceLROnPlateau.step: metric must be a number or a Tensor, got ${typeof metric}`);
     this.lastEpoch += 1;
     if (this.isBetter(current, this.best)) {
       this.best = current;

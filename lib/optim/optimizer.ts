@@ -7,7 +7,7 @@ import { isFloating } from '../dtype.js';
 import { enableGrad, noGrad } from '../autograd/grad_mode.js';
 import * as K from '../ops/kernels.js';
 import { native } from '../backend/native.js';
-import { didYouMean, param, type Param, as, late } from '../util/args.js';
+import { didYouMean, param, as, late } from '../util/args.js';
 
 /** One parameter group: its tensors and the options every update reads. */
 export interface ParamGroup {

@@ -59,12 +59,22 @@ export class RMSprop extends Optimizer<RMSpropParamGroup> {
     const useMomentum = g.momentum > 0;
     if (useMomentum && !(state.momentumBuffer instanceof Tensor)) state.momentumBuffer = this.zerosLike(p);
     if (g.centered && !(state.gradAvg instanceof Tensor)) state.gradAvg = this.zerosLike(p);
-    const sq = state.squareAvg, buf = state.momentumBuffer, ga = state.gradAvg;
+    const sq = state.squareAvg,
+      buf = state.momentumBuffer,
+      ga = state.gradAvg;
     this.applyUpdate(p, grad, (param, gr) => {
       native.rmspropStep(
-        param._ref(), gr._ref(), sq._ref(), g.centered ? (ga as Tensor)._ref() : null,
+        param._ref(),
+        gr._ref(),
+        sq._ref(),
+        g.centered ? (ga as Tensor)._ref() : null,
         useMomentum ? (buf as Tensor)._ref() : null,
-        g.lr, g.alpha, g.eps, g.weightDecay, g.momentum, g.maximize,
+        g.lr,
+        g.alpha,
+        g.eps,
+        g.weightDecay,
+        g.momentum,
+        g.maximize,
       );
     });
     state.step = (typeof state.step === 'number' ? state.step : 0) + 1;

@@ -66,8 +66,16 @@ export class SGD extends Optimizer<SGDParamGroup> {
     if (initBuffer) buf = this.zerosLike(p);
     this.applyUpdate(p, grad, (param, gr) => {
       native.sgdStep(
-        param._ref(), gr._ref(), useMomentum ? (buf as Tensor)._ref() : null,
-        g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize, initBuffer,
+        param._ref(),
+        gr._ref(),
+        useMomentum ? (buf as Tensor)._ref() : null,
+        g.lr,
+        g.momentum,
+        g.dampening,
+        g.weightDecay,
+        g.nesterov,
+        g.maximize,
+        initBuffer,
       );
     });
     // As PyTorch, a step without momentum records an empty buffer.

@@ -38,21 +38,27 @@ export interface Param<N extends string = string, T = unknown, O extends boolean
  */
 export function fmtValue(v: unknown, depth = 0): string {
   switch (typeof v) {
-    case 'symbol': return v.toString();
-    case 'bigint': return `${v}n`;
-    case 'function': return `[function ${(v as { name?: string }).name || 'anonymous'}]`;
-    case 'string': return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
+    case 'symbol':
+      return v.toString();
+    case 'bigint':
+      return `${v}n`;
+    case 'function':
+      return `[function ${(v as { name?: string }).name || 'anonymous'}]`;
+    case 'string':
+      return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
     case 'object': {
       if (v === null) return 'null';
       // A Tensor, recognised by shape (this file sits below tensor.ts).
       const t = v as { _storage?: unknown; _shape?: unknown; dtype?: unknown };
-      if (t._storage !== undefined && Array.isArray(t._shape) && typeof t.dtype === 'string') return `Tensor(${t.dtype}, ${fmtShape(t._shape)})`;
+      if (t._storage !== undefined && Array.isArray(t._shape) && typeof t.dtype === 'string')
+        return `Tensor(${t.dtype}, ${fmtShape(t._shape)})`;
       if (Array.isArray(v)) {
         if (depth > 1) return '[...]';
         const items = v.slice(0, 8).map((x) => fmtValue(x, depth + 1));
         return `[${items.join(', ')}${v.length > 8 ? ', ...' : ''}]`;
       }
-      if (ArrayBuffer.isView(v)) return `${v.constructor?.name ?? 'typed array'}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
+      if (ArrayBuffer.isView(v))
+        return `${v.constructor?.name ?? 'typed array'}(${(v as unknown as { length?: number }).length ?? v.byteLength})`;
       try {
         const ctor = Object.getPrototypeOf(v)?.constructor?.name;
         if (ctor && ctor !== 'Object') return `[object ${ctor}]`;
@@ -63,7 +69,8 @@ export function fmtValue(v: unknown, depth = 0): string {
       }
       return '[object]';
     }
-    default: return String(v);
+    default:
+      return String(v);
   }
 }
 
@@ -97,10 +104,14 @@ export function didYouMean(key: string, valid: readonly string[]): string | null
   const lower = camel.toLowerCase();
   for (const v of valid) if (v === camel) return v;
   for (const v of valid) if (v.toLowerCase() === lower) return v;
-  let best: string | null = null, bestD = Infinity;
+  let best: string | null = null,
+    bestD = Infinity;
   for (const v of valid) {
     const d = editDistance(lower, v.toLowerCase());
-    if (d < bestD) { best = v; bestD = d; }
+    if (d < bestD) {
+      best = v;
+      bestD = d;
+    }
   }
   const limit = Math.min(3, Math.max(1, Math.floor(key.length / 3)));
   if (bestD <= limit) return best;
@@ -143,7 +154,8 @@ export function unknownOption(owner: string, key: string, valid: readonly string
  */
 export function checkOptions(owner: string, opts: unknown, valid: readonly string[]): void {
   if (opts === undefined || opts === null) return;
-  if (!isOptions(opts)) throw new TypeError(`${owner}: options must be a plain object like { ${valid[0] ?? 'key'}: ... }, got ${fmtValue(opts)}`);
+  if (!isOptions(opts))
+    throw new TypeError(`${owner}: options must be a plain object like { ${valid[0] ?? 'key'}: ... }, got ${fmtValue(opts)}`);
   for (const key in opts) {
     if (Object.prototype.hasOwnProperty.call(opts, key) && !valid.includes(key)) throw unknownOption(owner, key, valid);
   }
@@ -172,7 +184,9 @@ export function bindArgs(owner: string, params: readonly Param[], args: ArrayLik
   }
   if (n > positional) {
     // An object that is not a plain literal where options would go.
-    throw new TypeError(`${owner}: takes ${positional === params.length ? '' : 'at most '}${positional} positional argument${positional === 1 ? '' : 's'} but ${n} were given`);
+    throw new TypeError(
+      `${owner}: takes ${positional === params.length ? '' : 'at most '}${positional} positional argument${positional === 1 ? '' : 's'} but ${n} were given`,
+    );
   }
   const out = new Array<unknown>(params.length);
   for (let i = 0; i < params.length; i++) {
@@ -203,7 +217,12 @@ function refuseUnknown(owner: string, params: readonly Param[], opts: Record<str
     if (!Object.prototype.hasOwnProperty.call(opts, key)) continue;
     let known = false;
     for (const p of params) if (p.name === key) known = true;
-    if (!known) throw unknownOption(owner, key, params.map((p) => p.name));
+    if (!known)
+      throw unknownOption(
+        owner,
+        key,
+        params.map((p) => p.name),
+      );
   }
 }
 
@@ -243,12 +262,18 @@ export type OptionsOf<Ps extends readonly Param[]> = { [P in Ps[number] as P['na
  * parameters (each required one before it), then optionally the options
  * object. A required parameter may be left to the options object too.
  */
-export type CallArgs<Ps extends readonly Param[], O = OptionsOf<Ps>, Acc extends unknown[] = []> = Ps extends readonly [infer H, ...infer R extends readonly Param[]]
+export type CallArgs<Ps extends readonly Param[], O = OptionsOf<Ps>, Acc extends unknown[] = []> = Ps extends readonly [
+  infer H,
+  ...infer R extends readonly Param[],
+]
   ? H extends Param<string, infer T, infer Opt>
     ? H['kwOnly'] extends true
       ? [...Acc, O?]
       : H['rest'] extends true
-        ? [...Acc, O?] | [...Acc, T, O?] | [...Acc, ...(T extends readonly (infer E)[] ? E[] : never)] | [...Acc, ...(T extends readonly (infer E)[] ? E[] : never), O]
+        ? | [...Acc, O?]
+          | [...Acc, T, O?]
+          | [...Acc, ...(T extends readonly (infer E)[] ? E[] : never)]
+          | [...Acc, ...(T extends readonly (infer E)[] ? E[] : never), O]
         : Opt extends true
           ? [...Acc, O?] | CallArgs<R, O, [...Acc, T | undefined]>
           : [...Acc, O] | CallArgs<R, O, [...Acc, T]>
@@ -261,79 +286,153 @@ function typeError(owner: string, name: string, want: string, v: unknown): TypeE
 }
 
 // Returns Param<any, ...>: each builder states the precise type it makes.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-function make(name: string, type: string, check: (v: unknown, owner: string) => unknown, dflt: unknown, optional: boolean): Param<any, any, any> {
+/* eslint-disable @typescript-eslint/no-explicit-any */
+function make(
+  name: string,
+  type: string,
+  check: (v: unknown, owner: string) => unknown,
+  dflt: unknown,
+  optional: boolean,
+): Param<any, any, any> {
   return { name, type, check, default: dflt, optional, kwOnly: false };
 }
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 type P<N extends string, T, D> = Param<N, T, D extends undefined ? false : true>;
 
 /** Parameter builders, named after PyTorch's schema types. Each takes the name and, optionally, a default. */
 export const param = {
   int<N extends string, D extends number | undefined = undefined>(name: N, dflt?: D): P<N, number, D> {
-    return make(name, 'int', (v, o) => {
-      if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(o, name, 'an integer', v);
-      return v;
-    }, dflt, dflt !== undefined);
+    return make(
+      name,
+      'int',
+      (v, o) => {
+        if (typeof v !== 'number' || !Number.isInteger(v)) throw typeError(o, name, 'an integer', v);
+        return v;
+      },
+      dflt,
+      dflt !== undefined,
+    );
   },
   optInt<N extends string>(name: N, dflt: number | null = null): Param<N, number | null, true> {
-    return make(name, 'int?', (v, o) => {
-      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v))) throw typeError(o, name, 'an integer or null', v);
-      return v as number | null;
-    }, dflt, true);
+    return make(
+      name,
+      'int?',
+      (v, o) => {
+        if (v !== null && (typeof v !== 'number' || !Number.isInteger(v))) throw typeError(o, name, 'an integer or null', v);
+        return v as number | null;
+      },
+      dflt,
+      true,
+    );
   },
   float<N extends string, D extends number | undefined = undefined>(name: N, dflt?: D): P<N, number, D> {
-    return make(name, 'float', (v, o) => {
-      if (typeof v !== 'number') throw typeError(o, name, 'a number', v);
-      return v;
-    }, dflt, dflt !== undefined);
+    return make(
+      name,
+      'float',
+      (v, o) => {
+        if (typeof v !== 'number') throw typeError(o, name, 'a number', v);
+        return v;
+      },
+      dflt,
+      dflt !== undefined,
+    );
   },
   optFloat<N extends string>(name: N, dflt: number | null = null): Param<N, number | null, true> {
-    return make(name, 'float?', (v, o) => {
-      if (v !== null && typeof v !== 'number') throw typeError(o, name, 'a number or null', v);
-      return v as number | null;
-    }, dflt, true);
+    return make(
+      name,
+      'float?',
+      (v, o) => {
+        if (v !== null && typeof v !== 'number') throw typeError(o, name, 'a number or null', v);
+        return v as number | null;
+      },
+      dflt,
+      true,
+    );
   },
   bool<N extends string, D extends boolean | undefined = undefined>(name: N, dflt?: D): P<N, boolean, D> {
-    return make(name, 'bool', (v, o) => {
-      if (typeof v !== 'boolean') throw typeError(o, name, 'a boolean', v);
-      return v;
-    }, dflt, dflt !== undefined);
+    return make(
+      name,
+      'bool',
+      (v, o) => {
+        if (typeof v !== 'boolean') throw typeError(o, name, 'a boolean', v);
+        return v;
+      },
+      dflt,
+      dflt !== undefined,
+    );
   },
   /** int[]: an array of integers, or (PyTorch's int[N] habit) one integer. */
   ints<N extends string, D extends number[] | number | undefined = undefined>(name: N, dflt?: D): P<N, number[] | number, D> {
-    return make(name, 'int[]', (v, o) => {
-      if (typeof v === 'number' && Number.isInteger(v)) return v;
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) throw typeError(o, name, 'an integer or an array of integers', v);
-      return v as number[];
-    }, dflt, dflt !== undefined);
+    return make(
+      name,
+      'int[]',
+      (v, o) => {
+        if (typeof v === 'number' && Number.isInteger(v)) return v;
+        if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x)))
+          throw typeError(o, name, 'an integer or an array of integers', v);
+        return v as number[];
+      },
+      dflt,
+      dflt !== undefined,
+    );
   },
   /** int[]?: dims to reduce over; null means all. */
   dims<N extends string>(name: N): Param<N, number | number[] | null, true> {
-    return make(name, 'int[]?', (v, o) => {
-      if (v === null || (typeof v === 'number' && Number.isInteger(v))) return v as number | null;
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) throw typeError(o, name, 'an integer, an array of integers or null', v);
-      return v as number[];
-    }, null, true) as Param<N, number | number[] | null, true>;
+    return make(
+      name,
+      'int[]?',
+      (v, o) => {
+        if (v === null || (typeof v === 'number' && Number.isInteger(v))) return v as number | null;
+        if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x)))
+          throw typeError(o, name, 'an integer, an array of integers or null', v);
+        return v as number[];
+      },
+      null,
+      true,
+    ) as Param<N, number | number[] | null, true>;
   },
   /** One of a set of strings (PyTorch's str with a fixed vocabulary). */
-  oneOf<N extends string, const S extends string, D extends S | null | undefined = undefined>(name: N, choices: readonly S[], dflt?: D): P<N, S | (D extends null ? null : never), D> {
-    return make(name, choices.map((c) => `'${c}'`).join('|'), (v, o) => {
-      if (v === null && dflt === null) return null;
-      if (typeof v !== 'string' || !choices.includes(v as S)) throw typeError(o, name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, v);
-      return v as S;
-    }, dflt, dflt !== undefined);
+  oneOf<N extends string, const S extends string, D extends S | null | undefined = undefined>(
+    name: N,
+    choices: readonly S[],
+    dflt?: D,
+  ): P<N, S | (D extends null ? null : never), D> {
+    return make(
+      name,
+      choices.map((c) => `'${c}'`).join('|'),
+      (v, o) => {
+        if (v === null && dflt === null) return null;
+        if (typeof v !== 'string' || !choices.includes(v as S))
+          throw typeError(o, name, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, v);
+        return v as S;
+      },
+      dflt,
+      dflt !== undefined,
+    );
   },
   /** Anything the caller's own check accepts (a type test written once, at the declaration). */
-  custom<N extends string, T, D extends T | undefined = undefined>(name: N, type: string, check: (v: unknown, owner: string) => T, dflt?: D): P<N, T, D> {
+  custom<N extends string, T, D extends T | undefined = undefined>(
+    name: N,
+    type: string,
+    check: (v: unknown, owner: string) => T,
+    dflt?: D,
+  ): P<N, T, D> {
     return make(name, type, check, dflt, dflt !== undefined) as P<N, T, D>;
   },
   /** int... : Python's `*size` (see Param.rest): sizes spread or as one array. */
   sizes<N extends string>(name: N): Param<N, number[], false> & { rest: true } {
-    const p = make(name, 'int...', (v, o) => {
-      if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x))) throw typeError(o, name, 'integers (spread or as one array)', v);
-      return v as number[];
-    }, undefined, false);
+    const p = make(
+      name,
+      'int...',
+      (v, o) => {
+        if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x)))
+          throw typeError(o, name, 'integers (spread or as one array)', v);
+        return v as number[];
+      },
+      undefined,
+      false,
+    );
     return { ...p, rest: true } as Param<N, number[], false> & { rest: true };
   },
   /** The same parameter, keyword-only (after Python's `*`). */

@@ -64,9 +64,20 @@ export function encodePng(width: number, height: number, rgb: Uint8Array): Buffe
 
 // A 3x5 pixel font for tick labels: each glyph is five rows of three bits.
 const GLYPHS: Record<string, number[]> = {
-  '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],
-  '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 1, 1], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
-  '.': [0, 0, 0, 0, 2], '-': [0, 0, 7, 0, 0], 'e': [0, 7, 7, 4, 7], '+': [0, 2, 7, 2, 0],
+  '0': [7, 5, 5, 5, 7],
+  '1': [2, 6, 2, 2, 7],
+  '2': [7, 1, 7, 4, 7],
+  '3': [7, 1, 7, 1, 7],
+  '4': [5, 5, 7, 1, 1],
+  '5': [7, 4, 7, 1, 7],
+  '6': [7, 4, 7, 5, 7],
+  '7': [7, 1, 1, 1, 1],
+  '8': [7, 5, 7, 5, 7],
+  '9': [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2],
+  '-': [0, 0, 7, 0, 0],
+  e: [0, 7, 7, 4, 7],
+  '+': [0, 2, 7, 2, 0],
 };
 
 /** A short label for a tick value. */
@@ -80,10 +91,17 @@ function tickLabel(v: number, span: number): string {
 
 /** Draws the series on axes that fit all points and writes a PNG to path. */
 export function savePlot(path: string, series: Series[], opts: PlotOptions = {}): void {
-  const W = opts.width ?? 640, H = opts.height ?? 420;
+  const W = opts.width ?? 640,
+    H = opts.height ?? 420;
   const img = new Uint8Array(W * H * 3).fill(255);
-  const left = 70, right = W - 30, top = 20, bottom = H - 40;
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+  const left = 70,
+    right = W - 30,
+    top = 20,
+    bottom = H - 40;
+  let x0 = Infinity,
+    x1 = -Infinity,
+    y0 = Infinity,
+    y1 = -Infinity;
   for (const s of series) {
     for (let i = 0; i < s.x.length; i++) {
       if (!Number.isFinite(s.x[i]) || !Number.isFinite(s.y[i])) continue;
@@ -107,7 +125,8 @@ export function savePlot(path: string, series: Series[], opts: PlotOptions = {})
   const line = (ax: number, ay: number, bx: number, by: number, c: [number, number, number]) => {
     const n = Math.max(Math.abs(bx - ax), Math.abs(by - ay), 1);
     for (let i = 0; i <= n; i++) {
-      const x = ax + ((bx - ax) * i) / n, y = ay + ((by - ay) * i) / n;
+      const x = ax + ((bx - ax) * i) / n,
+        y = ay + ((by - ay) * i) / n;
       set(x, y, c);
       set(x, y + 1, c);
     }
@@ -122,14 +141,18 @@ export function savePlot(path: string, series: Series[], opts: PlotOptions = {})
     let cx = alignRight ? x - w : x - w / 2;
     for (const ch of s) {
       const g = GLYPHS[ch];
-      if (g) for (let r = 0; r < 5; r++) for (let c = 0; c < 3; c++) if ((g[r] >> (2 - c)) & 1) {
-        for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) set(cx + c * 2 + dx, y + r * 2 + dy, grey);
-      }
+      if (g)
+        for (let r = 0; r < 5; r++)
+          for (let c = 0; c < 3; c++)
+            if ((g[r] >> (2 - c)) & 1) {
+              for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) set(cx + c * 2 + dx, y + r * 2 + dy, grey);
+            }
       cx += 8;
     }
   };
   for (let k = 0; k <= 4; k++) {
-    const tx = left + ((right - left) * k) / 4, ty = bottom - ((bottom - top) * k) / 4;
+    const tx = left + ((right - left) * k) / 4,
+      ty = bottom - ((bottom - top) * k) / 4;
     line(tx, bottom, tx, bottom + 5, grey);
     line(left - 5, ty, left, ty, grey);
     text(tickLabel(x0 + ((x1 - x0) * k) / 4, x1 - x0), tx, bottom + 9, false);
@@ -138,7 +161,8 @@ export function savePlot(path: string, series: Series[], opts: PlotOptions = {})
   series.forEach((s, si) => {
     const c = s.color ?? PALETTE[si % PALETTE.length];
     for (let i = 0; i < s.x.length; i++) {
-      const x = px(s.x[i]), y = py(s.y[i]);
+      const x = px(s.x[i]),
+        y = py(s.y[i]);
       if (s.style === 'points') {
         for (let dx = -2; dx <= 2; dx++) for (let dy = -2; dy <= 2; dy++) if (dx * dx + dy * dy <= 5) set(x + dx, y + dy, c);
       } else if (i > 0) {

@@ -14,8 +14,11 @@ export interface ProgressOptions {
 function clock(s: number): string {
   if (!Number.isFinite(s)) return '--:--';
   s = Math.max(0, Math.round(s));
-  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), sec = s % 60;
-  const mm = String(m).padStart(2, '0'), ss = String(sec).padStart(2, '0');
+  const h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    sec = s % 60;
+  const mm = String(m).padStart(2, '0'),
+    ss = String(sec).padStart(2, '0');
   return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
@@ -61,7 +64,9 @@ export class ProgressBar {
     const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
     const eta = frac > 0 ? (t / frac) * (1 - frac) : Infinity;
     const rate = this.units > 0 ? ` ${(this.units / Math.max(t, 1e-9)).toFixed(0)} ${this.opts.unit ?? 'items'}/s` : '';
-    const m = Object.entries(this.metrics).map(([k, v]) => ` ${k}=${v}`).join('');
+    const m = Object.entries(this.metrics)
+      .map(([k, v]) => ` ${k}=${v}`)
+      .join('');
     const label = this.opts.label ? `${this.opts.label} ` : '';
     return `${label}${bar} ${String(Math.round(frac * 100)).padStart(3)}% ${this.done}/${this.total} [${clock(t)}<${clock(eta)}]${rate}${m}`;
   }

@@ -352,8 +352,8 @@ void testUnary() {
         unary(op, x->v, out.v);
         const double tol = op == UnaryOp::GeluGrad ? 1e-5 : tolFor(dt);
         expectMap(
-            out, [&](const std::vector<int64_t>& i) { return convertRef(unaryRef(op, x->get(i), dt), out.v.dtype); }, tol,
-            op == UnaryOp::GeluGrad ? 1e-6 : (isFloat(dt) ? 1e-12 : 0), "unary");
+            out, [&](const std::vector<int64_t>& i) { return convertRef(unaryRef(op, x->get(i), dt), out.v.dtype); },
+            tol, op == UnaryOp::GeluGrad ? 1e-6 : (isFloat(dt) ? 1e-12 : 0), "unary");
       }
   // Error message names the op the way JS spells it.
   {

@@ -14,9 +14,18 @@ const leaf = (t: Tensor): Tensor => t.requiresGrad_(true);
 const lf = (shape: number[]): Tensor => leaf(f64(shape));
 const val = (v: unknown): Tensor => leaf(torch.tensor(v as number[], { dtype: 'float64' }));
 /** Leaf values in (lo, hi). */
-const uni = (shape: number[], lo: number, hi: number): Tensor => leaf(torch.rand(shape, { dtype: 'float64' }).mul(hi - lo).add(lo));
+const uni = (shape: number[], lo: number, hi: number): Tensor =>
+  leaf(
+    torch
+      .rand(shape, { dtype: 'float64' })
+      .mul(hi - lo)
+      .add(lo),
+  );
 // Values at least 0.2 from 0 and from each other's reach of the kinks below.
-const AWAY = [[-1.3, 0.4, 2.1], [0.7, -0.45, -2.2]];
+const AWAY = [
+  [-1.3, 0.4, 2.1],
+  [0.7, -0.45, -2.2],
+];
 
 function ggc(fn: (...xs: Tensor[]) => Tensor | Tensor[], inputs: Tensor[], opts?: GradgradcheckOptions): void {
   expect(torch.autograd.gradgradcheck(fn, inputs, opts)).toBe(true);
@@ -33,13 +42,17 @@ describe('gradgradcheck', () => {
     expect(torch.gradgradcheck((a) => a.exp(), [x], { gradOutputs: [lf([2, 2])] })).toBe(true);
   });
   it('checks several outputs and inputs, an unused input included', () => {
-    const a = lf([3]), b = lf([3]), c = lf([2]);
+    const a = lf([3]),
+      b = lf([3]),
+      c = lf([2]);
     expect(torch.gradgradcheck((p, q) => [p.mul(q), p.sin().sum()], [a, b, c])).toBe(true);
   });
   it('refuses unknown options with a TypeError naming the closest one', () => {
     const x = lf([2]);
     expect(() => torch.gradgradcheck((a) => a.exp(), [x], { grad_outputs: null } as never)).toThrow(TypeError);
-    expect(() => torch.gradgradcheck((a) => a.exp(), [x], { grad_outputs: null } as never)).toThrow(/unknown option 'grad_outputs' \(did you mean 'gradOutputs'\?\)/);
+    expect(() => torch.gradgradcheck((a) => a.exp(), [x], { grad_outputs: null } as never)).toThrow(
+      /unknown option 'grad_outputs' \(did you mean 'gradOutputs'\?\)/,
+    );
     expect(() => torch.gradgradcheck((a) => a.exp(), [x], { atoll: 1 } as never)).toThrow(/did you mean 'atol'/);
   });
   it('refuses float32 inputs and inputs that do not require grad', () => {
@@ -67,7 +80,9 @@ describe('gradgradcheck', () => {
 });
 
 describe('second derivatives of elementwise ops', () => {
-  const x = lf([2, 3]), y = lf([2, 3]), row = lf([3]);
+  const x = lf([2, 3]),
+    y = lf([2, 3]),
+    row = lf([3]);
   const pos = uni([2, 3], 0.5, 2);
   const away = val(AWAY);
   it('add, sub, rsub (tensor, scalar, broadcast, alpha)', () => {
@@ -136,7 +151,10 @@ describe('second derivatives of elementwise ops', () => {
     ggc((a) => a.clamp(0.1, null), [away]);
     ggc((a) => a.clamp(null, 0.1), [away]);
     ggc((a) => torch.clip(a, -0.5, 0.5), [away]);
-    const other = val([[0.3, 1.1, -0.8], [-0.1, 0.25, 0.6]]);
+    const other = val([
+      [0.3, 1.1, -0.8],
+      [-0.1, 0.25, 0.6],
+    ]);
     ggc((a, b) => a.maximum(b), [away, other]);
     ggc((a, b) => torch.minimum(a, b), [away, other]);
     ggc((a, b) => a.max(b), [away, other]);
@@ -154,9 +172,13 @@ describe('second derivatives of elementwise ops', () => {
 });
 
 describe('second derivatives of reductions', () => {
-  const x = lf([2, 3]), pos = uni([2, 3], 0.5, 2);
+  const x = lf([2, 3]),
+    pos = uni([2, 3], 0.5, 2);
   // Distinct values: max, min and their relatives have no ties.
-  const distinct = val([[0.3, -1.2, 2.4], [1.7, 0.9, -0.6]]);
+  const distinct = val([
+    [0.3, -1.2, 2.4],
+    [1.7, 0.9, -0.6],
+  ]);
   it('sum and mean (all, over dims, keepdim)', () => {
     ggc((a) => a.sum(), [x]);
     ggc((a) => a.sum(1), [x]);
@@ -204,7 +226,8 @@ describe('second derivatives of reductions', () => {
 });
 
 describe('second derivatives through shape and view ops', () => {
-  const x = lf([2, 3]), y = lf([2, 3]);
+  const x = lf([2, 3]),
+    y = lf([2, 3]);
   // A nonlinearity after the view, so the second derivative is not zero.
   const sq = (t: Tensor) => t.mul(t);
   it('view, reshape, viewAs, flatten, unflatten', () => {
@@ -251,20 +274,39 @@ describe('second derivatives through indexing ops', () => {
   const sq = (t: Tensor) => t.mul(t);
   it('index with index tensors and masks', () => {
     ggc((a) => sq(a.index(torch.tensor([2, 0, 2]))), [x]);
-    ggc((a) => sq(a.index(':', torch.tensor([[3, 1], [0, 3]]))), [x]);
+    ggc(
+      (a) =>
+        sq(
+          a.index(
+            ':',
+            torch.tensor([
+              [3, 1],
+              [0, 3],
+            ]),
+          ),
+        ),
+      [x],
+    );
     ggc((a) => sq(a.index(torch.tensor([0, 2]), torch.tensor([1, 3]))), [x]);
     ggc((a) => sq(a.index(a.detach().gt(0))), [x]);
   });
   it('indexSelect, gather, scatterAdd', () => {
     ggc((a) => sq(a.indexSelect(1, torch.tensor([3, 0, 3]))), [x]);
     ggc((a) => sq(torch.indexSelect(a, 0, torch.tensor([1]))), [x]);
-    const idx = torch.tensor([[0, 2, 2], [1, 0, 0]]);
+    const idx = torch.tensor([
+      [0, 2, 2],
+      [1, 0, 0],
+    ]);
     ggc((a) => sq(a.gather(1, idx)), [x]);
     ggc((a) => sq(torch.gather(a, 0, torch.tensor([[2, 0, 1, 1]]))), [x]);
     ggc((a, s) => sq(a.scatterAdd(1, idx, s)), [lf([2, 4]), lf([2, 3])]);
   });
   it('where and maskedFill', () => {
-    const cond = torch.tensor([[true, false, true, false], [false, false, true, true], [true, true, false, true]]);
+    const cond = torch.tensor([
+      [true, false, true, false],
+      [false, false, true, true],
+      [true, true, false, true],
+    ]);
     ggc((a, b) => sq(torch.where(cond, a, b)), [x, lf([4])]);
     ggc((a) => sq(torch.where(cond, a, 0.5)), [x]);
     ggc((b) => sq(torch.where(cond, -1, b)), [x]);
@@ -310,9 +352,12 @@ describe('second derivatives of nn ops', () => {
     ggc((a) => F.adaptiveAvgPool2d(a, 1), [x]);
   });
   it('batchNorm (training and evaluation) and layerNorm', () => {
-    const x = lf([3, 2, 2]), w = lf([2]), b = lf([2]);
+    const x = lf([3, 2, 2]),
+      w = lf([2]),
+      b = lf([2]);
     ggc((a, ww, bb) => F.batchNorm(a, null, null, { weight: ww, bias: bb, training: true }), [x, w, b]);
-    const rm = f64([2]), rv = torch.rand([2], { dtype: 'float64' }).add(0.5);
+    const rm = f64([2]),
+      rv = torch.rand([2], { dtype: 'float64' }).add(0.5);
     ggc((a, ww, bb) => F.batchNorm(a, rm, rv, { weight: ww, bias: bb }), [x, w, b]);
     ggc((a) => F.batchNorm(a, null, null, { training: true }), [lf([2, 2, 3])]);
     ggc((a, ww, bb) => F.layerNorm(a, [3], { weight: ww, bias: bb }), [lf([2, 3]), lf([3]), lf([3])]);
@@ -322,21 +367,28 @@ describe('second derivatives of nn ops', () => {
     const x = lf([2, 3]);
     ggc((a) => F.dropout(a.mul(a), 0.5, false), [x]);
     ggc((a) => F.dropout(a.mul(a), 0), [x]);
-    ggc((a) => {
-      torch.manualSeed(11);
-      return F.dropout(a.mul(a), 0.4);
-    }, [x]);
+    ggc(
+      (a) => {
+        torch.manualSeed(11);
+        return F.dropout(a.mul(a), 0.4);
+      },
+      [x],
+    );
   });
   it('embedding (with paddingIdx)', () => {
     const w = lf([5, 2]);
-    const idx = torch.tensor([[1, 2], [2, 4]]);
+    const idx = torch.tensor([
+      [1, 2],
+      [2, 4],
+    ]);
     ggc((a) => F.embedding(idx, a), [w]);
     ggc((a) => F.embedding(idx, a.mul(a), { paddingIdx: 4 }), [w]);
   });
 });
 
 describe('second derivatives of losses', () => {
-  const x = lf([3, 2]), y = lf([3, 2]);
+  const x = lf([3, 2]),
+    y = lf([3, 2]);
   const logits = lf([4, 3]);
   const t = torch.tensor([0, 2, 1, 2]);
   it('mseLoss (mean, sum, none), with target gradients', () => {
@@ -345,16 +397,51 @@ describe('second derivatives of losses', () => {
     ggc((a, b) => F.mseLoss(a, b, { reduction: 'none' }), [x, y]);
   });
   it('l1Loss', () => {
-    const target = val([[0.3, -1.2], [0.9, 2.0], [-0.4, 0.1]]);
-    ggc((a, b) => F.l1Loss(a, b), [val([[1.1, -0.2], [-0.5, 1.1], [0.6, -0.9]]), target]);
-    ggc((a, b) => F.l1Loss(a.mul(a), b, { reduction: 'none' }), [val([[1.1, -0.2], [-0.5, 1.1], [0.6, -0.9]]), target]);
+    const target = val([
+      [0.3, -1.2],
+      [0.9, 2.0],
+      [-0.4, 0.1],
+    ]);
+    ggc(
+      (a, b) => F.l1Loss(a, b),
+      [
+        val([
+          [1.1, -0.2],
+          [-0.5, 1.1],
+          [0.6, -0.9],
+        ]),
+        target,
+      ],
+    );
+    ggc(
+      (a, b) => F.l1Loss(a.mul(a), b, { reduction: 'none' }),
+      [
+        val([
+          [1.1, -0.2],
+          [-0.5, 1.1],
+          [0.6, -0.9],
+        ]),
+        target,
+      ],
+    );
   });
   it('crossEntropy (class indices, weight, ignoreIndex, labelSmoothing, probabilities)', () => {
     ggc((a) => F.crossEntropy(a, t), [logits]);
     const w = torch.rand([3], { dtype: 'float64' }).add(0.5);
     ggc((a) => F.crossEntropy(a, torch.tensor([0, -100, 1, 2]), { weight: w, reduction: 'sum' }), [logits]);
     ggc((a) => F.crossEntropy(a, t, { labelSmoothing: 0.2, weight: w }), [logits]);
-    ggc((a) => F.crossEntropy(a, torch.tensor([[0, 2], [1, 1]]), { reduction: 'none' }), [lf([2, 3, 2])]);
+    ggc(
+      (a) =>
+        F.crossEntropy(
+          a,
+          torch.tensor([
+            [0, 2],
+            [1, 1],
+          ]),
+          { reduction: 'none' },
+        ),
+      [lf([2, 3, 2])],
+    );
     ggc((a) => F.crossEntropy(a, torch.tensor(1)), [lf([3])]);
     const probs = leaf(torch.rand([4, 3], { dtype: 'float64' }).softmax(1).detach());
     ggc((a, p) => F.crossEntropy(a, p, { labelSmoothing: 0.1 }), [logits, probs]);
@@ -366,7 +453,8 @@ describe('second derivatives of losses', () => {
     ggc((a) => F.nllLoss(a.mul(a), t, { reduction: 'none' }), [logits]);
   });
   it('binaryCrossEntropy (weight), with target gradients', () => {
-    const p = uni([3, 2], 0.1, 0.9), q = uni([3, 2], 0, 1);
+    const p = uni([3, 2], 0.1, 0.9),
+      q = uni([3, 2], 0, 1);
     ggc((a, b) => F.binaryCrossEntropy(a, b), [p, q]);
     const w = torch.rand([2], { dtype: 'float64' });
     ggc((a, b) => F.binaryCrossEntropy(a, b, { weight: w, reduction: 'sum' }), [p, q]);
@@ -374,7 +462,8 @@ describe('second derivatives of losses', () => {
   it('binaryCrossEntropyWithLogits (weight, posWeight), with target gradients', () => {
     const q = uni([3, 2], 0, 1);
     ggc((a, b) => F.binaryCrossEntropyWithLogits(a, b), [x, q]);
-    const pw = torch.rand([2], { dtype: 'float64' }).add(0.5), w = f64([3, 2]).abs();
+    const pw = torch.rand([2], { dtype: 'float64' }).add(0.5),
+      w = f64([3, 2]).abs();
     ggc((a, b) => F.binaryCrossEntropyWithLogits(a, b, { posWeight: pw, weight: w, reduction: 'sum' }), [x, q]);
   });
 });

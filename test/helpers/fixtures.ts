@@ -255,7 +255,9 @@ function camel(s: string): string {
 
 function opFor(c: Case, table: OpTable): OpFn {
   const fn = table[c.op] ?? declaredOp(c.op);
-  expect(typeof fn, `${c.name}: no Kindling lambda for op '${c.op}' in the test's table, and no declared torch.${camel(c.op)}`).toBe('function');
+  expect(typeof fn, `${c.name}: no Kindling lambda for op '${c.op}' in the test's table, and no declared torch.${camel(c.op)}`).toBe(
+    'function',
+  );
   return fn!;
 }
 

@@ -16,7 +16,8 @@ function expectClose(a: Tensor, b: Tensor, rtol = 1e-5, atol = 1e-6): void {
   expect(a.shape).toEqual(b.shape);
   const x = Array.from(a.toTypedArray() as Float32Array);
   const y = Array.from(b.toTypedArray() as Float32Array);
-  let scale = 0, worst = 0;
+  let scale = 0,
+    worst = 0;
   for (let i = 0; i < y.length; i++) {
     scale = Math.max(scale, Math.abs(y[i]));
     worst = Math.max(worst, Math.abs(x[i] - y[i]));
@@ -41,7 +42,11 @@ describe('graph nodes are named as in PyTorch', () => {
     ['mseLoss', () => F.mseLoss(logits, torch.zeros([4, 5])), 'MseLossBackward0'],
     ['l1Loss', () => F.l1Loss(logits, torch.zeros([4, 5])), 'MeanBackward0'],
     ['binaryCrossEntropy', () => F.binaryCrossEntropy(logits.sigmoid(), torch.rand([4, 5])), 'BinaryCrossEntropyBackward0'],
-    ['binaryCrossEntropyWithLogits', () => F.binaryCrossEntropyWithLogits(logits, torch.rand([4, 5])), 'BinaryCrossEntropyWithLogitsBackward0'],
+    [
+      'binaryCrossEntropyWithLogits',
+      () => F.binaryCrossEntropyWithLogits(logits, torch.rand([4, 5])),
+      'BinaryCrossEntropyWithLogitsBackward0',
+    ],
     ['leakyRelu', () => F.leakyRelu(logits), 'LeakyReluBackward0'],
     ['embedding', () => F.embedding(torch.tensor([0, 3, 1]), logits), 'EmbeddingBackward0'],
     ['dropout', () => F.dropout(logits, 0.5, true), 'MulBackward0'],
@@ -57,10 +62,18 @@ describe('graph nodes are named as in PyTorch', () => {
 describe('errors name the op and the offending values', () => {
   const x4 = torch.randn([1, 4, 5, 5]);
   it('crossEntropy: out-of-range target', () => {
-    expect(() => F.crossEntropy(torch.randn([2, 10]), torch.tensor([3, 12]))).toThrow('crossEntropy: target 12 is out of bounds for 10 classes');
-    expect(() => F.crossEntropy(torch.randn([2, 10, 3]), torch.tensor([[0, 1, 2], [3, -1, 0]]))).toThrow(
-      'crossEntropy: target -1 is out of bounds for 10 classes',
+    expect(() => F.crossEntropy(torch.randn([2, 10]), torch.tensor([3, 12]))).toThrow(
+      'crossEntropy: target 12 is out of bounds for 10 classes',
     );
+    expect(() =>
+      F.crossEntropy(
+        torch.randn([2, 10, 3]),
+        torch.tensor([
+          [0, 1, 2],
+          [3, -1, 0],
+        ]),
+      ),
+    ).toThrow('crossEntropy: target -1 is out of bounds for 10 classes');
   });
   it('nllLoss: out-of-range target', () => {
     expect(() => F.nllLoss(torch.randn([2, 4]), torch.tensor([4, 0]))).toThrow('nllLoss: target 4 is out of bounds for 4 classes');
@@ -70,7 +83,9 @@ describe('errors name the op and the offending values', () => {
     const t = torch.tensor([0, 1, 2]);
     expect(() => F.crossEntropy(x, t, { reduction: 'avg' as never })).toThrow(TypeError);
     expect(() => F.crossEntropy(x, t, { labelSmoothing: 1.5 })).toThrow(/labelSmoothing must be between 0.0 and 1.0/);
-    expect(() => F.crossEntropy(x, torch.tensor([0, 1]))).toThrow('crossEntropy: expected target of shape [3] for input of shape [3, 4], got [2]');
+    expect(() => F.crossEntropy(x, torch.tensor([0, 1]))).toThrow(
+      'crossEntropy: expected target of shape [3] for input of shape [3, 4], got [2]',
+    );
     expect(() => F.crossEntropy(x, torch.rand([3, 5]))).toThrow(/probability target must have the input's shape \[3, 4\]/);
     expect(() => F.crossEntropy(x, t, { weight: torch.ones([5]) })).toThrow(/weight to be a 1-D tensor of size 4/);
     expect(() => F.crossEntropy(torch.tensor([[1, 2]]), torch.tensor([0]))).toThrow(TypeError);
@@ -96,7 +111,9 @@ describe('errors name the op and the offending values', () => {
     expect(() => F.conv2d(x4, torch.randn([2, 4, 3, 3]), null, { padding: 'same', stride: 2 })).toThrow(/not supported for strided/);
   });
   it('pooling', () => {
-    expect(() => F.maxPool2d(x4, 3, { padding: 2 })).toThrow('maxPool2d: pad should be at most half of kernel size, but got pad=2 and kernel_size=3');
+    expect(() => F.maxPool2d(x4, 3, { padding: 2 })).toThrow(
+      'maxPool2d: pad should be at most half of kernel size, but got pad=2 and kernel_size=3',
+    );
     expect(() => F.maxPool2d(x4, 6)).toThrow(/maxPool2d: given input size \(4x5x5\), calculated output size \(4x0x0\) is too small/);
     expect(() => F.avgPool2d(x4, 2, { divisorOverride: 0 })).toThrow(RangeError);
     expect(() => F.adaptiveAvgPool2d(x4, [0, 2])).toThrow(RangeError);
@@ -107,18 +124,24 @@ describe('errors name the op and the offending values', () => {
       'batchNorm: expected more than 1 value per channel when training, got input of shape [1, 3]',
     );
     expect(() => F.batchNorm(torch.randn([4, 3]), null, null)).toThrow(/must be given in evaluation mode/);
-    expect(() => F.batchNorm(torch.randn([4, 3]), torch.zeros([4]), torch.ones([4]))).toThrow('batchNorm: runningMean should contain 3 elements not 4 (input [4, 3])');
+    expect(() => F.batchNorm(torch.randn([4, 3]), torch.zeros([4]), torch.ones([4]))).toThrow(
+      'batchNorm: runningMean should contain 3 elements not 4 (input [4, 3])',
+    );
   });
   it('other functions', () => {
     expect(() => F.binaryCrossEntropy(torch.tensor([0.5, 1.5]), torch.tensor([0, 1]).float())).toThrow(/between 0 and 1/);
-    expect(() => F.binaryCrossEntropy(torch.rand([3, 1]), torch.rand([3]))).toThrow('binaryCrossEntropy: target shape [3] must be the same as the input shape [3, 1]');
+    expect(() => F.binaryCrossEntropy(torch.rand([3, 1]), torch.rand([3]))).toThrow(
+      'binaryCrossEntropy: target shape [3] must be the same as the input shape [3, 1]',
+    );
     expect(() => F.embedding(torch.tensor([1, 10]), torch.randn([10, 4]))).toThrow('embedding: index 10 is out of range for 10 embeddings');
     expect(() => F.embedding(torch.tensor([1.5]), torch.randn([10, 4]))).toThrow(TypeError);
     expect(() => F.oneHot(torch.tensor([0.5]), 3)).toThrow(TypeError);
     expect(() => F.oneHot(torch.tensor([0, 3]), 3)).toThrow(/smaller than numClasses \(3\)/);
     expect(() => F.dropout(torch.randn([3]), 1.5)).toThrow('dropout: probability has to be between 0 and 1, but got 1.5');
     expect(() => F.layerNorm(torch.randn([2, 3]), [4])).toThrow(/expected input with shape \[\*, 4\], but got input of shape \[2, 3\]/);
-    expect(() => F.linear(torch.randn([2, 3]), torch.randn([4, 5]))).toThrow('linear: input [2, 3] and weight [4, 5] do not fit (in_features 3 != 5)');
+    expect(() => F.linear(torch.randn([2, 3]), torch.randn([4, 5]))).toThrow(
+      'linear: input [2, 3] and weight [4, 5] do not fit (in_features 3 != 5)',
+    );
     expect(() => F.mseLoss(torch.randn([2, 3]), torch.randn([4, 3]))).toThrow(/mseLoss: shapes \[2, 3\] and \[4, 3\] cannot be broadcast/);
     expect(() => F.relu(3 as never)).toThrow(TypeError);
   });
@@ -126,22 +149,30 @@ describe('errors name the op and the offending values', () => {
 
 describe('direct misuse of the native bindings throws instead of crashing', () => {
   it('conv2d with a wrong output shape', () => {
-    const x = torch.randn([1, 2, 4, 4]), w = torch.randn([3, 2, 3, 3]), out = torch.zeros([1, 2, 2, 2]);
+    const x = torch.randn([1, 2, 4, 4]),
+      w = torch.randn([3, 2, 3, 3]),
+      out = torch.zeros([1, 2, 2, 2]);
     expect(() => native.conv2d(x._ref(), w._ref(), null, [1, 1, 0, 0, 1, 1, 1], out._ref())).toThrow(/conv2d/);
     expect(() => native.conv2d(x._ref(), w._ref(), null, [0, 1, 0, 0, 1, 1, 1], torch.zeros([1, 3, 2, 2])._ref())).toThrow(/stride/);
   });
   it('maxPool2dBackward with an index outside its plane', () => {
-    const gy = torch.ones([1, 1, 1]), idx = torch.tensor([[[99]]]), gx = torch.zeros([1, 2, 2]);
+    const gy = torch.ones([1, 1, 1]),
+      idx = torch.tensor([[[99]]]),
+      gx = torch.zeros([1, 2, 2]);
     expect(() => native.maxPool2dBackward(gy._ref(), idx._ref(), gx._ref())).toThrow(/index 99 is out of range/);
   });
   it('batchNorm with a per-channel tensor of the wrong size', () => {
-    const x = torch.randn([4, 3, 1]), out = torch.zeros([4, 3, 1]), c = torch.zeros([3]);
+    const x = torch.randn([4, 3, 1]),
+      out = torch.zeros([4, 3, 1]),
+      c = torch.zeros([3]);
     expect(() =>
       native.batchNorm(x._ref(), torch.ones([2])._ref(), null, null, null, true, 0.1, 1e-5, out._ref(), c._ref(), c._ref()),
     ).toThrow(/batchNorm/);
   });
   it('nllLoss with a float target', () => {
-    const x = torch.randn([2, 3, 1]), t = torch.zeros([2, 1]), tw = torch.zeros([]);
+    const x = torch.randn([2, 3, 1]),
+      t = torch.zeros([2, 1]),
+      tw = torch.zeros([]);
     expect(() => native.nllLoss(x._ref(), t._ref(), null, -100, 0, 1, true, torch.zeros([])._ref(), null, tw._ref())).toThrow(/int64/);
   });
 });
@@ -186,14 +217,17 @@ describe('dropout', () => {
 
 describe('batchNorm running statistics', () => {
   it('evaluation leaves them alone', () => {
-    const rm = torch.randn([3]), rv = torch.rand([3]).add(0.5);
-    const rm0 = rm.clone(), rv0 = rv.clone();
+    const rm = torch.randn([3]),
+      rv = torch.rand([3]).add(0.5);
+    const rm0 = rm.clone(),
+      rv0 = rv.clone();
     F.batchNorm(torch.randn([4, 3, 2, 2]), rm, rv);
     expect(rm.equal(rm0) && rv.equal(rv0)).toBe(true);
   });
   it('momentum 1 takes the batch mean and unbiased variance', () => {
     const x = torch.randn([5, 3, 4], { dtype: 'float64' });
-    const rm = torch.zeros([3], { dtype: 'float64' }), rv = torch.zeros([3], { dtype: 'float64' });
+    const rm = torch.zeros([3], { dtype: 'float64' }),
+      rv = torch.zeros([3], { dtype: 'float64' });
     F.batchNorm(x, rm, rv, { training: true, momentum: 1 });
     expectClose(rm, x.mean([0, 2]), 1e-12, 1e-12);
     expectClose(rv, x.var([0, 2]), 1e-12, 1e-12);
@@ -203,7 +237,8 @@ describe('batchNorm running statistics', () => {
     const base = torch.zeros([6]);
     const rmView = base.index('::2');
     const rv64 = torch.ones([3], { dtype: 'float64' });
-    const rm = torch.zeros([3]), rv = torch.ones([3]);
+    const rm = torch.zeros([3]),
+      rv = torch.ones([3]);
     F.batchNorm(x, rm, rv, { training: true, momentum: 0.25 });
     F.batchNorm(x, rmView, rv64, { training: true, momentum: 0.25 });
     expectClose(rmView, rm);
@@ -254,7 +289,9 @@ describe('chunked and threaded kernels agree with simpler computations', () => {
   for (const [name, xs, ws, opts] of chunked) {
     it(`conv2d ${name} equals per-image convolution`, () => {
       torch.manualSeed(9);
-      const x = leaf(torch.randn(xs)), w = leaf(torch.randn(ws)), b = leaf(torch.randn([ws[0]]));
+      const x = leaf(torch.randn(xs)),
+        w = leaf(torch.randn(ws)),
+        b = leaf(torch.randn([ws[0]]));
       const y = F.conv2d(x, w, b, opts);
       const g = torch.randn(y.shape);
       y.backward(g);
@@ -282,13 +319,21 @@ describe('chunked and threaded kernels agree with simpler computations', () => {
   for (const [xs, ws, groups] of pointwise) {
     it(`pointwise conv2d ${JSON.stringify(xs)} x ${JSON.stringify(ws)} groups=${groups} equals matmul`, () => {
       torch.manualSeed(10);
-      const [N, C, H, W] = xs, OC = ws[0], G = groups, P = H * W;
-      const x = leaf(torch.randn(xs)), w = leaf(torch.randn(ws)), b = leaf(torch.randn([OC]));
+      const [N, C, H, W] = xs,
+        OC = ws[0],
+        G = groups,
+        P = H * W;
+      const x = leaf(torch.randn(xs)),
+        w = leaf(torch.randn(ws)),
+        b = leaf(torch.randn([OC]));
       const y = F.conv2d(x, w, b, { groups });
       // Per group g: y[n, g] = w_g [OC/G, C/G] @ x[n, g] [C/G, P]
       const xg = x.detach().reshape([N, G, C / G, P]);
       const wg = w.detach().reshape([G, OC / G, C / G]);
-      const ref = wg.matmul(xg).reshape([N, OC, H, W]).add(b.detach().reshape([1, OC, 1, 1]));
+      const ref = wg
+        .matmul(xg)
+        .reshape([N, OC, H, W])
+        .add(b.detach().reshape([1, OC, 1, 1]));
       expectClose(y, ref, 1e-5, 1e-5);
       const g = torch.randn(y.shape);
       y.backward(g);
@@ -308,11 +353,16 @@ describe('chunked and threaded kernels agree with simpler computations', () => {
   });
   it('batchNorm over many channels equals the composite formula', () => {
     const x = leaf(torch.randn([16, 64, 16, 16], { dtype: 'float64' }));
-    const w = leaf(torch.randn([64], { dtype: 'float64' })), b = leaf(torch.randn([64], { dtype: 'float64' }));
+    const w = leaf(torch.randn([64], { dtype: 'float64' })),
+      b = leaf(torch.randn([64], { dtype: 'float64' }));
     const y = F.batchNorm(x, null, null, { weight: w, bias: b, training: true });
     const mean = x.mean([0, 2, 3], { keepdim: true });
     const variance = x.var([0, 2, 3], { unbiased: false, keepdim: true });
-    const ref = x.sub(mean).div(variance.add(1e-5).sqrt()).mul(w.reshape([1, 64, 1, 1])).add(b.reshape([1, 64, 1, 1]));
+    const ref = x
+      .sub(mean)
+      .div(variance.add(1e-5).sqrt())
+      .mul(w.reshape([1, 64, 1, 1]))
+      .add(b.reshape([1, 64, 1, 1]));
     expectClose(y, ref, 1e-10, 1e-12);
     const g = torch.randn([16, 64, 16, 16], { dtype: 'float64' });
     const got = torch.autograd.grad(y, [x, w, b], { gradOutputs: g });
@@ -329,7 +379,11 @@ function gradOf(f: (...xs: Tensor[]) => Tensor, wrt: number[], outIndex = 0) {
     torch.enableGrad(() => {
       const v = xs[xs.length - 1];
       const out = f(...xs.slice(0, -1));
-      const gs = torch.autograd.grad(out, wrt.map((i) => xs[i]), { gradOutputs: v, createGraph: true, allowUnused: true });
+      const gs = torch.autograd.grad(
+        out,
+        wrt.map((i) => xs[i]),
+        { gradOutputs: v, createGraph: true, allowUnused: true },
+      );
       return gs[outIndex]!;
     });
 }
@@ -338,33 +392,62 @@ describe('higher-order gradients (createGraph) pass gradcheck', () => {
   torch.manualSeed(21);
   it('conv2d: d(grad input) and d(grad weight)', () => {
     const opts = { stride: 2, padding: 1, groups: 2 };
-    const x = leaf(f64([1, 2, 5, 5])), w = leaf(f64([4, 1, 3, 3])), v = leaf(f64([1, 4, 3, 3]));
+    const x = leaf(f64([1, 2, 5, 5])),
+      w = leaf(f64([4, 1, 3, 3])),
+      v = leaf(f64([1, 4, 3, 3]));
     const conv = (a: Tensor, b: Tensor) => F.conv2d(a, b, null, opts);
     expect(torch.autograd.gradcheck(gradOf(conv, [0, 1], 0), [x, w, v])).toBe(true);
     expect(torch.autograd.gradcheck(gradOf(conv, [0, 1], 1), [x, w, v])).toBe(true);
   });
   it('conv2d 1x1 with bias', () => {
-    const x = leaf(f64([2, 2, 2, 2])), w = leaf(f64([3, 2, 1, 1])), bias = leaf(f64([3])), v = leaf(f64([2, 3, 2, 2]));
+    const x = leaf(f64([2, 2, 2, 2])),
+      w = leaf(f64([3, 2, 1, 1])),
+      bias = leaf(f64([3])),
+      v = leaf(f64([2, 3, 2, 2]));
     const conv = (a: Tensor, b: Tensor, c: Tensor) => F.conv2d(a, b, c);
     for (let k = 0; k < 3; k++) expect(torch.autograd.gradcheck(gradOf(conv, [0, 1, 2], k), [x, w, bias, v])).toBe(true);
   });
   it('pooling', () => {
     const x = leaf(torch.arange(36, { dtype: 'float64' }).mul(0.37).sin().reshape([1, 1, 6, 6]));
-    expect(torch.autograd.gradcheck(gradOf((a) => F.maxPool2d(a, 3, { stride: 2, padding: 1 }), [0]), [x, leaf(f64([1, 1, 3, 3]))])).toBe(true);
-    expect(torch.autograd.gradcheck(gradOf((a) => F.avgPool2d(a, 3, { stride: 2, padding: 1 }), [0]), [x, leaf(f64([1, 1, 3, 3]))])).toBe(true);
-    expect(torch.autograd.gradcheck(gradOf((a) => F.adaptiveAvgPool2d(a, [4, 3]), [0]), [x, leaf(f64([1, 1, 4, 3]))])).toBe(true);
+    expect(
+      torch.autograd.gradcheck(
+        gradOf((a) => F.maxPool2d(a, 3, { stride: 2, padding: 1 }), [0]),
+        [x, leaf(f64([1, 1, 3, 3]))],
+      ),
+    ).toBe(true);
+    expect(
+      torch.autograd.gradcheck(
+        gradOf((a) => F.avgPool2d(a, 3, { stride: 2, padding: 1 }), [0]),
+        [x, leaf(f64([1, 1, 3, 3]))],
+      ),
+    ).toBe(true);
+    expect(
+      torch.autograd.gradcheck(
+        gradOf((a) => F.adaptiveAvgPool2d(a, [4, 3]), [0]),
+        [x, leaf(f64([1, 1, 4, 3]))],
+      ),
+    ).toBe(true);
   });
   it('batchNorm in training and evaluation', () => {
-    const x = leaf(f64([3, 2, 2])), w = leaf(f64([2])), b = leaf(f64([2])), v = leaf(f64([3, 2, 2]));
+    const x = leaf(f64([3, 2, 2])),
+      w = leaf(f64([2])),
+      b = leaf(f64([2])),
+      v = leaf(f64([3, 2, 2]));
     const train = (a: Tensor, ww: Tensor, bb: Tensor) => F.batchNorm(a, null, null, { weight: ww, bias: bb, training: true });
     for (let k = 0; k < 3; k++) expect(torch.autograd.gradcheck(gradOf(train, [0, 1, 2], k), [x, w, b, v])).toBe(true);
-    const rm = f64([2]), rv = torch.rand([2], { dtype: 'float64' }).add(0.5);
+    const rm = f64([2]),
+      rv = torch.rand([2], { dtype: 'float64' }).add(0.5);
     const evalFn = (a: Tensor, ww: Tensor, bb: Tensor) => F.batchNorm(a, rm, rv, { weight: ww, bias: bb });
     for (let k = 0; k < 2; k++) expect(torch.autograd.gradcheck(gradOf(evalFn, [0, 1, 2], k), [x, w, b, v])).toBe(true);
   });
   it('crossEntropy with weight, ignoreIndex and labelSmoothing; nllLoss', () => {
     const x = leaf(f64([4, 3, 2]));
-    const t = torch.tensor([[0, 2], [1, -100], [2, 2], [0, 1]]);
+    const t = torch.tensor([
+      [0, 2],
+      [1, -100],
+      [2, 2],
+      [0, 1],
+    ]);
     const w = torch.rand([3], { dtype: 'float64' }).add(0.5);
     const mean = (a: Tensor) => F.crossEntropy(a, t, { weight: w, labelSmoothing: 0.2 });
     expect(torch.autograd.gradcheck(gradOf(mean, [0]), [x, leaf(f64([]))])).toBe(true);
@@ -375,8 +458,16 @@ describe('higher-order gradients (createGraph) pass gradcheck', () => {
   });
   it('embedding, binary cross entropy and mse', () => {
     const w = leaf(f64([5, 2]));
-    const idx = torch.tensor([[1, 2], [2, 4]]);
-    expect(torch.autograd.gradcheck(gradOf((a) => F.embedding(idx, a, { paddingIdx: 4 }), [0]), [w, leaf(f64([2, 2, 2]))])).toBe(true);
+    const idx = torch.tensor([
+      [1, 2],
+      [2, 4],
+    ]);
+    expect(
+      torch.autograd.gradcheck(
+        gradOf((a) => F.embedding(idx, a, { paddingIdx: 4 }), [0]),
+        [w, leaf(f64([2, 2, 2]))],
+      ),
+    ).toBe(true);
     const p = leaf(torch.rand([3, 2], { dtype: 'float64' }).mul(0.8).add(0.1));
     const y = leaf(torch.rand([3, 2], { dtype: 'float64' }));
     const bce = (a: Tensor, b: Tensor) => F.binaryCrossEntropy(a, b);
@@ -413,13 +504,17 @@ describe('a first-order backward runs the fused native kernel, createGraph the d
   const firstOrder = (y: Tensor, wrt: Tensor[]) => () => void torch.autograd.grad(y.sum(), wrt, { retainGraph: true });
   const createGraph = (y: Tensor, wrt: Tensor[]) => () => void torch.autograd.grad(y.sum(), wrt, { retainGraph: true, createGraph: true });
   it('conv2d: one fused call for input, weight and bias; two under createGraph', () => {
-    const x = leaf(torch.randn([2, 3, 5, 5])), w = leaf(torch.randn([4, 3, 3, 3])), b = leaf(torch.randn([4]));
+    const x = leaf(torch.randn([2, 3, 5, 5])),
+      w = leaf(torch.randn([4, 3, 3, 3])),
+      b = leaf(torch.randn([4]));
     const y = F.conv2d(x, w, b, { padding: 1 });
     expect(calls(['conv2dBackward'], firstOrder(y, [x, w, b]))).toEqual({ conv2dBackward: 1 });
     expect(calls(['conv2dBackward'], createGraph(y, [x, w, b]))).toEqual({ conv2dBackward: 2 });
   });
   it('batchNorm and crossEntropy: the fused kernel first-order, composites under createGraph', () => {
-    const x = leaf(torch.randn([4, 3, 2])), w = leaf(torch.ones([3])), b = leaf(torch.zeros([3]));
+    const x = leaf(torch.randn([4, 3, 2])),
+      w = leaf(torch.ones([3])),
+      b = leaf(torch.zeros([3]));
     const bn = F.batchNorm(x, null, null, { weight: w, bias: b, training: true });
     expect(calls(['batchNormBackward'], firstOrder(bn, [x, w, b]))).toEqual({ batchNormBackward: 1 });
     expect(calls(['batchNormBackward'], createGraph(bn, [x, w, b]))).toEqual({ batchNormBackward: 0 });
@@ -440,10 +535,33 @@ describe('a first-order backward runs the fused native kernel, createGraph the d
 
 describe('maxPool2dWithIndices', () => {
   it('gives the flat in-plane index of each maximum, also without grad', () => {
-    const x = torch.tensor([[[[1, 5, 2, 0], [3, 4, 9, 8], [0, 0, 1, 1], [7, 0, 2, 6]]]]);
+    const x = torch.tensor([
+      [
+        [
+          [1, 5, 2, 0],
+          [3, 4, 9, 8],
+          [0, 0, 1, 1],
+          [7, 0, 2, 6],
+        ],
+      ],
+    ]);
     const r = torch.noGrad(() => F.maxPool2dWithIndices(x.float(), 2));
-    expect(r.values.tolist()).toEqual([[[[5, 9], [7, 6]]]]);
-    expect(r.indices.tolist()).toEqual([[[[1, 6], [12, 15]]]]);
+    expect(r.values.tolist()).toEqual([
+      [
+        [
+          [5, 9],
+          [7, 6],
+        ],
+      ],
+    ]);
+    expect(r.indices.tolist()).toEqual([
+      [
+        [
+          [1, 6],
+          [12, 15],
+        ],
+      ],
+    ]);
     expect(r.indices.dtype).toBe('int64');
     const viaOption = F.maxPool2d(x.float(), 2, { returnIndices: true });
     expect(viaOption.indices.tolist()).toEqual(r.indices.tolist());
@@ -452,6 +570,11 @@ describe('maxPool2dWithIndices', () => {
   it('unbatched input gives unbatched indices', () => {
     const r = F.maxPool2dWithIndices(torch.arange(16).float().reshape([1, 4, 4]), 2);
     expect(r.indices.shape).toEqual([1, 2, 2]);
-    expect(r.indices.tolist()).toEqual([[[5, 7], [13, 15]]]);
+    expect(r.indices.tolist()).toEqual([
+      [
+        [5, 7],
+        [13, 15],
+      ],
+    ]);
   });
 });

@@ -2,7 +2,16 @@
 // operands, against PyTorch (test/fixtures/ops_elementwise.json).
 import { describe, it, expect } from 'vitest';
 import * as torch from '../../lib/index.js';
-import { loadFixture, runCase, runGradcheck, expectTensor, buildInputs, resolveArgs, declaredOp, type OpTable } from '../helpers/fixtures.js';
+import {
+  loadFixture,
+  runCase,
+  runGradcheck,
+  expectTensor,
+  buildInputs,
+  resolveArgs,
+  declaredOp,
+  type OpTable,
+} from '../helpers/fixtures.js';
 
 const fx = loadFixture('elementwise');
 

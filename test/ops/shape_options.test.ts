@@ -34,7 +34,11 @@ describe('shape ops take their keywords in the options object', () => {
     expect(x.unflatten({ dim: 0, sizes: [1, 2] }).shape).toEqual([1, 2, 3]);
   });
   it('transpose, t, permute', () => {
-    expect(list(x.transpose(0, 1))).toEqual([[0, 3], [1, 4], [2, 5]]);
+    expect(list(x.transpose(0, 1))).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     expect(x.transpose({ dim0: 0, dim1: 1 }).shape).toEqual([3, 2]);
     expect(torch.transpose(x, 1, { dim1: 0 }).shape).toEqual([3, 2]);
     expect(x.t().shape).toEqual([3, 2]);
@@ -58,20 +62,55 @@ describe('shape ops take their keywords in the options object', () => {
     expect(torch.unsqueeze(x, -1).shape).toEqual([2, 3, 1]);
   });
   it('narrow, select, chunk, split, unbind, repeat', () => {
-    expect(list(x.narrow(1, 1, 2))).toEqual([[1, 2], [4, 5]]);
-    expect(list(x.narrow({ dim: 1, start: 1, length: 2 }))).toEqual([[1, 2], [4, 5]]);
+    expect(list(x.narrow(1, 1, 2))).toEqual([
+      [1, 2],
+      [4, 5],
+    ]);
+    expect(list(x.narrow({ dim: 1, start: 1, length: 2 }))).toEqual([
+      [1, 2],
+      [4, 5],
+    ]);
     expect(list(torch.narrow(x, 0, 1, { length: 1 }))).toEqual([[3, 4, 5]]);
     expect(list(x.select(1, -1))).toEqual([2, 5]);
     expect(list(x.select({ dim: 0, index: 1 }))).toEqual([3, 4, 5]);
     expect(list(torch.select(x, 0, { index: 0 }))).toEqual([0, 1, 2]);
-    expect(shapes(x.chunk(2, { dim: 1 }))).toEqual([[2, 2], [2, 1]]);
-    expect(shapes(x.chunk({ chunks: 2 }))).toEqual([[1, 3], [1, 3]]);
-    expect(shapes(torch.chunk(x, 3, 1))).toEqual([[2, 1], [2, 1], [2, 1]]);
-    expect(lists(x.split([1, 2], { dim: 1 }))).toEqual([[[0], [3]], [[1, 2], [4, 5]]]);
-    expect(shapes(x.split({ splitSize: 1 }))).toEqual([[1, 3], [1, 3]]);
-    expect(shapes(torch.split(x, 2, { dim: 1 }))).toEqual([[2, 2], [2, 1]]);
-    expect(lists(x.unbind({ dim: 1 }))).toEqual([[0, 3], [1, 4], [2, 5]]);
-    expect(lists(x.unbind())).toEqual([[0, 1, 2], [3, 4, 5]]);
+    expect(shapes(x.chunk(2, { dim: 1 }))).toEqual([
+      [2, 2],
+      [2, 1],
+    ]);
+    expect(shapes(x.chunk({ chunks: 2 }))).toEqual([
+      [1, 3],
+      [1, 3],
+    ]);
+    expect(shapes(torch.chunk(x, 3, 1))).toEqual([
+      [2, 1],
+      [2, 1],
+      [2, 1],
+    ]);
+    expect(lists(x.split([1, 2], { dim: 1 }))).toEqual([
+      [[0], [3]],
+      [
+        [1, 2],
+        [4, 5],
+      ],
+    ]);
+    expect(shapes(x.split({ splitSize: 1 }))).toEqual([
+      [1, 3],
+      [1, 3],
+    ]);
+    expect(shapes(torch.split(x, 2, { dim: 1 }))).toEqual([
+      [2, 2],
+      [2, 1],
+    ]);
+    expect(lists(x.unbind({ dim: 1 }))).toEqual([
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
+    expect(lists(x.unbind())).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
     expect(x.repeat(2, 1).shape).toEqual([4, 3]);
     expect(x.repeat([1, 2]).shape).toEqual([2, 6]);
     expect(x.repeat({ repeats: [2, 1, 1] }).shape).toEqual([2, 2, 3]);
@@ -87,7 +126,8 @@ describe('shape ops take their keywords in the options object', () => {
 });
 
 describe('joining ops are torch functions, not methods', () => {
-  const a = torch.zeros(2, 2), b = torch.ones(2, 1);
+  const a = torch.zeros(2, 2),
+    b = torch.ones(2, 1);
   it('cat, concat, stack', () => {
     expect(torch.cat([a, b], { dim: 1 }).shape).toEqual([2, 3]);
     expect(torch.cat([a, b], 1).shape).toEqual([2, 3]);
@@ -112,25 +152,61 @@ describe('joining ops are torch functions, not methods', () => {
 describe('indexing ops take their keywords in the options object', () => {
   it('indexSelect, gather, scatterAdd', () => {
     const idx = torch.tensor([1, 0]);
-    expect(list(x.indexSelect(0, idx))).toEqual([[3, 4, 5], [0, 1, 2]]);
+    expect(list(x.indexSelect(0, idx))).toEqual([
+      [3, 4, 5],
+      [0, 1, 2],
+    ]);
     expect(list(x.indexSelect({ dim: 1, index: [2] }))).toEqual([[2], [5]]);
-    expect(list(torch.indexSelect(x, 1, { index: idx }))).toEqual([[1, 0], [4, 3]]);
-    const g = torch.tensor([[2, 0], [1, 1]]);
-    expect(list(x.gather(1, g))).toEqual([[2, 0], [4, 4]]);
-    expect(list(x.gather({ dim: 1, index: g, sparseGrad: false }))).toEqual([[2, 0], [4, 4]]);
-    expect(list(torch.gather(x, 1, g, { sparseGrad: false }))).toEqual([[2, 0], [4, 4]]);
+    expect(list(torch.indexSelect(x, 1, { index: idx }))).toEqual([
+      [1, 0],
+      [4, 3],
+    ]);
+    const g = torch.tensor([
+      [2, 0],
+      [1, 1],
+    ]);
+    expect(list(x.gather(1, g))).toEqual([
+      [2, 0],
+      [4, 4],
+    ]);
+    expect(list(x.gather({ dim: 1, index: g, sparseGrad: false }))).toEqual([
+      [2, 0],
+      [4, 4],
+    ]);
+    expect(list(torch.gather(x, 1, g, { sparseGrad: false }))).toEqual([
+      [2, 0],
+      [4, 4],
+    ]);
     expect(() => x.gather(1, g, { sparseGrad: true })).toThrow(/^gather: /);
     const z = torch.zeros(2, 3);
-    expect(list(z.scatterAdd(1, g, torch.ones(2, 2)))).toEqual([[1, 0, 1], [0, 2, 0]]);
-    expect(list(z.scatterAdd({ dim: 1, index: g, src: torch.ones(2, 2) }))).toEqual([[1, 0, 1], [0, 2, 0]]);
+    expect(list(z.scatterAdd(1, g, torch.ones(2, 2)))).toEqual([
+      [1, 0, 1],
+      [0, 2, 0],
+    ]);
+    expect(list(z.scatterAdd({ dim: 1, index: g, src: torch.ones(2, 2) }))).toEqual([
+      [1, 0, 1],
+      [0, 2, 0],
+    ]);
   });
   it('maskedFill (a number or a 0-d tensor), index, indexPut_', () => {
     const mask = x.gt(2);
-    expect(list(x.maskedFill(mask, 0))).toEqual([[0, 1, 2], [0, 0, 0]]);
-    expect(list(x.maskedFill(mask, { value: -1 }))).toEqual([[0, 1, 2], [-1, -1, -1]]);
-    expect(list(x.maskedFill({ mask, value: torch.tensor(7) }))).toEqual([[0, 1, 2], [7, 7, 7]]);
+    expect(list(x.maskedFill(mask, 0))).toEqual([
+      [0, 1, 2],
+      [0, 0, 0],
+    ]);
+    expect(list(x.maskedFill(mask, { value: -1 }))).toEqual([
+      [0, 1, 2],
+      [-1, -1, -1],
+    ]);
+    expect(list(x.maskedFill({ mask, value: torch.tensor(7) }))).toEqual([
+      [0, 1, 2],
+      [7, 7, 7],
+    ]);
     expect(list(x.index(1, '1:'))).toEqual([4, 5]);
-    expect(list(x.index([1, 0]))).toEqual([[3, 4, 5], [0, 1, 2]]);
+    expect(list(x.index([1, 0]))).toEqual([
+      [3, 4, 5],
+      [0, 1, 2],
+    ]);
     const w = torch.zeros(4);
     w.indexPut_([torch.tensor([0, 2])], 3);
     expect(list(w)).toEqual([3, 0, 3, 0]);
@@ -144,7 +220,19 @@ describe('indexing ops take their keywords in the options object', () => {
 describe('views keep their base', () => {
   it('view ops set _base to the base of their input, with and without grad', () => {
     for (const src of [torch.zeros(2, 3), torch.zeros(2, 3, { requiresGrad: true })]) {
-      for (const v of [src.view(6), src.t(), src.transpose(0, 1), src.permute(1, 0), src.unsqueeze(0), src.narrow(1, 0, 2), src.select(0, 1), src.index(0), src.expand(4, 2, 3), src.view(6).view(3, 2), src.split(1)[0]]) {
+      for (const v of [
+        src.view(6),
+        src.t(),
+        src.transpose(0, 1),
+        src.permute(1, 0),
+        src.unsqueeze(0),
+        src.narrow(1, 0, 2),
+        src.select(0, 1),
+        src.index(0),
+        src.expand(4, 2, 3),
+        src.view(6).view(3, 2),
+        src.split(1)[0],
+      ]) {
         expect(v._base).toBe(src);
       }
       expect(src.clone()._base).toBeNull();
@@ -202,7 +290,25 @@ describe('an unknown option key is a TypeError naming the op and the key', () =>
 describe('torch-level names', () => {
   it('keeps every torch.* name of the shape and indexing ops', () => {
     const t = torch as unknown as Record<string, unknown>;
-    for (const name of ['cat', 'concat', 'stack', 'chunk', 'split', 'flatten', 'reshape', 'transpose', 'permute', 'squeeze', 'unsqueeze', 'narrow', 'select', 'indexSelect', 'gather', 'clone', 'where']) {
+    for (const name of [
+      'cat',
+      'concat',
+      'stack',
+      'chunk',
+      'split',
+      'flatten',
+      'reshape',
+      'transpose',
+      'permute',
+      'squeeze',
+      'unsqueeze',
+      'narrow',
+      'select',
+      'indexSelect',
+      'gather',
+      'clone',
+      'where',
+    ]) {
       expect(typeof t[name], name).toBe('function');
     }
     expect(torch.concat).toBe(torch.cat);

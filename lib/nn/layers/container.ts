@@ -16,7 +16,7 @@ type NamedModules = Map<string, Module> | Record<string, Module>;
 
 function checkModule(op: string, m: unknown, where: string): asserts m is Module {
   if (!(m instanceof Module)) {
-    const what = m === null ? 'null' : typeof m === 'object' ? (m as object).constructor?.name ?? 'object' : typeof m;
+    const what = m === null ? 'null' : typeof m === 'object' ? ((m as object).constructor?.name ?? 'object') : typeof m;
     throw new TypeError(`${op}: ${where} is not a Module subclass (got ${what})`);
   }
 }
@@ -203,7 +203,6 @@ export class ModuleList extends ModuleSequence {
 /** Returns its input unchanged (a placeholder layer). */
 export class Identity extends Module {
   // PyTorch's Identity takes and ignores any constructor arguments.
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
   constructor(..._args: unknown[]) {
     super();
   }

@@ -61,7 +61,9 @@ export class Embedding extends Module {
       const w = opts.weight;
       if (!(w instanceof Tensor)) throw new TypeError('Embedding: weight must be a Tensor');
       if (w._shape.length !== 2 || w._shape[0] !== numEmbeddings || w._shape[1] !== embeddingDim) {
-        throw new RangeError(`Embedding: shape of weight ${K.fmtShape(w._shape)} does not match numEmbeddings and embeddingDim [${numEmbeddings}, ${embeddingDim}]`);
+        throw new RangeError(
+          `Embedding: shape of weight ${K.fmtShape(w._shape)} does not match numEmbeddings and embeddingDim [${numEmbeddings}, ${embeddingDim}]`,
+        );
       }
       this.weight = new Parameter(w);
     } else {

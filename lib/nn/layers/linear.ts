@@ -6,7 +6,7 @@ import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
 import { linear } from '../functional.js';
-import { bindOptions, param, type CallArgs, type Param, as, late } from '../../util/args.js';
+import { bindOptions, param, type CallArgs, as, late } from '../../util/args.js';
 
 export interface FactoryOptions {
   dtype?: DType;

@@ -9,7 +9,8 @@ export type Reduction = 'mean' | 'sum' | 'none';
 
 function checkReduction(op: string, r: unknown): Reduction {
   if (r === undefined) return 'mean';
-  if (r !== 'mean' && r !== 'sum' && r !== 'none') throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
+  if (r !== 'mean' && r !== 'sum' && r !== 'none')
+    throw new RangeError(`${op}: reduction must be 'mean', 'sum' or 'none', got ${String(r)}`);
   return r;
 }
 

@@ -204,7 +204,8 @@ export class LayerNorm extends Module {
     const opts = bindOptions('LayerNorm', LAYER_NORM, args);
     const normalizedShape = opts.normalizedShape;
     const shape = typeof normalizedShape === 'number' ? [normalizedShape] : normalizedShape;
-    if (!Array.isArray(shape)) throw new TypeError(`LayerNorm: normalizedShape must be an integer or an array of integers, got ${String(normalizedShape)}`);
+    if (!Array.isArray(shape))
+      throw new TypeError(`LayerNorm: normalizedShape must be an integer or an array of integers, got ${String(normalizedShape)}`);
     shape.forEach((s, i) => checkSize('LayerNorm', `normalizedShape[${i}]`, s, 1));
     const dtype = paramDType('LayerNorm', opts.dtype);
     this.normalizedShape = shape.slice();

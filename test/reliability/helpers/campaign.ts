@@ -114,7 +114,13 @@ function checkError(error: unknown, names: string[], context: string): void {
  * Runs `call` against the reference `expect`: Invalid means it must throw,
  * Unsure accepts either, otherwise it must succeed and `compare` checks it.
  */
-function judge<T>(names: string[], context: string, expect: () => RefResult | RefT | null, call: () => T, compare: (got: T, want: RefResult | RefT | null) => void): Outcome<T> {
+function judge<T>(
+  names: string[],
+  context: string,
+  expect: () => RefResult | RefT | null,
+  call: () => T,
+  compare: (got: T, want: RefResult | RefT | null) => void,
+): Outcome<T> {
   let want: RefResult | RefT | null = null;
   let verdict: 'valid' | 'invalid' | 'unsure' = 'valid';
   try {
@@ -177,15 +183,22 @@ function snapshot(ts: Tensor[]): () => void {
 
 const dtypeArb = fc.constantFrom<DT>(...R.DTYPES);
 const SPECIAL = [0, -0, 1, -1, 0.5, -2.5, 3, 1e-3, 1e30, -1e-30, 3.4e38, 1.5e-45, NaN, Infinity, -Infinity];
-const floatValue = fc.oneof({ arbitrary: fc.double({ min: -8, max: 8, noNaN: true }), weight: 6 }, { arbitrary: fc.constantFrom(...SPECIAL), weight: 2 });
+const floatValue = fc.oneof(
+  { arbitrary: fc.double({ min: -8, max: 8, noNaN: true }), weight: 6 },
+  { arbitrary: fc.constantFrom(...SPECIAL), weight: 2 },
+);
 function valueArb(d: DT): fc.Arbitrary<number> {
   switch (d) {
     case 'float32':
-    case 'float64': return floatValue;
+    case 'float64':
+      return floatValue;
     case 'int32':
-    case 'int64': return fc.integer({ min: -40, max: 40 });
-    case 'uint8': return fc.integer({ min: 0, max: 255 });
-    case 'bool': return fc.integer({ min: 0, max: 1 });
+    case 'int64':
+      return fc.integer({ min: -40, max: 40 });
+    case 'uint8':
+      return fc.integer({ min: 0, max: 255 });
+    case 'bool':
+      return fc.integer({ min: 0, max: 1 });
   }
 }
 const shapeArb = (maxRank = 4, maxDim = 4) => fc.array(fc.integer({ min: 0, max: maxDim }), { minLength: 0, maxLength: maxRank });
@@ -196,9 +209,11 @@ interface BaseSpec {
   values: number[];
 }
 const baseArb = (dtype?: fc.Arbitrary<DT>, shape = shapeArb()) =>
-  fc.tuple(dtype ?? dtypeArb, shape).chain(([d, s]) =>
-    fc.array(valueArb(d), { minLength: R.numel(s), maxLength: R.numel(s) }).map((values): BaseSpec => ({ dtype: d, shape: s, values })),
-  );
+  fc
+    .tuple(dtype ?? dtypeArb, shape)
+    .chain(([d, s]) =>
+      fc.array(valueArb(d), { minLength: R.numel(s), maxLength: R.numel(s) }).map((values): BaseSpec => ({ dtype: d, shape: s, values })),
+    );
 
 /** A view step, its numbers interpreted against the shape it meets. */
 interface ViewStep {
@@ -206,7 +221,20 @@ interface ViewStep {
   r: number[];
 }
 const viewStepArb = fc.record({
-  kind: fc.constantFrom<ViewStep['kind']>('transpose', 'slice', 'slice', 'expand', 'unsqueeze', 'permute', 'narrow', 'select', 'squeeze', 'flatten', 'reshape', 'contiguous'),
+  kind: fc.constantFrom<ViewStep['kind']>(
+    'transpose',
+    'slice',
+    'slice',
+    'expand',
+    'unsqueeze',
+    'permute',
+    'narrow',
+    'select',
+    'squeeze',
+    'flatten',
+    'reshape',
+    'contiguous',
+  ),
   r: fc.array(fc.integer({ min: -6, max: 6 }), { minLength: 6, maxLength: 6 }),
 });
 interface TensorSpec extends BaseSpec {
@@ -320,8 +348,12 @@ function buildTensor(spec: TensorSpec): { t: Tensor; ref: RefT } {
         break;
     }
     const restore = snapshot([t]);
-    const out = judge(names, `${step.kind}(${show(step.r)}) of ${t.dtype} [${t.shape}] strides [${t.stride()}]`, expect, call, (got, want) =>
-      compareTensor(got, want, `${step.kind} of [${t.shape}]`),
+    const out = judge(
+      names,
+      `${step.kind}(${show(step.r)}) of ${t.dtype} [${t.shape}] strides [${t.stride()}]`,
+      expect,
+      call,
+      (got, want) => compareTensor(got, want, `${step.kind} of [${t.shape}]`),
     );
     restore();
     if (!out.ok) break;
@@ -352,8 +384,12 @@ prop('views and indexing', 2, tensorArb(undefined, undefined, 5), (spec) => {
 prop('unary elementwise', 2, fc.tuple(fc.constantFrom(...Object.keys(R.UNARY)), tensorArb()), ([op, spec]) => {
   const { t, ref } = buildTensor(spec);
   const restore = snapshot([t]);
-  judge([op], `${op} of ${t.dtype} [${t.shape}]`, () => R.unary(op, ref), () => (t as unknown as Record<string, () => Tensor>)[op](), (got, want) =>
-    compareTensor(got, want, `${op} of ${t.dtype} [${t.shape}]`),
+  judge(
+    [op],
+    `${op} of ${t.dtype} [${t.shape}]`,
+    () => R.unary(op, ref),
+    () => (t as unknown as Record<string, () => Tensor>)[op](),
+    (got, want) => compareTensor(got, want, `${op} of ${t.dtype} [${t.shape}]`),
   );
   restore();
 });
@@ -361,7 +397,13 @@ prop('unary elementwise', 2, fc.tuple(fc.constantFrom(...Object.keys(R.UNARY)), 
 prop(
   'advanced indexing',
   2,
-  fc.tuple(fc.constantFrom('indexSelect', 'index', 'gather'), tensorArb(undefined, shapeArb(3, 4), 2), fc.integer({ min: -3, max: 3 }), fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 6 }), fc.boolean()),
+  fc.tuple(
+    fc.constantFrom('indexSelect', 'index', 'gather'),
+    tensorArb(undefined, shapeArb(3, 4), 2),
+    fc.integer({ min: -3, max: 3 }),
+    fc.array(fc.integer({ min: -5, max: 5 }), { maxLength: 6 }),
+    fc.boolean(),
+  ),
   ([op, spec, dim, raw, asArray]) => {
     const { t, ref } = buildTensor(spec);
     const n = ref.shape.length;
@@ -376,19 +418,37 @@ prop(
       const needed = R.numel(ishape);
       const ivals = Array.from({ length: needed }, (_, k) => idx[k % Math.max(idx.length, 1)] ?? 0);
       const it = torch.tensor(ivals, { dtype: 'int64' }).reshape(ishape);
-      judge(['gather'], ctx, () => R.gather(ref, dim, R.fromFlat('int64', ivals, ishape)), () => t.gather(dim, it), (got, want) => compareTensor(got, want, ctx));
+      judge(
+        ['gather'],
+        ctx,
+        () => R.gather(ref, dim, R.fromFlat('int64', ivals, ishape)),
+        () => t.gather(dim, it),
+        (got, want) => compareTensor(got, want, ctx),
+      );
     } else if (op === 'indexSelect') {
       const index = asArray ? idx : torch.tensor(idx, { dtype: 'int64' });
-      judge(['indexSelect', 'index_select'], ctx, () => {
-        if (n === 0) throw new Unsure('indexSelect of a 0-d tensor');
-        return R.indexSelect(ref, dim, idx);
-      }, () => t.indexSelect(dim, index), (got, want) => compareTensor(got, want, ctx));
+      judge(
+        ['indexSelect', 'index_select'],
+        ctx,
+        () => {
+          if (n === 0) throw new Unsure('indexSelect of a 0-d tensor');
+          return R.indexSelect(ref, dim, idx);
+        },
+        () => t.indexSelect(dim, index),
+        (got, want) => compareTensor(got, want, ctx),
+      );
     } else {
       const index = asArray ? idx : torch.tensor(idx, { dtype: 'int64' });
-      judge(['index'], ctx, () => {
-        if (idx.length === 0 && asArray) throw new Unsure('x[[]]: an empty list has no dtype');
-        return R.indexFirst(ref, idx);
-      }, () => t.index(index), (got, want) => compareTensor(got, want, ctx));
+      judge(
+        ['index'],
+        ctx,
+        () => {
+          if (idx.length === 0 && asArray) throw new Unsure('x[[]]: an empty list has no dtype');
+          return R.indexFirst(ref, idx);
+        },
+        () => t.index(index),
+        (got, want) => compareTensor(got, want, ctx),
+      );
     }
     restore();
   },
@@ -423,15 +483,23 @@ prop(
     fc.boolean(),
   ),
   ([op, [sa, sb], scalar, scalarFirst]) => {
-    const A = buildTensor(sa), B = buildTensor(sb);
+    const A = buildTensor(sa),
+      B = buildTensor(sb);
     const a: R.Operand = { kind: 'tensor', t: A.ref };
     const b: R.Operand = scalar === null ? { kind: 'tensor', t: B.ref } : { kind: 'scalar', v: scalar };
-    const [x, y] = scalar !== null && scalarFirst && op !== 'maximum' && op !== 'minimum' && !R.BINARY.slice(7).includes(op) ? [b, a] : [a, b];
+    const [x, y] =
+      scalar !== null && scalarFirst && op !== 'maximum' && op !== 'minimum' && !R.BINARY.slice(7).includes(op) ? [b, a] : [a, b];
     const lib = (o: R.Operand) => (o.kind === 'tensor' ? (o === a ? A.t : B.t) : o.v);
     const restore = snapshot([A.t, B.t]);
     const fn = (torch as unknown as Record<string, (p: unknown, q: unknown) => Tensor>)[op];
     const ctx = `${op}(${x.kind === 'tensor' ? `${x.t.dtype} [${x.t.shape}]` : show(x.v)}, ${y.kind === 'tensor' ? `${y.t.dtype} [${y.t.shape}]` : show(y.v)})`;
-    judge([op], ctx, () => R.binary(op, x, y), () => fn(lib(x), lib(y)), (got, want) => compareTensor(got, want, ctx));
+    judge(
+      [op],
+      ctx,
+      () => R.binary(op, x, y),
+      () => fn(lib(x), lib(y)),
+      (got, want) => compareTensor(got, want, ctx),
+    );
     restore();
   },
 );
@@ -441,39 +509,53 @@ const dimArg = fc.oneof(
   { arbitrary: fc.integer({ min: -5, max: 4 }), weight: 6 },
   { arbitrary: fc.array(fc.integer({ min: -4, max: 3 }), { maxLength: 3 }), weight: 2 },
 );
-prop('reductions', 3, fc.tuple(fc.constantFrom(...R.REDUCE), tensorArb(undefined, shapeArb(3, 4), 2), dimArg, fc.boolean()), ([op, spec, dim, keepdim]) => {
-  const { t, ref } = buildTensor(spec);
-  const restore = snapshot([t]);
-  const single = Array.isArray(dim) ? dim[0] : dim;
-  const listOk = op === 'sum' || op === 'mean' || op === 'amax' || op === 'amin' || op === 'var' || op === 'std' || op === 'logsumexp';
-  const d = listOk ? dim : single;
-  const ctx = `${op}(${t.dtype} [${t.shape}], dim=${show(d)}, keepdim=${keepdim})`;
-  const call = (): Tensor => {
-    const x = t as unknown as Record<string, (...a: unknown[]) => Tensor>;
-    if (op === 'softmax' || op === 'logSoftmax') return x[op](d);
-    if (op === 'logsumexp') return x[op](d, { keepdim });
-    if (op === 'var' || op === 'std') return x[op](d, { keepdim });
-    return x[op](d, { keepdim });
-  };
-  judge(
-    [op === 'logSoftmax' ? 'logSoftmax' : op, ...(op === 'logSoftmax' ? ['log_softmax'] : [])],
-    ctx,
-    () => {
-      if (Array.isArray(d) && d.length === 0 && op !== 'sum' && op !== 'mean') throw new Unsure('empty dim list');
-      if ((op === 'softmax' || op === 'logSoftmax' || op === 'logsumexp') && d === undefined) throw new Unsure('no dim');
-      return R.reduction(op, ref, d as number | number[] | undefined, keepdim);
-    },
-    call,
-    (got, want) => compareTensor(got, want, ctx),
-  );
-  restore();
-});
+prop(
+  'reductions',
+  3,
+  fc.tuple(fc.constantFrom(...R.REDUCE), tensorArb(undefined, shapeArb(3, 4), 2), dimArg, fc.boolean()),
+  ([op, spec, dim, keepdim]) => {
+    const { t, ref } = buildTensor(spec);
+    const restore = snapshot([t]);
+    const single = Array.isArray(dim) ? dim[0] : dim;
+    const listOk = op === 'sum' || op === 'mean' || op === 'amax' || op === 'amin' || op === 'var' || op === 'std' || op === 'logsumexp';
+    const d = listOk ? dim : single;
+    const ctx = `${op}(${t.dtype} [${t.shape}], dim=${show(d)}, keepdim=${keepdim})`;
+    const call = (): Tensor => {
+      const x = t as unknown as Record<string, (...a: unknown[]) => Tensor>;
+      if (op === 'softmax' || op === 'logSoftmax') return x[op](d);
+      if (op === 'logsumexp') return x[op](d, { keepdim });
+      if (op === 'var' || op === 'std') return x[op](d, { keepdim });
+      return x[op](d, { keepdim });
+    };
+    judge(
+      [op === 'logSoftmax' ? 'logSoftmax' : op, ...(op === 'logSoftmax' ? ['log_softmax'] : [])],
+      ctx,
+      () => {
+        if (Array.isArray(d) && d.length === 0 && op !== 'sum' && op !== 'mean') throw new Unsure('empty dim list');
+        if ((op === 'softmax' || op === 'logSoftmax' || op === 'logsumexp') && d === undefined) throw new Unsure('no dim');
+        return R.reduction(op, ref, d as number | number[] | undefined, keepdim);
+      },
+      call,
+      (got, want) => compareTensor(got, want, ctx),
+    );
+    restore();
+  },
+);
 
 prop(
   'matmul',
   2,
   fc
-    .tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 4 }), fc.integer({ min: 0, max: 5 }), fc.constantFrom<DT>('float32', 'float64', 'float32', 'int64', 'int32', 'bool'), fc.boolean())
+    .tuple(
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.integer({ min: 0, max: 4 }),
+      fc.integer({ min: 0, max: 4 }),
+      fc.integer({ min: 0, max: 4 }),
+      fc.integer({ min: 0, max: 5 }),
+      fc.constantFrom<DT>('float32', 'float64', 'float32', 'int64', 'int32', 'bool'),
+      fc.boolean(),
+    )
     .chain(([ra, rb, m, k, n, bad, dt, sameDT]) => {
       const batch = [2, 1, 3].slice(0, 2);
       const sa = ra === 1 ? [k] : [...batch.slice(0, ra - 2), m, k];
@@ -481,22 +563,35 @@ prop(
       return fc.tuple(tensorArb(fc.constant(dt), fc.constant(sa), 1), tensorArb(fc.constant(sameDT ? dt : 'float64'), fc.constant(sb), 1));
     }),
   ([sa, sb]) => {
-    const A = buildTensor(sa), B = buildTensor(sb);
+    const A = buildTensor(sa),
+      B = buildTensor(sb);
     const restore = snapshot([A.t, B.t]);
     const ctx = `matmul(${A.t.dtype} [${A.t.shape}], ${B.t.dtype} [${B.t.shape}])`;
     let scale: number[] = [];
-    judge(['matmul'], ctx, () => {
-      const r = R.matmul(A.ref, B.ref);
-      scale = r.scale;
-      return r;
-    }, () => A.t.matmul(B.t), (got, want) => {
-      // BLAS kernels may multiply padding zeros by an infinity (NaN) or
-      // overflow partial sums differently: with non-finite or huge inputs
-      // only the shape and dtype are PyTorch's contract.
-      const wild = [...R.values(A.ref), ...R.values(B.ref)].some((v) => !Number.isFinite(v) || Math.abs(v) > 1e18);
-      if (wild && want) compareTensor(got, { ...(want as RefResult), values: readValues(got as Tensor) }, ctx);
-      else compareTensor(got, want, ctx, scale.map((s) => s * 4));
-    });
+    judge(
+      ['matmul'],
+      ctx,
+      () => {
+        const r = R.matmul(A.ref, B.ref);
+        scale = r.scale;
+        return r;
+      },
+      () => A.t.matmul(B.t),
+      (got, want) => {
+        // BLAS kernels may multiply padding zeros by an infinity (NaN) or
+        // overflow partial sums differently: with non-finite or huge inputs
+        // only the shape and dtype are PyTorch's contract.
+        const wild = [...R.values(A.ref), ...R.values(B.ref)].some((v) => !Number.isFinite(v) || Math.abs(v) > 1e18);
+        if (wild && want) compareTensor(got, { ...(want as RefResult), values: readValues(got as Tensor) }, ctx);
+        else
+          compareTensor(
+            got,
+            want,
+            ctx,
+            scale.map((s) => s * 4),
+          );
+      },
+    );
     restore();
   },
 );
@@ -504,34 +599,45 @@ prop(
 prop(
   'cat and stack',
   2,
-  fc.tuple(
-    shapeArb(3, 3),
-    fc.array(fc.tuple(fc.integer({ min: -1, max: 4 }), dtypeArb), { minLength: 0, maxLength: 4 }),
-    fc.integer({ min: -4, max: 3 }),
-    fc.boolean(),
-  ).chain(([shape, parts, dim, isStack]) =>
-    fc.tuple(
-      fc.tuple(...parts.map(([size, dt]) => {
-        const s = shape.slice();
-        const d = shape.length ? ((dim % shape.length) + shape.length) % shape.length : 0;
-        if (!isStack && s.length && size >= 0) s[d] = size;
-        if (size === -1) return tensorArb(fc.constant(dt), fc.constant([0]), 0);
-        return tensorArb(fc.constant(dt), fc.constant(s), 1);
-      })),
-      fc.constant(dim),
-      fc.constant(isStack),
+  fc
+    .tuple(
+      shapeArb(3, 3),
+      fc.array(fc.tuple(fc.integer({ min: -1, max: 4 }), dtypeArb), { minLength: 0, maxLength: 4 }),
+      fc.integer({ min: -4, max: 3 }),
+      fc.boolean(),
+    )
+    .chain(([shape, parts, dim, isStack]) =>
+      fc.tuple(
+        fc.tuple(
+          ...parts.map(([size, dt]) => {
+            const s = shape.slice();
+            const d = shape.length ? ((dim % shape.length) + shape.length) % shape.length : 0;
+            if (!isStack && s.length && size >= 0) s[d] = size;
+            if (size === -1) return tensorArb(fc.constant(dt), fc.constant([0]), 0);
+            return tensorArb(fc.constant(dt), fc.constant(s), 1);
+          }),
+        ),
+        fc.constant(dim),
+        fc.constant(isStack),
+      ),
     ),
-  ),
   ([specs, dim, isStack]) => {
     const built = specs.map(buildTensor);
-    const ts = built.map((b) => b.t), refs = built.map((b) => b.ref);
+    const ts = built.map((b) => b.t),
+      refs = built.map((b) => b.ref);
     const restore = snapshot(ts);
     const op = isStack ? 'stack' : 'cat';
     const ctx = `${op}([${ts.map((t) => `${t.dtype} [${t.shape}]`).join(', ')}], ${dim})`;
-    judge([op], ctx, () => {
-      if (isStack && new Set(refs.map((r) => r.dtype)).size > 1) throw new Unsure('stack of mixed dtypes');
-      return isStack ? R.stack(refs, dim) : R.cat(refs, dim);
-    }, () => (isStack ? torch.stack(ts, dim) : torch.cat(ts, dim)), (got, want) => compareTensor(got, want, ctx));
+    judge(
+      [op],
+      ctx,
+      () => {
+        if (isStack && new Set(refs.map((r) => r.dtype)).size > 1) throw new Unsure('stack of mixed dtypes');
+        return isStack ? R.stack(refs, dim) : R.cat(refs, dim);
+      },
+      () => (isStack ? torch.stack(ts, dim) : torch.cat(ts, dim)),
+      (got, want) => compareTensor(got, want, ctx),
+    );
     restore();
   },
 );
@@ -548,33 +654,56 @@ prop(
   'conv2d',
   3,
   fc.record({
-    n: fc.integer({ min: 0, max: 2 }), cin: fc.integer({ min: 1, max: 4 }), h: fc.integer({ min: 0, max: 6 }), w: fc.integer({ min: 1, max: 6 }),
-    cout: fc.integer({ min: 1, max: 4 }), kh: fc.integer({ min: 1, max: 4 }), kw: fc.integer({ min: 1, max: 3 }), groups: fc.integer({ min: 0, max: 3 }),
-    stride: fc.integer({ min: 0, max: 3 }), padding: fc.integer({ min: -1, max: 3 }), dilation: fc.integer({ min: 0, max: 2 }),
-    bias: fc.constantFrom('none', 'ok', 'wrong'), dtype: fc.constantFrom<DT>('float32', 'float64', 'int64'), unbatched: fc.boolean(), wdtype: fc.boolean(),
+    n: fc.integer({ min: 0, max: 2 }),
+    cin: fc.integer({ min: 1, max: 4 }),
+    h: fc.integer({ min: 0, max: 6 }),
+    w: fc.integer({ min: 1, max: 6 }),
+    cout: fc.integer({ min: 1, max: 4 }),
+    kh: fc.integer({ min: 1, max: 4 }),
+    kw: fc.integer({ min: 1, max: 3 }),
+    groups: fc.integer({ min: 0, max: 3 }),
+    stride: fc.integer({ min: 0, max: 3 }),
+    padding: fc.integer({ min: -1, max: 3 }),
+    dilation: fc.integer({ min: 0, max: 2 }),
+    bias: fc.constantFrom('none', 'ok', 'wrong'),
+    dtype: fc.constantFrom<DT>('float32', 'float64', 'int64'),
+    unbatched: fc.boolean(),
+    wdtype: fc.boolean(),
   }),
   (c) => {
-    const x = torch.rand(c.unbatched ? [c.cin, c.h, c.w] : [c.n, c.cin, c.h, c.w], { dtype: c.dtype === 'int64' ? 'float64' : c.dtype }).to(c.dtype);
+    const x = torch
+      .rand(c.unbatched ? [c.cin, c.h, c.w] : [c.n, c.cin, c.h, c.w], { dtype: c.dtype === 'int64' ? 'float64' : c.dtype })
+      .to(c.dtype);
     const g = Math.max(c.groups, 1);
-    const wt = torch.rand([c.cout, Math.max(1, Math.floor(c.cin / g)), c.kh, c.kw], { dtype: c.wdtype ? 'float32' : x.dtype === 'int64' ? 'float32' : x.dtype });
+    const wt = torch.rand([c.cout, Math.max(1, Math.floor(c.cin / g)), c.kh, c.kw], {
+      dtype: c.wdtype ? 'float32' : x.dtype === 'int64' ? 'float32' : x.dtype,
+    });
     const b = c.bias === 'none' ? null : torch.rand([c.bias === 'ok' ? c.cout : c.cout + 1], { dtype: wt.dtype });
     const restore = snapshot([x, wt, ...(b ? [b] : [])]);
     const ctx = `conv2d(${show(c)})`;
-    judge(['conv2d'], ctx, () => {
-      if (c.dtype === 'int64' || x.dtype !== wt.dtype) throw new Invalid('dtype');
-      if (c.groups === 0 || c.stride === 0 || c.padding < 0 || c.dilation === 0) throw new Invalid('bad params');
-      if (c.cin % g !== 0 || c.cout % g !== 0) throw new Invalid('groups');
-      if (c.bias === 'wrong') throw new Invalid('bias');
-      const oh = convOut(c.h, c.kh, c.stride, c.padding, c.dilation), ow = convOut(c.w, c.kw, c.stride, c.padding, c.dilation);
-      if (oh <= 0 || ow <= 0) throw new Invalid('output too small');
-      const shape = c.unbatched ? [c.cout, oh, ow] : [c.n, c.cout, oh, ow];
-      return { dtype: x.dtype as DT, shape, values: [] };
-    }, () => F.conv2d(x, wt, b, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups }), (got, want) => {
-      if (!(got instanceof torch.Tensor)) fails(`${ctx}: not a Tensor`);
-      const w = want as RefResult;
-      if (got.dtype !== w.dtype || show(got.shape) !== show(w.shape)) fails(`${ctx}: got ${got.dtype} [${got.shape}], expected ${w.dtype} [${w.shape}]`);
-      if (!readValues(got).every(Number.isFinite)) fails(`${ctx}: non-finite output from finite inputs`);
-    });
+    judge(
+      ['conv2d'],
+      ctx,
+      () => {
+        if (c.dtype === 'int64' || x.dtype !== wt.dtype) throw new Invalid('dtype');
+        if (c.groups === 0 || c.stride === 0 || c.padding < 0 || c.dilation === 0) throw new Invalid('bad params');
+        if (c.cin % g !== 0 || c.cout % g !== 0) throw new Invalid('groups');
+        if (c.bias === 'wrong') throw new Invalid('bias');
+        const oh = convOut(c.h, c.kh, c.stride, c.padding, c.dilation),
+          ow = convOut(c.w, c.kw, c.stride, c.padding, c.dilation);
+        if (oh <= 0 || ow <= 0) throw new Invalid('output too small');
+        const shape = c.unbatched ? [c.cout, oh, ow] : [c.n, c.cout, oh, ow];
+        return { dtype: x.dtype as DT, shape, values: [] };
+      },
+      () => F.conv2d(x, wt, b, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups }),
+      (got, want) => {
+        if (!(got instanceof torch.Tensor)) fails(`${ctx}: not a Tensor`);
+        const w = want as RefResult;
+        if (got.dtype !== w.dtype || show(got.shape) !== show(w.shape))
+          fails(`${ctx}: got ${got.dtype} [${got.shape}], expected ${w.dtype} [${w.shape}]`);
+        if (!readValues(got).every(Number.isFinite)) fails(`${ctx}: non-finite output from finite inputs`);
+      },
+    );
     restore();
   },
 );
@@ -583,10 +712,19 @@ prop(
   'pooling',
   3,
   fc.record({
-    kind: fc.constantFrom('max', 'avg', 'adaptive'), n: fc.integer({ min: 0, max: 2 }), c: fc.integer({ min: 1, max: 3 }),
-    h: fc.integer({ min: 0, max: 7 }), w: fc.integer({ min: 1, max: 7 }), k: fc.integer({ min: 0, max: 4 }), s: fc.integer({ min: 0, max: 3 }),
-    p: fc.integer({ min: -1, max: 2 }), ceil: fc.boolean(), rank: fc.constantFrom(2, 3, 4, 5), out: fc.integer({ min: 0, max: 5 }),
-    dtype: fc.constantFrom<DT>('float32', 'float64', 'int64'), nan: fc.boolean(),
+    kind: fc.constantFrom('max', 'avg', 'adaptive'),
+    n: fc.integer({ min: 0, max: 2 }),
+    c: fc.integer({ min: 1, max: 3 }),
+    h: fc.integer({ min: 0, max: 7 }),
+    w: fc.integer({ min: 1, max: 7 }),
+    k: fc.integer({ min: 0, max: 4 }),
+    s: fc.integer({ min: 0, max: 3 }),
+    p: fc.integer({ min: -1, max: 2 }),
+    ceil: fc.boolean(),
+    rank: fc.constantFrom(2, 3, 4, 5),
+    out: fc.integer({ min: 0, max: 5 }),
+    dtype: fc.constantFrom<DT>('float32', 'float64', 'int64'),
+    nan: fc.boolean(),
   }),
   (c) => {
     const full = [c.n, c.c, c.h, c.w];
@@ -597,32 +735,40 @@ prop(
     const restore = snapshot([x]);
     const op = c.kind === 'max' ? 'maxPool2d' : c.kind === 'avg' ? 'avgPool2d' : 'adaptiveAvgPool2d';
     const ctx = `${op}(${show(c)})`;
-    judge([op], ctx, () => {
-      if (shape.length !== 3 && shape.length !== 4) throw new Invalid('rank');
-      if (c.dtype === 'int64') {
-        if (c.kind === 'max') throw new Unsure('int max pool');
-        throw new Invalid('dtype');
-      }
-      if (c.kind === 'adaptive') {
-        if (c.out === 0) throw new Unsure('output size 0');
-        if (c.h === 0 || (shape.length === 4 && c.c === 0)) throw new Unsure('empty spatial');
-        return { dtype: c.dtype, shape: [...shape.slice(0, -2), c.out, c.out], values: [] };
-      }
-      if (c.k === 0 || c.s === 0 || c.p < 0) throw new Invalid('bad params');
-      if (c.p > c.k / 2) throw new Invalid('pad > kernel / 2');
-      const oh = poolOut(c.h, c.k, c.s, c.p, 1, c.ceil), ow = poolOut(c.w, c.k, c.s, c.p, 1, c.ceil);
-      if (oh <= 0 || ow <= 0) throw new Invalid('output too small');
-      if (c.h === 0) throw new Unsure('empty spatial');
-      return { dtype: c.dtype, shape: [...shape.slice(0, -2), oh, ow], values: [] };
-    }, () => {
-      if (c.kind === 'max') return F.maxPool2d(x, c.k, { stride: c.s, padding: c.p, ceilMode: c.ceil });
-      if (c.kind === 'avg') return F.avgPool2d(x, c.k, { stride: c.s, padding: c.p, ceilMode: c.ceil });
-      return F.adaptiveAvgPool2d(x, c.out);
-    }, (got, want) => {
-      if (!(got instanceof torch.Tensor)) fails(`${ctx}: not a Tensor`);
-      const w = want as RefResult;
-      if (got.dtype !== w.dtype || show(got.shape) !== show(w.shape)) fails(`${ctx}: got ${got.dtype} [${got.shape}], expected ${w.dtype} [${w.shape}]`);
-    });
+    judge(
+      [op],
+      ctx,
+      () => {
+        if (shape.length !== 3 && shape.length !== 4) throw new Invalid('rank');
+        if (c.dtype === 'int64') {
+          if (c.kind === 'max') throw new Unsure('int max pool');
+          throw new Invalid('dtype');
+        }
+        if (c.kind === 'adaptive') {
+          if (c.out === 0) throw new Unsure('output size 0');
+          if (c.h === 0 || (shape.length === 4 && c.c === 0)) throw new Unsure('empty spatial');
+          return { dtype: c.dtype, shape: [...shape.slice(0, -2), c.out, c.out], values: [] };
+        }
+        if (c.k === 0 || c.s === 0 || c.p < 0) throw new Invalid('bad params');
+        if (c.p > c.k / 2) throw new Invalid('pad > kernel / 2');
+        const oh = poolOut(c.h, c.k, c.s, c.p, 1, c.ceil),
+          ow = poolOut(c.w, c.k, c.s, c.p, 1, c.ceil);
+        if (oh <= 0 || ow <= 0) throw new Invalid('output too small');
+        if (c.h === 0) throw new Unsure('empty spatial');
+        return { dtype: c.dtype, shape: [...shape.slice(0, -2), oh, ow], values: [] };
+      },
+      () => {
+        if (c.kind === 'max') return F.maxPool2d(x, c.k, { stride: c.s, padding: c.p, ceilMode: c.ceil });
+        if (c.kind === 'avg') return F.avgPool2d(x, c.k, { stride: c.s, padding: c.p, ceilMode: c.ceil });
+        return F.adaptiveAvgPool2d(x, c.out);
+      },
+      (got, want) => {
+        if (!(got instanceof torch.Tensor)) fails(`${ctx}: not a Tensor`);
+        const w = want as RefResult;
+        if (got.dtype !== w.dtype || show(got.shape) !== show(w.shape))
+          fails(`${ctx}: got ${got.dtype} [${got.shape}], expected ${w.dtype} [${w.shape}]`);
+      },
+    );
     restore();
   },
 );
@@ -631,50 +777,75 @@ prop(
   'crossEntropy',
   3,
   fc.record({
-    n: fc.integer({ min: 0, max: 4 }), c: fc.integer({ min: 1, max: 5 }), targets: fc.array(fc.integer({ min: -101, max: 6 }), { minLength: 4, maxLength: 4 }),
-    reduction: fc.constantFrom('mean', 'sum', 'none', 'avg'), ignoreIndex: fc.constantFrom(-100, 0, 2), smoothing: fc.constantFrom(0, 0, 0.1, 1.5, -0.1),
-    weight: fc.constantFrom('none', 'ok', 'wrong'), dtype: fc.constantFrom<DT>('float32', 'float64', 'int64'), tdtype: fc.constantFrom<DT>('int64', 'int64', 'int32', 'float32'),
+    n: fc.integer({ min: 0, max: 4 }),
+    c: fc.integer({ min: 1, max: 5 }),
+    targets: fc.array(fc.integer({ min: -101, max: 6 }), { minLength: 4, maxLength: 4 }),
+    reduction: fc.constantFrom('mean', 'sum', 'none', 'avg'),
+    ignoreIndex: fc.constantFrom(-100, 0, 2),
+    smoothing: fc.constantFrom(0, 0, 0.1, 1.5, -0.1),
+    weight: fc.constantFrom('none', 'ok', 'wrong'),
+    dtype: fc.constantFrom<DT>('float32', 'float64', 'int64'),
+    tdtype: fc.constantFrom<DT>('int64', 'int64', 'int32', 'float32'),
     logits: fc.array(floatValue, { minLength: 20, maxLength: 20 }),
   }),
   (c) => {
-    const x = torch.tensor(c.logits.slice(0, c.n * c.c), { dtype: c.dtype === 'int64' ? 'float64' : c.dtype }).reshape([c.n, c.c]).to(c.dtype);
+    const x = torch
+      .tensor(c.logits.slice(0, c.n * c.c), { dtype: c.dtype === 'int64' ? 'float64' : c.dtype })
+      .reshape([c.n, c.c])
+      .to(c.dtype);
     const tv = c.targets.slice(0, c.n);
     const target = c.tdtype === 'float32' ? torch.rand([c.n, c.c]) : torch.tensor(tv.length ? tv : [], { dtype: c.tdtype }).reshape([c.n]);
-    const weight = c.weight === 'none' ? null : torch.rand([c.weight === 'ok' ? c.c : c.c + 1], { dtype: c.dtype === 'float64' ? 'float64' : 'float32' });
+    const weight =
+      c.weight === 'none'
+        ? null
+        : torch.rand([c.weight === 'ok' ? c.c : c.c + 1], { dtype: c.dtype === 'float64' ? 'float64' : 'float32' });
     const restore = snapshot([x, target, ...(weight ? [weight] : [])]);
     const ctx = `crossEntropy(${show({ ...c, logits: undefined })}, input ${show(c.logits.slice(0, c.n * c.c))})`;
-    judge(['crossEntropy', 'cross_entropy'], ctx, () => {
-      if (c.dtype === 'int64' || c.reduction === 'avg' || c.weight === 'wrong') throw new Invalid('args');
-      if (c.smoothing < 0 || c.smoothing > 1) throw new Invalid('label smoothing');
-      if (c.tdtype === 'int32') throw new Unsure('int32 targets');
-      const xr = R.fromFlat(c.dtype, c.logits.slice(0, c.n * c.c), [c.n, c.c]);
-      if (c.tdtype === 'float32') {
-        if (c.ignoreIndex !== -100) throw new Invalid('ignoreIndex with probability targets');
-        return { dtype: c.dtype, shape: c.reduction === 'none' ? [c.n] : [], values: [] };
-      }
-      if (tv.some((t) => t !== c.ignoreIndex && (t < 0 || t >= c.c))) throw new Invalid('target out of range');
-      if (c.smoothing !== 0 || weight) return { dtype: c.dtype, shape: c.reduction === 'none' ? [c.n] : [], values: [] };
-      // Plain case: -log_softmax(x)[target], with ignored rows 0 and left out of the mean.
-      const xs = R.values(xr);
-      const losses = tv.map((t, i) => {
-        if (t === c.ignoreIndex) return 0;
-        const row = xs.slice(i * c.c, (i + 1) * c.c);
-        const m = Math.max(...row);
-        // PyTorch's log_softmax subtracts the row's max: an infinite (or NaN) max makes the row NaN.
-        if (!Number.isFinite(m)) return NaN;
-        return m - row[t] + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
-      });
-      const kept = tv.filter((t) => t !== c.ignoreIndex).length;
-      const total = losses.reduce((a, b) => a + b, 0);
-      const vals = c.reduction === 'none' ? losses : c.reduction === 'sum' ? [total] : [total / kept];
-      return { dtype: c.dtype, shape: c.reduction === 'none' ? [c.n] : [], values: vals.map((v) => R.toDType(v, c.dtype)), approx: true };
-    }, () => F.crossEntropy(x, target, { reduction: c.reduction as 'mean', ignoreIndex: c.ignoreIndex, labelSmoothing: c.smoothing, weight }), (got, want) => {
-      const w = want as RefResult;
-      if (w.values.length === 0 && !(got instanceof torch.Tensor && show(got.shape) === show(w.shape) && got.dtype === w.dtype)) {
-        fails(`${ctx}: got ${show(got)}, expected ${w.dtype} [${w.shape}]`);
-      }
-      if (w.values.length) compareTensor(got, { ...w, values: w.values }, ctx, w.values.map((v) => Math.abs(v) * 64));
-    });
+    judge(
+      ['crossEntropy', 'cross_entropy'],
+      ctx,
+      () => {
+        if (c.dtype === 'int64' || c.reduction === 'avg' || c.weight === 'wrong') throw new Invalid('args');
+        if (c.smoothing < 0 || c.smoothing > 1) throw new Invalid('label smoothing');
+        if (c.tdtype === 'int32') throw new Unsure('int32 targets');
+        const xr = R.fromFlat(c.dtype, c.logits.slice(0, c.n * c.c), [c.n, c.c]);
+        if (c.tdtype === 'float32') {
+          if (c.ignoreIndex !== -100) throw new Invalid('ignoreIndex with probability targets');
+          return { dtype: c.dtype, shape: c.reduction === 'none' ? [c.n] : [], values: [] };
+        }
+        if (tv.some((t) => t !== c.ignoreIndex && (t < 0 || t >= c.c))) throw new Invalid('target out of range');
+        if (c.smoothing !== 0 || weight) return { dtype: c.dtype, shape: c.reduction === 'none' ? [c.n] : [], values: [] };
+        // Plain case: -log_softmax(x)[target], with ignored rows 0 and left out of the mean.
+        const xs = R.values(xr);
+        const losses = tv.map((t, i) => {
+          if (t === c.ignoreIndex) return 0;
+          const row = xs.slice(i * c.c, (i + 1) * c.c);
+          const m = Math.max(...row);
+          // PyTorch's log_softmax subtracts the row's max: an infinite (or NaN) max makes the row NaN.
+          if (!Number.isFinite(m)) return NaN;
+          return m - row[t] + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0));
+        });
+        const kept = tv.filter((t) => t !== c.ignoreIndex).length;
+        const total = losses.reduce((a, b) => a + b, 0);
+        const vals = c.reduction === 'none' ? losses : c.reduction === 'sum' ? [total] : [total / kept];
+        return { dtype: c.dtype, shape: c.reduction === 'none' ? [c.n] : [], values: vals.map((v) => R.toDType(v, c.dtype)), approx: true };
+      },
+      () =>
+        F.crossEntropy(x, target, { reduction: c.reduction as 'mean', ignoreIndex: c.ignoreIndex, labelSmoothing: c.smoothing, weight }),
+      (got, want) => {
+        const w = want as RefResult;
+        if (w.values.length === 0 && !(got instanceof torch.Tensor && show(got.shape) === show(w.shape) && got.dtype === w.dtype)) {
+          fails(`${ctx}: got ${show(got)}, expected ${w.dtype} [${w.shape}]`);
+        }
+        if (w.values.length)
+          compareTensor(
+            got,
+            { ...w, values: w.values },
+            ctx,
+            w.values.map((v) => Math.abs(v) * 64),
+          );
+      },
+    );
     restore();
   },
 );
@@ -694,71 +865,125 @@ const optsArb = fc.oneof(
 prop(
   'creation',
   3,
-  fc.tuple(fc.constantFrom('zeros', 'ones', 'empty', 'full', 'rand', 'randn', 'arange', 'linspace', 'eye', 'randint', 'tensor', 'zerosLike'), fc.array(sizeItem, { maxLength: 4 }), optsArb, fc.oneof(floatValue, fc.integer({ min: -3, max: 3 }))),
+  fc.tuple(
+    fc.constantFrom('zeros', 'ones', 'empty', 'full', 'rand', 'randn', 'arange', 'linspace', 'eye', 'randint', 'tensor', 'zerosLike'),
+    fc.array(sizeItem, { maxLength: 4 }),
+    optsArb,
+    fc.oneof(floatValue, fc.integer({ min: -3, max: 3 })),
+  ),
   ([op, size, opts, value]) => {
     const ctx = `${op}(${show(size)}, ${show(opts)}, value ${show(value)})`;
     const like = torch.ones(2, 3);
     const o = opts as Record<string, unknown> | undefined;
     const validSize = size.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 0) && R.numel(size as number[]) <= 2 ** 20;
-    const dtypeOk = !o || typeof o !== 'object' || o === null || !('dtype' in o) || o.dtype === undefined || R.DTYPES.includes(o.dtype as DT);
+    const dtypeOk =
+      !o || typeof o !== 'object' || o === null || !('dtype' in o) || o.dtype === undefined || R.DTYPES.includes(o.dtype as DT);
     const deviceOk = !o || typeof o !== 'object' || !('device' in o) || o.device === 'cpu';
     const wantDT = o && typeof o === 'object' && R.DTYPES.includes(o.dtype as DT) ? (o.dtype as DT) : null;
     const call = (): Tensor => {
       switch (op) {
-        case 'zeros': return torch.zeros(size as number[], o as never);
-        case 'ones': return torch.ones(size as number[], o as never);
-        case 'empty': return torch.empty(size as number[], o as never);
-        case 'full': return torch.full(size as number[], value, o as never);
-        case 'rand': return torch.rand(size as number[], o as never);
-        case 'randn': return torch.randn(size as number[], o as never);
-        case 'arange': return torch.arange(size[0] as number, size[1] as number, o as never);
-        case 'linspace': return torch.linspace(value, value + 1, size[0] as number, o as never);
-        case 'eye': return torch.eye(size[0] as number, size[1] as number, o as never);
-        case 'randint': return torch.randint(-3, (size[0] as number) ?? 1, size as number[], o as never);
-        case 'tensor': return torch.tensor(size as number[], o as never);
-        case 'zerosLike': return torch.zerosLike(like, o as never);
+        case 'zeros':
+          return torch.zeros(size as number[], o as never);
+        case 'ones':
+          return torch.ones(size as number[], o as never);
+        case 'empty':
+          return torch.empty(size as number[], o as never);
+        case 'full':
+          return torch.full(size as number[], value, o as never);
+        case 'rand':
+          return torch.rand(size as number[], o as never);
+        case 'randn':
+          return torch.randn(size as number[], o as never);
+        case 'arange':
+          return torch.arange(size[0] as number, size[1] as number, o as never);
+        case 'linspace':
+          return torch.linspace(value, value + 1, size[0] as number, o as never);
+        case 'eye':
+          return torch.eye(size[0] as number, size[1] as number, o as never);
+        case 'randint':
+          return torch.randint(-3, (size[0] as number) ?? 1, size as number[], o as never);
+        case 'tensor':
+          return torch.tensor(size as number[], o as never);
+        case 'zerosLike':
+          return torch.zerosLike(like, o as never);
       }
       throw new Error('unreachable');
     };
-    judge([op, op === 'empty' ? 'zeros' : op, 'requiresGrad'], ctx, () => {
-      if (!deviceOk || !dtypeOk) throw new Invalid('options');
-      if (o !== undefined && (o === null || typeof o !== 'object')) throw new Unsure('options not an object');
-      if (o && typeof o === 'object' && 'requiresGrad' in o) throw new Unsure('requiresGrad');
-      if (op === 'zerosLike') return R.fromFlat(wantDT ?? 'float32', [0, 0, 0, 0, 0, 0], [2, 3]);
-      if (['zeros', 'ones', 'empty', 'full'].includes(op)) {
-        if (!validSize) throw new Invalid('size');
-        const dt: DT = wantDT ?? (op === 'full' ? (Number.isInteger(value) ? 'int64' : 'float32') : 'float32');
-        // JS cannot tell 1e30 from an integer: what a huge integral value becomes is open.
-        if (op === 'full' && !R.isFloat(dt) && !(Math.abs(value) < 2 ** 53)) throw new Unsure('huge or non-finite integral fill');
-        // PyTorch refuses a fill value its integer dtype cannot hold ("value cannot be
-        // converted to type uint8_t without overflow"); a Python int may wrap into uint8
-        // from as far as -255, a float must lie in range (so -2.5 and even -5e-324 fail).
-        if (op === 'full' && R.INT_RANGE[dt] && !R.scalarFits(value, dt)) throw new Invalid('fill value out of the dtype\'s range');
-        const v = op === 'ones' ? 1 : op === 'full' ? value : 0;
-        return R.fromFlat(dt, new Array(R.numel(size as number[])).fill(v), size as number[]);
-      }
-      throw new Unsure('values checked by other tests');
-    }, call, (got, want) => compareTensor(got, want, ctx));
+    judge(
+      [op, op === 'empty' ? 'zeros' : op, 'requiresGrad'],
+      ctx,
+      () => {
+        if (!deviceOk || !dtypeOk) throw new Invalid('options');
+        if (o !== undefined && (o === null || typeof o !== 'object')) throw new Unsure('options not an object');
+        if (o && typeof o === 'object' && 'requiresGrad' in o) throw new Unsure('requiresGrad');
+        if (op === 'zerosLike') return R.fromFlat(wantDT ?? 'float32', [0, 0, 0, 0, 0, 0], [2, 3]);
+        if (['zeros', 'ones', 'empty', 'full'].includes(op)) {
+          if (!validSize) throw new Invalid('size');
+          const dt: DT = wantDT ?? (op === 'full' ? (Number.isInteger(value) ? 'int64' : 'float32') : 'float32');
+          // JS cannot tell 1e30 from an integer: what a huge integral value becomes is open.
+          if (op === 'full' && !R.isFloat(dt) && !(Math.abs(value) < 2 ** 53)) throw new Unsure('huge or non-finite integral fill');
+          // PyTorch refuses a fill value its integer dtype cannot hold ("value cannot be
+          // converted to type uint8_t without overflow"); a Python int may wrap into uint8
+          // from as far as -255, a float must lie in range (so -2.5 and even -5e-324 fail).
+          if (op === 'full' && R.INT_RANGE[dt] && !R.scalarFits(value, dt)) throw new Invalid("fill value out of the dtype's range");
+          const v = op === 'ones' ? 1 : op === 'full' ? value : 0;
+          return R.fromFlat(dt, new Array(R.numel(size as number[])).fill(v), size as number[]);
+        }
+        throw new Unsure('values checked by other tests');
+      },
+      call,
+      (got, want) => compareTensor(got, want, ctx),
+    );
   },
 );
 
 // Junk in every argument slot: never a crash, always a named Error where the type is wrong.
-const JUNK: unknown[] = [undefined, null, 'a', '0', {}, { length: 2 }, [1, 'b'], [[1]], [], 1.5, NaN, -Infinity, -7, 1e12, 2n, true, Symbol('s'), () => 1, new Float32Array(2), new Map()];
+const JUNK: unknown[] = [
+  undefined,
+  null,
+  'a',
+  '0',
+  {},
+  { length: 2 },
+  [1, 'b'],
+  [[1]],
+  [],
+  1.5,
+  NaN,
+  -Infinity,
+  -7,
+  1e12,
+  2n,
+  true,
+  Symbol('s'),
+  () => 1,
+  new Float32Array(2),
+  new Map(),
+];
 const junkArb = fc.oneof({ arbitrary: fc.constantFrom(...JUNK), weight: 4 }, { arbitrary: fc.anything({ maxDepth: 2 }), weight: 1 });
 type Slot = 'tensor' | 'dim' | 'int' | 'number' | 'shape' | 'opts' | 'other';
 const isTensor = (v: unknown) => v instanceof torch.Tensor;
-const isPlainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
+const isPlainObject = (v: unknown) =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && [Object.prototype, null].includes(Object.getPrototypeOf(v));
 /** Junk that no reading of the slot accepts, so the call must throw. */
 function mustThrow(slot: Slot, v: unknown): boolean {
   const num = typeof v === 'number';
   switch (slot) {
-    case 'tensor': return !isTensor(v);
+    case 'tensor':
+      return !isTensor(v);
     // A plain object where a dim may go is the options object: x.sum({}) is Python's x.sum(**{}).
-    case 'dim': return !(num && Number.isInteger(v)) && v !== undefined && v !== null && !Array.isArray(v) && !isPlainObject(v);
-    case 'int': return !(num && Number.isInteger(v));
-    case 'number': return typeof v === 'symbol' || typeof v === 'function' || typeof v === 'string' || (typeof v === 'object' && v !== null && !isTensor(v));
-    case 'shape': return typeof v === 'symbol' || typeof v === 'function' || typeof v === 'string' || typeof v === 'bigint';
-    default: return false;
+    case 'dim':
+      return !(num && Number.isInteger(v)) && v !== undefined && v !== null && !Array.isArray(v) && !isPlainObject(v);
+    case 'int':
+      return !(num && Number.isInteger(v));
+    case 'number':
+      return (
+        typeof v === 'symbol' || typeof v === 'function' || typeof v === 'string' || (typeof v === 'object' && v !== null && !isTensor(v))
+      );
+    case 'shape':
+      return typeof v === 'symbol' || typeof v === 'function' || typeof v === 'string' || typeof v === 'bigint';
+    default:
+      return false;
   }
 }
 // j is `never`: the junk is of no type these APIs accept, on purpose.
@@ -846,20 +1071,29 @@ const DEVICE_CALLS: [string[], (d: string) => unknown][] = [
   [['arange'], (d) => torch.arange(3, { device: d })],
   [['to', 'Module'], (d) => new torch.nn.Linear(2, 2).to(d)],
 ];
-prop('cuda devices', 4, fc.tuple(fc.integer({ min: 0, max: DEVICE_CALLS.length }), fc.constantFrom('cuda', 'cuda:0', 'cuda:1', 'cuda:7', 'cuda:-1', 'cuda:', 'gpu', 'CUDA')), ([k, d]) => {
-  if (torch.cuda.isAvailable()) return;
-  if (k === DEVICE_CALLS.length) {
-    const out = attempt(() => torch.ones(2).cuda());
-    if (out.ok) fails(`cuda() returned a tensor without CUDA`);
-    checkError(out.error, ['cuda', 'to'], 'cuda()');
-    return;
-  }
-  const [names, fn] = DEVICE_CALLS[k];
-  const out = attempt(() => fn(d));
-  if (out.ok) fails(`${names[0]} to device '${d}' returned ${show(out.value)} in a build without CUDA`);
-  checkError(out.error, names, `${names[0]} to device '${d}'`);
-  if (/^cuda(:\d+)?$/.test(d) && !/cuda/i.test((out.error as Error).message)) fails(`${names[0]}('${d}'): the error does not mention CUDA`);
-});
+prop(
+  'cuda devices',
+  4,
+  fc.tuple(
+    fc.integer({ min: 0, max: DEVICE_CALLS.length }),
+    fc.constantFrom('cuda', 'cuda:0', 'cuda:1', 'cuda:7', 'cuda:-1', 'cuda:', 'gpu', 'CUDA'),
+  ),
+  ([k, d]) => {
+    if (torch.cuda.isAvailable()) return;
+    if (k === DEVICE_CALLS.length) {
+      const out = attempt(() => torch.ones(2).cuda());
+      if (out.ok) fails(`cuda() returned a tensor without CUDA`);
+      checkError(out.error, ['cuda', 'to'], 'cuda()');
+      return;
+    }
+    const [names, fn] = DEVICE_CALLS[k];
+    const out = attempt(() => fn(d));
+    if (out.ok) fails(`${names[0]} to device '${d}' returned ${show(out.value)} in a build without CUDA`);
+    checkError(out.error, names, `${names[0]} to device '${d}'`);
+    if (/^cuda(:\d+)?$/.test(d) && !/cuda/i.test((out.error as Error).message))
+      fails(`${names[0]}('${d}'): the error does not mention CUDA`);
+  },
+);
 
 // Huge requests are refused with a RangeError before anything is allocated.
 const HUGE: [string, () => unknown][] = [
@@ -887,7 +1121,8 @@ prop('huge allocations', 1, fc.integer({ min: 0, max: HUGE.length - 1 }), (k) =>
     if (what.startsWith('reshape')) fails(`${what} returned a tensor`);
     fails(`${what} returned a tensor instead of throwing a RangeError`);
   }
-  if (!(out.error instanceof RangeError) && !what.startsWith('reshape')) fails(`${what} threw ${(out.error as Error)?.constructor?.name}: ${(out.error as Error)?.message}, not a RangeError`);
+  if (!(out.error instanceof RangeError) && !what.startsWith('reshape'))
+    fails(`${what} threw ${(out.error as Error)?.constructor?.name}: ${(out.error as Error)?.message}, not a RangeError`);
 });
 
 // ---- integrity ---------------------------------------------------------------------------------
@@ -943,13 +1178,20 @@ for (const p of props) {
     const err = details.errorInstance;
     failures.push({
       property: p.name,
-      message: err instanceof Error ? (err instanceof PropertyFailure ? err.message : `${err.constructor.name}: ${err.message}\n${err.stack?.split('\n').slice(1, 4).join('\n')}`) : String(err),
+      message:
+        err instanceof Error
+          ? err instanceof PropertyFailure
+            ? err.message
+            : `${err.constructor.name}: ${err.message}\n${err.stack?.split('\n').slice(1, 4).join('\n')}`
+          : String(err),
       counterexample: show(details.counterexample),
       seed: details.seed,
       path: details.counterexamplePath ?? undefined,
     });
   }
-  console.log(`${details.failed ? 'FAIL' : 'ok  '} ${p.name}: ${details.numRuns} runs${details.failed ? ` (shrunk ${details.numShrinks} times)` : ''}`);
+  console.log(
+    `${details.failed ? 'FAIL' : 'ok  '} ${p.name}: ${details.numRuns} runs${details.failed ? ` (shrunk ${details.numShrinks} times)` : ''}`,
+  );
   // (assigned inside the property callback, which TypeScript's narrowing cannot see)
   const broken = corrupted as Failure | null;
   if (broken) {
