@@ -22,6 +22,7 @@ a neutral description of one call, so the TypeScript side can replay it:
     "gouts":   [{...} | null],              # upstream gradient per output (null: not float)
     "grads":   [{...} | null],              # d(sum_k out_k * gout_k) / d(input leaf)
     "gradcheck": true,                      # a float64 gradcheck passes in PyTorch
+    "gradgradcheck": true,                  # and a float64 gradgradcheck too
     "error":   true                         # (instead of outputs) PyTorch raises
   }
 
@@ -369,15 +370,20 @@ class Family:
                 if s['requires_grad']:
                     assert l.grad is not None, name
             if gradcheck:
-                self._gradcheck(name, op, args, kwargs, build, [s['view'] for s in specs], diff)
+                twice = self._gradcheck(name, op, args, kwargs, build, [s['view'] for s in specs], diff)
                 c['gradcheck'] = True
+                if twice:
+                    c['gradgradcheck'] = True
         self.cases.append(c)
 
     @staticmethod
     def _gradcheck(name, op, args, kwargs, build, views, diff):
-        """PyTorch's own float64 gradcheck must pass: the inputs sit away from kinks."""
+        """PyTorch's own float64 gradcheck must pass: the inputs sit away from kinks.
+        Returns whether PyTorch's gradgradcheck passes too (the JS suite then
+        runs Kindling's on the same case)."""
         leaves, _ = build('float64')
         grad_leaves = [l for l in leaves if l.requires_grad]
+        twice = True
         for k, d in enumerate(diff):
             if not d:
                 continue
@@ -390,6 +396,11 @@ class Family:
 
             ok = torch.autograd.gradcheck(fn, tuple(grad_leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
             assert ok, f'{name}: gradcheck failed in PyTorch'
+            try:
+                twice = twice and torch.autograd.gradgradcheck(fn, tuple(grad_leaves), eps=1e-6, atol=1e-5, rtol=1e-3)
+            except RuntimeError:
+                twice = False
+        return twice
 
     def write(self):
         os.makedirs(OUT_DIR, exist_ok=True)

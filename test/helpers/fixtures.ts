@@ -45,6 +45,8 @@ export interface Case {
   gouts?: (TensorSpec | null)[];
   grads?: (TensorSpec | null)[];
   gradcheck?: boolean;
+  /** PyTorch's float64 gradgradcheck passed on this case too. */
+  gradgradcheck?: boolean;
   error?: boolean;
   tol?: ToleranceTable;
 }
@@ -306,7 +308,8 @@ export function runCase(c: Case, table: OpTable, fx: Pick<Fixture, 'tolerance'>)
 /**
  * torch.autograd.gradcheck on float64 versions of the case's inputs, one output at
  * a time (ops such as chunk and max(dim) return several). PyTorch's own gradcheck
- * passed on the same inputs when the fixture was made.
+ * passed on the same inputs when the fixture was made; where PyTorch's
+ * gradgradcheck passed as well, Kindling's second derivative is checked too.
  */
 export function runGradcheck(c: Case, table: OpTable): void {
   const fn = opFor(c, table);
@@ -330,6 +333,13 @@ export function runGradcheck(c: Case, table: OpTable): void {
       throw new Error(`${c.name} output[${k}]: gradcheck failed: ${(err as Error).message}`);
     }
     expect(ok, `${c.name} output[${k}]: gradcheck`).toBe(true);
+    if (!c.gradgradcheck) continue;
+    try {
+      ok = torch.autograd.gradgradcheck(f, wrt);
+    } catch (err) {
+      throw new Error(`${c.name} output[${k}]: gradgradcheck failed: ${(err as Error).message}`);
+    }
+    expect(ok, `${c.name} output[${k}]: gradgradcheck`).toBe(true);
   }
 }
 
