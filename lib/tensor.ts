@@ -64,9 +64,9 @@ export class Tensor {
    * @internal The tensor this one is a view of (PyTorch's _base): set by the
    * view ops (view, narrow, select, expand, transpose, ...) to the base of
    * their input, so a chain of views points at the tensor that owns the
-   * memory (defineOp drops it where a forward returns a view of its own
+   * memory (the op framework drops it where a forward returns a view of its own
    * scratch tensor). In-place checks read it (checkInplace in
-   * ops/elementwise.ts).
+   * ops/inplace.ts).
    */
   _base: Tensor | null = null;
   /**

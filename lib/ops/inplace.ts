@@ -4,13 +4,12 @@
 // autograd records nothing. The x.op_() methods (tensor_methods.ts) run
 // through here.
 import { Tensor } from '../tensor.js';
-import { defineOp } from '../autograd/function.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
 import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import { isFloating } from '../dtype.js';
 import type { Ref } from '../backend/native.js';
-import type { OpFn } from './op.js';
+import { define, op, tensorParam as T, type OpFn } from './op.js';
 import { bindArgs, fmtValue, type Param } from '../util/args.js';
 
 /**
@@ -127,15 +126,16 @@ export function fill_<T extends Tensor>(t: T, value: number | Tensor, op = 'fill
  * device; the gradient goes to src (the engine sums it over the broadcast
  * and casts it back) and zeros to t's old values, which are overwritten.
  */
-const copyOp = defineOp({
-  name: 'CopyBackwards',
-  forward: (_ctx, self: Tensor, src: Tensor) => {
+const copyOp = op('copyFrom', [T.tensor('self'), T.tensor('src')], "src's values in self's shape, dtype and device (copy_ with autograd)");
+define(copyOp, {
+  node: 'CopyBackwards',
+  forward: ({ self, src }) => {
     const dev = self._storage.device;
     const out = K.output(self._shape, self.dtype, 'copy_', dev);
     native.copy(K.broadcastRef(src._storage.device === dev ? src : K.toDevice(src, dev, 'copy_'), self._shape), out._ref());
     return out;
   },
-  backward: (ctx, g) => [ctx.needsInputGrad[0] ? g.zerosLike() : null, g],
+  grads: { self: (g) => g.zerosLike(), src: (g) => g },
 });
 
 export function copy_<T extends Tensor>(t: T, src: Tensor): T {

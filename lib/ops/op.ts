@@ -8,9 +8,11 @@
 //   modules (lib/tensor_methods.ts);
 // - the autograd node: typed saved state, version checks of saved tensors,
 //   and the choice of backward (Note [Fused backward]);
-// - the API reference entry (scripts/api-reference.ts reads `ops`).
+// - the API reference entry (scripts/api-reference.ts).
 //
-// Two kinds of op:
+// An op is declared in two statements: op(name, params, doc) gives its
+// signature, define(op, body) what it computes (Note [Declared return
+// types] says why two). Two kinds of body:
 // - composite: `impl` builds the result from other ops (softplus), whose
 //   nodes autograd records; nothing else to write.
 // - primitive: `forward` calls kernels (grad mode is off inside it) and may
