@@ -37,7 +37,8 @@ function describe(op: AnyOp): string {
   if (body.impl) return 'composite';
   const grads = Object.keys(body.grads ?? {});
   const g = grads.length ? `gradient for ${grads.join(', ')}` : 'no gradient';
-  return `${body.node}; ${g}${body.fused ? '; fused first-order backward' : ''}`;
+  const node = typeof body.node === 'function' ? 'node named by its arguments' : body.node;
+  return `${node}; ${g}${body.fused ? '; fused first-order backward' : ''}`;
 }
 
 export function reference(): string {

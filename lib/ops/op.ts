@@ -53,8 +53,12 @@ export type GradFn<S> = (g: Tensor, s: S) => any;
 export interface OpBody<Ps extends readonly Param[], S, R> {
   /** A composite op: built from other ops, which autograd records. */
   impl?: (a: ArgsOf<Ps>) => R;
-  /** A primitive op: PyTorch's node name (MulBackward0). */
-  node?: string;
+  /**
+   * A primitive op: PyTorch's node name (MulBackward0), or a function of
+   * the arguments where PyTorch's overloads name it apart (SumBackward0 for
+   * all dims, SumBackward1 for some).
+   */
+  node?: string | ((a: ArgsOf<Ps>) => string);
   /** Calls kernels with grad mode off; returns the output, or { out, save } for backward. */
   forward?: (a: ArgsOf<Ps>) => Tensor | Saving<S>;
   /** One differentiable gradient per input that takes one. */
@@ -124,25 +128,25 @@ class DeclaredNode extends Node {
     const s = this.saved;
     const n = this.next.length;
     const out: (Tensor | null)[] = new Array(n).fill(null);
-    const byName = new Map<string, Tensor | (Tensor | null)[] | null>();
+    const byName: Record<string, Tensor | (Tensor | null)[] | null> = {};
     const spec = this.spec;
     if (!isGradEnabled() && spec.fused) {
       const needs: Record<string, boolean> = {};
       for (let i = 0; i < n; i++) if (this.next[i] !== null) needs[this.edgeParam[i]] = true;
       const r = spec.fused(grad, s, needs) as Record<string, Tensor | null | undefined>;
-      for (const k in r) byName.set(k, r[k] ?? null);
+      for (const k in r) byName[k] = r[k] ?? null;
     } else {
       const grads = spec.grads as Record<string, GradFn<unknown> | undefined>;
       for (let i = 0; i < n; i++) {
         const k = this.edgeParam[i];
-        if (this.next[i] === null || byName.has(k)) continue;
+        if (this.next[i] === null || k in byName) continue;
         const fn = grads[k];
-        byName.set(k, fn ? fn(grad, s) : null);
+        byName[k] = fn ? fn(grad, s) : null;
       }
     }
     for (let i = 0; i < n; i++) {
       if (this.next[i] === null) continue;
-      const r = byName.get(this.edgeParam[i]) ?? null;
+      const r = byName[this.edgeParam[i]] ?? null;
       let g = this.edgeIndex[i] < 0 ? (r as Tensor | null) : ((r as (Tensor | null)[] | null)?.[this.edgeIndex[i]] ?? null);
       if (g === null) continue;
       if (!(g instanceof Tensor))
@@ -185,7 +189,8 @@ class SavedVersions {
   constructor(state: unknown) {
     if (state instanceof Tensor) this.add(state);
     else if (state !== null && typeof state === 'object') {
-      for (const v of Object.values(state)) {
+      for (const k in state) {
+        const v = (state as Record<string, unknown>)[k];
         if (v instanceof Tensor) this.add(v);
         else if (Array.isArray(v)) for (const t of v) if (t instanceof Tensor) this.add(t);
       }
@@ -237,10 +242,10 @@ export function op<const N extends string, const Ps extends readonly Param[], R 
 ): OpFn<Ps, R, N> {
   const spec: OpSpec<Ps, R, N> = { name, params, doc, body: null };
   const list = params as readonly Param[];
-  const fn = (...args: unknown[]): unknown => {
-    const values = bindArgs(name, list, args);
-    const a: Record<string, unknown> = {};
-    for (let i = 0; i < list.length; i++) a[list[i].name] = values[i];
+  // `arguments`, not (...args): no rest array per call.
+  const fn = function (): unknown {
+    // eslint-disable-next-line prefer-rest-params
+    const a = bindArgs(name, list, arguments, {});
     const body = spec.body as OpBody<readonly Param[], unknown, unknown> | null;
     if (body === null) throw new Error(`${name}: declared but never defined`);
     if (body.impl) return body.impl(a as ArgsOf<readonly Param[]>);
@@ -271,33 +276,37 @@ function runPrimitive(
 ): Tensor {
   const forward = body.forward!;
   const args = a as ArgsOf<readonly Param[]>;
-  // The tensors gradients can flow to, with the parameter each came from.
-  const inputs: Tensor[] = [],
-    from: string[] = [],
-    index: number[] = [];
+  const diff = (spec as { diff?: string[] }).diff!;
+  // Most calls record nothing: find out without allocating.
   let needsGrad = false;
   if (isGradEnabled()) {
-    for (const k of (spec as { diff?: string[] }).diff!) {
-      const v = a[k];
-      if (v instanceof Tensor) {
-        inputs.push(v);
-        from.push(k);
-        index.push(-1);
-        if (v.requiresGrad) needsGrad = true;
-      } else if (Array.isArray(v)) {
-        for (let j = 0; j < v.length; j++) {
-          const t = v[j] as Tensor;
-          inputs.push(t);
-          from.push(k);
-          index.push(j);
-          if (t.requiresGrad) needsGrad = true;
-        }
-      }
+    for (let i = 0; i < diff.length && !needsGrad; i++) {
+      const v = a[diff[i]];
+      if (v instanceof Tensor) needsGrad = v.requiresGrad;
+      else if (Array.isArray(v)) for (const t of v) if ((t as Tensor).requiresGrad) needsGrad = true;
     }
   }
   if (!needsGrad) {
     const r = forward(args);
     return r instanceof Tensor ? r : r.out;
+  }
+  // The tensors gradients can flow to, with the parameter each came from.
+  const inputs: Tensor[] = [],
+    from: string[] = [],
+    index: number[] = [];
+  for (const k of diff) {
+    const v = a[k];
+    if (v instanceof Tensor) {
+      inputs.push(v);
+      from.push(k);
+      index.push(-1);
+    } else if (Array.isArray(v)) {
+      for (let j = 0; j < v.length; j++) {
+        inputs.push(v[j] as Tensor);
+        from.push(k);
+        index.push(j);
+      }
+    }
   }
   setGradEnabled(false);
   let r: Tensor | Saving<unknown>;
@@ -323,7 +332,8 @@ function runPrimitive(
     devices[i] = t._storage.device;
     if (t === out) aliased = true;
   }
-  const node = new DeclaredNode(body.node!, edges, saved, from, index, new SavedVersions(saved), body, shapes, dtypes, devices);
+  const nodeName = typeof body.node === 'string' ? body.node : body.node!(args);
+  const node = new DeclaredNode(nodeName, edges, saved, from, index, new SavedVersions(saved), body, shapes, dtypes, devices);
   // A forward may return an input or a view of it; the node belongs to
   // the output alone, so the output gets its own Tensor (a view of the
   // input, as PyTorch's alias is).

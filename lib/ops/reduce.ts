@@ -50,44 +50,20 @@ function accDType(x: Tensor, dtype: DType | null): DType {
 }
 
 // ---- sum / mean / prod ---------------------------------------------------------------
-function sumOp(node: string) {
-  const f = op('sum', [T.tensor('input'), dimsParam, p.bool('keepdim'), dtypeParam], `sum over normalised dims (${node})`);
-  define(f, {
-    node,
-    forward: ({ input, dims, keepdim, dtype }) => {
-      const x = dtype === null ? input : K.cast(input, dtype, 'sum');
-      return { out: K.reduce('Sum', x, dims, keepdim, accDType(x, dtype)), save: { shape: input._shape, dims } };
-    },
-    grads: { input: (g, s) => unreduce(g, s.shape, s.dims) },
-  });
-  return f;
-}
-const sumAll = sumOp('SumBackward0');
-const sumDim = sumOp('SumBackward1');
-
 export const sum = op(
   'sum',
   [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false), p.kw(dtypeParam)],
   'sum over dim (all dims when null or []); integers sum to int64',
 );
 define(sum, {
-  impl: ({ input, dim, keepdim, dtype }): Tensor => (dim === null ? sumAll : sumDim)(input, reduceDims(input, dim, 'sum'), keepdim, dtype),
+  node: ({ dim }) => (dim === null ? 'SumBackward0' : 'SumBackward1'),
+  forward: ({ input, dim, keepdim, dtype }) => {
+    const dims = reduceDims(input, dim, 'sum');
+    const x = dtype === null ? input : K.cast(input, dtype, 'sum');
+    return { out: K.reduce('Sum', x, dims, keepdim, accDType(x, dtype)), save: { shape: input._shape, dims } };
+  },
+  grads: { input: (g, s) => unreduce(g, s.shape, s.dims) },
 });
-
-function meanOp(node: string) {
-  const f = op('mean', [T.tensor('input'), dimsParam, p.bool('keepdim'), dtypeParam], `mean over normalised dims (${node})`);
-  define(f, {
-    node,
-    forward: ({ input, dims, keepdim, dtype }) => {
-      const x = dtype === null ? input : K.cast(input, dtype, 'mean');
-      return { out: K.reduce('Mean', x, dims, keepdim, x.dtype), save: { shape: input._shape, dims } };
-    },
-    grads: { input: (g, s) => unreduce(g, s.shape, s.dims).div(countOf(s.shape, s.dims)) },
-  });
-  return f;
-}
-const meanAll = meanOp('MeanBackward0');
-const meanDim = meanOp('MeanBackward1');
 
 export const mean = op(
   'mean',
@@ -95,7 +71,8 @@ export const mean = op(
   'arithmetic mean over dim (all dims when null or []); floating inputs or a floating dtype',
 );
 define(mean, {
-  impl: ({ input, dim, keepdim, dtype }): Tensor => {
+  node: ({ dim }) => (dim === null ? 'MeanBackward0' : 'MeanBackward1'),
+  forward: ({ input, dim, keepdim, dtype }) => {
     if (!isFloating(dtype ?? input.dtype)) {
       throw new TypeError(
         dtype === null
@@ -103,8 +80,11 @@ define(mean, {
           : `mean: could not infer output dtype. Optional dtype must be a floating point dtype, got ${dtype}`,
       );
     }
-    return (dim === null ? meanAll : meanDim)(input, reduceDims(input, dim, 'mean'), keepdim, dtype);
+    const dims = reduceDims(input, dim, 'mean');
+    const x = dtype === null ? input : K.cast(input, dtype, 'mean');
+    return { out: K.reduce('Mean', x, dims, keepdim, x.dtype), save: { shape: input._shape, dims } };
   },
+  grads: { input: (g, s) => unreduce(g, s.shape, s.dims).div(countOf(s.shape, s.dims)) },
 });
 
 function prodOp(node: string) {

@@ -167,13 +167,24 @@ export function checkOptions(owner: string, opts: unknown, valid: readonly strin
  * Returns one value per parameter, in order; defaults fill what was not
  * given and every value has passed its parameter's check.
  */
-export function bindArgs(owner: string, params: readonly Param[], args: ArrayLike<unknown>): unknown[] {
+export function bindArgs(owner: string, params: readonly Param[], args: ArrayLike<unknown>): unknown[];
+/** The same, writing each value into `into` under its parameter's name (no array: ops bind on every call). */
+export function bindArgs(
+  owner: string,
+  params: readonly Param[],
+  args: ArrayLike<unknown>,
+  into: Record<string, unknown>,
+): Record<string, unknown>;
+export function bindArgs(
+  owner: string,
+  params: readonly Param[],
+  args: ArrayLike<unknown>,
+  into?: Record<string, unknown>,
+): unknown[] | Record<string, unknown> {
+  const { positional, restAt } = layoutOf(params);
   let n = args.length;
   let opts: Record<string, unknown> | null = null;
   if (n > 0 && isOptions(args[n - 1])) opts = args[--n] as Record<string, unknown>;
-  let positional = 0;
-  while (positional < params.length && !params[positional].kwOnly) positional++;
-  const restAt = positional > 0 && params[positional - 1].rest ? positional - 1 : -1;
   if (restAt >= 0 && n > restAt) {
     // *size: the values from restAt on become one array (or stay the one array given).
     const given = n === restAt + 1 && Array.isArray(args[restAt]) ? args[restAt] : Array.prototype.slice.call(args, restAt, n);
@@ -188,7 +199,7 @@ export function bindArgs(owner: string, params: readonly Param[], args: ArrayLik
       `${owner}: takes ${positional === params.length ? '' : 'at most '}${positional} positional argument${positional === 1 ? '' : 's'} but ${n} were given`,
     );
   }
-  const out = new Array<unknown>(params.length);
+  const out = into === undefined ? new Array<unknown>(params.length) : null;
   for (let i = 0; i < params.length; i++) {
     const p = params[i];
     let v = i < n ? args[i] : undefined;
@@ -203,13 +214,34 @@ export function bindArgs(owner: string, params: readonly Param[], args: ArrayLik
         if (opts !== null) refuseUnknown(owner, params, opts);
         throw new TypeError(`${owner}: missing required argument '${p.name}' (${p.type})`);
       }
-      out[i] = p.default;
+      v = p.default;
     } else {
-      out[i] = p.check(v, owner);
+      v = p.check(v, owner);
     }
+    if (out !== null) out[i] = v;
+    else into![p.name] = v;
   }
   if (opts !== null) refuseUnknown(owner, params, opts);
-  return out;
+  return out ?? into!;
+}
+
+interface Layout {
+  /** How many parameters may come positionally (those before Python's `*`). */
+  positional: number;
+  /** The index of a `*size` parameter, or -1. */
+  restAt: number;
+}
+// Worked out once per parameter list: ops bind on every call.
+const layouts = new WeakMap<readonly Param[], Layout>();
+function layoutOf(params: readonly Param[]): Layout {
+  let l = layouts.get(params);
+  if (l === undefined) {
+    let positional = 0;
+    while (positional < params.length && !params[positional].kwOnly) positional++;
+    l = { positional, restAt: positional > 0 && params[positional - 1].rest ? positional - 1 : -1 };
+    layouts.set(params, l);
+  }
+  return l;
 }
 
 function refuseUnknown(owner: string, params: readonly Param[], opts: Record<string, unknown>): void {
