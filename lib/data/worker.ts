@@ -7,6 +7,9 @@
 // liveness.js comes first: it arms the dead-worker signals (Note [Dead
 // workers] in worker_pool.ts) before anything else of the worker runs.
 import './liveness.js';
+// A worker runs datasets and collate without the package entry: Tensor's
+// methods come from their one place all the same.
+import '../tensor_methods.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
