@@ -63,7 +63,8 @@ function hasInternalOverlap(t: Tensor): boolean {
 export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tensor): T {
   checkInplace(t, op);
   const r = compute();
-  if (r.dtype !== t.dtype && isFloating(r.dtype) && !isFloating(t.dtype)) {
+  // PyTorch's can_cast: no float into an integer tensor, nothing but bool into a bool one.
+  if (r.dtype !== t.dtype && ((isFloating(r.dtype) && !isFloating(t.dtype)) || t.dtype === 'bool')) {
     throw new TypeError(`${op}: result type ${r.dtype} can't be cast to the desired output type ${t.dtype}`);
   }
   if (r._shape.join() !== t._shape.join()) {

@@ -57,10 +57,17 @@ bool floatOnlyUnary(UnaryOp op) {
     case UnaryOp::Log2:
     case UnaryOp::Expm1:
     case UnaryOp::Erf:
+    case UnaryOp::Erfc:
+    case UnaryOp::Erfinv:
+    case UnaryOp::Log10:
     case UnaryOp::Gelu:
     case UnaryOp::GeluGrad: return true;
     default: return false;
   }
+}
+
+bool isBitwise(BinaryOp op) {
+  return op == BinaryOp::BitwiseAnd || op == BinaryOp::BitwiseOr || op == BinaryOp::BitwiseXor;
 }
 
 bool writesBool(BinaryOp op) {
@@ -151,6 +158,15 @@ __device__ inline T intRemainder(T a, T b) {
   return T(a % b);
 }
 
+// C's modulo (fmod): the result takes the dividend's sign.
+template <typename T>
+__device__ inline T intFmod(T a, T b) {
+  if (b == 0) return T(0);
+  if constexpr (std::is_signed<T>::value)
+    if (b == -1) return T(0);
+  return T(a % b);
+}
+
 template <typename T>
 __device__ inline T floatRemainder(T a, T b) {
   const T r = fmod(a, b);
@@ -220,6 +236,9 @@ __device__ inline T unaryFloat(int op, T x) {
     case UnaryOp::Log2: return log2(x);
     case UnaryOp::Expm1: return expm1(x);
     case UnaryOp::Erf: return erf(x);
+    case UnaryOp::Erfc: return erfc(x);
+    case UnaryOp::Erfinv: return erfinv(x);
+    case UnaryOp::Log10: return log10(x);
     // Phi written with erfc, which keeps the far negative tail exact.
     case UnaryOp::Gelu: return T(0.5) * x * erfc(x * T(-0.70710678118654752440));
     case UnaryOp::GeluGrad: {
@@ -253,6 +272,9 @@ __device__ inline T unaryApply(int op, T x) {
       else return x;
     case UnaryOp::Round:  // half to even
       if constexpr (kIsFloat<T>) return rint(x);
+      else return x;
+    case UnaryOp::Trunc:
+      if constexpr (kIsFloat<T>) return trunc(x);
       else return x;
     default:
       if constexpr (kIsFloat<T>) return unaryFloat(op, x);
@@ -290,6 +312,18 @@ __device__ inline T binaryArith(int op, T a, T b) {
       if constexpr (kIsFloat<T>) return floatFloorDivide(a, b);
       else return intFloorDiv(a, b);
     case BinaryOp::ReluBackward: return a > T(0) ? b : T(0);
+    case BinaryOp::Fmod:
+      if constexpr (kIsFloat<T>) return fmod(a, b);
+      else return intFmod(a, b);
+    case BinaryOp::BitwiseAnd:
+      if constexpr (kIsFloat<T>) return T(0);
+      else return T(a & b);
+    case BinaryOp::BitwiseOr:
+      if constexpr (kIsFloat<T>) return T(0);
+      else return T(a | b);
+    case BinaryOp::BitwiseXor:
+      if constexpr (kIsFloat<T>) return T(0);
+      else return T(a ^ b);
     default: return T(0);
   }
 }
@@ -507,8 +541,10 @@ void checkBinaryOp(const char* kernel, BinaryOp op, DType dtype) {
   const int code = static_cast<int>(op);
   if (code < 0 || code >= kNumBinary)
     throw KernelError(std::string(kernel) + ": unknown op code " + std::to_string(code));
-  if (op == BinaryOp::Atan2 && dtype != DType::Float32 && dtype != DType::Float64)
-    throw KernelError(std::string(kernel) + ": atan2 needs a floating dtype");
+  const bool isFloat = dtype == DType::Float32 || dtype == DType::Float64;
+  if (op == BinaryOp::Atan2 && !isFloat) throw KernelError(std::string(kernel) + ": atan2 needs a floating dtype");
+  if (isBitwise(op) && isFloat)
+    throw KernelError(std::string(kernel) + ": " + binaryName(op) + " needs an integral or bool dtype");
 }
 
 // a and b are tensors unless scalarMode says one is the scalar value.

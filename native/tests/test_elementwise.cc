@@ -310,6 +310,9 @@ double unaryRef(UnaryOp op, double x, DType dt) {
     case UnaryOp::LogicalNot: return x == 0;
     case UnaryOp::IsNan: return std::isnan(x);
     case UnaryOp::Square: return x * x;
+    case UnaryOp::Trunc: return std::trunc(x);
+    case UnaryOp::Log10: return std::log10(x);
+    case UnaryOp::Erfc: return std::erfc(x);
     default: return unaryAt(op, dt, x);
   }
 }
@@ -329,7 +332,8 @@ bool floatOnly(UnaryOp op) {
     case UnaryOp::Round:
     case UnaryOp::LogicalNot:
     case UnaryOp::IsNan:
-    case UnaryOp::Square: return false;
+    case UnaryOp::Square:
+    case UnaryOp::Trunc: return false;
     default: return true;
   }
 }
@@ -435,6 +439,10 @@ bool boolResult(BinaryOp op) {
          op == BinaryOp::Le || op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr || op == BinaryOp::LogicalXor;
 }
 
+bool isBitwise(BinaryOp op) {
+  return op == BinaryOp::BitwiseAnd || op == BinaryOp::BitwiseOr || op == BinaryOp::BitwiseXor;
+}
+
 double pyMod(double a, double b) {
   double r = std::fmod(a, b);
   if (r != 0 && (r < 0) != (b < 0)) r += b;
@@ -466,6 +474,10 @@ double binaryRef(BinaryOp op, double a, double b, DType dt) {
     case BinaryOp::LogicalOr: return (a != 0) || (b != 0);
     case BinaryOp::LogicalXor: return (a != 0) != (b != 0);
     case BinaryOp::ReluBackward: return a > 0 ? b : 0;
+    case BinaryOp::Fmod: return !fl && b == 0 ? 0 : std::fmod(a, b);
+    case BinaryOp::BitwiseAnd: return double(int64_t(a) & int64_t(b));
+    case BinaryOp::BitwiseOr: return double(int64_t(a) | int64_t(b));
+    case BinaryOp::BitwiseXor: return double(int64_t(a) ^ int64_t(b));
   }
   return 0;
 }
@@ -490,6 +502,10 @@ void testBinary() {
           Tensor out(boolResult(op) ? DType::Bool : dt, {4, 6});
           if (op == BinaryOp::Atan2 && !isFloat(dt)) {
             CHECK(throwsKernelError([&] { binary(op, a->v, b->v, out.v); }, "atan2"));
+            continue;
+          }
+          if (isBitwise(op) && isFloat(dt)) {
+            CHECK(throwsKernelError([&] { binary(op, a->v, b->v, out.v); }, "needs an integral or bool dtype"));
             continue;
           }
           binary(op, a->v, b->v, out.v);
@@ -522,6 +538,52 @@ void testBinary() {
     a.set({0}, 0.3);
     binaryScalar(BinaryOp::FloorDivide, a.v, 0.1, false, q.v);
     CHECK(q.get({0}) == 2);
+  }
+  // C-style fmod takes the dividend's sign; bitwise ops keep bools 0/1.
+  {
+    const double as[] = {-7, 7, -7, 7, 6, -6}, bs[] = {3, -3, -3, 3, 3, -1};
+    for (DType dt : {DType::Int32, DType::Int64, DType::Float32, DType::Float64}) {
+      Tensor a(dt, {6}), b(dt, {6}), r(dt, {6});
+      for (int i = 0; i < 6; ++i) {
+        a.set({i}, as[i]);
+        b.set({i}, bs[i]);
+      }
+      binary(BinaryOp::Fmod, a.v, b.v, r.v);
+      CHECK(r.get({0}) == -1 && r.get({1}) == 1 && r.get({2}) == -1 && r.get({3}) == 1 && r.get({4}) == 0);
+      CHECK(r.get({5}) == 0);
+    }
+    Tensor x(DType::Bool, {4}), y(DType::Bool, {4}), o(DType::Bool, {4});
+    for (int i = 0; i < 4; ++i) {
+      x.set({i}, i & 1);
+      y.set({i}, (i >> 1) & 1);
+    }
+    binary(BinaryOp::BitwiseXor, x.v, y.v, o.v);
+    CHECK(o.get({0}) == 0 && o.get({1}) == 1 && o.get({2}) == 1 && o.get({3}) == 0);
+    binary(BinaryOp::BitwiseOr, x.v, y.v, o.v);
+    CHECK(o.get({0}) == 0 && o.get({1}) == 1 && o.get({2}) == 1 && o.get({3}) == 1);
+    Tensor i64(DType::Int64, {2}), r64(DType::Int64, {2});
+    i64.set({0}, -12);
+    i64.set({1}, 10);
+    binaryScalar(BinaryOp::BitwiseAnd, i64.v, 6, false, r64.v);
+    CHECK(r64.get({0}) == 4 && r64.get({1}) == 2);
+  }
+  // erfinv inverts erf across the range, the tails included.
+  {
+    const double ys[] = {-0.999999999, -0.9, -0.5, -1e-300, 0.0, 1e-8, 0.3, 0.75, 0.999, 1 - 1e-15};
+    Tensor y(DType::Float64, {10}), x(DType::Float64, {10});
+    for (int i = 0; i < 10; ++i) y.set({i}, ys[i]);
+    unary(UnaryOp::Erfinv, y.v, x.v);
+    for (int i = 0; i < 10; ++i) {
+      const double back = ys[i] > 0.5 ? 1 - std::erfc(x.get({i})) : std::erf(x.get({i}));
+      CHECK(close(back, ys[i], 1e-15, 1e-300));
+    }
+    Tensor e(DType::Float32, {4}), eo(DType::Float32, {4});
+    e.set({0}, 1);
+    e.set({1}, -1);
+    e.set({2}, 2);
+    e.set({3}, kNaN);
+    unary(UnaryOp::Erfinv, e.v, eo.v);
+    CHECK(eo.get({0}) == INFINITY && eo.get({1}) == -INFINITY && std::isnan(eo.get({2})) && std::isnan(eo.get({3})));
   }
   // Integer edge cases: /0, INT_MIN / -1, wrapping, integer pow.
   {
@@ -613,6 +675,7 @@ void testBinaryScalar() {
       for (Layout la : {Layout::Contig, Layout::Negative, Layout::Transposed})
         for (bool first : {false, true}) {
           if (op == BinaryOp::Atan2 && !isFloat(dt)) continue;
+          if (isBitwise(op) && isFloat(dt)) continue;  // refused, checked in testBinary
           const double s = op == BinaryOp::Pow ? (first ? (isFloat(dt) ? 1.5 : 2) : 3) : -3;
           std::unique_ptr<Tensor> a(makeInput(dt, la, 21, op == BinaryOp::Pow));
           Tensor out(boolResult(op) ? DType::Bool : dt, {4, 6});
