@@ -15,8 +15,21 @@ import { checkOptions, fmtValue, isOptions, param as p } from '../util/args.js';
 import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import { isDType, isFloating, type DType } from '../dtype.js';
-import { keptShape, reduceDims, reducedShape, unreduce, valuesIndices, type ValuesIndices } from './reduce_internal.js';
+import {
+  keptShape,
+  namedTuple,
+  picked,
+  reduceDims,
+  reducedShape,
+  unreduce,
+  valuesIndices,
+  type NamedTuple,
+  type ValuesIndices,
+} from './reduce_internal.js';
 import { maximum, minimum } from './elementwise.js';
+import { cat, where } from './join.js';
+import { inplaceOf } from './inplace.js';
+import { isGradEnabled } from '../autograd/grad_mode.js';
 
 // ---- parameters ----------------------------------------------------------------------
 /** dtype? (keyword-only where PyTorch has it so): the dtype the input is cast to before the op. */
@@ -87,6 +100,27 @@ define(mean, {
   grads: { input: (g, s) => unreduce(g, s.shape, s.dims).div(countOf(s.shape, s.dims)) },
 });
 
+/**
+ * d prod / d x_i: the product of the other elements. Without zeros that is
+ * prod / x_i; with zeros it is the product of the elements before i times
+ * that of those after (exclusive running products from both ends), which
+ * is 0 where another element is 0, as PyTorch's prod_backward.
+ */
+function prodBackward(g: Tensor, x: Tensor, result: Tensor, dims: readonly number[]): Tensor {
+  const gx = unreduce(g, x._shape, dims);
+  if (x.numel() === 0 || !x.eq(0).any().item()) return gx.mul(unreduce(result, x._shape, dims)).div(x);
+  // One reduced dim (prod(dim)), or all of them flattened (prod()).
+  const one = dims.length === 1 && x._shape.length > 0;
+  const d = one ? dims[0] : 0;
+  const xs = one ? x : x.reshape([-1]);
+  const n = xs._shape[d];
+  const ones = K.empty(keptShape(xs._shape, [d]), xs.dtype, 'prod', xs.device).add(1);
+  const before = cat([ones, xs.narrow(d, 0, n - 1)], d).cumprod(d);
+  const after = flipDim(cat([ones, flipDim(xs, d).narrow(d, 0, n - 1)], d).cumprod(d), d);
+  const others = before.mul(after);
+  return gx.mul(one ? others : others.reshape(x._shape.slice()));
+}
+
 function prodOp(node: string) {
   const f = op('prod', [T.tensor('input'), dimsParam, p.bool('keepdim'), dtypeParam], `product over normalised dims (${node})`);
   define(f, {
@@ -99,13 +133,7 @@ function prodOp(node: string) {
       const result = squeezeTo(K.reduce('Prod', x, dims, true, accDType(x, dtype)), x, dims, keepdim);
       return { out: result, save: { x, result, dims } };
     },
-    // d prod / d x_i = prod / x_i (inputs with zeros are not special-cased).
-    grads: {
-      input: (g, { x, result, dims }) =>
-        unreduce(g, x._shape, dims)
-          .mul(unreduce(result, x._shape, dims))
-          .div(x),
-    },
+    grads: { input: (g, { x, result, dims }) => prodBackward(g, x, result, dims) },
   });
   return f;
 }
@@ -132,25 +160,43 @@ const unbiasedParam = p.custom(
   },
   null,
 );
-// var(input, dim=None, *, correction=1, keepdim=False) and the older
-// unbiased=True|False (correction 1 or 0) by keyword.
-const varParams = [
-  T.tensor('input'),
-  p.dims('dim'),
-  p.kw(p.optFloat('correction')),
-  p.kw(p.bool('keepdim', false)),
-  p.kw(unbiasedParam),
-] as const;
+// PyTorch 1.13's overloads of var (and std, varMean, stdMean) in one list:
+// var(input, dim, unbiased=True, keepdim=False), var(input, unbiased) and
+// var(input, dim=None, *, correction=1, keepdim=False).
+const varDimParam = p.custom(
+  'dim',
+  'int[]?|bool',
+  (v, owner): number | number[] | boolean | null => {
+    if (v === null || typeof v === 'boolean' || (typeof v === 'number' && Number.isInteger(v))) return v as number | boolean | null;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isInteger(x)))
+      throw new TypeError(`${owner}: argument 'dim' must be an integer, an array of integers or null, got ${fmtValue(v)}`);
+    return v as number[];
+  },
+  null,
+);
+const varParams = [T.tensor('input'), varDimParam, unbiasedParam, p.bool('keepdim', false), p.kw(p.optFloat('correction'))] as const;
+
+/** var(input, unbiased): a boolean where the dim goes is the unbiased flag. */
+function varDimArgs(
+  name: string,
+  dim: number | number[] | boolean | null,
+  unbiased: boolean | null,
+): { dim: number | number[] | null; unbiased: boolean | null } {
+  if (typeof dim !== 'boolean') return { dim, unbiased };
+  if (unbiased !== null) throw new TypeError(`${name}: got unbiased twice (as the second argument and by name)`);
+  return { dim: null, unbiased: dim };
+}
 
 /** The checks var and std share; returns the dims and the correction. */
 function varArgs(
   name: string,
   x: Tensor,
-  dim: number | number[] | null,
+  dim0: number | number[] | boolean | null,
   correction: number | null,
-  unbiased: boolean | null,
+  unbiased0: boolean | null,
 ): { dims: number[]; c: number } {
   if (!isFloating(x.dtype)) throw new TypeError(`${name}: expected a floating point tensor, got ${x.dtype}`);
+  const { dim, unbiased } = varDimArgs(name, dim0, unbiased0);
   if (correction !== null && unbiased !== null)
     throw new TypeError(`${name}: got both correction and unbiased; pass one (unbiased=false is correction=0)`);
   const dims = reduceDims(x, dim, name);
@@ -544,13 +590,256 @@ function boolReduce<const N extends 'any' | 'all'>(name: N) {
     `whether ${name === 'any' ? 'any element' : 'every element'} over dim (all dims when null) is nonzero, as bool`,
   );
   define(f, {
-    impl: ({ input, dim, keepdim }): Tensor =>
-      K.reduce(name === 'any' ? 'Any' : 'All', input, reduceDims(input, dim, name), keepdim, 'bool'),
+    // uint8 inputs give uint8 results, as PyTorch 1.13's.
+    impl: ({ input, dim, keepdim }): Tensor => {
+      const out = K.reduce(name === 'any' ? 'Any' : 'All', input, reduceDims(input, dim, name), keepdim, 'bool');
+      return input.dtype === 'uint8' ? K.cast(out, 'uint8', name) : out;
+    },
   });
   return f;
 }
 export const any = boolReduce('any');
 export const all = boolReduce('all');
+
+// ---- cumulative ops ----------------------------------------------------------------------------
+type ScanName = 'cumsum' | 'cumprod' | 'cummax' | 'cummin' | 'logcumsumexp';
+
+/** The scan kernel along normalised dim d (CPU-only: a CUDA tensor runs on a copy); x and the result share a dtype. */
+function scanKernel(name: ScanName, x: Tensor, d: number): [Tensor, Tensor | null] {
+  const cpu = K.toDevice(x, 'cpu', name);
+  const x1 = cpu._shape.length === 0 ? cpu._view([1], [1]) : cpu;
+  const out = K.output(x1._shape, x.dtype, name, 'cpu');
+  const withIndices = name === 'cummax' || name === 'cummin';
+  const indices = withIndices ? K.output(x1._shape, 'int64', name, 'cpu') : null;
+  if (x1.numel() > 0) native.scanDim(name, x1._ref(), d, out._ref(), indices?._ref());
+  const back = (t: Tensor) => K.toDevice(cpu._shape.length === 0 ? t._view([]) : t, x.device, name);
+  return [back(out), indices && back(indices)];
+}
+
+/** The sums from each position to the end of dim d: cumsum's gradient (differentiable). */
+function reverseCumsum(g: Tensor, d: number): Tensor {
+  return g.sum(d, true).sub(g.cumsum(d)).add(g);
+}
+
+/** x reversed along dim d (differentiable: an indexSelect). */
+function flipDim(x: Tensor, d: number): Tensor {
+  const n = x._shape[d];
+  const idx = K.output([n], 'int64', 'flip', 'cpu');
+  const data = idx._storage.data as BigInt64Array;
+  for (let i = 0; i < n; i++) data[i] = BigInt(n - 1 - i);
+  return x.indexSelect(d, K.toDevice(idx, x.device, 'flip'));
+}
+
+/** Integers and bools accumulate in int64, as PyTorch's cumsum and cumprod. */
+function scanDType(x: Tensor, dtype: DType | null): DType {
+  return dtype ?? (isFloating(x.dtype) ? x.dtype : 'int64');
+}
+
+export const cumsum = op(
+  'cumsum',
+  [T.tensor('input'), p.int('dim'), p.kw(dtypeParam)],
+  'running sums along dim; integers and bools sum in int64 (or the dtype given)',
+);
+define(cumsum, {
+  node: 'CumsumBackward0',
+  forward: ({ input, dim, dtype }) => {
+    const d = normDim(dim, input._shape.length, 'cumsum');
+    const x = K.cast(input, scanDType(input, dtype), 'cumsum');
+    return { out: scanKernel('cumsum', x, d)[0], save: { d, nd: input._shape.length } };
+  },
+  grads: { input: (g, { d, nd }) => (nd === 0 ? g : reverseCumsum(g, d)) },
+});
+
+/**
+ * cumprod's gradient when it is itself differentiated and x has zeros:
+ * grad_k = sum_{j >= k} g_j prod_{m <= j, m != k} x_m, built for each k
+ * from products that leave x_k out, O(n^2) as PyTorch's, so that every
+ * factor keeps its derivative (the masks of the first-order formula
+ * would drop the derivatives through the zeros).
+ */
+function cumprodBackwardTwice(g: Tensor, x: Tensor, d: number): Tensor {
+  const n = x._shape[d];
+  const ones = K.empty(keptShape(x._shape, [d]), x.dtype, 'cumprod', x.device).add(1);
+  const parts: Tensor[] = [];
+  for (let k = 0; k < n; k++) {
+    const before = k === 0 ? ones : x.narrow(d, 0, k).prod(d, true);
+    const after = k === n - 1 ? ones : cat([ones, x.narrow(d, k + 1, n - k - 1).cumprod(d)], d);
+    parts.push(
+      g
+        .narrow(d, k, n - k)
+        .mul(after.mul(before))
+        .sum(d, true),
+    );
+  }
+  return cat(parts, d);
+}
+
+export const cumprod = op(
+  'cumprod',
+  [T.tensor('input'), p.int('dim'), p.kw(dtypeParam)],
+  'running products along dim; integers and bools multiply in int64 (or the dtype given)',
+);
+define(cumprod, {
+  node: 'CumprodBackward0',
+  forward: ({ input, dim, dtype }) => {
+    const d = normDim(dim, input._shape.length, 'cumprod');
+    const x = K.cast(input, scanDType(input, dtype), 'cumprod');
+    // Note [Saved result].
+    const result = scanKernel('cumprod', x, d)[0];
+    return { out: result, save: { x, result, d } };
+  },
+  grads: {
+    // d out_j / d x_i = prod_{k <= j, k != i} x_k for j >= i. Before a row's
+    // first zero that is out_j / x_i; after it, every product has the zero;
+    // at it, the products run over x with that zero taken as 1 (PyTorch's
+    // cumprod_backward makes the same three cases).
+    input: (g, { x, result, d }) => {
+      if (x._shape.length === 0) return g;
+      if (isGradEnabled() && x.eq(0).any().item()) return cumprodBackwardTwice(g, x, d);
+      const zeros = x.eq(0);
+      const seen = zeros.cumsum(d); // zeros at or before each place
+      const before = seen.eq(0);
+      const atFirst = zeros.logicalAnd(seen.eq(1));
+      const safeX = where(before, x, 1);
+      const head = reverseCumsum(g.mul(result), d).div(safeX);
+      const prodsAt = where(atFirst, 1, x).cumprod(d);
+      const first = reverseCumsum(g.mul(prodsAt).mul(before.logicalNot()), d);
+      return where(before, head, where(atFirst, first, 0));
+    },
+  },
+});
+
+export const logcumsumexp = op(
+  'logcumsumexp',
+  [T.tensor('input'), p.int('dim')],
+  'log(cumsum(exp(input))) along dim, computed stably; floating inputs',
+);
+define(logcumsumexp, {
+  node: 'LogcumsumexpBackward0',
+  forward: ({ input, dim }) => {
+    if (!isFloating(input.dtype)) throw new TypeError(`logcumsumexp: expected a floating point tensor, got ${input.dtype}`);
+    const d = normDim(dim, input._shape.length, 'logcumsumexp');
+    // Note [Saved result].
+    const result = scanKernel('logcumsumexp', input, d)[0];
+    return { out: result, save: { x: input, result, d } };
+  },
+  grads: {
+    // sum_{j >= i} g_j exp(x_i - out_j), with g split by sign and summed in
+    // log space from the end, as PyTorch's logcumsumexp_backward.
+    input: (g, { x, result, d }) => {
+      if (x._shape.length === 0) return g;
+      const lowest = x.dtype === 'float32' ? -3.4028234663852886e38 : -Number.MAX_VALUE;
+      const logAbs = g.abs().log();
+      const fromEnd = (t: Tensor) => flipDim(flipDim(t, d).logcumsumexp(d), d);
+      const pos = fromEnd(where(g.gt(0), logAbs, lowest).sub(result))
+        .add(x)
+        .exp();
+      const neg = fromEnd(where(g.lt(0), logAbs, lowest).sub(result))
+        .add(x)
+        .exp();
+      return pos.sub(neg);
+    },
+  },
+});
+
+function cumExtremeOp<const N extends 'cummax' | 'cummin'>(name: N) {
+  const f = op(
+    name,
+    [T.tensor('input'), p.int('dim')],
+    `(values, indices) of the running ${name === 'cummax' ? 'maximum' : 'minimum'} along dim (a NaN stays; ties take the later index)`,
+    returns<ValuesIndices>(),
+  );
+  define(f, {
+    impl: ({ input, dim }): ValuesIndices => {
+      const d = normDim(dim, input._shape.length, name);
+      const [v, i] = scanKernel(name, input, d);
+      return valuesIndices(picked(input, v, d, i!, true, name === 'cummax' ? 'CummaxBackward0' : 'CumminBackward0'), i!);
+    },
+  });
+  return f;
+}
+export const cummax = cumExtremeOp('cummax');
+export const cummin = cumExtremeOp('cummin');
+
+export const cumsum_ = inplaceOf(cumsum);
+export const cumprod_ = inplaceOf(cumprod);
+
+// ---- varMean / stdMean / aminmax ----------------------------------------------------------------
+/** (var, mean) of varMean, as a named tuple. */
+export type VarMean = NamedTuple<readonly ['var', 'mean']>;
+/** (std, mean) of stdMean, as a named tuple. */
+export type StdMean = NamedTuple<readonly ['std', 'mean']>;
+
+function momentsOp<const N extends 'varMean' | 'stdMean'>(name: N) {
+  const isVar = name === 'varMean';
+  const f = op(
+    name,
+    varParams,
+    `(${isVar ? 'var' : 'std'}, mean) over dim in one call, with ${isVar ? 'var' : 'std'}'s correction / unbiased`,
+    returns<N extends 'varMean' ? VarMean : StdMean>(),
+  );
+  define(f, {
+    impl: ({ input, dim, unbiased, keepdim, correction }) => {
+      const { dim: d, unbiased: u } = varDimArgs(name, dim, unbiased);
+      const spread = (isVar ? variance : std)(input, d, { unbiased: u, keepdim, correction });
+      const m = mean(input, reduceDims(input, d, name), keepdim);
+      return (isVar ? namedTuple(['var', 'mean'], spread, m) : namedTuple(['std', 'mean'], spread, m)) as N extends 'varMean'
+        ? VarMean
+        : StdMean;
+    },
+  });
+  return f;
+}
+export const varMean = momentsOp('varMean');
+export const stdMean = momentsOp('stdMean');
+
+/** (min, max) of aminmax, as a named tuple. */
+export type MinMax = NamedTuple<readonly ['min', 'max']>;
+export const aminmax = op(
+  'aminmax',
+  [T.tensor('input'), p.kw(p.optInt('dim')), p.kw(p.bool('keepdim', false))],
+  '(min, max) over dim (all elements when null) in one call',
+  returns<MinMax>(),
+);
+define(aminmax, {
+  impl: ({ input, dim, keepdim }): MinMax => {
+    if (input.numel() === 0) throw new RangeError(`aminmax: cannot compute on an empty tensor of shape ${K.fmtShape(input._shape)}`);
+    if (dim !== null) {
+      const d = normDim(dim, input._shape.length, 'aminmax');
+      if (input._shape.length > 0 && input._shape[d] === 0) throw new RangeError(`aminmax: cannot reduce over the zero-size dim ${d}`);
+    }
+    // All dims with keepdim keeps every dim as 1, as PyTorch's.
+    const dims = dim === null ? [] : [dim];
+    return namedTuple(['min', 'max'], amin(input, dims, keepdim), amax(input, dims, keepdim));
+  },
+});
+
+// ---- nansum / nanmean ------------------------------------------------------------------------------
+export const nansum = op(
+  'nansum',
+  [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false), p.kw(dtypeParam)],
+  'sum over dim (all dims when null or []) with NaN counted as 0',
+);
+define(nansum, {
+  impl: ({ input, dim, keepdim, dtype }): Tensor => {
+    const x = isFloating(input.dtype) ? where(input.isnan(), 0, input) : input;
+    return sum(x, dim, keepdim, { dtype });
+  },
+});
+
+export const nanmean = op(
+  'nanmean',
+  [T.tensor('input'), p.dims('dim'), p.bool('keepdim', false), p.kw(dtypeParam)],
+  'mean over dim (all dims when null or []) of the non-NaN elements',
+);
+define(nanmean, {
+  impl: ({ input, dim, keepdim, dtype }): Tensor => {
+    if (!isFloating(dtype ?? input.dtype))
+      throw new TypeError(`nanmean: expected a floating point tensor or dtype, got ${dtype ?? input.dtype}`);
+    const kept = input.isnan().logicalNot();
+    return nansum(input, dim, keepdim, { dtype }).div(kept.sum(dim, keepdim));
+  },
+});
 
 // ---- the engine's gradient reduction ---------------------------------------------------------
 /** @internal Sums broadcast dims away so self has `shape` (the autograd engine's g.sumToShape). */

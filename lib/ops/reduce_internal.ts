@@ -1,8 +1,13 @@
-// Helpers of the reductions (reduce.ts) that other op families may use:
-// reduction dims, bringing a reduced gradient back to the input's shape,
-// and PyTorch's (values, indices) named tuple. Not a method module: these
-// are not Tensor methods.
+// Helpers of the reductions (reduce.ts, sort.ts) that other op families may
+// use: reduction dims, bringing a reduced gradient back to the input's
+// shape, PyTorch's named tuples, and the primitive that gives values picked
+// by a kernel (sort, topk, median, cummax) their gradient. Not a method
+// module: these are not Tensor methods.
 import { normDim, type Tensor } from '../tensor.js';
+import { define, op, tensorParam as T } from './op.js';
+import { as, param as p } from '../util/args.js';
+import * as K from './kernels.js';
+import { native } from '../backend/native.js';
 
 /**
  * Normalised, sorted, unique reduction dims; all dims when dim is absent or
@@ -37,13 +42,80 @@ export function unreduce(g: Tensor, shape: readonly number[], dims: readonly num
   return g.reshape(keptShape(shape, dims)).expand(shape.slice());
 }
 
+/** A tuple of tensors, one per name: `NamedTuple<['values', 'indices']>` is `[Tensor, Tensor]`. */
+export type TensorTuple<Names extends readonly string[]> = { -readonly [I in keyof Names]: Tensor };
+
 /**
- * PyTorch's named tuple (values, indices), as API.md has it: an array with
- * named properties, so `const [values, indices] = x.max(1)` and
- * `x.max(1).values` both work.
+ * PyTorch's named tuples (torch.return_types.sort, ...), as API.md has them:
+ * an array with named properties, so `const [values, indices] = x.sort()`
+ * and `x.sort().values` both work.
  */
+export type NamedTuple<Names extends readonly string[]> = TensorTuple<Names> & { readonly [K in Names[number]]: Tensor };
+
+export function namedTuple<const Names extends readonly string[]>(names: Names, ...tensors: TensorTuple<Names>): NamedTuple<Names> {
+  const out = tensors.slice() as unknown as Tensor[] & Record<string, Tensor>;
+  names.forEach((n, i) => {
+    out[n] = out[i];
+  });
+  return out as unknown as NamedTuple<Names>;
+}
+
+/** The (values, indices) named tuple of max(dim), sort, topk, kthvalue, median, mode, cummax. */
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
 
 export function valuesIndices(values: Tensor, indices: Tensor): ValuesIndices {
-  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+  return namedTuple(['values', 'indices'], values, indices) as unknown as ValuesIndices;
 }
+
+// ---- values a kernel picked ------------------------------------------------------------
+/**
+ * Zeros of `shape` with src added at index along dim: the gradient of the
+ * value-picking ops, differentiable again in src. The indices are the
+ * kernels' own, so unchecked. Added, not written: cummax picks one place
+ * for several outputs.
+ */
+export const scatterAddIntoZeros = op(
+  'scatterAdd',
+  [T.tensor('src'), p.custom('shape', 'int[]', as<readonly number[]>), p.int('dim'), T.tensor('index')],
+  'src added into zeros of shape at index along dim',
+);
+define(scatterAddIntoZeros, {
+  node: 'ScatterAddBackward0',
+  forward: ({ src, shape, dim, index }) => {
+    const out = K.empty(shape, src.dtype, 'scatterAdd', src.device);
+    if (src.numel() > 0) native.scatterAdd(out._ref(), dim, index._ref(), K.contiguous(src)._ref());
+    return { out, save: { dim, index } };
+  },
+  grads: { src: (g, { dim, index }) => g.gather(dim, index) },
+});
+
+/**
+ * The values a kernel picked from input at index along dim (sort, topk,
+ * kthvalue, median(dim), mode, cummax), given the autograd node PyTorch
+ * names: the kernel computes values and indices in one call, and this
+ * primitive attaches them to input's history. index is in keepdim form
+ * (size 1 along dim where the op reduces); the gradient goes back to the
+ * picked places, as PyTorch's value_selecting_reduction_backward.
+ */
+export const picked = op(
+  'picked',
+  [
+    T.tensor('input'),
+    p.custom('values', 'Tensor', as<Tensor>),
+    p.int('dim'),
+    T.tensor('index'),
+    p.bool('keepdim'),
+    p.custom('node', 'str', as<string>),
+  ],
+  "values picked from input at index along dim, with the picking op's gradient",
+);
+define(picked, {
+  node: ({ node }) => node,
+  forward: ({ input, values, dim, index, keepdim }) => ({ out: values, save: { shape: input._shape, dim, index, keepdim } }),
+  grads: {
+    input: (g, { shape, dim, index, keepdim }) => {
+      if (shape.length === 0) return g.reshape([]);
+      return scatterAddIntoZeros(keepdim ? g : g.unsqueeze(dim), shape, dim, index);
+    },
+  },
+});

@@ -1025,3 +1025,153 @@ void softmaxBackward(const TensorView& y, const TensorView& gy, int dim, bool lo
 }
 
 }  // namespace kd
+
+// ---- sort and scans along one dim ----------------------------------------------------
+// Both walk "rows": the elements of x along dim for one index of the other
+// dims. Rows are independent, so they run in parallel, one row per
+// iteration; the results do not depend on the thread count.
+namespace kd {
+
+namespace {
+
+// Element offset of row r (row-major over the dims other than dim) in v.
+int64_t rowOffset(const TensorView& v, int dim, int64_t r) {
+  int64_t off = 0;
+  for (int d = v.ndim - 1; d >= 0; --d) {
+    if (d == dim) continue;
+    off += (r % v.shape[d]) * v.strides[d];
+    r /= v.shape[d];
+  }
+  return off;
+}
+
+template <typename T>
+inline bool nanOf(T v) {
+  if constexpr (std::is_floating_point_v<T>) return std::isnan(v);
+  else return false;
+}
+
+// NaN sorts as the largest value, as in PyTorch.
+template <typename T>
+inline bool lessNaNLargest(T a, T b) {
+  return a < b || (nanOf(b) && !nanOf(a));
+}
+
+template <typename T>
+void sortTyped(const TensorView& x, int dim, bool descending, const TensorView& values, const TensorView& indices) {
+  const int64_t n = x.shape[dim];
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  const int64_t sx = x.strides[dim], sv = values.strides[dim], si = indices.strides[dim];
+  const T* xp = x.ptr<T>();
+  T* vp = values.ptr<T>();
+  int64_t* ip = indices.ptr<int64_t>();
+  parallelFor(0, rows, std::max<int64_t>(1, kGrainElems / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    std::vector<T> vals(static_cast<size_t>(n));
+    std::vector<int64_t> idx(static_cast<size_t>(n));
+    for (int64_t r = b; r < e; ++r) {
+      const T* row = xp + rowOffset(x, dim, r);
+      for (int64_t k = 0; k < n; ++k) {
+        vals[k] = row[k * sx];
+        idx[k] = k;
+      }
+      // Always stable: PyTorch's CPU sort is, stable=True or not, and
+      // equal keys then keep their order in both directions.
+      if (descending)
+        std::stable_sort(idx.begin(), idx.end(),
+                         [&](int64_t a, int64_t c) { return lessNaNLargest(vals[c], vals[a]); });
+      else
+        std::stable_sort(idx.begin(), idx.end(),
+                         [&](int64_t a, int64_t c) { return lessNaNLargest(vals[a], vals[c]); });
+      T* vo = vp + rowOffset(values, dim, r);
+      int64_t* io = ip + rowOffset(indices, dim, r);
+      for (int64_t k = 0; k < n; ++k) {
+        vo[k * sv] = vals[idx[k]];
+        io[k * si] = idx[k];
+      }
+    }
+  });
+}
+
+// Running sums and products accumulate in double (int64 for integers), as
+// PyTorch's CPU scans do, and round each output to the output's dtype.
+template <typename T>
+using ScanAcc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
+
+template <typename T>
+void scanTyped(ScanOp op, const TensorView& x, int dim, const TensorView& out, const TensorView& indices) {
+  const int64_t n = x.shape[dim];
+  const int64_t rows = n == 0 ? 0 : x.numel() / n;
+  const int64_t sx = x.strides[dim], so = out.strides[dim];
+  const int64_t si = indices.data ? indices.strides[dim] : 0;
+  const T* xp = x.ptr<T>();
+  T* op_ = out.ptr<T>();
+  int64_t* ip = indices.data ? indices.ptr<int64_t>() : nullptr;
+  parallelFor(0, rows, std::max<int64_t>(1, kGrainElems / std::max<int64_t>(n, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const T* row = xp + rowOffset(x, dim, r);
+      T* o = op_ + rowOffset(out, dim, r);
+      switch (op) {
+        case ScanOp::Cumsum: {
+          ScanAcc<T> acc = 0;
+          for (int64_t k = 0; k < n; ++k) o[k * so] = static_cast<T>(acc += static_cast<ScanAcc<T>>(row[k * sx]));
+          break;
+        }
+        case ScanOp::Cumprod: {
+          ScanAcc<T> acc = 1;
+          for (int64_t k = 0; k < n; ++k) o[k * so] = static_cast<T>(acc *= static_cast<ScanAcc<T>>(row[k * sx]));
+          break;
+        }
+        case ScanOp::Cummax:
+        case ScanOp::Cummin: {
+          // A later equal value takes the index, and a NaN sticks, as in PyTorch.
+          int64_t* io = ip + rowOffset(indices, dim, r);
+          const bool isMax = op == ScanOp::Cummax;
+          T best = row[0];
+          int64_t bi = 0;
+          for (int64_t k = 0; k < n; ++k) {
+            const T v = row[k * sx];
+            if (!nanOf(best) && (nanOf(v) || (isMax ? v >= best : v <= best))) {
+              best = v;
+              bi = k;
+            }
+            o[k * so] = best;
+            io[k * si] = bi;
+          }
+          break;
+        }
+        case ScanOp::LogCumSumExp: {
+          if constexpr (std::is_floating_point_v<T>) {
+            double acc = -std::numeric_limits<double>::infinity();
+            for (int64_t k = 0; k < n; ++k) {
+              const double v = static_cast<double>(row[k * sx]);
+              const double hi = std::max(acc, v), lo = std::min(acc, v);
+              // log(e^a + e^b) from the larger term; -inf + -inf and NaN pass through.
+              if (std::isnan(v) || std::isnan(acc)) acc = std::numeric_limits<double>::quiet_NaN();
+              else if (hi == -std::numeric_limits<double>::infinity()) acc = hi;
+              else if (hi == std::numeric_limits<double>::infinity()) acc = hi;
+              else acc = hi + std::log1p(std::exp(lo - hi));
+              o[k * so] = static_cast<T>(acc);
+            }
+          } else {
+            throw KernelError("logcumsumexp: expected a floating dtype");
+          }
+          break;
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void sortDim(const TensorView& x, int dim, bool descending, const TensorView& values, const TensorView& indices) {
+  KD_DISPATCH_ALL(x.dtype, sortTyped<scalar_t>(x, dim, descending, values, indices));
+}
+
+void scanDim(ScanOp op, const TensorView& x, int dim, const TensorView& out, const TensorView& indices) {
+  if ((op == ScanOp::Cummax || op == ScanOp::Cummin) && indices.data == nullptr && x.numel() > 0)
+    throw KernelError("scan: cummax/cummin need an indices tensor");
+  KD_DISPATCH_ALL(x.dtype, scanTyped<scalar_t>(op, x, dim, out, indices));
+}
+
+}  // namespace kd
