@@ -75,6 +75,38 @@ function nonzero(mask: Tensor, op: string): Tensor[] {
   });
 }
 
+/**
+ * The coordinates of x's nonzero entries (NaN counts as nonzero), one int64
+ * [n] tensor per dim on x's device; a 0-d x counts as a one-element vector.
+ */
+export function nonzeroCoords(x: Tensor, op: string): Tensor[] {
+  const mask = K.cast(x, 'bool', op);
+  return nonzero(mask._shape.length === 0 ? mask._view([1], [1]) : mask, op);
+}
+
+/** torch.nonzero's [n, x.dim()] int64 tensor of the coordinates of x's nonzero entries. */
+export function nonzeroMatrix(x: Tensor, op: string): Tensor {
+  const flat = K.toDevice(K.cast(x, 'bool', op), 'cpu', op, true)._storage.data as ArrayLike<number>;
+  const shape = x._shape;
+  const strides = K.contiguousStrides(shape);
+  let n = 0;
+  for (let i = 0; i < flat.length; i++) if (flat[i]) n++;
+  const out = K.empty([n, shape.length], 'int64', op, 'cpu');
+  const data = out._storage.data as BigInt64Array;
+  let k = 0;
+  for (let i = 0; i < flat.length; i++) {
+    if (!flat[i]) continue;
+    for (let d = 0; d < shape.length; d++) data[k++] = BigInt(Math.floor(i / strides[d]) % shape[d]);
+  }
+  return K.toDevice(out, x.device, op);
+}
+
+/** The values of an int64 index tensor, read on the host. */
+export function indexValues(index: Tensor, op: string): number[] {
+  const host = K.toDevice(K.contiguous(index), 'cpu', op, true);
+  return Array.from(host._storage.data as BigInt64Array, Number);
+}
+
 interface Plan {
   basic: ((t: Tensor) => Meta) | null;
   basicName: 'SelectBackward0' | 'SliceBackward0';

@@ -1,16 +1,19 @@
 // Ops that are torch functions but not Tensor methods (Note [Method
 // modules] in tensor_methods.ts), each declared once (lib/ops/op.ts):
-// joining a list of tensors (cat, concat, stack), and where(condition,
-// input, other), whose first parameter is the condition. PyTorch's
-// Tensor.where(condition, other) binds self to the second parameter; it is
-// not offered, as before.
+// joining a list of tensors (cat, concat, stack), einsum, and
+// where(condition, input, other), whose first parameter is the condition
+// (where(condition) alone is nonzero(condition, { asTuple: true })).
+// PyTorch's Tensor.where(condition, other) binds self to the second
+// parameter; it is not offered, as before.
 import { Tensor, normDim } from '../tensor.js';
 import { aliasOf, define, op, tensorParam as T } from './op.js';
-import { param as p } from '../util/args.js';
+import { param as p, checkOptions, fmtValue, isOptions, type CallArgs } from '../util/args.js';
 import * as K from './kernels.js';
 import { native, makeRef } from '../backend/native.js';
 import { promoteTypes } from '../dtype.js';
-import { unsqueeze } from './shape.js';
+import { diagonal, permute, reshape, unsqueeze } from './shape.js';
+import { bmm } from './matmul.js';
+import { nonzeroCoords } from './index_internal.js';
 
 /** PyTorch's legacy empty tensor: a 1-d [0] joins anything (and is skipped). */
 const isLegacyEmpty = (t: Tensor) => t._shape.length === 1 && t._shape[0] === 0;
@@ -85,12 +88,12 @@ define(stack, {
   },
 });
 
-export const where = op(
+const whereOp = op(
   'where',
   [T.tensor('condition'), T.tensorOrScalar('input'), T.tensorOrScalar('other')],
-  'input where condition is true, else other (broadcast and promoted)',
+  'input where condition is true, else other (broadcast and promoted); where(condition) alone is nonzero(condition, { asTuple: true })',
 );
-define(where, {
+define(whereOp, {
   node: 'WhereBackward0',
   forward: ({ condition: cond, input: a, other: b }) => {
     if (cond.dtype !== 'bool' && cond.dtype !== 'uint8') throw new TypeError(`where: condition must be a bool tensor, got ${cond.dtype}`);
@@ -117,7 +120,223 @@ define(where, {
     return { out, save: cond };
   },
   grads: {
-    input: (g, cond) => where(cond, g, 0),
-    other: (g, cond) => where(cond, 0, g),
+    input: (g, cond) => whereOp(cond, g, 0),
+    other: (g, cond) => whereOp(cond, 0, g),
+  },
+});
+
+/**
+ * torch.where(condition, input, other): input where condition is true,
+ * else other (broadcast and promoted). torch.where(condition) alone is
+ * torch.nonzero(condition, { asTuple: true }).
+ */
+export function where(condition: Tensor, opts?: Record<string, never>): Tensor[];
+export function where(opts: { condition: Tensor }): Tensor[];
+export function where(...args: CallArgs<(typeof whereOp)['spec']['params']>): Tensor;
+export function where(...args: unknown[]): Tensor | Tensor[] {
+  const opts = args.length > 0 && isOptions(args[args.length - 1]) ? (args[args.length - 1] as Record<string, unknown>) : null;
+  const n = opts ? args.length - 1 : args.length;
+  const named = (k: string) => opts !== null && opts[k] !== undefined;
+  // where(condition) alone, the condition given positionally or by name.
+  if (n <= 1 && !named('input') && !named('other')) {
+    checkOptions('where', opts, ['condition', 'input', 'other']);
+    const cond = n === 1 ? args[0] : opts?.condition;
+    if (n === 1 && named('condition')) throw new TypeError("where: got multiple values for argument 'condition'");
+    if (!(cond instanceof Tensor)) throw new TypeError(`where: argument 'condition' must be a Tensor, got ${fmtValue(cond)}`);
+    return nonzeroCoords(cond, 'where');
+  }
+  return (whereOp as unknown as (...a: unknown[]) => Tensor)(...args);
+}
+Object.defineProperty(where, 'spec', { value: whereOp.spec });
+
+// ---- einsum ----------------------------------------------------------------------------------
+// Note [einsum]: each operand's repeated labels become diagonals, labels
+// only it has (and the output lacks) are summed at once, then operands
+// join left to right, each pair as one bmm over [batch, kept-left,
+// contracted] x [batch, contracted, kept-right]; what is left is summed and
+// permuted to the output. Every step is an op, so autograd (and double
+// backward) comes for free. Ellipsis dims get labels of their own,
+// aligned from the right and broadcast like batch dims.
+
+/** A parsed operand: one label per dim ('.0', '.1', ... for ellipsis dims). */
+interface Term {
+  labels: string[];
+  t: Tensor;
+}
+
+function parseTerm(spec: string, t: Tensor, i: number, nEll: number | null): string[] {
+  const at = spec.indexOf('...');
+  const letters = at < 0 ? spec : spec.slice(0, at) + spec.slice(at + 3);
+  if (letters.includes('.')) throw new RangeError(`einsum: invalid ellipsis in the subscripts of operand ${i} ('${spec}')`);
+  for (const ch of letters)
+    if (!/[a-zA-Z]/.test(ch))
+      throw new RangeError(`einsum: invalid subscript '${ch}' for operand ${i}: subscripts must be letters in [a-zA-Z]`);
+  const n = t._shape.length;
+  if (at < 0) {
+    if (letters.length !== n)
+      throw new RangeError(
+        `einsum: the number of subscripts in the equation (${letters.length}) does not match the number of dimensions (${n}) for operand ${i} and no ellipsis was given`,
+      );
+    return [...letters];
+  }
+  const e = n - letters.length;
+  if (e < 0)
+    throw new RangeError(
+      `einsum: the number of subscripts in the equation (${letters.length}) is more than the number of dimensions (${n}) for operand ${i}`,
+    );
+  const total = nEll ?? e;
+  const ell = Array.from({ length: e }, (_, k) => `.${total - e + k}`);
+  return [...spec.slice(0, at), ...ell, ...spec.slice(at + 3)];
+}
+
+/** t with the dims of `labels` reordered to `order` (a permutation of labels). */
+function permuteTo(x: Term, order: string[]): Tensor {
+  const perm = order.map((l) => x.labels.indexOf(l));
+  return perm.every((d, i) => d === i) ? x.t : permute(x.t, perm);
+}
+
+/** Sums x over the labels in `drop`. */
+function sumLabels(x: Term, drop: Set<string>): Term {
+  const dims = x.labels.map((l, d) => (drop.has(l) ? d : -1)).filter((d) => d >= 0);
+  if (dims.length === 0) return x;
+  return { t: x.t.sum(dims), labels: x.labels.filter((l) => !drop.has(l)) };
+}
+
+/** x with each repeated label taken along its diagonal (the label then appears once). */
+function diagonalize(x: Term): Term {
+  let { t, labels } = x;
+  for (;;) {
+    const d1 = labels.findIndex((l, i) => labels.indexOf(l) !== i);
+    if (d1 < 0) return { t, labels };
+    const d0 = labels.indexOf(labels[d1]);
+    if (t._shape[d0] !== t._shape[d1])
+      throw new RangeError(
+        `einsum: subscript ${labels[d1]} is repeated for an operand but the sizes don't match, ${t._shape[d0]} != ${t._shape[d1]}`,
+      );
+    t = diagonal(t, 0, d0, d1);
+    labels = [...labels.filter((_, k) => k !== d0 && k !== d1), labels[d0]];
+  }
+}
+
+/** The contraction of a and b: labels in `keep` stay; shared labels not kept are summed. */
+function contract(a: Term, b: Term, keep: Set<string>, size: Map<string, number>): Term {
+  const inB = new Set(b.labels),
+    inA = new Set(a.labels);
+  const batch = a.labels.filter((l) => inB.has(l) && keep.has(l));
+  const sum = a.labels.filter((l) => inB.has(l) && !keep.has(l));
+  const left = a.labels.filter((l) => !inB.has(l));
+  const right = b.labels.filter((l) => !inA.has(l));
+  // Broadcast size-1 dims of the shared labels (reshape below merges them).
+  const full = (x: Term, order: string[]): Tensor => {
+    const t = permuteTo(x, order);
+    const target = order.map((l, k) => (batch.includes(l) || sum.includes(l) ? size.get(l)! : t._shape[k]));
+    return target.every((s, k) => s === t._shape[k]) ? t : t.expand(target);
+  };
+  const sz = (ls: string[], x: Term) =>
+    ls.map((l) => (batch.includes(l) || sum.includes(l) ? size.get(l)! : x.t._shape[x.labels.indexOf(l)]));
+  const nb = K.numelOf(sz(batch, a)),
+    nl = K.numelOf(sz(left, a)),
+    nc = K.numelOf(sz(sum, a)),
+    nr = K.numelOf(sz(right, b));
+  const A = reshape(full(a, [...batch, ...left, ...sum]), [nb, nl, nc]);
+  const B = reshape(full(b, [...batch, ...sum, ...right]), [nb, nc, nr]);
+  const out = reshape(bmm(A, B), [...sz(batch, a), ...sz(left, a), ...sz(right, b)]);
+  return { t: out, labels: [...batch, ...left, ...right] };
+}
+
+const operandsParam = {
+  ...p.custom('operands', 'Tensor...', (v, o): Tensor[] => {
+    const list = Array.isArray(v) && v.length === 1 && Array.isArray(v[0]) ? (v[0] as unknown[]) : (v as unknown[]);
+    if (!Array.isArray(list) || !list.every((t) => t instanceof Tensor))
+      throw new TypeError(`${o}: operands must be Tensors (spread or as one array), got ${fmtValue(v)}`);
+    return list as Tensor[];
+  }),
+  rest: true as const,
+};
+
+export const einsum = op(
+  'einsum',
+  [
+    p.custom('equation', 'str', (v, o): string => {
+      if (typeof v !== 'string') throw new TypeError(`${o}: argument 'equation' must be a string, got ${fmtValue(v)}`);
+      return v;
+    }),
+    operandsParam,
+  ],
+  "Einstein summation: einsum('ij,jk->ik', a, b) (operands spread or as one array; '...', repeated and implicit output labels as in PyTorch)",
+);
+define(einsum, {
+  impl: ({ equation, operands }): Tensor => {
+    if (operands.length === 0) throw new TypeError('einsum: must provide at least one operand');
+    K.sameDeviceAll('einsum', operands);
+    for (const t of operands)
+      if (t.dtype !== operands[0].dtype)
+        throw new TypeError(`einsum: expected all operands to have the same dtype, got ${operands[0].dtype} and ${t.dtype}`);
+    const eq = equation.replace(/\s+/g, '');
+    const arrow = eq.indexOf('->');
+    const lhs = arrow < 0 ? eq : eq.slice(0, arrow);
+    const specs = lhs.split(',');
+    if (specs.length !== operands.length)
+      throw new RangeError(`einsum: ${specs.length} operand subscripts in '${equation}' but ${operands.length} operands were given`);
+    // Ellipsis dims: as many as the operand that has the most.
+    let nEll = 0;
+    specs.forEach((s, i) => {
+      if (s.includes('...')) nEll = Math.max(nEll, operands[i]._shape.length - (s.length - 3));
+    });
+    let terms: Term[] = specs.map((s, i) => ({ t: operands[i], labels: parseTerm(s, operands[i], i, nEll) }));
+    const ellLabels = Array.from({ length: nEll }, (_, k) => `.${k}`);
+    // The output's labels: given, or the ellipsis then the labels seen once, sorted (PyTorch's implicit form).
+    let out: string[];
+    if (arrow >= 0) {
+      const rhs = eq.slice(arrow + 2);
+      const at = rhs.indexOf('...');
+      const letters = at < 0 ? rhs : rhs.slice(0, at) + rhs.slice(at + 3);
+      if (letters.includes('.') || letters.includes('-') || letters.includes('>'))
+        throw new RangeError(`einsum: invalid output subscripts '${rhs}'`);
+      out = at < 0 ? [...letters] : [...rhs.slice(0, at), ...ellLabels, ...rhs.slice(at + 3)];
+      for (const l of out) {
+        if (!/^[a-zA-Z]$|^\.\d+$/.test(l)) throw new RangeError(`einsum: invalid subscript '${l}' in the output`);
+        if (out.indexOf(l) !== out.lastIndexOf(l))
+          throw new RangeError(`einsum: output subscript ${l} appears more than once in the output`);
+        if (!l.startsWith('.') && !terms.some((x) => x.labels.includes(l)))
+          throw new RangeError(`einsum: output subscript ${l} does not appear in the equation for any input operand`);
+      }
+    } else {
+      const count = new Map<string, number>();
+      for (const x of terms) for (const l of x.labels) if (!l.startsWith('.')) count.set(l, (count.get(l) ?? 0) + 1);
+      out = [...ellLabels, ...[...count.keys()].filter((l) => count.get(l) === 1).sort()];
+    }
+    // Sizes per label; a size-1 dim broadcasts.
+    const size = new Map<string, number>();
+    for (const x of terms) {
+      x.labels.forEach((l, d) => {
+        const s = x.t._shape[d],
+          prev = size.get(l);
+        if (prev === undefined || prev === 1) size.set(l, s);
+        else if (s !== 1 && s !== prev)
+          throw new RangeError(`einsum: operands do not broadcast with remapped shapes: subscript ${l} has sizes ${prev} and ${s}`);
+      });
+    }
+    terms = terms.map(diagonalize);
+    const outSet = new Set(out);
+    const usedLater = (from: number) => {
+      const s = new Set<string>(outSet);
+      for (let j = from; j < terms.length; j++) for (const l of terms[j].labels) s.add(l);
+      return s;
+    };
+    // Labels only one operand has and the output lacks are summed first.
+    terms = terms.map((x, i) => {
+      const others = new Set<string>(outSet);
+      terms.forEach((y, j) => j !== i && y.labels.forEach((l) => others.add(l)));
+      return sumLabels(x, new Set(x.labels.filter((l) => !others.has(l))));
+    });
+    let acc = terms[0];
+    for (let i = 1; i < terms.length; i++) acc = contract(acc, terms[i], usedLater(i + 1), size);
+    acc = sumLabels(acc, new Set(acc.labels.filter((l) => !outSet.has(l))));
+    // Labels the output has but no operand kept (size-1 broadcasts) are already there; reorder.
+    let r = permuteTo(acc, out);
+    const want = out.map((l) => size.get(l)!);
+    if (want.some((s, k) => s !== r._shape[k])) r = r.expand(want);
+    return r;
   },
 });

@@ -5,7 +5,8 @@
 // (Note [Method modules] in tensor_methods.ts): every export is a Tensor
 // method and torch.x.
 import type { Tensor } from '../tensor.js';
-import { define, op, tensorParam as T, type Saving } from './op.js';
+import { aliasOf, define, op, tensorParam as T, type Saving } from './op.js';
+import { param as p } from '../util/args.js';
 import * as K from './kernels.js';
 import { native, makeRef } from '../backend/native.js';
 import { isFloating } from '../dtype.js';
@@ -191,3 +192,75 @@ define(mv, {
     return matmul(a, v);
   },
 });
+
+// ---- outer products and the add-products (beta * input + alpha * product) ----------------------
+export const outer = op(
+  'outer',
+  [T.tensor('input'), T.tensor('vec2')],
+  'the outer product of two 1-D tensors: out[i][j] = input[i] * vec2[j]',
+);
+define(outer, {
+  impl: ({ input, vec2 }): Tensor => {
+    if (input._shape.length !== 1 || vec2._shape.length !== 1)
+      throw new RangeError(`outer: expected 1-D tensors, got shapes ${K.fmtShape(input._shape)} and ${K.fmtShape(vec2._shape)}`);
+    return input.reshape([input._shape[0], 1]).mul(vec2.reshape([1, vec2._shape[0]]));
+  },
+});
+export const ger = aliasOf(outer, 'ger');
+
+/**
+ * beta * input + alpha * product, input broadcast to the product's shape;
+ * with beta 0 input is ignored (its NaNs too), as in PyTorch.
+ */
+function addScaled(op: string, input: Tensor, prod: Tensor, beta: number, alpha: number): Tensor {
+  if (input.device !== prod.device) throw K.deviceMismatch(op, input.device, prod.device);
+  const shape = K.broadcastShapes(input._shape, prod._shape, op);
+  if (shape.join() !== prod._shape.join())
+    throw new RangeError(`${op}: input ${K.fmtShape(input._shape)} does not broadcast to the product's shape ${K.fmtShape(prod._shape)}`);
+  if (!isFloating(prod.dtype) && (!Number.isInteger(beta) || !Number.isInteger(alpha)))
+    throw new TypeError(`${op}: beta and alpha must be integers for ${prod.dtype} tensors, got ${beta} and ${alpha}`);
+  const p = alpha === 1 ? prod : prod.mul(alpha);
+  if (beta === 0) return p;
+  return (beta === 1 ? input : input.mul(beta)).add(p);
+}
+
+const scales = [p.kw(p.float('beta', 1)), p.kw(p.float('alpha', 1))] as const;
+
+export const addmm = op(
+  'addmm',
+  [T.tensor('input'), T.tensor('mat1'), T.tensor('mat2'), ...scales],
+  'beta * input + alpha * (mat1 @ mat2), for 2-D mat1 and mat2',
+);
+define(addmm, { impl: ({ input, mat1, mat2, beta, alpha }): Tensor => addScaled('addmm', input, mm(mat1, mat2), beta, alpha) });
+
+export const baddbmm = op(
+  'baddbmm',
+  [T.tensor('input'), T.tensor('batch1'), T.tensor('batch2'), ...scales],
+  'beta * input + alpha * bmm(batch1, batch2), for 3-D batch1 and batch2',
+);
+define(baddbmm, {
+  impl: ({ input, batch1, batch2, beta, alpha }): Tensor => addScaled('baddbmm', input, bmm(batch1, batch2), beta, alpha),
+});
+
+export const addbmm = op(
+  'addbmm',
+  [T.tensor('input'), T.tensor('batch1'), T.tensor('batch2'), ...scales],
+  'beta * input + alpha * (the sum over the batch of bmm(batch1, batch2))',
+);
+define(addbmm, {
+  impl: ({ input, batch1, batch2, beta, alpha }): Tensor => addScaled('addbmm', input, bmm(batch1, batch2).sum(0), beta, alpha),
+});
+
+export const addmv = op(
+  'addmv',
+  [T.tensor('input'), T.tensor('mat'), T.tensor('vec'), ...scales],
+  'beta * input + alpha * (mat @ vec), for a 2-D mat and a 1-D vec',
+);
+define(addmv, { impl: ({ input, mat, vec, beta, alpha }): Tensor => addScaled('addmv', input, mv(mat, vec), beta, alpha) });
+
+export const addr = op(
+  'addr',
+  [T.tensor('input'), T.tensor('vec1'), T.tensor('vec2'), ...scales],
+  'beta * input + alpha * outer(vec1, vec2)',
+);
+define(addr, { impl: ({ input, vec1, vec2, beta, alpha }): Tensor => addScaled('addr', input, outer(vec1, vec2), beta, alpha) });

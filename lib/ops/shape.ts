@@ -9,7 +9,9 @@ import { Tensor, normDim } from '../tensor.js';
 import { define, op, returns, tensorParam as T } from './op.js';
 import { param as p, fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
-import { inferSize, markMultiOutput, sliceBy, viewOf, viewStrides } from './shape_internal.js';
+import { diagonalEmbed, diagonalMeta, diagonalView, inferSize, markMultiOutput, sliceBy, viewOf, viewStrides } from './shape_internal.js';
+import { native } from '../backend/native.js';
+import { inplaceOf } from './inplace.js';
 
 /** int[]: a list of integers (never one integer). */
 function intList<N extends string>(name: N) {
@@ -410,5 +412,216 @@ define(repeat, {
         throw new RangeError(e.message.replace(/^\w+: /, 'repeat: '));
       throw e;
     }
+  },
+});
+
+// ---- triangles -------------------------------------------------------------------------------
+/** x with the entries outside the triangle zeroed: j - i <= k (lower) or >= k (upper) in the last two dims. */
+function triangle(x: Tensor, k: number, lower: boolean, op: string): Tensor {
+  const n = x._shape.length;
+  if (n < 2) throw new RangeError(`${op}: input tensor must have at least 2 dimensions, got shape ${K.fmtShape(x._shape)}`);
+  const R = x._shape[n - 2],
+    C = x._shape[n - 1];
+  const mask = K.empty([R, C], 'bool', op, 'cpu');
+  const m = mask._storage.data as Uint8ClampedArray;
+  for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) m[i * C + j] = (lower ? j - i <= k : j - i >= k) ? 1 : 0;
+  const out = K.output(x._shape, x.dtype, op, x.device);
+  native.where(
+    K.broadcastRef(K.toDevice(mask, x.device, op), x._shape),
+    x._ref(),
+    K.broadcastRef(K.empty([], x.dtype, op, x.device), x._shape),
+    out._ref(),
+  );
+  return out;
+}
+
+export const tril = op(
+  'tril',
+  [T.tensor('input'), p.int('diagonal', 0)],
+  'the lower triangle of the last two dims (j - i <= diagonal), the rest zeroed',
+);
+define(tril, {
+  node: 'TrilBackward0',
+  forward: ({ input, diagonal }) => ({ out: triangle(input, diagonal, true, 'tril'), save: diagonal }),
+  grads: { input: (g, k) => tril(g, k) },
+});
+export const triu = op(
+  'triu',
+  [T.tensor('input'), p.int('diagonal', 0)],
+  'the upper triangle of the last two dims (j - i >= diagonal), the rest zeroed',
+);
+define(triu, {
+  node: 'TriuBackward0',
+  forward: ({ input, diagonal }) => ({ out: triangle(input, diagonal, false, 'triu'), save: diagonal }),
+  grads: { input: (g, k) => triu(g, k) },
+});
+export const tril_ = inplaceOf(tril);
+export const triu_ = inplaceOf(triu);
+
+// ---- flip / roll ----------------------------------------------------------------------------------
+/** The entries of dim d of x at idx, in a new tensor (no autograd). */
+function takeAlong(x: Tensor, d: number, idx: number[], op: string): Tensor {
+  const it = K.empty([idx.length], 'int64', op, 'cpu');
+  const data = it._storage.data as BigInt64Array;
+  for (let i = 0; i < idx.length; i++) data[i] = BigInt(idx[i]);
+  const shape = x._shape.slice();
+  shape[d] = idx.length;
+  const out = K.output(shape, x.dtype, op, x.device);
+  native.indexSelect(x._ref(), d, K.toDevice(it, x.device, op)._ref(), out._ref());
+  return out;
+}
+
+/** Distinct normalised dims. */
+function distinctDims(dims: readonly number[], n: number, op: string): number[] {
+  const out = dims.map((d) => normDim(d, n, op));
+  out.forEach((d, i) => {
+    if (out.indexOf(d) !== i) throw new RangeError(`${op}: dim ${d} appears multiple times in the list of dims`);
+  });
+  return out;
+}
+
+export const flip = op('flip', [T.tensor('input'), p.sizes('dims')], 'input with the order of entries reversed along dims (a copy)');
+define(flip, {
+  node: 'FlipBackward0',
+  forward: ({ input, dims }) => {
+    const n = input._shape.length;
+    const ds = distinctDims(dims, n, 'flip');
+    let out = input;
+    // A 0-d tensor has nothing to reverse (normDim accepts dims 0 and -1 for it).
+    if (n > 0)
+      for (const d of ds) {
+        const size = input._shape[d];
+        out = takeAlong(
+          out,
+          d,
+          Array.from({ length: size }, (_, i) => size - 1 - i),
+          'flip',
+        );
+      }
+    return { out: out === input ? K.clone(input, 'flip') : out, save: ds };
+  },
+  grads: { input: (g, ds) => flip(g, ds) },
+});
+
+export const fliplr = op('fliplr', [T.tensor('input')], 'input flipped left to right (dim 1); needs 2 dims or more');
+define(fliplr, {
+  impl: ({ input }): Tensor => {
+    if (input._shape.length < 2) throw new RangeError(`fliplr: input must be >= 2-d, got shape ${K.fmtShape(input._shape)}`);
+    return flip(input, [1]);
+  },
+});
+export const flipud = op('flipud', [T.tensor('input')], 'input flipped upside down (dim 0); needs 1 dim or more');
+define(flipud, {
+  impl: ({ input }): Tensor => {
+    if (input._shape.length < 1) throw new RangeError(`flipud: input must be >= 1-d, got shape ${K.fmtShape(input._shape)}`);
+    return flip(input, [0]);
+  },
+});
+
+const asList = (v: number | number[]) => (Array.isArray(v) ? v : [v]);
+
+export const roll = op(
+  'roll',
+  [T.tensor('input'), p.ints('shifts'), p.ints('dims', [])],
+  'input with its entries shifted along dims by shifts, wrapping around (flattened when dims is empty)',
+);
+define(roll, {
+  node: 'RollBackward0',
+  forward: ({ input, shifts: sh, dims: dm }) => {
+    const shifts = asList(sh),
+      dims = asList(dm);
+    if (dims.length === 0) {
+      if (shifts.length !== 1) throw new RangeError(`roll: shifts and dims must align when dims is empty (got ${shifts.length} shifts)`);
+    } else if (shifts.length !== dims.length) {
+      throw new RangeError(`roll: shifts and dimensions must align. shifts: ${shifts.length}, dims: ${dims.length}`);
+    }
+    const one = (x: Tensor, d: number, s: number): Tensor => {
+      const size = x._shape[d];
+      if (size === 0) return x;
+      return takeAlong(
+        x,
+        d,
+        Array.from({ length: size }, (_, i) => (((i - s) % size) + size) % size),
+        'roll',
+      );
+    };
+    let out: Tensor;
+    if (dims.length === 0) out = one(K.contiguous(input)._view([input.numel()]), 0, shifts[0])._view(input._shape.slice());
+    else {
+      if (input._shape.length === 0) throw new RangeError(`roll: dimension specified as ${dims[0]} but tensor has no dimensions`);
+      out = input;
+      dims.forEach((d, i) => (out = one(out, normDim(d, input._shape.length, 'roll'), shifts[i])));
+    }
+    return { out: out === input ? K.clone(input, 'roll') : out, save: { shifts, dims } };
+  },
+  grads: {
+    input: (g, s) =>
+      roll(
+        g,
+        s.shifts.map((v) => -v),
+        s.dims,
+      ),
+  },
+});
+
+// ---- diagonals --------------------------------------------------------------------------------
+export const diagonal = op(
+  'diagonal',
+  [T.tensor('input'), p.int('offset', 0), p.int('dim1', 0), p.int('dim2', 1)],
+  'the view of the diagonal of dims dim1 and dim2 (offset above the main one when positive), appended as the last dim',
+);
+define(diagonal, {
+  impl: ({ input, offset, dim1, dim2 }): Tensor => {
+    const n = input._shape.length;
+    if (n < 2) throw new RangeError(`diagonal: input must have at least 2 dimensions, got shape ${K.fmtShape(input._shape)}`);
+    const d1 = normDim(dim1, n, 'diagonal'),
+      d2 = normDim(dim2, n, 'diagonal');
+    if (d1 === d2) throw new RangeError(`diagonal: diagonal dimensions cannot be identical ${dim1}, ${dim2}`);
+    return diagonalView(input, diagonalMeta(offset, d1, d2));
+  },
+});
+
+export const diagEmbed = op(
+  'diagEmbed',
+  [T.tensor('input'), p.int('offset', 0), p.int('dim1', -2), p.int('dim2', -1)],
+  "zeros with input's last dim written on the diagonal of two new dims dim1 and dim2",
+);
+define(diagEmbed, {
+  impl: ({ input, offset, dim1, dim2 }): Tensor => {
+    const n = input._shape.length + 1;
+    const d1 = normDim(dim1, n, 'diagEmbed'),
+      d2 = normDim(dim2, n, 'diagEmbed');
+    if (d1 === d2) throw new RangeError(`diagEmbed: diagonal dimensions cannot be identical ${dim1}, ${dim2}`);
+    const x = input._shape.length ? input : reshape(input, [1]);
+    const m = x._shape[x._shape.length - 1] + Math.abs(offset);
+    const rest = x._shape.slice(0, -1);
+    const shape: number[] = [];
+    for (let k = 0, r = 0; k < n; k++) shape.push(k === d1 || k === d2 ? m : rest[r++]);
+    return diagonalEmbed(x, shape, diagonalMeta(offset, d1, d2));
+  },
+});
+
+export const diag = op(
+  'diag',
+  [T.tensor('input'), p.int('diagonal', 0)],
+  'a 1-D input as the given diagonal of a square matrix, or the given diagonal of a 2-D input (a copy)',
+);
+define(diag, {
+  impl: ({ input, diagonal: k }): Tensor => {
+    const n = input._shape.length;
+    if (n === 1) {
+      const m = input._shape[0] + Math.abs(k);
+      return diagonalEmbed(input, [m, m], diagonalMeta(k, 0, 1));
+    }
+    if (n === 2) return contiguousCopy(diagonalView(input, diagonalMeta(k, 0, 1)));
+    throw new RangeError(`diag: supports 1-D or 2-D tensors, got ${n}-D (shape ${K.fmtShape(input._shape)})`);
+  },
+});
+
+export const trace = op('trace', [T.tensor('input')], 'the sum of the main diagonal of a 2-D input');
+define(trace, {
+  impl: ({ input }): Tensor => {
+    if (input._shape.length !== 2) throw new RangeError(`trace: expected a matrix, got shape ${K.fmtShape(input._shape)}`);
+    return diagonalView(input, diagonalMeta(0, 0, 1)).sum();
   },
 });

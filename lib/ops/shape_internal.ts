@@ -64,10 +64,32 @@ function sliceFamily<const N extends string, const B extends string>(name: N, ba
     },
     grads: { grad: (gg, fn) => view(gg, fn) },
   });
-  return view;
+  return { view, embed };
 }
-const sliceView = sliceFamily('sliceView', 'sliceBackward', 'SliceBackward0');
-const selectView = sliceFamily('selectView', 'selectBackward', 'SelectBackward0');
+const sliceView = sliceFamily('sliceView', 'sliceBackward', 'SliceBackward0').view;
+const selectView = sliceFamily('selectView', 'selectBackward', 'SelectBackward0').view;
+const diagonalFamily = sliceFamily('diagonalView', 'diagonalBackward', 'DiagonalBackward0');
+
+/**
+ * The view of the diagonal of dims d1 and d2 (normalised, distinct) at
+ * `offset` (above the main diagonal when positive): those dims removed, the
+ * diagonal appended last.
+ */
+export function diagonalMeta(offset: number, d1: number, d2: number): MetaFn {
+  return (t) => {
+    const sh = t._shape,
+      st = t._strides;
+    const len = Math.max(0, offset >= 0 ? Math.min(sh[d1], sh[d2] - offset) : Math.min(sh[d1] + offset, sh[d2]));
+    let off = t._offset;
+    if (len > 0) off += offset >= 0 ? offset * st[d2] : -offset * st[d1];
+    const keep = (_: number, k: number) => k !== d1 && k !== d2;
+    return { shape: [...sh.filter(keep), len], strides: [...st.filter(keep), st[d1] + st[d2]], offset: off };
+  };
+}
+/** A diagonal view (fn from diagonalMeta), differentiable (DiagonalBackward0). */
+export const diagonalView = diagonalFamily.view;
+/** Zeros of `sizes` with x written on the diagonal fn names: diag_embed, and diagonal's gradient. */
+export const diagonalEmbed = diagonalFamily.embed;
 
 /** A view given by fn, differentiable; name is PyTorch's node name: 'SliceBackward0' or 'SelectBackward0'. */
 export function sliceBy(x: Tensor, fn: MetaFn, name: 'SliceBackward0' | 'SelectBackward0'): Tensor {

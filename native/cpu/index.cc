@@ -1,5 +1,5 @@
 // Indexing kernels: index_select / index_add_ / index_copy_ along one dim,
-// and gather / scatter / scatter_add_ with an index tensor.
+// and gather / scatter / scatter_add_ / scatter_reduce_ with an index tensor.
 //
 // Each op sees its tensors as [outer, dim, inner]: outer and inner are the
 // dims before and after `dim`, flattened (merged into one strided dim when
@@ -397,6 +397,62 @@ void scatter(const TensorView& out, int dim, const TensorView& index, const Tens
   bySize(out.dtype, [&](auto tag) {
     using U = decltype(tag);
     scatterInto<U>(out, dim, index, src, Assign<U>{});
+  });
+}
+
+namespace {
+// The reductions of scatter_reduce_ beyond the sum. amax/amin let a NaN on
+// either side win, as PyTorch's do; integers multiply through uint64 so an
+// overflow wraps instead of being UB.
+template <typename T>
+struct MulInto {
+  using elem_t = T;
+  void operator()(T& d, T s) const {
+    if constexpr (std::is_floating_point<T>::value) d *= s;
+    else d = static_cast<T>(static_cast<uint64_t>(d) * static_cast<uint64_t>(s));
+  }
+};
+template <typename T>
+struct MaxInto {
+  void operator()(T& d, T s) const {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (std::isnan(d)) return;
+      if (std::isnan(s) || s > d) d = s;
+    } else if (s > d) {
+      d = s;
+    }
+  }
+};
+template <typename T>
+struct MinInto {
+  void operator()(T& d, T s) const {
+    if constexpr (std::is_floating_point<T>::value) {
+      if (std::isnan(d)) return;
+      if (std::isnan(s) || s < d) d = s;
+    } else if (s < d) {
+      d = s;
+    }
+  }
+};
+}  // namespace
+
+void scatterReduce(const TensorView& out, int dim, const TensorView& index, const TensorView& src, ScatterReduceOp op) {
+  const char* name = "scatterReduce";
+  checkGatherShapes(name, out, dim, index, src, false);
+  if (index.numel() == 0) return;
+  checkIndexValues(name, index, dim, out.shape[dim]);
+  if (op == ScatterReduceOp::Sum) {
+    withAdder(name, out.dtype, 1.0,
+              [&](auto fn) { scatterInto<typename decltype(fn)::elem_t>(out, dim, index, src, fn); });
+    return;
+  }
+  KD_DISPATCH_ALL(out.dtype, {
+    switch (op) {
+      case ScatterReduceOp::Prod: scatterInto<scalar_t>(out, dim, index, src, MulInto<scalar_t>{}); break;
+      case ScatterReduceOp::Amax: scatterInto<scalar_t>(out, dim, index, src, MaxInto<scalar_t>{}); break;
+      case ScatterReduceOp::Amin: scatterInto<scalar_t>(out, dim, index, src, MinInto<scalar_t>{}); break;
+      default: throw KernelError(std::string(name) + ": unknown reduction " + std::to_string(static_cast<int>(op)));
+    }
   });
 }
 

@@ -337,5 +337,12 @@ void scatter(const TensorView& out, int dim, const TensorView& index, const Tens
   runMove(op, g, n, idx.get<int64_t>(), out, src, kWrite);
 }
 
+void scatterReduce(const TensorView& out, int dim, const TensorView& index, const TensorView& src, ScatterReduceOp op) {
+  (void)out, (void)dim, (void)index, (void)src, (void)op;
+  // Products and extremes need compare-and-swap loops per dtype; the TS
+  // layer sends CUDA tensors through the host kernel instead.
+  throw KernelError("scatterReduce: not implemented on CUDA (lib/ops/indexing.ts computes it on the host)");
+}
+
 }  // namespace cuda
 }  // namespace kd

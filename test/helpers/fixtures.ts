@@ -114,6 +114,8 @@ export function makeTensor(spec: TensorSpec, opts: { dtype?: DTypeName; requires
   const dtype = opts.dtype ?? spec.dtype;
   const o: Record<string, unknown> = { dtype };
   if (opts.requiresGrad) o.requiresGrad = true;
+  // Nested arrays cannot say [0, 3] (they read as [0]): an empty tensor is made by shape.
+  if (spec.shape.includes(0)) return torch.zeros(spec.shape, o as never);
   return torch.tensor(nest(spec.data.map(decodeValue), spec.shape) as never, o as never);
 }
 
