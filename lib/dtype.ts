@@ -38,6 +38,59 @@ export function dtypeOfArray(a: TypedArray): DType {
   return 'uint8';
 }
 
+/** The typed arrays torch.tensor and fromTypedArray take (storageOfArray says which dtype each becomes). */
+export type InputTypedArray = TypedArray | Int8Array | Int16Array | Uint16Array | Uint32Array | BigUint64Array;
+
+/**
+ * A user's typed array as a storage Kindling holds, and its dtype: the
+ * nearest dtype that holds every value of the array's type. Float32Array,
+ * Float64Array, Int32Array, BigInt64Array and Uint8Array are kept as they
+ * are (shared, zero-copy). A Uint8ClampedArray is Kindling's bool storage
+ * (what toTypedArray gives for a bool tensor, so the two round-trip): it is
+ * bool when it holds only 0 and 1, and refused otherwise (pixel data is not
+ * a mask) unless the caller names a dtype (`want`), when it is read as uint8
+ * (the caller converts). Int8Array, Int16Array and Uint16Array are copied
+ * into int32, Uint32Array into int64, BigUint64Array into int64 (values past
+ * 2^63 - 1 refused), Float16Array (where the runtime has it) into float32.
+ * `copied` says whether the memory is still the caller's. Anything else (a
+ * DataView, a plain array) is a TypeError naming `op`.
+ */
+export function storageOfArray(a: unknown, op: string, want?: DType): { data: TypedArray; dtype: DType; copied: boolean } {
+  if (a instanceof Float32Array) return { data: a, dtype: 'float32', copied: false };
+  if (a instanceof Float64Array) return { data: a, dtype: 'float64', copied: false };
+  if (a instanceof Int32Array) return { data: a, dtype: 'int32', copied: false };
+  if (a instanceof BigInt64Array) return { data: a, dtype: 'int64', copied: false };
+  if (a instanceof Uint8Array) return { data: a, dtype: 'uint8', copied: false };
+  if (a instanceof Uint8ClampedArray) {
+    if (want !== undefined && want !== 'bool')
+      return { data: new Uint8Array(a.buffer, a.byteOffset, a.length), dtype: 'uint8', copied: false };
+    const bad = a.findIndex((v) => v > 1);
+    if (bad < 0) return { data: a, dtype: 'bool', copied: false };
+    if (want === 'bool') return { data: new Uint8Array(a.buffer, a.byteOffset, a.length), dtype: 'uint8', copied: false };
+    throw new RangeError(
+      `${op}: a Uint8ClampedArray is read as bool (Kindling's bool storage), but it holds ${a[bad]} at index ${bad}; ` +
+        `for bytes such as pixels pass { dtype: 'uint8' } or a Uint8Array over the same buffer`,
+    );
+  }
+  if (a instanceof Int8Array || a instanceof Int16Array || a instanceof Uint16Array)
+    return { data: Int32Array.from(a), dtype: 'int32', copied: true };
+  if (a instanceof Uint32Array) return { data: BigInt64Array.from(a, (v) => BigInt(v)), dtype: 'int64', copied: true };
+  if (a instanceof BigUint64Array) {
+    const out = new BigInt64Array(a.length);
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] > 0x7fffffffffffffffn) throw new RangeError(`${op}: BigUint64Array value ${a[i]} at index ${i} does not fit int64`);
+      out[i] = a[i];
+    }
+    return { data: out, dtype: 'int64', copied: true };
+  }
+  const F16 = (globalThis as { Float16Array?: new (...a: never[]) => ArrayLike<number> }).Float16Array;
+  if (F16 !== undefined && a instanceof F16) return { data: Float32Array.from(a as ArrayLike<number>), dtype: 'float32', copied: true };
+  const what = a === null ? 'null' : ArrayBuffer.isView(a) ? a.constructor.name : Array.isArray(a) ? 'an array' : typeof a;
+  throw new TypeError(
+    `${op}: expected a typed array (Float32Array, Float64Array, Int8/16/32Array, Uint8/16/32Array, Uint8ClampedArray, BigInt64Array, BigUint64Array), got ${what}`,
+  );
+}
+
 // Order within which promotion takes the larger (our six dtypes form a
 // chain, so PyTorch's promote_types table reduces to a max).
 const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, int64: 3, float32: 4, float64: 5 };

@@ -10,6 +10,7 @@
 // parse. 'cuda' alone means the current device (0 unless setDevice).
 import { native, type CudaBuffer, type NativeAddon } from './native.js';
 import type { DType } from '../dtype.js';
+import { TorchDevice } from './device.js';
 
 /** What callers may pass; tensors always report the canonical 'cpu' or 'cuda:N'. */
 export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
@@ -68,6 +69,7 @@ const DEVICE_RE = /^(cpu|cuda)(?::(\d{1,4}))?$/;
  */
 export function parseDevice(d: unknown, op: string): Device {
   if (d === 'cpu') return 'cpu';
+  if (d instanceof TorchDevice) d = d.toString();
   const m = typeof d === 'string' ? DEVICE_RE.exec(d) : null;
   if (m === null || (m[1] === 'cpu' && m[2] !== undefined && m[2] !== '0')) {
     throw new TypeError(`${op}: unknown device ${describe(d)} (expected 'cpu', 'cuda' or 'cuda:N')`);

@@ -4,6 +4,7 @@
 import { Tensor } from '../tensor.js';
 import { isDType, type DType } from '../dtype.js';
 import { device as checkedDevice, freeCuda, type Device } from '../backend/cuda.js';
+import { TorchDevice } from '../backend/device.js';
 import type { CudaBuffer, TypedArray } from '../backend/native.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { fmtValue } from '../util/args.js';
@@ -11,7 +12,8 @@ import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import * as S from './shape_internal.js';
 
-export function to(self: Tensor, target: DType | Device | string | { dtype?: DType; device?: string }): Tensor {
+export function to(self: Tensor, target: DType | Device | string | TorchDevice | { dtype?: DType; device?: string | TorchDevice }): Tensor {
+  if (target instanceof TorchDevice) target = target.toString();
   if (typeof target === 'object' && target !== null) {
     let r: Tensor = self;
     if (target.device !== undefined) r = to(r, target.device);
@@ -52,8 +54,9 @@ export function cpu(self: Tensor): Tensor {
   return self._storage.device === 'cpu' ? self : S.toDevice(self, 'cpu');
 }
 /** To the current CUDA device, or to device N (a number) or 'cuda:N'. */
-export function cuda(self: Tensor, device?: number | string): Tensor {
+export function cuda(self: Tensor, device?: number | string | TorchDevice): Tensor {
   if (device === undefined) return to(self, 'cuda');
+  if (device instanceof TorchDevice) device = device.toString();
   if (typeof device === 'number') {
     if (!Number.isInteger(device) || device < 0) throw new RangeError(`cuda: invalid device ordinal ${fmtValue(device)}`);
     return to(self, `cuda:${device}`);

@@ -3,36 +3,48 @@
 import { Storage, Tensor, sizeArgs } from '../tensor.js';
 import * as K from './kernels.js';
 import { native } from '../backend/native.js';
-import { checkOptions as checkKeys } from '../util/args.js';
-import { dtypeOfArray, isDType, isFloating, type DType } from '../dtype.js';
+import { checkOptions as checkKeys, isOptions } from '../util/args.js';
+import { isDType, isFloating, storageOfArray, type DType, type InputTypedArray } from '../dtype.js';
 import type { TypedArray } from '../backend/native.js';
 import { device as checkedDevice, type Device } from '../backend/cuda.js';
+import type { TorchDevice } from '../backend/device.js';
+import { generatorState, type Generator } from './generator.js';
 
 export interface TensorOptions {
   dtype?: DType;
   requiresGrad?: boolean;
-  device?: string;
+  /** 'cpu', 'cuda', 'cuda:N' or a torch.device. */
+  device?: string | TorchDevice;
 }
 
-type Nested = number | boolean | bigint | Nested[] | TypedArray;
+/** The options of a sampler: TensorOptions and the generator to draw from. */
+export interface RandomOptions extends TensorOptions {
+  generator?: Generator | null;
+}
+
+type Nested = number | boolean | bigint | Nested[] | InputTypedArray;
 
 /** Checked options; `dev` is the canonical device (Note [Device strings]). */
 interface Options extends TensorOptions {
   dev: Device;
+  /** The generator's state (random ops only); undefined: the thread's default generator. */
+  rng?: BigUint64Array;
 }
 
 const NO_OPTIONS: Options = { dev: 'cpu' };
 const TENSOR_OPTIONS = ['dtype', 'device', 'requiresGrad'];
+const RANDOM_OPTIONS = [...TENSOR_OPTIONS, 'generator'];
 
-function checkOptions(opts: TensorOptions | undefined, op: string): Options {
+function checkOptions(opts: RandomOptions | undefined, op: string, random = false): Options {
   if (opts === undefined || opts === null) return NO_OPTIONS;
   if (typeof opts !== 'object') throw new TypeError(`${op}: options must be an object like { dtype: 'float32' }`);
-  checkKeys(op, opts, TENSOR_OPTIONS);
+  checkKeys(op, opts, random ? RANDOM_OPTIONS : TENSOR_OPTIONS);
   if (opts.dtype !== undefined && !isDType(opts.dtype)) {
     throw new TypeError(`${op}: unknown dtype ${K.fmtValue(opts.dtype)} (expected one of float32, float64, int32, int64, uint8, bool)`);
   }
   const dev = opts.device === undefined || opts.device === 'cpu' ? 'cpu' : checkedDevice(opts.device, op);
-  return { dtype: opts.dtype, requiresGrad: opts.requiresGrad, device: opts.device, dev };
+  const rng = random ? generatorState(opts.generator, op) : undefined;
+  return { dtype: opts.dtype, requiresGrad: opts.requiresGrad, device: opts.device, dev, rng };
 }
 
 /**
@@ -48,14 +60,14 @@ function finish(t: Tensor, opts: Options, op: string): Tensor {
 }
 
 /** Splits trailing options off spread sizes: zeros(2, 3, { dtype }). */
-function sizesAndOptions(args: unknown[], op: string): [number[], Options] {
+function sizesAndOptions(args: unknown[], op: string, random = false): [number[], Options] {
   let opts: Options = NO_OPTIONS;
   // An explicit undefined options (zeros([2], undefined), as a wrapper
   // passing its own optional argument on writes it) means no options.
   while (args.length > 1 && args[args.length - 1] === undefined) args = args.slice(0, -1);
   const last = args[args.length - 1];
   if (args.length && typeof last === 'object' && last !== null && !Array.isArray(last)) {
-    opts = checkOptions(last as TensorOptions, op);
+    opts = checkOptions(last as RandomOptions, op, random);
     args = args.slice(0, -1);
   }
   const size = sizeArgs(args, op);
@@ -95,8 +107,8 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
     return t;
   }
   if (ArrayBuffer.isView(data)) {
-    const arr = data as TypedArray;
-    const src = new Tensor(new Storage(arr), [arr.length], [1], 0, dtypeOfArray(arr));
+    const { data: arr, dtype: arrDtype } = storageOfArray(data, 'tensor', o.dtype);
+    const src = new Tensor(new Storage(arr), [arr.length], [1], 0, arrDtype);
     return finish(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o, 'tensor');
   }
   // Walk the nesting to find the shape and check it is not ragged. The
@@ -223,28 +235,31 @@ export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor
   return finish(r, o, 'fullLike');
 }
 
+/** Random normal values, mean 0 and variance 1: randn(2, 3), randn([2, 3], { dtype, generator }). */
 export function randn(...args: unknown[]): Tensor {
-  const [size, opts] = sizesAndOptions(args, 'randn');
+  const [size, opts] = sizesAndOptions(args, 'randn', true);
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`randn: expected a floating dtype, got ${dtype}`);
   const t = K.output(size, dtype, 'randn', 'cpu');
-  native.normal(t._ref(), 0, 1);
+  native.normal(t._ref(), 0, 1, opts.rng);
   return finish(t, opts, 'randn');
 }
 
+/** Random values uniform in [0, 1): rand(2, 3), rand([2, 3], { dtype, generator }). */
 export function rand(...args: unknown[]): Tensor {
-  const [size, opts] = sizesAndOptions(args, 'rand');
+  const [size, opts] = sizesAndOptions(args, 'rand', true);
   const dtype = opts.dtype ?? 'float32';
   if (!isFloating(dtype)) throw new TypeError(`rand: expected a floating dtype, got ${dtype}`);
   const t = K.output(size, dtype, 'rand', 'cpu');
-  native.uniform(t._ref(), 0, 1);
+  native.uniform(t._ref(), 0, 1, opts.rng);
   return finish(t, opts, 'rand');
 }
 
-export function randint(low: number, high?: number | number[], size?: number[] | TensorOptions, opts?: TensorOptions): Tensor {
+/** Random integers uniform in [low, high): randint(high, size) or randint(low, high, size), options last ({ dtype, generator, ... }). */
+export function randint(low: number, high?: number | number[], size?: number[] | RandomOptions, opts?: RandomOptions): Tensor {
   // randint(high, size) or randint(low, high, size)
   if (Array.isArray(high)) {
-    opts = size as TensorOptions | undefined;
+    opts = size as RandomOptions | undefined;
     size = high;
     high = low;
     low = 0;
@@ -252,18 +267,134 @@ export function randint(low: number, high?: number | number[], size?: number[] |
   if (!Number.isInteger(low) || !Number.isInteger(high)) throw new TypeError('randint: low and high must be integers');
   if ((high as number) <= low) throw new RangeError(`randint: expected low < high, got low=${low}, high=${high}`);
   if (!Array.isArray(size)) throw new TypeError('randint: size must be an array of integers');
-  const o = checkOptions(opts, 'randint');
+  const o = checkOptions(opts, 'randint', true);
   const t = K.empty(sizeArgs([size], 'randint'), o.dtype ?? 'int64', 'randint', 'cpu');
-  native.randint(t._ref(), low, high as number);
+  native.randint(t._ref(), low, high as number, o.rng);
   return finish(t, o, 'randint');
 }
 
-export function randperm(n: number, opts?: TensorOptions): Tensor {
+/** A random permutation of 0..n-1 (int64 unless dtype says otherwise), from the generator when given. */
+export function randperm(n: number, opts?: RandomOptions): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`randperm: n must be a non-negative integer, got ${K.fmtValue(n)}`);
-  const o = checkOptions(opts, 'randperm');
+  const o = checkOptions(opts, 'randperm', true);
   const t = K.empty([n], 'int64', 'randperm', 'cpu');
-  native.randperm(t._ref());
+  native.randperm(t._ref(), o.rng);
   return finish(K.cast(t, o.dtype ?? 'int64', 'randperm'), o, 'randperm');
+}
+
+/**
+ * torch.normal: normal(mean, std, size, opts?) with numbers draws a new
+ * tensor of `size`; with a tensor mean and/or std (the other a number, std
+ * defaulting to 1) each element has its own mean and std, broadcast
+ * together, and gradients flow to the tensor arguments (as PyTorch's).
+ * Options: { generator } and, for the sized form, dtype, device,
+ * requiresGrad.
+ */
+export function normal(
+  mean: number | Tensor,
+  std?: number | Tensor | RandomOptions,
+  size?: number[] | RandomOptions,
+  opts?: RandomOptions,
+): Tensor {
+  if (typeof std === 'object' && std !== null && !(std instanceof Tensor)) {
+    opts = std;
+    std = undefined;
+  }
+  if (typeof size === 'object' && size !== null && !Array.isArray(size)) {
+    opts = size;
+    size = undefined;
+  }
+  const isT = (v: unknown) => v instanceof Tensor;
+  if (typeof mean !== 'number' && !isT(mean)) throw new TypeError(`normal: mean must be a number or a Tensor, got ${K.fmtValue(mean)}`);
+  if (std !== undefined && typeof std !== 'number' && !isT(std))
+    throw new TypeError(`normal: std must be a number or a Tensor, got ${K.fmtValue(std)}`);
+  if (!isT(mean) && !isT(std)) {
+    if (size === undefined) throw new TypeError('normal: with a number mean and std, size is required: normal(mean, std, size)');
+    const sd = std === undefined ? 1 : (std as number);
+    if (!(sd >= 0)) throw new RangeError(`normal: expects std >= 0.0, but found std ${sd}`);
+    const o = checkOptions(opts, 'normal', true);
+    const dtype = o.dtype ?? 'float32';
+    if (!isFloating(dtype)) throw new TypeError(`normal: expected a floating dtype, got ${dtype}`);
+    const t = K.output(sizeArgs([size], 'normal'), dtype, 'normal', 'cpu');
+    native.normal(t._ref(), mean as number, sd, o.rng);
+    return finish(t, o, 'normal');
+  }
+  if (size !== undefined) throw new TypeError('normal: size is taken only with a number mean and std (the tensors give the shape)');
+  if (opts !== undefined && opts !== null) checkKeys('normal', opts, ['generator']);
+  const rng = generatorState(opts?.generator, 'normal');
+  const m = mean as Tensor | number,
+    s = std === undefined ? 1 : (std as Tensor | number);
+  if (typeof s === 'number' && !(s >= 0)) throw new RangeError(`normal: expects std >= 0.0, but found std ${s}`);
+  if (s instanceof Tensor) {
+    const vals = s.toTypedArray() as Float64Array;
+    for (let i = 0; i < vals.length; i++)
+      if (!(vals[i] >= 0)) throw new RangeError(`normal: expects all elements of std >= 0.0, found ${vals[i]}`);
+  }
+  const ref = (m instanceof Tensor ? m : s) as Tensor;
+  const other = (m instanceof Tensor ? s : m) as Tensor | number;
+  const shape = other instanceof Tensor ? K.broadcastShapes(ref._shape, other._shape, 'normal') : ref.shape;
+  const dtype = isFloating(ref.dtype) ? ref.dtype : 'float32';
+  if (!isFloating(ref.dtype) || (other instanceof Tensor && !isFloating(other.dtype)))
+    throw new TypeError(
+      `normal: expected floating-point mean and std, got ${ref.dtype}${other instanceof Tensor ? ` and ${other.dtype}` : ''}`,
+    );
+  const eps = K.output(shape, dtype, 'normal', 'cpu');
+  native.normal(eps._ref(), 0, 1, rng);
+  const z = ref.device === 'cpu' ? eps : K.toDevice(eps, ref.device, 'normal');
+  // mean + std * eps: the gradients are PyTorch's (1 for mean, eps for std).
+  return (z.mul(s) as Tensor).add(m) as Tensor;
+}
+
+/** A tensor shaped like t: its dtype and device unless opts say otherwise. */
+function likeOptions(t: unknown, opts: TensorOptions | undefined, op: string): [Tensor, Options, Device] {
+  const o = checkOptions(opts, op);
+  if (!(t instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${K.fmtValue(t)}`);
+  return [t, o, likeDevice(t, opts, o)];
+}
+
+/** Uninitialised in PyTorch; zeros here (a fresh tensor is zeroed): shaped like t, its dtype and device unless opts say otherwise. */
+export function emptyLike(t: Tensor, opts?: TensorOptions): Tensor {
+  const [x, o, dev] = likeOptions(t, opts, 'emptyLike');
+  return finish(K.empty(x._shape, o.dtype ?? x.dtype, 'emptyLike', dev), o, 'emptyLike');
+}
+
+/** rand with t's shape, dtype (floating) and device unless opts say otherwise. */
+export function randLike(t: Tensor, opts?: TensorOptions): Tensor {
+  const [x, o, dev] = likeOptions(t, opts, 'randLike');
+  const dtype = o.dtype ?? x.dtype;
+  if (!isFloating(dtype)) throw new TypeError(`randLike: expected a floating dtype, got ${dtype}`);
+  const r = K.output(x._shape, dtype, 'randLike', 'cpu');
+  native.uniform(r._ref(), 0, 1);
+  return finish(r, { ...o, dev }, 'randLike');
+}
+
+/** randn with t's shape, dtype (floating) and device unless opts say otherwise. */
+export function randnLike(t: Tensor, opts?: TensorOptions): Tensor {
+  const [x, o, dev] = likeOptions(t, opts, 'randnLike');
+  const dtype = o.dtype ?? x.dtype;
+  if (!isFloating(dtype)) throw new TypeError(`randnLike: expected a floating dtype, got ${dtype}`);
+  const r = K.output(x._shape, dtype, 'randnLike', 'cpu');
+  native.normal(r._ref(), 0, 1);
+  return finish(r, { ...o, dev }, 'randnLike');
+}
+
+/** randintLike(t, high) or randintLike(t, low, high): integers in [low, high) with t's shape, dtype and device unless opts say otherwise. */
+export function randintLike(t: Tensor, low: number, high?: number | TensorOptions, opts?: TensorOptions): Tensor {
+  if (typeof high !== 'number') {
+    if (high !== undefined && high !== null) {
+      if (opts !== undefined) throw new TypeError(`randintLike: high must be an integer, got ${K.fmtValue(high)}`);
+      opts = high;
+    }
+    high = low;
+    low = 0;
+  }
+  const [x, o, dev] = likeOptions(t, opts, 'randintLike');
+  if (!Number.isInteger(low) || !Number.isInteger(high))
+    throw new TypeError(`randintLike: low and high must be integers, got low=${K.fmtValue(low)}, high=${K.fmtValue(high)}`);
+  if (high <= low) throw new RangeError(`randintLike: expected low < high, got low=${low}, high=${high}`);
+  const r = K.empty(x._shape, o.dtype ?? x.dtype, 'randintLike', 'cpu');
+  native.randint(r._ref(), low, high);
+  return finish(r, { ...o, dev }, 'randintLike');
 }
 
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
@@ -373,15 +504,34 @@ export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions)
   return finish(t, o, 'eye');
 }
 
-/** Wraps a typed array without copying (its memory is shared). */
-export function fromTypedArray(array: TypedArray, shape?: number[], opts?: TensorOptions): Tensor {
-  if (!ArrayBuffer.isView(array) || array instanceof DataView) throw new TypeError('fromTypedArray: expected a typed array');
-  const dtype = dtypeOfArray(array);
-  const s = shape ?? [array.length];
-  if (K.numelOf(s) !== array.length) {
-    throw new RangeError(`fromTypedArray: shape ${K.fmtShape(s)} needs ${K.numelOf(s)} elements but the array has ${array.length}`);
+/**
+ * Wraps a typed array as a tensor of `shape` (default: 1-d), sharing its
+ * memory where Kindling has its element type: Float32Array (float32),
+ * Float64Array (float64), Int32Array (int32), BigInt64Array (int64),
+ * Uint8Array (uint8) and Uint8ClampedArray (bool: Kindling's bool storage,
+ * what `toTypedArray()` gives for a bool tensor; one holding values other
+ * than 0 and 1, such as canvas pixels, is refused unless `{ dtype: 'uint8' }`
+ * says to read it as bytes, still shared). Other arrays are copied into the
+ * nearest dtype that holds all their values: Int8Array, Int16Array and
+ * Uint16Array into int32, Uint32Array into int64, BigUint64Array into int64
+ * (a value past 2^63 - 1 is a RangeError). A `dtype` option other than the
+ * array's converts (a copy). Options may come in the shape's place.
+ */
+export function fromTypedArray(array: InputTypedArray, shape?: number[] | TensorOptions, opts?: TensorOptions): Tensor {
+  if (!ArrayBuffer.isView(array) || array instanceof DataView)
+    throw new TypeError(`fromTypedArray: expected a typed array, got ${K.fmtValue(array)}`);
+  if (shape !== undefined && !Array.isArray(shape) && typeof shape === 'object' && shape !== null && opts === undefined) {
+    opts = shape as TensorOptions;
+    shape = undefined;
+  }
+  const { data, dtype } = storageOfArray(array, 'fromTypedArray', isOptions(opts) ? opts.dtype : undefined);
+  const s = shape ?? [data.length];
+  if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0))
+    throw new TypeError(`fromTypedArray: shape must be an array of non-negative integers, got ${K.fmtValue(s)}`);
+  if (K.numelOf(s) !== data.length) {
+    throw new RangeError(`fromTypedArray: shape ${K.fmtShape(s)} needs ${K.numelOf(s)} elements but the array has ${data.length}`);
   }
   const o = checkOptions(opts, 'fromTypedArray');
-  const t = new Tensor(new Storage(array), s.slice(), K.contiguousStrides(s), 0, dtype);
+  const t = new Tensor(new Storage(data), s.slice(), K.contiguousStrides(s), 0, dtype);
   return finish(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype, 'fromTypedArray') : t, o, 'fromTypedArray');
 }

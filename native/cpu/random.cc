@@ -4,7 +4,17 @@
 // as easy as 1, 2, 3", SC'11). It is counter-based: block n of the stream
 // (four 32-bit words) is a keyed bijection of n, so any word of the stream
 // can be made without making the ones before it. The 64-bit seed is the
-// key; the global state is just the seed and the index of the next word.
+// key; a generator's state is just the seed and the index of the next word
+// (RngState).
+//
+// Note [Per-thread random state]: each JS thread (the main one and every
+// worker_threads Worker) keeps its own default state, a BigUint64Array
+// [seed, word] made by lib/backend/native.ts, and passes it to every
+// sampler, as torch.Generator objects pass theirs; so torch.manualSeed in a
+// worker seeds that worker only. The samplers here take the state by
+// pointer and only the process-wide one below (for C++ callers that pass
+// none) needs the mutex: a JS thread's states are touched by that thread
+// alone. lib/ops/generator.ts (torch.Generator) makes the same words in JS.
 //
 // Until manualSeed is called the seed is kDefaultSeed (0x2545F4914F6CDD1D),
 // so a fresh process always draws the same numbers, as PyTorch, which also
@@ -161,11 +171,29 @@ class Philox {
   uint32_t buf_[kBufWords] = {};
 };
 
-// Guards the global state; kernels may run on several JS threads at once
-// (worker_threads), and each must take its own words.
+// The process-wide state for callers that pass none. Its mutex lets C++
+// threads share it, each fill taking its own run of words.
 std::mutex gMutex;
-uint64_t gSeed = kDefaultSeed;
-uint64_t gWord = 0;  // index of the next unused word of gSeed's stream
+RngState gState{kDefaultSeed, 0};
+
+// The state a sampler uses: the caller's own, or the process-wide one held
+// under its mutex for the call.
+class StateLock {
+ public:
+  explicit StateLock(RngState* gen) : state_(gen != nullptr ? gen : &gState), owns_(gen == nullptr) {
+    if (owns_) gMutex.lock();
+  }
+  ~StateLock() {
+    if (owns_) gMutex.unlock();
+  }
+  StateLock(const StateLock&) = delete;
+  StateLock& operator=(const StateLock&) = delete;
+  RngState& operator*() const { return *state_; }
+
+ private:
+  RngState* state_;
+  bool owns_;
+};
 
 // Row-major walk over all dims of a view, tracking the element offset.
 struct ElemWalker {
@@ -193,12 +221,12 @@ struct ElemWalker {
 // Fills out in parallel. Elements come in items of E values made from
 // exactly W words by make(gen, vals): item k uses words [k * W, (k + 1) * W)
 // after the current position, whichever thread makes it. The caller holds
-// gMutex; the position moves past every item, a half-used last one too.
+// st (StateLock); the position moves past every item, a half-used last one too.
 template <typename T, int E, int W, typename Make>
-void fillParallel(const TensorView& out, Make make) {
+void fillParallel(RngState& st, const TensorView& out, Make make) {
   const int64_t n = out.numel();
   if (n == 0) return;
-  const uint64_t seed = gSeed, first = gWord;
+  const uint64_t seed = st.seed, first = st.word;
   const bool contiguous = out.isContiguous();
   T* p = out.ptr<T>();
   parallelFor(0, n, kFillGrain, [&](int64_t b, int64_t e) {
@@ -220,7 +248,7 @@ void fillParallel(const TensorView& out, Make make) {
       for (int64_t i = b; i < e; ++i, w.next()) p[w.offset] = nextValue();
     }
   });
-  gWord = first + static_cast<uint64_t>((n + E - 1) / E) * W;
+  st.word = first + static_cast<uint64_t>((n + E - 1) / E) * W;
 }
 
 // Serial fill for samplers that use a varying number of words.
@@ -241,20 +269,19 @@ void fillSerial(const TensorView& out, F&& gen) {
 
 void manualSeed(uint64_t seed) {
   std::lock_guard<std::mutex> lock(gMutex);
-  gSeed = seed;
-  gWord = 0;
+  gState = RngState{seed, 0};
 }
 
 uint64_t initialSeed() {
   std::lock_guard<std::mutex> lock(gMutex);
-  return gSeed;
+  return gState.seed;
 }
 
-void uniform(const TensorView& out, double low, double high) {
+void uniform(const TensorView& out, double low, double high, RngState* gen) {
   if (!(low <= high) || !std::isfinite(high - low))
     throw KernelError("uniform: expected finite low <= high, got low=" + std::to_string(low) +
                       ", high=" + std::to_string(high));
-  std::lock_guard<std::mutex> lock(gMutex);
+  StateLock st(gen);
   KD_DISPATCH_FLOAT(out.dtype, "uniform", {
     // The bounds as the dtype holds them; rounding the sum can still land
     // on high, so such a value moves down one ulp to keep [low, high).
@@ -263,13 +290,13 @@ void uniform(const TensorView& out, double low, double high) {
     const scalar_t below = std::nextafter(hi, lo);
     if (std::is_same<scalar_t, float>::value) {
       // 24 random bits: every float in [0, 1) with that spacing.
-      fillParallel<scalar_t, 1, 1>(out, [&](Philox& g, scalar_t* v) {
+      fillParallel<scalar_t, 1, 1>(*st, out, [&](Philox& g, scalar_t* v) {
         const double u = static_cast<double>(g.next32() >> 8) * 0x1p-24;
         const scalar_t x = static_cast<scalar_t>(lo + u * span);
         v[0] = x < hi ? x : (lo < hi ? below : lo);
       });
     } else {
-      fillParallel<scalar_t, 1, 2>(out, [&](Philox& g, scalar_t* v) {
+      fillParallel<scalar_t, 1, 2>(*st, out, [&](Philox& g, scalar_t* v) {
         const scalar_t x = static_cast<scalar_t>(lo + g.unit53() * span);
         v[0] = x < hi ? x : (lo < hi ? below : lo);
       });
@@ -277,9 +304,9 @@ void uniform(const TensorView& out, double low, double high) {
   });
 }
 
-void normal(const TensorView& out, double mean, double std) {
+void normal(const TensorView& out, double mean, double std, RngState* gen) {
   if (!(std >= 0)) throw KernelError("normal: std must be >= 0, got " + std::to_string(std));
-  std::lock_guard<std::mutex> lock(gMutex);
+  StateLock st(gen);
   // Box-Muller: two values from two uniforms, u1 in (0, 1] so log(u1) is
   // finite. float32 works in float (as PyTorch's vectorised path does)
   // from 32-bit uniforms, so its tails reach 6.7 sigma; float64 works in
@@ -295,13 +322,13 @@ void normal(const TensorView& out, double mean, double std) {
       v[1] = mu + sigma * (r * std::sin(theta));
     };
     if (std::is_same<M, float>::value) {
-      fillParallel<M, 2, 2>(out, [&](Philox& g, M* v) {
+      fillParallel<M, 2, 2>(*st, out, [&](Philox& g, M* v) {
         const M u1 = static_cast<M>((static_cast<double>(g.next32()) + 1.0) * 0x1p-32);
         const M u2 = static_cast<M>(static_cast<double>(g.next32() >> 8) * 0x1p-24);
         pair(u1, u2, v);
       });
     } else {
-      fillParallel<M, 2, 4>(out, [&](Philox& g, M* v) {
+      fillParallel<M, 2, 4>(*st, out, [&](Philox& g, M* v) {
         const M u1 = static_cast<M>(1.0 - g.unit53());
         const M u2 = static_cast<M>(g.unit53());
         pair(u1, u2, v);
@@ -310,19 +337,19 @@ void normal(const TensorView& out, double mean, double std) {
   });
 }
 
-void bernoulli(const TensorView& out, double p) {
+void bernoulli(const TensorView& out, double p, RngState* gen) {
   if (!(p >= 0.0 && p <= 1.0)) throw KernelError("bernoulli: p must be in [0, 1], got " + std::to_string(p));
   // One word per element: 1 when it falls below p * 2^32 (p = 1 gives
   // 2^32, above every word). The test is the sign of word - threshold:
   // a compare-and-branch here would mispredict half the time at p = 0.5.
   const uint64_t threshold = static_cast<uint64_t>(std::ldexp(p, 32));
-  std::lock_guard<std::mutex> lock(gMutex);
-  KD_DISPATCH_ALL(out.dtype, fillParallel<scalar_t, 1, 1>(out, [&](Philox& g, scalar_t* v) {
+  StateLock st(gen);
+  KD_DISPATCH_ALL(out.dtype, fillParallel<scalar_t, 1, 1>(*st, out, [&](Philox& g, scalar_t* v) {
                     v[0] = static_cast<scalar_t>((static_cast<uint64_t>(g.next32()) - threshold) >> 63);
                   }));
 }
 
-void randint(const TensorView& out, int64_t low, int64_t high) {
+void randint(const TensorView& out, int64_t low, int64_t high, RngState* gen) {
   if (high <= low)
     throw KernelError("randint: expected low < high, got low=" + std::to_string(low) +
                       ", high=" + std::to_string(high));
@@ -355,29 +382,29 @@ void randint(const TensorView& out, int64_t low, int64_t high) {
     throw KernelError("randint: range [" + std::to_string(low) + ", " + std::to_string(high) + ") does not fit " +
                       dtypeName(out.dtype));
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
-  std::lock_guard<std::mutex> lock(gMutex);
-  Philox gen(gSeed, gWord);
+  StateLock st(gen);
+  Philox g((*st).seed, (*st).word);
   KD_DISPATCH_ALL(out.dtype, fillSerial<scalar_t>(out, [&] {
-                    return static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + gen.below(range)));
+                    return static_cast<scalar_t>(static_cast<int64_t>(static_cast<uint64_t>(low) + g.below(range)));
                   }));
-  gWord = gen.position();
+  (*st).word = g.position();
 }
 
-void randperm(const TensorView& out) {
+void randperm(const TensorView& out, RngState* gen) {
   if (out.dtype != DType::Int64 || out.ndim != 1)
     throw KernelError(std::string("randperm: output must be a 1-d int64 tensor, got a ") + std::to_string(out.ndim) +
                       "-d " + dtypeName(out.dtype) + " tensor");
   const int64_t n = out.shape[0], s = out.strides[0];
   int64_t* p = out.ptr<int64_t>();
-  std::lock_guard<std::mutex> lock(gMutex);
-  Philox gen(gSeed, gWord);
+  StateLock st(gen);
+  Philox g((*st).seed, (*st).word);
   for (int64_t i = 0; i < n; ++i) p[i * s] = i;
   // Fisher-Yates from the end: position i takes a uniform pick of [0, i].
   for (int64_t i = n - 1; i > 0; --i) {
-    const int64_t j = static_cast<int64_t>(gen.below(static_cast<uint64_t>(i) + 1));
+    const int64_t j = static_cast<int64_t>(g.below(static_cast<uint64_t>(i) + 1));
     std::swap(p[i * s], p[j * s]);
   }
-  gWord = gen.position();
+  (*st).word = g.position();
 }
 
 }  // namespace kd

@@ -52,7 +52,7 @@ export function doWork(rounds = 3): WorkResult {
   return out!;
 }
 
-/** Draws from the process-wide generator; returns the values and whether each lay in [0, 1). */
+/** Draws from this thread's default generator; returns the values and whether each lay in [0, 1). */
 export function drawUniform(calls: number, n: number): Float32Array {
   const out = new Float32Array(calls * n);
   for (let c = 0; c < calls; c++) out.set(torch.rand([n]).toTypedArray() as Float32Array, c * n);

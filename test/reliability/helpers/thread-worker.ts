@@ -4,13 +4,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as torch from '../../../lib/index.js';
 import { doWork, drawUniform } from './thread-work.js';
 
-const { task, start, threads } = workerData as { task: string; start: Int32Array; threads?: number };
+const { task, start, threads, seed } = workerData as { task: string; start: Int32Array; threads?: number; seed?: number };
 // Everyone waits on the same shared flag, so the kernels really overlap.
 Atomics.wait(start, 0, 0);
 try {
   if (task === 'work') parentPort!.postMessage({ ok: true, result: doWork() });
   else if (task === 'rand') parentPort!.postMessage({ ok: true, result: drawUniform(40, 1 << 15) });
-  else if (task === 'threads') {
+  else if (task === 'seeded') {
+    // Seeds this thread, then reports its draws and its initial seed.
+    if (seed !== undefined) torch.manualSeed(seed);
+    parentPort!.postMessage({ ok: true, result: { seed: torch.initialSeed(), values: drawUniform(1, 1000) } });
+  } else if (task === 'threads') {
     // Changes the pool size over and over while others compute.
     for (let i = 0; i < 200; i++) torch.setNumThreads(1 + (i % (threads ?? 2)));
     parentPort!.postMessage({ ok: true, result: null });
