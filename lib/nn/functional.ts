@@ -26,6 +26,8 @@ import { native } from '../backend/native.js';
 import * as E from '../ops/elementwise.js';
 import { gelu as geluOp } from '../ops/activation.js';
 import * as NN from '../ops/nn.js';
+import { where } from '../ops/join.js';
+import { tensor as fromValues } from '../ops/creation.js';
 import { define, op, returns } from '../ops/op.js';
 import { as, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
@@ -195,16 +197,20 @@ define(softplus, {
   impl: ({ input, beta, threshold }): Tensor => {
     checkTensor(input, 'softplus');
     checkFloat(input, 'softplus');
-    const bx = beta === 1 ? input : input.mul(beta);
-    const linearPart = bx.gt(threshold);
-    // Each side is zeroed where the other is taken (an infinite input
-    // stays out of the side that drops it), and exp runs only where its
-    // side is kept: an exp that overflowed where it is dropped would still
-    // make that entry's gradient NaN (0 * inf).
-    const soft = bx.maskedFill(linearPart, 0).exp().log1p();
-    return input.maskedFill(linearPart.logicalNot(), 0).add((beta === 1 ? soft : soft.div(beta)).maskedFill(linearPart, 0));
+    return softplusOf(input, beta, threshold);
   },
 });
+
+function softplusOf(input: Tensor, beta: number, threshold: number): Tensor {
+  const bx = beta === 1 ? input : input.mul(beta);
+  const linearPart = bx.gt(threshold);
+  // Each side is zeroed where the other is taken (an infinite input
+  // stays out of the side that drops it), and exp runs only where its
+  // side is kept: an exp that overflowed where it is dropped would still
+  // make that entry's gradient NaN (0 * inf).
+  const soft = bx.maskedFill(linearPart, 0).exp().log1p();
+  return input.maskedFill(linearPart.logicalNot(), 0).add((beta === 1 ? soft : soft.div(beta)).maskedFill(linearPart, 0));
+}
 
 /** PyTorch's legacy choice of dim when softmax is called without one. */
 function softmaxDim(x: Tensor, dim: number | undefined | null): number {
@@ -248,6 +254,281 @@ define(logSoftmax, {
   impl: ({ input: x, dim, dtype }): Tensor => {
     checkTensor(x, 'logSoftmax');
     return softmaxInput(x, dtype, 'logSoftmax').logSoftmax(softmaxDim(x, dim));
+  },
+});
+
+export const softmin = op('softmin', SOFTMAX, 'softmax(-input) along dim, computed in dtype if given');
+define(softmin, {
+  impl: ({ input: x, dim, dtype }): Tensor => {
+    checkTensor(x, 'softmin');
+    return softmaxInput(x, dtype, 'softmin').neg().softmax(softmaxDim(x, dim));
+  },
+});
+
+// ---- more activations ------------------------------------------------------------------------
+// Composites of Tensor ops (autograd records their nodes). Where PyTorch's
+// gradient at a kink differs from what the composite's pieces would give,
+// the value comes from where(): the branch a point takes is the one its
+// gradient flows through, so the comparisons below fix the gradient at the
+// kinks to PyTorch's (hardtanh's 0 at min and max, elu's alpha at 0, ...).
+
+/** An activation's `inplace`: f writes over input (Note [F signatures]). */
+function maybeInPlace(input: Tensor, inplace: boolean, f: (x: Tensor) => Tensor): Tensor {
+  return inplace ? inPlace(input, f) : f(input);
+}
+
+function finite(v: unknown, op: string, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`${op}: ${what} must be a finite number, got ${K.fmtValue(v)}`);
+  return v;
+}
+
+/**
+ * exp(x) - 1 without the cancellation near 0 (PyTorch uses expm1):
+ * tanh(x/2) (exp(x) + 1) is exact algebra and keeps tanh's precision.
+ */
+function expm1(x: Tensor): Tensor {
+  return x.mul(0.5).tanh().mul(x.exp().add(1));
+}
+
+/** x where x > 0, else scale * alpha * (exp(x / alpha') - 1), alpha' = inputScale^-1; exp only sees x <= 0. */
+function eluOf(x: Tensor, alpha: number, scale: number, inputScale: number): Tensor {
+  const pos = x.gt(0);
+  const neg = x.maskedFill(pos, 0);
+  const e = expm1(inputScale === 1 ? neg : neg.mul(inputScale)).mul(alpha * scale);
+  return where(pos, scale === 1 ? x : x.mul(scale), e);
+}
+
+/** x clamped to [lo, hi], with PyTorch's hardtanh gradient: 1 strictly inside, 0 elsewhere. */
+function hardtanhOf(x: Tensor, lo: number, hi: number): Tensor {
+  const inside = K.binary('LogicalAnd', x.gt(lo), x.lt(hi));
+  return where(
+    inside,
+    x,
+    noGrad(() => x.clamp(lo, hi)),
+  );
+}
+
+/** log(sigmoid(x)), stably: x - log1p(exp(x)) for x < 0, -log1p(exp(-x)) otherwise (exp never overflows). */
+function logSigmoidOf(x: Tensor): Tensor {
+  const neg = x.lt(0);
+  const a = x.maskedFill(neg.logicalNot(), 0);
+  const b = x.maskedFill(neg, 0);
+  return where(neg, a.sub(a.exp().log1p()), b.neg().exp().log1p().neg());
+}
+
+function floatInput(x: unknown, op: string): asserts x is Tensor {
+  checkTensor(x, op);
+  checkFloat(x, op);
+}
+
+export const silu = op('silu', [tensor('input'), inplaceParam], 'input * sigmoid(input) (swish); inplace writes it into input');
+define(silu, {
+  impl: ({ input, inplace }): Tensor => {
+    floatInput(input, 'silu');
+    return maybeInPlace(input, inplace, (x) => x.mul(x.sigmoid()));
+  },
+});
+
+export const mish = op('mish', [tensor('input'), inplaceParam], 'input * tanh(softplus(input)); inplace writes it into input');
+define(mish, {
+  impl: ({ input, inplace }): Tensor => {
+    floatInput(input, 'mish');
+    return maybeInPlace(input, inplace, (x) => x.mul(softplusOf(x, 1, 20).tanh()));
+  },
+});
+
+export const elu = op(
+  'elu',
+  [tensor('input'), param.float('alpha', 1), inplaceParam],
+  'input where > 0, else alpha * (exp(input) - 1); inplace writes it into input',
+);
+define(elu, {
+  impl: ({ input, alpha, inplace }): Tensor => {
+    floatInput(input, 'elu');
+    const a = finite(alpha, 'elu', 'alpha');
+    return maybeInPlace(input, inplace, (x) => eluOf(x, a, 1, 1));
+  },
+});
+
+// SELU's constants, as PyTorch's (Klambauer et al., 2017).
+const SELU_ALPHA = 1.6732632423543772;
+const SELU_SCALE = 1.0507009873554805;
+
+export const selu = op('selu', [tensor('input'), inplaceParam], 'scale * elu(input, alpha), the self-normalising constants');
+define(selu, {
+  impl: ({ input, inplace }): Tensor => {
+    floatInput(input, 'selu');
+    return maybeInPlace(input, inplace, (x) => eluOf(x, SELU_ALPHA, SELU_SCALE, 1));
+  },
+});
+
+export const celu = op(
+  'celu',
+  [tensor('input'), param.float('alpha', 1), inplaceParam],
+  'input where > 0, else alpha * (exp(input / alpha) - 1); inplace writes it into input',
+);
+define(celu, {
+  impl: ({ input, alpha, inplace }): Tensor => {
+    floatInput(input, 'celu');
+    const a = finite(alpha, 'celu', 'alpha');
+    if (a === 0) throw new RangeError('celu: alpha cannot be 0');
+    return maybeInPlace(input, inplace, (x) => eluOf(x, a, 1, 1 / a));
+  },
+});
+
+export const hardtanh = op(
+  'hardtanh',
+  [tensor('input'), param.float('minVal', -1), param.float('maxVal', 1), inplaceParam],
+  'input clamped to [minVal, maxVal]; inplace writes it into input',
+);
+define(hardtanh, {
+  impl: ({ input, minVal, maxVal, inplace }): Tensor => {
+    checkTensor(input, 'hardtanh');
+    const lo = finite(minVal, 'hardtanh', 'minVal'),
+      hi = finite(maxVal, 'hardtanh', 'maxVal');
+    return maybeInPlace(input, inplace, (x) => hardtanhOf(x, lo, hi));
+  },
+});
+
+export const relu6 = op('relu6', [tensor('input'), inplaceParam], 'min(max(input, 0), 6); inplace writes it into input');
+define(relu6, {
+  impl: ({ input, inplace }): Tensor => {
+    checkTensor(input, 'relu6');
+    return maybeInPlace(input, inplace, (x) => hardtanhOf(x, 0, 6));
+  },
+});
+
+const SIXTH_F32 = Math.fround(1 / 6);
+
+export const hardsigmoid = op(
+  'hardsigmoid',
+  [tensor('input'), inplaceParam],
+  'relu6(input + 3) / 6, a piecewise-linear sigmoid; inplace writes it into input',
+);
+define(hardsigmoid, {
+  impl: ({ input, inplace }): Tensor => {
+    floatInput(input, 'hardsigmoid');
+    // PyTorch's backward multiplies by 1/6 rounded to float32 (in float64
+    // too); the value divides by 6 exactly. Both, to the last bit.
+    return maybeInPlace(input, inplace, (x) => {
+      const h = hardtanhOf(x, -3, 3);
+      const slope = h.mul(SIXTH_F32);
+      return slope.add(noGrad(() => h.div(6).sub(slope))).add(0.5);
+    });
+  },
+});
+
+export const hardswish = op('hardswish', [tensor('input'), inplaceParam], 'input * relu6(input + 3) / 6; inplace writes it into input');
+define(hardswish, {
+  impl: ({ input, inplace }): Tensor => {
+    floatInput(input, 'hardswish');
+    // PyTorch's gradient: 0 below -3, input / 3 + 0.5 on [-3, 3], 1 above.
+    return maybeInPlace(input, inplace, (x) => where(x.lt(-3), 0, where(x.le(3), x.mul(x.add(3)).div(6), x)));
+  },
+});
+
+export const logsigmoid = op('logsigmoid', [tensor('input')], 'log(sigmoid(input)), computed stably');
+define(logsigmoid, {
+  impl: ({ input }): Tensor => {
+    floatInput(input, 'logsigmoid');
+    return logSigmoidOf(input);
+  },
+});
+
+export const softsign = op('softsign', [tensor('input')], 'input / (1 + |input|)');
+define(softsign, {
+  impl: ({ input }): Tensor => {
+    floatInput(input, 'softsign');
+    return input.div(input.abs().add(1));
+  },
+});
+
+export const tanhshrink = op('tanhshrink', [tensor('input')], 'input - tanh(input)');
+define(tanhshrink, {
+  impl: ({ input }): Tensor => {
+    floatInput(input, 'tanhshrink');
+    return input.sub(input.tanh());
+  },
+});
+
+export const hardshrink = op('hardshrink', [tensor('input'), param.float('lambd', 0.5)], 'input where |input| > lambd, else 0');
+define(hardshrink, {
+  impl: ({ input, lambd }): Tensor => {
+    floatInput(input, 'hardshrink');
+    const l = finite(lambd, 'hardshrink', 'lambd');
+    return input.maskedFill(K.binary('LogicalAnd', input.ge(-l), input.le(l)), 0);
+  },
+});
+
+export const softshrink = op(
+  'softshrink',
+  [tensor('input'), param.float('lambd', 0.5)],
+  'input - lambd above lambd, input + lambd below -lambd, else 0',
+);
+define(softshrink, {
+  impl: ({ input: x, lambd }): Tensor => {
+    floatInput(x, 'softshrink');
+    const l = finite(lambd, 'softshrink', 'lambd');
+    if (l < 0) throw new RangeError(`softshrink: lambd must be greater or equal to 0, but found to be ${l}`);
+    return where(x.gt(l), x.sub(l), where(x.lt(-l), x.add(l), 0));
+  },
+});
+
+export const threshold = op(
+  'threshold',
+  [tensor('input'), param.float('threshold'), param.float('value'), inplaceParam],
+  'input where > threshold, else value; inplace writes it into input',
+);
+define(threshold, {
+  impl: ({ input, threshold: th, value, inplace }): Tensor => {
+    checkTensor(input, 'threshold');
+    if (typeof th !== 'number' || Number.isNaN(th)) throw new TypeError(`threshold: threshold must be a number, got ${K.fmtValue(th)}`);
+    if (typeof value !== 'number') throw new TypeError(`threshold: value must be a number, got ${K.fmtValue(value)}`);
+    return maybeInPlace(input, inplace, (x) => x.maskedFill(x.le(th), value));
+  },
+});
+
+export const glu = op(
+  'glu',
+  [tensor('input'), param.int('dim', -1)],
+  'a * sigmoid(b), a and b the two halves of input along dim (its size must be even)',
+);
+define(glu, {
+  impl: ({ input: x, dim }): Tensor => {
+    floatInput(x, 'glu');
+    if (x.ndim === 0) throw new RangeError('glu: does not support 0-d tensors (the halving dim must have an even size)');
+    if (!Number.isInteger(dim) || dim < -x.ndim || dim >= x.ndim)
+      throw new RangeError(`glu: dim ${K.fmtValue(dim)} is out of range for a ${x.ndim}-d input`);
+    const d = dim < 0 ? dim + x.ndim : dim;
+    const n = x._shape[d];
+    if (n % 2 !== 0) throw new RangeError(`glu: halving dimension must be even, but dimension ${d} is size ${n}`);
+    return x.narrow(d, 0, n / 2).mul(x.narrow(d, n / 2, n / 2).sigmoid());
+  },
+});
+
+/** prelu(input, weight): weight holds one slope, or one per channel (dim 1). */
+export const prelu = op(
+  'prelu',
+  [tensor('input'), tensor('weight')],
+  'input where > 0, else weight * input; weight one slope or one per channel (dim 1)',
+);
+define(prelu, {
+  impl: ({ input: x, weight: w }): Tensor => {
+    const op = 'prelu';
+    floatInput(x, op);
+    checkTensor(w, op, 'weight');
+    checkFloat(w, op, 'weight');
+    K.sameDevice(op, x, w);
+    if (w.ndim > 1) throw new RangeError(`${op}: expected weight to be a scalar or 1-D tensor, got ${fmt(w._shape)}`);
+    const channels = x.ndim >= 2 ? x._shape[1] : 1;
+    const n = w.numel();
+    if (n !== 1 && n !== channels) {
+      throw new RangeError(
+        `${op}: mismatch of parameter numbers and input channel size: found ${n} parameters and channel size ${channels} (input ${fmt(x._shape)})`,
+      );
+    }
+    const slope = n === 1 ? w.reshape([]) : w.reshape(x._shape.map((s, i) => (i === 1 ? s : 1)));
+    return where(x.gt(0), x, x.mul(slope));
   },
 });
 
@@ -952,5 +1233,456 @@ define(binaryCrossEntropyWithLogits, {
     if (weight) K.broadcastShapes(x._shape, weight._shape, op);
     if (posWeight) K.broadcastShapes(x._shape, posWeight._shape, op);
     return NN.binaryCrossEntropyWithLogits(x, target, weight, posWeight, reductionOf(r, op));
+  },
+});
+
+// ---- more losses ------------------------------------------------------------------------------
+// Composites, as PyTorch's own definitions of them are (their gradients
+// come from the ops, kinks included: clamp passes the gradient at its
+// bound as PyTorch's clamp_min does, relu does not, as PyTorch's kernels'
+// `z > 0` tests do not).
+
+function reduceLoss(l: Tensor, reduction: Reduction): Tensor {
+  return reduction === 'mean' ? l.mean() : reduction === 'sum' ? l.sum() : l;
+}
+
+/** Two float tensors that broadcast together, on one device. */
+function floatPair(x: unknown, y: unknown, op: string, xName = 'input', yName = 'target'): asserts x is Tensor {
+  checkTensor(x, op, xName);
+  checkTensor(y, op, yName);
+  checkFloat(x, op, xName);
+  checkFloat(y, op, yName);
+  K.sameDevice(op, x, y);
+  K.broadcastShapes(x._shape, y._shape, op);
+}
+
+const reductionPositional = param.custom('reduction', "'none'|'mean'|'sum'", as<Reduction>, 'mean');
+
+/** smooth_l1_loss(input, target, *, reduction='mean', beta=1.0). */
+export const smoothL1Loss = op(
+  'smoothL1Loss',
+  [tensor('input'), tensor('target'), reduction, param.kw(param.float('beta', 1))],
+  '0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta (d = input - target), reduced',
+);
+define(smoothL1Loss, {
+  impl: ({ input: x, target, reduction: r, beta }): Tensor => {
+    const op = 'smoothL1Loss';
+    floatPair(x, target, op);
+    const red = reductionOf(r, op);
+    if (!(beta >= 0)) throw new RangeError(`${op}: beta must be non-negative, got ${K.fmtValue(beta)}`);
+    const d = x.sub(target);
+    const a = d.abs();
+    const l = beta === 0 ? a : where(a.lt(beta), d.mul(d).mul(0.5 / beta), a.sub(0.5 * beta));
+    return reduceLoss(l, red);
+  },
+});
+
+/** huber_loss(input, target, reduction='mean', delta=1.0). */
+export const huberLoss = op(
+  'huberLoss',
+  [tensor('input'), tensor('target'), reductionPositional, param.float('delta', 1)],
+  '0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta) (d = input - target), reduced',
+);
+define(huberLoss, {
+  impl: ({ input: x, target, reduction: r, delta }): Tensor => {
+    const op = 'huberLoss';
+    floatPair(x, target, op);
+    const red = reductionOf(r, op);
+    if (!(delta > 0)) throw new RangeError(`${op}: delta must be positive, got ${K.fmtValue(delta)}`);
+    const d = x.sub(target);
+    const a = d.abs();
+    return reduceLoss(where(a.lt(delta), d.mul(d).mul(0.5), a.sub(0.5 * delta).mul(delta)), red);
+  },
+});
+
+export type KlDivReduction = Reduction | 'batchmean';
+
+/** kl_div(input, target, *, reduction='mean', log_target=False); input holds log-probabilities. */
+export const klDiv = op(
+  'klDiv',
+  [
+    tensor('input'),
+    tensor('target'),
+    param.kw(param.custom('reduction', "'none'|'mean'|'sum'|'batchmean'", as<KlDivReduction>, 'mean')),
+    param.kw(param.bool('logTarget', false)),
+  ],
+  "target * (log(target) - input) (logTarget: exp(target) * (target - input)); 'batchmean' divides the sum by the batch size",
+);
+define(klDiv, {
+  impl: ({ input: x, target: t, reduction: r, logTarget }): Tensor => {
+    const op = 'klDiv';
+    floatPair(x, t, op);
+    if (r !== 'mean' && r !== 'sum' && r !== 'none' && r !== 'batchmean') {
+      throw new TypeError(`${op}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got ${K.fmtValue(r)}`);
+    }
+    let l: Tensor;
+    if (logTarget) {
+      l = t.exp().mul(t.sub(x));
+    } else {
+      // xlogy(t, t): 0 where the target is 0 (a negative target gives NaN, as in PyTorch).
+      const safe = t.maskedFill(t.eq(0), 1);
+      l = t.mul(safe.log()).sub(t.mul(x));
+    }
+    if (r === 'batchmean') return x.ndim === 0 ? l.sum() : l.sum().div(x._shape[0]);
+    return reduceLoss(l, r);
+  },
+});
+
+/** The broadcast shape of two float tensors and a dim of it, or the op's error. */
+function broadcastDim(x1: unknown, x2: unknown, dim: number, op: string): { shape: number[]; d: number } {
+  floatPair(x1, x2, op, 'x1', 'x2');
+  const shape = K.broadcastShapes(x1._shape, (x2 as Tensor)._shape, op);
+  if (!Number.isInteger(dim) || dim < -Math.max(shape.length, 1) || dim >= Math.max(shape.length, 1) || shape.length === 0) {
+    throw new RangeError(`${op}: dim ${K.fmtValue(dim)} is out of range for inputs of shape ${fmt(shape)}`);
+  }
+  return { shape, d: dim < 0 ? dim + shape.length : dim };
+}
+
+/** cosine_similarity(x1, x2, dim=1, eps=1e-8). */
+export const cosineSimilarity = op(
+  'cosineSimilarity',
+  [tensor('x1'), tensor('x2'), param.int('dim', 1), param.float('eps', 1e-8)],
+  'x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along dim, broadcast',
+);
+define(cosineSimilarity, {
+  impl: ({ x1, x2, dim, eps }): Tensor => {
+    const { shape, d } = broadcastDim(x1, x2, dim, 'cosineSimilarity');
+    // Each vector is divided by its norm first, as PyTorch does, so the result stays in [-1, 1].
+    const unit = (t: Tensor) => {
+      const e = t._shape.join() === shape.join() ? t : t.expand(shape);
+      return e.div(e.norm(2, d, true).clamp(eps, null));
+    };
+    return unit(x1).mul(unit(x2)).sum(d);
+  },
+});
+
+/** pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False). */
+export const pairwiseDistance = op(
+  'pairwiseDistance',
+  [tensor('x1'), tensor('x2'), param.float('p', 2), param.float('eps', 1e-6), param.bool('keepdim', false)],
+  '||x1 - x2 + eps||_p over the last dim, broadcast',
+);
+define(pairwiseDistance, {
+  impl: ({ x1, x2, p, eps, keepdim }): Tensor => {
+    floatPair(x1, x2, 'pairwiseDistance', 'x1', 'x2');
+    return distance(x1, x2 as Tensor, p, eps, keepdim);
+  },
+});
+
+function distance(x1: Tensor, x2: Tensor, p: number, eps: number, keepdim = false): Tensor {
+  const d = x1.sub(x2).add(eps);
+  // A 0-d difference is its own vector of one.
+  return d.ndim === 0 ? d.reshape([1]).norm(p, 0, false) : d.norm(p, -1, keepdim);
+}
+
+/** cosine_embedding_loss(input1, input2, target, margin=0, *, reduction='mean'). */
+export const cosineEmbeddingLoss = op(
+  'cosineEmbeddingLoss',
+  [tensor('input1'), tensor('input2'), tensor('target'), param.float('margin', 0), reduction],
+  '1 - cos(input1, input2) where target is 1, max(0, cos - margin) where it is -1; rows [N, D] (or [D]) against target [N] (or [])',
+);
+define(cosineEmbeddingLoss, {
+  impl: ({ input1: a, input2: b, target: y, margin, reduction: r }): Tensor => {
+    const op = 'cosineEmbeddingLoss';
+    floatPair(a, b, op, 'input1', 'input2');
+    checkTensor(y, op, 'target');
+    K.sameDevice(op, a, y);
+    const red = reductionOf(r, op);
+    if (y.ndim === 0 && (a.ndim !== 1 || b.ndim !== 1)) {
+      throw new RangeError(`${op}: a 0-d target expects 1-D inputs, got inputs of shape ${fmt(a._shape)} and ${fmt(b._shape)}`);
+    }
+    if (y.ndim === 1 && (a.ndim !== 2 || b.ndim !== 2)) {
+      throw new RangeError(`${op}: a 1-D target expects 2-D inputs, got inputs of shape ${fmt(a._shape)} and ${fmt(b._shape)}`);
+    }
+    if (y.ndim > 1) throw new RangeError(`${op}: expected a 0-d or 1-D target (multi-target not supported), got ${fmt(y._shape)}`);
+    const rows = K.broadcastShapes(a._shape, b._shape, op).slice(0, -1);
+    if (y._shape.join() !== rows.join()) throw new RangeError(`${op}: expected target of shape ${fmt(rows)}, got ${fmt(y._shape)}`);
+    // PyTorch's formula: the squared norms take an epsilon of 1e-12 each.
+    const EPS = 1e-12;
+    const last = Math.max(a.ndim, b.ndim) - 1;
+    const prod = a.mul(b).sum(last);
+    const m1 = a.mul(a).sum(last).add(EPS);
+    const m2 = b.mul(b).sum(last).add(EPS);
+    const cos = prod.div(m1.mul(m2).sqrt());
+    const l = where(y.eq(1), cos.rsub(1), 0).add(where(y.eq(-1), cos.sub(margin).clamp(0, null), 0));
+    return reduceLoss(l, red);
+  },
+});
+
+/** margin_ranking_loss(input1, input2, target, margin=0, *, reduction='mean'). */
+export const marginRankingLoss = op(
+  'marginRankingLoss',
+  [tensor('input1'), tensor('input2'), tensor('target'), param.float('margin', 0), reduction],
+  'max(0, -target * (input1 - input2) + margin), broadcast and reduced',
+);
+define(marginRankingLoss, {
+  impl: ({ input1: a, input2: b, target: y, margin, reduction: r }): Tensor => {
+    const op = 'marginRankingLoss';
+    floatPair(a, b, op, 'input1', 'input2');
+    checkTensor(y, op, 'target');
+    K.sameDevice(op, a, y);
+    const red = reductionOf(r, op);
+    if (a.ndim !== b.ndim || b.ndim !== y.ndim) {
+      throw new RangeError(
+        `${op}: all input tensors should have the same number of dimensions, got input1 ${fmt(a._shape)}, input2 ${fmt(b._shape)}, target ${fmt(y._shape)}`,
+      );
+    }
+    K.broadcastShapes(K.broadcastShapes(a._shape, b._shape, op), y._shape, op);
+    return reduceLoss(y.neg().mul(a.sub(b)).add(margin).clamp(0, null), red);
+  },
+});
+
+/** triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, *, reduction='mean'). */
+export const tripletMarginLoss = op(
+  'tripletMarginLoss',
+  [
+    tensor('anchor'),
+    tensor('positive'),
+    tensor('negative'),
+    param.float('margin', 1),
+    param.float('p', 2),
+    param.float('eps', 1e-6),
+    param.bool('swap', false),
+    reduction,
+  ],
+  'max(0, margin + d(anchor, positive) - d(anchor, negative)), d the p-norm pairwise distance; swap also tries d(positive, negative)',
+);
+define(tripletMarginLoss, {
+  impl: ({ anchor: a, positive: pos, negative: neg, margin, p, eps, swap, reduction: r }): Tensor => {
+    const op = 'tripletMarginLoss';
+    checkTensor(a, op, 'anchor');
+    checkTensor(pos, op, 'positive');
+    checkTensor(neg, op, 'negative');
+    if (a.ndim !== pos.ndim || pos.ndim !== neg.ndim) {
+      throw new RangeError(
+        `${op}: anchor, positive and negative must have the same number of dimensions, got ${fmt(a._shape)}, ${fmt(pos._shape)} and ${fmt(neg._shape)}`,
+      );
+    }
+    floatPair(a, pos, op, 'anchor', 'positive');
+    floatPair(a, neg, op, 'anchor', 'negative');
+    const red = reductionOf(r, op);
+    K.broadcastShapes(pos._shape, neg._shape, op);
+    const dPos = distance(a, pos, p, eps);
+    let dNeg = distance(a, neg, p, eps);
+    if (swap) dNeg = dNeg.minimum(distance(pos, neg, p, eps));
+    return reduceLoss(dPos.sub(dNeg).add(margin).clamp(0, null), red);
+  },
+});
+
+/** poisson_nll_loss(input, target, log_input=True, full=False, *, eps=1e-8, reduction='mean'). */
+export const poissonNllLoss = op(
+  'poissonNllLoss',
+  [
+    tensor('input'),
+    tensor('target'),
+    param.bool('logInput', true),
+    param.bool('full', false),
+    param.kw(param.float('eps', 1e-8)),
+    reduction,
+  ],
+  'exp(input) - target * input (logInput), else input - target * log(input + eps); full adds the Stirling term',
+);
+define(poissonNllLoss, {
+  impl: ({ input: x, target: t, logInput, full, eps, reduction: r }): Tensor => {
+    const op = 'poissonNllLoss';
+    floatPair(x, t, op);
+    const red = reductionOf(r, op);
+    let l = logInput ? x.exp().sub(t.mul(x)) : x.sub(t.mul(x.add(eps).log()));
+    if (full) {
+      // target log(target) - target + 0.5 log(2 pi target), only where target > 1.
+      const small = t.le(1);
+      const ts = t.maskedFill(small, 2);
+      const stirling = ts
+        .mul(ts.log())
+        .sub(ts)
+        .add(
+          ts
+            .mul(2 * Math.PI)
+            .log()
+            .mul(0.5),
+        );
+      l = l.add(stirling.maskedFill(small, 0));
+    }
+    return reduceLoss(l, red);
+  },
+});
+
+/** gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction='mean'). */
+export const gaussianNllLoss = op(
+  'gaussianNllLoss',
+  [tensor('input'), tensor('target'), tensor('var'), param.bool('full', false), param.float('eps', 1e-6), reductionPositional],
+  '0.5 (log(max(var, eps)) + (input - target)^2 / max(var, eps)), + 0.5 log(2 pi) with full; var per element or one per row',
+);
+define(gaussianNllLoss, {
+  impl: ({ input: x, target: t, var: v, full, eps, reduction: r }): Tensor => {
+    const op = 'gaussianNllLoss';
+    floatPair(x, t, op);
+    checkTensor(v, op, 'var');
+    checkFloat(v, op, 'var');
+    K.sameDevice(op, x, v);
+    const red = reductionOf(r, op);
+    let variance = v;
+    if (v._shape.join() !== x._shape.join() || v.ndim !== x.ndim) {
+      const lead = x._shape.slice(0, -1);
+      // One variance per row (homoscedastic): [*, ] or [*, 1] against input [*, D].
+      if (x.ndim >= 1 && v.ndim === x.ndim - 1 && v._shape.join() === lead.join()) variance = v.unsqueeze(-1);
+      else if (x.ndim >= 1 && v.ndim === x.ndim && v._shape.slice(0, -1).join() === lead.join() && v._shape[v.ndim - 1] === 1) variance = v;
+      else throw new RangeError(`${op}: var of shape ${fmt(v._shape)} does not fit input ${fmt(x._shape)} (same shape, or one per row)`);
+    }
+    if (v.numel() > 0 && noGrad(() => v.amin().item()) < 0) throw new RangeError(`${op}: var has negative entries`);
+    // PyTorch clamps a copy under no_grad: the value is clamped, the gradient passes as if it were not.
+    const clamped = variance.add(noGrad(() => variance.clamp(eps, null).sub(variance)));
+    const d = x.sub(t);
+    let l = clamped.log().add(d.mul(d).div(clamped)).mul(0.5);
+    if (full) l = l.add(0.5 * Math.log(2 * Math.PI));
+    return reduceLoss(l, red);
+  },
+});
+
+/** multilabel_soft_margin_loss(input, target, weight=None, *, reduction='mean'). */
+export const multilabelSoftMarginLoss = op(
+  'multilabelSoftMarginLoss',
+  [tensor('input'), tensor('target'), optTensorParam('weight'), reduction],
+  '-(target log sigmoid(input) + (1 - target) log sigmoid(-input)), weighted, averaged over the classes (last dim), reduced',
+);
+define(multilabelSoftMarginLoss, {
+  impl: ({ input: x, target: t, weight: w, reduction: r }): Tensor => {
+    const op = 'multilabelSoftMarginLoss';
+    floatPair(x, t, op);
+    const weight = optTensor(w, op, 'weight');
+    K.sameDevice(op, x, weight);
+    const red = reductionOf(r, op);
+    if (x.ndim === 0) throw new RangeError(`${op}: input must have a class dim, got a 0-d tensor`);
+    if (weight) K.broadcastShapes(x._shape, weight._shape, op);
+    let l = t
+      .mul(logSigmoidOf(x))
+      .add(t.rsub(1).mul(logSigmoidOf(x.neg())))
+      .neg();
+    if (weight) l = l.mul(weight);
+    const last = x.ndim - 1;
+    return reduceLoss(l.sum(last).div(x._shape[last]), red);
+  },
+});
+
+/** hinge_embedding_loss(input, target, margin=1.0, *, reduction='mean'). */
+export const hingeEmbeddingLoss = op(
+  'hingeEmbeddingLoss',
+  [tensor('input'), tensor('target'), param.float('margin', 1), reduction],
+  'input where target is 1, max(0, margin - input) where it is -1, reduced',
+);
+define(hingeEmbeddingLoss, {
+  impl: ({ input: x, target: y, margin, reduction: r }): Tensor => {
+    const op = 'hingeEmbeddingLoss';
+    checkTensor(x, op);
+    checkFloat(x, op);
+    checkTensor(y, op, 'target');
+    K.sameDevice(op, x, y);
+    K.broadcastShapes(x._shape, y._shape, op);
+    const red = reductionOf(r, op);
+    const l = where(y.ne(1), x.rsub(margin).clamp(0, null), 0).add(where(y.ne(-1), x, 0));
+    return reduceLoss(l, red);
+  },
+});
+
+/** soft_margin_loss(input, target, *, reduction='mean'). */
+export const softMarginLoss = op(
+  'softMarginLoss',
+  [tensor('input'), tensor('target'), reduction],
+  'log(1 + exp(-target * input)), reduced',
+);
+define(softMarginLoss, {
+  impl: ({ input: x, target: y, reduction: r }): Tensor => {
+    const op = 'softMarginLoss';
+    floatPair(x, y, op);
+    return reduceLoss(y.neg().mul(x).exp().log1p(), reductionOf(r, op));
+  },
+});
+
+/** Input [N, C] or [C] as [N, C], and an integer target of N classes as int64 [N, 1], checked. */
+function marginInputs(x: unknown, target: unknown, op: string): { x2: Tensor; t: Tensor; N: number; C: number } {
+  checkTensor(x, op);
+  checkFloat(x, op);
+  if (x.ndim !== 1 && x.ndim !== 2) throw new RangeError(`${op}: expected input of shape [N, C] or [C], got ${fmt(x._shape)}`);
+  const t = indexTensor(target, op, 'target');
+  K.sameDevice(op, x, t);
+  const x2 = x.ndim === 1 ? x.unsqueeze(0) : x;
+  const [N, C] = x2._shape;
+  return { x2, t, N, C };
+}
+
+/** multi_margin_loss(input, target, p=1, margin=1.0, weight=None, *, reduction='mean'). */
+export const multiMarginLoss = op(
+  'multiMarginLoss',
+  [tensor('input'), tensor('target'), param.int('p', 1), param.float('margin', 1), optTensorParam('weight'), reduction],
+  'sum over classes j != y of max(0, margin - input[y] + input[j])^p / C, weight[y] per sample; input [N, C] (or [C])',
+);
+define(multiMarginLoss, {
+  impl: ({ input, target, p, margin, weight: w, reduction: r }): Tensor => {
+    const op = 'multiMarginLoss';
+    const { x2, t, N, C } = marginInputs(input, target, op);
+    const red = reductionOf(r, op);
+    if (p !== 1 && p !== 2) throw new RangeError(`${op}: only p == 1 and p == 2 are supported, got ${K.fmtValue(p)}`);
+    if (t.ndim > 1 || t.numel() !== N) throw new RangeError(`${op}: expected a target of ${N} class indices, got ${fmt(t._shape)}`);
+    const weight = optTensor(w, op, 'weight');
+    K.sameDevice(op, x2, weight);
+    if (weight && (weight.ndim !== 1 || weight._shape[0] !== C)) {
+      throw new RangeError(`${op}: expected weight of shape [${C}], got ${fmt(weight._shape)}`);
+    }
+    if (weight) checkFloat(weight, op, 'weight');
+    const idx = t.reshape([N, 1]);
+    if (N > 0) {
+      const [lo, hi] = noGrad(() => [idx.amin().item(), idx.amax().item()]);
+      if (lo < 0 || hi >= C) throw new RangeError(`${op}: target ${lo < 0 ? lo : hi} is out of range for ${C} classes`);
+    }
+    // relu, not clamp: PyTorch's kernel counts a term only where it is > 0.
+    let h = x2.sub(x2.gather(1, idx)).add(margin).relu();
+    if (p === 2) h = h.mul(h);
+    if (weight) h = h.mul(weight.gather(0, idx.reshape([N])).reshape([N, 1]));
+    const others = noGrad(() => oneHot(idx.reshape([N]), C).eq(0));
+    let l = h.mul(others).sum(1).div(C);
+    if (input.ndim === 1) l = l.reshape([]);
+    return reduceLoss(l, red);
+  },
+});
+
+/** multilabel_margin_loss(input, target, *, reduction='mean'). */
+export const multilabelMarginLoss = op(
+  'multilabelMarginLoss',
+  [tensor('input'), tensor('target'), reduction],
+  'sum over target classes j and other classes k of max(0, 1 - (input[j] - input[k])) / C; target lists classes, ended by -1',
+);
+define(multilabelMarginLoss, {
+  impl: ({ input, target, reduction: r }): Tensor => {
+    const op = 'multilabelMarginLoss';
+    const { x2, t, N, C } = marginInputs(input, target, op);
+    const red = reductionOf(r, op);
+    if (t._shape.join() !== (input as Tensor)._shape.join() || t.ndim !== (input as Tensor).ndim) {
+      throw new RangeError(`${op}: target must have the input's shape ${fmt((input as Tensor)._shape)}, got ${fmt(t._shape)}`);
+    }
+    // Each row's targets are the entries before its first -1; a class
+    // listed twice counts twice, as in PyTorch's kernel.
+    const rows = noGrad(() =>
+      K.contiguous(t.reshape([N, C]))
+        .to('cpu')
+        .tolist(),
+    ) as number[][];
+    const count = new Array<number>(N * C).fill(0);
+    for (let i = 0; i < N; i++) {
+      for (const c of rows[i]) {
+        if (c === -1) break;
+        if (c < -1 || c >= C) throw new RangeError(`${op}: target ${c} is out of range for ${C} classes`);
+        count[i * C + c] += 1;
+      }
+    }
+    const cnt = fromValues(count, { dtype: x2.dtype, device: x2.device }).reshape([N, C]);
+    const isOther = noGrad(() => cnt.eq(0).to(x2.dtype));
+    // z[i, j, k] = 1 - input[i, j] + input[i, k]
+    const z = x2.unsqueeze(1).sub(x2.unsqueeze(2)).add(1).relu();
+    let l = z
+      .mul(cnt.unsqueeze(2).mul(isOther.unsqueeze(1)))
+      .sum([1, 2])
+      .div(C);
+    if ((input as Tensor).ndim === 1) l = l.reshape([]);
+    return reduceLoss(l, red);
   },
 });

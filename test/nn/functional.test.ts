@@ -54,9 +54,43 @@ const table: OpTable = {
   binaryCrossEntropy: ([x, y, w], kw) => F.binaryCrossEntropy(x, y, { ...kw, weight: w }),
   binaryCrossEntropyWithLogits: ([x, y, w, pw], kw) => F.binaryCrossEntropyWithLogits(x, y, { ...kw, weight: w, posWeight: pw }),
   softplus: ([x], kw) => F.softplus(x, kw),
+  silu: ([x]) => F.silu(x),
+  mish: ([x]) => F.mish(x),
+  elu: ([x], kw) => F.elu(x, kw),
+  selu: ([x]) => F.selu(x),
+  celu: ([x], kw) => F.celu(x, kw),
+  hardtanh: ([x], kw) => F.hardtanh(x, kw),
+  relu6: ([x]) => F.relu6(x),
+  hardsigmoid: ([x]) => F.hardsigmoid(x),
+  hardswish: ([x]) => F.hardswish(x),
+  logsigmoid: ([x]) => F.logsigmoid(x),
+  softsign: ([x]) => F.softsign(x),
+  tanhshrink: ([x]) => F.tanhshrink(x),
+  hardshrink: ([x], kw) => F.hardshrink(x, kw),
+  softshrink: ([x], kw) => F.softshrink(x, kw),
+  threshold: ([x], kw) => F.threshold(x, kw.threshold, kw.value),
+  glu: ([x], kw) => F.glu(x, kw),
+  prelu: ([x, w]) => F.prelu(x, w),
+  softmin: ([x], kw) => F.softmin(x, kw.dim),
+  smoothL1Loss: ([x, y], kw) => F.smoothL1Loss(x, y, kw),
+  huberLoss: ([x, y], kw) => F.huberLoss(x, y, kw),
+  klDiv: ([x, y], kw) => F.klDiv(x, y, kw),
+  cosineSimilarity: ([a, b], kw) => F.cosineSimilarity(a, b, kw),
+  // JSON has no Infinity: the fixture writes p = inf as 'inf'.
+  pairwiseDistance: ([a, b], kw) => F.pairwiseDistance(a, b, { ...kw, ...((kw.p as unknown) === 'inf' ? { p: Infinity } : {}) }),
+  cosineEmbeddingLoss: ([a, b, y], kw) => F.cosineEmbeddingLoss(a, b, y, kw),
+  marginRankingLoss: ([a, b, y], kw) => F.marginRankingLoss(a, b, y, kw),
+  tripletMarginLoss: ([a, p, n], kw) => F.tripletMarginLoss(a, p, n, kw),
+  poissonNllLoss: ([x, y], kw) => F.poissonNllLoss(x, y, kw),
+  gaussianNllLoss: ([x, y, v], kw) => F.gaussianNllLoss(x, y, v, kw),
+  multilabelSoftMarginLoss: ([x, y, w], kw) => F.multilabelSoftMarginLoss(x, y, { ...kw, weight: w }),
+  hingeEmbeddingLoss: ([x, y], kw) => F.hingeEmbeddingLoss(x, y, kw),
+  softMarginLoss: ([x, y], kw) => F.softMarginLoss(x, y, kw),
+  multiMarginLoss: ([x, y, w], kw) => F.multiMarginLoss(x, y, { ...kw, weight: w }),
+  multilabelMarginLoss: ([x, y], kw) => F.multilabelMarginLoss(x, y, kw),
 };
 
-for (const family of ['conv', 'pool', 'norm', 'loss', 'misc']) {
+for (const family of ['conv', 'pool', 'norm', 'loss', 'misc', 'activation', 'loss_extra']) {
   const fx = load(family);
   describe(`nn.functional ${family} matches PyTorch`, () => {
     it('has a Kindling lambda for every op in the fixture', () => {

@@ -23,6 +23,23 @@ const idx = torch.tensor([
   [1, 0],
 ]);
 const table = torch.randn([3, 4]);
+const signs = torch
+  .tensor([
+    [1, -1, 1, 1],
+    [-1, -1, 1, -1],
+    [1, 1, -1, 1],
+    [-1, 1, 1, -1],
+    [1, -1, -1, 1],
+  ])
+  .float();
+const sign5 = torch.tensor([1, -1, -1, 1, 1]).float();
+const multiTarget = torch.tensor([
+  [0, 2, -1, 1],
+  [3, -1, 0, 0],
+  [1, 2, 3, 0],
+  [-1, 0, 0, 0],
+  [2, -1, 1, 1],
+]);
 
 function same(a: Tensor, b: Tensor): void {
   expect(a.shape).toEqual(b.shape);
@@ -162,6 +179,91 @@ const forms: [string, () => unknown, () => unknown][] = [
     () => F.binaryCrossEntropyWithLogits(logits, labels, torch.ones([4]), { reduction: 'none', posWeight: torch.full([4], 2) }),
     () => F.binaryCrossEntropyWithLogits(logits, labels, { weight: torch.ones([4]), reduction: 'none', posWeight: torch.full([4], 2) }),
   ],
+  ['silu', () => F.silu(logits, false), () => F.silu({ input: logits, inplace: false })],
+  ['mish', () => F.mish(logits, false), () => F.mish(logits, { inplace: false })],
+  ['elu', () => F.elu(logits, 0.5, false), () => F.elu(logits, { alpha: 0.5, inplace: false })],
+  ['selu', () => F.selu(logits, false), () => F.selu({ input: logits, inplace: false })],
+  ['celu', () => F.celu(logits, 2, false), () => F.celu(logits, { alpha: 2, inplace: false })],
+  ['hardtanh', () => F.hardtanh(logits, -0.5, 0.5, false), () => F.hardtanh(logits, { minVal: -0.5, maxVal: 0.5, inplace: false })],
+  ['relu6', () => F.relu6(logits.mul(5), false), () => F.relu6({ input: logits.mul(5), inplace: false })],
+  ['hardsigmoid', () => F.hardsigmoid(logits, false), () => F.hardsigmoid(logits, { inplace: false })],
+  ['hardswish', () => F.hardswish(logits, false), () => F.hardswish(logits, { inplace: false })],
+  ['logsigmoid', () => F.logsigmoid(logits), () => F.logsigmoid({ input: logits })],
+  ['softsign', () => F.softsign(logits), () => F.softsign({ input: logits })],
+  ['tanhshrink', () => F.tanhshrink(logits), () => F.tanhshrink({ input: logits })],
+  ['hardshrink', () => F.hardshrink(logits, 0.3), () => F.hardshrink(logits, { lambd: 0.3 })],
+  ['softshrink', () => F.softshrink(logits, 0.3), () => F.softshrink(logits, { lambd: 0.3 })],
+  ['threshold', () => F.threshold(logits, 0.1, -1, false), () => F.threshold(logits, { threshold: 0.1, value: -1, inplace: false })],
+  ['glu', () => F.glu(logits, 1), () => F.glu(logits, { dim: 1 })],
+  ['prelu', () => F.prelu(logits, torch.tensor([0.1])), () => F.prelu({ input: logits, weight: torch.tensor([0.1]) })],
+  ['softmin', () => F.softmin(logits, 0), () => F.softmin(logits, { dim: 0, dtype: 'float64' }).float()],
+  [
+    'smoothL1Loss',
+    () => F.smoothL1Loss(logits, labels, { reduction: 'sum', beta: 0.5 }),
+    () => F.smoothL1Loss({ input: logits, target: labels, reduction: 'sum', beta: 0.5 }),
+  ],
+  ['huberLoss', () => F.huberLoss(logits, labels, 'none', 0.5), () => F.huberLoss(logits, labels, { reduction: 'none', delta: 0.5 })],
+  [
+    'klDiv',
+    () => F.klDiv(logits.logSoftmax(1), probs, { reduction: 'batchmean', logTarget: false }),
+    () => F.klDiv({ input: logits.logSoftmax(1), target: probs, reduction: 'batchmean' }),
+  ],
+  ['cosineSimilarity', () => F.cosineSimilarity(logits, labels, 0, 1e-6), () => F.cosineSimilarity(logits, labels, { dim: 0, eps: 1e-6 })],
+  [
+    'pairwiseDistance',
+    () => F.pairwiseDistance(logits, labels, 1, 1e-3, true),
+    () => F.pairwiseDistance(logits, labels, { p: 1, eps: 1e-3, keepdim: true }),
+  ],
+  [
+    'cosineEmbeddingLoss',
+    () => F.cosineEmbeddingLoss(logits, labels, sign5, 0.2, { reduction: 'none' }),
+    () => F.cosineEmbeddingLoss(logits, labels, { target: sign5, margin: 0.2, reduction: 'none' }),
+  ],
+  [
+    'marginRankingLoss',
+    () => F.marginRankingLoss(logits, labels, signs, 0.2, { reduction: 'sum' }),
+    () => F.marginRankingLoss(logits, labels, signs, { margin: 0.2, reduction: 'sum' }),
+  ],
+  [
+    'tripletMarginLoss',
+    () => F.tripletMarginLoss(logits, labels, probs, 2, 1, 1e-3, true, { reduction: 'none' }),
+    () => F.tripletMarginLoss(logits, labels, probs, { margin: 2, p: 1, eps: 1e-3, swap: true, reduction: 'none' }),
+  ],
+  [
+    'poissonNllLoss',
+    () => F.poissonNllLoss(probs, labels, false, true, { eps: 1e-3, reduction: 'sum' }),
+    () => F.poissonNllLoss(probs, labels, { logInput: false, full: true, eps: 1e-3, reduction: 'sum' }),
+  ],
+  [
+    'gaussianNllLoss',
+    () => F.gaussianNllLoss(logits, labels, probs, true, 1e-3, 'sum'),
+    () => F.gaussianNllLoss(logits, labels, { var: probs, full: true, eps: 1e-3, reduction: 'sum' }),
+  ],
+  [
+    'multilabelSoftMarginLoss',
+    () => F.multilabelSoftMarginLoss(logits, labels, torch.ones([4]), { reduction: 'none' }),
+    () => F.multilabelSoftMarginLoss(logits, labels, { weight: torch.ones([4]), reduction: 'none' }),
+  ],
+  [
+    'hingeEmbeddingLoss',
+    () => F.hingeEmbeddingLoss(logits, signs, 0.5, { reduction: 'sum' }),
+    () => F.hingeEmbeddingLoss(logits, { target: signs, margin: 0.5, reduction: 'sum' }),
+  ],
+  [
+    'softMarginLoss',
+    () => F.softMarginLoss(logits, signs, { reduction: 'none' }),
+    () => F.softMarginLoss({ input: logits, target: signs, reduction: 'none' }),
+  ],
+  [
+    'multiMarginLoss',
+    () => F.multiMarginLoss(logits, target, 2, 0.5, torch.ones([4]), { reduction: 'none' }),
+    () => F.multiMarginLoss(logits, target, { p: 2, margin: 0.5, weight: torch.ones([4]), reduction: 'none' }),
+  ],
+  [
+    'multilabelMarginLoss',
+    () => F.multilabelMarginLoss(logits, multiTarget, { reduction: 'none' }),
+    () => F.multilabelMarginLoss({ input: logits, target: multiTarget, reduction: 'none' }),
+  ],
 ];
 
 const fnames = (): string[] =>
@@ -251,6 +353,39 @@ const unknown: [string, () => unknown, string, string | null][] = [
   ['layerNorm', () => F.layerNorm(logits, [4], { normalized_shape: [4] } as never), 'normalized_shape', 'normalizedShape'],
   ['embedding', () => F.embedding(idx, table, { padding_idx: 0 } as never), 'padding_idx', 'paddingIdx'],
   ['embedding', () => F.embedding(idx, table, { maxNorm: 1 } as never), 'maxNorm', null],
+  ['silu', () => F.silu(logits, { inPlace: true } as never), 'inPlace', 'inplace'],
+  ['mish', () => F.mish(logits, { beta: 1 } as never), 'beta', null],
+  ['elu', () => F.elu(logits, { alpah: 1 } as never), 'alpah', 'alpha'],
+  ['selu', () => F.selu(logits, { alpha: 1 } as never), 'alpha', null],
+  ['celu', () => F.celu(logits, { aplha: 1 } as never), 'aplha', 'alpha'],
+  ['hardtanh', () => F.hardtanh(logits, { min_val: -2 } as never), 'min_val', 'minVal'],
+  ['relu6', () => F.relu6(logits, { inplac: true } as never), 'inplac', 'inplace'],
+  ['hardsigmoid', () => F.hardsigmoid(logits, { inplaced: true } as never), 'inplaced', 'inplace'],
+  ['hardswish', () => F.hardswish(logits, { in_place: true } as never), 'in_place', 'inplace'],
+  ['logsigmoid', () => F.logsigmoid(logits, { inplace: true } as never), 'inplace', null],
+  ['softsign', () => F.softsign(logits, { dim: 1 } as never), 'dim', null],
+  ['tanhshrink', () => F.tanhshrink(logits, { lambd: 1 } as never), 'lambd', null],
+  ['hardshrink', () => F.hardshrink(logits, { lambda: 1 } as never), 'lambda', 'lambd'],
+  ['softshrink', () => F.softshrink(logits, { lambdd: 1 } as never), 'lambdd', 'lambd'],
+  ['threshold', () => F.threshold(logits, 0.1, { values: 1 } as never), 'values', 'value'],
+  ['glu', () => F.glu(logits, { dims: 1 } as never), 'dims', 'dim'],
+  ['prelu', () => F.prelu(logits, { weights: null } as never), 'weights', 'weight'],
+  ['softmin', () => F.softmin(logits, { dimm: 1 } as never), 'dimm', 'dim'],
+  ['smoothL1Loss', () => F.smoothL1Loss(logits, labels, { betas: 1 } as never), 'betas', 'beta'],
+  ['huberLoss', () => F.huberLoss(logits, labels, { delat: 1 } as never), 'delat', 'delta'],
+  ['klDiv', () => F.klDiv(logits, probs, { log_target: true } as never), 'log_target', 'logTarget'],
+  ['cosineSimilarity', () => F.cosineSimilarity(logits, labels, { epsilon: 1 } as never), 'epsilon', null],
+  ['pairwiseDistance', () => F.pairwiseDistance(logits, labels, { keep_dim: true } as never), 'keep_dim', 'keepdim'],
+  ['cosineEmbeddingLoss', () => F.cosineEmbeddingLoss(logits, labels, sign5, { margn: 1 } as never), 'margn', 'margin'],
+  ['marginRankingLoss', () => F.marginRankingLoss(logits, labels, signs, { size_average: true } as never), 'size_average', null],
+  ['tripletMarginLoss', () => F.tripletMarginLoss(logits, labels, probs, { swapp: true } as never), 'swapp', 'swap'],
+  ['poissonNllLoss', () => F.poissonNllLoss(logits, labels, { log_input: true } as never), 'log_input', 'logInput'],
+  ['gaussianNllLoss', () => F.gaussianNllLoss(logits, labels, probs, { ful: true } as never), 'ful', 'full'],
+  ['multilabelSoftMarginLoss', () => F.multilabelSoftMarginLoss(logits, labels, { reduce: 'sum' } as never), 'reduce', 'reduction'],
+  ['hingeEmbeddingLoss', () => F.hingeEmbeddingLoss(logits, signs, { marign: 1 } as never), 'marign', 'margin'],
+  ['softMarginLoss', () => F.softMarginLoss(logits, signs, { reductio: 'sum' } as never), 'reductio', 'reduction'],
+  ['multiMarginLoss', () => F.multiMarginLoss(logits, target, { P: 2 } as never), 'P', 'p'],
+  ['multilabelMarginLoss', () => F.multilabelMarginLoss(logits, multiTarget, { margin: 1 } as never), 'margin', null],
 ];
 
 describe('unknown option keys are TypeErrors naming the function, the key and the nearest name', () => {
@@ -333,4 +468,106 @@ describe('inplace', () => {
     F.relu(y.mul(2), { inplace: true }).sum().backward();
     expect(y.grad!.tolist()).toEqual([0, 2]);
   });
+});
+
+describe('inplace forms of the other activations', () => {
+  // [name, call with inplace] on a fresh input each time; the result is the input, holding the out-of-place value.
+  const calls: [string, (x: Tensor, inplace: boolean) => Tensor][] = [
+    ['silu', (x, i) => F.silu(x, i)],
+    ['mish', (x, i) => F.mish(x, { inplace: i })],
+    ['elu', (x, i) => F.elu(x, 0.7, i)],
+    ['selu', (x, i) => F.selu(x, i)],
+    ['celu', (x, i) => F.celu(x, { alpha: 1.5, inplace: i })],
+    ['hardtanh', (x, i) => F.hardtanh(x, -0.5, 0.5, i)],
+    ['relu6', (x, i) => F.relu6(x.mul(4), i)],
+    ['hardsigmoid', (x, i) => F.hardsigmoid(x, i)],
+    ['hardswish', (x, i) => F.hardswish(x, i)],
+    ['threshold', (x, i) => F.threshold(x, 0.2, -3, i)],
+  ];
+  for (const [name, f] of calls) {
+    it(name, () => {
+      const want = f(logits.clone(), false);
+      const x = name === 'relu6' ? logits.mul(4) : logits.clone();
+      const r = name === 'relu6' ? F.relu6(x, true) : f(x, true);
+      expect(r).toBe(x);
+      same(x, want);
+    });
+  }
+  it('gradients flow through an in-place call on a non-leaf, as out of place', () => {
+    const a = logits.clone().requiresGrad_(true);
+    F.elu(a.mul(1), 0.7, true).mul(labels).sum().backward();
+    const b = logits.clone().requiresGrad_(true);
+    F.elu(b, 0.7).mul(labels).sum().backward();
+    same(a.grad!, b.grad!);
+  });
+});
+
+describe('argument errors of the activations and losses', () => {
+  const cases: [string, () => unknown, RegExp][] = [
+    ['celu alpha 0', () => F.celu(logits, 0), /^celu: alpha cannot be 0/],
+    ['softshrink negative lambd', () => F.softshrink(logits, -1), /^softshrink: lambd must be greater or equal to 0/],
+    ['elu integer input', () => F.elu(target), /^elu: input must be a float32 or float64 tensor, got int64/],
+    ['elu non-number alpha', () => F.elu(logits, 'big' as never), /^elu: argument 'alpha' must be a number/],
+    ['glu odd size', () => F.glu(logits, 0), /^glu: halving dimension must be even, but dimension 0 is size 5/],
+    ['glu dim out of range', () => F.glu(logits, 2), /^glu: dim 2 is out of range for a 2-d input/],
+    ['prelu channel count', () => F.prelu(logits, torch.ones([3])), /^prelu: mismatch of parameter numbers and input channel size/],
+    ['prelu 2-d weight', () => F.prelu(logits, torch.ones([1, 4])), /^prelu: expected weight to be a scalar or 1-D tensor/],
+    ['smoothL1Loss bad reduction', () => F.smoothL1Loss(logits, labels, { reduction: 'avg' as never }), /^smoothL1Loss: reduction must be/],
+    ['smoothL1Loss shapes', () => F.smoothL1Loss(logits, torch.ones([3])), /smoothL1Loss/],
+    ['smoothL1Loss negative beta', () => F.smoothL1Loss(logits, labels, { beta: -1 }), /^smoothL1Loss: beta must be non-negative/],
+    ['huberLoss delta 0', () => F.huberLoss(logits, labels, 'mean', 0), /^huberLoss: delta must be positive/],
+    ['klDiv bad reduction', () => F.klDiv(logits, probs, { reduction: 'avg' as never }), /^klDiv: reduction must be 'mean', 'batchmean'/],
+    ['cosineSimilarity shapes', () => F.cosineSimilarity(logits, torch.ones([3, 4])), /cosineSimilarity/],
+    ['cosineSimilarity dim', () => F.cosineSimilarity(logits, labels, 2), /^cosineSimilarity: dim 2 is out of range/],
+    [
+      'cosineEmbeddingLoss target',
+      () => F.cosineEmbeddingLoss(logits, labels, torch.ones([4])),
+      /^cosineEmbeddingLoss: expected target of shape \[5\]/,
+    ],
+    [
+      'cosineEmbeddingLoss 3-d',
+      () => F.cosineEmbeddingLoss(x4, x4, torch.ones([2])),
+      /^cosineEmbeddingLoss: a 1-D target expects 2-D inputs/,
+    ],
+    [
+      'marginRankingLoss dims',
+      () => F.marginRankingLoss(sign5, sign5, signs),
+      /^marginRankingLoss: all input tensors should have the same number/,
+    ],
+    [
+      'tripletMarginLoss dims',
+      () => F.tripletMarginLoss(logits, labels, sign5),
+      /^tripletMarginLoss: anchor, positive and negative must have the same/,
+    ],
+    [
+      'gaussianNllLoss var shape',
+      () => F.gaussianNllLoss(logits, labels, torch.ones([5, 2])),
+      /^gaussianNllLoss: var of shape \[5, 2\] does not fit/,
+    ],
+    ['gaussianNllLoss negative var', () => F.gaussianNllLoss(logits, labels, probs.neg()), /^gaussianNllLoss: var has negative entries/],
+    ['multiMarginLoss p', () => F.multiMarginLoss(logits, target, 3), /^multiMarginLoss: only p == 1 and p == 2/],
+    [
+      'multiMarginLoss target range',
+      () => F.multiMarginLoss(logits, target.add(1)),
+      /^multiMarginLoss: target 4 is out of range for 4 classes/,
+    ],
+    ['multiMarginLoss float target', () => F.multiMarginLoss(logits, labels), /^multiMarginLoss: target must be an integer tensor/],
+    [
+      'multilabelMarginLoss shape',
+      () => F.multilabelMarginLoss(logits, target),
+      /^multilabelMarginLoss: target must have the input's shape/,
+    ],
+    [
+      'multilabelMarginLoss range',
+      () => F.multilabelMarginLoss(logits, multiTarget.add(1)),
+      /^multilabelMarginLoss: target 4 is out of range/,
+    ],
+    ['hingeEmbeddingLoss shapes', () => F.hingeEmbeddingLoss(logits, torch.ones([3])), /hingeEmbeddingLoss/],
+  ];
+  for (const [what, call, msg] of cases) {
+    it(what, () => {
+      expect(call).toThrow(msg);
+      expect(call).toThrow(Error);
+    });
+  }
 });

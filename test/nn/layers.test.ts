@@ -131,6 +131,40 @@ describe('nn layers match PyTorch', () => {
       'L1Loss',
       'BCELoss',
       'BCEWithLogitsLoss',
+      'PReLU',
+      'SiLU',
+      'Mish',
+      'ELU',
+      'SELU',
+      'CELU',
+      'Softplus',
+      'Hardtanh',
+      'ReLU6',
+      'Hardswish',
+      'Hardsigmoid',
+      'GLU',
+      'Softmin',
+      'LogSigmoid',
+      'Softsign',
+      'Tanhshrink',
+      'Hardshrink',
+      'Softshrink',
+      'Threshold',
+      'SmoothL1Loss',
+      'HuberLoss',
+      'KLDivLoss',
+      'CosineEmbeddingLoss',
+      'MarginRankingLoss',
+      'HingeEmbeddingLoss',
+      'TripletMarginLoss',
+      'PoissonNLLLoss',
+      'GaussianNLLLoss',
+      'MultiLabelSoftMarginLoss',
+      'SoftMarginLoss',
+      'MultiMarginLoss',
+      'MultiLabelMarginLoss',
+      'CosineSimilarity',
+      'PairwiseDistance',
     ]) {
       expect(layers.has(name), name).toBe(true);
     }
@@ -185,4 +219,65 @@ describe('nn layers match PyTorch', () => {
       }
     });
   }
+});
+
+describe('the activation, loss and distance modules: options and errors', () => {
+  it('constructor checks, as PyTorch', () => {
+    expect(() => new nn.Hardtanh(1, -1)).toThrow(/^Hardtanh: maxVal must be greater than minVal/);
+    expect(() => new nn.PReLU(0)).toThrow(/^PReLU: numParameters must be >= 1/);
+    expect(() => new nn.PReLU(2, { dtype: 'int64' })).toThrow(/^PReLU: parameters must have a floating point dtype/);
+    expect(() => new nn.MultiMarginLoss(3)).toThrow(/^MultiMarginLoss: only p == 1 and p == 2/);
+    expect(() => new nn.KLDivLoss({ reduction: 'avg' as never })).toThrow(/KLDivLoss/);
+    expect(() => new nn.HuberLoss('mean', 0)).toThrow(/^HuberLoss: delta must be positive/);
+    expect(() => new nn.SmoothL1Loss({ beta: -1 })).toThrow(/^SmoothL1Loss: beta must be non-negative/);
+    expect(() => new nn.Softshrink(-0.5)).toThrow(/^Softshrink: lambd must be greater or equal to 0/);
+  });
+  it('unknown options and keyword-only options are refused', () => {
+    expect(() => new nn.ELU({ alhpa: 1 } as never)).toThrow(/^ELU: unknown option 'alhpa' \(did you mean 'alpha'\?\)/);
+    expect(() => new nn.PReLU({ num_parameters: 3 } as never)).toThrow(/did you mean 'numParameters'/);
+    expect(() => new nn.KLDivLoss({ log_target: true } as never)).toThrow(/did you mean 'logTarget'/);
+    expect(() => new nn.SmoothL1Loss('sum' as never)).toThrow(TypeError);
+    expect(() => new nn.GaussianNLLLoss(true as never)).toThrow(TypeError);
+    expect(() => new nn.PoissonNLLLoss(true, false, 1e-3 as never)).toThrow(TypeError);
+  });
+  it('positional and keyword forms agree', () => {
+    expect(String(new nn.TripletMarginLoss(2, 1, 1e-3, true))).toBe('TripletMarginLoss()');
+    const a = new nn.TripletMarginLoss(2, 1, 1e-3, true),
+      b = new nn.TripletMarginLoss({ margin: 2, p: 1, eps: 1e-3, swap: true });
+    expect([a.margin, a.p, a.eps, a.swap]).toEqual([b.margin, b.p, b.eps, b.swap]);
+    expect(new nn.PoissonNLLLoss(false, true, { eps: 1e-3, reduction: 'sum' }).eps).toBe(1e-3);
+    expect(new nn.HuberLoss('sum', 2).reduction).toBe('sum');
+    expect(String(new nn.Threshold(0.5, -1, true))).toBe('Threshold(threshold=0.5, value=-1, inplace=True)');
+    expect(String(new nn.ELU({ alpha: 0.5, inplace: true }))).toBe('ELU(alpha=0.5, inplace=True)');
+    expect(String(new nn.SiLU(true))).toBe('SiLU(inplace=True)');
+    expect(String(new nn.Hardswish(true))).toBe('Hardswish()');
+    expect(String(new nn.Softmin())).toBe('Softmin(dim=None)');
+  });
+  it('inplace modules write into their input', () => {
+    const x = torch.tensor([-2, -0.5, 0.5, 2]);
+    const y = new nn.Hardtanh(-1, 1, true).forward(x);
+    expect(y).toBe(x);
+    expect(x.tolist()).toEqual([-1, -0.5, 0.5, 1]);
+    const z = torch.tensor([-1, 3, 7]);
+    expect(new nn.ReLU6(true).forward(z)).toBe(z);
+    // Integers too, as PyTorch's hardtanh, relu6 and threshold.
+    expect(z.tolist()).toEqual([0, 3, 6]);
+    expect(F.hardtanh(torch.tensor([-3, 0, 4]), -2, 2).tolist()).toEqual([-2, 0, 2]);
+    expect(F.threshold(torch.tensor([-1, 3, 7]), 1, 5).tolist()).toEqual([5, 3, 7]);
+  });
+  it("PReLU's weight is a learnable parameter named weight", () => {
+    const m = new nn.PReLU(3, 0.1);
+    expect(Object.keys(m.stateDict())).toEqual(['weight']);
+    expect(m.weight.tolist()).toEqual([0.1, 0.1, 0.1].map(Math.fround));
+    const x = torch.tensor([[[-1], [2], [-3]]]).float();
+    m.forward(x).sum().backward();
+    expect(m.weight.grad!.tolist()).toEqual([-1, 0, -3]);
+    m.weight.data.fill_(0.5);
+    m.resetParameters();
+    expect(m.weight.tolist()).toEqual([0.1, 0.1, 0.1].map(Math.fround));
+  });
+  it("Softmin without a dim takes PyTorch's legacy dim", () => {
+    const x = torch.randn([3, 4]);
+    expect(new nn.Softmin().forward(x).sum(1).sub(1).abs().max().item()).toBeLessThan(1e-6);
+  });
 });

@@ -48,7 +48,7 @@ abstract class Loss extends Module {
     super();
     this.reduction = checkReduction(this.constructor.name, reduction);
   }
-  abstract forward(input: Tensor, target: Tensor): Tensor;
+  abstract forward(...inputs: Tensor[]): Tensor;
 }
 
 /** A loss with a per-class weight, kept as a buffer named 'weight' as in PyTorch. */
@@ -62,6 +62,11 @@ abstract class WeightedLoss extends Loss {
 
 export type CrossEntropyLossOptions = OptionsOf<typeof CROSS_ENTROPY>;
 
+/**
+ * nn.CrossEntropyLoss(weight=None, *, ignore_index=-100, reduction='mean', label_smoothing=0.0): logSoftmax over the
+ * class dim (1) then NLL, for class-index targets or class-probability targets. PyTorch's deprecated size_average and
+ * reduce are not taken, so everything after weight is keyword-only.
+ */
 export class CrossEntropyLoss extends WeightedLoss {
   readonly ignoreIndex: number;
   readonly labelSmoothing: number;
@@ -89,6 +94,10 @@ export class CrossEntropyLoss extends WeightedLoss {
 
 export type NLLLossOptions = OptionsOf<typeof NLL>;
 
+/**
+ * nn.NLLLoss(weight=None, *, ignore_index=-100, reduction='mean'): -input[n, target[n]] (times weight[target[n]]),
+ * for log-probability input; 'mean' divides by the summed weights of the targets not ignored.
+ */
 export class NLLLoss extends WeightedLoss {
   readonly ignoreIndex: number;
   constructor(...args: CallArgs<typeof NLL>) {
@@ -103,6 +112,7 @@ export class NLLLoss extends WeightedLoss {
   }
 }
 
+/** nn.MSELoss(*, reduction='mean'): (input - target)² reduced; reduction is keyword-only (no size_average/reduce). */
 export class MSELoss extends Loss {
   constructor(...args: CallArgs<typeof REDUCTION_ONLY>) {
     super(bindOptions('MSELoss', REDUCTION_ONLY, args).reduction);
@@ -112,6 +122,7 @@ export class MSELoss extends Loss {
   }
 }
 
+/** nn.L1Loss(*, reduction='mean'): |input - target| reduced; reduction is keyword-only (no size_average/reduce). */
 export class L1Loss extends Loss {
   constructor(...args: CallArgs<typeof REDUCTION_ONLY>) {
     super(bindOptions('L1Loss', REDUCTION_ONLY, args).reduction);
@@ -121,6 +132,10 @@ export class L1Loss extends Loss {
   }
 }
 
+/**
+ * nn.BCELoss(weight=None, *, reduction='mean'): -w (t log x + (1 - t) log(1 - x)) for probabilities x, log clamped
+ * at -100 as in PyTorch.
+ */
 export class BCELoss extends WeightedLoss {
   constructor(...args: CallArgs<typeof BCE>) {
     const opts = bindOptions('BCELoss', BCE, args);
@@ -131,6 +146,10 @@ export class BCELoss extends WeightedLoss {
   }
 }
 
+/**
+ * nn.BCEWithLogitsLoss(weight=None, *, reduction='mean', pos_weight=None): BCELoss on sigmoid(x), computed stably from
+ * the logits; posWeight scales the positive term per class. weight and pos_weight are buffers, as in PyTorch.
+ */
 export class BCEWithLogitsLoss extends WeightedLoss {
   declare pos_weight: Tensor | null;
   constructor(...args: CallArgs<typeof BCE_WITH_LOGITS>) {
@@ -138,6 +157,7 @@ export class BCEWithLogitsLoss extends WeightedLoss {
     super(opts.weight, opts.reduction);
     this.registerBuffer('pos_weight', checkWeight('BCEWithLogitsLoss', 'posWeight', opts.posWeight));
   }
+/** The pos_weight buffer (null when not given), under its camelCase name. */
   get posWeight(): Tensor | null {
     return this.pos_weight;
   }
@@ -147,5 +167,234 @@ export class BCEWithLogitsLoss extends WeightedLoss {
       reduction: this.reduction,
       posWeight: this.pos_weight,
     });
+  }
+}
+
+// ---- more losses ------------------------------------------------------------------------------
+function checkNum(op: string, name: string, v: unknown): number {
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${op}: ${name} must be a number, got ${String(v)}`);
+  return v;
+}
+
+function checkBool(op: string, name: string, v: unknown): boolean {
+  if (typeof v !== 'boolean') throw new TypeError(`${op}: ${name} must be a boolean, got ${String(v)}`);
+  return v;
+}
+
+const marginParam = (dflt: number) => late(param.float('margin', dflt));
+/** SmoothL1Loss(*, reduction='mean', beta=1.0). */
+const SMOOTH_L1 = [reductionParam, param.kw(late(param.float('beta', 1)))] as const;
+/** HuberLoss(reduction='mean', delta=1.0): no deprecated arguments, so reduction is positional. */
+const HUBER = [late(param.oneOf('reduction', ['mean', 'sum', 'none'], 'mean')), late(param.float('delta', 1))] as const;
+/** KLDivLoss(*, reduction='mean', log_target=False). */
+const KL_DIV = [
+  param.kw(late(param.oneOf('reduction', ['mean', 'batchmean', 'sum', 'none'], 'mean'))),
+  param.kw(late(param.bool('logTarget', false))),
+] as const;
+/** CosineEmbeddingLoss(margin=0.0, *, reduction='mean'), MarginRankingLoss(margin=0.0, *, reduction='mean'). */
+const MARGIN0 = [marginParam(0), reductionParam] as const;
+/** HingeEmbeddingLoss(margin=1.0, *, reduction='mean'). */
+const MARGIN1 = [marginParam(1), reductionParam] as const;
+/** TripletMarginLoss(margin=1.0, p=2.0, eps=1e-6, swap=False, *, reduction='mean'). */
+const TRIPLET = [
+  marginParam(1),
+  late(param.float('p', 2)),
+  late(param.float('eps', 1e-6)),
+  late(param.bool('swap', false)),
+  reductionParam,
+] as const;
+/** PoissonNLLLoss(log_input=True, full=False, *, eps=1e-8, reduction='mean'). */
+const POISSON = [
+  late(param.bool('logInput', true)),
+  late(param.bool('full', false)),
+  param.kw(late(param.float('eps', 1e-8))),
+  reductionParam,
+] as const;
+/** GaussianNLLLoss(*, full=False, eps=1e-6, reduction='mean'): keyword-only in PyTorch too. */
+const GAUSSIAN = [param.kw(late(param.bool('full', false))), param.kw(late(param.float('eps', 1e-6))), reductionParam] as const;
+/** MultiMarginLoss(p=1, margin=1.0, weight=None, *, reduction='mean'). */
+const MULTI_MARGIN = [late(param.int('p', 1)), marginParam(1), weightParam, reductionParam] as const;
+
+/** SmoothL1Loss(*, reduction='mean', beta=1.0): squared below beta, absolute above. */
+export class SmoothL1Loss extends Loss {
+  readonly beta: number;
+  constructor(...args: CallArgs<typeof SMOOTH_L1>) {
+    const o = bindOptions('SmoothL1Loss', SMOOTH_L1, args);
+    super(o.reduction);
+    this.beta = checkNum('SmoothL1Loss', 'beta', o.beta);
+    if (this.beta < 0) throw new RangeError(`SmoothL1Loss: beta must be non-negative, got ${this.beta}`);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.smoothL1Loss(input, target, { reduction: this.reduction, beta: this.beta });
+  }
+}
+
+/** HuberLoss(reduction='mean', delta=1.0): squared below delta, delta-scaled absolute above. */
+export class HuberLoss extends Loss {
+  readonly delta: number;
+  constructor(...args: CallArgs<typeof HUBER>) {
+    const o = bindOptions('HuberLoss', HUBER, args);
+    super(o.reduction);
+    this.delta = checkNum('HuberLoss', 'delta', o.delta);
+    if (!(this.delta > 0)) throw new RangeError(`HuberLoss: delta must be positive, got ${this.delta}`);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.huberLoss(input, target, this.reduction, this.delta);
+  }
+}
+
+/** KLDivLoss(*, reduction='mean', log_target=False): the input holds log-probabilities; 'batchmean' is the true KL mean. */
+export class KLDivLoss extends Module {
+  readonly reduction: F.KlDivReduction;
+  readonly logTarget: boolean;
+  constructor(...args: CallArgs<typeof KL_DIV>) {
+    super();
+    const o = bindOptions('KLDivLoss', KL_DIV, args);
+    const r = o.reduction;
+    if (r !== 'mean' && r !== 'batchmean' && r !== 'sum' && r !== 'none') {
+      throw new RangeError(`KLDivLoss: reduction must be 'mean', 'batchmean', 'sum' or 'none', got ${String(r)}`);
+    }
+    this.reduction = r;
+    this.logTarget = checkBool('KLDivLoss', 'logTarget', o.logTarget);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.klDiv(input, target, { reduction: this.reduction, logTarget: this.logTarget });
+  }
+}
+
+/** CosineEmbeddingLoss(margin=0.0, *, reduction='mean'): forward(input1, input2, target of 1 / -1). */
+export class CosineEmbeddingLoss extends Loss {
+  readonly margin: number;
+  constructor(...args: CallArgs<typeof MARGIN0>) {
+    const o = bindOptions('CosineEmbeddingLoss', MARGIN0, args);
+    super(o.reduction);
+    this.margin = checkNum('CosineEmbeddingLoss', 'margin', o.margin);
+  }
+  forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
+    return F.cosineEmbeddingLoss(input1, input2, target, this.margin, { reduction: this.reduction });
+  }
+}
+
+/** MarginRankingLoss(margin=0.0, *, reduction='mean'): forward(input1, input2, target of 1 / -1). */
+export class MarginRankingLoss extends Loss {
+  readonly margin: number;
+  constructor(...args: CallArgs<typeof MARGIN0>) {
+    const o = bindOptions('MarginRankingLoss', MARGIN0, args);
+    super(o.reduction);
+    this.margin = checkNum('MarginRankingLoss', 'margin', o.margin);
+  }
+  forward(input1: Tensor, input2: Tensor, target: Tensor): Tensor {
+    return F.marginRankingLoss(input1, input2, target, this.margin, { reduction: this.reduction });
+  }
+}
+
+/** HingeEmbeddingLoss(margin=1.0, *, reduction='mean'): forward(input, target of 1 / -1). */
+export class HingeEmbeddingLoss extends Loss {
+  readonly margin: number;
+  constructor(...args: CallArgs<typeof MARGIN1>) {
+    const o = bindOptions('HingeEmbeddingLoss', MARGIN1, args);
+    super(o.reduction);
+    this.margin = checkNum('HingeEmbeddingLoss', 'margin', o.margin);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.hingeEmbeddingLoss(input, target, this.margin, { reduction: this.reduction });
+  }
+}
+
+/** TripletMarginLoss(margin=1.0, p=2.0, eps=1e-6, swap=False, *, reduction='mean'): forward(anchor, positive, negative). */
+export class TripletMarginLoss extends Loss {
+  readonly margin: number;
+  readonly p: number;
+  readonly eps: number;
+  readonly swap: boolean;
+  constructor(...args: CallArgs<typeof TRIPLET>) {
+    const o = bindOptions('TripletMarginLoss', TRIPLET, args);
+    super(o.reduction);
+    this.margin = checkNum('TripletMarginLoss', 'margin', o.margin);
+    this.p = checkNum('TripletMarginLoss', 'p', o.p);
+    this.eps = checkNum('TripletMarginLoss', 'eps', o.eps);
+    this.swap = checkBool('TripletMarginLoss', 'swap', o.swap);
+  }
+  forward(anchor: Tensor, positive: Tensor, negative: Tensor): Tensor {
+    return F.tripletMarginLoss(anchor, positive, negative, this.margin, this.p, this.eps, this.swap, { reduction: this.reduction });
+  }
+}
+
+/** PoissonNLLLoss(log_input=True, full=False, *, eps=1e-8, reduction='mean'). */
+export class PoissonNLLLoss extends Loss {
+  readonly logInput: boolean;
+  readonly full: boolean;
+  readonly eps: number;
+  constructor(...args: CallArgs<typeof POISSON>) {
+    const o = bindOptions('PoissonNLLLoss', POISSON, args);
+    super(o.reduction);
+    this.logInput = checkBool('PoissonNLLLoss', 'logInput', o.logInput);
+    this.full = checkBool('PoissonNLLLoss', 'full', o.full);
+    this.eps = checkNum('PoissonNLLLoss', 'eps', o.eps);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.poissonNllLoss(input, target, this.logInput, this.full, { eps: this.eps, reduction: this.reduction });
+  }
+}
+
+/** GaussianNLLLoss(*, full=False, eps=1e-6, reduction='mean'): forward(input, target, var). */
+export class GaussianNLLLoss extends Loss {
+  readonly full: boolean;
+  readonly eps: number;
+  constructor(...args: CallArgs<typeof GAUSSIAN>) {
+    const o = bindOptions('GaussianNLLLoss', GAUSSIAN, args);
+    super(o.reduction);
+    this.full = checkBool('GaussianNLLLoss', 'full', o.full);
+    this.eps = checkNum('GaussianNLLLoss', 'eps', o.eps);
+  }
+  forward(input: Tensor, target: Tensor, variance: Tensor): Tensor {
+    return F.gaussianNllLoss(input, target, variance, this.full, this.eps, this.reduction);
+  }
+}
+
+/** MultiLabelSoftMarginLoss(weight=None, *, reduction='mean'). */
+export class MultiLabelSoftMarginLoss extends WeightedLoss {
+  constructor(...args: CallArgs<typeof BCE>) {
+    const o = bindOptions('MultiLabelSoftMarginLoss', BCE, args);
+    super(o.weight, o.reduction);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.multilabelSoftMarginLoss(input, target, this.weight, { reduction: this.reduction });
+  }
+}
+
+/** SoftMarginLoss(*, reduction='mean'): log(1 + exp(-target * input)). */
+export class SoftMarginLoss extends Loss {
+  constructor(...args: CallArgs<typeof REDUCTION_ONLY>) {
+    super(bindOptions('SoftMarginLoss', REDUCTION_ONLY, args).reduction);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.softMarginLoss(input, target, { reduction: this.reduction });
+  }
+}
+
+/** MultiMarginLoss(p=1, margin=1.0, weight=None, *, reduction='mean'): the multi-class hinge loss. */
+export class MultiMarginLoss extends WeightedLoss {
+  readonly p: number;
+  readonly margin: number;
+  constructor(...args: CallArgs<typeof MULTI_MARGIN>) {
+    const o = bindOptions('MultiMarginLoss', MULTI_MARGIN, args);
+    super(o.weight, o.reduction);
+    if (o.p !== 1 && o.p !== 2) throw new RangeError(`MultiMarginLoss: only p == 1 and p == 2 are supported, got ${String(o.p)}`);
+    this.p = o.p;
+    this.margin = checkNum('MultiMarginLoss', 'margin', o.margin);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.multiMarginLoss(input, target, this.p, this.margin, this.weight, { reduction: this.reduction });
+  }
+}
+
+/** MultiLabelMarginLoss(*, reduction='mean'): the multi-label hinge loss; target rows list classes, ended by -1. */
+export class MultiLabelMarginLoss extends Loss {
+  constructor(...args: CallArgs<typeof REDUCTION_ONLY>) {
+    super(bindOptions('MultiLabelMarginLoss', REDUCTION_ONLY, args).reduction);
+  }
+  forward(input: Tensor, target: Tensor): Tensor {
+    return F.multilabelMarginLoss(input, target, { reduction: this.reduction });
   }
 }
