@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Write the PyTorch-oracle fixtures for Kindling's nn layers (test/nn/layers.test.ts).
 
-Run:  /usr/bin/python3 scripts/make_module_fixtures.py
+Run:  /usr/bin/python3 scripts/make_module_fixtures.py [system]
 
-Writes test/fixtures/module_layers.json. Each case builds one layer (or a small
+Writes test/fixtures/module_layers.json, and test/fixtures/module_system.json
+for test/nn/module_system.test.ts (with `system`, only the latter). Each case builds one layer (or a small
 model) in PyTorch and records everything the TypeScript side needs to replay it:
 
   {
@@ -241,6 +242,64 @@ def build():
     case('net_eval', 'net', [], {}, Net, lambda: [randn(5, 3)], prepare=randomize_all_norms, train=False, tol=LOOSE)
     case('net_train', 'net', [], {}, Net, lambda: [randn(5, 3)], prepare=randomize_all_norms, train=True, tol=LOOSE)
 
+    # ---- more activations, losses and distances (appended: earlier cases keep their seeds) ---------
+    case('prelu_default', 'PReLU', [], {}, lambda: nn.PReLU(), lambda: [away(3, 5)])
+    case('prelu_channels', 'PReLU', [3, 0.1], {}, lambda: nn.PReLU(3, 0.1), lambda: [away(2, 3, 2, 2)],
+         prepare=lambda m: m.weight.data.copy_(torch.tensor([0.1, -0.3, 0.6])))
+    case('prelu_float64', 'PReLU', [2], {'dtype': 'float64'}, lambda: nn.PReLU(2, dtype=torch.float64),
+         lambda: [away(4, 2).double()])
+    case('silu', 'SiLU', [], {}, lambda: nn.SiLU(), lambda: [randn(3, 4)])
+    case('mish', 'Mish', [], {}, lambda: nn.Mish(), lambda: [randn(3, 4)])
+    case('elu_alpha', 'ELU', [0.5], {}, lambda: nn.ELU(0.5), lambda: [away(3, 4)])
+    case('selu', 'SELU', [], {}, lambda: nn.SELU(), lambda: [away(3, 4)])
+    case('celu_alpha', 'CELU', [], {'alpha': 2.5}, lambda: nn.CELU(alpha=2.5), lambda: [away(3, 4)])
+    case('softplus_beta_threshold', 'Softplus', [2, 5], {}, lambda: nn.Softplus(2, 5), lambda: [randn(3, 4, scale=3)])
+    case('hardtanh_range', 'Hardtanh', [-2.5, 1.5], {}, lambda: nn.Hardtanh(-2.5, 1.5), lambda: [randn(3, 4, scale=2)])
+    case('relu6', 'ReLU6', [], {}, lambda: nn.ReLU6(), lambda: [randn(3, 4, scale=4)])
+    case('hardswish', 'Hardswish', [], {}, lambda: nn.Hardswish(), lambda: [randn(3, 4, scale=3)])
+    case('hardsigmoid', 'Hardsigmoid', [], {}, lambda: nn.Hardsigmoid(), lambda: [randn(3, 4, scale=3)])
+    case('glu_dim1', 'GLU', [1], {}, lambda: nn.GLU(1), lambda: [randn(2, 4, 3)])
+    case('softmin_dim1', 'Softmin', [], {'dim': 1}, lambda: nn.Softmin(dim=1), lambda: [randn(3, 4)])
+    case('logsigmoid', 'LogSigmoid', [], {}, lambda: nn.LogSigmoid(), lambda: [randn(3, 4, scale=3)])
+    case('softsign', 'Softsign', [], {}, lambda: nn.Softsign(), lambda: [randn(3, 4)])
+    case('tanhshrink', 'Tanhshrink', [], {}, lambda: nn.Tanhshrink(), lambda: [randn(3, 4)])
+    case('hardshrink', 'Hardshrink', [], {}, lambda: nn.Hardshrink(), lambda: [randn(3, 4)])
+    case('softshrink_lambd', 'Softshrink', [0.3], {}, lambda: nn.Softshrink(0.3), lambda: [randn(3, 4)])
+    case('threshold', 'Threshold', [0.1, 20], {}, lambda: nn.Threshold(0.1, 20), lambda: [randn(3, 4)])
+    case('smooth_l1_beta', 'SmoothL1Loss', [], {'beta': 0.5}, lambda: nn.SmoothL1Loss(beta=0.5),
+         lambda: [randn(3, 4, scale=2), randn(3, 4)], grad=[True, True])
+    case('huber_delta_none', 'HuberLoss', ['none', 0.5], {}, lambda: nn.HuberLoss('none', 0.5),
+         lambda: [randn(3, 4, scale=2), randn(3, 4)], grad=[True, False])
+    case('kl_div_batchmean_log_target', 'KLDivLoss', [], {'reduction': 'batchmean', 'logTarget': True},
+         lambda: nn.KLDivLoss(reduction='batchmean', log_target=True),
+         lambda: [F.log_softmax(randn(3, 4), 1), F.log_softmax(randn(3, 4), 1)], grad=[True, False])
+    case('cosine_embedding', 'CosineEmbeddingLoss', [0.2], {}, lambda: nn.CosineEmbeddingLoss(0.2),
+         lambda: [randn(4, 5), randn(4, 5), torch.tensor([1.0, -1.0, 1.0, -1.0])], grad=[True, True, False])
+    case('margin_ranking', 'MarginRankingLoss', [], {'margin': 0.3}, lambda: nn.MarginRankingLoss(margin=0.3),
+         lambda: [randn(5), randn(5), torch.tensor([1.0, -1.0, 1.0, 1.0, -1.0])], grad=[True, True, False])
+    case('hinge_embedding', 'HingeEmbeddingLoss', [0.5], {}, lambda: nn.HingeEmbeddingLoss(0.5),
+         lambda: [randn(3, 4, scale=2), torch.tensor([[1.0, -1.0, 1.0, -1.0]] * 3)], grad=[True, False])
+    case('triplet_swap', 'TripletMarginLoss', [], {'margin': 2.0, 'swap': True}, lambda: nn.TripletMarginLoss(margin=2.0, swap=True),
+         lambda: [randn(4, 3), randn(4, 3), randn(4, 3)])
+    case('poisson_nll_full', 'PoissonNLLLoss', [True, True], {}, lambda: nn.PoissonNLLLoss(True, True),
+         lambda: [randn(3, 4), torch.tensor([[0.0, 1.0, 2.0, 5.0]] * 3)], grad=[True, False])
+    case('gaussian_nll_full', 'GaussianNLLLoss', [], {'full': True}, lambda: nn.GaussianNLLLoss(full=True),
+         lambda: [randn(3, 4), randn(3, 4), probs(3, 4)], grad=[True, False, True])
+    case('multilabel_soft_margin_weight', 'MultiLabelSoftMarginLoss', [], {'weight': {'tensor': [1.0, 0.5, 2.0, 1.5]}},
+         lambda: nn.MultiLabelSoftMarginLoss(weight=torch.tensor([1.0, 0.5, 2.0, 1.5])),
+         lambda: [randn(3, 4, scale=2), torch.randint(0, 2, (3, 4)).float()], grad=[True, False])
+    case('soft_margin_sum', 'SoftMarginLoss', [], {'reduction': 'sum'}, lambda: nn.SoftMarginLoss(reduction='sum'),
+         lambda: [randn(3, 4, scale=2), torch.tensor([[1.0, -1.0, -1.0, 1.0]] * 3)], grad=[True, False])
+    case('multi_margin_p2_weight', 'MultiMarginLoss', [2, 0.5], {'weight': {'tensor': [1.0, 2.0, 0.5, 1.5, 1.0]}},
+         lambda: nn.MultiMarginLoss(2, 0.5, weight=torch.tensor([1.0, 2.0, 0.5, 1.5, 1.0])),
+         lambda: [randn(4, 5), torch.tensor([0, 3, 4, 1])])
+    case('multilabel_margin', 'MultiLabelMarginLoss', [], {}, lambda: nn.MultiLabelMarginLoss(),
+         lambda: [randn(3, 4), torch.tensor([[3, 0, -1, 1], [0, 1, 2, 3], [1, -1, 0, 0]])])
+    case('cosine_similarity_dim0', 'CosineSimilarity', [0], {}, lambda: nn.CosineSimilarity(0),
+         lambda: [randn(3, 4), randn(3, 4)])
+    case('pairwise_distance_p1_keepdim', 'PairwiseDistance', [1.0], {'keepdim': True}, lambda: nn.PairwiseDistance(1.0, keepdim=True),
+         lambda: [randn(3, 4), randn(3, 4)])
+
 
 class Block(nn.Module):
     def __init__(self, n):
@@ -312,7 +371,164 @@ def run(c, seed):
     return rec
 
 
+# ---- module system (test/nn/module_system.test.ts) -------------------------------------------
+# Container key lists, nn.utils numbers and what full backward hooks see,
+# written to test/fixtures/module_system.json (`make_module_fixtures.py system`
+# writes only that file). The TypeScript test builds the same models.
+SYSTEM_OUT = os.path.join(ROOT, 'test', 'fixtures', 'module_system.json')
+
+
+class SysNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        from collections import OrderedDict
+        self.features = nn.Sequential(OrderedDict([('conv', nn.Conv2d(1, 2, 3)), ('bn', nn.BatchNorm2d(2)), ('act', nn.ReLU())]))
+        self.heads = nn.ModuleDict({'cls': nn.Linear(4, 3), 'box': nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 2))})
+        self.scales = nn.ParameterList([nn.Parameter(randn(2)), nn.Parameter(randn(3))])
+        self.extra = nn.ParameterDict({'beta': nn.Parameter(randn(1)), 'alpha': nn.Parameter(randn(1))})
+        self.blocks = nn.ModuleList([nn.Linear(4, 4), nn.Linear(4, 4)])
+        self.blocks.append(self.heads['cls'])  # the same module under two names
+        self.register_buffer('step', torch.zeros(()))
+
+
+class Mix(nn.Module):
+    """forward(a, scale, b) = lin(a) * scale + b: a non-tensor argument between two tensors."""
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, a, scale, b):
+        return self.lin(a) * scale + b
+
+
+class Split(nn.Module):
+    """Two outputs: lin(x) and (x * x).sum(1)."""
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.lin(x), (x * x).sum(1)
+
+
+def names(pairs):
+    return [n for n, _ in pairs]
+
+
+def system_keys():
+    torch.manual_seed(7)
+    net = SysNet()
+    rec = {
+        'state': {k: enc(v) for k, v in net.state_dict().items()},
+        'state_keys': list(net.state_dict().keys()),
+        'named_modules': names(net.named_modules()),
+        'named_modules_dup': names(net.named_modules(remove_duplicate=False)),
+        'named_modules_prefix': names(net.named_modules(prefix='model')),
+        'named_parameters': names(net.named_parameters()),
+        'named_parameters_prefix_norecurse': names(net.named_parameters(prefix='m', recurse=False)),
+        'named_buffers': names(net.named_buffers()),
+        'named_children': names(net.named_children()),
+        'features_slice_keys': list(net.features[1:].state_dict().keys()),
+        'blocks_slice_keys': list(net.blocks[1:].state_dict().keys()),
+        'vector': enc(nn.utils.parameters_to_vector(net.parameters())),
+    }
+    del net.features[0]
+    rec['features_after_del_keys'] = list(net.features.state_dict().keys())
+    return rec
+
+
+def clip_cases():
+    torch.manual_seed(11)
+    out = []
+    shapes = [(3, 4), (4,), (2, 2, 2)]
+    for name, norm_type, max_norm, dtype in [
+        ('l2_clipped', 2.0, 0.5, torch.float32), ('l2_not_clipped', 2.0, 100.0, torch.float32),
+        ('l1', 1.0, 1.0, torch.float32), ('inf', float('inf'), 0.25, torch.float32), ('p3', 3.0, 0.7, torch.float32),
+        ('l2_float64', 2.0, 0.5, torch.float64), ('inf_float64', float('inf'), 0.1, torch.float64),
+    ]:
+        grads = [torch.randn(s, dtype=torch.float64).to(dtype) for s in shapes]
+        ps = [torch.zeros(s, dtype=dtype, requires_grad=True) for s in shapes]
+        for p, g in zip(ps, grads):
+            p.grad = g.clone()
+        ps.append(torch.zeros(2, dtype=dtype, requires_grad=True))  # no grad: skipped
+        total = nn.utils.clip_grad_norm_(ps, max_norm, norm_type)
+        out.append({'name': name, 'norm_type': 'inf' if norm_type == float('inf') else norm_type, 'max_norm': max_norm,
+                    'grads': [enc(g) for g in grads], 'total': enc(total), 'clipped': [enc(p.grad) for p in ps[:3]]})
+    grads = [torch.randn(s, dtype=torch.float64).float() for s in shapes]
+    ps = [torch.zeros(s, requires_grad=True) for s in shapes]
+    for p, g in zip(ps, grads):
+        p.grad = g.clone()
+    nn.utils.clip_grad_value_(ps, 0.5)
+    value = {'clip_value': 0.5, 'grads': [enc(g) for g in grads], 'clipped': [enc(p.grad) for p in ps]}
+    return out, value
+
+
+def hook_cases():
+    recs = []
+
+    def run(name, make, inputs, replace=None):
+        torch.manual_seed(5)
+        m = make()
+        seen = []
+
+        def hook(mod, gin, gout):
+            seen.append({'grad_input': [enc(g) if g is not None else None for g in gin],
+                         'grad_output': [enc(g) if g is not None else None for g in gout]})
+            if replace is not None:
+                return tuple(None if g is None else g * replace for g in gin)
+
+        m.register_full_backward_hook(hook)
+        xs = [x.clone().requires_grad_(rg) if isinstance(x, torch.Tensor) else x for x, rg in inputs]
+        out = m(*xs)
+        outs = out if isinstance(out, tuple) else (out,)
+        gouts = [randn(*o.shape) for o in outs]
+        torch.autograd.backward(list(outs), gouts)
+        recs.append({
+            'name': name, 'replace': replace,
+            'state': {k: enc(v) for k, v in m.state_dict().items()},
+            'inputs': [dict(enc(x), requires_grad=rg) if isinstance(x, torch.Tensor) else x for x, rg in inputs],
+            'gouts': [enc(g) for g in gouts],
+            'calls': seen,
+            'input_grads': [enc(x.grad) if isinstance(x, torch.Tensor) and x.grad is not None else None for x in xs],
+            'param_grads': {n: enc(p.grad) for n, p in m.named_parameters() if p.grad is not None},
+        })
+
+    torch.manual_seed(3)
+    x = randn(4, 3)
+    b = randn(4, 2)
+    run('linear', lambda: nn.Linear(3, 2), [(x, True)])
+    run('linear_replace', lambda: nn.Linear(3, 2), [(x, True)], replace=3.0)
+    run('linear_input_no_grad', lambda: nn.Linear(3, 2), [(x, False)])
+    run('mix', Mix, [(x, True), (2.5, False), (b, True)])
+    run('mix_b_no_grad', Mix, [(x, True), (0.5, False), (b, False)])
+    run('mix_replace', Mix, [(x, True), (2.5, False), (b, True)], replace=-1.0)
+    run('split', Split, [(x, True)])
+    return recs
+
+
+def system():
+    clip, value = clip_cases()
+    fx = {
+        'family': 'module_system',
+        'torch_version': torch.__version__,
+        'keys': system_keys(),
+        'clip_grad_norm': clip,
+        'clip_grad_value': value,
+        'hooks': hook_cases(),
+    }
+    with open(SYSTEM_OUT, 'w') as f:
+        json.dump(fx, f, separators=(',', ':'))
+        f.write('\n')
+    print(f'wrote {os.path.relpath(SYSTEM_OUT, ROOT)} ({os.path.getsize(SYSTEM_OUT) // 1024} KiB)')
+
+
 def main():
+    if sys.argv[1:] == ['system']:
+        system()
+        return
+    # `layers` writes only module_layers.json.
+    if sys.argv[1:] != ['layers']:
+        system()
     build()
     names = [c['name'] for c in CASES]
     assert len(names) == len(set(names)), 'duplicate case names'

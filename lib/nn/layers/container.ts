@@ -1,8 +1,10 @@
 // Containers: Sequential, ModuleList, and the small glue modules Identity
 // and Lambda.
 import { Module } from '../module.js';
+import { Parameter } from '../parameter.js';
+import { Tensor } from '../../tensor.js';
 import { as, late } from './linear.js';
-import { bindOptions, isOptions, param, type CallArgs } from '../../util/args.js';
+import { bindOptions, fmtValue, isOptions, param, type CallArgs } from '../../util/args.js';
 
 // The signatures (Note [Layer signatures] in linear.ts). Sequential takes
 // modules, or one object of them by name (PyTorch's OrderedDict form), and
@@ -22,9 +24,85 @@ function checkModule(op: string, m: unknown, where: string): asserts m is Module
 }
 
 function normIndex(op: string, i: unknown, n: number): number {
-  if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`${op}: index must be an integer, got ${String(i)}`);
+  if (typeof i !== 'number' || !Number.isInteger(i)) throw new TypeError(`${op}: index must be an integer, got ${fmtValue(i)}`);
   if (i < -n || i >= n) throw new RangeError(`${op}: index ${i} is out of range for a container of length ${n}`);
   return i < 0 ? i + n : i;
+}
+
+function sliceBound(op: string, v: unknown, name: string): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${op}: ${name} must be an integer, got ${fmtValue(v)}`);
+  return v;
+}
+
+// Note [Container indexing]: PyTorch users write model[0] and model[-1].
+// A list container keeps own accessors '0'..'n-1' and '-1'..'-n' that read
+// (and write) its list; they are not enumerable, so Note [Module members]
+// does not see them as fields. They are added and dropped as the length
+// changes; what each one returns is looked up when read.
+function syncIndexAccessors(
+  owner: object,
+  have: number,
+  n: number,
+  get: (i: number) => unknown,
+  set: (i: number, v: unknown) => void,
+): void {
+  const self = owner as Record<string, unknown>;
+  for (let i = n; i < have; i++) {
+    delete self[String(i)];
+    delete self[String(-i - 1)];
+  }
+  for (let i = have; i < n; i++) {
+    for (const k of [i, -i - 1]) {
+      Object.defineProperty(owner, String(k), {
+        get: () => get(k),
+        set: (v: unknown) => set(k, v),
+        enumerable: false,
+        configurable: true,
+      });
+    }
+  }
+}
+
+// A dict container's keys read as fields too (PyTorch's md.key), by the
+// same kind of accessor; a key that names an existing attribute is refused,
+// as PyTorch's add_module refuses it.
+function defineKeyAccessor(owner: object, key: string, get: () => unknown, set: (v: unknown) => void): void {
+  Object.defineProperty(owner, key, { get, set, enumerable: false, configurable: true });
+}
+
+function checkKey(op: string, key: unknown, owner: object, taken: boolean): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`${op}: key must be a string, got ${fmtValue(key)}`);
+  if (key === '') throw new RangeError(`${op}: key can't be empty string ""`);
+  if (key.includes('.')) throw new RangeError(`${op}: key can't contain ".", got "${key}"`);
+  if (!taken && key in owner) throw new Error(`${op}: attribute '${key}' already exists`);
+}
+
+/** [key, value] pairs of a Map, a plain object, a dict container or an iterable of pairs (PyTorch's update argument). */
+function pairsOf(op: string, src: unknown, sortPlain: boolean): [unknown, unknown][] {
+  if (src instanceof Map) return [...src.entries()];
+  if (src instanceof ModuleDict || src instanceof ParameterDict) return src.items();
+  if (isOptions(src)) {
+    const entries = Object.entries(src);
+    return sortPlain ? entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)) : entries;
+  }
+  // typeof 'function' too: a module is callable (Note [Callable modules]).
+  if (
+    src === null ||
+    (typeof src !== 'object' && typeof src !== 'function') ||
+    typeof (src as Iterable<unknown>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError(`${op}: expected a Map, an object or an iterable of [key, value] pairs, got ${fmtValue(src)}`);
+  }
+  const out: [unknown, unknown][] = [];
+  let j = 0;
+  for (const e of src as Iterable<unknown>) {
+    if (!Array.isArray(e)) throw new TypeError(`${op}: update sequence element #${j} should be a [key, value] array, got ${fmtValue(e)}`);
+    if (e.length !== 2) throw new RangeError(`${op}: update sequence element #${j} has length ${e.length}; 2 is required`);
+    out.push([e[0], e[1]]);
+    j++;
+  }
+  return out;
 }
 
 /**
@@ -34,10 +112,14 @@ function normIndex(op: string, i: unknown, n: number): number {
  */
 abstract class ModuleSequence extends Module {
   /** @internal */ declare readonly _items: [string, Module][];
+  /** @internal How many index accessors exist (Note [Container indexing]). */ declare _indexed: number;
+  /** seq[i] is seq.get(i); negative indices count from the end; seq[i] = m is seq.set(i, m). */
+  [index: number]: Module;
 
   constructor() {
     super();
     Object.defineProperty(this, '_items', { value: [], enumerable: false, writable: false, configurable: false });
+    Object.defineProperty(this, '_indexed', { value: 0, enumerable: false, writable: true, configurable: false });
   }
 
   /** @internal */
@@ -45,14 +127,36 @@ abstract class ModuleSequence extends Module {
     return [...this._items, ...super._members()];
   }
 
+  /** @internal Keeps seq[i] in step with the list. */
+  _changed(): void {
+    const n = this._items.length;
+    if (n === this._indexed) return;
+    syncIndexAccessors(
+      this,
+      this._indexed,
+      n,
+      (i) => this.get(i),
+      (i, v) => this.set(i, v as Module),
+    );
+    this._indexed = n;
+  }
+
+/** The number of modules (Python's len(seq)). */
   get length(): number {
     return this._items.length;
   }
 
+  /** The module at index i (negative counts from the end), Python's seq[i]. */
   get(i: number): Module {
     return this._items[normIndex(`${this.constructor.name}.get`, i, this._items.length)][1];
   }
 
+  /** Same as get(i). */
+  at(i: number): Module {
+    return this._items[normIndex(`${this.constructor.name}.at`, i, this._items.length)][1];
+  }
+
+  /** Replaces the module at index i, keeping its name (Python's seq[i] = m). */
   set(i: number, m: Module): void {
     const op = `${this.constructor.name}.set`;
     const k = normIndex(op, i, this._items.length);
@@ -60,14 +164,27 @@ abstract class ModuleSequence extends Module {
     this._items[k][1] = m;
   }
 
+  /** Appends m under the name of its index. */
   append(m: Module): this {
     checkModule(`${this.constructor.name}.append`, m, 'the module');
-    this._items.push([String(this._items.length), m]);
+    this._put(String(this._items.length), m);
     return this;
   }
 
   extend(ms: Iterable<Module>): this {
-    for (const m of ms) this.append(m);
+    const op = `${this.constructor.name}.extend`;
+    // A container is a function (Note [Callable modules]): seq.extend(other) is iterable all the same.
+    if (
+      ms === null ||
+      (typeof ms !== 'object' && typeof ms !== 'function') ||
+      typeof (ms as Iterable<Module>)[Symbol.iterator] !== 'function'
+    ) {
+      throw new TypeError(`${op}: expected an iterable of Modules, got ${fmtValue(ms)}`);
+    }
+    // Read first: seq.extend(seq) appends each module once.
+    const list = [...ms];
+    list.forEach((m, i) => checkModule(op, m, `element ${i}`));
+    for (const m of list) this._put(String(this._items.length), m);
     return this;
   }
 
@@ -75,7 +192,12 @@ abstract class ModuleSequence extends Module {
     const op = `${this.constructor.name}.insert`;
     checkModule(op, m, 'the module');
     const n = this._items.length;
-    if (!Number.isInteger(index)) throw new TypeError(`${op}: index must be an integer, got ${String(index)}`);
+    if (typeof index !== 'number' || !Number.isInteger(index))
+      throw new TypeError(`${op}: index must be an integer, got ${fmtValue(index)}`);
+    // PyTorch's Sequential.insert refuses an index outside [-n, n]; its ModuleList.insert does not check.
+    if (this instanceof Sequential && (index < -n || index > n)) {
+      throw new RangeError(`${op}: index ${index} is out of range for a container of length ${n}`);
+    }
     const at = Math.min(Math.max(index < 0 ? index + n : index, 0), n);
     const mods = this._items.map(([, x]) => x);
     mods.splice(at, 0, m);
@@ -83,7 +205,7 @@ abstract class ModuleSequence extends Module {
     return this;
   }
 
-  /** Removes and returns the module at `index` (the last one by default). */
+  /** Removes and returns the module at `index` (the last one by default); the rest are renumbered. */
   pop(index = -1): Module {
     const k = normIndex(`${this.constructor.name}.pop`, index, this._items.length);
     const mods = this._items.map(([, x]) => x);
@@ -92,10 +214,32 @@ abstract class ModuleSequence extends Module {
     return m;
   }
 
+  /** Removes the module at `index` and renumbers the rest (Python's del seq[i]). */
+  delete(index: number): void {
+    const k = normIndex(`${this.constructor.name}.delete`, index, this._items.length);
+    const mods = this._items.map(([, x]) => x);
+    mods.splice(k, 1);
+    this._renumber(mods);
+  }
+
+  /** @internal The modules of [start, end) (Python's seq[start:end], negative bounds from the end). */
+  _range(op: string, start: unknown, end: unknown): [string, Module][] {
+    return this._items.slice(sliceBound(op, start, 'start') ?? 0, sliceBound(op, end, 'end'));
+  }
+
   /** @internal */
   _renumber(mods: Module[]): void {
     this._items.length = 0;
     mods.forEach((m, i) => this._items.push([String(i), m]));
+    this._changed();
+  }
+
+  /** @internal Adds or replaces the entry `name`. */
+  _put(name: string, m: Module): void {
+    const at = this._items.findIndex(([k]) => k === name);
+    if (at >= 0) this._items[at][1] = m;
+    else this._items.push([name, m]);
+    this._changed();
   }
 
   [Symbol.iterator](): Iterator<Module> {
@@ -117,15 +261,22 @@ abstract class ModuleSequence extends Module {
     if (at < 0 && name in this) throw new Error(`${op}: attribute '${name}' already exists`);
     if (module === null) {
       if (at >= 0) this._items.splice(at, 1);
-    } else if (at >= 0) {
-      this._items[at][1] = module;
+      this._changed();
     } else {
-      this._items.push([name, module]);
+      this._put(name, module);
     }
   }
 }
 
+// seq(x) has forward's generic type (Module's call signature, typed from
+// forward through Parameters/ReturnType, would lose the type parameter).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Sequential {
+  <T = unknown>(input: T): T;
+}
+
 /** Runs its modules one after another: forward(x) = m_n(...m_1(x)). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Sequential extends ModuleSequence {
   constructor(...modules: Module[] | [NamedModules]) {
     super();
@@ -139,28 +290,31 @@ export class Sequential extends ModuleSequence {
         checkModule('Sequential', m, `the module named "${k}"`);
         this._items.push([k, m]);
       }
+      this._changed();
       return;
     }
     (modules as unknown[]).forEach((m, i) => {
       checkModule('Sequential', m, `argument ${i}`);
       this._items.push([String(i), m]);
     });
+    this._changed();
   }
 
   /**
    * Runs every child in registration order, as PyTorch's iterates
    * self._modules: the listed modules (constructor, append, addModule /
    * registerModule), then any Module assigned to a field of the Sequential.
+   * Each child is called as child(x), so its hooks run.
    */
   forward<T = unknown>(input: T): T {
     let x: unknown = input;
-    for (const [, m] of this._ownChildren()) x = m.forward(x);
+    for (const [, m] of this._ownChildren()) x = m(x);
     return x as T;
   }
 
-  /** seq[start:end] in Python: a new Sequential of the same modules. */
-  slice(start = 0, end?: number): Sequential {
-    return new Sequential(...this._items.slice(start, end).map(([, m]) => m));
+  /** seq[start:end] in Python: a new Sequential of the same modules under the same names. */
+  slice(start?: number, end?: number): Sequential {
+    return new Sequential(new Map(this._range('Sequential.slice', start, end)));
   }
 }
 
@@ -183,6 +337,7 @@ export class ModuleList extends ModuleSequence {
       checkModule('ModuleList', m, `element ${i++}`);
       this._items.push([String(this._items.length), m]);
     }
+    this._changed();
   }
 
   /** Array-style alias of append. */
@@ -191,16 +346,24 @@ export class ModuleList extends ModuleSequence {
     return this._items.length;
   }
 
-  slice(start = 0, end?: number): ModuleList {
-    return new ModuleList(this._items.slice(start, end).map(([, m]) => m));
+  /** list[start:end] in Python: a new ModuleList of the same modules, renumbered. */
+  slice(start?: number, end?: number): ModuleList {
+    return new ModuleList(this._range('ModuleList.slice', start, end).map(([, m]) => m));
   }
 
+/** Throws: a ModuleList has no forward of its own, as in PyTorch. */
   forward(): never {
     throw new Error('ModuleList: a ModuleList has no forward; call its modules in your own forward');
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface Identity {
+  <T>(input: T): T;
+}
+
 /** Returns its input unchanged (a placeholder layer). */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class Identity extends Module {
   // PyTorch's Identity takes and ignores any constructor arguments.
   constructor(..._args: unknown[]) {
@@ -224,5 +387,367 @@ export class Lambda<A extends unknown[] = unknown[], R = unknown> extends Module
   }
   forward(...args: A): R {
     return this.fn(...args);
+  }
+}
+
+// ---- dict and parameter containers -------------------------------------------------------
+
+const MODULE_DICT = [late(param.custom('modules', 'Mapping[str, Module]?', as<unknown>, null))] as const;
+const PARAMETER_LIST = [late(param.custom('values', 'Iterable[Tensor]?', as<Iterable<Tensor> | null>, null))] as const;
+const PARAMETER_DICT = [late(param.custom('parameters', 'Mapping[str, Tensor]?', as<unknown>, null))] as const;
+
+/**
+ * The one argument of a dict container: a plain object whose values all
+ * pass `isValue` is the mapping itself ({ conv: new nn.Conv2d(...) }), any
+ * other plain object is the options form ({ modules: ... }).
+ */
+function dictArgs(args: unknown[], isValue: (v: unknown) => boolean): unknown[] {
+  const first = args[0];
+  if (args.length === 1 && isOptions(first)) {
+    const vals = Object.values(first);
+    // The empty options object keeps the binder from reading the mapping as options.
+    if (vals.length > 0 && vals.every(isValue)) return [first, {}];
+  }
+  return args;
+}
+
+/** A dict of modules whose parameters the owner sees ('heads.cls.weight'), in insertion order. */
+export class ModuleDict extends Module {
+  /** @internal */ declare readonly _items: Map<string, Module>;
+
+  constructor(modules?: Map<string, Module> | Record<string, Module> | Iterable<[string, Module]> | ModuleDict | null);
+  constructor(opts: { modules?: Map<string, Module> | Record<string, Module> | Iterable<[string, Module]> | ModuleDict | null });
+  constructor(...args: unknown[]) {
+    super();
+    Object.defineProperty(this, '_items', { value: new Map(), enumerable: false, writable: false, configurable: false });
+    const { modules } = bindOptions(
+      'ModuleDict',
+      MODULE_DICT,
+      dictArgs(args, (v) => v instanceof Module),
+    );
+    if (modules !== null && modules !== undefined) this.update(modules as Map<string, Module>);
+  }
+
+  /** @internal */
+  override _members(): [string, unknown][] {
+    return [...this._items, ...super._members()];
+  }
+
+/** The number of entries (Python's len(md)). */
+  get length(): number {
+    return this._items.size;
+  }
+
+  /** The module under `key` (Python's md[key]); an unknown key throws. */
+  get(key: string): Module {
+    const m = this._items.get(key);
+    if (m === undefined) throw new RangeError(`ModuleDict.get: no module under the key ${fmtValue(key)}`);
+    return m;
+  }
+
+  /** Adds or replaces the module under `key` (Python's md[key] = m); md.key reads it too. */
+  set(key: string, m: Module): void {
+    const op = 'ModuleDict.set';
+    const taken = this._items.has(key);
+    checkKey(op, key, this, taken);
+    checkModule(op, m, `the value for "${key}"`);
+    this._items.set(key, m);
+    if (!taken) {
+      defineKeyAccessor(
+        this,
+        key,
+        () => this._items.get(key),
+        (v) => this.set(key, v as Module),
+      );
+    }
+  }
+
+  /** Whether `key` is in the dict (Python's key in md). */
+  has(key: string): boolean {
+    return this._items.has(key);
+  }
+
+  /** Removes the entry `key` (Python's del md[key]); an unknown key throws. */
+  delete(key: string): void {
+    this.pop(key);
+  }
+
+  /** Removes the entry `key` and returns its module. */
+  pop(key: string): Module {
+    const m = this.get(key);
+    this._items.delete(key);
+    delete (this as unknown as Record<string, unknown>)[key];
+    return m;
+  }
+
+/** Removes every entry. */
+  clear(): void {
+    for (const k of [...this._items.keys()]) this.pop(k);
+  }
+
+/** The keys in insertion order. */
+  keys(): string[] {
+    return [...this._items.keys()];
+  }
+
+/** The modules in insertion order. */
+  values(): Module[] {
+    return [...this._items.values()];
+  }
+
+/** The [key, module] pairs in insertion order. */
+  items(): [string, Module][] {
+    return [...this._items.entries()];
+  }
+
+  /** Adds the entries of a Map, an object, a ModuleDict or an iterable of [key, module] pairs, in their order. */
+  update(modules: Map<string, Module> | Record<string, Module> | Iterable<[string, Module]> | ModuleDict): void {
+    for (const [k, m] of pairsOf('ModuleDict.update', modules, false)) this.set(k as string, m as Module);
+  }
+
+  /** Iterates over the keys, as Python's iter(md). */
+  [Symbol.iterator](): Iterator<string> {
+    return this.keys()[Symbol.iterator]();
+  }
+
+/** Throws: a ModuleDict has no forward of its own, as in PyTorch. */
+  forward(): never {
+    throw new Error('ModuleDict: a ModuleDict has no forward; call its modules in your own forward');
+  }
+}
+
+function asParameter(op: string, v: unknown, where: string): Parameter {
+  if (v instanceof Parameter) return v;
+  if (v instanceof Tensor) return new Parameter(v);
+  throw new TypeError(`${op}: ${where} must be a Tensor or an nn.Parameter, got ${fmtValue(v)}`);
+}
+
+/** Python's torch.typename of a tensor (ParameterDict's repr): torch.FloatTensor, torch.cuda.LongTensor. */
+const TYPENAMES: Record<string, string> = {
+  float32: 'FloatTensor',
+  float64: 'DoubleTensor',
+  float16: 'HalfTensor',
+  bfloat16: 'BFloat16Tensor',
+  int64: 'LongTensor',
+  int32: 'IntTensor',
+  uint8: 'ByteTensor',
+  bool: 'BoolTensor',
+};
+
+function paramLine(key: string, p: Parameter, typeName: string): string {
+  const gpu = p.device === 'cpu' ? '' : ` (GPU ${p.device.split(':')[1] ?? 0})`;
+  return `  (${key}): Parameter containing: [${typeName} of size ${p.shape.join('x')}${gpu}]`;
+}
+
+/** A list of parameters whose owner sees them as 'name.0', 'name.1', ...; a plain Tensor added becomes a Parameter. */
+export class ParameterList extends Module {
+  /** @internal */ declare readonly _items: Parameter[];
+  /** @internal */ declare _indexed: number;
+  /** plist[i] is plist.get(i); negative indices count from the end. */
+  [index: number]: Parameter;
+
+  constructor(values?: Iterable<Tensor> | null);
+  constructor(opts: { values?: Iterable<Tensor> | null });
+  constructor(...args: unknown[]) {
+    super();
+    Object.defineProperty(this, '_items', { value: [], enumerable: false, writable: false, configurable: false });
+    Object.defineProperty(this, '_indexed', { value: 0, enumerable: false, writable: true, configurable: false });
+    const { values } = bindOptions('ParameterList', PARAMETER_LIST, args);
+    if (values !== null && values !== undefined) this.extend(values);
+  }
+
+  /** @internal */
+  override _members(): [string, unknown][] {
+    return [...this._items.map((p, i): [string, unknown] => [String(i), p]), ...super._members()];
+  }
+
+  /** @internal */
+  _changed(): void {
+    const n = this._items.length;
+    if (n === this._indexed) return;
+    syncIndexAccessors(
+      this,
+      this._indexed,
+      n,
+      (i) => this.get(i),
+      (i, v) => this.set(i, v as Tensor),
+    );
+    this._indexed = n;
+  }
+
+/** The number of parameters (Python's len(plist)). */
+  get length(): number {
+    return this._items.length;
+  }
+
+  /** The parameter at index i (negative counts from the end). */
+  get(i: number): Parameter {
+    return this._items[normIndex('ParameterList.get', i, this._items.length)];
+  }
+
+/** Same as get(i), as Array.prototype.at: negative indices count from the end. */
+  at(i: number): Parameter {
+    return this._items[normIndex('ParameterList.at', i, this._items.length)];
+  }
+
+  /** Replaces the parameter at index i (a Tensor is made a Parameter). */
+  set(i: number, p: Tensor): void {
+    const k = normIndex('ParameterList.set', i, this._items.length);
+    this._items[k] = asParameter('ParameterList.set', p, 'the value');
+  }
+
+/** Adds a parameter at the end (a Tensor is made a Parameter); returns this. */
+  append(p: Tensor): this {
+    this._items.push(asParameter('ParameterList.append', p, 'the value'));
+    this._changed();
+    return this;
+  }
+
+/** Appends every tensor of an iterable (each made a Parameter); returns this. */
+  extend(values: Iterable<Tensor>): this {
+    const op = 'ParameterList.extend';
+    if (
+      values === null ||
+      (typeof values !== 'object' && typeof values !== 'function') ||
+      typeof (values as Iterable<Tensor>)[Symbol.iterator] !== 'function'
+    ) {
+      throw new TypeError(`${op}: expected an iterable of Tensors, got ${fmtValue(values)}`);
+    }
+    const list = [...values].map((v, i) => asParameter(op, v, `element ${i}`));
+    this._items.push(...list);
+    this._changed();
+    return this;
+  }
+
+  /** plist[start:end] in Python: a new ParameterList of the same parameters. */
+  slice(start?: number, end?: number): ParameterList {
+    const op = 'ParameterList.slice';
+    return new ParameterList(this._items.slice(sliceBound(op, start, 'start') ?? 0, sliceBound(op, end, 'end')));
+  }
+
+  [Symbol.iterator](): Iterator<Parameter> {
+    return this._items.slice()[Symbol.iterator]();
+  }
+
+  override extraRepr(): string {
+    return this._items.map((p, i) => paramLine(String(i), p, `torch.${p.dtype}`)).join('\n');
+  }
+
+/** Throws: a ParameterList has no forward of its own, as in PyTorch. */
+  forward(): never {
+    throw new Error('ParameterList: a ParameterList has no forward');
+  }
+}
+
+/** A dict of parameters whose owner sees them as 'name.key'; a plain Tensor added becomes a Parameter. */
+export class ParameterDict extends Module {
+  /** @internal */ declare readonly _items: Map<string, Parameter>;
+
+  constructor(parameters?: Map<string, Tensor> | Record<string, Tensor> | Iterable<[string, Tensor]> | ParameterDict | null);
+  constructor(opts: { parameters?: Map<string, Tensor> | Record<string, Tensor> | Iterable<[string, Tensor]> | ParameterDict | null });
+  constructor(...args: unknown[]) {
+    super();
+    Object.defineProperty(this, '_items', { value: new Map(), enumerable: false, writable: false, configurable: false });
+    const { parameters } = bindOptions(
+      'ParameterDict',
+      PARAMETER_DICT,
+      dictArgs(args, (v) => v instanceof Tensor),
+    );
+    if (parameters !== null && parameters !== undefined) this.update(parameters as Map<string, Tensor>);
+  }
+
+  /** @internal */
+  override _members(): [string, unknown][] {
+    return [...this._items, ...super._members()];
+  }
+
+/** The number of entries (Python's len(pd)). */
+  get length(): number {
+    return this._items.size;
+  }
+
+  /** The parameter under `key`; an unknown key throws. */
+  get(key: string): Parameter {
+    const p = this._items.get(key);
+    if (p === undefined) throw new RangeError(`ParameterDict.get: no parameter under the key ${fmtValue(key)}`);
+    return p;
+  }
+
+  /** Adds or replaces the parameter under `key` (a Tensor is made a Parameter); pd.key reads it too. */
+  set(key: string, p: Tensor): void {
+    const op = 'ParameterDict.set';
+    const taken = this._items.has(key);
+    checkKey(op, key, this, taken);
+    this._items.set(key, asParameter(op, p, `the value for "${key}"`));
+    if (!taken) {
+      defineKeyAccessor(
+        this,
+        key,
+        () => this._items.get(key),
+        (v) => this.set(key, v as Tensor),
+      );
+    }
+  }
+
+/** Whether `key` is in the dict (Python's key in pd). */
+  has(key: string): boolean {
+    return this._items.has(key);
+  }
+
+/** Removes the entry `key` (Python's del pd[key]); an unknown key throws. */
+  delete(key: string): void {
+    this.pop(key);
+  }
+
+/** Removes the entry `key` and returns its parameter; an unknown key throws. */
+  pop(key: string): Parameter {
+    const p = this.get(key);
+    this._items.delete(key);
+    delete (this as unknown as Record<string, unknown>)[key];
+    return p;
+  }
+
+/** Removes every entry. */
+  clear(): void {
+    for (const k of [...this._items.keys()]) this.pop(k);
+  }
+
+/** The keys in insertion order. */
+  keys(): string[] {
+    return [...this._items.keys()];
+  }
+
+/** The parameters in insertion order. */
+  values(): Parameter[] {
+    return [...this._items.values()];
+  }
+
+/** The [key, parameter] pairs in insertion order. */
+  items(): [string, Parameter][] {
+    return [...this._items.entries()];
+  }
+
+  /**
+   * Adds the entries of a Map, a ParameterDict or an iterable of pairs in
+   * their order, and of a plain object sorted by key (PyTorch sorts a
+   * plain dict).
+   */
+  update(parameters: Map<string, Tensor> | Record<string, Tensor> | Iterable<[string, Tensor]> | ParameterDict): void {
+    for (const [k, p] of pairsOf('ParameterDict.update', parameters, true)) this.set(k as string, p as Tensor);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.keys()[Symbol.iterator]();
+  }
+
+  override extraRepr(): string {
+    return this.items()
+      .map(([k, p]) => paramLine(k, p, `torch.${p.device === 'cpu' ? '' : 'cuda.'}${TYPENAMES[p.dtype] ?? p.dtype}`))
+      .join('\n');
+  }
+
+/** Throws: a ParameterDict has no forward of its own, as in PyTorch. */
+  forward(): never {
+    throw new Error('ParameterDict: a ParameterDict has no forward');
   }
 }
