@@ -12,11 +12,29 @@
 // Promise the loader took gets a rejection handler either way, so a
 // refused or abandoned item never ends the process as an unhandled
 // rejection. Worker threads await Promise items themselves.
+//
+// The order comes from a batch sampler, as in PyTorch: the given
+// batchSampler, or a BatchSampler over the given sampler (default
+// SequentialSampler, or RandomSampler with shuffle). Each pass asks it for
+// lists of indices; a TensorDataset (or a Subset of one) gathers each list
+// with one indexSelect per tensor, and in order without a sampler it
+// narrows instead. An IterableDataset is read from its iterator and
+// batched as it comes.
 import { Tensor } from '../tensor.js';
 import * as I from '../ops/indexing.js';
-import * as S from '../ops/shape.js';
-import { randperm, fromTypedArray } from '../ops/creation.js';
-import { Dataset, TensorDataset, isDatasetLike, describe, type WorkerDatasetSpec } from './dataset.js';
+import { fromTypedArray } from '../ops/creation.js';
+import {
+  ArrayDataset,
+  Dataset,
+  IterableDataset,
+  TensorDataset,
+  isDatasetLike,
+  isIterableDataset,
+  describe,
+  type WorkerDatasetSpec,
+} from './dataset.js';
+import { Subset } from './combine.js';
+import { BatchSampler, RandomSampler, SequentialSampler, samplerLength, toGenerator } from './sampler.js';
 import { defaultCollate, type CollateFn } from './collate.js';
 import { Generator } from './generator.js';
 import { WorkerPool, DEFAULT_TIMEOUT_MS, type PoolOptions, type WorkerRun } from './worker_pool.js';
@@ -52,6 +70,18 @@ export interface DataLoaderOptions<B = Tensor[]> {
   datasetExport?: string;
   /** Arguments for the dataset's fromWorker(...args) or constructor; structured-cloneable. */
   datasetArgs?: unknown[];
+  /**
+   * The order of the indices (a Sampler or any iterable of indices);
+   * mutually exclusive with shuffle. Default: SequentialSampler, or
+   * RandomSampler with shuffle.
+   */
+  sampler?: Iterable<number>;
+  /**
+   * Yields each batch's list of indices (a BatchSampler or any iterable of
+   * index arrays); mutually exclusive with batchSize, shuffle, sampler and
+   * dropLast.
+   */
+  batchSampler?: Iterable<ArrayLike<number>>;
   /** Accepted for PyTorch parity; pinning has no meaning on the CPU. */
   pinMemory?: boolean;
   /**
@@ -72,6 +102,8 @@ export interface DataLoaderOptions<B = Tensor[]> {
 const KNOWN = new Set([
   'batchSize',
   'shuffle',
+  'sampler',
+  'batchSampler',
   'dropLast',
   'collateFn',
   'generator',
@@ -88,6 +120,7 @@ const KNOWN = new Set([
 const PYTHON_NAMES: Record<string, string> = {
   batch_size: 'batchSize',
   drop_last: 'dropLast',
+  batch_sampler: 'batchSampler',
   collate_fn: 'collateFn',
   num_workers: 'numWorkers',
   prefetch_factor: 'prefetchFactor',
@@ -129,6 +162,13 @@ function checkOptions(opts: unknown): DataLoaderOptions<unknown> {
     throw new TypeError(`DataLoader: datasetExport must be a string, got ${describe(o.datasetExport)}`);
   if (o.datasetArgs !== undefined && !Array.isArray(o.datasetArgs))
     throw new TypeError(`DataLoader: datasetArgs must be an array, got ${describe(o.datasetArgs)}`);
+  for (const name of ['sampler', 'batchSampler'] as const) {
+    const v = o[name] as unknown;
+    if (v !== undefined && (v === null || typeof v !== 'object' || typeof (v as Iterable<unknown>)[Symbol.iterator] !== 'function'))
+      throw new TypeError(
+        `DataLoader: ${name} must be a Sampler or an iterable of ${name === 'sampler' ? 'indices' : 'index arrays'}, got ${describe(v)}`,
+      );
+  }
   if (o.persistentWorkers === true && !(o.numWorkers !== undefined && o.numWorkers > 0)) {
     throw new RangeError(`DataLoader: persistentWorkers: true needs numWorkers > 0, got numWorkers = ${o.numWorkers ?? 0}`);
   }
@@ -149,39 +189,75 @@ function asyncDatasetError(index: number): TypeError {
   );
 }
 
-function toGenerator(g: unknown): Generator | null {
-  if (g === undefined || g === null) return null;
-  if (g instanceof Generator) return g;
-  if (typeof g === 'object' && typeof (g as { seed?: unknown }).seed === 'number') return new Generator((g as { seed: number }).seed);
-  throw new TypeError(`DataLoader: generator must be a torch Generator or { seed: number }, got ${describe(g)}`);
+/** Rows of a TensorDataset that a dataset's items are (the dataset itself, or Subsets over it). */
+interface Rows {
+  base: TensorDataset;
+  /** Dataset index -> base row; null: the identity. */
+  map: Int32Array | null;
 }
 
-/** An array used as a dataset, as PyTorch accepts a list. */
-class ArrayDataset<T> extends Dataset<T> {
-  constructor(private readonly items: readonly T[]) {
-    super();
+function plainTensorDataset(d: unknown): d is TensorDataset {
+  // Subclasses that change get() or slice() must be read item by item.
+  return d instanceof TensorDataset && d._itemsAreRows();
+}
+
+/** Where a dataset's items are rows of a TensorDataset, so batches can be gathered natively; else null. */
+function rowsOf(d: unknown): Rows | null {
+  if (plainTensorDataset(d)) return { base: d, map: null };
+  if (d instanceof Subset && d.get === Subset.prototype.get) {
+    const inner = rowsOf(d.dataset);
+    if (inner === null) return null;
+    const n = d.dataset.length;
+    const map = new Int32Array(d.indices.length);
+    for (let k = 0; k < map.length; k++) {
+      let i = d.indices[k];
+      // Out-of-range indices fail only when read, as the item path's get() does.
+      if (i < -n || i >= n) return null;
+      if (i < 0) i += n;
+      map[k] = inner.map ? inner.map[i] : i;
+    }
+    return { base: inner.base, map };
   }
-  get length(): number {
-    return this.items.length;
-  }
-  get(i: number): T {
-    return this.items[i];
-  }
+  return null;
+}
+
+/** One batch's indices from a batch sampler, checked, as int32. */
+function batchIndices(b: unknown, k: number): Int32Array {
+  if (b instanceof Int32Array) return b;
+  if (b === null || typeof b !== 'object' || (typeof (b as ArrayLike<unknown>).length !== 'number' && !(Symbol.iterator in b)))
+    throw new TypeError(`DataLoader: the batch sampler gave ${describe(b)} for batch ${k}; a batch sampler yields arrays of indices`);
+  const list = Array.from(b as ArrayLike<unknown>);
+  const out = new Int32Array(list.length);
+  list.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || Math.abs(v) > 0x7fffffff)
+      throw new TypeError(`DataLoader: batch ${k} holds ${String(v)} at position ${i}; indices must be integers`);
+    out[i] = v;
+  });
+  return out;
 }
 
 export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
-  readonly dataset: Dataset<unknown>;
-  readonly batchSize: number;
+  readonly dataset: Dataset<unknown> | IterableDataset<unknown>;
+  /** Items per batch; null when a batchSampler decides the batches (as PyTorch's None). */
+  readonly batchSize: number | null;
   readonly shuffle: boolean;
   readonly dropLast: boolean;
   readonly numWorkers: number;
   readonly generator: Generator | null;
+  /** The order of indices (null for an IterableDataset). */
+  readonly sampler: Iterable<number> | null;
+  /** The lists of indices each pass batches (null for an IterableDataset). */
+  readonly batchSampler: Iterable<ArrayLike<number>> | null;
   /** Milliseconds a pass waits for one batch from the workers (0: no limit). */
   readonly timeout: number;
   /** Whether the worker threads live from pass to pass (Note [Worker lifetime]). */
   readonly persistentWorkers: boolean;
   private readonly collateFn: CollateFn<unknown, unknown> | null;
-  private readonly fast: TensorDataset | null;
+  /** Native gathering for TensorDataset rows (no collateFn); null: item by item. */
+  private readonly rows: Rows | null;
+  /** In order with the default samplers: batches are narrowed views. */
+  private readonly sequential: boolean;
+  private readonly iterable: boolean;
   /** How to start workers; null: batches are made on this thread. */
   private readonly poolOptions: PoolOptions | null = null;
   /** The pool that persistentWorkers keeps between passes. */
@@ -192,34 +268,68 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   /** Where batches go; null: left where they are made. */
   readonly device: Device | null;
 
-  constructor(dataset: Dataset<unknown> | readonly unknown[], opts?: DataLoaderOptions<B>) {
+  constructor(dataset: Dataset<unknown> | IterableDataset<unknown> | readonly unknown[], opts?: DataLoaderOptions<B>) {
     if (Array.isArray(dataset)) dataset = new ArrayDataset(dataset);
-    if (!isDatasetLike(dataset)) {
-      throw new TypeError(`DataLoader: expected a Dataset (an object with a numeric length and a get(i) method), got ${describe(dataset)}`);
+    const iterable = isIterableDataset(dataset);
+    if (!iterable && !isDatasetLike(dataset)) {
+      throw new TypeError(
+        `DataLoader: expected a Dataset (an object with a numeric length and a get(i) method) or an IterableDataset, got ${describe(dataset)}`,
+      );
     }
     const o = checkOptions(opts);
-    this.dataset = dataset as Dataset<unknown>;
-    this.batchSize = o.batchSize ?? 1;
+    this.dataset = dataset as Dataset<unknown> | IterableDataset<unknown>;
+    this.iterable = iterable;
     this.shuffle = o.shuffle ?? false;
     this.dropLast = o.dropLast ?? false;
     this.numWorkers = o.numWorkers ?? 0;
-    this.generator = toGenerator(o.generator);
+    this.generator = toGenerator(o.generator, 'DataLoader');
     this.timeout = o.timeout ?? DEFAULT_TIMEOUT_MS;
     this.persistentWorkers = o.persistentWorkers ?? false;
     this.collateFn = (o.collateFn as CollateFn<unknown, unknown> | undefined) ?? null;
     this.device = o.device === undefined ? null : checkedDevice(o.device, 'DataLoader');
+    if (iterable) {
+      // PyTorch's messages; an iterable dataset decides its own order.
+      for (const name of ['shuffle', 'sampler', 'batchSampler'] as const) {
+        const v = o[name];
+        if (v !== undefined && v !== false)
+          throw new RangeError(
+            `DataLoader with IterableDataset: expected unspecified ${name} option, but got ${name}=${typeof v === 'object' ? describe(v) : String(v)}`,
+          );
+      }
+      if (this.numWorkers > 0)
+        throw new RangeError(
+          `DataLoader: numWorkers = ${this.numWorkers} is not supported for an IterableDataset: worker threads read a dataset by index. ` +
+            'Read it on the calling thread (numWorkers: 0), or make it a map-style Dataset (length and get(i))',
+        );
+      this.batchSize = o.batchSize ?? 1;
+      this.sampler = null;
+      this.batchSampler = null;
+      this.rows = null;
+      this.sequential = false;
+      return;
+    }
+    const ds = dataset as Dataset<unknown>;
     this.checkLength();
-    // Subclasses that change get() or slice() must be read item by item.
-    const ds = dataset as TensorDataset;
-    this.fast =
-      dataset instanceof TensorDataset &&
-      this.collateFn === null &&
-      ds.get === TensorDataset.prototype.get &&
-      ds.slice === TensorDataset.prototype.slice
-        ? dataset
-        : null;
-    // A TensorDataset's batches are a native gather each; threads add nothing.
-    if (this.numWorkers > 0 && this.fast === null) {
+    // PyTorch's mutual exclusions and messages.
+    if (o.sampler !== undefined && this.shuffle) throw new RangeError('DataLoader: sampler option is mutually exclusive with shuffle');
+    if (o.batchSampler !== undefined) {
+      if ((o.batchSize !== undefined && o.batchSize !== 1) || this.shuffle || o.sampler !== undefined || this.dropLast)
+        throw new RangeError('DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last');
+    }
+    const ownSampler = o.sampler === undefined;
+    this.sampler =
+      o.sampler ?? (this.shuffle ? new RandomSampler(ds, { generator: this.generator ?? undefined }) : new SequentialSampler(ds));
+    if (o.batchSampler !== undefined) {
+      this.batchSize = null;
+      this.batchSampler = o.batchSampler;
+    } else {
+      this.batchSize = o.batchSize ?? 1;
+      this.batchSampler = new BatchSampler(this.sampler, this.batchSize, this.dropLast);
+    }
+    this.rows = this.collateFn === null ? rowsOf(ds) : null;
+    this.sequential = ownSampler && !this.shuffle && o.batchSampler === undefined;
+    // TensorDataset rows are gathered natively; threads add nothing.
+    if (this.numWorkers > 0 && this.rows === null) {
       this.poolOptions = {
         spec: this.workerSpec(o),
         numWorkers: this.numWorkers,
@@ -227,7 +337,7 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
         prefetchFactor: o.prefetchFactor ?? 2,
         timeout: this.timeout,
         defaultTimeout: o.timeout === undefined,
-        expectedLength: this.dataset.length,
+        expectedLength: ds.length,
       };
     }
   }
@@ -236,7 +346,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
     if (o.datasetModule !== undefined) {
       return { module: o.datasetModule, exportName: o.datasetExport ?? 'default', args: o.datasetArgs ?? [] };
     }
-    const fromDataset = typeof this.dataset.workerSpec === 'function' ? this.dataset.workerSpec() : undefined;
+    const ds = this.dataset as Dataset<unknown>;
+    const fromDataset = typeof ds.workerSpec === 'function' ? ds.workerSpec() : undefined;
     if (fromDataset && (typeof fromDataset.module === 'string' || fromDataset.module instanceof URL)) return fromDataset;
     throw new TypeError(
       `DataLoader: numWorkers = ${this.numWorkers} needs a dataset the worker threads can build themselves: pass ` +
@@ -246,16 +357,28 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   }
 
   private checkLength(): number {
-    const n = this.dataset.length;
+    const n = (this.dataset as Dataset<unknown>).length;
     if (!Number.isInteger(n) || n < 0)
       throw new RangeError(`DataLoader: the dataset's length must be a non-negative integer, got ${String(n)}`);
     return n;
   }
 
-  /** The number of batches in one pass. */
+  /** The number of batches in one pass (len(batch_sampler); for an IterableDataset, from its length). */
   get length(): number {
-    const n = this.checkLength();
-    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+    if (this.iterable) {
+      const n = (this.dataset as { length?: unknown }).length;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+        throw new TypeError('DataLoader: this IterableDataset has no length, so neither has the loader (give the dataset a length getter)');
+      const bs = this.batchSize!;
+      return this.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
+    }
+    if (
+      this.batchSampler instanceof BatchSampler &&
+      this.batchSampler.sampler === this.sampler &&
+      this.sampler instanceof SequentialSampler
+    )
+      this.checkLength();
+    return samplerLength(this.batchSampler, 'DataLoader');
   }
 
   /** Ends the worker threads (if any); a loader with workers cannot be iterated after. */
@@ -267,111 +390,151 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   }
 
   // ---- one pass -----------------------------------------------------------------
-  /** The shuffled order as an int64 tensor (native randperm unless a generator is set). */
-  private permutation(n: number): Tensor {
-    if (this.generator) return fromTypedArray(this.generator.randperm(n)).to('int64');
-    return randperm(n);
+  /** One pass of the batch sampler: each batch's indices as int32. */
+  private *indexBatches(): Generator_<Int32Array> {
+    let k = 0;
+    for (const b of this.batchSampler!) yield batchIndices(b, k++);
   }
 
-  /** The order as int32 for item-by-item reading. */
-  private order(n: number): Int32Array {
-    if (!this.shuffle) {
-      const o = new Int32Array(n);
-      for (let i = 0; i < n; i++) o[i] = i;
-      return o;
-    }
-    if (this.generator) return this.generator.randperm(n);
-    return randperm(n).to('int32').toTypedArray() as Int32Array;
-  }
-
-  private bounds(n: number): { count: number; at: (k: number) => [number, number] } {
-    const bs = this.batchSize;
-    const count = this.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
-    return { count, at: (k) => [k * bs, Math.min(n, (k + 1) * bs)] };
-  }
-
-  private *tensorBatches(ds: TensorDataset): Generator_<Tensor[]> {
-    const n = ds.length;
-    const { count, at } = this.bounds(n);
-    if (!this.shuffle) {
+  private *tensorBatches(rows: Rows): Generator_<Tensor[]> {
+    const ds = rows.base;
+    if (this.sequential) {
+      const n = this.checkLength();
+      const bs = this.batchSize!;
+      const count = this.dropLast ? Math.floor(n / bs) : Math.ceil(n / bs);
       for (let k = 0; k < count; k++) {
-        const [s, e] = at(k);
-        yield ds.slice(s, e);
+        const s = k * bs;
+        if (rows.map === null) {
+          yield ds.slice(s, Math.min(n, s + bs));
+          continue;
+        }
+        yield this.gather(ds, rows.map.subarray(s, Math.min(n, s + bs)));
       }
       return;
     }
-    let perm = this.permutation(n);
-    // The order is drawn on the CPU; a dataset held on a device gathers with it there.
-    const home = ds.tensors.length ? ds.tensors[0].device : 'cpu';
-    if (home !== 'cpu') perm = toDevice(perm, home, 'DataLoader');
-    for (let k = 0; k < count; k++) {
-      const [s, e] = at(k);
-      const idx = S.narrow(perm, 0, s, e - s);
-      yield ds.tensors.map((t) => I.indexSelect(t, 0, t.device === idx.device ? idx : toDevice(idx, t.device, 'DataLoader')));
+    const n = (this.dataset as Dataset<unknown>).length;
+    for (const idx of this.indexBatches()) {
+      // The checks and Python indexing of TensorDataset.get and Subset.get.
+      const mapped = new Int32Array(idx.length);
+      for (let i = 0; i < idx.length; i++) {
+        let v = idx[i];
+        if (v < -n || v >= n) (this.dataset as Dataset<unknown>).get(v); // throws the dataset's own range error
+        if (v < 0) v += n;
+        mapped[i] = rows.map ? rows.map[v] : v;
+      }
+      yield this.gather(ds, mapped);
     }
   }
 
+  /** The rows `idx` of every tensor: one indexSelect each, where the tensors are. */
+  private gather(ds: TensorDataset, idx: Int32Array): Tensor[] {
+    const index = fromTypedArray(idx.slice(), [idx.length]);
+    const onDevice = new Map<string, Tensor>();
+    return ds.tensors.map((t) => {
+      if (t.device === 'cpu') return I.indexSelect(t, 0, index);
+      let moved = onDevice.get(t.device);
+      if (!moved) onDevice.set(t.device, (moved = toDevice(index, t.device, 'DataLoader')));
+      return I.indexSelect(t, 0, moved);
+    });
+  }
+
   /**
-   * The items order[s..e-1]. A Promise item is refused unless `async`;
+   * The items at `indices`. A Promise item is refused unless `async`;
    * either way no Promise taken is left without a rejection handler.
    */
-  private readItems(order: Int32Array, s: number, e: number, async: boolean): { items: unknown[]; pending: boolean } {
-    const items = new Array<unknown>(e - s);
+  private readItems(indices: Int32Array, async: boolean): { items: unknown[]; pending: boolean } {
+    const ds = this.dataset as Dataset<unknown>;
+    const items = new Array<unknown>(indices.length);
     let pending = false;
-    for (let i = s; i < e; i++) {
+    for (let i = 0; i < indices.length; i++) {
       let item: unknown;
       try {
-        item = this.dataset.get(order[i]);
+        item = ds.get(indices[i]);
       } catch (err) {
-        if (pending) settleQuietly(items.slice(0, i - s));
+        if (pending) settleQuietly(items.slice(0, i));
         throw err;
       }
       if (isThenable(item)) {
         if (!async) {
           settleQuietly([item]);
-          throw asyncDatasetError(order[i]);
+          throw asyncDatasetError(indices[i]);
         }
         pending = true;
       }
-      items[i - s] = item;
+      items[i] = item;
     }
     return { items, pending };
   }
 
   private *itemBatches(): Generator_<unknown> {
-    const n = this.checkLength();
-    const { count, at } = this.bounds(n);
-    const order = this.order(n);
     const collate = this.collateFn ?? defaultCollate;
-    for (let k = 0; k < count; k++) {
-      const [s, e] = at(k);
-      yield collate(this.readItems(order, s, e, false).items);
-    }
+    for (const idx of this.indexBatches()) yield collate(this.readItems(idx, false).items);
   }
 
   /** The item-by-item pass of `for await`: Promise items are awaited. */
   private async *asyncItemBatches(): AsyncGenerator<unknown, void, unknown> {
-    const n = this.checkLength();
-    const { count, at } = this.bounds(n);
-    const order = this.order(n);
     const collate = this.collateFn ?? defaultCollate;
-    for (let k = 0; k < count; k++) {
-      const [s, e] = at(k);
-      const { items, pending } = this.readItems(order, s, e, true);
+    for (const idx of this.indexBatches()) {
+      const { items, pending } = this.readItems(idx, true);
       // Promise.all handles the rejection of every item, not only the first.
       const batch = collate(pending ? await Promise.all(items) : items);
       yield this.device === null ? batch : this.place(batch);
     }
   }
 
+  /** An IterableDataset's pass on this thread: items in the order its iterator gives them. */
+  private *streamBatches(): Generator_<unknown> {
+    const ds = this.dataset as IterableDataset<unknown>;
+    if (typeof ds[Symbol.iterator] !== 'function')
+      throw new TypeError(
+        'DataLoader: this IterableDataset is only async iterable ([Symbol.asyncIterator]); iterate the loader with `for await (const batch of loader)`',
+      );
+    const collate = this.collateFn ?? defaultCollate;
+    const bs = this.batchSize!;
+    let batch: unknown[] = [];
+    const it = ds[Symbol.iterator]!();
+    for (let r = it.next(); !r.done; r = it.next()) {
+      if (isThenable(r.value)) {
+        settleQuietly([r.value]);
+        throw new TypeError(
+          'DataLoader: the IterableDataset yielded a Promise, which a synchronous for...of cannot wait for; iterate with `for await (const batch of loader)`',
+        );
+      }
+      batch.push(r.value);
+      if (batch.length === bs) {
+        yield collate(batch);
+        batch = [];
+      }
+    }
+    if (batch.length > 0 && !this.dropLast) yield collate(batch);
+  }
+
+  private async *asyncStreamBatches(): AsyncGenerator<unknown, void, unknown> {
+    const ds = this.dataset as IterableDataset<unknown>;
+    const source: AsyncIterable<unknown> | Iterable<unknown> =
+      typeof ds[Symbol.asyncIterator] === 'function'
+        ? { [Symbol.asyncIterator]: () => ds[Symbol.asyncIterator]!() }
+        : { [Symbol.iterator]: () => ds[Symbol.iterator]!() };
+    const collate = this.collateFn ?? defaultCollate;
+    const bs = this.batchSize!;
+    let batch: unknown[] = [];
+    const place = (b: unknown) => (this.device === null ? b : this.place(b));
+    for await (const item of source) {
+      batch.push(item);
+      if (batch.length === bs) {
+        yield place(collate(batch));
+        batch = [];
+      }
+    }
+    if (batch.length > 0 && !this.dropLast) yield place(collate(batch));
+  }
+
   /** Starts a pass on the workers: a fresh pool, or the persistent one (Note [Worker lifetime]). */
   private workerRun(): WorkerRun {
     if (this.closed) throw new Error('DataLoader: this loader was closed; make a new one to iterate again');
-    const n = this.checkLength();
-    const { count, at } = this.bounds(n);
-    const order = this.order(n);
-    const batches = new Array<Int32Array>(count);
-    for (let k = 0; k < count; k++) batches[k] = order.slice(...at(k));
+    this.checkLength();
+    // The pool sends every batch's indices ahead, so one pass of the batch sampler is taken up front.
+    const batches = [...this.indexBatches()];
     if (!this.persistentWorkers) {
       const pool = openPool(this.poolOptions!, this.live);
       pool.watch(this);
@@ -429,7 +592,8 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   }
 
   private batches(): Iterator<B> {
-    if (this.fast) return this.tensorBatches(this.fast) as Iterator<B>;
+    if (this.iterable) return this.streamBatches() as Iterator<B>;
+    if (this.rows) return this.tensorBatches(this.rows) as Iterator<B>;
     if (!this.poolOptions) return this.itemBatches() as Iterator<B>;
     const run = this.workerRun();
     const it: Iterator<B> = {
@@ -453,8 +617,9 @@ export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<B> {
+    if (this.iterable) return this.asyncStreamBatches() as AsyncIterator<B>;
     if (!this.poolOptions) {
-      if (!this.fast) return this.asyncItemBatches() as AsyncIterator<B>;
+      if (!this.rows) return this.asyncItemBatches() as AsyncIterator<B>;
       const sync = this[Symbol.iterator]();
       return {
         next: async () => sync.next(),

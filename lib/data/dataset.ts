@@ -22,9 +22,33 @@ export abstract class Dataset<T = unknown> {
   abstract get(i: number): T;
   /**
    * How a worker thread can build this same dataset; override it to make
-   * `new DataLoader(ds, { numWorkers: n })` work without more options.
+   * `new DataLoader(ds, { numWorkers: n })` work without more options
+   * (undefined: this dataset cannot be rebuilt in a worker).
    */
-  workerSpec?(): WorkerDatasetSpec;
+  workerSpec?(): WorkerDatasetSpec | undefined;
+}
+
+/**
+ * torch.utils.data.IterableDataset: a stream of items rather than an
+ * indexable collection. A subclass defines `[Symbol.iterator]()` or
+ * `[Symbol.asyncIterator]()` (read with `for await`), and may define a
+ * `length` getter. The DataLoader batches what one pass of the iterator yields;
+ * samplers and shuffling do not apply.
+ */
+export abstract class IterableDataset<T = unknown> {
+  [Symbol.iterator]?(): Iterator<T>;
+  [Symbol.asyncIterator]?(): AsyncIterator<T>;
+}
+
+/**
+ * True for an IterableDataset, and for any non-array object with an
+ * iterator (sync or async) and no get(i) method.
+ */
+export function isIterableDataset(x: unknown): x is IterableDataset<unknown> {
+  if (x instanceof IterableDataset) return true;
+  if (x === null || typeof x !== 'object' || Array.isArray(x) || isDatasetLike(x)) return false;
+  const o = x as { [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown };
+  return typeof o[Symbol.iterator] === 'function' || typeof o[Symbol.asyncIterator] === 'function';
 }
 
 /** True for anything shaped like a Dataset (a length and a get method). */
@@ -69,6 +93,15 @@ export class TensorDataset extends Dataset<Tensor[]> {
     return this.tensors.map((t) => S.select(t, 0, k));
   }
 
+  /**
+   * @internal Whether item i is exactly row i of each tensor, so a loader
+   * may gather batches natively instead of calling get(); false for a
+   * subclass that changes get() or slice().
+   */
+  _itemsAreRows(): boolean {
+    return this.get === TensorDataset.prototype.get && this.slice === TensorDataset.prototype.slice;
+  }
+
   /** Rows start..end-1 of every tensor as views (Python's ds[start:end]). */
   slice(start = 0, end = this.n): Tensor[] {
     if (!Number.isInteger(start) || !Number.isInteger(end)) {
@@ -79,6 +112,21 @@ export class TensorDataset extends Dataset<Tensor[]> {
     const s = clampIdx(start);
     const e = Math.max(s, clampIdx(end));
     return this.tensors.map((t) => S.narrow(t, 0, s, e - s));
+  }
+}
+
+/** An array used as a dataset, as PyTorch accepts a list. */
+export class ArrayDataset<T> extends Dataset<T> {
+  constructor(readonly items: readonly T[]) {
+    super();
+  }
+  get length(): number {
+    return this.items.length;
+  }
+  get(i: number): T {
+    if (!Number.isInteger(i) || i < -this.items.length || i >= this.items.length)
+      throw new RangeError(`dataset: index ${String(i)} is out of range for a list of length ${this.items.length}`);
+    return this.items[i < 0 ? i + this.items.length : i];
   }
 }
 

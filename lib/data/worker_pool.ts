@@ -50,11 +50,11 @@
 // timeout: 0 still does) and is named in the error.
 import { Worker, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { createRequire } from 'node:module';
-import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { WorkerDatasetSpec } from './dataset.js';
 import type { BatchRequest, WorkerInit, WorkerReply } from './worker.js';
 import { decode } from './wire.js';
 import { LIVENESS_WORDS, osThreadGone } from './liveness.js';
+import { moduleHref } from './spec.js';
 
 /** The default wait for one batch (Note [Dead workers]): 10 minutes, room for a slow disk or network. */
 export const DEFAULT_TIMEOUT_MS = 600_000;
@@ -147,15 +147,6 @@ interface Slot {
   port: MessagePort;
   /** The Node thread id (worker_threads.threadId inside the worker). */
   threadId: number;
-}
-
-function moduleHref(m: string | URL): string {
-  if (m instanceof URL) return m.href;
-  if (typeof m !== 'string' || m.length === 0)
-    throw new TypeError(`DataLoader: the worker dataset module must be a path or URL string, got ${String(m)}`);
-  // A URL (file:, data:) as is; a path made absolute against the cwd.
-  if (/^[a-z][a-z0-9+.-]+:/i.test(m) && !/^[a-z]:[\\/]/i.test(m)) return m;
-  return isAbsolute(m) ? m : resolvePath(m);
 }
 
 // Note [Worker lifetime]: the held value is the pool, never its owner.

@@ -183,3 +183,83 @@ describe('MNIST pixel table', () => {
     expect(ds.data.select(0, 0).equal(expected)).toBe(true);
   });
 });
+
+describe('MNIST transforms', () => {
+  const { Compose, ToTensor, Normalize, Lambda } = torch.transforms;
+  const normalize = () => new Compose([new ToTensor(), new Normalize([0.1307], [0.3081])]);
+  let plain: MNIST;
+  beforeAll(() => {
+    plain = new MNIST({ train: false, limit: 10 });
+  });
+
+  it('hands the transform the image as uint8 [28, 28] and the targetTransform the label as a number, as torchvision', () => {
+    const seen: unknown[] = [];
+    const ds = new MNIST({
+      train: false,
+      limit: 10,
+      transform: (img: torch.Tensor) => (seen.push(img), img),
+      targetTransform: new Lambda((y: number) => (seen.push(y), y * 2)),
+    });
+    const [img, y] = ds.get(1);
+    expect(img.dtype).toBe('uint8');
+    expect(img.shape).toEqual([28, 28]);
+    expect(img.to('float32').div(255).flatten().equal(plain.data.select(0, 1))).toBe(true);
+    expect(y).toBe(4); // label 2
+    expect(seen[1]).toBe(2);
+    expect(ds.get(-1)[1]).toBe(2 * (plain.targets.select(0, 9).item() as number));
+    // The tensors themselves are untouched.
+    expect(ds.data.shape).toEqual([10, 784]);
+  });
+
+  it('gives ToTensor + Normalize images [1, 28, 28] equal to the same arithmetic on the data', () => {
+    const ds = new MNIST({ train: false, limit: 10, transform: normalize() });
+    const [img, label] = ds.get(0);
+    expect(img.shape).toEqual([1, 28, 28]);
+    const expected = plain.data
+      .select(0, 0)
+      .view([1, 28, 28])
+      .sub(torch.tensor([0.1307]).view([-1, 1, 1]))
+      .div(torch.tensor([0.3081]).view([-1, 1, 1]));
+    expect(img.equal(expected)).toBe(true);
+    // Only one side transformed: the other keeps its default form.
+    expect(label.dtype).toBe('int64');
+    expect(label.item()).toBe(7);
+    const onlyTarget = new MNIST({ train: false, limit: 2, targetTransform: (y: number) => y + 100 });
+    expect(onlyTarget.get(0)[0].shape).toEqual([784]);
+    expect(onlyTarget.get(0)[1]).toBe(107);
+  });
+
+  it('batches transformed items through the DataLoader, on worker threads too', async () => {
+    const ds = new MNIST({ train: false, limit: 10, transform: normalize(), targetTransform: new Lambda((y: number) => y) });
+    // A Lambda cannot travel to a worker; the message says what to do.
+    expect(() => new DataLoader(ds, { batchSize: 4, numWorkers: 2 })).toThrow(
+      /targetTransform .* cannot be sent to DataLoader worker threads.*numWorkers: 0/,
+    );
+    const [xb, yb] = [...new DataLoader(ds, { batchSize: 4 })][0];
+    expect(xb.shape).toEqual([4, 1, 28, 28]);
+    expect(yb.dtype).toBe('int64');
+    expect(yb.tolist()).toEqual([7, 2, 1, 0]);
+    const builtIn = new MNIST({ train: false, limit: 10, transform: normalize() });
+    const main = [...new DataLoader(builtIn, { batchSize: 4 })];
+    const workers = new DataLoader(builtIn, { batchSize: 4, numWorkers: 2 });
+    try {
+      const viaWorkers = [...workers];
+      expect(viaWorkers.length).toBe(3);
+      for (let k = 0; k < 3; k++) {
+        expect(viaWorkers[k][0].equal(main[k][0])).toBe(true);
+        expect(viaWorkers[k][1].tolist()).toEqual(main[k][1].tolist());
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('keeps the native batch path without transforms, and checks its options', () => {
+    expect(plain._itemsAreRows()).toBe(true);
+    expect(new MNIST({ train: false, limit: 1, transform: normalize() })._itemsAreRows()).toBe(false);
+    expect(() => new MNIST({ transform: 5 as never })).toThrow(/MNIST: transform should be callable/);
+    expect(() => new MNIST({ target_transform: (y: number) => y } as never)).toThrow(
+      /unknown option 'target_transform' \(did you mean 'targetTransform'\?\)/,
+    );
+  });
+});
