@@ -23,7 +23,9 @@ import { Tensor } from '../tensor.js';
 import { isGradEnabled, setGradEnabled } from '../autograd/grad_mode.js';
 import { Node, type Edge } from '../autograd/node.js';
 import { edgeOf, expandableTo, freedGraphError, invalidGradShape } from '../autograd/function.js';
-import { bindArgs, param, type ArgsOf, type CallArgs, type Param } from '../util/args.js';
+import { bindArgs, boundOut, param, takeBoundOut, type ArgsOf, type CallArgs, type OptionsOf, type Param } from '../util/args.js';
+import { isFloating, isIntegral } from '../dtype.js';
+import * as K from './kernels.js';
 
 /** What forward returns when backward needs state: the output and that state. */
 export interface Saving<S> {
@@ -84,9 +86,14 @@ export interface OpSpec<Ps extends readonly Param[], R, N extends string = strin
 }
 
 /** The function an op declaration makes (torch.x), with its declaration attached. */
-export type OpFn<Ps extends readonly Param[], R, N extends string = string> = ((...args: CallArgs<Ps>) => R) & {
+export type OpFn<Ps extends readonly Param[], R, N extends string = string> = ((...args: CallArgs<Ps, OptionsOf<Ps> & OutOption>) => R) & {
   readonly spec: OpSpec<Ps, R, N>;
 };
+
+/** PyTorch's out=, which every declared op with one Tensor result takes (Note [out=]). */
+export interface OutOption {
+  out?: Tensor;
+}
 
 /** A result type other than Tensor, for op(): `returns<boolean>()`. */
 export interface Returns<R> {
@@ -246,6 +253,10 @@ export function op<const N extends string, const Ps extends readonly Param[], R 
   const fn = function (): unknown {
     // eslint-disable-next-line prefer-rest-params
     const a = bindArgs(name, list, arguments, {});
+    if (boundOut !== undefined) return intoOut(name, takeBoundOut(), a, () => run(a));
+    return run(a);
+  };
+  const run = (a: Record<string, unknown>): unknown => {
     const body = spec.body as OpBody<readonly Param[], unknown, unknown> | null;
     if (body === null) throw new Error(`${name}: declared but never defined`);
     if (body.impl) return body.impl(a as ArgsOf<readonly Param[]>);
@@ -256,6 +267,55 @@ export function op<const N extends string, const Ps extends readonly Param[], R 
   const declared = fn as unknown as OpFn<Ps, R, N>;
   ops.push(declared as unknown as OpFn<readonly Param[], unknown>);
   return declared;
+}
+
+// Note [out=]: every declared op with one Tensor result takes PyTorch's
+// out= in its options object: the result is computed as usual, then
+// written into `out` (resized when its shape differs, as PyTorch's, with
+// PyTorch's warning unless it was empty; cast to its dtype where PyTorch's
+// canCast allows) and `out` is returned. As PyTorch, out= refuses
+// arguments that require grad while grad mode is on. Other binders (module
+// constructors, in-place ops) refuse `out` by name (unknownOption).
+function intoOut(name: string, out: unknown, a: Record<string, unknown>, compute: () => unknown): Tensor {
+  if (!(out instanceof Tensor)) throw new TypeError(`${name}: argument 'out' must be a Tensor, got ${describe(out)}`);
+  if (isGradEnabled()) {
+    let grad = out.requiresGrad;
+    for (const k in a) {
+      const v = a[k];
+      if (v instanceof Tensor) grad ||= v.requiresGrad;
+      else if (Array.isArray(v)) for (const t of v) if (t instanceof Tensor && t.requiresGrad) grad = true;
+    }
+    if (grad)
+      throw new Error(
+        `${name}(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad.`,
+      );
+  }
+  const r = compute();
+  if (!(r instanceof Tensor))
+    throw new TypeError(
+      `${name}: out= is supported only for ops with one Tensor result, and ${name} returns ${describe(r)}; assign the result instead`,
+    );
+  if (r.device !== out.device) throw new Error(`${name}: Expected out tensor to have device ${r.device}, but got ${out.device} instead`);
+  if (!canCast(r.dtype, out.dtype))
+    throw new TypeError(`${name}: result type ${r.dtype} can't be cast to the desired output type ${out.dtype}`);
+  if (!sameShape(out._shape, r._shape)) {
+    if (out.numel() !== 0) {
+      process.emitWarning(
+        `${name}: An output with one or more elements was resized since it had shape [${out._shape.join(', ')}], which does not match ` +
+          `the required output shape [${r._shape.join(', ')}]. This behavior is deprecated (as in PyTorch); resize out to zero elements first.`,
+        'UserWarning',
+      );
+    }
+    out.data = K.empty(r._shape, out.dtype, name, out.device);
+  }
+  out.copy_(r);
+  return out;
+}
+
+// PyTorch's canCast: no float to an integer, nothing but bool to bool.
+function canCast(from: Tensor['dtype'], to: Tensor['dtype']): boolean {
+  if (isFloating(from) && isIntegral(to)) return false;
+  return from === 'bool' || to !== 'bool';
 }
 
 /** Gives a declared op what it computes (see OpBody). */

@@ -42,8 +42,14 @@ export function fmtValue(v: unknown, depth = 0): string {
       return v.toString();
     case 'bigint':
       return `${v}n`;
-    case 'function':
+    case 'function': {
+      // A callable instance (an nn.Module, Note [Callable modules]) has its class's prototype, an object.
+      const proto: unknown = Object.getPrototypeOf(v);
+      const cls =
+        typeof proto === 'object' && proto !== null ? (proto as { constructor?: { name?: string } }).constructor?.name : undefined;
+      if (cls) return `[object ${cls}]`;
       return `[function ${(v as { name?: string }).name || 'anonymous'}]`;
+    }
     case 'string':
       return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v);
     case 'object': {
@@ -142,6 +148,10 @@ function editDistance(a: string, b: string): number {
 
 /** The TypeError for an unknown option key. */
 export function unknownOption(owner: string, key: string, valid: readonly string[]): TypeError {
+  // Note [out=]: declared ops take PyTorch's out= (bindArgs hands it to
+  // op()); everything else refuses it by name rather than as a typo.
+  if (key === 'out')
+    return new TypeError(`${owner}: the 'out' argument is not supported here; assign the result instead (or copy it into a tensor with t.copy_(result))`);
   const hint = didYouMean(key, valid);
   const known = valid.length ? `; valid options: ${valid.join(', ')}` : '; it takes no options';
   return new TypeError(`${owner}: unknown option '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}${known}`);
@@ -211,7 +221,7 @@ export function bindArgs(
       if (!p.optional) {
         // As Python, an unknown keyword is named before a missing argument:
         // it is often the missing one misspelt (kernel_size for kernelSize).
-        if (opts !== null) refuseUnknown(owner, params, opts);
+        if (opts !== null) refuseUnknown(owner, params, opts, into !== undefined);
         throw new TypeError(`${owner}: missing required argument '${p.name}' (${p.type})`);
       }
       v = p.default;
@@ -221,8 +231,26 @@ export function bindArgs(
     if (out !== null) out[i] = v;
     else into![p.name] = v;
   }
-  if (opts !== null) refuseUnknown(owner, params, opts);
+  if (opts !== null) {
+    // Only op() binds `into`, and op() honours out= (Note [out=]).
+    const withOut = into !== undefined && Object.prototype.hasOwnProperty.call(opts, 'out') && opts.out !== undefined;
+    refuseUnknown(owner, params, opts, withOut);
+    if (withOut) boundOut = opts.out;
+  }
   return out ?? into!;
+}
+
+/**
+ * The `out` option of the bindArgs call (with `into`) that just returned,
+ * or undefined: op() takes it at once with takeBoundOut() (Note [out=]). A
+ * variable, not a key of the bound record, so that ops called without out
+ * pay one plain read for it.
+ */
+export let boundOut: unknown = undefined;
+export function takeBoundOut(): unknown {
+  const o = boundOut;
+  boundOut = undefined;
+  return o;
 }
 
 interface Layout {
@@ -244,9 +272,9 @@ function layoutOf(params: readonly Param[]): Layout {
   return l;
 }
 
-function refuseUnknown(owner: string, params: readonly Param[], opts: Record<string, unknown>): void {
+function refuseUnknown(owner: string, params: readonly Param[], opts: Record<string, unknown>, allowOut = false): void {
   for (const key in opts) {
-    if (!Object.prototype.hasOwnProperty.call(opts, key)) continue;
+    if (!Object.prototype.hasOwnProperty.call(opts, key) || (allowOut && key === 'out')) continue;
     let known = false;
     for (const p of params) if (p.name === key) known = true;
     if (!known)
