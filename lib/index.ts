@@ -20,23 +20,36 @@ export {
   zerosLike,
   onesLike,
   fullLike,
+  emptyLike,
+  randLike,
+  randnLike,
+  randintLike,
   randn,
   rand,
   randint,
   randperm,
+  normal,
   arange,
   linspace,
   eye,
   fromTypedArray,
 } from './ops/creation.js';
-export type { TensorOptions } from './ops/creation.js';
+export type { TensorOptions, RandomOptions } from './ops/creation.js';
+import { defaultGenerator } from './ops/generator.js';
+export { defaultGenerator, getRngState, setRngState } from './ops/generator.js';
+export { device, TorchDevice } from './backend/device.js';
 export { noGrad, enableGrad, setGradEnabled, isGradEnabled } from './autograd/grad_mode.js';
+export { Size } from './util/size.js';
+export { setPrintoptions } from './format.js';
+export type { PrintOptions } from './format.js';
 export type { Index } from './ops/index_internal.js';
 
 // ---- math at top level, as torch.add(a, b) --------------------------------------
 // Every op of a method module is torch.x too (Note [Method modules]).
 export * from './ops/elementwise.js';
 export * from './ops/reduce.js';
+export * from './ops/sort.js';
+export * from './ops/random.js';
 export * from './ops/matmul.js';
 export * from './ops/shape.js';
 export * from './ops/indexing.js';
@@ -46,9 +59,27 @@ export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 import * as D from './data/index.js';
 export const utils = {
-  data: { Dataset: D.Dataset, TensorDataset: D.TensorDataset, DataLoader: D.DataLoader, defaultCollate: D.defaultCollate },
+  data: {
+    Dataset: D.Dataset,
+    IterableDataset: D.IterableDataset,
+    TensorDataset: D.TensorDataset,
+    Subset: D.Subset,
+    ConcatDataset: D.ConcatDataset,
+    ChainDataset: D.ChainDataset,
+    randomSplit: D.randomSplit,
+    DataLoader: D.DataLoader,
+    defaultCollate: D.defaultCollate,
+    Sampler: D.Sampler,
+    SequentialSampler: D.SequentialSampler,
+    RandomSampler: D.RandomSampler,
+    SubsetRandomSampler: D.SubsetRandomSampler,
+    WeightedRandomSampler: D.WeightedRandomSampler,
+    BatchSampler: D.BatchSampler,
+  },
 };
 export const datasets = { MNIST: D.MNIST };
+/** torchvision.transforms' counterpart, beside datasets (torchvision.datasets'). */
+export const transforms = D.transforms;
 export { Generator } from './data/index.js';
 export { save, load, loadMetadata } from './io/safetensors.js';
 export type { LoadOptions } from './io/safetensors.js';
@@ -65,15 +96,19 @@ export { Function, Ctx, gradcheck, gradgradcheck };
 
 // ---- runtime ----------------------------------------------------------------------------
 let seed = 0;
-/** Seeds every random source (randn, init, dropout, DataLoader shuffles), the CUDA generator too. */
+/**
+ * Seeds every random source of the calling thread (randn, init, dropout, DataLoader shuffles: the default
+ * generator; a worker thread has its own), and the process-wide CUDA generator.
+ */
 export function manualSeed(n: number): void {
   if (typeof n !== 'number' || !Number.isFinite(n)) throw new TypeError('manualSeed: seed must be a finite number');
   seed = Math.trunc(n);
   native.manualSeed(seed);
   cudaApi.manualSeed(seed);
 }
+/** The seed of this thread's default generator (rounded past 2^53; defaultGenerator.initialSeedBigInt() is exact). */
 export function initialSeed(): number {
-  return seed;
+  return defaultGenerator.initialSeed();
 }
 // PyTorch takes any positive count, but every worker here is an OS thread
 // that lives until exit (the pool only grows), so a count far past the

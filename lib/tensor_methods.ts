@@ -6,19 +6,21 @@
 // function that is not one (torch.cat, torch.zeros) lives in another module.
 import { inspect } from 'node:util';
 import { Tensor } from './tensor.js';
-import type { CallArgs, Param } from './util/args.js';
-import type { OpFn } from './ops/op.js';
+import type { CallArgs, OptionsOf, Param } from './util/args.js';
+import type { OpFn, OutOption } from './ops/op.js';
 import { formatTensor } from './format.js';
 import * as elementwise from './ops/elementwise.js';
 import * as conversion from './ops/conversion.js';
 import * as fill from './ops/fill.js';
+import * as random from './ops/random.js';
 import * as reduce from './ops/reduce.js';
+import * as sort from './ops/sort.js';
 import * as matmul from './ops/matmul.js';
 import * as shape from './ops/shape.js';
 import * as indexing from './ops/indexing.js';
 import * as autograd from './autograd/methods.js';
 
-const METHOD_MODULES = [elementwise, conversion, fill, reduce, matmul, shape, indexing, autograd];
+const METHOD_MODULES = [elementwise, conversion, fill, random, reduce, sort, matmul, shape, indexing, autograd];
 
 // ---- types ----------------------------------------------------------------------------
 type Tail<Ps> = Ps extends readonly [unknown, ...infer R extends readonly Param[]] ? R : [];
@@ -28,7 +30,7 @@ type Tail<Ps> = Ps extends readonly [unknown, ...infer R extends readonly Param[
  */
 type Method<F> =
   F extends OpFn<infer Ps, infer R, string>
-    ? (...args: CallArgs<Tail<Ps>>) => R
+    ? (...args: CallArgs<Tail<Ps>, OptionsOf<Tail<Ps>> & OutOption>) => R
     : F extends {
           (self: Tensor, ...a: infer A1): infer R1;
           (self: Tensor, ...a: infer A2): infer R2;
@@ -47,7 +49,9 @@ declare module './tensor.js' {
       MethodsOf<typeof elementwise>,
       MethodsOf<typeof conversion>,
       MethodsOf<typeof fill>,
+      MethodsOf<typeof random>,
       MethodsOf<typeof reduce>,
+      MethodsOf<typeof sort>,
       MethodsOf<typeof matmul>,
       MethodsOf<typeof shape>,
       MethodsOf<typeof indexing>,
@@ -83,4 +87,7 @@ for (const m of METHOD_MODULES) {
 proto.toString = function (this: Tensor) {
   return formatTensor(this);
 };
-proto[inspect.custom as unknown as string] = proto.toString;
+// Through toString, so a subclass's (Parameter's) prints in console.log too.
+proto[inspect.custom as unknown as string] = function (this: Tensor) {
+  return this.toString();
+};

@@ -67,19 +67,29 @@ export interface NativeAddon {
   argReduce(isMax: boolean, x: Ref, dim: number, values: Ref, indices: Ref): void;
   softmax(x: Ref, dim: number, log: boolean, out: Ref): void;
   softmaxBackward(y: Ref, gy: Ref, dim: number, log: boolean, out: Ref): void;
+  /** Stable sort along dim, NaN largest; CPU tensors only. */
+  sortDim(x: Ref, dim: number, descending: boolean, values: Ref, indices: Ref): void;
+  /** Running reduction along dim; indices only for cummax/cummin; CPU tensors only. */
+  scanDim(op: 'cumsum' | 'cumprod' | 'cummax' | 'cummin' | 'logcumsumexp', x: Ref, dim: number, out: Ref, indices?: Ref): void;
   indexSelect(x: Ref, dim: number, index: Ref, out: Ref): void;
   indexCopy(out: Ref, dim: number, index: Ref, src: Ref): void;
   indexAdd(out: Ref, dim: number, index: Ref, src: Ref, alpha: number): void;
   gather(x: Ref, dim: number, index: Ref, out: Ref): void;
   scatterAdd(out: Ref, dim: number, index: Ref, src: Ref): void;
   scatter(out: Ref, dim: number, index: Ref, src: Ref): void;
+  /** op: 0 sum, 1 prod, 2 amax, 3 amin (ScatterReduceOp in native/common/ops.h). */
+  scatterReduce(out: Ref, dim: number, index: Ref, src: Ref, op: number): void;
   matmul(a: Ref, b: Ref, out: Ref): void;
+  // Random samplers (Note [Per-thread random state], native/cpu/random.cc).
+  // `state` is a generator's [seed, word], advanced by the call; left out,
+  // the calling thread's default generator (defaultRngState) is used.
+  // manualSeed reseeds that default generator.
   manualSeed(seed: number): void;
-  uniform(out: Ref, low: number, high: number): void;
-  normal(out: Ref, mean: number, std: number): void;
-  randint(out: Ref, low: number, high: number): void;
-  randperm(out: Ref): void;
-  bernoulli(out: Ref, p: number): void;
+  uniform(out: Ref, low: number, high: number, state?: BigUint64Array): void;
+  normal(out: Ref, mean: number, std: number, state?: BigUint64Array): void;
+  randint(out: Ref, low: number, high: number, state?: BigUint64Array): void;
+  randperm(out: Ref, state?: BigUint64Array): void;
+  bernoulli(out: Ref, p: number, state?: BigUint64Array): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   setUseBlas(on: boolean): void;
@@ -357,6 +367,28 @@ function explain(err: unknown, args: readonly unknown[]): unknown {
   return err;
 }
 
+/** The seed of a fresh thread's default generator (native/cpu/random.cc's kDefaultSeed). */
+export const DEFAULT_SEED = 0x2545f4914f6cdd1dn;
+
+/**
+ * This JS thread's default generator state, [seed, word]: what torch.rand
+ * and every sampler without a generator draws from. A module-level value,
+ * so each worker thread has its own and torch.manualSeed in a worker seeds
+ * that worker only (Note [Per-thread random state]).
+ */
+export const defaultRngState = new BigUint64Array([DEFAULT_SEED, 0n]);
+
+/** A seed as the generator keys it: negative seeds wrap as two's complement (torch.manual_seed). */
+export function seedBits(seed: number | bigint, op: string): bigint {
+  if (typeof seed === 'bigint') {
+    if (seed < -(2n ** 63n) || seed >= 2n ** 64n) throw new RangeError(`${op}: seed ${seed} is out of range [-2^63, 2^64)`);
+    return BigInt.asUintN(64, seed);
+  }
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new TypeError(`${op}: seed must be a finite number, got ${String(seed)}`);
+  if (!(seed >= -9.2e18 && seed <= 1.8e19)) throw new RangeError(`${op}: seed ${seed} is out of range [-2^63, 2^64)`);
+  return BigInt.asUintN(64, BigInt(Math.trunc(seed)));
+}
+
 /** The addon's functions with Refs turned into data plus scratch metadata. */
 function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void }): NativeAddon {
   raw.setMetaScratch(scratch);
@@ -462,6 +494,28 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     } catch (e) {
       throw explain(e, [p, g, buf]);
     }
+  };
+  // The samplers draw from this thread's default generator unless given a state.
+  const uniform = f.uniform,
+    normal = f.normal,
+    randint = f.randint,
+    randperm = f.randperm,
+    bernoulli = f.bernoulli;
+  const rng = (op: Fn, args: unknown[], refs: unknown[]) => {
+    try {
+      op(...args);
+    } catch (e) {
+      throw explain(e, refs);
+    }
+  };
+  w.uniform = (o, lo, hi, st) => rng(uniform, [put(0, o), lo, hi, st ?? defaultRngState], [o]);
+  w.normal = (o, mean, std, st) => rng(normal, [put(0, o), mean, std, st ?? defaultRngState], [o]);
+  w.randint = (o, lo, hi, st) => rng(randint, [put(0, o), lo, hi, st ?? defaultRngState], [o]);
+  w.randperm = (o, st) => rng(randperm, [put(0, o), st ?? defaultRngState], [o]);
+  w.bernoulli = (o, p, st) => rng(bernoulli, [put(0, o), p, st ?? defaultRngState], [o]);
+  w.manualSeed = (seed) => {
+    defaultRngState[0] = seedBits(seed, 'manualSeed');
+    defaultRngState[1] = 0n;
   };
   w.adamStep = (p, g, m, v, mx, lr, b1, b2, eps, wd, step, ams, max, dec) => {
     try {

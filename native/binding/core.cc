@@ -143,6 +143,64 @@ Napi::Value SoftmaxBackward(Info info) {
   return info.Env().Undefined();
 }
 
+// sort and the scans have no CUDA kernels: lib/ops runs them on a CPU copy.
+void requireCpu(Napi::Env env, const char* op, std::initializer_list<const TensorView*> views) {
+  if (commonDevice(env, op, views) >= 0)
+    throw Napi::Error::New(env, std::string(op) + ": not on CUDA (copy to the CPU first)");
+}
+
+void checkDTypes(Napi::Env env, const char* op, const TensorView& x, const TensorView& out, const TensorView* indices) {
+  if (out.dtype != x.dtype)
+    throw Napi::TypeError::New(env, std::string(op) + ": output dtype differs from the input's");
+  if (indices && indices->dtype != kd::DType::Int64)
+    throw Napi::TypeError::New(env, std::string(op) + ": indices must be int64");
+}
+
+Napi::Value SortDim(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView x = readView(info, 0, "sort");
+    int dim = readInt(info, 1, "sort", "dim");
+    if (dim < 0 || dim >= x.ndim) throw Napi::RangeError::New(info.Env(), "sort: dim out of range");
+    bool descending = info[2].ToBoolean();
+    TensorView values = readView(info, 3, "sort"), indices = readView(info, 4, "sort");
+    checkSameShape(info.Env(), "sort", x, values);
+    checkSameShape(info.Env(), "sort", x, indices);
+    checkDTypes(info.Env(), "sort", x, values, &indices);
+    requireCpu(info.Env(), "sort", {&x, &values, &indices});
+    kd::sortDim(x, dim, descending, values, indices);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value ScanDim(Info info) {
+  KD_GUARD(info.Env(), {
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "scan: op must be a string");
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    kd::ScanOp op;
+    if (name == "cumsum") op = kd::ScanOp::Cumsum;
+    else if (name == "cumprod") op = kd::ScanOp::Cumprod;
+    else if (name == "cummax") op = kd::ScanOp::Cummax;
+    else if (name == "cummin") op = kd::ScanOp::Cummin;
+    else if (name == "logcumsumexp") op = kd::ScanOp::LogCumSumExp;
+    else throw Napi::TypeError::New(info.Env(), "scan: unknown op " + name);
+    TensorView x = readView(info, 1, "scan");
+    int dim = readInt(info, 2, "scan", "dim");
+    if (dim < 0 || dim >= x.ndim) throw Napi::RangeError::New(info.Env(), "scan: dim out of range");
+    TensorView out = readView(info, 3, "scan");
+    checkSameShape(info.Env(), "scan", x, out);
+    TensorView indices;
+    const bool withIndices = op == kd::ScanOp::Cummax || op == kd::ScanOp::Cummin;
+    if (withIndices) {
+      indices = readView(info, 4, "scan");
+      checkSameShape(info.Env(), "scan", x, indices);
+    }
+    checkDTypes(info.Env(), "scan", x, out, withIndices ? &indices : nullptr);
+    requireCpu(info.Env(), "scan", {&x, &out, withIndices ? &indices : nullptr});
+    kd::scanDim(op, x, dim, out, indices);
+  });
+  return info.Env().Undefined();
+}
+
 // (x, dim, index, out) and (out, dim, index, src) share one argument shape.
 using IndexKernel = void (*)(const TensorView&, int, const TensorView&, const TensorView&);
 template <IndexKernel K, IndexKernel CudaK>
@@ -174,6 +232,22 @@ Napi::Value IndexAdd(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value ScatterReduce(Info info) {
+  KD_GUARD(info.Env(), {
+    TensorView out = readView(info, 0, "scatterReduce");
+    int dim = readInt(info, 1, "scatterReduce", "dim");
+    if (dim < 0 || dim >= out.ndim) throw Napi::RangeError::New(info.Env(), "scatterReduce: dim out of range");
+    TensorView idx = readView(info, 2, "scatterReduce");
+    if (idx.dtype != DType::Int64) throw Napi::TypeError::New(info.Env(), "scatterReduce: index tensor must be int64");
+    TensorView src = readView(info, 3, "scatterReduce");
+    const int code = readInt(info, 4, "scatterReduce", "op");
+    if (code < 0 || code > 3) throw Napi::RangeError::New(info.Env(), "scatterReduce: unknown reduction code");
+    const auto op = static_cast<kd::ScatterReduceOp>(code);
+    KD_RUN_ON(commonDevice(info.Env(), "scatterReduce", {&out, &idx, &src}), scatterReduce(out, dim, idx, src, op));
+  });
+  return info.Env().Undefined();
+}
+
 Napi::Value Matmul(Info info) {
   KD_GUARD(info.Env(), {
     TensorView a = readView(info, 0, "matmul"), b = readView(info, 1, "matmul"), out = readView(info, 2, "matmul");
@@ -197,10 +271,37 @@ Napi::Value ManualSeed(Info info) {
   return info.Env().Undefined();
 }
 
+// A sampler's optional last argument: the generator state, a BigUint64Array
+// [seed, word] that the sampler advances (Note [Per-thread random state]
+// in native/cpu/random.cc). Null when absent. CUDA outputs ignore it: the
+// device has its own generator, as in PyTorch.
+uint64_t* readRngState(Info info, size_t i, const char* op) {
+  if (info.Length() <= i || info[i].IsUndefined() || info[i].IsNull()) return nullptr;
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* ptr = nullptr;
+  if (napi_get_typedarray_info(info.Env(), info[i], &type, &length, &ptr, nullptr, nullptr) != napi_ok ||
+      type != napi_biguint64_array || length < 2)
+    throw Napi::TypeError::New(info.Env(), std::string(op) + ": generator state must be a BigUint64Array [seed, word]");
+  return static_cast<uint64_t*>(ptr);
+}
+
+// Runs a CPU sampler on a copy of the state and writes the advanced word
+// back only when it succeeds.
+template <typename F>
+void withRngState(uint64_t* st, F run) {
+  kd::RngState g{st[0], st[1]};
+  run(&g);
+  st[1] = g.word;
+}
+
 Napi::Value Uniform(Info info) {
   KD_GUARD(info.Env(), {
     TensorView out = readView(info, 0, "uniform");
-    KD_RUN_ON(out.device, uniform(out, readNumber(info, 1, "uniform", "low"), readNumber(info, 2, "uniform", "high")));
+    const double lo = readNumber(info, 1, "uniform", "low"), hi = readNumber(info, 2, "uniform", "high");
+    uint64_t* st = readRngState(info, 3, "uniform");
+    if (out.device >= 0 || st == nullptr) KD_RUN_ON(out.device, uniform(out, lo, hi));
+    else withRngState(st, [&](kd::RngState* g) { kd::uniform(out, lo, hi, g); });
   });
   return info.Env().Undefined();
 }
@@ -208,7 +309,10 @@ Napi::Value Uniform(Info info) {
 Napi::Value Normal(Info info) {
   KD_GUARD(info.Env(), {
     TensorView out = readView(info, 0, "normal");
-    KD_RUN_ON(out.device, normal(out, readNumber(info, 1, "normal", "mean"), readNumber(info, 2, "normal", "std")));
+    const double mean = readNumber(info, 1, "normal", "mean"), sd = readNumber(info, 2, "normal", "std");
+    uint64_t* st = readRngState(info, 3, "normal");
+    if (out.device >= 0 || st == nullptr) KD_RUN_ON(out.device, normal(out, mean, sd));
+    else withRngState(st, [&](kd::RngState* g) { kd::normal(out, mean, sd, g); });
   });
   return info.Env().Undefined();
 }
@@ -220,7 +324,10 @@ Napi::Value Randint(Info info) {
     // The int64 casts below are undefined outside int64's range.
     if (!(lo >= -9.2e18 && lo <= 9.2e18 && hi >= -9.2e18 && hi <= 9.2e18))
       throw Napi::RangeError::New(info.Env(), "randint: low and high must be finite and within int64");
-    KD_RUN_ON(out.device, randint(out, static_cast<int64_t>(lo), static_cast<int64_t>(hi)));
+    const int64_t low = static_cast<int64_t>(lo), high = static_cast<int64_t>(hi);
+    uint64_t* st = readRngState(info, 3, "randint");
+    if (out.device >= 0 || st == nullptr) KD_RUN_ON(out.device, randint(out, low, high));
+    else withRngState(st, [&](kd::RngState* g) { kd::randint(out, low, high, g); });
   });
   return info.Env().Undefined();
 }
@@ -228,7 +335,9 @@ Napi::Value Randint(Info info) {
 Napi::Value Randperm(Info info) {
   KD_GUARD(info.Env(), {
     TensorView out = readView(info, 0, "randperm");
-    KD_RUN_ON(out.device, randperm(out));
+    uint64_t* st = readRngState(info, 1, "randperm");
+    if (out.device >= 0 || st == nullptr) KD_RUN_ON(out.device, randperm(out));
+    else withRngState(st, [&](kd::RngState* g) { kd::randperm(out, g); });
   });
   return info.Env().Undefined();
 }
@@ -236,7 +345,10 @@ Napi::Value Randperm(Info info) {
 Napi::Value Bernoulli(Info info) {
   KD_GUARD(info.Env(), {
     TensorView out = readView(info, 0, "bernoulli");
-    KD_RUN_ON(out.device, bernoulli(out, readNumber(info, 1, "bernoulli", "p")));
+    const double p = readNumber(info, 1, "bernoulli", "p");
+    uint64_t* st = readRngState(info, 2, "bernoulli");
+    if (out.device >= 0 || st == nullptr) KD_RUN_ON(out.device, bernoulli(out, p));
+    else withRngState(st, [&](kd::RngState* g) { kd::bernoulli(out, p, g); });
   });
   return info.Env().Undefined();
 }
@@ -301,12 +413,15 @@ void initCore(Napi::Env env, Napi::Object exports) {
   exports.Set("argReduce", Napi::Function::New(env, ArgReduce, "argReduce"));
   exports.Set("softmax", Napi::Function::New(env, Softmax, "softmax"));
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward, "softmaxBackward"));
+  exports.Set("sortDim", Napi::Function::New(env, SortDim, "sortDim"));
+  exports.Set("scanDim", Napi::Function::New(env, ScanDim, "scanDim"));
   exports.Set("indexSelect", Napi::Function::New(env, IndexOp<kd::indexSelect, kd::cuda::indexSelect>, "indexSelect"));
   exports.Set("indexCopy", Napi::Function::New(env, IndexOp<kd::indexCopy, kd::cuda::indexCopy>, "indexCopy"));
   exports.Set("gather", Napi::Function::New(env, IndexOp<kd::gather, kd::cuda::gather>, "gather"));
   exports.Set("scatterAdd", Napi::Function::New(env, IndexOp<kd::scatterAdd, kd::cuda::scatterAdd>, "scatterAdd"));
   exports.Set("scatter", Napi::Function::New(env, IndexOp<kd::scatter, kd::cuda::scatter>, "scatter"));
   exports.Set("indexAdd", Napi::Function::New(env, IndexAdd, "indexAdd"));
+  exports.Set("scatterReduce", Napi::Function::New(env, ScatterReduce, "scatterReduce"));
   exports.Set("matmul", Napi::Function::New(env, Matmul, "matmul"));
   exports.Set("manualSeed", Napi::Function::New(env, ManualSeed, "manualSeed"));
   exports.Set("uniform", Napi::Function::New(env, Uniform, "uniform"));

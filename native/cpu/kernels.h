@@ -38,6 +38,14 @@ void argReduce(bool isMax, const TensorView& x, int dim, const TensorView& value
 void softmax(const TensorView& x, int dim, bool log, const TensorView& out);
 // Gradient of (log-)softmax: y is the forward output, gy the incoming grad.
 void softmaxBackward(const TensorView& y, const TensorView& gy, int dim, bool log, const TensorView& out);
+// Sorts x along dim (stable; NaN largest, as PyTorch). values (x's dtype)
+// and indices (Int64) have x's shape, any strides.
+void sortDim(const TensorView& x, int dim, bool descending, const TensorView& values, const TensorView& indices);
+// Running reductions along dim. x and out share a dtype and a shape;
+// indices (Int64, same shape) only for Cummax/Cummin, else data null.
+// The binding reads the op by name, so this list is not one of ops.h's.
+enum class ScanOp : int32_t { Cumsum, Cumprod, Cummax, Cummin, LogCumSumExp };
+void scanDim(ScanOp op, const TensorView& x, int dim, const TensorView& out, const TensorView& indices);
 
 // ---- indexing (native/cpu/index.cc) -----------------------------------------
 // All index tensors are Int64; negative indices count from the end; an
@@ -54,6 +62,9 @@ void gather(const TensorView& x, int dim, const TensorView& index, const TensorV
 void scatterAdd(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
 // out[i][index[i][j]] = src[i][j] along dim (scatter_).
 void scatter(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
+// out[i][index[i][j]] = op(out[i][index[i][j]], src[i][j]) along dim (scatter_reduce_
+// with include_self; the TS layer does mean and include_self=False around it).
+void scatterReduce(const TensorView& out, int dim, const TensorView& index, const TensorView& src, ScatterReduceOp op);
 
 // ---- matmul (native/cpu/gemm.cc) --------------------------------------------
 // out[b] = a[b] @ b[b] for a [B, M, K], b [B, K, N], out [B, M, N].
@@ -74,17 +85,26 @@ void setUseBlas(bool on);
 bool usingBlas();
 
 // ---- random (native/cpu/random.cc) ------------------------------------------
-// One global generator (Philox-style counter-based, seeded by manualSeed).
+// A generator's whole state: the Philox key (the seed) and the index of the
+// next unused word of its stream. Each sampler takes one; without one
+// (nullptr) it uses the process-wide generator seeded by manualSeed. The
+// addon always passes the calling JS thread's own state (Note [Per-thread
+// random state] in random.cc), so the process-wide one serves only C++
+// callers.
+struct RngState {
+  uint64_t seed;
+  uint64_t word;
+};
 void manualSeed(uint64_t seed);
 uint64_t initialSeed();
-void uniform(const TensorView& out, double low, double high);
-void normal(const TensorView& out, double mean, double std);
+void uniform(const TensorView& out, double low, double high, RngState* gen = nullptr);
+void normal(const TensorView& out, double mean, double std, RngState* gen = nullptr);
 // Integers uniform in [low, high).
-void randint(const TensorView& out, int64_t low, int64_t high);
+void randint(const TensorView& out, int64_t low, int64_t high, RngState* gen = nullptr);
 // A random permutation of 0..n-1 into a contiguous Int64 out of size n.
-void randperm(const TensorView& out);
+void randperm(const TensorView& out, RngState* gen = nullptr);
 // out[i] = 1 with probability p else 0 (out's dtype).
-void bernoulli(const TensorView& out, double p);
+void bernoulli(const TensorView& out, double p, RngState* gen = nullptr);
 
 // ---- threads (native/cpu/parallel.cc) ---------------------------------------
 void setNumThreads(int n);

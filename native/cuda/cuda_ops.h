@@ -94,6 +94,8 @@ void indexCopy(const TensorView& out, int dim, const TensorView& index, const Te
 void gather(const TensorView& x, int dim, const TensorView& index, const TensorView& out);
 void scatterAdd(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
 void scatter(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
+// Not on CUDA: throws (lib/ops/indexing.ts runs scatter_reduce on the host for CUDA tensors).
+void scatterReduce(const TensorView& out, int dim, const TensorView& index, const TensorView& src, ScatterReduceOp op);
 
 // ---- matmul (gemm.cu) -----------------------------------------------------------------
 void matmul(const TensorView& a, const TensorView& b, const TensorView& out);

@@ -55,6 +55,9 @@ void indexCopy(const TensorView& out, int dim, const TensorView& index, const Te
 void gather(const TensorView& x, int dim, const TensorView& index, const TensorView& out) { noCuda(); }
 void scatterAdd(const TensorView& out, int dim, const TensorView& index, const TensorView& src) { noCuda(); }
 void scatter(const TensorView& out, int dim, const TensorView& index, const TensorView& src) { noCuda(); }
+void scatterReduce(const TensorView& out, int dim, const TensorView& index, const TensorView& src, ScatterReduceOp op) {
+  noCuda();
+}
 void matmul(const TensorView& a, const TensorView& b, const TensorView& out) { noCuda(); }
 void uniform(const TensorView& out, double low, double high) { noCuda(); }
 void normal(const TensorView& out, double mean, double std) { noCuda(); }

@@ -312,10 +312,56 @@ describe('second derivatives through indexing ops', () => {
     ggc((b) => sq(torch.where(cond, -1, b)), [x]);
     ggc((a) => sq(a.maskedFill(cond, 2)), [x]);
   });
+  it('maskedSelect, scatter, scatterReduce (each reduction), indexFill, indexAdd, indexCopy', () => {
+    const cond = torch.tensor([true, false, true, true]);
+    ggc((a) => sq(a.maskedSelect(cond)), [x]);
+    ggc((a, v) => sq(a.maskedFill(cond, v)), [x, lf([])]);
+    const idx = torch.tensor([
+      [0, 2, 2],
+      [1, 0, 0],
+    ]);
+    // Distinct places: which of two writes to one place wins is unspecified, as in PyTorch.
+    const distinct = torch.tensor([
+      [0, 3, 2],
+      [1, 0, 2],
+    ]);
+    ggc((a, s) => sq(a.scatter(1, distinct, s)), [lf([2, 4]), lf([2, 3])]);
+    ggc((a) => sq(a.scatter(1, idx, 0.5)), [lf([2, 4])]);
+    for (const reduce of ['sum', 'prod', 'mean', 'amax', 'amin'] as const)
+      for (const includeSelf of [true, false])
+        ggc((a, s) => sq(a.scatterReduce(1, idx, s, reduce, { includeSelf })), [lf([2, 4]), lf([2, 3])]);
+    ggc((a) => sq(a.indexFill(1, torch.tensor([0, 3]), -1)), [x]);
+    ggc((a, s) => sq(a.indexAdd(0, torch.tensor([2, 0, 2]), s, { alpha: 1.5 })), [x, lf([3, 4])]);
+    ggc((a, s) => sq(a.indexCopy(1, torch.tensor([3, 0]), s)), [x, lf([3, 2])]);
+  });
   // indexPut_ runs outside autograd (it records no node, even first order).
 });
 
 describe('second derivatives of the matmul family', () => {
+  it('outer, addmm, baddbmm, addbmm, addmv, addr, einsum', () => {
+    ggc((a, b) => torch.outer(a, b), [lf([3]), lf([2])]);
+    ggc((i, a, b) => torch.addmm(i, a, b, { beta: 0.5, alpha: 2 }), [lf([2]), lf([2, 3]), lf([3, 2])]);
+    ggc((i, a, b) => torch.baddbmm(i, a, b), [lf([2, 2, 2]), lf([2, 2, 3]), lf([2, 3, 2])]);
+    ggc((i, a, b) => torch.addbmm(i, a, b), [lf([2, 2]), lf([2, 2, 3]), lf([2, 3, 2])]);
+    ggc((i, a, v) => torch.addmv(i, a, v), [lf([2]), lf([2, 3]), lf([3])]);
+    ggc((i, a, b) => torch.addr(i, a, b), [lf([2, 3]), lf([2]), lf([3])]);
+    ggc((a, b) => torch.einsum('bij,bjk->bik', a, b), [lf([2, 2, 3]), lf([2, 3, 2])]);
+    ggc((a, b) => torch.einsum('ii,j->j', a, b).mul(b), [lf([3, 3]), lf([2])]);
+  });
+  it('tril, triu, flip, roll, repeatInterleave, diag, diagonal, diagEmbed, trace', () => {
+    const sq = (t: Tensor) => t.mul(t);
+    const x = lf([3, 4]);
+    ggc((a) => sq(a.tril(1)), [x]);
+    ggc((a) => sq(a.triu(-1)), [x]);
+    ggc((a) => sq(a.flip(0, 1)), [x]);
+    ggc((a) => sq(a.roll([1, -2], [0, 1])), [x]);
+    ggc((a) => sq(a.repeatInterleave(torch.tensor([2, 0, 1]), { dim: 0 })), [x]);
+    ggc((a) => sq(a.diag(1)), [x]);
+    ggc((v) => sq(v.diag(-1)), [lf([3])]);
+    ggc((a) => sq(a.diagonal(0, 1, 0)), [x]);
+    ggc((a) => sq(a.diagEmbed(1)), [x]);
+    ggc((a) => sq(a.trace()), [x]);
+  });
   it('matmul (matrix, vector, batched with broadcast), mm, bmm, dot, mv', () => {
     ggc((a, b) => a.matmul(b), [lf([2, 3]), lf([3, 2])]);
     ggc((a, b) => torch.matmul(a, b), [lf([3]), lf([3])]);
