@@ -117,11 +117,16 @@ export function initialSeed(): number {
 // accepts must not throw: 4 threads a core, and never under 64 so that
 // oversubscription tests on small machines still get what they ask for.
 const MAX_THREADS = Math.max(4 * availableParallelism(), 64);
+/**
+ * torch.set_num_threads(n): the number of CPU threads the native kernels use. Counts beyond max(4 × cores, 64) are
+ * clamped to it, where PyTorch takes any positive count.
+ */
 export function setNumThreads(n: number): void {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 1)
     throw new RangeError(`setNumThreads: expected a positive integer, got ${fmtValue(n)}`);
   native.setNumThreads(Math.min(n, MAX_THREADS));
 }
+/** torch.get_num_threads(): the number of CPU threads the native kernels use. */
 export function getNumThreads(): number {
   return native.getNumThreads();
 }

@@ -113,7 +113,7 @@ export class Tensor implements Iterable<Tensor> {
   get device(): Device {
     return this._storage.device;
   }
-/** Whether the tensor is on a CUDA device (PyTorch's is_cuda). */
+  /** Whether the tensor is on a CUDA device (PyTorch's is_cuda). */
   get isCuda(): boolean {
     return this._storage.device !== 'cpu';
   }
@@ -121,30 +121,30 @@ export class Tensor implements Iterable<Tensor> {
   get shape(): Size {
     return new Size(this._shape);
   }
-/** The number of dims (PyTorch's ndim); same as dim(). */
+  /** The number of dims (PyTorch's ndim); same as dim(). */
   get ndim(): number {
     return this._shape.length;
   }
-/** The number of dims, as PyTorch's dim(). */
+  /** The number of dims, as PyTorch's dim(). */
   dim(): number {
     return this._shape.length;
   }
-/** size() is the shape as a torch.Size; size(dim) one dim's size (negative dims count from the end). */
+  /** size() is the shape as a torch.Size; size(dim) one dim's size (negative dims count from the end). */
   size(): Size;
   size(dim: number): number;
   size(dim?: number): number | Size {
     if (dim === undefined) return new Size(this._shape);
     return this._shape[normDim(dim, this._shape.length, 'size')] ?? 1;
   }
-/** The number of elements (the product of the sizes), as PyTorch's numel(). */
+  /** The number of elements (the product of the sizes), as PyTorch's numel(). */
   numel(): number {
     return numelOf(this._shape);
   }
-/** The stride of each dim, in elements, as PyTorch's stride() (a copy). */
+  /** The stride of each dim, in elements, as PyTorch's stride() (a copy). */
   stride(): number[] {
     return this._strides.slice();
   }
-/** Whether the elements lie in row-major order with no gaps, as PyTorch's is_contiguous(). */
+  /** Whether the elements lie in row-major order with no gaps, as PyTorch's is_contiguous(). */
   isContiguous(): boolean {
     let expected = 1;
     for (let i = this._shape.length - 1; i >= 0; i--) {
@@ -153,22 +153,22 @@ export class Tensor implements Iterable<Tensor> {
     }
     return true;
   }
-/** Whether the tensor was not made by a recorded op (no gradFn), as PyTorch's is_leaf. */
+  /** Whether the tensor was not made by a recorded op (no gradFn), as PyTorch's is_leaf. */
   get isLeaf(): boolean {
     return this._gradFn === null;
   }
-/** The autograd node that made this tensor (PyTorch's grad_fn), null for a leaf. */
+  /** The autograd node that made this tensor (PyTorch's grad_fn), null for a leaf. */
   get gradFn(): Node | null {
     return this._gradFn;
   }
-/** Whether autograd records ops on this tensor (PyTorch's requires_grad); assigning is requiresGrad_(flag). */
+  /** Whether autograd records ops on this tensor (PyTorch's requires_grad); assigning is requiresGrad_(flag). */
   get requiresGrad(): boolean {
     return this._requiresGrad || this._gradFn !== null;
   }
   set requiresGrad(flag: boolean) {
     this.requiresGrad_(flag);
   }
-/** The gradient backward accumulated into this leaf (PyTorch's .grad); assignable with a tensor of the same shape, dtype and device, or null. */
+  /** The gradient backward accumulated into this leaf (PyTorch's .grad); assignable: a tensor of this shape, dtype and device, or null. */
   get grad(): Tensor | null {
     return this._grad;
   }
@@ -198,7 +198,7 @@ export class Tensor implements Iterable<Tensor> {
     (this as { dtype: DType }).dtype = other.dtype;
     this._refCache = null;
   }
-/** The tensor with its dims reversed (PyTorch's .T); a view. */
+  /** The tensor with its dims reversed (PyTorch's .T); a view. */
   get T(): Tensor {
     return this.permute([...this._shape.keys()].reverse());
   }
@@ -213,7 +213,7 @@ export class Tensor implements Iterable<Tensor> {
     return this.unbind(0)[Symbol.iterator]();
   }
 
-/** Sets requiresGrad on a leaf in place (floating-point dtypes only), as PyTorch's requires_grad_(); returns this. */
+  /** Sets requiresGrad on a leaf in place (floating-point dtypes only), as PyTorch's requires_grad_(); returns this. */
   requiresGrad_(flag = true): this {
     if (typeof flag !== 'boolean') throw new TypeError('requiresGrad_: flag must be a boolean');
     if (!this.isLeaf) {
@@ -230,15 +230,15 @@ export class Tensor implements Iterable<Tensor> {
   /** @internal */ _setGradFn(node: Node): void {
     this._gradFn = node;
   }
-/** Whether retainGrad() was called, so that a non-leaf keeps its .grad (PyTorch's retains_grad). */
+  /** Whether retainGrad() was called, so that a non-leaf keeps its .grad (PyTorch's retains_grad). */
   get retainsGrad(): boolean {
     return this._retainsGrad;
   }
-/** A tensor sharing this one's memory, out of the graph (no gradFn, requiresGrad false), as PyTorch's detach(). */
+  /** A tensor sharing this one's memory, out of the graph (no gradFn, requiresGrad false), as PyTorch's detach(). */
   detach(): Tensor {
     return this._alias();
   }
-/** Detaches this tensor from the graph in place (makes it a leaf that does not require grad); returns this. */
+  /** Detaches this tensor from the graph in place (makes it a leaf that does not require grad); returns this. */
   detach_(): this {
     this._gradFn = null;
     this._requiresGrad = false;

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/index.js';
 import type { OpFn } from '../lib/ops/op.js';
 import type { Param } from '../lib/util/args.js';
+import { symbolReference } from './api-symbols.js';
 
 type AnyOp = OpFn<readonly Param[], unknown>;
 const isOp = (v: unknown): v is AnyOp => typeof v === 'function' && (v as { spec?: unknown }).spec !== undefined;
@@ -62,6 +63,13 @@ export function reference(): string {
   };
   section('torch', torch as unknown as Record<string, unknown>, 'torch.');
   section('torch.nn.functional', torch.nn.functional as unknown as Record<string, unknown>, 'F.');
+  lines.push('## Classes, functions and values', '', "From the sources' doc comments (scripts/api-symbols.ts).", '');
+  for (const e of symbolReference(torch as unknown as Record<string, unknown>, isOp)) {
+    const sig = e.kind === 'value' ? `: ${e.signature}` : e.signature.split('\n').join(' | ');
+    lines.push(`### \`${e.path}\``, '', `\`${e.kind === 'class' ? 'new ' : ''}${e.path}${sig}\``, '', e.doc || '(undocumented)', '');
+    for (const m of e.members) lines.push(`- \`${m.name}\`${m.doc ? `: ${m.doc}` : ''}`);
+    if (e.members.length) lines.push('');
+  }
   return lines.join('\n');
 }
 

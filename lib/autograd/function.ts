@@ -20,10 +20,12 @@ export class Ctx {
   /** Name of the node, for the in-place error message. */
   nodeName = '';
 
+  /** ctx.save_for_backward: keeps tensors for backward, which reads them from savedTensors (checked against in-place changes). */
   saveForBackward(...tensors: (Tensor | null | undefined)[]): void {
     this.saved = tensors.map((t) => (t ? new SavedTensor(t, t._storage.version) : (null as unknown as SavedTensor)));
   }
 
+  /** The tensors saveForBackward kept, as PyTorch's ctx.saved_tensors; throws if one was modified in place since, or after release. */
   get savedTensors(): Tensor[] {
     if (this.released) throw freedGraphError();
     if (!this.saved) return [];
@@ -42,6 +44,7 @@ export class Ctx {
     });
   }
 
+  /** Frees the saved tensors once backward has run without retainGraph; a later savedTensors throws as PyTorch's does. */
   release(): void {
     if (this.saved) {
       this.saved = null;

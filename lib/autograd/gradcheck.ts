@@ -16,6 +16,11 @@ export interface GradcheckOptions {
   rtol?: number;
 }
 
+/**
+ * torch.autograd.gradcheck(fn, inputs, { eps=1e-6, atol=1e-5, rtol=1e-3 }): compares the Jacobian backward computes
+ * with central finite differences, for the float64 inputs that require grad. Returns true, or throws naming the
+ * output and input element that differ (PyTorch's raise_exception=True); fn returns one tensor.
+ */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor | Tensor[], opts: GradcheckOptions = {}): boolean {
   return check(fn, inputs, opts, 'gradcheck');
 }

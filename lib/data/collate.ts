@@ -27,6 +27,11 @@ function isKindlingTypedArray(x: unknown): x is TypedArray {
   );
 }
 
+/**
+ * torch.utils.data.default_collate: one batch from a list of items. Tensors stack along a new first dim, numbers
+ * become a 1-d tensor, equal-length typed arrays one [B, L] tensor, and arrays and plain objects are collated
+ * position by position (key by key), as PyTorch does.
+ */
 export function defaultCollate(items: unknown[]): unknown {
   if (!Array.isArray(items) || items.length === 0) throw new TypeError('collate: expected a non-empty array of items');
   return collateAt(items, 'batch');

@@ -198,6 +198,7 @@ export class ChainDataset<T = unknown> extends IterableDataset<T> {
     });
   }
 
+  /** The summed lengths of the chained datasets; throws when one has no length. */
   get length(): number {
     let total = 0;
     this.datasets.forEach((d, k) => {

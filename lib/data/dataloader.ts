@@ -236,6 +236,14 @@ function batchIndices(b: unknown, k: number): Int32Array {
   return out;
 }
 
+/**
+ * torch.utils.data.DataLoader(dataset, { batchSize=1, shuffle=false, sampler, batchSampler, numWorkers=0,
+ * collateFn=defaultCollate, dropLast=false, timeout, generator, prefetchFactor=2, persistentWorkers=false,
+ * pinMemory }): batches of a dataset, iterated with `for (const [xb, yb] of loader)` or `for await` (async datasets).
+ * Options are one object in camelCase; numWorkers are worker threads (which rebuild the dataset from its workerSpec
+ * or the dataset* options), a TensorDataset is batched natively without per-item collation, and `device` (not in
+ * PyTorch) moves each batch there.
+ */
 export class DataLoader<B = Tensor[]> implements Iterable<B>, AsyncIterable<B> {
   readonly dataset: Dataset<unknown> | IterableDataset<unknown>;
   /** Items per batch; null when a batchSampler decides the batches (as PyTorch's None). */

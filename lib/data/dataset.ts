@@ -18,7 +18,9 @@ export interface WorkerDatasetSpec {
 
 /** torch.utils.data.Dataset: a length and an item per index. */
 export abstract class Dataset<T = unknown> {
+  /** The number of items (PyTorch's __len__). */
   abstract get length(): number;
+  /** The item at index i (PyTorch's __getitem__); may return a Promise, read with `for await` over a DataLoader. */
   abstract get(i: number): T;
   /**
    * How a worker thread can build this same dataset; override it to make

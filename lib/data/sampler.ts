@@ -144,6 +144,7 @@ export class RandomSampler extends Sampler<number> {
     this.generator = toGenerator(o.generator, 'RandomSampler');
   }
 
+  /** How many indices a pass yields: numSamples if given, else the dataset's length (PyTorch's num_samples). */
   get numSamples(): number {
     return this.numSamples_ ?? this.dataSource.length;
   }

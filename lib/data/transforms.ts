@@ -37,6 +37,7 @@ export function checkTransform(t: unknown, who: string): TransformLike {
 
 /** The base of the built-in transforms. */
 export abstract class Transform<I = unknown, O = unknown> {
+  /** Applies the transform to x (PyTorch's __call__ / forward); call(x) is the same. */
   abstract forward(x: I): O;
   /** t.call(x) is t.forward(x), as for modules: the closest JavaScript gets to t(x). */
   call(x: I): O {

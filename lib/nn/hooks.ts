@@ -12,7 +12,7 @@ export class RemovableHandle {
   /** A number unique to this hook, as PyTorch's handle.id. */
   readonly id = nextHookId++;
   constructor(private readonly table: Map<number, unknown>) {}
-/** Unregisters the hook; calling it again does nothing. */
+  /** Unregisters the hook; calling it again does nothing. */
   remove(): void {
     this.table.delete(this.id);
   }

@@ -116,17 +116,20 @@ export function normal_(t: Tensor, mean: number | { mean?: number; std?: number 
   return noGrad(() => t.normal_(mean as number, std));
 }
 
+/** nn.init.constant_(tensor, val): fills t with val in place, without recording a gradient; returns t. */
 export function constant_(t: Tensor, val: number): Tensor {
   checkTensor('constant_', t);
   checkNumber('constant_', 'val', val);
   return noGrad(() => t.fill_(val));
 }
 
+/** nn.init.zeros_(tensor): fills t with zeros in place, without recording a gradient; returns t. */
 export function zeros_(t: Tensor): Tensor {
   checkTensor('zeros_', t);
   return noGrad(() => t.zero_());
 }
 
+/** nn.init.ones_(tensor): fills t with ones in place, without recording a gradient; returns t. */
 export function ones_(t: Tensor): Tensor {
   checkTensor('ones_', t);
   return noGrad(() => t.fill_(1));

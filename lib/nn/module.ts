@@ -205,7 +205,7 @@ export abstract class Module {
     return self;
   }
 
-/** The module's computation, as PyTorch's forward; call the module (model(x)) rather than forward to run its hooks. */
+  /** The module's computation, as PyTorch's forward; call the module (model(x)) rather than forward to run its hooks. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   abstract forward(...args: any[]): any;
 
@@ -415,7 +415,7 @@ export abstract class Module {
     (this as unknown as Record<string, unknown>)[name] = module;
   }
 
-/** Alias of addModule, as PyTorch's register_module. */
+  /** Alias of addModule, as PyTorch's register_module. */
   registerModule(name: string, module: Module | null): void {
     this.addModule(name, module);
   }
@@ -451,7 +451,7 @@ export abstract class Module {
     return out;
   }
 
-/** Every module in the tree, this one first, each once (PyTorch's modules()). */
+  /** Every module in the tree, this one first, each once (PyTorch's modules()). */
   modules(): Module[] {
     return this.namedModules().map(([, m]) => m);
   }
@@ -462,7 +462,7 @@ export abstract class Module {
     return this._ownChildren().filter(([, m]) => (seen.has(m) ? false : (seen.add(m), true)));
   }
 
-/** The direct submodules, each once (PyTorch's children()). */
+  /** The direct submodules, each once (PyTorch's children()). */
   children(): Module[] {
     return this.namedChildren().map(([, m]) => m);
   }
@@ -517,20 +517,20 @@ export abstract class Module {
     return this.namedBuffers({ recurse }).map(([, b]) => b);
   }
 
-/** The submodule at a dotted path ('features.0'); '' is this module. Throws when there is none. */
+  /** The submodule at a dotted path ('features.0'); '' is this module. Throws when there is none. */
   getSubmodule(target: string): Module {
     if (target === '') return this;
     for (const [n, m] of this.namedModules()) if (n === target) return m;
     throw new Error(`getSubmodule: ${this.constructor.name} has no submodule '${target}'`);
   }
 
-/** The parameter at a dotted path ('features.0.weight'). Throws when there is none. */
+  /** The parameter at a dotted path ('features.0.weight'). Throws when there is none. */
   getParameter(target: string): Parameter {
     for (const [n, p] of this.namedParameters()) if (n === target) return p;
     throw new Error(`getParameter: ${this.constructor.name} has no parameter '${target}'`);
   }
 
-/** The buffer at a dotted path ('bn.runningMean'). Throws when there is none. */
+  /** The buffer at a dotted path ('bn.runningMean'). Throws when there is none. */
   getBuffer(target: string): Tensor {
     for (const [n, b] of this.namedBuffers()) if (n === target) return b;
     throw new Error(`getBuffer: ${this.constructor.name} has no buffer '${target}'`);
@@ -546,7 +546,7 @@ export abstract class Module {
 
   // ---- modes and gradients -------------------------------------------------------------------
 
-/** Sets training mode (true by default) on this module and every submodule, as PyTorch's train(mode); returns this. */
+  /** Sets training mode (true by default) on this module and every submodule, as PyTorch's train(mode); returns this. */
   train(mode = true): this {
     if (typeof mode !== 'boolean') throw new TypeError(`train: mode must be a boolean, got ${typeof mode}`);
     this.training = mode;
@@ -554,7 +554,7 @@ export abstract class Module {
     return this;
   }
 
-/** Evaluation mode: train(false) (Dropout off, BatchNorm uses running statistics); returns this. */
+  /** Evaluation mode: train(false) (Dropout off, BatchNorm uses running statistics); returns this. */
   eval(): this {
     return this.train(false);
   }
@@ -729,15 +729,15 @@ export abstract class Module {
     return this;
   }
 
-/** Casts floating-point parameters and buffers to float32 in place; returns this. */
+  /** Casts floating-point parameters and buffers to float32 in place; returns this. */
   float(): this {
     return this.to('float32');
   }
-/** Casts floating-point parameters and buffers to float64 in place; returns this. */
+  /** Casts floating-point parameters and buffers to float64 in place; returns this. */
   double(): this {
     return this.to('float64');
   }
-/** Moves parameters and buffers to the CPU in place; returns this. */
+  /** Moves parameters and buffers to the CPU in place; returns this. */
   cpu(): this {
     return this.to('cpu');
   }
@@ -753,7 +753,7 @@ export abstract class Module {
     return '';
   }
 
-/** The module tree as PyTorch prints it: Name(extraRepr, (child): ...). */
+  /** The module tree as PyTorch prints it: Name(extraRepr, (child): ...). */
   toString(): string {
     const extra = this.extraRepr();
     const extraLines = extra ? extra.split('\n') : [];

@@ -524,7 +524,7 @@ export function fromTypedArray(array: InputTypedArray, shape?: number[] | Tensor
     opts = shape as TensorOptions;
     shape = undefined;
   }
-  const { data, dtype } = storageOfArray(array, 'fromTypedArray', isOptions(opts) ? opts.dtype : undefined);
+  const { data, dtype } = storageOfArray(array, 'fromTypedArray', isOptions(opts) ? (opts as TensorOptions).dtype : undefined);
   const s = shape ?? [data.length];
   if (!Array.isArray(s) || !s.every((d) => Number.isInteger(d) && d >= 0))
     throw new TypeError(`fromTypedArray: shape must be an array of non-negative integers, got ${K.fmtValue(s)}`);

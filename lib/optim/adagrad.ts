@@ -30,6 +30,11 @@ export interface AdagradParamGroup extends ParamGroup {
   maximize: boolean;
 }
 
+/**
+ * optim.Adagrad(params, lr=0.01, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *, maximize=False):
+ * each element's step is lr / (1 + (step - 1) lrDecay) over √(sum of its squared gradients) + eps, as PyTorch 1.13's.
+ * foreach is not implemented.
+ */
 export class Adagrad extends Optimizer<AdagradParamGroup> {
   constructor(...args: CallArgs<typeof ADAGRAD>) {
     const { params, ...defaults } = bindOptions('Adagrad', ADAGRAD, args);

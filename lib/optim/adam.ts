@@ -110,12 +110,21 @@ abstract class AdamBase extends Optimizer<AdamParamGroup> {
   }
 }
 
+/**
+ * optim.Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0, amsgrad=False, *, maximize=False):
+ * Adam with bias correction, weight decay added to the gradient (L2), as PyTorch 1.13's. foreach, capturable,
+ * differentiable and fused are not implemented.
+ */
 export class Adam extends AdamBase {
   constructor(...args: CallArgs<typeof ADAM>) {
     super('Adam', false, bindOptions('Adam', ADAM, args));
   }
 }
 
+/**
+ * optim.AdamW(params, lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, amsgrad=False, *, maximize=False):
+ * Adam with decoupled weight decay (the parameter shrinks by lr * weightDecay before the step), as PyTorch 1.13's.
+ */
 export class AdamW extends AdamBase {
   constructor(...args: CallArgs<typeof ADAMW>) {
     super('AdamW', true, bindOptions('AdamW', ADAMW, args));

@@ -230,6 +230,7 @@ export abstract class LRScheduler {
     return out;
   }
 
+  /** Restores the fields a stateDict() returned. */
   loadStateDict(sd: Record<string, unknown>): void {
     loadFields(this, sd, this.name, ['optimizer', 'name']);
   }
@@ -571,10 +572,12 @@ export class ReduceLROnPlateau {
     return this.mode === 'min' ? Infinity : -Infinity;
   }
 
+  /** Whether the scheduler is in its cooldown after a reduction (PyTorch's in_cooldown). */
   get inCooldown(): boolean {
     return this.cooldownCounter > 0;
   }
 
+  /** Whether metric a improves on best by more than threshold, by mode and thresholdMode (PyTorch's is_better). */
   isBetter(a: number, best: number): boolean {
     if (this.mode === 'min' && this.thresholdMode === 'rel') return a < best * (1 - this.threshold);
     if (this.mode === 'min') return a < best - this.threshold;
@@ -614,16 +617,19 @@ export class ReduceLROnPlateau {
     });
   }
 
+  /** The lr of each group as of the last step. */
   getLastLr(): number[] {
     return this.lastLr.slice();
   }
 
+  /** The scheduler's own fields (not the optimizer), for checkpoints. */
   stateDict(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(this)) if (k !== 'optimizer') out[k] = Array.isArray(v) ? v.slice() : v;
     return out;
   }
 
+  /** Restores the fields a stateDict() returned (a JSON null best is the initial ±Infinity). */
   loadStateDict(sd: Record<string, unknown>): void {
     // JSON writes the initial best (±Infinity) as null.
     loadFields(this, sd, 'ReduceLROnPlateau', ['optimizer'], { best: () => this.modeWorse });

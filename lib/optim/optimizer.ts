@@ -37,6 +37,10 @@ export interface OptimizerStateDict {
   param_groups: (Record<string, unknown> & { params: number[] })[];
 }
 
+/**
+ * optim.Optimizer's `required`: the default of an option that must be given, in the constructor or in every param
+ * group (SGD's lr).
+ */
 // Stands for a default the caller must give (PyTorch's `required`, SGD's lr).
 export const REQUIRED: unique symbol = Symbol('required');
 
@@ -90,6 +94,11 @@ function copyOption(v: unknown): unknown {
   return Array.isArray(v) ? v.map(copyOption) : v;
 }
 
+/**
+ * optim.Optimizer: the base of the optimizers. Takes an iterable of parameters or of param groups
+ * ({ params, ...options }) and keeps paramGroups, per-parameter state, step(), zeroGrad(), stateDict() and
+ * loadStateDict() as PyTorch's (state dicts use PyTorch's layout, option names in camelCase).
+ */
 export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
   /** The options a group gets when it does not set them. */
   readonly defaults: Defaults;
@@ -363,6 +372,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
     this.state = newState;
   }
 
+  /** The optimizer and its groups' options as PyTorch prints them. */
   toString(): string {
     let s = `${this.optName} (`;
     this.paramGroups.forEach((g, i) => {

@@ -33,6 +33,11 @@ export interface RMSpropParamGroup extends ParamGroup {
   maximize: boolean;
 }
 
+/**
+ * optim.RMSprop(params, lr=0.01, alpha=0.99, eps=1e-08, weight_decay=0, momentum=0, centered=False, *, maximize=False):
+ * divides the gradient by a running root mean square (centered: of its variance), with optional momentum, as
+ * PyTorch 1.13's. foreach, before maximize, is not implemented, so maximize is keyword-only.
+ */
 export class RMSprop extends Optimizer<RMSpropParamGroup> {
   constructor(...args: CallArgs<typeof RMSPROP>) {
     const { params, ...defaults } = bindOptions('RMSprop', RMSPROP, args);

@@ -40,6 +40,11 @@ export interface SGDParamGroup extends ParamGroup {
   maximize: boolean;
 }
 
+/**
+ * optim.SGD(params, lr=required, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
+ * stochastic gradient descent with optional (Nesterov) momentum, as PyTorch 1.13's. foreach and differentiable are not
+ * implemented.
+ */
 export class SGD extends Optimizer<SGDParamGroup> {
   constructor(...args: CallArgs<typeof SGD_PARAMS>) {
     const { params, ...defaults } = bindOptions('SGD', SGD_PARAMS, args);

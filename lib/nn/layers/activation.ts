@@ -486,7 +486,7 @@ export class PReLU extends Module {
     this.init = checkNumber('PReLU', 'init', o.init);
     this.weight = new Parameter(full([this.numParameters], this.init, { dtype: paramDType('PReLU', o.dtype) }));
   }
-/** Refills weight with init, as PyTorch's reset_parameters. */
+  /** Refills weight with init, as PyTorch's reset_parameters. */
   resetParameters(): void {
     noGrad(() => this.weight.fill_(this.init));
   }

@@ -141,7 +141,7 @@ abstract class ModuleSequence extends Module {
     this._indexed = n;
   }
 
-/** The number of modules (Python's len(seq)). */
+  /** The number of modules (Python's len(seq)). */
   get length(): number {
     return this._items.length;
   }
@@ -351,7 +351,7 @@ export class ModuleList extends ModuleSequence {
     return new ModuleList(this._range('ModuleList.slice', start, end).map(([, m]) => m));
   }
 
-/** Throws: a ModuleList has no forward of its own, as in PyTorch. */
+  /** Throws: a ModuleList has no forward of its own, as in PyTorch. */
   forward(): never {
     throw new Error('ModuleList: a ModuleList has no forward; call its modules in your own forward');
   }
@@ -433,7 +433,7 @@ export class ModuleDict extends Module {
     return [...this._items, ...super._members()];
   }
 
-/** The number of entries (Python's len(md)). */
+  /** The number of entries (Python's len(md)). */
   get length(): number {
     return this._items.size;
   }
@@ -480,22 +480,22 @@ export class ModuleDict extends Module {
     return m;
   }
 
-/** Removes every entry. */
+  /** Removes every entry. */
   clear(): void {
     for (const k of [...this._items.keys()]) this.pop(k);
   }
 
-/** The keys in insertion order. */
+  /** The keys in insertion order. */
   keys(): string[] {
     return [...this._items.keys()];
   }
 
-/** The modules in insertion order. */
+  /** The modules in insertion order. */
   values(): Module[] {
     return [...this._items.values()];
   }
 
-/** The [key, module] pairs in insertion order. */
+  /** The [key, module] pairs in insertion order. */
   items(): [string, Module][] {
     return [...this._items.entries()];
   }
@@ -510,7 +510,7 @@ export class ModuleDict extends Module {
     return this.keys()[Symbol.iterator]();
   }
 
-/** Throws: a ModuleDict has no forward of its own, as in PyTorch. */
+  /** Throws: a ModuleDict has no forward of its own, as in PyTorch. */
   forward(): never {
     throw new Error('ModuleDict: a ModuleDict has no forward; call its modules in your own forward');
   }
@@ -575,7 +575,7 @@ export class ParameterList extends Module {
     this._indexed = n;
   }
 
-/** The number of parameters (Python's len(plist)). */
+  /** The number of parameters (Python's len(plist)). */
   get length(): number {
     return this._items.length;
   }
@@ -585,7 +585,7 @@ export class ParameterList extends Module {
     return this._items[normIndex('ParameterList.get', i, this._items.length)];
   }
 
-/** Same as get(i), as Array.prototype.at: negative indices count from the end. */
+  /** Same as get(i), as Array.prototype.at: negative indices count from the end. */
   at(i: number): Parameter {
     return this._items[normIndex('ParameterList.at', i, this._items.length)];
   }
@@ -596,14 +596,14 @@ export class ParameterList extends Module {
     this._items[k] = asParameter('ParameterList.set', p, 'the value');
   }
 
-/** Adds a parameter at the end (a Tensor is made a Parameter); returns this. */
+  /** Adds a parameter at the end (a Tensor is made a Parameter); returns this. */
   append(p: Tensor): this {
     this._items.push(asParameter('ParameterList.append', p, 'the value'));
     this._changed();
     return this;
   }
 
-/** Appends every tensor of an iterable (each made a Parameter); returns this. */
+  /** Appends every tensor of an iterable (each made a Parameter); returns this. */
   extend(values: Iterable<Tensor>): this {
     const op = 'ParameterList.extend';
     if (
@@ -633,7 +633,7 @@ export class ParameterList extends Module {
     return this._items.map((p, i) => paramLine(String(i), p, `torch.${p.dtype}`)).join('\n');
   }
 
-/** Throws: a ParameterList has no forward of its own, as in PyTorch. */
+  /** Throws: a ParameterList has no forward of its own, as in PyTorch. */
   forward(): never {
     throw new Error('ParameterList: a ParameterList has no forward');
   }
@@ -661,7 +661,7 @@ export class ParameterDict extends Module {
     return [...this._items, ...super._members()];
   }
 
-/** The number of entries (Python's len(pd)). */
+  /** The number of entries (Python's len(pd)). */
   get length(): number {
     return this._items.size;
   }
@@ -689,17 +689,17 @@ export class ParameterDict extends Module {
     }
   }
 
-/** Whether `key` is in the dict (Python's key in pd). */
+  /** Whether `key` is in the dict (Python's key in pd). */
   has(key: string): boolean {
     return this._items.has(key);
   }
 
-/** Removes the entry `key` (Python's del pd[key]); an unknown key throws. */
+  /** Removes the entry `key` (Python's del pd[key]); an unknown key throws. */
   delete(key: string): void {
     this.pop(key);
   }
 
-/** Removes the entry `key` and returns its parameter; an unknown key throws. */
+  /** Removes the entry `key` and returns its parameter; an unknown key throws. */
   pop(key: string): Parameter {
     const p = this.get(key);
     this._items.delete(key);
@@ -707,22 +707,22 @@ export class ParameterDict extends Module {
     return p;
   }
 
-/** Removes every entry. */
+  /** Removes every entry. */
   clear(): void {
     for (const k of [...this._items.keys()]) this.pop(k);
   }
 
-/** The keys in insertion order. */
+  /** The keys in insertion order. */
   keys(): string[] {
     return [...this._items.keys()];
   }
 
-/** The parameters in insertion order. */
+  /** The parameters in insertion order. */
   values(): Parameter[] {
     return [...this._items.values()];
   }
 
-/** The [key, parameter] pairs in insertion order. */
+  /** The [key, parameter] pairs in insertion order. */
   items(): [string, Parameter][] {
     return [...this._items.entries()];
   }
@@ -746,7 +746,7 @@ export class ParameterDict extends Module {
       .join('\n');
   }
 
-/** Throws: a ParameterDict has no forward of its own, as in PyTorch. */
+  /** Throws: a ParameterDict has no forward of its own, as in PyTorch. */
   forward(): never {
     throw new Error('ParameterDict: a ParameterDict has no forward');
   }

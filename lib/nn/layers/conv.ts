@@ -39,6 +39,12 @@ const CONV2D = [
 
 export type Conv2dOptions = OptionsOf<typeof CONV2D>;
 
+/**
+ * nn.Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1, bias=True,
+ * padding_mode='zeros', *, dtype=None): 2-d cross-correlation over [N, C, H, W] input, weight
+ * [outChannels, inChannels / groups, kH, kW], initialised as PyTorch's. padding may be 'same' or 'valid';
+ * paddingMode other than 'zeros' is refused, and there is no device argument (dtype is keyword-only).
+ */
 export class Conv2d extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
@@ -84,6 +90,7 @@ export class Conv2d extends Module {
     this.resetParameters();
   }
 
+  /** Re-initialises weight and bias as PyTorch's: kaiming_uniform_(a = √5) and U(-1/√fanIn, 1/√fanIn). */
   resetParameters(): void {
     resetLinearLike(this.weight, this.bias);
   }

@@ -9,6 +9,10 @@ import { bindOptions, param, type CallArgs } from '../../util/args.js';
 /** Dropout(p=0.5, inplace=False) (Note [Layer signatures] in linear.ts). */
 const DROPOUT = [late(param.float('p', 0.5)), late(param.bool('inplace', false))] as const;
 
+/**
+ * nn.Dropout(p=0.5, inplace=False): in training, zeroes each element with probability p and scales the rest by
+ * 1 / (1 - p); the identity in eval mode.
+ */
 export class Dropout extends Module {
   readonly p: number;
   readonly inplace: boolean;

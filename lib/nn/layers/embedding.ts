@@ -34,6 +34,11 @@ const FROM_PRETRAINED = [
   late(param.optInt('paddingIdx')),
 ] as const;
 
+/**
+ * nn.Embedding(num_embeddings, embedding_dim, padding_idx=None, *, weight, dtype=None): a lookup table, weight[input]
+ * for integer indices, initialised from N(0, 1) with the paddingIdx row zeroed (and given no gradient). `weight` is
+ * PyTorch's _weight; max_norm, norm_type, scale_grad_by_freq and sparse are not implemented.
+ */
 export class Embedding extends Module {
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
@@ -85,6 +90,7 @@ export class Embedding extends Module {
     return e;
   }
 
+  /** Refills weight from N(0, 1) and zeroes the paddingIdx row, as PyTorch's reset_parameters. */
   resetParameters(): void {
     init.normal_(this.weight);
     const pad = this.paddingIdx;

@@ -63,6 +63,11 @@ export function resetLinearLike(weight: Tensor, bias: Tensor | null): void {
 /** Linear(in_features, out_features, bias=True, *, dtype=None). */
 const LINEAR = [late(param.int('inFeatures')), late(param.int('outFeatures')), late(param.bool('bias', true)), dtypeParam] as const;
 
+/**
+ * nn.Linear(in_features, out_features, bias=True, *, dtype=None): y = x Wᵀ + b over the last dim, weight
+ * [outFeatures, inFeatures], initialised as PyTorch's (U(-1/√inFeatures, 1/√inFeatures)). There is no device
+ * argument, so dtype is keyword-only; parameters are float32 unless dtype says otherwise.
+ */
 export class Linear extends Module {
   readonly inFeatures: number;
   readonly outFeatures: number;
@@ -82,6 +87,7 @@ export class Linear extends Module {
     this.resetParameters();
   }
 
+  /** Re-initialises weight and bias as PyTorch's: kaiming_uniform_(a = √5) and U(-1/√inFeatures, 1/√inFeatures). */
   resetParameters(): void {
     resetLinearLike(this.weight, this.bias);
   }

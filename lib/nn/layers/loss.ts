@@ -157,7 +157,7 @@ export class BCEWithLogitsLoss extends WeightedLoss {
     super(opts.weight, opts.reduction);
     this.registerBuffer('pos_weight', checkWeight('BCEWithLogitsLoss', 'posWeight', opts.posWeight));
   }
-/** The pos_weight buffer (null when not given), under its camelCase name. */
+  /** The pos_weight buffer (null when not given), under its camelCase name. */
   get posWeight(): Tensor | null {
     return this.pos_weight;
   }

@@ -217,6 +217,7 @@ export class LayerNorm extends Module {
     this.resetParameters();
   }
 
+  /** Sets weight to ones and bias to zeros, as PyTorch's reset_parameters. */
   resetParameters(): void {
     if (this.weight) init.ones_(this.weight);
     if (this.bias) init.zeros_(this.bias);

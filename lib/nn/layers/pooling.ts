@@ -27,6 +27,11 @@ const MAX_POOL2D = [
 
 export type MaxPool2dOptions = OptionsOf<typeof MAX_POOL2D>;
 
+/**
+ * nn.MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, *, ceil_mode=False): the max over each window of
+ * [N, C, H, W] or [C, H, W] input; stride defaults to kernelSize. PyTorch's return_indices is not implemented, so
+ * ceilMode is keyword-only.
+ */
 export class MaxPool2d extends Module {
   // Kept as given (an int or a pair): PyTorch prints them that way.
   readonly kernelSize: Size2;
@@ -82,6 +87,10 @@ const AVG_POOL2D = [
 
 export type AvgPool2dOptions = OptionsOf<typeof AVG_POOL2D>;
 
+/**
+ * nn.AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
+ * the mean over each window; stride defaults to kernelSize.
+ */
 export class AvgPool2d extends Module {
   readonly kernelSize: Size2;
   readonly stride: Size2;
@@ -127,6 +136,10 @@ export class AvgPool2d extends Module {
 /** AdaptiveAvgPool2d(output_size). */
 const ADAPTIVE_AVG_POOL2D = [late(param.custom('outputSize', 'int[2]', as<Size2>))] as const;
 
+/**
+ * nn.AdaptiveAvgPool2d(output_size): average pooling whose windows are chosen so that the output is outputSize
+ * (an int or [H, W]), as PyTorch's.
+ */
 export class AdaptiveAvgPool2d extends Module {
   readonly outputSize: Size2;
 
