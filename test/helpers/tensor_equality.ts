@@ -4,7 +4,20 @@
 // which refuse iteration as PyTorch's do. Equal: the same dtype,
 // device, shape and requiresGrad, and the same values (NaN equal to NaN).
 import { expect } from 'vitest';
-import { Tensor } from '../../lib/index.js';
+
+// Recognised by shape, not by importing lib: a setup file's imports load
+// before each test file's vi.mock, so importing the library here would load
+// lib/io with the real node:fs under tests that mock it (atomic_save).
+interface Tensor {
+  dtype: string;
+  device: string;
+  requiresGrad: boolean;
+  _shape: number[];
+  tolist(): unknown;
+}
+function isTensor(v: unknown): v is Tensor {
+  return typeof v === 'object' && v !== null && v.constructor?.name === 'Tensor' && Array.isArray((v as Tensor)._shape);
+}
 
 function sameValues(a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValues(x, b[i]));
@@ -13,8 +26,8 @@ function sameValues(a: unknown, b: unknown): boolean {
 
 expect.addEqualityTesters([
   function tensorEquality(a: unknown, b: unknown): boolean | undefined {
-    const ta = a instanceof Tensor,
-      tb = b instanceof Tensor;
+    const ta = isTensor(a),
+      tb = isTensor(b);
     if (!ta && !tb) return undefined;
     if (!ta || !tb) return false;
     const x = a as Tensor,

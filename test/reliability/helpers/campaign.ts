@@ -1004,7 +1004,8 @@ const JUNK_CALLS: [string[], Slot, (j: never) => unknown][] = [
   [['max'], 'other', (j) => torch.ones(2, 3).max(j)],
   [['softmax'], 'int', (j) => torch.ones(2, 3).softmax(j)],
   [['logSoftmax', 'log_softmax'], 'int', (j) => torch.ones(2, 3).logSoftmax(j)],
-  [['var'], 'dim', (j) => torch.ones(2, 3).var(j)],
+  // A bare boolean where var's dim goes is 1.13's var(x, unbiased) overload, so a boolean goes in a dim list.
+  [['var'], 'dim', (j) => torch.ones(2, 3).var(typeof j === 'boolean' ? ([j] as never) : j)],
   [['transpose'], 'int', (j) => torch.ones(2, 3).transpose(j, 0)],
   [['permute'], 'shape', (j) => torch.ones(2, 3).permute(j)],
   [['view'], 'shape', (j) => torch.ones(2, 3).view(j)],
