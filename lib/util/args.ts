@@ -151,7 +151,9 @@ export function unknownOption(owner: string, key: string, valid: readonly string
   // Note [out=]: declared ops take PyTorch's out= (bindArgs hands it to
   // op()); everything else refuses it by name rather than as a typo.
   if (key === 'out')
-    return new TypeError(`${owner}: the 'out' argument is not supported here; assign the result instead (or copy it into a tensor with t.copy_(result))`);
+    return new TypeError(
+      `${owner}: the 'out' argument is not supported here; assign the result instead (or copy it into a tensor with t.copy_(result))`,
+    );
   const hint = didYouMean(key, valid);
   const known = valid.length ? `; valid options: ${valid.join(', ')}` : '; it takes no options';
   return new TypeError(`${owner}: unknown option '${key}'${hint ? ` (did you mean '${hint}'?)` : ''}${known}`);
