@@ -63,6 +63,7 @@ export class TorchDevice {
   [Symbol.toPrimitive](): string {
     return this.toString();
   }
+  /** JSON.stringify writes a device as its string, 'cuda:0'. */
   toJSON(): string {
     return this.toString();
   }

@@ -9,7 +9,8 @@ import * as K from '../ops/kernels.js';
 import { Parameter } from './parameter.js';
 import { device as checkedDevice } from '../backend/cuda.js';
 import { isGradEnabled } from '../autograd/grad_mode.js';
-import { bindOptions, param, late, as } from '../util/args.js';
+import { bindOptions, param, late, as, checkOptions } from '../util/args.js';
+import { TorchDevice } from '../backend/device.js';
 import { RemovableHandle, backwardBarrier } from './hooks.js';
 
 export { RemovableHandle } from './hooks.js';
@@ -691,8 +692,11 @@ export abstract class Module {
    * state, if it has taken steps already, stays where it was: as in
    * PyTorch, move the model before building the optimizer).
    */
-  to(target: DType | string | { dtype?: DType; device?: string }): this {
+  to(target: DType | string | TorchDevice | { dtype?: DType; device?: string | TorchDevice }): this {
+    // torch.device('cuda') is the same target as its string.
+    if (target instanceof TorchDevice) target = target.toString();
     if (typeof target === 'object' && target !== null) {
+      checkOptions('Module.to', target, ['dtype', 'device']);
       if (target.device !== undefined) this.to(target.device);
       if (target.dtype !== undefined) this.to(target.dtype);
       return this;

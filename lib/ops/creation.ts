@@ -98,6 +98,11 @@ function nestingError(data: unknown): RangeError {
   return new RangeError(`tensor: nested sequence is ${depth} levels deep; at most ${MAX_NESTING} dims are supported`);
 }
 
+/**
+ * torch.tensor: a new tensor holding a copy of `data` (a number, a boolean, nested arrays of them,
+ * a typed array or a Tensor). Its dtype is inferred as PyTorch does (numbers with no fraction are
+ * int64, others float32, booleans bool) unless { dtype } says otherwise; { device, requiresGrad }.
+ */
 export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'tensor');
   if (data instanceof Tensor) {
@@ -179,15 +184,30 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   return finish(t, o, 'tensor');
 }
 
+/** torch.zeros: a tensor of zeros (float32 unless { dtype }): zeros(2, 3), zeros([2, 3], { dtype, device, requiresGrad }). */
+export function zeros(...size: number[]): Tensor;
+export function zeros(...sizeThenOptions: [...size: number[], opts: TensorOptions | undefined]): Tensor;
+export function zeros(size: readonly number[], opts?: TensorOptions): Tensor;
 export function zeros(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'zeros');
   return finish(K.empty(size, opts.dtype ?? 'float32', 'zeros', opts.dev), opts, 'zeros');
 }
 
+/**
+ * torch.empty: a tensor of the given size whose values are not to be relied on (Kindling fills
+ * it with zeros, as fresh memory is zeroed anyway): empty(2, 3), empty([2, 3], { dtype }).
+ */
+export function empty(...size: number[]): Tensor;
+export function empty(...sizeThenOptions: [...size: number[], opts: TensorOptions | undefined]): Tensor;
+export function empty(size: readonly number[], opts?: TensorOptions): Tensor;
 export function empty(...args: unknown[]): Tensor {
-  return zeros(...args);
+  return (zeros as (...a: unknown[]) => Tensor)(...args);
 }
 
+/** torch.ones: a tensor of ones (float32 unless { dtype }): ones(2, 3), ones([2, 3], { dtype, device, requiresGrad }). */
+export function ones(...size: number[]): Tensor;
+export function ones(...sizeThenOptions: [...size: number[], opts: TensorOptions | undefined]): Tensor;
+export function ones(size: readonly number[], opts?: TensorOptions): Tensor;
 export function ones(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'ones');
   const t = K.output(size, opts.dtype ?? 'float32', 'ones', opts.dev);
@@ -195,6 +215,7 @@ export function ones(...args: unknown[]): Tensor {
   return finish(t, opts, 'ones');
 }
 
+/** torch.full: a tensor of `size` filled with `value`; its dtype follows the value (bool, int64 or float32) unless { dtype }. */
 export function full(size: number[], value: number | boolean, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'full');
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError('full: value must be a number or boolean');
@@ -210,12 +231,14 @@ function likeDevice(t: Tensor, opts: TensorOptions | undefined, o: Options): Dev
   return opts && opts.device !== undefined ? o.dev : t.device;
 }
 
+/** torch.zeros_like: zeros of t's shape, dtype and device unless the options say otherwise. */
 export function zerosLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'zerosLike');
   if (!(t instanceof Tensor)) throw new TypeError(`zerosLike: expected a Tensor, got ${K.fmtValue(t)}`);
   return finish(K.empty(t._shape, o.dtype ?? t.dtype, 'zerosLike', likeDevice(t, opts, o)), o, 'zerosLike');
 }
 
+/** torch.ones_like: ones of t's shape, dtype and device unless the options say otherwise. */
 export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'onesLike');
   if (!(t instanceof Tensor)) throw new TypeError(`onesLike: expected a Tensor, got ${K.fmtValue(t)}`);
@@ -224,6 +247,7 @@ export function onesLike(t: Tensor, opts?: TensorOptions): Tensor {
   return finish(r, o, 'onesLike');
 }
 
+/** torch.full_like: `value` in t's shape, dtype and device unless the options say otherwise. */
 export function fullLike(t: Tensor, value: number, opts?: TensorOptions): Tensor {
   const o = checkOptions(opts, 'fullLike');
   if (!(t instanceof Tensor)) throw new TypeError(`fullLike: expected a Tensor, got ${K.fmtValue(t)}`);
@@ -397,6 +421,10 @@ export function randintLike(t: Tensor, low: number, high?: number | TensorOption
   return finish(r, { ...o, dev }, 'randintLike');
 }
 
+/**
+ * torch.arange: arange(end), arange(start, end) or arange(start, end, step), options last. The
+ * dtype is int64 when every bound is an integer and float32 otherwise, unless { dtype }.
+ */
 export function arange(a: number, b?: number | TensorOptions, c?: number | TensorOptions, d?: TensorOptions): Tensor {
   // arange(end), arange(start, end) or arange(start, end, step), options
   // last; explicit trailing undefineds stand for omitted arguments.
@@ -454,6 +482,7 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
   return finish(t, o, 'arange');
 }
 
+/** torch.linspace: `steps` values evenly spaced from start to end inclusive (float32 unless { dtype }). */
 export function linspace(start: number, end: number, steps: number, opts?: TensorOptions): Tensor {
   if (typeof steps !== 'number' || !Number.isInteger(steps) || steps < 0)
     throw new RangeError(`linspace: number of steps must be a non-negative integer, got ${K.fmtValue(steps)}`);
@@ -485,6 +514,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   return finish(t, o, 'linspace');
 }
 
+/** torch.eye: an n by m (default n) matrix with ones on the diagonal (float32 unless { dtype }). */
 export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions): Tensor {
   if (typeof m !== 'number') {
     // eye(n, opts), or eye(n, undefined / null, opts) with the options in their own slot.

@@ -686,4 +686,14 @@ describe('Module methods: options forms and checks', () => {
     expect(lin.float().weight.dtype).toBe('float32');
     expect(lin.to({ dtype: 'float64' }).bias!.dtype).toBe('float64');
   });
+
+  it('to() takes a torch.device as well as its string, and refuses unknown keys', () => {
+    const lin = new nn.Linear(2, 2);
+    const w = lin.weight;
+    expect(lin.to(torch.device('cpu'))).toBe(lin);
+    expect(lin.to({ device: torch.device('cpu'), dtype: 'float64' }).weight).toBe(w);
+    expect(w.dtype).toBe('float64');
+    expect(w.device).toBe('cpu');
+    expect(() => lin.to({ dtyp: 'float32' } as never)).toThrow(/Module.to: unknown option 'dtyp'/);
+  });
 });
