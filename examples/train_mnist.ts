@@ -1,24 +1,27 @@
 // The main job: train a model on the real MNIST files.
 //   npm run train -- [--model cnn|logistic|mlp|lenet] [--epochs N] [--batch-size N]
 //                    [--lr X] [--momentum X] [--seed N] [--out DIR] [--limit N]
-//                    [--device cpu|cuda|cuda:N|auto]
+//                    [--device cpu|cuda|cuda:N|auto] [--help]
 // Prints a progress bar per epoch, train and validation loss and accuracy
-// after each, the test accuracy at the end; saves the model as safetensors
-// and the loss curves as a PNG.
-import { mkdirSync, writeFileSync } from 'node:fs';
+// after each, the test accuracy at the end; saves the model as safetensors,
+// the loss curves as a PNG and the numbers as metrics.json.
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import * as torch from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
-import { ProgressBar } from '../lib/utils/progress.js';
-import { savePlot } from '../lib/utils/plot.js';
+import { didYouMean } from '../lib/util/args.js';
 
 const { nn, optim } = torch;
 const F = torch.nn.functional;
 const { DataLoader, TensorDataset } = torch.utils.data;
+const { ProgressBar, plot } = torch.utils;
 
 type ModelName = 'cnn' | 'logistic' | 'mlp' | 'lenet';
+const MODELS: readonly ModelName[] = ['cnn', 'logistic', 'mlp', 'lenet'];
 
-interface Options {
+export interface Options {
   model: ModelName;
   epochs: number;
   batchSize: number;
@@ -28,6 +31,8 @@ interface Options {
   out: string;
   limit: number;
   device: string;
+  /** --help: print the options and train nothing. */
+  help: boolean;
 }
 
 const DEFAULTS: Record<ModelName, { lr: number; epochs: number; optimizer: 'sgd' | 'adam'; momentum: number }> = {
@@ -38,57 +43,97 @@ const DEFAULTS: Record<ModelName, { lr: number; epochs: number; optimizer: 'sgd'
   lenet: { lr: 1e-3, epochs: 5, optimizer: 'adam', momentum: 0 },
 };
 
-const HELP = `Train a model on MNIST.
-  --model NAME       cnn (the torch.nn tutorial's CNN, default), logistic, mlp (784-512-512-10), lenet
-  --epochs N         default: 2 (cnn, logistic), 3 (mlp), 5 (lenet)
-  --batch-size N     default: 64
-  --lr X             default: 0.1 (cnn), 0.5 (logistic), 0.001 (mlp, lenet with Adam)
-  --momentum X       SGD momentum, default 0.9 for cnn
-  --seed N           default: 0
-  --limit N          use only the first N training images (quick runs)
-  --out DIR          where the model, the curve and the metrics go (default: runs/<model>)
-  --device D         cpu (default), cuda, cuda:N, or auto (cuda when torch.cuda.isAvailable())`;
+// The command line, one entry an option: what node:util's parseArgs reads
+// and what --help prints come from here.
+const FLAGS = {
+  model: { type: 'string', arg: 'NAME', help: "cnn (the torch.nn tutorial's CNN, default), logistic, mlp (784-512-512-10), lenet" },
+  epochs: { type: 'string', arg: 'N', help: 'default: 2 (cnn, logistic), 3 (mlp), 5 (lenet)' },
+  'batch-size': { type: 'string', arg: 'N', help: 'default: 64' },
+  lr: { type: 'string', arg: 'X', help: 'default: 0.1 (cnn), 0.5 (logistic), 0.001 (mlp, lenet with Adam)' },
+  momentum: { type: 'string', arg: 'X', help: 'SGD momentum (cnn, logistic), default 0.9 for cnn and 0 for logistic' },
+  seed: { type: 'string', arg: 'N', help: 'default: 0' },
+  limit: { type: 'string', arg: 'N', help: 'use only the first N training images (quick runs; default 0: all 50,000)' },
+  out: { type: 'string', arg: 'DIR', help: 'where the model, the curve and the metrics go (default: runs/<model>)' },
+  device: { type: 'string', arg: 'D', help: 'cpu (default), cuda, cuda:N, or auto (cuda when torch.cuda.isAvailable())' },
+  help: { type: 'boolean', arg: '', help: 'print this and exit', short: 'h' },
+} as const;
 
-function parseArgs(argv: string[]): Options {
-  const get = (name: string): string | undefined => {
-    const i = argv.indexOf(`--${name}`);
-    if (i < 0) return undefined;
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`train: --${name} needs a value`);
-    return v;
-  };
-  const num = (name: string, dflt: number, int = false): number => {
-    const v = get(name);
-    if (v === undefined) return dflt;
-    const n = Number(v);
-    if (!Number.isFinite(n) || (int && !Number.isInteger(n)) || n < 0)
-      throw new Error(`train: --${name} must be a ${int ? 'non-negative integer' : 'number'}, got ${v}`);
-    return n;
-  };
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(HELP);
-    process.exit(0);
+const PARSE: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
+  Object.entries(FLAGS).map(([name, f]) => [name, 'short' in f ? { type: f.type, short: f.short } : { type: f.type }]),
+);
+
+/** What --help prints. */
+export const HELP = [
+  'Train a model on MNIST.',
+  ...Object.entries(FLAGS).map(([name, f]) => `  ${`--${name}${f.arg ? ` ${f.arg}` : ''}`.padEnd(19)}${f.help}`),
+].join('\n');
+
+/** A mistake on the command line: reported as `train: ...` with exit status 2, without a stack. */
+export class UsageError extends Error {}
+
+const int = (name: string, v: string, min: number): number => {
+  if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v)))
+    throw new UsageError(`--${name} must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, got '${v}'`);
+  return Number(v);
+};
+const num = (name: string, v: string, positive: boolean): number => {
+  const n = /^\s*$/.test(v) ? NaN : Number(v);
+  if (!Number.isFinite(n) || n < 0 || (positive && n === 0))
+    throw new UsageError(`--${name} must be ${positive ? 'a positive' : 'a non-negative'} number, got '${v}'`);
+  return n;
+};
+
+/** Reads the command line (node:util's parseArgs, strict: an unknown option is an error). */
+export function parseOptions(argv: string[]): Options {
+  const names = Object.keys(FLAGS);
+  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: PARSE, strict: true, allowPositionals: false }));
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      // Found again without strict mode, to name it and its likely intended spelling.
+      const { tokens } = parseArgs({ args: argv, options: PARSE, strict: false, tokens: true });
+      const bad = tokens.find((t) => t.kind === 'option' && !Object.hasOwn(FLAGS, t.name));
+      if (bad?.kind === 'option') {
+        const hint = bad.rawName.startsWith('--') ? didYouMean(bad.name, names) : null;
+        throw new UsageError(`unknown option '${bad.rawName}'${hint ? ` (did you mean --${hint}?)` : ''}`);
+      }
+    }
+    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(err.message);
+    throw e;
   }
-  const model = (get('model') ?? 'cnn') as ModelName;
-  if (!(model in DEFAULTS)) throw new Error(`train: unknown model '${model}' (choose cnn, logistic, mlp or lenet)`);
+  const str = (name: keyof typeof FLAGS) => values[name] as string | undefined;
+  if (values.help === true) return { ...parseOptions([]), help: true };
+  const model = (str('model') ?? 'cnn') as ModelName;
+  if (!MODELS.includes(model)) {
+    const hint = didYouMean(model, MODELS);
+    throw new UsageError(`unknown model '${model}'${hint ? ` (did you mean ${hint}?)` : ''}; choose ${MODELS.join(', ')}`);
+  }
   const d = DEFAULTS[model];
+  const given = (name: keyof typeof FLAGS) => str(name) !== undefined;
+  if (given('momentum') && d.optimizer !== 'sgd')
+    throw new UsageError(`--momentum is SGD's, and ${model} trains with Adam (momentum applies to cnn and logistic)`);
+  const out = str('out') ?? join('runs', model);
+  if (out === '') throw new UsageError(`--out must name a directory, got ''`);
   return {
     model,
-    epochs: num('epochs', d.epochs, true),
-    batchSize: Math.max(1, num('batch-size', 64, true)),
-    lr: num('lr', d.lr),
-    momentum: num('momentum', d.momentum),
-    seed: num('seed', 0, true),
-    out: get('out') ?? join('runs', model),
-    limit: num('limit', 0, true),
-    device: pickDevice(get('device') ?? 'cpu'),
+    epochs: given('epochs') ? int('epochs', str('epochs')!, 1) : d.epochs,
+    batchSize: given('batch-size') ? int('batch-size', str('batch-size')!, 1) : 64,
+    lr: given('lr') ? num('lr', str('lr')!, true) : d.lr,
+    momentum: given('momentum') ? num('momentum', str('momentum')!, false) : d.momentum,
+    seed: given('seed') ? int('seed', str('seed')!, 0) : 0,
+    out,
+    limit: given('limit') ? int('limit', str('limit')!, 0) : 0,
+    device: pickDevice(str('device') ?? 'cpu'),
+    help: false,
   };
 }
 
 function pickDevice(d: string): string {
   if (d === 'auto') return torch.cuda.isAvailable() ? 'cuda' : 'cpu';
-  if (d !== 'cpu' && !/^cuda(:\d+)?$/.test(d)) throw new Error(`train: --device must be cpu, cuda, cuda:N or auto, got ${d}`);
-  if (d !== 'cpu' && !torch.cuda.isAvailable()) throw new Error(`train: --device ${d}: CUDA is not available (try --device auto)`);
+  if (d !== 'cpu' && !/^cuda(:\d+)?$/.test(d)) throw new UsageError(`--device must be cpu, cuda, cuda:N or auto, got '${d}'`);
+  if (d !== 'cpu' && !torch.cuda.isAvailable()) throw new UsageError(`--device ${d}: CUDA is not available (try --device auto)`);
   return d;
 }
 
@@ -151,8 +196,58 @@ function evaluate(model: torch.nn.Module, loader: InstanceType<typeof DataLoader
   return { loss: loss / n, acc: correct / n };
 }
 
-export function main(argv = process.argv.slice(2)): void {
-  const o = parseArgs(argv);
+/** One epoch's results, as each log of the run sees them. */
+interface EpochRecord {
+  epoch: number;
+  /** Optimizer steps taken so far, over all epochs. */
+  step: number;
+  trainLoss: number;
+  trainAcc: number;
+  validLoss: number;
+  validAcc: number;
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+/**
+ * A place the run reports to: the training loss every LOG_EVERY steps, each
+ * epoch's results, and the end of the run (which returns the file it wrote,
+ * if any). A new output (TensorBoard's event files) is one more of these.
+ */
+interface RunLog {
+  step?(step: number, loss: number): void;
+  epoch?(r: EpochRecord): void;
+  close?(): string | undefined;
+}
+
+const LOG_EVERY = 50;
+
+/** The epoch lines on stdout. */
+function printEpochs(): RunLog {
+  return {
+    epoch: (r) =>
+      console.log(
+        `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)} acc ${r.trainAcc.toFixed(4)} | ` +
+          `valid loss ${r.validLoss.toFixed(4)} acc ${r.validAcc.toFixed(4)} | ${r.seconds.toFixed(1)} s, ${r.samplesPerSecond.toFixed(0)} samples/s`,
+      ),
+  };
+}
+
+/** loss.png: the training loss (a point every LOG_EVERY steps) and the validation loss after each epoch. */
+function lossCurveLog(path: string): RunLog {
+  const train = { x: [] as number[], y: [] as number[] },
+    valid = { x: [] as number[], y: [] as number[] };
+  return {
+    step: (step, loss) => (train.x.push(step), train.y.push(loss)),
+    epoch: (r) => (valid.x.push(r.step), valid.y.push(r.validLoss)),
+    close: () => {
+      plot.lossCurve(path, { train, valid }, { title: 'MNIST loss' });
+      return path;
+    },
+  };
+}
+
+function run(o: Options): void {
   torch.manualSeed(o.seed);
   const cfg = torch.config();
   console.log(
@@ -185,18 +280,21 @@ export function main(argv = process.argv.slice(2)): void {
   // Adam runs decay the learning rate each epoch (as PyTorch's MNIST
   // example does with StepLR), which settles the LeNet model above 99%.
   const sched = DEFAULTS[o.model].optimizer === 'adam' ? new optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.7 }) : null;
-  const curve = { step: [] as number[], train: [] as number[], validStep: [] as number[], valid: [] as number[] };
-  const history: { epoch: number; trainLoss: number; trainAcc: number; validLoss: number; validAcc: number; seconds: number }[] = [];
-  let step = 0;
+
+  // The output directory is made first: logs may write while training runs.
+  mkdirSync(o.out, { recursive: true });
+  const logs: RunLog[] = [printEpochs(), lossCurveLog(join(o.out, 'loss.png'))];
+  const history: EpochRecord[] = [];
+  let step = 0,
+    window = 0,
+    windowN = 0;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     model.train();
     const bar = new ProgressBar(trainDl.length, { label: `epoch ${epoch}/${o.epochs}`, unit: 'samples' });
     const t0 = process.hrtime.bigint();
     let sum = 0,
       correct = 0,
-      seen = 0,
-      window = 0,
-      windowN = 0;
+      seen = 0;
     for (const [xb, yb] of trainDl as Iterable<[Tensor, Tensor]>) {
       const out = model.forward(xb) as Tensor;
       const loss = F.crossEntropy(out, yb);
@@ -211,42 +309,58 @@ export function main(argv = process.argv.slice(2)): void {
       window += l;
       windowN++;
       step++;
-      if (windowN === 50) {
-        curve.step.push(step);
-        curve.train.push(window / windowN);
+      if (windowN === LOG_EVERY) {
+        for (const log of logs) log.step?.(step, window / windowN);
         window = windowN = 0;
       }
-      bar.tick(1, b, { loss: sum / seen });
+      bar.tick(1, { units: b, metrics: { loss: sum / seen } });
     }
     bar.close();
     sched?.step();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
     const v = evaluate(model, validDl);
-    curve.validStep.push(step);
-    curve.valid.push(v.loss);
-    history.push({ epoch, trainLoss: sum / seen, trainAcc: correct / seen, validLoss: v.loss, validAcc: v.acc, seconds });
-    console.log(
-      `epoch ${epoch}: train loss ${(sum / seen).toFixed(4)} acc ${(correct / seen).toFixed(4)} | ` +
-        `valid loss ${v.loss.toFixed(4)} acc ${v.acc.toFixed(4)} | ${seconds.toFixed(1)} s, ${(seen / seconds).toFixed(0)} samples/s`,
-    );
+    const record: EpochRecord = {
+      epoch,
+      step,
+      trainLoss: sum / seen,
+      trainAcc: correct / seen,
+      validLoss: v.loss,
+      validAcc: v.acc,
+      seconds,
+      samplesPerSecond: seen / seconds,
+    };
+    history.push(record);
+    for (const log of logs) log.epoch?.(record);
   }
   const t = evaluate(model, testDl);
   console.log(`test: loss ${t.loss.toFixed(4)} acc ${t.acc.toFixed(4)}`);
 
-  mkdirSync(o.out, { recursive: true });
   const modelPath = join(o.out, 'model.safetensors');
   torch.save(model.stateDict(), modelPath);
-  const plotPath = join(o.out, 'loss.png');
-  if (curve.step.length > 0) {
-    savePlot(plotPath, [
-      { x: curve.step, y: curve.train, style: 'line' },
-      { x: curve.validStep, y: curve.valid, style: 'points' },
-    ]);
-  }
-  writeFileSync(join(o.out, 'metrics.json'), JSON.stringify({ options: o, history, test: t }, null, 2));
-  console.log(
-    `saved ${modelPath}, ${curve.step.length > 0 ? `${plotPath} (train loss: line, validation loss: dots), ` : ''}${join(o.out, 'metrics.json')}`,
-  );
+  const written = logs.map((log) => log.close?.()).filter((p) => p !== undefined);
+  const metricsPath = join(o.out, 'metrics.json');
+  const { help: _help, ...options } = o;
+  writeFileSync(metricsPath, JSON.stringify({ options, history, test: t }, null, 2));
+  console.log(`saved ${[modelPath, ...written, metricsPath].join(', ')}`);
 }
 
-main();
+/** Runs the job on a command line; returns the exit status (2: a usage error, reported on stderr). */
+export function main(argv = process.argv.slice(2)): number {
+  let o: Options;
+  try {
+    o = parseOptions(argv);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`train: ${e.message}\nRun with --help to see the options.`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(HELP);
+    return 0;
+  }
+  run(o);
+  return 0;
+}
+
+// Run when executed (npm run train), not when imported (the tests import parseOptions).
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = main();

@@ -1,4 +1,4 @@
-// Kindling: PyTorch for Node.js. `import * as torch from 'kindling'`.
+// Kindling: PyTorch for Node.js. `import * as torch from 'kindling'` or `import torch from 'kindling'`.
 import './tensor_methods.js';
 import { native } from './backend/native.js';
 import { fmtValue } from './ops/kernels.js';
@@ -58,7 +58,16 @@ export * from './ops/join.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 import * as D from './data/index.js';
+import { ProgressBar } from './utils/progress.js';
+import * as plot from './utils/plot.js';
+import * as tensorboard from './utils/tensorboard/index.js';
+export type { ProgressOptions, ProgressStream, TickOptions } from './utils/progress.js';
+export type { Series, PlotOptions, Figure, Rect, RGB, LossCurves } from './utils/plot.js';
 export const utils = {
+  /** The training loop's progress bar (lib/utils/progress.ts). */
+  ProgressBar,
+  /** PNG line and scatter plots: savePlot, lossCurve, draw, niceTicks (lib/utils/plot.ts). */
+  plot,
   data: {
     Dataset: D.Dataset,
     IterableDataset: D.IterableDataset,
@@ -76,6 +85,8 @@ export const utils = {
     WeightedRandomSampler: D.WeightedRandomSampler,
     BatchSampler: D.BatchSampler,
   },
+  /** TensorBoard event files: SummaryWriter (lib/utils/tensorboard). */
+  tensorboard,
 };
 export const datasets = { MNIST: D.MNIST };
 /** torchvision.transforms' counterpart, beside datasets (torchvision.datasets'). */
@@ -144,3 +155,11 @@ export function setUseBlas(on: boolean): void {
  * currentDevice, setDevice.
  */
 export const cuda = cudaApi;
+
+// The module's own namespace as its default export, for `import torch from
+// 'kindling'` (the form TypeScript users write with esModuleInterop). A module
+// may import itself; in the CommonJS build this is the exports object, so the
+// default and `require('kindling')` are one object.
+import * as torch from './index.js';
+/** The whole `torch` namespace: `import torch from 'kindling'` gives the functions, classes and values `import * as torch` gives. */
+export default torch;
