@@ -4,7 +4,7 @@
 //                    [--device cpu|cuda|cuda:N|auto] [--help]
 // Prints a progress bar per epoch, train and validation loss and accuracy
 // after each, the test accuracy at the end; saves the model as safetensors,
-// the loss curves as a PNG and the numbers as metrics.json.
+// the loss curves as a PNG, TensorBoard events and the numbers as metrics.json.
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -247,6 +247,26 @@ function lossCurveLog(path: string): RunLog {
   };
 }
 
+/**
+ * TensorBoard events in DIR/tensorboard (`tensorboard --logdir DIR/tensorboard`): the training loss
+ * per LOG_EVERY steps, and each epoch's losses and accuracies against the optimizer step.
+ */
+function tensorboardLog(dir: string): RunLog {
+  const writer = new torch.utils.tensorboard.SummaryWriter(dir);
+  return {
+    step: (step, loss) => writer.addScalar('loss/train_running', loss, step),
+    epoch: (r) => {
+      writer.addScalars('loss', { train: r.trainLoss, valid: r.validLoss }, r.step);
+      writer.addScalars('accuracy', { train: r.trainAcc, valid: r.validAcc }, r.step);
+      writer.addScalar('throughput/samples_per_second', r.samplesPerSecond, r.step);
+    },
+    close: () => {
+      writer.close();
+      return dir;
+    },
+  };
+}
+
 function run(o: Options): void {
   torch.manualSeed(o.seed);
   const cfg = torch.config();
@@ -283,7 +303,7 @@ function run(o: Options): void {
 
   // The output directory is made first: logs may write while training runs.
   mkdirSync(o.out, { recursive: true });
-  const logs: RunLog[] = [printEpochs(), lossCurveLog(join(o.out, 'loss.png'))];
+  const logs: RunLog[] = [printEpochs(), lossCurveLog(join(o.out, 'loss.png')), tensorboardLog(join(o.out, 'tensorboard'))];
   const history: EpochRecord[] = [];
   let step = 0,
     window = 0,

@@ -1,37 +1,85 @@
 // Dtypes, their storage classes, and PyTorch's type promotion.
 import type { TypedArray } from './backend/native.js';
+import { BFloat16Bits } from './util/half.js';
 
-export type DType = 'float32' | 'float64' | 'int32' | 'int64' | 'uint8' | 'bool';
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'int64', 'uint8', 'bool'];
+/**
+ * A dtype name, as PyTorch's without the `torch.` prefix. float16 and
+ * bfloat16 are storage formats: their tensors hold 2-byte values, and every
+ * kernel computes on them in float32 and rounds the result back to the
+ * tensor's dtype (to nearest even), as PyTorch's CPU kernels do (Note [Half
+ * storage], lib/util/half.ts). They live on the CPU only.
+ */
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int32' | 'int64' | 'uint8' | 'bool';
+/** Every dtype Kindling has. */
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint8', 'bool'];
 
+/** torch.float32, the default floating dtype. */
 export const float32: DType = 'float32';
+/** torch.float: float32. */
 export const float: DType = 'float32';
+/** torch.float64. */
 export const float64: DType = 'float64';
+/** torch.double: float64. */
 export const double: DType = 'float64';
+/** IEEE half precision (torch.float16): 1 sign, 5 exponent and 10 mantissa bits. */
+export const float16: DType = 'float16';
+/** torch.half: float16. */
+export const half: DType = 'float16';
+/** Brain floating point (torch.bfloat16): float32's 8 exponent bits with 7 mantissa bits. */
+export const bfloat16: DType = 'bfloat16';
+/** torch.int32. */
 export const int32: DType = 'int32';
+/** torch.int: int32. */
 export const int: DType = 'int32';
+/** torch.int64, the default integer dtype. */
 export const int64: DType = 'int64';
+/** torch.long: int64. */
 export const long: DType = 'int64';
+/** torch.uint8. */
 export const uint8: DType = 'uint8';
+/** torch.bool. */
 export const bool: DType = 'bool';
 
+/** Whether x names one of Kindling's dtypes. */
 export function isDType(x: unknown): x is DType {
   return typeof x === 'string' && (DTYPES as readonly string[]).includes(x);
 }
 
+/** Whether d is a floating dtype (float32, float64, float16, bfloat16): PyTorch's is_floating_point. */
 export function isFloating(d: DType): boolean {
-  return d === 'float32' || d === 'float64';
+  return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 }
 
+/** Whether d is one of the 2-byte floats, stored as bits and computed in float32. */
+export function isHalf(d: DType): boolean {
+  return d === 'float16' || d === 'bfloat16';
+}
+
+/** Bytes per element. */
+export const ITEMSIZE: Readonly<Record<DType, number>> = {
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  bool: 1,
+};
+
+/** Whether d is an integer dtype (bool too with includeBool), as PyTorch's isIntegralType. */
 export function isIntegral(d: DType, includeBool = false): boolean {
   return d === 'int32' || d === 'int64' || d === 'uint8' || (includeBool && d === 'bool');
 }
 
 export { allocStorage } from './backend/memory.js';
 
+/** The dtype a Kindling storage of this class holds. */
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Float64Array) return 'float64';
+  if (a instanceof BFloat16Bits) return 'bfloat16';
+  if (a instanceof Uint16Array) return 'float16';
   if (a instanceof Int32Array) return 'int32';
   if (a instanceof BigInt64Array) return 'int64';
   if (a instanceof Uint8ClampedArray) return 'bool';
@@ -91,11 +139,14 @@ export function storageOfArray(a: unknown, op: string, want?: DType): { data: Ty
   );
 }
 
-// Order within which promotion takes the larger (our six dtypes form a
-// chain, so PyTorch's promote_types table reduces to a max).
-const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, int64: 3, float32: 4, float64: 5 };
+// Order within which promotion takes the larger: PyTorch's promote_types
+// table is a max over this chain, except that float16 and bfloat16 (same
+// rank, neither holding the other's values) meet at float32.
+const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 2, int64: 3, float16: 4, bfloat16: 4, float32: 5, float64: 6 };
 
+/** The dtype two dtypes promote to, as torch.promote_types. */
 export function promoteTypes(a: DType, b: DType): DType {
+  if (a !== b && RANK[a] === RANK[b]) return 'float32';
   return RANK[a] >= RANK[b] ? a : b;
 }
 
@@ -111,9 +162,11 @@ export interface PromotionOperand {
   kind: 'dim' | 'zerodim' | 'scalar';
 }
 
-// PyTorch's result_type: tensors with dims decide, unless a 0-d tensor or a
-// scalar is of a higher category (bool < integer < float); then the 0-d
-// tensor's dtype, or the default dtype of the scalar's category, wins.
+/**
+ * PyTorch's result_type: tensors with dims decide, unless a 0-d tensor or a
+ * scalar is of a higher category (bool < integer < float); then the 0-d
+ * tensor's dtype, or the default dtype of the scalar's category, wins.
+ */
 export function resultType(ops: PromotionOperand[]): DType {
   const by = { dim: null as DType | null, zerodim: null as DType | null, scalar: null as DType | null };
   for (const o of ops) {
@@ -134,6 +187,7 @@ function scalarDefault(d: DType): DType {
   return isFloating(d) ? 'float32' : d === 'bool' ? 'bool' : 'int64';
 }
 
+/** The dtype a JS number or boolean stands for in promotion (an integral number: int64; else float64; a boolean: bool). */
 export function scalarDType(x: number | boolean): DType {
   if (typeof x === 'boolean') return 'bool';
   return Number.isInteger(x) ? 'int64' : 'float64';

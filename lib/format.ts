@@ -6,6 +6,8 @@ import type { TypedArray } from './backend/native.js';
 import * as K from './ops/kernels.js';
 import { native, makeRef } from './backend/native.js';
 import { checkOptions, fmtValue } from './util/args.js';
+import { isFloating } from './dtype.js';
+import { halfToNumber } from './util/half.js';
 
 /** Printing options, as torch.set_printoptions (PyTorch's defaults). */
 export interface PrintOptions {
@@ -184,6 +186,8 @@ function shownValues(t: Tensor, shown: readonly number[], cut: readonly boolean[
     nd = shown.length;
   const srcCut = src === t ? cut : shown.map(() => false);
   const out = new Array<Value>(total);
+  // float16 and bfloat16 hold bits (Note [Half storage]): read their values.
+  const half = data instanceof Uint16Array;
   for (let k = 0; k < total; k++) {
     let rem = k,
       off = src._offset;
@@ -192,7 +196,7 @@ function shownValues(t: Tensor, shown: readonly number[], cut: readonly boolean[
       rem = (rem - i) / shown[d];
       off += (srcCut[d] && i >= edge ? shape[d] - 2 * edge + i : i) * strides[d];
     }
-    out[k] = data[off];
+    out[k] = half ? halfToNumber(data, off) : data[off];
   }
   return out;
 }
@@ -232,7 +236,7 @@ function tensorBody(t: Tensor, indent: number): string {
   if (t.dtype === 'bool') {
     const fmt = (v: Value) => (v ? 'True' : 'False');
     f = { fmt, width: widthOf(flat, fmt) };
-  } else if (t.dtype === 'float32' || t.dtype === 'float64') {
+  } else if (isFloating(t.dtype)) {
     f = floatFormatter(flat as number[]);
   } else {
     const fmt = (v: Value) => String(v);

@@ -157,9 +157,10 @@ export function setUseBlas(on: boolean): void {
 export const cuda = cudaApi;
 
 // The module's own namespace as its default export, for `import torch from
-// 'kindling'` (the form TypeScript users write with esModuleInterop). A module
-// may import itself; in the CommonJS build this is the exports object, so the
-// default and `require('kindling')` are one object.
-import * as torch from './index.js';
+// 'kindling'` (the form TypeScript users write with esModuleInterop), with its
+// types (`torch.Tensor` in a type). A module may re-export itself; in the
+// CommonJS build this is the exports object, so the default and
+// `require('kindling')` are one object. (An `import * as torch` of itself
+// followed by `export default torch` is a circular alias to TypeScript.)
 /** The whole `torch` namespace: `import torch from 'kindling'` gives the functions, classes and values `import * as torch` gives. */
-export default torch;
+export * as default from './index.js';

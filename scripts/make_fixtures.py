@@ -272,6 +272,9 @@ PY_OPS = {
     'uniqueConsecutive': lambda a, kw: torch.unique_consecutive(*a, **kw),
     'cumsum': lambda a, kw: torch.cumsum(*a, **dtype_kwargs(kw)),
     'cumprod': lambda a, kw: torch.cumprod(*a, **dtype_kwargs(kw)),
+    # einsum's sublist form writes Python's Ellipsis as the string '...' (JSON and JavaScript have no Ellipsis)
+    'einsum': lambda a, kw: torch.einsum(*[[Ellipsis if s == '...' else s for s in x] if isinstance(x, list)
+                                           and not any(isinstance(s, torch.Tensor) for s in x) else x for x in a]),
 }
 
 
@@ -1019,6 +1022,36 @@ def shape():
     c('tril_empty', 'tril', [R0], [inp(randn(0, 3))])
     c('scatter_empty_index', 'scatter', [R0, 0, R1, R2], [inp(randn(3)), inp(torch.zeros(0, dtype=torch.int64)),
                                                          inp(randn(0))])
+    # A 0-d index, input or src is a one-element vector to gather and the scatters (ensure_nonempty_dim):
+    # zeros(10).scatter_(0, tensor(y), value=1) is the tutorials' one-hot.
+    i0 = lambda v: torch.tensor(v, dtype=torch.int64)
+    c('scatter_0d_index', 'scatter', [R0, 0, R1, R2], [inp(randn(5)), inp(i0(2)), inp(randn())])
+    c('scatter_0d_index_value', 'scatter', [R0, 0, R1], [inp(randn(10)), inp(i0(3))], kwargs={'value': 1.0})
+    # 1.13 has no backward for these two (the gradient has the index's shape, not src's).
+    c('scatter_0d_index_1d_src', 'scatter', [R0, -1, R1, R2], [inp(randn(5)), inp(i0(4)), inp(randn(1))], grad=False)
+    c('scatter_0d_index_larger_src', 'scatter', [R0, 0, R1, R2], [inp(randn(5)), inp(i0(0)), inp(randn(3))], grad=False)
+    c('scatter_1d_index_0d_src', 'scatter', [R0, 0, R1, R2], [inp(randn(5)), inp(idx(1)), inp(randn())])
+    c('scatter_0d_self', 'scatter', [R0, 0, R1, R2], [inp(randn()), inp(i0(0)), inp(randn())])
+    c('scatter_0d_self_dup_index', 'scatter', [R0, 0, R1, 2.5], [inp(randn()), inp(idx(0, 0))])
+    c('scatterAdd_0d_index', 'scatterAdd', [R0, 0, R1, R2], [inp(randn(5)), inp(i0(1)), inp(randn())])
+    c('scatterAdd_0d_self_dup_index', 'scatterAdd', [R0, 0, R1, R2], [inp(randn()), inp(idx(0, 0)), inp(randn(2))])
+    c('scatterReduce_0d_index_prod', 'scatterReduce', [R0, 0, R1, R2, 'prod'], [inp(distinct(5)), inp(i0(2)),
+                                                                               inp(distinct())])
+    c('scatterReduce_0d_index_amax_larger_src', 'scatterReduce', [R0, 0, R1, R2, 'amax'],
+      [inp(distinct(5)), inp(i0(4)), inp(distinct(3))])
+    c('scatterReduce_0d_self_mean', 'scatterReduce', [R0, 0, R1, R2, 'mean'], [inp(randn()), inp(idx(0, 0)), inp(randn(2))],
+      kwargs={'include_self': False})
+    c('gather_0d_index', 'gather', [R0, 0, R1], [inp(randn(5)), inp(i0(3))])
+    c('gather_0d_index_dim_neg1', 'gather', [R0, -1, R1], [inp(randn(4)), inp(i0(0))])
+    c('gather_0d_self', 'gather', [R0, 0, R1], [inp(randn()), inp(i0(0))])
+    c('gather_0d_self_1d_index', 'gather', [R0, 0, R1], [inp(randn()), inp(idx(0, 0, 0))])
+    c('gather_0d_index_2d_input_error', 'gather', [R0, 0, R1], [inp(randn(2, 3)), inp(i0(0))], error=True)
+    c('gather_0d_self_oob_error', 'gather', [R0, 0, R1], [inp(randn()), inp(i0(1))], error=True)
+    c('scatter_0d_index_2d_self_error', 'scatter', [R0, 0, R1, R2], [inp(randn(2, 3)), inp(i0(0)), inp(randn())],
+      error=True)
+    c('scatter_0d_src_longer_index_error', 'scatter', [R0, 0, R1, R2], [inp(randn(5)), inp(idx(1, 2)), inp(randn())],
+      error=True)
+    c('scatter_0d_index_oob_error', 'scatter', [R0, 0, R1, 1.0], [inp(randn(5)), inp(i0(5))], error=True)
     return f
 
 
@@ -1094,6 +1127,25 @@ def matmul():
     c('einsum_dtype_error', 'einsum', ['i,i', R0, R1], [inp(ints(0, 3, 2)), inp(randn(2))], error=True)
     c('einsum_empty_dim', 'einsum', ['ij->', R0], [inp(randn(0, 3))])
     c('outer_int_float', 'outer', [R0, R1], [inp(ints(-3, 3, 2)), inp(randn(3))])
+    # addmm is one node (AddmmBackward0): its backward for each layout of the operands and each scale
+    c('addmm_transposed_mats', 'addmm', [R0, R1, R2],
+      [inp(randn(3, 5)), inp(randn(4, 3), view=[T([0, 1])]), inp(randn(5, 4), view=[T([0, 1])])], noncontiguous=True)
+    c('addmm_0d_input', 'addmm', [R0, R1, R2], [inp(randn()), inp(randn(2, 3)), inp(randn(3, 4))], kwargs={'beta': 2.5})
+    c('addmm_column_input', 'addmm', [R0, R1, R2], [inp(randn(2, 1)), inp(randn(2, 3)), inp(randn(3, 4))],
+      kwargs={'alpha': 0.5})
+    c('addmm_beta0', 'addmm', [R0, R1, R2], [inp(torch.full((2, 4), math.nan)), inp(randn(2, 3)), inp(randn(3, 4))],
+      kwargs={'beta': 0.0}, gradcheck=False)
+    c('addmm_alpha0', 'addmm', [R0, R1, R2], [inp(randn(4)), inp(randn(2, 3)), inp(randn(3, 4))], kwargs={'alpha': 0.0})
+    c('addmm_float64', 'addmm', [R0, R1, R2],
+      [inp(randn(4, dtype=torch.float64)), inp(randn(2, 3, dtype=torch.float64)), inp(randn(3, 4, dtype=torch.float64))],
+      kwargs={'beta': -1.5, 'alpha': 3.0})
+    c('addmm_int', 'addmm', [R0, R1, R2], [inp(ints(-3, 4, 3)), inp(ints(-3, 4, 2, 4)), inp(ints(-3, 4, 4, 3))],
+      kwargs={'beta': 2, 'alpha': -3})
+    c('addmm_empty_inner', 'addmm', [R0, R1, R2], [inp(randn(2, 3)), inp(randn(2, 0)), inp(randn(0, 3))])
+    c('addmm_input_dtype_error', 'addmm', [R0, R1, R2],
+      [inp(randn(4, dtype=torch.float64)), inp(randn(2, 3)), inp(randn(3, 4))], error=True)
+    c('addmm_1d_mat_error', 'addmm', [R0, R1, R2], [inp(randn(4)), inp(randn(3)), inp(randn(3, 4))], error=True)
+    c('addmm_input_shape_error', 'addmm', [R0, R1, R2], [inp(randn(3)), inp(randn(2, 3)), inp(randn(3, 4))], error=True)
     return f
 
 
@@ -1324,10 +1376,118 @@ def sort():
     c('any_uint8_dim', 'any', [R0], [inp(torch.tensor([[1, 0], [0, 0]], dtype=torch.uint8))], kwargs={'dim': 1})
     c('all_dim_keepdim', 'all', [R0], [inp(torch.tensor([[1., 0.], [2., 3.]]))], kwargs={'dim': 0, 'keepdim': True})
     c('any_float_dim_neg', 'any', [R0], [inp(torch.tensor([[0., 0.], [0., 3.]]))], kwargs={'dim': -1})
+
+    # unique / uniqueConsecutive along a dim: the slices along dim, sorted
+    # lexicographically as 1.13 reads them (transpose(0, dim), not moveaxis)
+    both = {'return_inverse': True, 'return_counts': True}
+    rows = lambda base, picks, d=0: base.index_select(d, torch.tensor(picks))
+    c('unique_dim0', 'unique', [R0], [inp(rows(ints(-2, 3, 3, 4), [0, 2, 0, 1, 2, 2]))], kwargs={'dim': 0, **both})
+    c('unique_dim0_values_only', 'unique', [R0], [inp(rows(ints(0, 2, 3, 2), [1, 1, 0, 2, 0]))], kwargs={'dim': 0})
+    c('unique_dim1_3d_float', 'unique', [R0], [inp(rows(randn(2, 3, 2), [2, 0, 2, 1, 0], 1))],
+      kwargs={'dim': 1, **both}, grad=False)
+    c('unique_dim_last_transpose_order', 'unique', [R0],
+      [inp(torch.tensor([[[0, 0, 0], [1, 0, 1]], [[0, 1, 0], [0, 0, 0]]], dtype=torch.int32))], kwargs={'dim': -1, **both})
+    c('unique_dim2_random', 'unique', [R0], [inp(rows(ints(0, 2, 2, 2, 3, dtype=torch.uint8), [0, 1, 2, 1, 0, 2, 2], 2))],
+      kwargs={'dim': 2, **both})
+    c('unique_dim_1d', 'unique', [R0], [inp(torch.tensor([3, 1, 3, 2, 1]))], kwargs={'dim': 0, **both})
+    c('unique_dim_bool', 'unique', [R0], [inp(torch.tensor([[True, False], [False, True], [True, False]]))],
+      kwargs={'dim': 0, **both})
+    c('unique_dim_float64_inverse', 'unique', [R0], [inp(rows(randn(3, 2, dtype=torch.float64), [2, 2, 0, 1], 0))],
+      kwargs={'dim': 0, 'return_inverse': True}, grad=False)
+    c('unique_dim_sorted_false', 'unique', [R0], [inp(rows(ints(-3, 3, 2, 3), [1, 0, 1]))],
+      kwargs={'dim': 0, 'sorted': False, 'return_counts': True})
+    c('unique_dim_transposed', 'unique', [R0], [inp(rows(ints(0, 3, 3, 4), [2, 0, 2, 1]), view=[T([0, 1])])],
+      kwargs={'dim': 1, **both}, noncontiguous=True)
+    c('unique_dim_nan_rows', 'unique', [R0], [inp(torch.tensor([[1., nan], [1., nan], [0., 2.], [0., 2.]]))],
+      kwargs={'dim': 0, **both}, grad=False)
+    c('unique_dim_ties_first_column', 'unique', [R0], [inp(torch.tensor([[1., 3.], [1., -2.], [0., 5.], [1., 3.]]))],
+      kwargs={'dim': 0, **both}, grad=False)
+    c('unique_dim_empty_selected', 'unique', [R0], [inp(torch.zeros(0, 3))], kwargs={'dim': 0, **both}, grad=False)
+    c('unique_dim_empty_selected_dim1', 'unique', [R0], [inp(torch.zeros(2, 0, dtype=torch.int64))], kwargs={'dim': 1, **both})
+    c('unique_dim_empty_other_error', 'unique', [R0], [inp(torch.zeros(0, 3))], kwargs={'dim': 1}, error=True)
+    c('unique_dim_two_empty_error', 'unique', [R0], [inp(torch.zeros(0, 0))], kwargs={'dim': 0}, error=True)
+    c('unique_dim_0d_error', 'unique', [R0], [inp(torch.tensor(3))], kwargs={'dim': 0}, error=True)
+    c('unique_dim_out_of_range', 'unique', [R0], [inp(ints(0, 3, 2, 3))], kwargs={'dim': 2}, error=True)
+    c('unique_consecutive_dim0', 'uniqueConsecutive', [R0], [inp(rows(ints(0, 3, 3, 3), [0, 0, 1, 0, 2, 2]))],
+      kwargs={'dim': 0, **both})
+    c('unique_consecutive_dim1_3d', 'uniqueConsecutive', [R0], [inp(rows(randn(2, 3, 2), [1, 1, 0, 2, 2, 1], 1))],
+      kwargs={'dim': 1, **both}, grad=False)
+    c('unique_consecutive_dim_neg_values_only', 'uniqueConsecutive', [R0],
+      [inp(rows(ints(0, 4, 2, 3, dtype=torch.int32), [0, 1, 1, 2, 0], 1))], kwargs={'dim': -1})
+    c('unique_consecutive_dim_bool', 'uniqueConsecutive', [R0],
+      [inp(torch.tensor([[True, True, False, True], [False, False, True, False]]))], kwargs={'dim': 1, **both})
+    c('unique_consecutive_dim_1d', 'uniqueConsecutive', [R0], [inp(torch.tensor([3, 3, 1, 3, 2]))], kwargs={'dim': 0, **both})
+    c('unique_consecutive_dim_empty', 'uniqueConsecutive', [R0], [inp(torch.zeros(0, 2))], kwargs={'dim': 0, **both},
+      grad=False)
+    c('unique_dim_offset_view', 'unique', [R0], [inp(rows(ints(0, 2, 3, 2), [0, 1, 2, 1, 2]), view=[S('1:', ':')])],
+      kwargs={'dim': 0, **both})
+    c('unique_consecutive_offset_view', 'uniqueConsecutive', [R0], [inp(torch.tensor([5, 1, 1, 2, 2, 1]), view=[S('1:')])],
+      kwargs=both)
+    c('unique_consecutive_dim_empty_other_error', 'uniqueConsecutive', [R0], [inp(torch.zeros(2, 0))], kwargs={'dim': 0},
+      error=True)
+
+    # var / std's overloads in 1.13: var(input, unbiased) takes the flag positionally and nothing after it;
+    # an int or a list in the same place is the dim
+    c('var_unbiased_true_only', 'var', [R0, True], [inp(randn(3, 4))])
+    c('var_unbiased_false_only', 'var', [R0, False], [inp(randn(3, 4))])
+    c('var_dim_int_only', 'var', [R0, 0], [inp(randn(3, 4))])
+    c('var_dims_list_unbiased', 'var', [R0, [0, 1], True], [inp(randn(2, 3, 2))])
+    c('var_dims_list_biased', 'var', [R0, [0, 2], False], [inp(randn(2, 3, 2))])
+    c('var_dim_biased_keepdim_kw', 'var', [R0, 1], [inp(randn(3, 4))], kwargs={'unbiased': False, 'keepdim': True})
+    c('std_dim_int_unbiased_false', 'std', [R0, 0, False], [inp(randn(3, 4))])
+    c('std_dims_list_unbiased', 'std', [R0, [1], True], [inp(randn(3, 4, dtype=torch.float64))])
+    c('stdMean_unbiased_true_only', 'stdMean', [R0, True], [inp(randn(3, 4))])
+    c('var_dim_bool_kw_error', 'var', [R0], [inp(randn(3, 4))], kwargs={'dim': False}, error=True)
+    c('std_dim_bool_kw_error', 'std', [R0], [inp(randn(3, 4))], kwargs={'dim': True}, error=True)
+    c('varMean_dim_bool_kw_error', 'varMean', [R0], [inp(randn(3, 4))], kwargs={'dim': False}, error=True)
+    c('var_unbiased_then_keepdim_error', 'var', [R0, False], [inp(randn(3, 4))], kwargs={'keepdim': True}, error=True)
+    c('var_unbiased_then_bool_error', 'var', [R0, False, True], [inp(randn(3, 4))], error=True)
+    c('std_unbiased_then_dim_error', 'std', [R0, True], [inp(randn(3, 4))], kwargs={'dim': 0}, error=True)
+    c('var_unbiased_int_error', 'var', [R0, 0, 1], [inp(randn(3, 4))], error=True)
     return f
 
 
-FAMILIES = (elementwise, reduce, shape, matmul, dtype, sort)
+# ---------------------------------------------------------------------------
+# einsum's sublist form: einsum(op1, [0, 1], op2, [1, 2], [0, 2])
+
+def einsum():
+    f = Family('einsum', tolerance={'float32': {'rtol': 1e-5, 'atol': 1e-5}})
+    c = f.case
+    c('sublist_matmul', 'einsum', [R0, [0, 1], R1, [1, 2], [0, 2]], [inp(randn(3, 4)), inp(randn(4, 5))])
+    c('sublist_implicit', 'einsum', [R0, [0, 1], R1, [1, 2]], [inp(randn(3, 4)), inp(randn(4, 5))])
+    # 0-25 are 'A'-'Z' and 26-51 'a'-'z': the implicit output puts 2 ('C') before 27 ('b')
+    c('sublist_implicit_upper_lower_order', 'einsum', [R0, [27, 0], R1, [0, 2]], [inp(randn(2, 3)), inp(randn(3, 4))])
+    c('sublist_high_labels', 'einsum', [R0, [51, 26], R1, [26, 40], [40, 51]], [inp(randn(2, 3)), inp(randn(3, 4))])
+    c('sublist_transpose_out', 'einsum', [R0, [5, 3], [3, 5]], [inp(randn(2, 3))])
+    c('sublist_trace', 'einsum', [R0, [0, 0]], [inp(randn(3, 3))])
+    c('sublist_diag', 'einsum', [R0, [0, 0], [0]], [inp(randn(3, 3))])
+    c('sublist_sum_all', 'einsum', [R0, [0, 1, 2], []], [inp(randn(2, 3, 4))])
+    c('sublist_batch', 'einsum', [R0, [1, 8, 9], R1, [1, 9, 10], [1, 8, 10]], [inp(randn(2, 3, 4)), inp(randn(2, 4, 5))])
+    c('sublist_ellipsis_out', 'einsum', [R0, ['...', 0, 1], R1, [1, 2], ['...', 0, 2]], [inp(randn(2, 3, 4)), inp(randn(4, 5))])
+    c('sublist_ellipsis_implicit', 'einsum', [R0, [0, '...', 1], R1, [0, 1]], [inp(randn(2, 3, 5, 4)), inp(randn(2, 4))])
+    c('sublist_ellipsis_broadcast', 'einsum', [R0, ['...', 0], R1, ['...', 0], ['...']],
+      [inp(randn(2, 1, 3)), inp(randn(4, 3))])
+    c('sublist_three', 'einsum', [R0, [0, 1], R1, [1, 2], R2, [2, 3], [0, 3]],
+      [inp(randn(2, 3)), inp(randn(3, 4)), inp(randn(4, 2))])
+    c('sublist_outer', 'einsum', [R0, [0], R1, [1], [0, 1]], [inp(randn(3)), inp(randn(2))])
+    c('sublist_transposed_operand', 'einsum', [R0, [0, 1], R1, [1, 2], [2, 0]],
+      [inp(randn(4, 3), view=[T([0, 1])]), inp(randn(4, 2))], noncontiguous=True)
+    c('sublist_float64', 'einsum', [R0, [0, 1], R1, [0, 1], [0]],
+      [inp(randn(3, 4, dtype=torch.float64)), inp(randn(3, 4, dtype=torch.float64))])
+    c('sublist_int', 'einsum', [R0, [0], R1, [0]], [inp(ints(-3, 4, 4)), inp(ints(-3, 4, 4))])
+    c('sublist_range_error', 'einsum', [R0, [0, 52]], [inp(randn(2, 3))], error=True)
+    c('sublist_negative_error', 'einsum', [R0, [0, -1]], [inp(randn(2, 3))], error=True)
+    c('sublist_count_error', 'einsum', [R0, [0, 1, 2]], [inp(randn(2, 3))], error=True)
+    c('sublist_output_repeated_error', 'einsum', [R0, [0, 1], [0, 0]], [inp(randn(2, 3))], error=True)
+    c('sublist_output_unknown_error', 'einsum', [R0, [0, 1], [2]], [inp(randn(2, 3))], error=True)
+    c('sublist_two_ellipses_error', 'einsum', [R0, ['...', '...']], [inp(randn(2, 3))], error=True)
+    c('sublist_size_error', 'einsum', [R0, [0, 1], R1, [0, 2]], [inp(randn(2, 3)), inp(randn(3, 4))], error=True)
+    c('sublist_missing_list_error', 'einsum', [R0, [0, 1], R1], [inp(randn(2, 3)), inp(randn(3, 4))], error=True)
+    c('sublist_alone_error', 'einsum', [R0], [inp(randn(2, 3))], error=True)
+    return f
+
+
+FAMILIES = (elementwise, reduce, shape, matmul, dtype, sort, einsum)
 
 
 def main(argv):

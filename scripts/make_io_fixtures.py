@@ -51,15 +51,19 @@ OUT_DIR = os.path.join(ROOT, 'test', 'fixtures')
 CODES = {
     torch.float32: 'F32', torch.float64: 'F64', torch.int32: 'I32',
     torch.int64: 'I64', torch.uint8: 'U8', torch.bool: 'BOOL',
+    torch.float16: 'F16', torch.bfloat16: 'BF16',
 }
 FROM_CODE = {v: k for k, v in CODES.items()}
 # Position in the safetensors Dtype enum (BOOL, U8, I8, F8_E5M2, F8_E4M3, I16, U16,
 # F16, BF16, I32, U32, F32, F64, I64, U64): the reference writer's order.
-RANK = {torch.bool: 0, torch.uint8: 1, torch.int32: 9, torch.float32: 11, torch.float64: 12, torch.int64: 13}
+RANK = {torch.bool: 0, torch.uint8: 1, torch.float16: 7, torch.bfloat16: 8, torch.int32: 9, torch.float32: 11,
+        torch.float64: 12, torch.int64: 13}
 NAMES = {
     torch.float32: 'float32', torch.float64: 'float64', torch.int32: 'int32',
     torch.int64: 'int64', torch.uint8: 'uint8', torch.bool: 'bool',
+    torch.float16: 'float16', torch.bfloat16: 'bfloat16',
 }
+FLOATS = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 FROM_NAME = {v: k for k, v in NAMES.items()}
 
 
@@ -155,7 +159,7 @@ def enc_value(v, dtype):
         return bool(v)
     if dtype == torch.int64:
         return str(int(v))
-    if dtype in (torch.float32, torch.float64):
+    if dtype in FLOATS:
         v = float(v)
         if math.isnan(v):
             return 'nan'
@@ -171,7 +175,7 @@ def enc_tensor(t):
 
 
 def dec_value(v, dtype):
-    if dtype in (torch.float32, torch.float64) and isinstance(v, str):
+    if dtype in FLOATS and isinstance(v, str):
         return float(v)
     if dtype == torch.int64:
         return int(v)
@@ -190,8 +194,8 @@ def same(a, b):
         return False
     if a.numel() == 0:
         return True
-    if a.dtype in (torch.float32, torch.float64):
-        ib = torch.int32 if a.dtype == torch.float32 else torch.int64
+    if a.dtype in FLOATS:
+        ib = {torch.float32: torch.int32, torch.float64: torch.int64}.get(a.dtype, torch.int16)
         return torch.equal(a.contiguous().view(ib), b.contiguous().view(ib))
     return torch.equal(a, b)
 

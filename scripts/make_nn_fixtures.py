@@ -594,6 +594,23 @@ def misc_cases():
     c.append(make_case('softplus_float64_transposed', 'softplus', [inp(randn(3, 4, dtype=torch.float64, scale=5.0), True, T01_2D)],
                        {'threshold': 3.0}))
     c.append(make_case('softplus_err_int', 'softplus', [inp(torch.tensor([1, 2]))], {}, error=True))
+    # linear's paths in 1.13: with a bias, 2-D input is one addmm and contiguous 3-D input one addmm over
+    # its rows; other input (1-D, a 3-D view, 4-D) a matmul, then the bias added.
+    f64 = torch.float64
+    c.append(make_case('linear_bias_float64', 'linear',
+                       [inp(randn(3, 4, dtype=f64), True), inp(randn(2, 4, dtype=f64), True), inp(randn(2, dtype=f64), True)],
+                       ggc=True))
+    c.append(make_case('linear_bias_3d', 'linear', [inp(randn(2, 3, 4), True), inp(randn(5, 4), True), inp(randn(5), True)],
+                       ggc=True))
+    c.append(make_case('linear_bias_3d_transposed', 'linear',
+                       [inp(randn(3, 2, 4), True, [{'view': 'transpose', 'dims': [0, 1]}]), inp(randn(5, 4), True),
+                        inp(randn(5), True)]))
+    c.append(make_case('linear_bias_1d', 'linear', [inp(randn(4), True), inp(randn(3, 4), True), inp(randn(3), True)], ggc=True))
+    c.append(make_case('linear_bias_4d', 'linear', [inp(randn(2, 1, 3, 4), True), inp(randn(2, 4), True), inp(randn(2), True)]))
+    c.append(make_case('linear_bias_transposed_weight', 'linear',
+                       [inp(randn(3, 4), True), inp(randn(4, 2), True, T01_2D), inp(randn(2), True)], ggc=True))
+    c.append(make_case('linear_err_bias_dtype', 'linear', [inp(randn(2, 3)), inp(randn(4, 3)), inp(randn(4, dtype=f64))],
+                       error=True))
     return c
 
 

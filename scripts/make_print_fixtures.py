@@ -199,7 +199,57 @@ case('profile short', gen([2000], div=3), opts={'profile': 'short'})
 case('profile full', gen([1200], torch.int64), opts={'profile': 'full'})
 case('threshold inf', gen([1001], torch.int64), opts={'threshold': math.inf})
 
-out = {'torch_version': torch.__version__, 'cases': cases}
+# What named tuples (torch.return_types.max, ...) and the plain tuples of
+# var_mean / std_mean print: `op` is called as a method of the input with
+# `args` and `kwargs` (Kindling's camelCase names).
+return_types = []
+
+
+def returned(name, t, op, args=(), kwargs=None, grad=False):
+    kwargs = kwargs or {}
+    x = t.clone().requires_grad_(True) if grad else t
+    py = {'varMean': 'var_mean', 'stdMean': 'std_mean'}.get(op, op)
+    r = getattr(torch, py)(x, *args, **kwargs)
+    s = str(r)
+    assert s == repr(r)
+    return_types.append({
+        'name': name,
+        'dtype': DT[t.dtype],
+        'shape': list(t.shape),
+        'data': [enc_scalar(v, DT[t.dtype]) for v in t.reshape(-1).tolist()],
+        'grad': grad,
+        'op': op,
+        'args': list(args),
+        'kwargs': kwargs,
+        'str': s,
+    })
+
+
+m = T([[1., 5.], [3., 2.]])
+returned('max dim', m, 'max', [1])
+returned('min dim keepdim', m, 'min', [0], {'keepdim': True})
+returned('max 0-d', T(3.), 'max', [0])
+returned('max with grad_fn', m, 'max', [1], grad=True)
+returned('max 3-d multi-line', torch.randn(3, 4, 5), 'max', [0])
+returned('max float64', torch.randn(2, 3, dtype=f64), 'max', [1])
+returned('max int', T([[4, -1, 7], [0, 9, 2]]), 'max', [1])
+returned('max empty', torch.zeros(0, 3), 'max', [1])
+returned('sort', m, 'sort')
+returned('sort descending with grad_fn', torch.randn(2, 3), 'sort', [], {'descending': True}, grad=True)
+returned('sort wrapped rows', torch.randn(2, 12) * 1000, 'sort')
+returned('topk', T([[1., 3., 2.]]), 'topk', [2])
+returned('kthvalue', T([[4., -1., 7.], [0., 9., 2.]]), 'kthvalue', [2])
+returned('median dim', T([[4., -1., 7.], [0., 9., 2.]]), 'median', [1])
+returned('nanmedian dim', T([[4., nan, 7.], [0., 9., 2.]]), 'nanmedian', [1])
+returned('mode', T([1, 2, 2, 3]), 'mode')
+returned('cummax', T([1., 5., 2.]), 'cummax', [0])
+returned('cummin bool', T([True, False, True]), 'cummin', [0])
+returned('aminmax', m, 'aminmax')
+returned('aminmax dim int32', T([[4, -1], [0, 9]], dtype=torch.int32), 'aminmax', [], {'dim': 0})
+returned('var_mean plain tuple', m, 'varMean')
+returned('std_mean dim plain tuple', torch.randn(2, 3, dtype=f64), 'stdMean', [1])
+
+out = {'torch_version': torch.__version__, 'cases': cases, 'return_types': return_types}
 path = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'printing.json')
 with open(path, 'w') as fh:
     json.dump(out, fh, indent=1)

@@ -107,6 +107,9 @@ export function deviceIndex(d: Device): number {
 
 /** Device memory for n elements of dtype, not zeroed. */
 export function allocCuda(dtype: DType, n: number, d: Device, op: string): CudaBuffer {
+  // The CUDA kernels have no 2-byte floats (Note [Half storage]).
+  if (dtype === 'float16' || dtype === 'bfloat16')
+    throw new TypeError(`${op}: ${dtype} tensors live on the CPU only; convert with .float() before moving to ${d}`);
   checkDevice(d, op);
   try {
     return native.cudaAlloc(dtype, n, deviceIndex(d));

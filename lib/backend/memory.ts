@@ -12,6 +12,7 @@
 // which bounds what one long-lived small tensor can pin to 16 KiB.
 import type { TypedArray } from './native.js';
 import type { DType } from '../dtype.js';
+import { BFloat16Bits } from '../util/half.js';
 
 const SLAB_BYTES = 16 * 1024;
 const SMALL_BYTES = 1024;
@@ -35,10 +36,12 @@ function carve(bytes: number): [ArrayBuffer, number] {
   return [slab, at];
 }
 
-const ITEM: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1 };
+const ITEM: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int32: 4, int64: 8, uint8: 1, bool: 1 };
 
 /**
- * Storage for n elements of dtype; bool lives in a Uint8ClampedArray.
+ * Storage for n elements of dtype; bool lives in a Uint8ClampedArray,
+ * float16 bits in a Uint16Array and bfloat16 bits in a BFloat16Bits (Note
+ * [Half storage]).
  * Zeroed, unless `uninitialized` is set by a caller whose kernel writes
  * every element: then a large buffer skips the memset that zeroing costs
  * (Buffer.allocUnsafeSlow gives a fresh, unpooled ArrayBuffer of exactly
@@ -55,6 +58,10 @@ export function allocStorage(dtype: DType, n: number, uninitialized = false): Ty
       return new Float32Array(buf, at, n);
     case 'float64':
       return new Float64Array(buf, at, n);
+    case 'float16':
+      return new Uint16Array(buf, at, n);
+    case 'bfloat16':
+      return new BFloat16Bits(buf, at, n);
     case 'int32':
       return new Int32Array(buf, at, n);
     case 'int64':

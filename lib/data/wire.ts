@@ -3,7 +3,8 @@
 // inside whatever arrays / plain objects hold them. A CUDA tensor travels as
 // its host copy (and arrives on the CPU).
 import * as K from '../ops/kernels.js';
-import { Tensor } from '../tensor.js';
+import { Storage, Tensor } from '../tensor.js';
+import { BFloat16Bits } from '../util/half.js';
 import { fromTypedArray } from '../ops/creation.js';
 import type { DType } from '../dtype.js';
 import type { TypedArray } from '../backend/native.js';
@@ -79,7 +80,16 @@ export function decode(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(decode);
   if (value !== null && typeof value === 'object') {
     const w = value as Partial<WireTensor>;
-    if (w.__kindlingTensor === true) return fromTypedArray(w.data!, w.shape!);
+    if (w.__kindlingTensor === true) {
+      // Half bits arrive as a plain Uint16Array (structured clone drops the
+      // BFloat16Bits class), which fromTypedArray would read as integers.
+      if (w.dtype === 'float16' || w.dtype === 'bfloat16') {
+        const bits = w.data as Uint16Array;
+        const data = w.dtype === 'bfloat16' ? new BFloat16Bits(bits.buffer as ArrayBuffer, bits.byteOffset, bits.length) : bits;
+        return new Tensor(new Storage(data), w.shape!, K.contiguousStrides(w.shape!), 0, w.dtype);
+      }
+      return fromTypedArray(w.data!, w.shape!);
+    }
     if (Object.getPrototypeOf(value) === Object.prototype) {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) out[k] = decode(v);

@@ -17,15 +17,38 @@ import { allocStorage, type DType } from '../dtype.js';
 import { contiguousStrides, toDevice } from '../ops/kernels.js';
 import { device as checkedDevice, type Device } from '../backend/cuda.js';
 import type { TypedArray } from '../backend/native.js';
+import { CheckpointStructure, encodeCheckpoint, STRUCTURE_KEY } from './checkpoint.js';
+import { loadDType, toLoadDType } from './load_dtype.js';
+import { isShardIndex, loadSharded } from './shards.js';
+import { isTorchFile, readTorchFile } from './torch_file.js';
 
-const TO_FILE: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', int64: 'I64', uint8: 'U8', bool: 'BOOL' };
-const FROM_FILE: Record<string, DType> = { F32: 'float32', F64: 'float64', I32: 'int32', I64: 'int64', U8: 'uint8', BOOL: 'bool' };
+const TO_FILE: Record<DType, string> = {
+  float32: 'F32',
+  float64: 'F64',
+  float16: 'F16',
+  bfloat16: 'BF16',
+  int32: 'I32',
+  int64: 'I64',
+  uint8: 'U8',
+  bool: 'BOOL',
+};
+const FROM_FILE: Record<string, DType> = {
+  F32: 'float32',
+  F64: 'float64',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I32: 'int32',
+  I64: 'int64',
+  U8: 'uint8',
+  BOOL: 'bool',
+};
 // Formats the spec has that Kindling has no dtype for (named in errors).
-const OTHER_FILE_DTYPES = new Set(['F16', 'BF16', 'I8', 'I16', 'U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'C64']);
-// Position in the reference implementation's Dtype enum (BOOL, U8, I8, ...,
-// I32, U32, F32, F64, I64, U64), which orders tensors in a file.
-const RANK: Record<DType, number> = { bool: 0, uint8: 1, int32: 9, float32: 11, float64: 12, int64: 13 };
-const ITEMSIZE: Record<DType, number> = { float32: 4, float64: 8, int32: 4, int64: 8, uint8: 1, bool: 1 };
+const OTHER_FILE_DTYPES = new Set(['I8', 'I16', 'U16', 'U32', 'U64', 'F8_E4M3', 'F8_E5M2', 'C64']);
+// Position in the reference implementation's Dtype enum (BOOL, U8, I8,
+// F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64),
+// which orders tensors in a file.
+const RANK: Record<DType, number> = { bool: 0, uint8: 1, float16: 7, bfloat16: 8, int32: 9, float32: 11, float64: 12, int64: 13 };
+const ITEMSIZE: Record<DType, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int32: 4, int64: 8, uint8: 1, bool: 1 };
 // The reference implementation refuses headers above 100 MB; so do we,
 // before allocating anything for one.
 const MAX_HEADER = 100_000_000;
@@ -36,7 +59,7 @@ const MAX_DEPTH = 128;
 const BIG_ENDIAN = endianness() === 'BE';
 
 export type StateDict = { [name: string]: Tensor };
-/** A state dict, possibly nested: { layer: { weight } } saves as 'layer.weight'. */
+/** A state dict, possibly nested: { layer: { weight } } saves as the entry 'layer.weight' and loads back nested. */
 export interface NestedState {
   [name: string]: Tensor | NestedState | readonly (Tensor | NestedState)[];
 }
@@ -112,48 +135,6 @@ function shapeProblem(shape: readonly number[]): string | null {
     }
   }
   return null;
-}
-
-/** Flattens nested objects, arrays and Maps to 'a.b.c' names. */
-function flatten(obj: unknown): Map<string, Tensor> {
-  const out = new Map<string, Tensor>();
-  const visit = (v: unknown, name: string, seen: Set<unknown>) => {
-    if (v instanceof Tensor) {
-      if (name === '')
-        throw new TypeError(
-          'torch.save: expected a state dict (an object of named tensors), got a bare Tensor; save { name: tensor } instead',
-        );
-      if (name === '__metadata__') throw new TypeError("torch.save: the name '__metadata__' is reserved by the safetensors format");
-      if (out.has(name)) throw new Error(`torch.save: two entries flatten to the same name '${name}'`);
-      out.set(name, v);
-      return;
-    }
-    if (v !== null && typeof v === 'object' && typeof (v as { stateDict?: unknown }).stateDict === 'function') {
-      const where = name === '' ? 'the object to save' : `'${name}'`;
-      throw new TypeError(`torch.save: ${where} is a module, not a Tensor; to save a module, save module.stateDict()`);
-    }
-    const children: [string, unknown][] | null =
-      v instanceof Map
-        ? [...v.entries()].map(([k, x]) => [String(k), x])
-        : Array.isArray(v)
-          ? v.map((x, i) => [String(i), x])
-          : isPlainObject(v)
-            ? Object.entries(v)
-            : null;
-    if (children === null) {
-      const where = name === '' ? 'the object to save' : `'${name}'`;
-      throw new TypeError(
-        `torch.save: ${where} is ${typeName(v)}, not a Tensor; the safetensors format stores only tensors ` +
-          '(wrap numbers with torch.tensor, or put strings in { metadata })',
-      );
-    }
-    if (seen.has(v)) throw new TypeError(`torch.save: '${name}' contains itself (a cycle)`);
-    seen.add(v);
-    for (const [k, x] of children) visit(x, name === '' ? k : `${name}.${k}`, seen);
-    seen.delete(v);
-  };
-  visit(obj, '', new Set());
-  return out;
 }
 
 /** The tensor's elements, row-major, as bytes (a view when it already is one). */
@@ -473,11 +454,29 @@ function guardEnd(): void {
 }
 
 /**
- * Writes a state dict as a safetensors file. The bytes go to a temporary
- * file next to `path` that is flushed and then renamed over it, so a crash
- * or error leaves either the old file or the complete new one.
+ * Writes a state dict or a whole checkpoint as a safetensors file.
+ *
+ * `obj` is an object, array or Map holding tensors, numbers (NaN, ±Infinity
+ * and -0 included), bigints, strings, booleans, null, and arrays, plain
+ * objects and Maps of these, nested at will: a state dict, or a checkpoint
+ * such as `{ epoch, model: model.stateDict(), optimizer: opt.stateDict(),
+ * scheduler: sched.stateDict(), rng: gen.getState(), loss }`. Every tensor
+ * is an entry of the file named by its dotted path (`model.fc.weight`,
+ * `optimizer.state.0.expAvg`), which PyTorch's safetensors loader reads;
+ * the rest is JSON in the header's `__metadata__` under
+ * `'kindling.structure'` (format in lib/io/checkpoint.ts), from which
+ * {@link load} rebuilds the object. A flat state dict (an object, or a Map
+ * with string keys, of tensors only) is written without it, as a plain
+ * safetensors file. Functions, modules (save `model.stateDict()`), class
+ * instances, `undefined`, cycles and two tensors whose paths give the same
+ * name are refused with an error naming the path (`obj.config.fn`). A
+ * tensor used twice is written twice and loads as two tensors.
+ *
+ * The bytes go to a temporary file next to `path` that is flushed and then
+ * renamed over it, so a crash or error leaves either the old file or the
+ * complete new one. `{ metadata }` adds string entries to `__metadata__`.
  */
-export function save(obj: NestedState | Map<string, Tensor>, path: string, opts: SaveOptions = {}): void {
+export function save(obj: object, path: string, opts: SaveOptions = {}): void {
   if (typeof path !== 'string' || path.length === 0)
     throw new TypeError(`torch.save: path must be a non-empty string, got ${typeName(path)}`);
   if (opts === null || typeof opts !== 'object') throw new TypeError('torch.save: options must be an object like { metadata }');
@@ -490,15 +489,18 @@ export function save(obj: NestedState | Map<string, Tensor>, path: string, opts:
         throw new TypeError(`torch.save: metadata '${k}' is ${typeName(v)}; the safetensors format stores only string metadata`);
     }
   }
-  const tensors = flatten(obj);
+  if (metadata !== undefined && Object.hasOwn(metadata, STRUCTURE_KEY))
+    throw new TypeError(`torch.save: metadata '${STRUCTURE_KEY}' is reserved: torch.save stores the checkpoint's structure there`);
+  const { tensors, structure } = encodeCheckpoint(obj);
+  const allMetadata = structure === null ? metadata : { ...metadata, [STRUCTURE_KEY]: structure };
   for (const [name, t] of tensors) {
-    if (t.device !== 'cpu') throw new Error(`torch.save: tensor '${name}' is on ${t.device}; move it to the CPU first`);
+    // Device tensors are written from their host copies (tensorBytes), as PyTorch saves CUDA tensors.
     // What torch.load would refuse is never written.
     const tooBig = shapeProblem(t.shape);
     if (tooBig !== null) throw new Error(`torch.save: tensor '${name}' ${tooBig}, so torch.load could not read it back`);
   }
   const target = saveTarget(path);
-  const { header, entries } = layout(tensors, metadata, path);
+  const { header, entries } = layout(tensors, allMetadata, path);
   const dir = dirname(target);
   removeStaleTemps(target);
 
@@ -749,29 +751,71 @@ export interface LoadOptions {
   device?: string;
   /** PyTorch's map_location: the same as device (a device string). */
   mapLocation?: string;
+  /**
+   * A floating dtype every floating tensor is converted to as it loads
+   * (`'float32'` upcasts a float16 or bfloat16 checkpoint); integer and
+   * bool tensors keep theirs. Not a PyTorch option: there, `.to(dtype)` after loading.
+   */
+  dtype?: DType;
 }
 
 /**
- * Reads a safetensors file into a state dict of fresh tensors, on the CPU
- * unless { device } (or { mapLocation }) says otherwise. The file holds no
- * device, so tensors saved from CUDA load on the CPU by default.
+ * Reads a file {@link save} (or any safetensors writer) wrote. A checkpoint
+ * (a file with `'kindling.structure'` in its metadata) comes back as the
+ * object that was saved: nested objects, arrays and Maps as they were,
+ * numbers as numbers (NaN, ±Infinity, -0 included), bigints as bigints,
+ * strings, booleans and null, and each tensor as a fresh one. Any other
+ * safetensors file comes back as a flat state dict, entry name to tensor.
+ * The type argument is what the caller knows the file holds (it is not
+ * checked): `torch.load<{ epoch: number; model: StateDict }>(path)`.
+ *
+ * Tensors go to the CPU unless { device } (or { mapLocation }) says
+ * otherwise. The file holds no device, so tensors saved from CUDA load on
+ * the CPU by default. F16 and BF16 entries load as float16 and bfloat16,
+ * unless { dtype } converts them (and every other floating tensor).
+ *
+ * A path ending in `.json` is a sharded checkpoint's index, as Hugging Face
+ * writes it (`model.safetensors.index.json`: `{ "metadata": {...},
+ * "weight_map": { name: "model-00001-of-00002.safetensors" } }`): every
+ * shard it names (relative to the index's folder, which no shard may leave)
+ * is loaded with the same options, and the tensors come back as one state
+ * dict. A missing shard, or a tensor missing from its shard, is an error.
+ *
+ * A file PyTorch's own `torch.save` wrote (its zip format) is read too,
+ * without running any code from it: see `loadTorchFile`
+ * (lib/io/torch_file.ts) for what it gives back and what it refuses.
  */
-export function load(path: string, opts?: LoadOptions): StateDict {
+export function load<T = StateDict>(path: string, opts?: LoadOptions): T {
   let dev: Device = 'cpu';
+  let dtype: DType | undefined;
   if (opts !== undefined && opts !== null) {
     if (typeof opts !== 'object')
       throw new TypeError(`torch.load: options must be an object like { device: 'cuda' }, got ${typeName(opts)}`);
-    checkOptions('torch.load', opts, ['device', 'mapLocation']);
+    checkOptions('torch.load', opts, ['device', 'mapLocation', 'dtype']);
     const { device, mapLocation } = opts;
+    dtype = loadDType(opts.dtype);
     if (device !== undefined && mapLocation !== undefined && device !== mapLocation) {
       throw new TypeError(`torch.load: device ('${device}') and mapLocation ('${mapLocation}') disagree; give one`);
     }
     const want = device ?? mapLocation;
     if (want !== undefined) dev = checkedDevice(want, 'torch.load');
   }
+  if (isShardIndex(path)) return loadSharded(path, (shard) => load(shard, opts)) as T;
   const { fd, size } = openForRead(path);
   try {
-    const { dataStart, entries } = parseHeader(fd, size, path);
+    // PyTorch's own torch.save formats (lib/io/torch_file.ts) never start like a safetensors header.
+    if (isTorchFile(fd, size)) return readTorchFile(fd, size, path, dev, dtype) as T;
+    const { dataStart, entries, metadata } = parseHeader(fd, size, path);
+    const text = metadata === null ? undefined : metadata[STRUCTURE_KEY];
+    // Checked before any tensor is read.
+    const structure =
+      text === undefined
+        ? null
+        : new CheckpointStructure(
+            text,
+            entries.map((e) => e.name),
+            (why) => new Error(`torch.load: ${path}: the checkpoint structure (metadata '${STRUCTURE_KEY}') ${why}`),
+          );
     const out: StateDict = {};
     for (const e of entries) {
       let numel = 1;
@@ -785,19 +829,23 @@ export function load(path: string, opts?: LoadOptions): StateDict {
       if (e.dtype === 'bool') for (let i = 0; i < bytes.length; i++) if (bytes[i] > 1) bytes[i] = 1;
       // defineProperty: a tensor named '__proto__' must stay a plain entry.
       Object.defineProperty(out, e.name, {
-        value: toDevice(new Tensor(new Storage(data), e.shape, contiguousStrides(e.shape), 0, e.dtype), dev, 'torch.load'),
+        value: toDevice(
+          toLoadDType(new Tensor(new Storage(data), e.shape, contiguousStrides(e.shape), 0, e.dtype), dtype),
+          dev,
+          'torch.load',
+        ),
         enumerable: true,
         writable: true,
         configurable: true,
       });
     }
-    return out;
+    return (structure === null ? out : structure.build(out)) as T;
   } finally {
     fs.closeSync(fd);
   }
 }
 
-/** The __metadata__ strings of a safetensors file (null when it has none). */
+/** The __metadata__ strings of a safetensors file (null when it has none); a checkpoint's include its structure, under 'kindling.structure'. */
 export function loadMetadata(path: string): Record<string, string> | null {
   const { fd, size } = openForRead(path);
   try {

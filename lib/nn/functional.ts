@@ -26,6 +26,7 @@ import { native } from '../backend/native.js';
 import * as E from '../ops/elementwise.js';
 import { gelu as geluOp } from '../ops/activation.js';
 import * as NN from '../ops/nn.js';
+import * as MM from '../ops/matmul.js';
 import { where } from '../ops/join.js';
 import { tensor as fromValues } from '../ops/creation.js';
 import { define, op, returns } from '../ops/op.js';
@@ -118,6 +119,16 @@ define(linear, {
       throw new RangeError(
         `linear: input ${fmt(x._shape)} and weight ${fmt(weight._shape)} do not fit (in_features ${x._shape[x.ndim - 1]} != ${inF})`,
       );
+    }
+    // As PyTorch 1.13's linear: with a bias and a 2-D weight, 2-D input is one
+    // addmm (AddmmBackward0) and contiguous 3-D input one addmm over its rows
+    // (ViewBackward0 over it); anything else a matmul, then the bias added.
+    if (b && weight.ndim === 2) {
+      if (x.ndim === 2) return MM.addmm(b, x, weight.t());
+      if (x.ndim === 3 && x.isContiguous()) {
+        const [n, m] = x._shape;
+        return MM.addmm(b, x.view([-1, inF]), weight.t()).view([n, m, weight._shape[0]]);
+      }
     }
     const y = x.matmul(weight.ndim === 2 ? weight.t() : weight);
     return b ? y.add(b) : y;

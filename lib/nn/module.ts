@@ -741,6 +741,14 @@ export abstract class Module {
   double(): this {
     return this.to('float64');
   }
+  /** Casts floating-point parameters and buffers to float16 in place (PyTorch's half()); returns this. */
+  half(): this {
+    return this.to('float16');
+  }
+  /** Casts floating-point parameters and buffers to bfloat16 in place; returns this. */
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
   /** Moves parameters and buffers to the CPU in place; returns this. */
   cpu(): this {
     return this.to('cpu');

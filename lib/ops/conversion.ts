@@ -2,7 +2,7 @@
 // getting values out (item, tolist, toTypedArray). A method module (Note
 // [Method modules] in tensor_methods.ts): every export is a Tensor method.
 import { Tensor } from '../tensor.js';
-import { isDType, type DType } from '../dtype.js';
+import { isDType, isHalf, type DType } from '../dtype.js';
 import { device as checkedDevice, freeCuda, type Device } from '../backend/cuda.js';
 import { TorchDevice } from '../backend/device.js';
 import type { CudaBuffer, TypedArray } from '../backend/native.js';
@@ -11,6 +11,7 @@ import { fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import * as S from './shape_internal.js';
+import { halfToNumber } from '../util/half.js';
 
 export function to(self: Tensor, target: DType | Device | string | TorchDevice | { dtype?: DType; device?: string | TorchDevice }): Tensor {
   if (target instanceof TorchDevice) target = target.toString();
@@ -40,6 +41,14 @@ export function float(self: Tensor): Tensor {
 }
 export function double(self: Tensor): Tensor {
   return to(self, 'float64');
+}
+/** To float16 (PyTorch's half()): values rounded to nearest even; past 65504 they become inf. */
+export function half(self: Tensor): Tensor {
+  return to(self, 'float16');
+}
+/** To bfloat16, rounded to nearest even: float32's range with 8 bits of precision. */
+export function bfloat16(self: Tensor): Tensor {
+  return to(self, 'bfloat16');
 }
 export function long(self: Tensor): Tensor {
   return to(self, 'int64');
@@ -81,14 +90,21 @@ export function item(self: Tensor): number {
   if (n !== 1) throw new RangeError(`item: a Tensor with ${n} elements cannot be converted to a number`);
   // A CUDA value is read through a one-element copy to the host.
   const t = self._storage.device === 'cpu' ? self : K.toDevice(self, 'cpu', 'item');
-  const v = (t._storage.data as TypedArray)[t._offset];
+  const data = t._storage.data as TypedArray;
+  const v = data[t._offset];
   // Past the end only when the memory is gone (a transferred ArrayBuffer).
   if (v === undefined) throw new Error(`item: the tensor ${K.storageProblem(t) ?? 'reads outside its storage'}`);
+  if (data instanceof Uint16Array) return halfToNumber(data, t._offset);
   return typeof v === 'bigint' ? Number(v) : v;
 }
-/** A flat copy in row-major order (on the CPU, whatever the tensor's device). */
+/**
+ * A flat copy in row-major order (on the CPU, whatever the tensor's
+ * device). float16 and bfloat16 give a Float32Array of their values
+ * (exact: float32 holds every one), as JavaScript has no 2-byte float array.
+ */
 export function toTypedArray(self: Tensor): TypedArray {
-  const data = noGrad(() => K.toDevice(self, 'cpu', 'toTypedArray', true))._storage.data as TypedArray;
+  const src = isHalf(self.dtype) ? noGrad(() => K.cast(self, 'float32', 'toTypedArray')) : self;
+  const data = noGrad(() => K.toDevice(src, 'cpu', 'toTypedArray', src === self))._storage.data as TypedArray;
   // Small storages share a slab (Note [Small-tensor slabs]); the caller
   // gets an array with its own buffer, safe to transfer or keep.
   return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();

@@ -4,13 +4,15 @@ import { Storage, Tensor, sizeArgs } from '../tensor.js';
 import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import { checkOptions as checkKeys, isOptions } from '../util/args.js';
-import { isDType, isFloating, storageOfArray, type DType, type InputTypedArray } from '../dtype.js';
+import { DTYPES, isDType, isFloating, isHalf, storageOfArray, type DType, type InputTypedArray } from '../dtype.js';
 import type { TypedArray } from '../backend/native.js';
 import { device as checkedDevice, type Device } from '../backend/cuda.js';
 import type { TorchDevice } from '../backend/device.js';
 import { generatorState, type Generator } from './generator.js';
+import { roundToHalf } from '../util/half.js';
 
 export interface TensorOptions {
+  /** 'float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint8' or 'bool' (float16 and bfloat16: CPU only). */
   dtype?: DType;
   requiresGrad?: boolean;
   /** 'cpu', 'cuda', 'cuda:N' or a torch.device. */
@@ -40,7 +42,7 @@ function checkOptions(opts: RandomOptions | undefined, op: string, random = fals
   if (typeof opts !== 'object') throw new TypeError(`${op}: options must be an object like { dtype: 'float32' }`);
   checkKeys(op, opts, random ? RANDOM_OPTIONS : TENSOR_OPTIONS);
   if (opts.dtype !== undefined && !isDType(opts.dtype)) {
-    throw new TypeError(`${op}: unknown dtype ${K.fmtValue(opts.dtype)} (expected one of float32, float64, int32, int64, uint8, bool)`);
+    throw new TypeError(`${op}: unknown dtype ${K.fmtValue(opts.dtype)} (expected one of ${DTYPES.join(', ')})`);
   }
   const dev = opts.device === undefined || opts.device === 'cpu' ? 'cpu' : checkedDevice(opts.device, op);
   const rng = random ? generatorState(opts.generator, op) : undefined;
@@ -53,7 +55,16 @@ function checkOptions(opts: RandomOptions | undefined, op: string, random = fals
  * draws are made on the CPU and copied, so a seed gives the same numbers
  * on every device.
  */
-function finish(t: Tensor, opts: Options, op: string): Tensor {
+// float16 and bfloat16 storages hold bits (Note [Half storage]): the
+// factories that write values themselves write them as float32, which
+// finish() then rounds once into the half dtype, as PyTorch rounds a double
+// to float and then to half.
+function hostDType(d: DType): DType {
+  return isHalf(d) ? 'float32' : d;
+}
+
+function finish(t: Tensor, opts: Options, op: string, dtype: DType = t.dtype): Tensor {
+  if (t.dtype !== dtype) t = K.cast(t, dtype, op);
   if (t.device !== opts.dev) t = K.toDevice(t, opts.dev, op);
   if (opts.requiresGrad) t.requiresGrad_(true);
   return t;
@@ -156,7 +167,7 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
       dtype = o.requiresGrad ? 'float32' : 'int64';
     } else dtype = 'float32';
   }
-  const t = K.empty(shape, dtype, 'tensor', 'cpu');
+  const t = K.empty(shape, hostDType(dtype), 'tensor', 'cpu');
   const out = t._storage.data as TypedArray;
   if (dtype === 'int64') {
     const d = out as BigInt64Array;
@@ -181,7 +192,7 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
       (out as Int32Array)[i] = K.toIntegral(x, dtype);
     });
   }
-  return finish(t, o, 'tensor');
+  return finish(t, o, 'tensor', dtype);
 }
 
 /** torch.zeros: a tensor of zeros (float32 unless { dtype }): zeros(2, 3), zeros([2, 3], { dtype, device, requiresGrad }). */
@@ -461,10 +472,10 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     throw new RangeError(`arange: upper bound and larger bound inconsistent with step sign (start ${start}, end ${end}, step ${step})`);
   const n = Math.max(0, dtype === 'int64' ? Math.ceil((xe - xs) / xst) : Math.ceil((end - start) / step));
   if (!integral) {
-    const t = K.empty([n], dtype, 'arange', 'cpu');
+    const t = K.empty([n], hostDType(dtype), 'arange', 'cpu');
     const data = t._storage.data as Float64Array;
     for (let i = 0; i < n; i++) data[i] = start + i * step;
-    return finish(t, o, 'arange');
+    return finish(t, o, 'arange', dtype);
   }
   const istart = xs,
     istep = xst;
@@ -491,7 +502,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   const o = checkOptions(opts, 'linspace');
   const dtype = o.dtype ?? 'float32';
   if (dtype === 'bool') throw new TypeError('linspace: not implemented for bool');
-  const t = K.empty([steps], dtype, 'linspace', 'cpu');
+  const t = K.empty([steps], hostDType(dtype), 'linspace', 'cpu');
   // Integral dtypes: the bounds are converted first, the steps computed in
   // double and truncated (PyTorch's linspace kernel).
   const integral = !isFloating(dtype);
@@ -503,15 +514,21 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
     s = K.toIntegral(start, dtype);
     e = K.toIntegral(end, dtype);
   }
-  const step = steps > 1 ? (e - s) / (steps - 1) : 0;
+  // float16 and bfloat16: PyTorch computes in the half type, rounding every
+  // step (its scalar path; a long tensor takes a vectorised one, which may
+  // differ in the last bit).
+  const r = isHalf(dtype) ? (v: number) => roundToHalf(v, dtype === 'bfloat16') : (v: number) => v;
+  s = r(s);
+  e = r(e);
+  const step = steps > 1 ? r(r(e - s) / r(steps - 1)) : 0;
   // Both halves count from their end, as PyTorch does, so the last value is exact.
   const half = Math.floor(steps / 2);
-  const value = (i: number) => (i < half ? s + step * i : e - step * (steps - 1 - i));
+  const value = (i: number) => (i < half ? r(s + r(step * r(i))) : r(e - r(step * r(steps - 1 - i))));
   const data = t._storage.data as TypedArray;
   if (dtype === 'int64') for (let i = 0; i < steps; i++) (data as BigInt64Array)[i] = BigInt(Math.trunc(value(i)));
   else if (integral) for (let i = 0; i < steps; i++) (data as Int32Array)[i] = K.toIntegral(value(i), dtype);
   else for (let i = 0; i < steps; i++) (data as Float64Array)[i] = value(i);
-  return finish(t, o, 'linspace');
+  return finish(t, o, 'linspace', dtype);
 }
 
 /** torch.eye: an n by m (default n) matrix with ones on the diagonal (float32 unless { dtype }). */
@@ -526,12 +543,13 @@ export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions)
     m = n;
   }
   const o = checkOptions(opts, 'eye');
-  const t = K.empty(sizeArgs([n, m], 'eye'), o.dtype ?? 'float32', 'eye', 'cpu');
+  const dtype = o.dtype ?? 'float32';
+  const t = K.empty(sizeArgs([n, m], 'eye'), hostDType(dtype), 'eye', 'cpu');
   for (let i = 0; i < Math.min(n, m); i++) {
     if (t.dtype === 'int64') (t._storage.data as BigInt64Array)[i * m + i] = 1n;
     else (t._storage.data as Float64Array)[i * m + i] = 1;
   }
-  return finish(t, o, 'eye');
+  return finish(t, o, 'eye', dtype);
 }
 
 /**

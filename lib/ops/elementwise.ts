@@ -461,7 +461,12 @@ function fillWhere(x: Tensor, mask: Tensor, value: number, op: string): Tensor {
   native.where(mask._ref(), K.broadcastRef(v, x._shape), x._ref(), out._ref());
   return out;
 }
-const FLOAT_MAX: Partial<Record<DType, number>> = { float32: 3.4028234663852886e38, float64: Number.MAX_VALUE };
+const FLOAT_MAX: Partial<Record<DType, number>> = {
+  float32: 3.4028234663852886e38,
+  float64: Number.MAX_VALUE,
+  float16: 65504,
+  bfloat16: 3.3895313892515355e38,
+};
 
 export const nanToNum = op(
   'nanToNum',

@@ -68,10 +68,17 @@ function checkNoNegative(index: Tensor, op: string, dim: number, size: number): 
     throw new RangeError(`${op}: index ${v} is out of range for dimension ${dim} with size ${size} (negative indices are not allowed)`);
 }
 
+// Gather and the scatters read a 0-d input, index or src as a one-element
+// vector (PyTorch's ensure_nonempty_dim/size): a 0-d index into a 1-d input
+// is one index, as in zeros(10).scatter_(0, tensor(3), 1).
+const nonemptyDim = (t: Tensor) => Math.max(t._shape.length, 1);
+/** t, or a 0-d t as the one-element vector the kernels take. */
+const vec = (t: Tensor) => (t._shape.length === 0 ? t._view([1], [1]) : t);
+
 function checkGatherIndex(x: Tensor, index: Tensor, op: string): void {
   if (index.dtype !== 'int64') throw new TypeError(`${op}: index must be an int64 Tensor`);
   if (index.device !== x.device) throw K.deviceMismatch(op, x.device, index.device);
-  if (index._shape.length !== x._shape.length) {
+  if (nonemptyDim(index) !== nonemptyDim(x)) {
     throw new RangeError(
       `${op}: index ${K.fmtShape(index._shape)} and input ${K.fmtShape(x._shape)} must have the same number of dimensions`,
     );
@@ -147,25 +154,19 @@ define(gather, {
   forward: ({ input: x, dim, index, sparseGrad }) => {
     if (sparseGrad) throw new TypeError('gather: sparseGrad=true is not supported (Kindling has no sparse tensors); leave it false');
     checkGatherIndex(x, index, 'gather');
-    // 0-d input and index behave as one-element vectors, as in PyTorch.
-    const scalar = x._shape.length === 0;
     const d = normDim(dim, x._shape.length, 'gather');
-    const xv = scalar ? x._view([1], [1]) : x,
-      iv = scalar ? index._view([1], [1]) : index;
+    const xv = vec(x),
+      iv = vec(index);
     // The result has the index's shape (Note [Index sizes]).
     K.checkAllocSize(iv._shape, 'gather', 'the result');
     checkNoNegative(iv, 'gather', d, xv._shape[d]);
     const out = K.empty(iv._shape, x.dtype, 'gather', x.device);
     native.gather(xv._ref(), d, iv._ref(), out._ref());
-    return { out: scalar ? out._view([]) : out, save: { shape: x._shape, dim: d, index } };
+    return { out: index._shape.length ? out : out._view([]), save: { shape: x._shape, dim: d, index } };
   },
   grads: {
     // Zeros of the input's shape with g added where it was read.
-    input: (g, { shape, dim, index }) => {
-      if (shape.length === 0)
-        return scatterAdd(K.empty([1], g.dtype, 'gather', g.device), 0, index.reshape([1]), g.reshape([1])).reshape([]);
-      return scatterAdd(K.empty(shape, g.dtype, 'gather', g.device), dim, index, g);
-    },
+    input: (g, { shape, dim, index }) => scatterAdd(K.empty(shape, g.dtype, 'gather', g.device), dim, index, g),
   },
 });
 
@@ -308,31 +309,40 @@ function checkScatter(op: string, x: Tensor, dim: number, index: Tensor, src: Te
   if (src !== null) {
     if (src.device !== x.device) throw K.deviceMismatch(op, x.device, src.device);
     if (src.dtype !== x.dtype) throw new TypeError(`${op}: expected self.dtype to be equal to src.dtype (got ${x.dtype} and ${src.dtype})`);
-    if (src._shape.length !== index._shape.length)
+    if (nonemptyDim(src) !== nonemptyDim(index))
       throw new RangeError(
         `${op}: index ${K.fmtShape(index._shape)} and src ${K.fmtShape(src._shape)} must have the same number of dimensions`,
       );
   }
   K.checkAllocSize(index._shape, op, 'the index');
-  for (let k = 0; k < index._shape.length; k++) {
-    if (k !== d && index._shape[k] > x._shape[k])
+  const [xs, is] = [vec(x)._shape, vec(index)._shape];
+  const ss = src === null ? null : vec(src)._shape;
+  for (let k = 0; k < is.length; k++) {
+    if (k !== d && is[k] > xs[k])
       throw new RangeError(
         `${op}: index ${K.fmtShape(index._shape)} is larger than self ${K.fmtShape(x._shape)} apart from dimension ${d}`,
       );
-    if (src !== null && index._shape[k] > src._shape[k])
-      throw new RangeError(`${op}: index ${K.fmtShape(index._shape)} is larger than src ${K.fmtShape(src._shape)} in dimension ${k}`);
+    if (ss !== null && is[k] > ss[k])
+      throw new RangeError(`${op}: index ${K.fmtShape(index._shape)} is larger than src ${K.fmtShape(src!._shape)} in dimension ${k}`);
   }
-  checkNoNegative(index, op, d, x._shape.length ? x._shape[d] : 1);
+  checkNoNegative(index, op, d, xs[d]);
   return d;
 }
 
 /** src's leading part of index's shape (the part the scatter reads). */
 function srcPart(src: Tensor, index: Tensor): Tensor {
-  return src._shape.join() === index._shape.join() ? src : src._view(index._shape.slice(), src._strides.slice(), src._offset);
+  if (src._shape.join() === index._shape.join()) return src;
+  const sv = vec(src);
+  return sv._view(index._shape.slice(), sv._strides.slice(0, index._shape.length));
 }
 
 /** g (of a leading part of shape) in zeros of shape: the gradient of srcPart. */
 function padTo(g: Tensor, shape: readonly number[]): Tensor {
+  // A 0-d index reads a 1-d src, or a 1-d index of at most one entry a 0-d src: g moves to src's rank first.
+  if (g._shape.length !== shape.length) {
+    if (g.numel() === 0) return K.empty(shape.slice(), g.dtype, 'scatter', g.device);
+    g = reshape(g, shape.length ? [1] : []);
+  }
   let out = g;
   for (let d = 0; d < shape.length; d++) {
     const extra = shape[d] - out._shape[d];
@@ -343,9 +353,6 @@ function padTo(g: Tensor, shape: readonly number[]): Tensor {
   }
   return out;
 }
-
-/** A 0-d input or index scatters as a one-element vector, as in PyTorch. */
-const vec = (t: Tensor) => (t._shape.length === 0 ? t._view([1], [1]) : t);
 
 const srcParam = p.custom(
   'src',

@@ -254,7 +254,7 @@ const operandsParam = {
   rest: true as const,
 };
 
-export const einsum = op(
+const einsumOp = op(
   'einsum',
   [
     p.custom('equation', 'str', (v, o): string => {
@@ -265,7 +265,7 @@ export const einsum = op(
   ],
   "Einstein summation: einsum('ij,jk->ik', a, b) (operands spread or as one array; '...', repeated and implicit output labels as in PyTorch)",
 );
-define(einsum, {
+define(einsumOp, {
   impl: ({ equation, operands }): Tensor => {
     if (operands.length === 0) throw new TypeError('einsum: must provide at least one operand');
     K.sameDeviceAll('einsum', operands);
@@ -340,3 +340,112 @@ define(einsum, {
     return r;
   },
 });
+
+// ---- einsum's sublist form -------------------------------------------------------------------
+// PyTorch's einsum(op1, [0, 1], op2, [1, 2], [0, 2]): each operand followed
+// by its subscripts as integers in [0, 52) (Ellipsis, here the string
+// '...', for the broadcast dims), then optionally the output's. As in
+// PyTorch's Python einsum it is read as the equation it stands for
+// (0-25 are 'A'-'Z', 26-51 are 'a'-'z', so the implicit output's order is
+// PyTorch's); the structural mistakes are caught here first, in the
+// sublists' own terms.
+
+/** One subscript of the sublist form: an integer in [0, 52), or '...' (Python's Ellipsis). */
+export type EinsumSubscript = number | '...';
+
+/** The letters a subscripts list stands for; `what` names the list in errors. */
+function sublistLetters(list: unknown, what: string): string {
+  if (!Array.isArray(list)) throw new TypeError(`einsum: ${what} must be an array of integers in [0, 52) or '...', got ${fmtValue(list)}`);
+  let letters = '',
+    ellipsis = false;
+  for (const v of list as unknown[]) {
+    if (v === '...') {
+      if (ellipsis) throw new RangeError(`einsum: ${what} ${fmtValue(list)} has '...' more than once`);
+      ellipsis = true;
+      letters += '...';
+      continue;
+    }
+    if (typeof v !== 'number' || !Number.isInteger(v))
+      throw new TypeError(`einsum: ${what} ${fmtValue(list)} holds ${fmtValue(v)}; a subscript is an integer in [0, 52) or '...'`);
+    if (v < 0 || v >= 52) throw new RangeError(`einsum: subscript ${v} in ${what} is not within the valid range [0, 52)`);
+    letters += String.fromCharCode(v < 26 ? 65 + v : 97 + v - 26);
+  }
+  return letters;
+}
+
+/** The equation and operands that einsum(op1, sublist1, op2, sublist2, ..., [output]) stands for. */
+function parseSublists(args: unknown[]): { equation: string; operands: Tensor[] } {
+  if (args.length < 2)
+    throw new TypeError(
+      'einsum: must specify the equation string and at least one operand, or at least one operand and its subscripts list',
+    );
+  const pairs = args.length >> 1;
+  const operands: Tensor[] = [],
+    specs: string[] = [],
+    labels = new Set<unknown>();
+  for (let i = 0; i < pairs; i++) {
+    const t = args[2 * i],
+      list = args[2 * i + 1];
+    if (!(t instanceof Tensor))
+      throw new TypeError(`einsum: in the sublist form, argument ${2 * i} must be operand ${i} (a Tensor), got ${fmtValue(t)}`);
+    if (list instanceof Tensor)
+      throw new TypeError(`einsum: operand ${i} has no subscripts list; in the sublist form each operand is followed by its list`);
+    const letters = sublistLetters(list, `the subscripts list of operand ${i}`);
+    const named = (list as unknown[]).filter((v) => v !== '...');
+    const hasEllipsis = named.length < (list as unknown[]).length;
+    const n = t._shape.length;
+    if (hasEllipsis ? named.length > n : named.length !== n)
+      throw new RangeError(
+        `einsum: the subscripts list of operand ${i} ${fmtValue(list)} has ${named.length} subscripts but operand ${i} has ${n} dimensions` +
+          (hasEllipsis ? '' : " and no '...'"),
+      );
+    named.forEach((l) => labels.add(l));
+    operands.push(t);
+    specs.push(letters);
+  }
+  let equation = specs.join(',');
+  if (args.length % 2 === 1) {
+    const out = args[args.length - 1];
+    if (out instanceof Tensor)
+      throw new TypeError(`einsum: operand ${pairs} has no subscripts list; in the sublist form each operand is followed by its list`);
+    const letters = sublistLetters(out, 'the output subscripts list');
+    const named = (out as unknown[]).filter((v) => v !== '...');
+    named.forEach((l, k) => {
+      if (named.indexOf(l) !== k) throw new RangeError(`einsum: output subscript ${fmtValue(l)} appears more than once in the output`);
+      if (!labels.has(l))
+        throw new RangeError(`einsum: output subscript ${fmtValue(l)} does not appear in the subscripts list of any operand`);
+    });
+    equation += `->${letters}`;
+  }
+  return { equation, operands };
+}
+
+/**
+ * Einstein summation, as torch.einsum: `einsum('ij,jk->ik', a, b)` (operands
+ * spread or as one array; '...', repeated and implicit output labels as in
+ * PyTorch), or the sublist form `einsum(a, [0, 1], b, [1, 2], [0, 2])`: each
+ * operand followed by its subscripts (integers in [0, 52); '...' stands for
+ * Python's Ellipsis), then optionally the output's subscripts. Without an
+ * output list the output is the subscripts seen once, in increasing order.
+ * A trailing options object takes `out`, as in the string form.
+ */
+export function einsum(...args: Parameters<typeof einsumOp>): Tensor;
+export function einsum(
+  operand: Tensor,
+  subscripts: readonly EinsumSubscript[],
+  ...rest: (Tensor | readonly EinsumSubscript[] | { out?: Tensor })[]
+): Tensor;
+export function einsum(...args: unknown[]): Tensor {
+  const call = einsumOp as unknown as (...a: unknown[]) => Tensor;
+  if (!(args[0] instanceof Tensor)) return call(...args);
+  const opts = args.length > 1 && isOptions(args[args.length - 1]) ? [args[args.length - 1]] : [];
+  const { equation, operands } = parseSublists(opts.length ? args.slice(0, -1) : args);
+  try {
+    return call(equation, ...operands, ...opts);
+  } catch (err) {
+    // The remaining checks speak in the equation's letters: say which equation the sublists made.
+    if (err instanceof Error) err.message += ` (the sublists read as the equation '${equation}')`;
+    throw err;
+  }
+}
+Object.defineProperty(einsum, 'spec', { value: einsumOp.spec });

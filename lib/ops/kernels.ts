@@ -8,6 +8,7 @@ import { Storage, Tensor } from '../tensor.js';
 import { allocStorage, isFloating, resultType, scalarDType, type DType, type PromotionOperand } from '../dtype.js';
 import { fmtShape, fmtValue } from '../util/args.js';
 import { contiguousStrides, numelOf } from '../util/shape.js';
+import { roundToHalf } from '../util/half.js';
 
 export { contiguousStrides, numelOf, fmtShape, fmtValue };
 
@@ -169,6 +170,15 @@ const INT_LIMITS: Partial<Record<DType, [number, number]>> = {
  * as far as -255, as C++'s unsigned conversion of a Python int does.
  */
 export function checkScalarFits(v: number, dtype: DType, op: string): void {
+  // The half dtypes as PyTorch's overflows<Half>(): infinities and NaN
+  // pass, a finite value past the largest finite one is refused (even one
+  // that would round down to it).
+  const halfMax = dtype === 'float16' ? 65504 : dtype === 'bfloat16' ? 3.3895313892515355e38 : 0;
+  if (halfMax !== 0) {
+    if (Number.isFinite(v) && Math.abs(v) > halfMax)
+      throw new RangeError(`${op}: value ${v} cannot be converted to type ${dtype} without overflow`);
+    return;
+  }
   const lim = INT_LIMITS[dtype];
   if (!lim) return;
   const lo = dtype === 'uint8' && Number.isInteger(v) ? -255 : lim[0];
@@ -274,6 +284,13 @@ export function binaryDType(a: Tensor | number | boolean, b: Tensor | number | b
   return resultType([operand(a), operand(b)]);
 }
 
+// A number operand in a half op is first cast to the half dtype, as
+// PyTorch casts a wrapped number to the op's dtype (a + 0.1 adds
+// half(0.1)); the kernel then computes in float32 (Note [Half kernels]).
+function scalarIn(v: number, dt: DType): number {
+  return dt === 'float16' || dt === 'bfloat16' ? roundToHalf(v, dt === 'bfloat16') : v;
+}
+
 /**
  * out = op(a, b) with broadcasting and type promotion. `computeDType`
  * overrides the promoted dtype (true division of ints computes in float).
@@ -285,13 +302,13 @@ export function binary(op: BinaryOp, a: Tensor | number | boolean, b: Tensor | n
   if (!(a instanceof Tensor)) {
     const bt = cast(b as Tensor, dt, name);
     const out = output(bt._shape, outDType, name, bt._storage.device);
-    native.binaryScalar(B[op], bt._ref(), Number(a), true, out._ref());
+    native.binaryScalar(B[op], bt._ref(), scalarIn(Number(a), dt), true, out._ref());
     return out;
   }
   if (!(b instanceof Tensor)) {
     const at = cast(a, dt, name);
     const out = output(at._shape, outDType, name, at._storage.device);
-    native.binaryScalar(B[op], at._ref(), Number(b), false, out._ref());
+    native.binaryScalar(B[op], at._ref(), scalarIn(Number(b), dt), false, out._ref());
     return out;
   }
   if (a._storage.device !== b._storage.device) [a, b] = onOneDevice(a, b, name);

@@ -118,13 +118,15 @@ function productOp<const N extends string>(name: N, node: string, doc: string, c
   return f;
 }
 
-export const mm = productOp('mm', 'MmBackward0', 'matrix product of two 2-D tensors', (a, b) => {
+function checkMatrices(op: string, a: Tensor, b: Tensor): void {
   if (a._shape.length !== 2 || b._shape.length !== 2) {
-    throw new RangeError(`mm: expected 2-D tensors, got shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)}`);
+    throw new RangeError(`${op}: expected 2-D tensors, got shapes ${K.fmtShape(a._shape)} and ${K.fmtShape(b._shape)}`);
   }
-  if (a._shape[1] !== b._shape[0]) throw shapeError('mm', a, b, a._shape[1], b._shape[0]);
-  checkFloat(a, b, 'mm');
-});
+  if (a._shape[1] !== b._shape[0]) throw shapeError(op, a, b, a._shape[1], b._shape[0]);
+  checkFloat(a, b, op);
+}
+
+export const mm = productOp('mm', 'MmBackward0', 'matrix product of two 2-D tensors', (a, b) => checkMatrices('mm', a, b));
 
 export const bmm = productOp('bmm', 'BmmBackward0', 'batched matrix product of two 3-D tensors with the same batch size', (a, b) => {
   if (a._shape.length !== 3 || b._shape.length !== 3) {
@@ -208,6 +210,11 @@ define(outer, {
 });
 export const ger = aliasOf(outer, 'ger');
 
+function checkScales(op: string, dtype: Tensor['dtype'], beta: number, alpha: number): void {
+  if (!isFloating(dtype) && (!Number.isInteger(beta) || !Number.isInteger(alpha)))
+    throw new TypeError(`${op}: beta and alpha must be integers for ${dtype} tensors, got ${beta} and ${alpha}`);
+}
+
 /**
  * beta * input + alpha * product, input broadcast to the product's shape;
  * with beta 0 input is ignored (its NaNs too), as in PyTorch.
@@ -217,8 +224,7 @@ function addScaled(op: string, input: Tensor, prod: Tensor, beta: number, alpha:
   const shape = K.broadcastShapes(input._shape, prod._shape, op);
   if (shape.join() !== prod._shape.join())
     throw new RangeError(`${op}: input ${K.fmtShape(input._shape)} does not broadcast to the product's shape ${K.fmtShape(prod._shape)}`);
-  if (!isFloating(prod.dtype) && (!Number.isInteger(beta) || !Number.isInteger(alpha)))
-    throw new TypeError(`${op}: beta and alpha must be integers for ${prod.dtype} tensors, got ${beta} and ${alpha}`);
+  checkScales(op, prod.dtype, beta, alpha);
   const p = alpha === 1 ? prod : prod.mul(alpha);
   if (beta === 0) return p;
   return (beta === 1 ? input : input.mul(beta)).add(p);
@@ -231,7 +237,55 @@ export const addmm = op(
   [T.tensor('input'), T.tensor('mat1'), T.tensor('mat2'), ...scales],
   'beta * input + alpha * (mat1 @ mat2), for 2-D mat1 and mat2',
 );
-define(addmm, { impl: ({ input, mat1, mat2, beta, alpha }): Tensor => addScaled('addmm', input, mm(mat1, mat2), beta, alpha) });
+
+/** What addmm's backward reads: the product's operands (as ProductSaved) and the two scales. */
+interface AddmmSaved extends ProductSaved {
+  beta: number;
+  alpha: number;
+}
+
+const scaled = (t: Tensor, k: number): Tensor => (k === 1 ? t : t.mul(k));
+
+// One node (AddmmBackward0, as PyTorch's, which nn.Linear records on 2-D
+// input) and one output buffer: the GEMM writes it, then input is added in
+// place, where a composite would allocate the product and the sum apart.
+define(addmm, {
+  node: 'AddmmBackward0',
+  forward: ({ input, mat1, mat2, beta, alpha }) => {
+    checkMatrices('addmm', mat1, mat2);
+    if (input.device !== mat1.device) throw K.deviceMismatch('addmm', input.device, mat1.device);
+    if (input.dtype !== mat1.dtype)
+      throw new TypeError(`addmm: input and mat1 must have the same dtype, but got ${input.dtype} and ${mat1.dtype}`);
+    const shape = [mat1._shape[0], mat2._shape[1]];
+    if (K.broadcastShapes(input._shape, shape, 'addmm').join() !== shape.join())
+      throw new RangeError(`addmm: input ${K.fmtShape(input._shape)} does not broadcast to the product's shape ${K.fmtShape(shape)}`);
+    checkScales('addmm', input.dtype, beta, alpha);
+    // alpha 0 skips the product, NaNs and all, as BLAS (and so PyTorch) does.
+    const out = alpha === 0 ? K.empty(shape, input.dtype, 'addmm', input.device) : bmmKernel(mat1, mat2);
+    if (alpha !== 1 && alpha !== 0) native.binaryScalar(K.B.Mul, out._ref(), alpha, false, out._ref());
+    // beta 0 ignores input, its NaNs too.
+    if (beta !== 0) {
+      const add = beta === 1 ? input : K.binary('Mul', input, beta);
+      native.binary(K.B.Add, out._ref(), K.broadcastRef(add, shape), out._ref());
+    }
+    const save: AddmmSaved = {
+      a: mat2.requiresGrad ? mat1 : null,
+      b: mat1.requiresGrad ? mat2 : null,
+      aT: isTransposed(mat1),
+      bT: isTransposed(mat2),
+      beta,
+      alpha,
+    };
+    return { out, save };
+  },
+  // derivatives.yaml: input beta * grad (the engine sums it to input's
+  // shape), mat1 and mat2 as mm's (mm_mat1/mat2_backward) times alpha.
+  grads: {
+    input: (g, s) => (s.beta === 1 ? g : g.mul(s.beta)),
+    mat1: (g, s) => scaled(s.aT ? mm(s.b!, g.t()).t() : mm(g, s.b!.t()), s.alpha),
+    mat2: (g, s) => scaled(s.bT ? mm(g.t(), s.a!).t() : mm(s.a!.t(), g), s.alpha),
+  },
+});
 
 export const baddbmm = op(
   'baddbmm',

@@ -32,8 +32,10 @@ export function bernoulliDraw(input: Tensor, prob: number | null, generator: Gen
   for (let i = 0; i < probs.length; i++)
     if (!(probs[i] >= 0 && probs[i] <= 1)) throw new RangeError(`${op}: expects all probabilities in [0, 1], got ${probs[i]}`);
   const u = uniforms(probs.length, generator, op);
-  const out = K.empty(input._shape, input.dtype, op, 'cpu');
-  const o = out._storage.data as Float64Array;
+  // Written as float64 values, then cast (a half storage holds bits: Note [Half storage]).
+  const draws = K.empty(input._shape, 'float64', op, 'cpu');
+  const o = draws._storage.data as Float64Array;
   for (let i = 0; i < probs.length; i++) o[i] = u[i] < probs[i] ? 1 : 0;
+  const out = K.cast(draws, input.dtype, op);
   return input.device === 'cpu' ? out : K.toDevice(out, input.device, op);
 }

@@ -14,7 +14,7 @@ import { define, op, returns, tensorParam as T } from './op.js';
 import { checkOptions, fmtValue, isOptions, param as p } from '../util/args.js';
 import * as K from './kernels.js';
 import { native } from '../backend/native.js';
-import { isDType, isFloating, type DType } from '../dtype.js';
+import { isDType, isFloating, isHalf, type DType } from '../dtype.js';
 import {
   keptShape,
   namedTuple,
@@ -95,7 +95,11 @@ define(mean, {
     }
     const dims = reduceDims(input, dim, 'mean');
     const x = dtype === null ? input : K.cast(input, dtype, 'mean');
-    return { out: K.reduce('Mean', x, dims, keepdim, x.dtype), save: { shape: input._shape, dims } };
+    // PyTorch's half mean is the sum, rounded to the half dtype, then divided by the count.
+    const out = isHalf(x.dtype)
+      ? K.binary('Div', K.reduce('Sum', x, dims, keepdim, x.dtype), countOf(x._shape, dims))
+      : K.reduce('Mean', x, dims, keepdim, x.dtype);
+    return { out, save: { shape: input._shape, dims } };
   },
   grads: { input: (g, s) => unreduce(g, s.shape, s.dims).div(countOf(s.shape, s.dims)) },
 });
@@ -187,6 +191,38 @@ function varDimArgs(
   return { dim: null, unbiased: dim };
 }
 
+/**
+ * The public var, std, varMean and stdMean: PyTorch 1.13's var(input,
+ * unbiased) overload takes its flag only positionally and nothing after it
+ * (Python refuses var(dim=False), var(False, keepdim=True) and
+ * var(False, out=o)). The op's binder cannot tell a positional boolean from
+ * one given by name, so this checks the call first.
+ */
+function unbiasedOverload<F extends { spec: unknown }>(name: string, f: F): F {
+  const call = f as unknown as (...a: unknown[]) => unknown;
+  const run = (...args: unknown[]): unknown => {
+    const opts = args.length > 0 && isOptions(args[args.length - 1]) ? (args[args.length - 1] as Record<string, unknown>) : null;
+    if (opts !== null && typeof opts.dim === 'boolean')
+      throw new TypeError(
+        `${name}: argument 'dim' must be an integer, an array of integers or null, got ${opts.dim}; ` +
+          `the unbiased flag is ${name}(input, ${opts.dim}) or { unbiased: ${opts.dim} }`,
+      );
+    // args[0] is the input, args[1] the dim or the flag.
+    const positional = opts === null ? args : args.slice(0, -1);
+    if (typeof positional[1] !== 'boolean') return call(...args);
+    const more = positional.slice(2).some((v) => v !== undefined);
+    const named = opts === null ? [] : ['dim', 'unbiased', 'keepdim', 'correction', 'out'].filter((k) => opts[k] !== undefined);
+    if (more || named.length > 0)
+      throw new TypeError(
+        `${name}: ${name}(input, unbiased) takes no other argument, got ${more ? fmtValue(positional.slice(2)) : `{ ${named.join(', ')} }`} ` +
+          `after ${positional[1]}; write ${name}(input, dim, unbiased, keepdim), with dim null for all dims`,
+      );
+    return call(...args);
+  };
+  Object.defineProperty(run, 'spec', { value: f.spec });
+  return run as unknown as F;
+}
+
 /** The checks var and std share; returns the dims and the correction. */
 function varArgs(
   name: string,
@@ -208,12 +244,12 @@ function centered(x: Tensor, dims: readonly number[]): Tensor {
   return x.sub(x.mean(dims.slice(), { keepdim: true }));
 }
 
-export const variance = op(
+const varianceOp = op(
   'var',
   varParams,
   'variance over dim (all dims when null), divided by N - correction (correction 1, or unbiased=false for 0)',
 );
-define(variance, {
+define(varianceOp, {
   node: 'VarBackward0',
   forward: ({ input, dim, correction, keepdim, unbiased }) => {
     const { dims, c } = varArgs('var', input, dim, correction, unbiased);
@@ -226,10 +262,12 @@ define(variance, {
         .mul(2 / (countOf(x._shape, dims) - c)),
   },
 });
+/** var(input, dim, unbiased=True, keepdim=False, *, correction), or var(input, unbiased): the variance over dim. */
+export const variance = unbiasedOverload('var', varianceOp);
 export { variance as var };
 
-export const std = op('std', varParams, "standard deviation over dim (all dims when null): sqrt(var), with var's correction");
-define(std, {
+const stdOp = op('std', varParams, "standard deviation over dim (all dims when null): sqrt(var), with var's correction");
+define(stdOp, {
   node: 'StdBackward0',
   forward: ({ input, dim, correction, keepdim, unbiased }) => {
     const { dims, c } = varArgs('std', input, dim, correction, unbiased);
@@ -248,6 +286,9 @@ define(std, {
     },
   },
 });
+
+/** std(input, dim, unbiased=True, keepdim=False, *, correction), or std(input, unbiased): sqrt(var). */
+export const std = unbiasedOverload('std', stdOp);
 
 // ---- max / min ---------------------------------------------------------------------------
 // Zeros of `shape` with src written at index along dim (each place at most
@@ -342,7 +383,7 @@ function extremeOps<const N extends 'max' | 'min'>(name: N) {
       if (input._shape.length > 0 && input._shape[d] === 0) throw new RangeError(`${name}: cannot reduce over a zero-size dimension ${d}`);
       const out = new IndicesOut();
       const v = values(input, d, keepdim, out);
-      return valuesIndices(v, out.indices!);
+      return valuesIndices(name, v, out.indices!);
     },
   });
 
@@ -753,7 +794,7 @@ function cumExtremeOp<const N extends 'cummax' | 'cummin'>(name: N) {
     impl: ({ input, dim }): ValuesIndices => {
       const d = normDim(dim, input._shape.length, name);
       const [v, i] = scanKernel(name, input, d);
-      return valuesIndices(picked(input, v, d, i!, true, name === 'cummax' ? 'CummaxBackward0' : 'CumminBackward0'), i!);
+      return valuesIndices(name, picked(input, v, d, i!, true, name === 'cummax' ? 'CummaxBackward0' : 'CumminBackward0'), i!);
     },
   });
   return f;
@@ -783,15 +824,17 @@ function momentsOp<const N extends 'varMean' | 'stdMean'>(name: N) {
       const { dim: d, unbiased: u } = varDimArgs(name, dim, unbiased);
       const spread = (isVar ? variance : std)(input, d, { unbiased: u, keepdim, correction });
       const m = mean(input, reduceDims(input, d, name), keepdim);
-      return (isVar ? namedTuple(['var', 'mean'], spread, m) : namedTuple(['std', 'mean'], spread, m)) as N extends 'varMean'
+      return (isVar ? namedTuple(null, ['var', 'mean'], spread, m) : namedTuple(null, ['std', 'mean'], spread, m)) as N extends 'varMean'
         ? VarMean
         : StdMean;
     },
   });
   return f;
 }
-export const varMean = momentsOp('varMean');
-export const stdMean = momentsOp('stdMean');
+/** varMean(input, dim, unbiased=True, keepdim=False, *, correction), or varMean(input, unbiased): (var, mean). */
+export const varMean = unbiasedOverload('varMean', momentsOp('varMean'));
+/** stdMean(input, dim, unbiased=True, keepdim=False, *, correction), or stdMean(input, unbiased): (std, mean). */
+export const stdMean = unbiasedOverload('stdMean', momentsOp('stdMean'));
 
 /** (min, max) of aminmax, as a named tuple. */
 export type MinMax = NamedTuple<readonly ['min', 'max']>;
@@ -810,7 +853,7 @@ define(aminmax, {
     }
     // All dims with keepdim keeps every dim as 1, as PyTorch's.
     const dims = dim === null ? [] : [dim];
-    return namedTuple(['min', 'max'], amin(input, dims, keepdim), amax(input, dims, keepdim));
+    return namedTuple('aminmax', ['min', 'max'], amin(input, dims, keepdim), amax(input, dims, keepdim));
   },
 });
 

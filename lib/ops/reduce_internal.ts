@@ -52,19 +52,42 @@ export type TensorTuple<Names extends readonly string[]> = { -readonly [I in key
  */
 export type NamedTuple<Names extends readonly string[]> = TensorTuple<Names> & { readonly [K in Names[number]]: Tensor };
 
-export function namedTuple<const Names extends readonly string[]>(names: Names, ...tensors: TensorTuple<Names>): NamedTuple<Names> {
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * A named tuple of `tensors`, printed (String(), console.log) as PyTorch
+ * 1.13 prints the result of the op: `type` is the name after
+ * torch.return_types (`torch.return_types.max(\nvalues=tensor(...),\nindices=...)`),
+ * or null where PyTorch returns a plain tuple (var_mean, std_mean), which
+ * prints as Python's `(tensor(...), tensor(...))`. It stays a plain array
+ * (Array.isArray, destructuring, map); the printing is two non-enumerable
+ * own properties, so equality and JSON see only the tensors and names.
+ */
+export function namedTuple<const Names extends readonly string[]>(
+  type: string | null,
+  names: Names,
+  ...tensors: TensorTuple<Names>
+): NamedTuple<Names> {
   const out = tensors.slice() as unknown as Tensor[] & Record<string, Tensor>;
   names.forEach((n, i) => {
     out[n] = out[i];
   });
+  const text = (): string => {
+    const items = Array.from(out, (t) => String(t));
+    if (type === null) return `(${items.join(', ')}${items.length === 1 ? ',' : ''})`;
+    return `torch.return_types.${type}(\n${items.map((t, i) => `${names[i]}=${t}`).join(',\n')})`;
+  };
+  Object.defineProperty(out, 'toString', { value: text, writable: true, configurable: true });
+  Object.defineProperty(out, inspectCustom, { value: text, writable: true, configurable: true });
   return out as unknown as NamedTuple<Names>;
 }
 
 /** The (values, indices) named tuple of max(dim), sort, topk, kthvalue, median, mode, cummax. */
 export type ValuesIndices = [values: Tensor, indices: Tensor] & { values: Tensor; indices: Tensor };
 
-export function valuesIndices(values: Tensor, indices: Tensor): ValuesIndices {
-  return namedTuple(['values', 'indices'], values, indices) as unknown as ValuesIndices;
+/** A (values, indices) named tuple that prints as torch.return_types.<type>. */
+export function valuesIndices(type: string, values: Tensor, indices: Tensor): ValuesIndices {
+  return namedTuple(type, ['values', 'indices'], values, indices) as unknown as ValuesIndices;
 }
 
 // ---- values a kernel picked ------------------------------------------------------------

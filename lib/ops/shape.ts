@@ -174,12 +174,15 @@ define(transpose, {
 });
 
 export const t = op('t', [T.tensor('input')], 'a matrix transposed (0-d and 1-d unchanged)');
+// Its own node, as PyTorch's: linear's weight.t() shows as TBackward0.
 define(t, {
-  impl: ({ input }): Tensor => {
+  node: 'TBackward0',
+  forward: ({ input }) => {
     const n = input._shape.length;
     if (n > 2) throw new RangeError(`t: expects a tensor with <= 2 dimensions, but self is ${n}D`);
-    return n < 2 ? transpose(input, 0, 0) : transpose(input, 0, 1);
+    return viewOf(input, { shape: input._shape.slice().reverse(), strides: input._strides.slice().reverse(), offset: input._offset });
   },
+  grads: { input: (g) => t(g) },
 });
 
 export const expand = op('expand', [T.tensor('input'), p.sizes('size')], 'size-1 dims repeated (stride 0) to size; -1 keeps a dim');

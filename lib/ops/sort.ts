@@ -59,7 +59,7 @@ function pickSorted(
   if (input._shape.length === 0) {
     // One element: it is the pick.
     const idx0 = onDevice(i, input, op);
-    return valuesIndices(picked(input, onDevice(v, input, op), 0, idx0, true, node), idx0);
+    return valuesIndices(op, picked(input, onDevice(v, input, op), 0, idx0, true, node), idx0);
   }
   let vals = v.gather(d, pos);
   let idx = i.gather(d, pos);
@@ -69,7 +69,7 @@ function pickSorted(
     idx = idx._view(reducedShape(input._shape, [d]));
   }
   const values = picked(input, onDevice(vals, input, op), d, kept, keepdim, node);
-  return valuesIndices(values, onDevice(idx, input, op));
+  return valuesIndices(op, values, onDevice(idx, input, op));
 }
 
 const stableParam = p.custom(
@@ -100,7 +100,7 @@ define(sort, {
     const d = normDim(dim, input._shape.length, 'sort');
     const [v, i] = sortCpu(input, d, descending, 'sort');
     const idx = onDevice(i, input, 'sort');
-    return valuesIndices(picked(input, onDevice(v, input, 'sort'), d, idx, true, 'SortBackward0'), idx);
+    return valuesIndices('sort', picked(input, onDevice(v, input, 'sort'), d, idx, true, 'SortBackward0'), idx);
   },
 });
 
@@ -134,11 +134,11 @@ define(topk, {
     const [v, i] = sortCpu(input, d, largest, 'topk');
     if (input._shape.length === 0) {
       const idx = onDevice(i, input, 'topk');
-      return valuesIndices(picked(input, onDevice(v, input, 'topk'), d, idx, true, 'TopkBackward0'), idx);
+      return valuesIndices('topk', picked(input, onDevice(v, input, 'topk'), d, idx, true, 'TopkBackward0'), idx);
     }
     const vk = K.contiguous(v.narrow(d, 0, k)),
       ik = onDevice(K.contiguous(i.narrow(d, 0, k)), input, 'topk');
-    return valuesIndices(picked(input, onDevice(vk, input, 'topk'), d, ik, true, 'TopkBackward0'), ik);
+    return valuesIndices('topk', picked(input, onDevice(vk, input, 'topk'), d, ik, true, 'TopkBackward0'), ik);
   },
 });
 
@@ -318,7 +318,11 @@ define(mode, {
     if (nd === 0) {
       vals = vals._view([]);
       idx = idx._view([]);
-      return valuesIndices(picked(input, onDevice(vals, input, 'mode'), 0, onDevice(idx, input, 'mode'), true, 'ModeBackward0'), idx);
+      return valuesIndices(
+        'mode',
+        picked(input, onDevice(vals, input, 'mode'), 0, onDevice(idx, input, 'mode'), true, 'ModeBackward0'),
+        idx,
+      );
     }
     vals = K.contiguous(vals.transpose(d, last));
     idx = K.contiguous(idx.transpose(d, last));
@@ -327,7 +331,11 @@ define(mode, {
       vals = vals._view(reducedShape(input._shape, [d]));
       idx = idx._view(reducedShape(input._shape, [d]));
     }
-    return valuesIndices(picked(input, onDevice(vals, input, 'mode'), d, kept, keepdim, 'ModeBackward0'), onDevice(idx, input, 'mode'));
+    return valuesIndices(
+      'mode',
+      picked(input, onDevice(vals, input, 'mode'), d, kept, keepdim, 'ModeBackward0'),
+      onDevice(idx, input, 'mode'),
+    );
   },
 });
 
@@ -335,9 +343,21 @@ define(mode, {
 /** What unique returns: the values alone, or with the inverse and/or the counts, as PyTorch's flags ask. */
 export type UniqueResult = Tensor | [Tensor, Tensor] | [Tensor, Tensor, Tensor];
 
+/**
+ * The values of a contiguous CPU tensor (maybe a view at an offset), to
+ * compare in JavaScript: float16 and bfloat16 storages hold bits (Note
+ * [Half storage], lib/util/half.ts), which order and equal as the values
+ * only through a float32 copy.
+ */
+function comparable(t: Tensor, op: string): ArrayLike<number | bigint> {
+  const c = t._storage.data instanceof Uint16Array ? K.cast(t, 'float32', op) : t;
+  const data = c._storage.data as unknown as { subarray(a: number, b: number): ArrayLike<number | bigint> };
+  return data.subarray(c._offset, c._offset + c.numel());
+}
+
 /** The runs of equal neighbours in a flat CPU tensor: each element's run, the runs' starts and lengths. */
-function runsOf(t: Tensor): { run: number[]; starts: number[]; counts: number[] } {
-  const data = flatData(t);
+function runsOf(t: Tensor, op: string): { run: number[]; starts: number[]; counts: number[] } {
+  const data = comparable(t, op);
   const n = t.numel();
   const run = new Array<number>(n),
     starts: number[] = [],
@@ -361,31 +381,95 @@ function uniqueResult(
   returnInverse: boolean,
   returnCounts: boolean,
   op: string,
+  inverseTensor?: Tensor,
 ): UniqueResult {
   const u = onDevice(values, input, op);
   const out: Tensor[] = [u];
-  if (returnInverse) out.push(onDevice(int64Tensor(inverse, input._shape, op), input, op));
+  if (returnInverse) out.push(onDevice(inverseTensor ?? int64Tensor(inverse, input._shape, op), input, op));
   if (returnCounts) out.push(onDevice(int64Tensor(counts, [counts.length], op), input, op));
   return out.length === 1 ? u : (out as [Tensor, Tensor]);
 }
 
-function refuseDim(op: string, dim: number | null): void {
-  if (dim !== null) throw new RangeError(`${op}: dim=${dim} is not supported yet; only dim=None (the flattened input) is`);
+/**
+ * unique and uniqueConsecutive along a dim, as PyTorch 1.13's
+ * _unique_dim_cpu_template: the slices along dim (each read as one row of
+ * input.transpose(0, dim), so for dim >= 2 the other dims come in 1.13's
+ * order, not moveaxis's) are sorted lexicographically (not for
+ * uniqueConsecutive), then runs of equal slices are kept once. The inverse
+ * and counts are 1-d over the slices. Slices holding NaN never equal another.
+ */
+function uniqueDim(
+  input: Tensor,
+  dim: number,
+  consecutive: boolean,
+  returnInverse: boolean,
+  returnCounts: boolean,
+  op: string,
+): UniqueResult {
+  const shape = input._shape;
+  if (shape.length === 0) throw new RangeError(`${op}: dimension specified as ${dim} but tensor has no dimensions`);
+  const d = normDim(dim, shape.length, op);
+  const zeroDims = shape.filter((s) => s === 0).length;
+  if (shape[d] === 0) {
+    if (zeroDims > 1)
+      throw new RangeError(
+        `${op}: shape ${K.fmtShape(shape)} has more than one zero-sized dim, so unique cannot be applied along dim ${d}`,
+      );
+    const none = int64Tensor([], [0], op);
+    return uniqueResult(input, K.output(shape, input.dtype, op, 'cpu'), [], [], returnInverse, returnCounts, op, none);
+  }
+  if (zeroDims > 0)
+    throw new RangeError(`${op}: shape ${K.fmtShape(shape)} has zero-sized dims other than dim ${d}, so unique cannot be applied along it`);
+  // The slices as the rows of an [n, m] row-major matrix.
+  const rows = K.contiguous(K.toDevice(input.detach(), 'cpu', op).transpose(0, d));
+  const n = shape[d],
+    m = rows.numel() / n;
+  const data = comparable(rows, op);
+  const rowOrder = Array.from({ length: n }, (_, k) => k);
+  if (!consecutive) {
+    rowOrder.sort((a, b) => {
+      for (let j = 0; j < m; j++) {
+        const x = data[a * m + j],
+          y = data[b * m + j];
+        if (x < y) return -1;
+        if (x > y) return 1;
+      }
+      return 0;
+    });
+  }
+  const sameRow = (a: number, b: number): boolean => {
+    for (let j = 0; j < m; j++) if (data[a * m + j] !== data[b * m + j]) return false;
+    return true;
+  };
+  const inverse = new Array<number>(n),
+    kept: number[] = [],
+    counts: number[] = [];
+  for (let k = 0; k < n; k++) {
+    const r = rowOrder[k];
+    if (k === 0 || !sameRow(kept[kept.length - 1], r)) {
+      kept.push(r);
+      counts.push(0);
+    }
+    inverse[r] = kept.length - 1;
+    counts[counts.length - 1]++;
+  }
+  const values = input.detach().indexSelect(d, onDevice(int64Tensor(kept, [kept.length], op), input, op));
+  return uniqueResult(input, values, inverse, counts, returnInverse, returnCounts, op, int64Tensor(inverse, [n], op));
 }
 
 const uniqueOp = op(
   'unique',
   [T.tensor('input'), p.bool('sorted', true), p.bool('returnInverse', false), p.bool('returnCounts', false), p.optInt('dim')],
-  'the sorted unique elements of the flattened input, with the inverse indices and the counts when asked',
+  'the sorted unique elements of the flattened input (or unique slices along dim), with the inverse indices and the counts when asked',
   returns<UniqueResult>(),
 );
 define(uniqueOp, {
   impl: ({ input, returnInverse, returnCounts, dim }): UniqueResult => {
-    refuseDim('unique', dim);
+    if (dim !== null) return uniqueDim(input, dim, false, returnInverse, returnCounts, 'unique');
     const n = input.numel();
     const flat = K.contiguous(K.toDevice(input.detach(), 'cpu', 'unique'))._view([n]);
     const [v, i] = sortCpu(flat, 0, false, 'unique');
-    const { run, starts, counts } = runsOf(v);
+    const { run, starts, counts } = runsOf(v, 'unique');
     const inverse = new Array<number>(n);
     const id = flatData(i);
     for (let k = 0; k < n; k++) inverse[Number(id[k])] = run[k];
@@ -399,8 +483,9 @@ type UniqueOpts = { sorted?: boolean; dim?: number | null };
  * unique(input, sorted=True, returnInverse=False, returnCounts=False, dim=None):
  * the sorted unique elements of the flattened input (always sorted; PyTorch's
  * unsorted order is unspecified), plus the int64 inverse (input's shape) and
- * counts when asked, as a tuple in that order. `dim` is not supported yet.
- * The positional form unique(x, sorted, returnInverse, returnCounts) works
+ * counts when asked, as a tuple in that order. With `dim`: the unique slices
+ * along dim, sorted lexicographically (always, as PyTorch 1.13's unique_dim),
+ * with a 1-d inverse and counts over the slices. The positional form unique(x, sorted, returnInverse, returnCounts) works
  * too; its result is typed by the options form only.
  */
 export function unique(self: Tensor, opts: UniqueOpts & { returnInverse: true; returnCounts: true }): [Tensor, Tensor, Tensor];
@@ -413,15 +498,15 @@ export function unique(self: Tensor, ...args: unknown[]): UniqueResult {
 const uniqueConsecutiveOp = op(
   'uniqueConsecutive',
   [T.tensor('input'), p.bool('returnInverse', false), p.bool('returnCounts', false), p.optInt('dim')],
-  'the flattened input with runs of equal neighbours kept once, with the inverse indices and the counts when asked',
+  'the flattened input (or the slices along dim) with runs of equal neighbours kept once, with the inverse indices and the counts when asked',
   returns<UniqueResult>(),
 );
 define(uniqueConsecutiveOp, {
   impl: ({ input, returnInverse, returnCounts, dim }): UniqueResult => {
-    refuseDim('uniqueConsecutive', dim);
+    if (dim !== null) return uniqueDim(input, dim, true, returnInverse, returnCounts, 'uniqueConsecutive');
     const n = input.numel();
     const flat = K.contiguous(K.toDevice(input.detach(), 'cpu', 'uniqueConsecutive'))._view([n]);
-    const { run, starts, counts } = runsOf(flat);
+    const { run, starts, counts } = runsOf(flat, 'uniqueConsecutive');
     const values = flat.gather(0, int64Tensor(starts, [starts.length], 'uniqueConsecutive'));
     return uniqueResult(input, values, run, counts, returnInverse, returnCounts, 'uniqueConsecutive');
   },
@@ -431,7 +516,8 @@ type UniqueConsecutiveOpts = { dim?: number | null };
 /**
  * uniqueConsecutive(input, returnInverse=False, returnCounts=False, dim=None):
  * the flattened input with each run of equal neighbours kept once, plus the
- * inverse and counts when asked. `dim` is not supported yet.
+ * inverse and counts when asked. With `dim`: runs of equal slices along dim
+ * kept once, with a 1-d inverse and counts over the slices.
  */
 export function uniqueConsecutive(
   self: Tensor,

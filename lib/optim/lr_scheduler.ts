@@ -130,6 +130,11 @@ function loadFields(target: object, sd: unknown, name: string, skip: string[], n
       );
     if (want === 'array') {
       const arr = v as unknown[];
+      const records = (cur as unknown[]).filter((x): x is Record<string, unknown> => x !== null && typeof x === 'object');
+      if (records.length > 0) {
+        updates.push([k, arr.map((x, i) => recordLike(x, records, `${op}: '${k}'[${i}]`))]);
+        continue;
+      }
       arr.forEach((x, i) => {
         if (typeof x !== 'number') throw new TypeError(`${op}: '${k}'[${i}] must be a number, got ${x === null ? 'null' : typeof x}`);
       });
@@ -140,6 +145,33 @@ function loadFields(target: object, sd: unknown, name: string, skip: string[], n
   }
   for (const [k, v] of updates) own[k] = v;
   for (const [k, v] of updates) if (v === null) own[k] = nullAs[k]();
+}
+
+/**
+ * A copy of `x`, an entry of an array of records such as OneCycleLR's
+ * phases: it must have the keys the current entries have, each a number or
+ * one of the strings the current entries hold there (the strings name
+ * param group options, so no other string is taken).
+ */
+function recordLike(x: unknown, current: Record<string, unknown>[], what: string): Record<string, unknown> {
+  if (x === null || typeof x !== 'object' || Array.isArray(x))
+    throw new TypeError(`${what} must be an object like ${JSON.stringify(current[0])}`);
+  const keys = Object.keys(current[0]);
+  const got = Object.keys(x);
+  if (got.length !== keys.length || !keys.every((key) => Object.hasOwn(x, key)))
+    throw new TypeError(`${what} must have the keys ${keys.join(', ')}, got ${got.join(', ')}`);
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const value = (x as Record<string, unknown>)[key];
+    const allowed = current.map((c) => c[key]);
+    const ok = typeof allowed[0] === 'number' ? typeof value === 'number' : allowed.includes(value);
+    if (!ok)
+      throw new TypeError(
+        `${what}.${key} must be ${typeof allowed[0] === 'number' ? 'a number' : `one of ${[...new Set(allowed)].join(', ')}`}, got ${String(value)}`,
+      );
+    out[key] = value;
+  }
+  return out;
 }
 
 /** MultiStepLR's milestone counts: a Map, or an object of epoch keys as JSON writes it. */
@@ -196,6 +228,11 @@ export abstract class LRScheduler {
     }
     this.baseLrs = groups.map((g) => g.initialLr as number);
     this.lastEpoch = lastEpoch;
+    this._initialStep();
+  }
+
+  /** @internal PyTorch's _initial_step: the first step, counted from zero (SequentialLR retakes it for its first scheduler). */
+  _initialStep(): void {
     this.stepCount = 0;
     this.step();
   }
@@ -213,6 +250,27 @@ export abstract class LRScheduler {
       g.lr = values[i];
     });
     this.lastLr = groups.map((g) => g.lr);
+  }
+
+  /**
+   * @internal PyTorch's step(epoch), which SequentialLR takes at a milestone
+   * (with epoch 0): jumps to `epoch` and sets the closed-form lr where the
+   * scheduler has one, getLr's otherwise.
+   */
+  _stepTo(epoch: number): void {
+    this.stepCount++;
+    this.lastEpoch = epoch;
+    const values = this.closedFormLr() ?? this.getLr();
+    const groups = this.optimizer.paramGroups;
+    groups.forEach((g, i) => {
+      g.lr = values[i];
+    });
+    this.lastLr = groups.map((g) => g.lr);
+  }
+
+  /** The lr of each group at lastEpoch from baseLrs alone (PyTorch's _get_closed_form_lr), or null where there is none. */
+  protected closedFormLr(): number[] | null {
+    return null;
   }
 
   /** The lr of each group as of the last step. */
@@ -257,6 +315,10 @@ export class StepLR extends LRScheduler {
     if (this.lastEpoch === 0 || this.lastEpoch % this.stepSize !== 0) return this.groupLrs();
     return this.groupLrs().map((lr) => lr * this.gamma);
   }
+
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map((base) => base * this.gamma ** Math.floor(this.lastEpoch / this.stepSize));
+  }
 }
 
 /** Multiplies the lr by gamma at each milestone epoch (once per occurrence in the list). */
@@ -283,6 +345,12 @@ export class MultiStepLR extends LRScheduler {
     if (count === undefined) return this.groupLrs();
     return this.groupLrs().map((lr) => lr * this.gamma ** count);
   }
+
+  protected override closedFormLr(): number[] {
+    let passed = 0;
+    for (const [m, count] of this.milestones) if (m <= this.lastEpoch) passed += count;
+    return this.baseLrs.map((base) => base * this.gamma ** passed);
+  }
 }
 
 /** Multiplies the lr by gamma every epoch. */
@@ -299,6 +367,10 @@ export class ExponentialLR extends LRScheduler {
   protected getLr(): number[] {
     if (this.lastEpoch === 0) return this.groupLrs();
     return this.groupLrs().map((lr) => lr * this.gamma);
+  }
+
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map((base) => base * this.gamma ** this.lastEpoch);
   }
 }
 
@@ -354,6 +426,10 @@ export class CosineAnnealingLR extends LRScheduler {
     return this.groupLrs().map(
       (lr) => ((1 + Math.cos((Math.PI * e) / T)) / (1 + Math.cos((Math.PI * (e - 1)) / T))) * (lr - etaMin) + etaMin,
     );
+  }
+
+  protected override closedFormLr(): number[] {
+    return this.baseLrs.map((base) => this.etaMin + ((base - this.etaMin) * (1 + Math.cos((Math.PI * this.lastEpoch) / this.TMax))) / 2);
   }
 }
 
@@ -633,5 +709,211 @@ export class ReduceLROnPlateau {
   loadStateDict(sd: Record<string, unknown>): void {
     // JSON writes the initial best (±Infinity) as null.
     loadFields(this, sd, 'ReduceLROnPlateau', ['optimizer'], { best: () => this.modeWorse });
+  }
+}
+
+// ---- LambdaLR, LinearLR, SequentialLR ----------------------------------------------------
+
+/** A function of the epoch giving the factor LambdaLR multiplies a group's initial lr by. */
+export type LrLambda = (epoch: number) => number;
+
+/** LambdaLR(optimizer, lr_lambda, last_epoch=-1). */
+const LAMBDA_LR = [
+  optimizerParam,
+  late(param.custom('lrLambda', 'Callable|Callable[]', as<LrLambda | LrLambda[]>)),
+  lastEpochParam,
+] as const;
+/** LinearLR(optimizer, start_factor=1/3, end_factor=1.0, total_iters=5, last_epoch=-1). */
+const LINEAR_LR = [
+  optimizerParam,
+  late(param.float('startFactor', 1 / 3)),
+  late(param.float('endFactor', 1)),
+  late(param.int('totalIters', 5)),
+  lastEpochParam,
+] as const;
+/** SequentialLR(optimizer, schedulers, milestones, last_epoch=-1). */
+const SEQUENTIAL_LR = [
+  optimizerParam,
+  late(param.custom('schedulers', 'LRScheduler[]', as<LRScheduler[]>)),
+  late(param.custom('milestones', 'int[]', as<number[]>)),
+  lastEpochParam,
+] as const;
+
+/**
+ * Sets each group's lr to its initial lr times lrLambda(epoch): one
+ * function for every group, or an array of one per group. The functions
+ * are not state: stateDict() holds null for each, and loadStateDict keeps
+ * the scheduler's own.
+ */
+export class LambdaLR extends LRScheduler {
+  /** One function per param group. */
+  lrLambdas: LrLambda[];
+
+  constructor(...args: CallArgs<typeof LAMBDA_LR>) {
+    const name = 'LambdaLR';
+    const opts = bindOptions(name, LAMBDA_LR, args);
+    super(name, opts.optimizer);
+    const n = this.optimizer.paramGroups.length;
+    const f = opts.lrLambda as unknown;
+    if (Array.isArray(f)) {
+      if (f.length !== n) throw new RangeError(`${name}: expected ${n} lrLambdas (one per param group), but got ${f.length}`);
+      this.lrLambdas = f.slice();
+    } else {
+      this.lrLambdas = new Array<LrLambda>(n).fill(f as LrLambda);
+    }
+    this.lrLambdas.forEach((fn, i) => {
+      if (typeof fn !== 'function')
+        throw new TypeError(`${name}: lrLambda must be a function or an array of them, got ${String(fn)} for group ${i}`);
+    });
+    this.start(opts.lastEpoch);
+  }
+
+  protected getLr(): number[] {
+    return this.lrLambdas.map((fn, i) => {
+      const factor: unknown = fn(this.lastEpoch);
+      if (typeof factor !== 'number')
+        throw new TypeError(`LambdaLR: lrLambda(${this.lastEpoch}) must return a number, got ${String(factor)}`);
+      return this.baseLrs[i] * factor;
+    });
+  }
+
+  /** The scheduler's own fields, with null for each lrLambda (a function is not state), as PyTorch's. */
+  override stateDict(): Record<string, unknown> {
+    return { ...super.stateDict(), lrLambdas: this.lrLambdas.map(() => null) };
+  }
+
+  /** Restores the fields a stateDict() returned; the scheduler keeps its own lrLambdas. */
+  override loadStateDict(sd: Record<string, unknown>): void {
+    loadFields(this, sd, this.name, ['optimizer', 'name', 'lrLambdas']);
+  }
+}
+
+/**
+ * Scales the initial lr by a factor that moves linearly from startFactor
+ * to endFactor over totalIters steps, then stays at endFactor (a warmup
+ * with startFactor < 1).
+ */
+export class LinearLR extends LRScheduler {
+  /** The factor at epoch 0. */
+  startFactor: number;
+  /** The factor from epoch totalIters on. */
+  endFactor: number;
+  /** The number of steps the factor takes to reach endFactor. */
+  totalIters: number;
+
+  constructor(...args: CallArgs<typeof LINEAR_LR>) {
+    const name = 'LinearLR';
+    const opts = bindOptions(name, LINEAR_LR, args);
+    super(name, opts.optimizer);
+    const start = checkNum(name, 'startFactor', opts.startFactor);
+    // PyTorch 1.13 takes 0 and fails at the first step (a division by 0); 2.x refuses it here.
+    if (!(start > 0 && start <= 1)) throw new RangeError(`${name}: startFactor expected to be greater than 0 and at most 1, got ${start}`);
+    const end = checkNum(name, 'endFactor', opts.endFactor);
+    if (!(end >= 0 && end <= 1)) throw new RangeError(`${name}: endFactor expected to be between 0 and 1, got ${end}`);
+    this.startFactor = start;
+    this.endFactor = end;
+    this.totalIters = checkInt(name, 'totalIters', opts.totalIters, 1);
+    this.start(opts.lastEpoch);
+  }
+
+  protected getLr(): number[] {
+    const e = this.lastEpoch;
+    if (e === 0) return this.groupLrs().map((lr) => lr * this.startFactor);
+    if (e > this.totalIters) return this.groupLrs();
+    const d = this.endFactor - this.startFactor;
+    return this.groupLrs().map((lr) => lr * (1 + d / (this.totalIters * this.startFactor + (e - 1) * d)));
+  }
+
+  protected override closedFormLr(): number[] {
+    const t = Math.min(this.totalIters, this.lastEpoch) / this.totalIters;
+    return this.baseLrs.map((base) => base * (this.startFactor + (this.endFactor - this.startFactor) * t));
+  }
+}
+
+/**
+ * Runs schedulers one after another: schedulers[0] until milestones[0],
+ * then schedulers[1] (restarted at its epoch 0) until milestones[1], and
+ * so on, as PyTorch 1.13's. Every scheduler must drive `optimizer`.
+ * stateDict() holds each scheduler's state under `schedulers`.
+ */
+export class SequentialLR extends LRScheduler {
+  /** The schedulers, in the order they run. */
+  schedulers: LRScheduler[];
+  /** The epochs at which the next scheduler takes over. */
+  milestones: number[];
+
+  constructor(...args: CallArgs<typeof SEQUENTIAL_LR>) {
+    const name = 'SequentialLR';
+    const opts = bindOptions(name, SEQUENTIAL_LR, args);
+    super(name, opts.optimizer);
+    const scheds = opts.schedulers as unknown;
+    if (!Array.isArray(scheds) || scheds.length === 0) {
+      throw new TypeError(`${name}: schedulers must be a non-empty array of schedulers, got ${String(scheds)}`);
+    }
+    scheds.forEach((s: unknown, i) => {
+      if (!(s instanceof LRScheduler)) {
+        throw new TypeError(`${name}: schedulers[${i}] must be an epoch scheduler (StepLR, LinearLR, ...), got ${String(s)}`);
+      }
+      if (s.optimizer !== this.optimizer) {
+        throw new RangeError(
+          `${name}: expects all schedulers to belong to the same optimizer, but got schedulers[${i}] driving another optimizer than the one passed in`,
+        );
+      }
+    });
+    const ms = opts.milestones as unknown;
+    if (!Array.isArray(ms)) throw new TypeError(`${name}: milestones must be an array of integers, got ${String(ms)}`);
+    ms.forEach((m, i) => {
+      checkInt(name, 'milestones', m, 0);
+      if (i > 0 && m < ms[i - 1]) throw new RangeError(`${name}: milestones must be non-decreasing, got ${ms.join(', ')}`);
+    });
+    if (ms.length !== scheds.length - 1) {
+      throw new RangeError(
+        `${name}: expects one milestone fewer than schedulers, but got ${scheds.length} schedulers and ${ms.length} milestones`,
+      );
+    }
+    const lastEpoch = checkInt(name, 'lastEpoch', opts.lastEpoch, -1);
+    this.schedulers = scheds.slice() as LRScheduler[];
+    this.milestones = (ms as number[]).slice();
+    this.lastEpoch = lastEpoch + 1;
+    const groups = this.optimizer.paramGroups;
+    // Back to the initial lr, and each scheduler's construction step undone; then only the first one's retaken.
+    for (const g of groups) g.lr = g.initialLr as number;
+    for (const s of this.schedulers) s.lastEpoch -= 1;
+    this.schedulers[0]._initialStep();
+    this.baseLrs = groups.map((g) => g.initialLr as number);
+    this.lastLr = this.schedulers[0].getLastLr();
+  }
+
+  protected getLr(): number[] {
+    return this.groupLrs();
+  }
+
+  /** Steps the scheduler whose turn it is; at a milestone, the next one restarts at its epoch 0. */
+  override step(): void {
+    this.lastEpoch++;
+    let idx = 0;
+    while (idx < this.milestones.length && this.milestones[idx] <= this.lastEpoch) idx++;
+    const s = this.schedulers[idx];
+    if (idx > 0 && this.milestones[idx - 1] === this.lastEpoch) s._stepTo(0);
+    else s.step();
+    this.lastLr = s.getLastLr();
+  }
+
+  /** Its own fields, and each scheduler's state dict under `schedulers`. */
+  override stateDict(): Record<string, unknown> {
+    const { schedulers: _, ...own } = super.stateDict();
+    void _;
+    return { ...own, schedulers: this.schedulers.map((s) => s.stateDict()) };
+  }
+
+  /** Restores what stateDict() returned, each scheduler from its entry in `schedulers`. */
+  override loadStateDict(sd: Record<string, unknown>): void {
+    const op = `${this.name}.loadStateDict`;
+    const subs = sd?.schedulers as unknown;
+    if (!Array.isArray(subs) || subs.length !== this.schedulers.length) {
+      throw new TypeError(`${op}: 'schedulers' must be an array of ${this.schedulers.length} scheduler state dicts`);
+    }
+    loadFields(this, sd, this.name, ['optimizer', 'name', 'schedulers']);
+    this.schedulers.forEach((s, i) => s.loadStateDict(subs[i] as Record<string, unknown>));
   }
 }

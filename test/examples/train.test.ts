@@ -1,10 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as torch from '../../lib/index.js';
 import { HELP, parseOptions, UsageError } from '../../examples/train_mnist.js';
+import { readEventFile } from '../../lib/utils/tensorboard/reader.js';
+
+/** The scalars (tag -> [step, value][]) of every event file under a TensorBoard run directory. */
+function scalars(dir: string): Map<string, [number, number][]> {
+  const out = new Map<string, [number, number][]>();
+  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    if (!entry.split('/').pop()!.startsWith('events.out.tfevents.')) continue;
+    // addScalars puts each curve in a sub-directory named main_tag_curve, as PyTorch does.
+    const sub = entry.includes('/') ? entry.slice(0, entry.lastIndexOf('/')) : '';
+    for (const ev of readEventFile(join(dir, entry)))
+      for (const v of ev.summary?.value ?? [])
+        if (v.simpleValue !== undefined) {
+          const key = sub ? `${sub}:${v.tag}` : v.tag;
+          out.set(key, [...(out.get(key) ?? []), [Number(ev.step ?? 0), v.simpleValue]]);
+        }
+  }
+  return out;
+}
 
 // The README's main job, run for one epoch of the seed's CNN on the real
 // MNIST files through the same script (compiled by `npm install`'s tsc).
@@ -28,7 +46,12 @@ describe('examples/train_mnist (the main job)', () => {
     expect(sd['1.weight'].shape).toEqual([16, 1, 3, 3]);
     const png = readFileSync(join(out, 'loss.png'));
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
-    expect(statSync(join(out, 'metrics.json')).size).toBeGreaterThan(0);
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { history: { step: number; validLoss: number }[] };
+    // TensorBoard's events hold the same epoch numbers as metrics.json.
+    const tb = scalars(join(out, 'tensorboard'));
+    const [h] = metrics.history;
+    expect(tb.get('loss_valid:loss')).toEqual([[h.step, Math.fround(h.validLoss)]]);
+    expect(tb.get('loss/train_running')?.length).toBe(Math.floor(h.step / 50));
   });
 });
 

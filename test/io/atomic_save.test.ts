@@ -67,6 +67,18 @@ describe('atomic torch.save', () => {
     expect(leftovers(dir)).toEqual([]);
   });
 
+  it('keeps the previous checkpoint, structure and tensors, when a write fails midway', () => {
+    const path = join(dir, 'checkpoint.safetensors');
+    save({ epoch: 1, model: { w: torch.ones([4, 4]) }, loss: 0.5 }, path);
+    const before = readFileSync(path);
+    faults.failWriteAfter = 300; // past the header, inside the data
+    expect(() => save({ epoch: 2, model: { w: torch.zeros([64, 64]) }, loss: 0.25 }, path)).toThrow(/ENOSPC/);
+    expect(readFileSync(path).equals(before)).toBe(true);
+    const ck = load<{ epoch: number; model: { w: torch.Tensor }; loss: number }>(path);
+    expect([ck.epoch, ck.loss, ck.model.w.sum().item()]).toEqual([1, 0.5, 16]);
+    expect(leftovers(dir)).toEqual([]);
+  });
+
   it('keeps the previous file when fsync fails', () => {
     const path = join(dir, 'fsync.safetensors');
     save({ a: torch.tensor([1, 2, 3]) }, path);

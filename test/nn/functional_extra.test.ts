@@ -51,12 +51,29 @@ describe('graph nodes are named as in PyTorch', () => {
     ['embedding', () => F.embedding(torch.tensor([0, 3, 1]), logits), 'EmbeddingBackward0'],
     ['dropout', () => F.dropout(logits, 0.5, true), 'MulBackward0'],
     ['gelu', () => F.gelu(logits), 'GeluBackward0'],
+    // linear as 1.13 runs it: addmm for 2-D input with a bias, addmm over the rows of contiguous 3-D input
+    // (then a view), a matmul and an add for the rest.
+    ['linear 2-D', () => F.linear(logits, torch.randn([3, 5]), torch.randn([3])), 'AddmmBackward0'],
+    ['linear 2-D without bias', () => F.linear(logits, torch.randn([3, 5])), 'MmBackward0'],
+    ['linear 3-D', () => F.linear(logits.view([2, 2, 5]), torch.randn([3, 5]), torch.randn([3])), 'ViewBackward0'],
+    ['linear 1-D', () => F.linear(logits.select(0, 1), torch.randn([3, 5]), torch.randn([3])), 'AddBackward0'],
+    ['linear 4-D', () => F.linear(logits.view([1, 2, 2, 5]), torch.randn([3, 5]), torch.randn([3])), 'AddBackward0'],
   ];
   for (const [name, run, node] of cases) {
     it(`${name} -> ${node}`, () => {
       expect(run().gradFn?.name).toBe(node);
     });
   }
+  it("linear's AddmmBackward0 has PyTorch's edges: bias, input, weight.t() (TBackward0)", () => {
+    const w = leaf(torch.randn([3, 5])),
+      b = leaf(torch.randn([3]));
+    const next = (y: Tensor) => y.gradFn!.next.map((n) => n?.name ?? null);
+    expect(next(F.linear(torch.randn([4, 5]), w, b))).toEqual(['AccumulateGrad', null, 'TBackward0']);
+    expect(next(F.linear(logits, w, b))).toEqual(['AccumulateGrad', 'AccumulateGrad', 'TBackward0']);
+    const y3 = F.linear(logits.view([2, 2, 5]), w, b);
+    expect(next(y3)).toEqual(['AddmmBackward0']);
+    expect(y3.shape).toEqual([2, 2, 3]);
+  });
 });
 
 describe('errors name the op and the offending values', () => {

@@ -218,6 +218,13 @@ describe('scatter, scatterReduce, indexFill, indexAdd, indexCopy', () => {
     expect(list(s.scatter(0, torch.tensor(0), torch.tensor(7.5)))).toBe(7.5);
     expect(list(s.indexFill(0, torch.tensor(0), 1))).toBe(1);
     expect(list(s.maskedSelect(torch.tensor(true)))).toEqual([2.5]);
+    // A 0-d index into a 1-d input is one index (1.13's one-hot idiom; ops_shape.json has the rest).
+    const oneHot = torch.zeros(4).scatter_({ dim: 0, index: torch.tensor(2), value: 1 });
+    expect(list(oneHot)).toEqual([0, 0, 1, 0]);
+    expect(list(f64([5, 6, 7]).scatterAdd_(0, torch.tensor(1), f64(0.5)))).toEqual([5, 6.5, 7]);
+    expect(() => torch.zeros(2, 3).scatter_(0, torch.tensor(0), 1)).toThrow(
+      /scatter: index \[\] and input \[2, 3\] must have the same number of dimensions/,
+    );
   });
 });
 

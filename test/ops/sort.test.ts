@@ -19,8 +19,8 @@ const medianLike =
 const ops: OpTable = {
   median: medianLike('median'),
   nanmedian: medianLike('nanmedian'),
-  unique: ([a], kw) => a.unique(pick(kw, 'returnInverse', 'returnCounts', 'sorted') ?? {}),
-  uniqueConsecutive: ([a], kw) => torch.uniqueConsecutive(a, pick(kw, 'returnInverse', 'returnCounts') ?? {}),
+  unique: ([a], kw) => a.unique(pick(kw, 'returnInverse', 'returnCounts', 'sorted', 'dim') ?? {}),
+  uniqueConsecutive: ([a], kw) => torch.uniqueConsecutive(a, pick(kw, 'returnInverse', 'returnCounts', 'dim') ?? {}),
 };
 
 // The fixture's kwargs are PyTorch's names; the lambdas above pick camelCase keys.
@@ -78,6 +78,78 @@ describe('named tuples', () => {
     expect(counts.tolist()).toEqual([1, 2]);
     expect((torch.unique as (...a: unknown[]) => Tensor[])(x, true, true, true).length).toBe(3);
   });
+
+  it('unique along a dim takes dim positionally too, and keeps the device and no grad', () => {
+    const x = torch.tensor(
+      [
+        [2, 1],
+        [0, 5],
+        [2, 1],
+      ],
+      { dtype: 'float32', requiresGrad: true },
+    );
+    const [u, inv, counts] = (torch.unique as (...a: unknown[]) => Tensor[])(x, true, true, true, 0);
+    expect(u.tolist()).toEqual([
+      [0, 5],
+      [2, 1],
+    ]);
+    expect(inv.tolist()).toEqual([1, 0, 1]);
+    expect(counts.tolist()).toEqual([1, 2]);
+    expect(u.requiresGrad).toBe(false);
+    const [v, runInv] = (torch.uniqueConsecutive as (...a: unknown[]) => Tensor[])(x, true, false, -1);
+    expect(v.tolist()).toEqual(x.tolist());
+    expect(runInv.tolist()).toEqual([0, 1]);
+    // dim=null is the flattened form, as PyTorch's dim=None.
+    expect(x.unique({ dim: null }).tolist()).toEqual([0, 1, 2, 5]);
+  });
+
+  // What PyTorch 1.13 gives for the same rows in each dtype (its CPU unique_dim refuses float16).
+  it.each([...torch.DTYPES])('unique along a dim in %s', (dtype) => {
+    const x = torch
+      .tensor([
+        [1, 0],
+        [0, 1],
+        [1, 0],
+        [0, 0],
+      ])
+      .to(dtype);
+    const [u, inv, counts] = x.unique({ dim: 0, returnInverse: true, returnCounts: true });
+    expect(u.dtype).toBe(dtype);
+    expect(u.to('float64').tolist()).toEqual([
+      [0, 0],
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(inv.tolist()).toEqual([2, 1, 2, 0]);
+    expect(counts.tolist()).toEqual([1, 1, 2]);
+    if (!torch.isFloating(dtype)) return;
+    // -0 equals 0 (PyTorch compares with ==), and the run keeps its first row.
+    const z = torch
+      .tensor([
+        [-0, 1.5],
+        [0, 1.5],
+        [-2, 3],
+      ])
+      .to(dtype);
+    const [zu, zinv, zcounts] = z.unique({ dim: 0, returnInverse: true, returnCounts: true });
+    expect(zu.to('float64').tolist()).toEqual([
+      [-2, 3],
+      [-0, 1.5],
+    ]);
+    expect([zinv.tolist(), zcounts.tolist()]).toEqual([
+      [1, 1, 0],
+      [1, 2],
+    ]);
+    const [cu, cinv, ccounts] = torch.uniqueConsecutive(z, { dim: 0, returnInverse: true, returnCounts: true });
+    expect(cu.to('float64').tolist()).toEqual([
+      [-0, 1.5],
+      [-2, 3],
+    ]);
+    expect([cinv.tolist(), ccounts.tolist()]).toEqual([
+      [0, 0, 1],
+      [2, 1],
+    ]);
+  });
 });
 
 describe('gradients', () => {
@@ -132,7 +204,13 @@ describe('errors name the op and the values', () => {
     expect(() => x.kthvalue(0)).toThrow(/kthvalue: selected number k \(0\)/);
     expect(() => x.sort(2)).toThrow(/sort/);
     expect(() => x.sort({ stabel: true } as never)).toThrow(/stabel.*stable/);
-    expect(() => x.unique({ dim: 0 })).toThrow(/unique: dim=0 is not supported yet/);
+    expect(() => x.unique({ dim: 2 })).toThrow(/unique: dimension out of range/);
+    expect(() => torch.tensor(3).unique({ dim: 0 })).toThrow(/unique: dimension specified as 0 but tensor has no dimensions/);
+    expect(() => torch.zeros([0, 3]).unique({ dim: 1 })).toThrow(/unique: shape \[0, 3\] has zero-sized dims other than dim 1/);
+    expect(() => torch.zeros([0, 0]).uniqueConsecutive({ dim: 0 })).toThrow(
+      /uniqueConsecutive: shape \[0, 0\] has more than one zero-sized dim/,
+    );
+    expect(() => x.unique({ dim: 0.5 })).toThrow(/unique/);
     expect(() => x.logcumsumexp(0)).toThrow(/logcumsumexp: expected a floating point tensor, got int64/);
     expect(() => x.median({ keepdim: true } as never)).toThrow(/median: keepdim needs a dim/);
     expect(() => torch.zeros([2, 0]).median(1)).toThrow(/median: cannot compute the median over the zero-size dim 1/);

@@ -857,7 +857,7 @@ const sizeItem = fc.oneof(
 );
 const optsArb = fc.oneof(
   { arbitrary: fc.constant(undefined), weight: 4 },
-  { arbitrary: fc.record({ dtype: fc.constantFrom<unknown>(...R.DTYPES, 'float16', undefined, 3) }, { requiredKeys: [] }), weight: 4 },
+  { arbitrary: fc.record({ dtype: fc.constantFrom<unknown>(...R.DTYPES, 'complex64', undefined, 3) }, { requiredKeys: [] }), weight: 4 },
   { arbitrary: fc.record({ device: fc.constantFrom<unknown>('cpu', 'cuda', 'cuda:0', 'cuda:1', 'cuda:x', 'mps', 0) }), weight: 2 },
   { arbitrary: fc.record({ requiresGrad: fc.constantFrom<unknown>(true, false, 'yes') }), weight: 1 },
   { arbitrary: fc.constantFrom<unknown>(null, 'float32', 42), weight: 1 },
