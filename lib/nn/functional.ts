@@ -32,6 +32,10 @@ import { tensor as fromValues } from '../ops/creation.js';
 import { define, op, returns } from '../ops/op.js';
 import { as, param, type CallArgs, type OptionsOf } from '../util/args.js';
 
+// Attention and embedding bags are declared in their own files, which import only the op layer.
+export { scaledDotProductAttention, multiHeadAttentionForward, type MultiHeadAttentionArgs } from './functional_attention.js';
+export { embeddingBag, type EmbeddingBagMode } from './functional_embedding_bag.js';
+
 export type Reduction = NN.Reduction;
 /** An integer size, or one per spatial dim as [h, w]. */
 export type Size2 = number | [number, number] | readonly number[];

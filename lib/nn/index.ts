@@ -45,6 +45,20 @@ export {
 export { Dropout } from './layers/dropout.js';
 export { BatchNorm1d, BatchNorm2d, LayerNorm } from './layers/normalization.js';
 export { Embedding } from './layers/embedding.js';
+export { RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell } from './layers/rnn.js';
+export { EmbeddingBag, type EmbeddingBagOptions } from './layers/embedding_bag.js';
+export { MultiheadAttention, type MultiheadAttentionOptions } from './layers/attention.js';
+export {
+  TransformerEncoderLayer,
+  TransformerEncoder,
+  TransformerDecoderLayer,
+  TransformerDecoder,
+  Transformer,
+  type TransformerActivation,
+  type TransformerEncoderLayerOptions,
+  type TransformerDecoderLayerOptions,
+  type TransformerOptions,
+} from './layers/transformer.js';
 export { Flatten, Unflatten } from './layers/flatten.js';
 export { Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict, Identity, Lambda } from './layers/container.js';
 export * as utils from './utils.js';

@@ -6,6 +6,9 @@ import { zeros } from '../ops/creation.js';
 import { cat, stack } from '../ops/join.js';
 import { bindOptions, fmtValue, late, as, param } from '../util/args.js';
 
+/** nn.utils.rnn: padSequence, packPaddedSequence, padPackedSequence, PackedSequence, ... (PyTorch's torch.nn.utils.rnn). */
+export * as rnn from './rnn_utils.js';
+
 const TENSORS = late(param.custom('parameters', 'Tensor | Iterable[Tensor]', as<Tensor | Iterable<Tensor>>));
 const CLIP_GRAD_NORM = [
   TENSORS,

@@ -264,6 +264,52 @@ const forms: [string, () => unknown, () => unknown][] = [
     () => F.multilabelMarginLoss(logits, multiTarget, { reduction: 'none' }),
     () => F.multilabelMarginLoss({ input: logits, target: multiTarget, reduction: 'none' }),
   ],
+  [
+    'scaledDotProductAttention',
+    () => seeded(() => F.scaledDotProductAttention(logits, labels, probs, null, 0.5, true, 0.4)),
+    () =>
+      seeded(() => F.scaledDotProductAttention({ query: logits, key: labels, value: probs, dropoutP: 0.5, isCausal: true, scale: 0.4 })),
+  ],
+  [
+    'multiHeadAttentionForward',
+    () =>
+      F.multiHeadAttentionForward(
+        x4.index(0, 0),
+        x4.index(0, 0),
+        x4.index(0, 0),
+        6,
+        2,
+        torch.ones([18, 6]),
+        null,
+        null,
+        null,
+        true,
+        0,
+        torch.ones([6, 6]),
+        null,
+      )[0],
+    () =>
+      F.multiHeadAttentionForward({
+        query: x4.index(0, 0),
+        key: x4.index(0, 0),
+        value: x4.index(0, 0),
+        embedDimToCheck: 6,
+        numHeads: 2,
+        inProjWeight: torch.ones([18, 6]),
+        inProjBias: null,
+        biasK: null,
+        biasV: null,
+        addZeroAttn: true,
+        dropoutP: 0,
+        outProjWeight: torch.ones([6, 6]),
+        outProjBias: null,
+      })[0],
+  ],
+  [
+    'embeddingBag',
+    () => F.embeddingBag(idx.flatten(), table, torch.tensor([0, 2]), { mode: 'max' }),
+    () => F.embeddingBag({ input: idx.flatten(), weight: table, offsets: torch.tensor([0, 2]), mode: 'max' }),
+  ],
 ];
 
 const fnames = (): string[] =>
@@ -386,6 +432,22 @@ const unknown: [string, () => unknown, string, string | null][] = [
   ['softMarginLoss', () => F.softMarginLoss(logits, signs, { reductio: 'sum' } as never), 'reductio', 'reduction'],
   ['multiMarginLoss', () => F.multiMarginLoss(logits, target, { P: 2 } as never), 'P', 'p'],
   ['multilabelMarginLoss', () => F.multilabelMarginLoss(logits, multiTarget, { margin: 1 } as never), 'margin', null],
+  [
+    'scaledDotProductAttention',
+    () => F.scaledDotProductAttention(logits, labels, probs, { is_causal: true } as never),
+    'is_causal',
+    'isCausal',
+  ],
+  [
+    'multiHeadAttentionForward',
+    () =>
+      F.multiHeadAttentionForward(logits, logits, logits, 4, 2, null, null, null, null, false, 0, table, null, {
+        need_weights: false,
+      } as never),
+    'need_weights',
+    'needWeights',
+  ],
+  ['embeddingBag', () => F.embeddingBag(target, table, { maxNorm: 1 } as never), 'maxNorm', null],
 ];
 
 describe('unknown option keys are TypeErrors naming the function, the key and the nearest name', () => {

@@ -202,6 +202,16 @@ const schedulerCases: {
     forms: [[[1, 3, 3], 0.5], [{ milestones: [1, 3, 3], gamma: 0.5 }], [[1, 3, 3], { gamma: 0.5, lastEpoch: -1 }]],
   },
   {
+    cls: 'LambdaLR',
+    bad: [{ lr_lambda: (e: number) => 0.5 ** e }, 'lr_lambda', 'lrLambda'],
+    forms: [[(e: number) => 0.5 ** e], [{ lrLambda: (e: number) => 0.5 ** e }], [(e: number) => 0.5 ** e, -1]],
+  },
+  {
+    cls: 'LinearLR',
+    bad: [{ start_factor: 0.5 }, 'start_factor', 'startFactor'],
+    forms: [[0.25, 1, 4], [{ startFactor: 0.25, endFactor: 1, totalIters: 4 }], [0.25, { endFactor: 1, totalIters: 4 }]],
+  },
+  {
     cls: 'ExponentialLR',
     bad: [{ gama: 0.9 }, 'gama', 'gamma'],
     forms: [[0.9], [{ gamma: 0.9 }], [0.9, -1]],
@@ -279,7 +289,34 @@ function schedule(cls: string, args: unknown[], metrics?: number[]): { lrs: numb
 
 describe('schedulers', () => {
   it('every scheduler class optim.lrScheduler exports is covered', () => {
-    expect(schedulerCases.map((c) => c.cls).sort()).toEqual(exportedClasses(lrScheduler, ['LRScheduler']));
+    // SequentialLR takes schedulers built on its own optimizer, so it has its own test below.
+    expect(schedulerCases.map((c) => c.cls).sort()).toEqual(exportedClasses(lrScheduler, ['LRScheduler', 'SequentialLR']));
+  });
+
+  it('SequentialLR: positional and options forms agree; unknown keys are refused with a hint', () => {
+    const run = (form: (opt: optim.Optimizer, a: unknown, b: unknown) => unknown[]): number[][] => {
+      const opt = sgd();
+      const parts = [new lrScheduler.LinearLR(opt, { startFactor: 0.5, totalIters: 2 }), new lrScheduler.ExponentialLR(opt, 0.9)];
+      const s = mk<Sched>(lrScheduler.SequentialLR, opt, ...form(opt, parts, [2]));
+      const lrs = [s.getLastLr()];
+      for (let i = 0; i < 5; i++) {
+        opt.step();
+        s.step();
+        lrs.push(s.getLastLr());
+      }
+      return lrs;
+    };
+    const positional = run((_o, a, b) => [a, b]);
+    expect(run((_o, a, b) => [{ schedulers: a, milestones: b }])).toEqual(positional);
+    expect(run((_o, a, b) => [a, { milestones: b }])).toEqual(positional);
+    const opt = sgd();
+    const parts = [new lrScheduler.ExponentialLR(opt, 0.9), new lrScheduler.ExponentialLR(opt, 0.5)];
+    expectUnknown(
+      () => mk(lrScheduler.SequentialLR, opt, { schedulers: parts, milestone: [2] }),
+      'SequentialLR',
+      'milestone',
+      'milestones',
+    );
   });
 
   for (const c of schedulerCases) {
