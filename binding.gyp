@@ -1,8 +1,8 @@
 {
   "variables": {
-    "kindling_blas%": "<!(node scripts/detect-blas.cjs)",
+    "kindling_blas%": "<!(node scripts/detect-blas.cjs --arch=<(target_arch))",
     "kindling_static_blas%": "<!(node -p \"process.env.KINDLING_STATIC_BLAS === '1' ? 1 : 0\")",
-    "kindling_blas_archive%": "<!(node scripts/detect-blas.cjs --archive)"
+    "kindling_blas_archive%": "<!(node scripts/detect-blas.cjs --archive --arch=<(target_arch))"
   },
   "targets": [
     {
@@ -41,6 +41,13 @@
           "defines": ["KD_WITH_OPENBLAS"],
           "libraries": ["<(kindling_blas_archive)", "-lpthread"],
           "ldflags": ["-static-libstdc++", "-Wl,--exclude-libs,ALL", "-Wl,--gc-sections"]
+        }],
+        # AArch64 has fused multiply-add in its baseline, so GCC would fuse
+        # a*b+c wherever it could; x86-64's baseline has none. Unfused, arm64
+        # rounds as x64 does (Note [Wide SIMD loops], native/cpu/vec_math.h).
+        ["target_arch=='arm64'", {
+          "cflags_cc": ["-ffp-contract=off"],
+          "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"] }
         }],
         ["OS=='mac'", {
           "defines": ["KD_WITH_ACCELERATE"],

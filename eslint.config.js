@@ -9,7 +9,7 @@ import prettier from 'eslint-config-prettier';
 
 export default defineConfig(
   {
-    ignores: ['dist/', 'build*/', 'prebuilds/', 'node_modules/', 'test/fixtures/', 'bench/results/', '.tools/', 'runs/'],
+    ignores: ['dist/', 'build*/', 'prebuilds/', 'node_modules/', 'test/fixtures/', 'bench/results/', '.tools/', 'runs/', 'docs/site/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -8,16 +8,29 @@
 // (scripts/prebuild.cjs), so that they need no OpenBLAS on the user's machine.
 // KINDLING_STATIC_BLAS=1 makes a missing archive an error rather than a
 // silently slower or unloadable build.
+//
+// --arch=ARCH (binding.gyp passes node-gyp's target_arch) picks the Debian
+// multiarch folders: a cross build for arm64 on an x64 machine links the
+// arm64 OpenBLAS (libopenblas-pthread-dev:arm64), not the machine's own.
+// Without it, the running node's arch.
 const fs = require('fs');
 
-const headers = ['/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/cblas.h', '/usr/include/openblas/cblas.h'];
-const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib', '/usr/lib64'];
+const archArg = process.argv.find((a) => a.startsWith('--arch='));
+const arch = archArg ? archArg.slice('--arch='.length) : process.arch;
+const MULTIARCH = { x64: 'x86_64-linux-gnu', arm64: 'aarch64-linux-gnu' };
+const triplet = MULTIARCH[arch] ?? MULTIARCH.x64;
+// The folders without a triplet hold the machine's own libraries, so a
+// cross build looks only in the target's multiarch folders.
+const cross = arch !== process.arch;
+
+const headers = [`/usr/include/${triplet}/cblas.h`, ...(cross ? [] : ['/usr/include/cblas.h', '/usr/include/openblas/cblas.h'])];
+const libDirs = [`/usr/lib/${triplet}`, ...(cross ? [] : ['/usr/lib', '/usr/lib64'])];
 const shared = libDirs.map((d) => `${d}/libopenblas.so`);
 // Debian's libopenblas-dev alternatives point libopenblas.a at one of these.
 const archives = [
   ...libDirs.map((d) => `${d}/libopenblas.a`),
-  '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a',
-  '/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.a',
+  `/usr/lib/${triplet}/openblas-pthread/libopenblas.a`,
+  `/usr/lib/${triplet}/openblas-openmp/libopenblas.a`,
 ];
 const staticWanted = process.env.KINDLING_STATIC_BLAS === '1';
 const forcedNone = process.env.KINDLING_BLAS === 'none';
@@ -28,7 +41,7 @@ if (process.argv.includes('--archive')) {
   if (staticWanted && !(archive && hasHeader)) {
     console.error(
       "kindling: KINDLING_STATIC_BLAS=1 needs OpenBLAS's static library and cblas.h " +
-        '(Debian/Ubuntu: apt-get install libopenblas-pthread-dev); looked for ' +
+        `(Debian/Ubuntu: apt-get install libopenblas-pthread-dev${cross ? ':' + arch : ''}); looked for ` +
         archives.join(', '),
     );
     process.exit(1);

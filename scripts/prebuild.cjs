@@ -15,7 +15,16 @@
 // (the dev build, tests) uses that folder, so the build runs in a copy of
 // the sources in a temporary folder and only the result is copied back.
 //
-// Usage: node scripts/prebuild.cjs [--keep] (--keep leaves the temp folder).
+// Cross builds: --arch=arm64 on an x64 Linux machine builds
+// prebuilds/linux-arm64/ with Debian's cross compiler (crossbuild-essential-arm64)
+// against the arm64 OpenBLAS (libopenblas-pthread-dev:arm64, installed with
+// `dpkg --add-architecture arm64`). ldd cannot read a foreign binary, so its
+// dependencies are checked with readelf; it is loaded only when
+// KINDLING_CROSS_NODE names a command that runs a node of that arch (for
+// example `qemu-aarch64-static /tmp/node-arm64/bin/node`, as
+// scripts/test-arm64.sh does).
+//
+// Usage: node scripts/prebuild.cjs [--arch=arm64] [--keep] (--keep leaves the temp folder).
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -24,6 +33,13 @@ const { spawnSync } = require('child_process');
 
 const root = path.resolve(__dirname, '..');
 const keep = process.argv.includes('--keep');
+const archArg = process.argv.find((a) => a.startsWith('--arch='));
+const arch = archArg ? archArg.slice('--arch='.length) : process.arch;
+const cross = arch !== process.arch;
+// Debian's cross toolchains by target; KINDLING_CROSS_PREFIX overrides.
+const CROSS_PREFIX = { arm64: 'aarch64-linux-gnu-', x64: 'x86_64-linux-gnu-' };
+// e_machine in the ELF header, to check what the compiler made.
+const ELF_MACHINE = { x64: 62, arm64: 183 };
 
 // What a source build needs; the same list package.json's "files" ships.
 const SOURCES = ['binding.gyp', 'package.json', 'native/binding', 'native/common', 'native/cpu', 'native/cuda', 'scripts/detect-blas.cjs'];
@@ -52,6 +68,27 @@ function copy(src, dst) {
 
 const env = { ...process.env };
 if (process.platform === 'linux') env.KINDLING_STATIC_BLAS = '1';
+const prebuildifyArgs = ['--napi', '--strip', '--tag-libc'];
+let crossPrefix = '';
+if (cross) {
+  crossPrefix = env.KINDLING_CROSS_PREFIX ?? CROSS_PREFIX[arch] ?? '';
+  if (process.platform !== 'linux' || !crossPrefix) {
+    console.error(`prebuild: cross builds for ${arch} are set up for Linux hosts only (arm64 and x64 targets)`);
+    process.exit(1);
+  }
+  const cxx = spawnSync(`${crossPrefix}g++`, ['--version'], { encoding: 'utf8' });
+  if (cxx.status !== 0) {
+    console.error(
+      `prebuild: ${crossPrefix}g++ not found; a cross build for ${arch} needs it ` +
+        `(Debian/Ubuntu: apt-get install crossbuild-essential-${arch})`,
+    );
+    process.exit(1);
+  }
+  // node-gyp's Makefile takes the target toolchain from these; --arch makes
+  // it configure for the target (binding.gyp's target_arch).
+  Object.assign(env, { CC: `${crossPrefix}gcc`, CXX: `${crossPrefix}g++`, LINK: `${crossPrefix}g++`, AR: `${crossPrefix}ar` });
+  prebuildifyArgs.push(`--arch=${arch}`, `--strip-bin=${crossPrefix}strip`);
+}
 // Use the headers next to the running node when they are there (distribution
 // packages and the official tarballs ship them) instead of downloading them.
 const localHeaders = path.join(path.dirname(path.dirname(process.execPath)), 'include', 'node');
@@ -70,15 +107,16 @@ try {
 
   const prebuildify = path.join(root, 'node_modules', 'prebuildify', 'bin.js');
   if (!fs.existsSync(prebuildify)) die('prebuildify is not installed; run npm install first');
-  run(process.execPath, [prebuildify, '--napi', '--strip', '--tag-libc', '--cwd', work, '--out', work], { env });
+  run(process.execPath, [prebuildify, ...prebuildifyArgs, '--cwd', work, '--out', work], { env });
 
-  const tuple = `${process.platform}-${process.arch}`;
+  const tuple = `${process.platform}-${arch}`;
   const built = path.join(work, 'prebuilds', tuple);
   const files = fs.existsSync(built) ? fs.readdirSync(built).filter((f) => f.endsWith('.node')) : [];
   if (files.length !== 1) die(`expected one .node in ${built}, found ${files.length}`);
   const binary = path.join(built, files[0]);
 
-  verify(binary);
+  if (cross) verifyCross(binary);
+  else verify(binary);
 
   const dest = path.join(root, 'prebuilds', tuple);
   fs.mkdirSync(dest, { recursive: true });
@@ -137,4 +175,33 @@ function verify(binary) {
     die(`expected the Linux prebuild to use OpenBLAS, it reports blas=${config.blas}`);
   }
   if (avx2 && !config.usingBlas) die('OPENBLAS_CORETYPE=Haswell did not reach the linked-in OpenBLAS');
+  if (arch === 'arm64' && config.simd !== 'neon') die(`expected the arm64 build's GEMM to use NEON, it reports simd=${config.simd}`);
+}
+
+// A binary for another arch: its ELF header and dynamic section are read
+// instead of running ldd, and it is loaded only by a node of its own arch.
+function verifyCross(binary) {
+  const header = fs.readFileSync(binary).subarray(0, 20);
+  const machine = header.readUInt16LE(18);
+  if (header.toString('latin1', 1, 4) !== 'ELF' || machine !== ELF_MACHINE[arch]) {
+    die(`${binary} is not an ELF binary for ${arch} (e_machine ${machine})`);
+  }
+  const readelf = spawnSync(`${crossPrefix}readelf`, ['-d', binary], { encoding: 'utf8' });
+  if (readelf.status !== 0) die(`${crossPrefix}readelf -d ${binary} failed: ${readelf.stderr}`);
+  const deps = [...readelf.stdout.matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+  console.log(`prebuild: ${path.basename(binary)} needs ${deps.join(', ')}`);
+  const extra = deps.filter((d) => !ALLOWED_LIBS.test(d));
+  if (extra.length) die(`the binary depends on ${extra.join(', ')}; a prebuilt binary may only need libc, libm, libgcc_s (and libstdc++)`);
+  const runner = (env.KINDLING_CROSS_NODE ?? '').trim().split(/\s+/).filter(Boolean);
+  if (runner.length === 0) {
+    console.log(`prebuild: not loaded (set KINDLING_CROSS_NODE to a command that runs an ${arch} node to check that)`);
+    return;
+  }
+  const probe = ['const c = require(process.argv[1]).config();', 'console.log(JSON.stringify(c));'].join('\n');
+  const r = spawnSync(runner[0], [...runner.slice(1), '-e', probe, binary], { encoding: 'utf8', env });
+  if (r.status !== 0) die(`the built binary does not load under ${runner.join(' ')}:\n${r.stderr}`);
+  const config = JSON.parse(r.stdout.trim().split('\n').pop());
+  console.log(`prebuild: loads under ${runner.join(' ')}; config() = ${JSON.stringify(config)}`);
+  if (config.blas !== 'openblas') die(`expected the Linux prebuild to use OpenBLAS, it reports blas=${config.blas}`);
+  if (arch === 'arm64' && config.simd !== 'neon') die(`expected the arm64 build's GEMM to use NEON, it reports simd=${config.simd}`);
 }

@@ -12,7 +12,8 @@
 //    sequentially from cache. The micro-kernel is chosen at run time
 //    (AVX-512, AVX2+FMA or portable scalar), so one binary runs on any
 //    x86-64; the SIMD kernels carry target attributes instead of needing
-//    -mavx* for the whole file.
+//    -mavx* for the whole file. On arm64 the kernel is NEON, which every
+//    AArch64 CPU has, so there is nothing to detect there.
 #include "kernels.h"
 #include "parallel.h"
 
@@ -49,6 +50,13 @@ extern "C" char* openblas_get_corename(void);
 #define KD_GEMM_X86 0
 #endif
 
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define KD_GEMM_NEON 1
+#include <arm_neon.h>
+#else
+#define KD_GEMM_NEON 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define KD_RESTRICT __restrict__
 // The micro-kernels keep their accumulators in arrays indexed by the row;
@@ -66,7 +74,9 @@ namespace {
 // ---------------------------------------------------------------------------
 // Run-time choices
 
-enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2 };
+// The x86 levels are ordered (a CPU with one runs the ones below it);
+// Neon stands apart, on the other architecture.
+enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 
 Simd detectSimd() {
 #if KD_GEMM_X86
@@ -76,6 +86,10 @@ Simd detectSimd() {
   if (__builtin_cpu_supports("avx512f")) return Simd::Avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Simd::Avx2;
 #endif
+#if KD_GEMM_NEON
+  // Advanced SIMD is part of the AArch64 base architecture.
+  return Simd::Neon;
+#endif
   return Simd::Scalar;
 }
 
@@ -84,8 +98,17 @@ Simd parseSimd(const char* s, Simd fallback) {
   std::string v(s);
   if (v == "avx512") return Simd::Avx512;
   if (v == "avx2") return Simd::Avx2;
+  if (v == "neon") return Simd::Neon;
   if (v == "scalar") return Simd::Scalar;
   return fallback;
+}
+
+// Whether a CPU whose best level is `hw` can run the kernels of `want`:
+// the portable ones always, the x86 ones up to the best it has, NEON
+// where it was detected.
+bool canRun(Simd want, Simd hw) {
+  if (want == Simd::Scalar || want == hw) return true;
+  return hw == Simd::Avx512 && want == Simd::Avx2;
 }
 
 struct SimdState {
@@ -93,9 +116,9 @@ struct SimdState {
   std::atomic<int> active;
   SimdState() : hw(detectSimd()), active(static_cast<int>(hw)) {
     // KINDLING_SIMD lets a user (or a benchmark) step down to a lower level;
-    // stepping up past what the CPU has would crash, so it is clamped.
+    // a level the CPU lacks would crash, so it is ignored.
     Simd want = parseSimd(std::getenv("KINDLING_SIMD"), hw);
-    if (static_cast<int>(want) < static_cast<int>(hw)) active = static_cast<int>(want);
+    if (canRun(want, hw)) active = static_cast<int>(want);
   }
 };
 
@@ -370,6 +393,88 @@ KD_DEFINE_SIMD_UKR(ukrAvx2, KD_TARGET_AVX2)
 
 #endif  // KD_GEMM_X86
 
+#if KD_GEMM_NEON
+
+// NEON vector helpers. NEON multiplies by one lane of a register (FMLA by
+// element), so the kernel loads A's MR values for a k as MR/W vectors and
+// takes each row's value from its lane: MR/W + NV loads per k where the x86
+// kernels do MR broadcasts. The lane has to be an immediate; the switch
+// folds away once the kernel's loops are unrolled.
+struct NeonF32 {
+  using V = float32x4_t;
+  static constexpr int W = 4;
+  static V zero() { return vdupq_n_f32(0.0f); }
+  static V load(const float* p) { return vld1q_f32(p); }
+  static V add(V a, V b) { return vaddq_f32(a, b); }
+  static void store(float* p, V v) { vst1q_f32(p, v); }
+  // c + b * a[lane], rounded once.
+  static V fmaLane(V c, V b, V a, int lane) {
+    switch (lane) {
+      case 0: return vfmaq_laneq_f32(c, b, a, 0);
+      case 1: return vfmaq_laneq_f32(c, b, a, 1);
+      case 2: return vfmaq_laneq_f32(c, b, a, 2);
+      default: return vfmaq_laneq_f32(c, b, a, 3);
+    }
+  }
+};
+struct NeonF64 {
+  using V = float64x2_t;
+  static constexpr int W = 2;
+  static V zero() { return vdupq_n_f64(0.0); }
+  static V load(const double* p) { return vld1q_f64(p); }
+  static V add(V a, V b) { return vaddq_f64(a, b); }
+  static void store(double* p, V v) { vst1q_f64(p, v); }
+  static V fmaLane(V c, V b, V a, int lane) {
+    return lane == 0 ? vfmaq_laneq_f64(c, b, a, 0) : vfmaq_laneq_f64(c, b, a, 1);
+  }
+};
+
+// The same contract and k order as the x86 kernels (one fused multiply-add
+// per element per k), with AArch64's 32 vector registers: MR*NV
+// accumulators, MR/W registers of A and NV of B per k.
+template <class S, typename T, int MR, int NV>
+void ukrNeon(int64_t kc, const T* KD_RESTRICT Ap, const T* KD_RESTRICT Bp, T* KD_RESTRICT C, int64_t ldc, int mr,
+             int nr, bool acc) {
+  using V = typename S::V;
+  constexpr int W = S::W;
+  constexpr int NR = NV * W;
+  constexpr int NA = MR / W;
+  static_assert(MR % W == 0, "MR must be a whole number of vectors");
+  V c[MR][NV];
+  KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::zero();
+  // C's first touch is the write-back, kc iterations later.
+  KD_UNROLL for (int i = 0; i < MR; ++i) {
+    __builtin_prefetch(C + i * ldc, 1);
+    __builtin_prefetch(C + i * ldc + NR - 1, 1);
+  }
+  for (int64_t p = 0; p < kc; ++p) {
+    V a[NA], b[NV];
+    KD_UNROLL for (int u = 0; u < NA; ++u) a[u] = S::load(Ap + u * W);
+    KD_UNROLL for (int v = 0; v < NV; ++v) b[v] = S::load(Bp + v * W);
+    KD_UNROLL for (int i = 0; i < MR; ++i) {
+      KD_UNROLL for (int v = 0; v < NV; ++v) c[i][v] = S::fmaLane(c[i][v], b[v], a[i / W], i % W);
+    }
+    Ap += MR;
+    Bp += NR;
+  }
+  if (mr == MR && nr == NR) {
+    KD_UNROLL for (int i = 0; i < MR; ++i) {
+      T* cr = C + i * ldc;
+      KD_UNROLL for (int v = 0; v < NV; ++v) {
+        V r = acc ? S::add(c[i][v], S::load(cr + v * W)) : c[i][v];
+        S::store(cr + v * W, r);
+      }
+    }
+  } else {
+    alignas(64) T tile[MR * NR];
+    KD_UNROLL for (int i = 0; i < MR; ++i) KD_UNROLL for (int v = 0; v < NV; ++v)
+        S::store(tile + i * NR + v * W, c[i][v]);
+    writeEdge<T>(tile, NR, C, ldc, mr, nr, acc);
+  }
+}
+
+#endif  // KD_GEMM_NEON
+
 // ---------------------------------------------------------------------------
 // Packing
 
@@ -377,8 +482,8 @@ KD_DEFINE_SIMD_UKR(ukrAvx2, KD_TARGET_AVX2)
 // contiguous along k, interleaved k-major. This transpose is what a
 // row-major A (or a transposed B, as in x @ W^T) needs; done one element at
 // a time it cost more than a tenth of a whole product, so it goes through
-// 4x4 / 2x2 register transposes. SSE2 is part of x86-64, so this needs no
-// run-time dispatch.
+// 4x4 / 2x2 register transposes. SSE2 is part of x86-64 and NEON of
+// AArch64, so this needs no run-time dispatch.
 template <typename T, int W>
 void interleaveRows(const T* src, int64_t ld, int64_t kc, T* KD_RESTRICT dst) {
   int64_t p = 0;
@@ -415,6 +520,45 @@ void interleaveRows(const T* src, int64_t ld, int64_t kc, T* KD_RESTRICT dst) {
         const __m128d a = _mm_loadu_pd(src + i * ld + p), b = _mm_loadu_pd(src + (i + 1) * ld + p);
         _mm_storeu_pd(dst + p * W + i, _mm_unpacklo_pd(a, b));
         _mm_storeu_pd(dst + (p + 1) * W + i, _mm_unpackhi_pd(a, b));
+      }
+      for (; i < W; ++i) {
+        dst[p * W + i] = src[i * ld + p];
+        dst[(p + 1) * W + i] = src[i * ld + p + 1];
+      }
+    }
+  }
+#elif KD_GEMM_NEON
+  if constexpr (std::is_same<T, float>::value) {
+    for (; p + 4 <= kc; p += 4) {
+      int i = 0;
+      for (; i + 4 <= W; i += 4) {
+        // vtrnq pairs rows 0/1 and 2/3 element by element; the halves of
+        // those pairs are the columns.
+        const float32x4x2_t t01 = vtrnq_f32(vld1q_f32(src + (i + 0) * ld + p), vld1q_f32(src + (i + 1) * ld + p));
+        const float32x4x2_t t23 = vtrnq_f32(vld1q_f32(src + (i + 2) * ld + p), vld1q_f32(src + (i + 3) * ld + p));
+        vst1q_f32(dst + (p + 0) * W + i, vcombine_f32(vget_low_f32(t01.val[0]), vget_low_f32(t23.val[0])));
+        vst1q_f32(dst + (p + 1) * W + i, vcombine_f32(vget_low_f32(t01.val[1]), vget_low_f32(t23.val[1])));
+        vst1q_f32(dst + (p + 2) * W + i, vcombine_f32(vget_high_f32(t01.val[0]), vget_high_f32(t23.val[0])));
+        vst1q_f32(dst + (p + 3) * W + i, vcombine_f32(vget_high_f32(t01.val[1]), vget_high_f32(t23.val[1])));
+      }
+      for (; i + 2 <= W; i += 2) {
+        const float32x4_t a = vld1q_f32(src + i * ld + p), b = vld1q_f32(src + (i + 1) * ld + p);
+        const float32x4_t lo = vzip1q_f32(a, b), hi = vzip2q_f32(a, b);
+        vst1_f32(dst + (p + 0) * W + i, vget_low_f32(lo));
+        vst1_f32(dst + (p + 1) * W + i, vget_high_f32(lo));
+        vst1_f32(dst + (p + 2) * W + i, vget_low_f32(hi));
+        vst1_f32(dst + (p + 3) * W + i, vget_high_f32(hi));
+      }
+      for (; i < W; ++i)
+        for (int u = 0; u < 4; ++u) dst[(p + u) * W + i] = src[i * ld + p + u];
+    }
+  } else {
+    for (; p + 2 <= kc; p += 2) {
+      int i = 0;
+      for (; i + 2 <= W; i += 2) {
+        const float64x2_t a = vld1q_f64(src + i * ld + p), b = vld1q_f64(src + (i + 1) * ld + p);
+        vst1q_f64(dst + p * W + i, vzip1q_f64(a, b));
+        vst1q_f64(dst + (p + 1) * W + i, vzip2q_f64(a, b));
       }
       for (; i < W; ++i) {
         dst[p * W + i] = src[i * ld + p];
@@ -620,7 +764,12 @@ Engine<T> makeEngine(Blocking bk) {
 // tiles compute 18 or 36 rows and 12-row ones 24 or 36). Whichever tile
 // pads M x N least is used, the 6x4 one unless another saves a tenth of
 // the work. The AVX2 shapes (6x16 / 6x8 in 16 ymm registers) and blocks
-// follow the usual Haswell-class choice for a 256 KiB L2.
+// follow the usual Haswell-class choice for a 256 KiB L2. The NEON shapes
+// (8x12 floats, 6x8 doubles: 24 accumulators of 32 registers) and blocks
+// are not tuned on hardware (the port is tested under emulation): they are
+// sized for the Neoverse cores of Graviton and Ampere servers (64 KiB L1,
+// 1 MiB L2 or more), a kc x NR panel of B (24 / 16 KiB) in L1 and the
+// MC x KC block of A (256 / 240 KiB) in L2.
 template <typename T>
 Engine<T> pickEngine(Simd simd, int64_t M, int64_t N);
 
@@ -653,6 +802,9 @@ Engine<float> pickEngine<float>(Simd simd, int64_t M, int64_t N) {
   }
   if (simd == Simd::Avx2) return makeEngine<float, 6, 16, &ukrAvx2<Avx2F32, float, 6, 2>>({144, 256, 4096});
 #endif
+#if KD_GEMM_NEON
+  if (simd == Simd::Neon) return makeEngine<float, 8, 12, &ukrNeon<NeonF32, float, 8, 3>>({128, 512, 4096});
+#endif
   (void)simd;
   (void)M;
   (void)N;
@@ -668,6 +820,9 @@ Engine<double> pickEngine<double>(Simd simd, int64_t M, int64_t N) {
     return makeEngine<double, 6, 32, &ukrAvx512<Avx512F64, double, 6, 4>>({192, 384, 4096});
   }
   if (simd == Simd::Avx2) return makeEngine<double, 6, 8, &ukrAvx2<Avx2F64, double, 6, 2>>({96, 256, 4096});
+#endif
+#if KD_GEMM_NEON
+  if (simd == Simd::Neon) return makeEngine<double, 6, 8, &ukrNeon<NeonF64, double, 6, 4>>({120, 256, 4096});
 #endif
   (void)simd;
   (void)M;
@@ -933,6 +1088,7 @@ const char* simdLevel() {
   switch (activeSimd()) {
     case Simd::Avx512: return "avx512";
     case Simd::Avx2: return "avx2";
+    case Simd::Neon: return "neon";
     case Simd::Scalar: return "scalar";
   }
   return "scalar";
@@ -947,7 +1103,7 @@ bool usingBlas() { return blasEnabled(); }
 bool setGemmSimdForTesting(const char* level) {
   SimdState& s = simdState();
   Simd want = parseSimd(level, Simd::Scalar);
-  if (static_cast<int>(want) > static_cast<int>(s.hw)) return false;
+  if (!canRun(want, s.hw)) return false;
   s.active.store(static_cast<int>(want));
   return true;
 }

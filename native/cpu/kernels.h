@@ -78,7 +78,7 @@ void matmul(const TensorView& a, const TensorView& b, const TensorView& out);
 void matmulBuiltin(const TensorView& a, const TensorView& b, const TensorView& out);
 // Which GEMM runs: "openblas", "accelerate" or "builtin".
 const char* gemmBackend();
-// The SIMD level the built-in GEMM picked at run time: "avx512", "avx2" or "scalar".
+// The SIMD level the built-in GEMM picked at run time: "avx512", "avx2", "neon" (arm64) or "scalar".
 const char* simdLevel();
 // Force the built-in GEMM even when BLAS is linked (for benchmarks and tests).
 void setUseBlas(bool on);

@@ -14,6 +14,9 @@
 #if defined(__x86_64__) || defined(__amd64__)
 #include <immintrin.h>
 #endif
+#if defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include "kernels.h"
 #include "parallel.h"
@@ -675,14 +678,56 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
 #pragma GCC diagnostic pop
 #endif
 
+#if defined(__aarch64__)
+// The same row in NEON, 4 outputs a step: vld2q splits 8 inputs into the
+// window's even and odd columns. Reads stay inside the row (2 * OW <= W);
+// the last OW % 4 outputs take the scalar rule.
+void maxPool2x2RowNeon(const float* a, const float* b, int64_t r0, int64_t W, int64_t OW, float* y, int64_t* ind) {
+  const int32x4_t evens = {0, 2, 4, 6};
+  const int32_t offs[3] = {1, static_cast<int32_t>(W), static_cast<int32_t>(W + 1)};
+  int64_t ow = 0;
+  for (; ow + 4 <= OW; ow += 4) {
+    const float32x4x2_t ra = vld2q_f32(a + 2 * ow), rb = vld2q_f32(b + 2 * ow);
+    const float32x4_t taps[3] = {ra.val[1], rb.val[0], rb.val[1]};
+    const int32x4_t at = vaddq_s32(vdupq_n_s32(static_cast<int32_t>(r0 + 2 * ow)), evens);
+    float32x4_t best = ra.val[0];
+    int32x4_t bi = at;
+    for (int t = 0; t < 3; ++t) {
+      // PyTorch's rule, tap by tap: take v if v > best or v is NaN.
+      const uint32x4_t take = vorrq_u32(vcgtq_f32(taps[t], best), vmvnq_u32(vceqq_f32(taps[t], taps[t])));
+      best = vbslq_f32(take, taps[t], best);
+      bi = vbslq_s32(take, vaddq_s32(at, vdupq_n_s32(offs[t])), bi);
+    }
+    vst1q_f32(y + ow, best);
+    vst1q_s64(ind + ow, vmovl_s32(vget_low_s32(bi)));
+    vst1q_s64(ind + ow + 2, vmovl_s32(vget_high_s32(bi)));
+  }
+  for (; ow < OW; ++ow) {
+    const int64_t at = r0 + 2 * ow;
+    const float taps[3] = {a[2 * ow + 1], b[2 * ow], b[2 * ow + 1]};
+    float best = a[2 * ow];
+    int64_t bi = at;
+    for (int t = 0; t < 3; ++t) {
+      if (taps[t] > best || taps[t] != taps[t]) {
+        best = taps[t];
+        bi = at + offs[t];
+      }
+    }
+    y[ow] = best;
+    ind[ow] = bi;
+  }
+}
+#endif
+
 template <typename T>
 void maxPool2x2(const PoolGeom& g, const T* X, T* Y, int64_t* I) {
 #if KD_WIDE_SIMD
   // int32 offsets suffice for any plane a tensor of this size can have.
   const bool avx512 =
       std::is_same_v<T, float> && vec::activeIsa() == vec::Isa::Avx512 && g.H * g.W < (int64_t(1) << 31);
-#else
-  const bool avx512 = false;
+#elif defined(__aarch64__)
+  // KINDLING_SIMD=scalar leaves the NEON row out, as it does AVX-512 on x86.
+  const bool neon = std::is_same_v<T, float> && std::strcmp(simdLevel(), "neon") == 0 && g.H * g.W < (int64_t(1) << 31);
 #endif
   parallelFor(0, g.P, grainFor(g.H * g.W), [&](int64_t p0, int64_t p1) {
 #if KD_WIDE_SIMD
@@ -693,6 +738,18 @@ void maxPool2x2(const PoolGeom& g, const T* X, T* Y, int64_t* I) {
             const float* a = X + pl * g.H * g.W + 2 * oh * g.W;
             maxPool2x2RowAvx512(a, a + g.W, 2 * oh * g.W, g.W, g.OW, Y + (pl * g.OH + oh) * g.OW,
                                 I + (pl * g.OH + oh) * g.OW);
+          }
+        return;
+      }
+    }
+#elif defined(__aarch64__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (neon) {
+        for (int64_t pl = p0; pl < p1; ++pl)
+          for (int64_t oh = 0; oh < g.OH; ++oh) {
+            const float* a = X + pl * g.H * g.W + 2 * oh * g.W;
+            maxPool2x2RowNeon(a, a + g.W, 2 * oh * g.W, g.W, g.OW, Y + (pl * g.OH + oh) * g.OW,
+                              I + (pl * g.OH + oh) * g.OW);
           }
         return;
       }

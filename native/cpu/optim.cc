@@ -37,6 +37,13 @@
 #define KD_OPTIM_X86 0
 #endif
 
+#if defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
+#define KD_OPTIM_NEON 1
+#include <arm_neon.h>
+#else
+#define KD_OPTIM_NEON 0
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #define KD_ALWAYS_INLINE inline __attribute__((always_inline))
 #elif defined(_MSC_VER)
@@ -85,12 +92,32 @@ struct SqrtAvx {
 };
 #endif
 
+#if KD_OPTIM_NEON
+// NEON is part of AArch64, so the baseline loops take their square roots
+// in vectors; on arm64 std::fma is an instruction already.
+struct SqrtNeon {
+  static void apply(float* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1q_f32(x + i, vsqrtq_f32(vld1q_f32(x + i)));
+    for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+  }
+  static void apply(double* x, int64_t n) {
+    int64_t i = 0;
+    for (; i + 2 <= n; i += 2) vst1q_f64(x + i, vsqrtq_f64(vld1q_f64(x + i)));
+    for (; i < n; ++i) x[i] = std::sqrt(x[i]);
+  }
+};
+using SqrtBaseline = SqrtNeon;
+#else
+using SqrtBaseline = SqrtScalar;
+#endif
+
 // On x86 the loops are compiled twice: for the baseline ISA, where std::fma
 // is a libm call (exact, but slow and not vectorized), and for AVX2+FMA,
 // where it is one instruction and the loops vectorize. Both give the same
 // bits, so the choice is only about speed.
-bool cpuHasFma() {
 #if KD_OPTIM_X86
+bool cpuHasFma() {
   static const bool has = [] {
     // KINDLING_SIMD=scalar (as for gemm) forces the baseline loops, so tests
     // and benchmarks can check that both paths agree.
@@ -100,14 +127,12 @@ bool cpuHasFma() {
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();
   return has;
-#else
-  return false;
-#endif
 }
+#endif
 
 template <typename Kernel, typename Args>
 void rangeBaseline(const Args& a, int64_t b, int64_t e) {
-  Kernel::template range<SqrtScalar>(a, b, e);
+  Kernel::template range<SqrtBaseline>(a, b, e);
 }
 
 #if KD_OPTIM_X86

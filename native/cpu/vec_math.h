@@ -19,7 +19,11 @@
 // its ISA's target attribute (flatten pulls the body and everything it calls
 // into that copy), and picks one at run time from simdLevel(), which honours
 // KINDLING_SIMD. FMA contraction is turned off in the wide copies, so every
-// ISA rounds the same way and results do not depend on the machine.
+// ISA rounds the same way and results do not depend on the machine. On
+// arm64 the baseline is NEON (4 floats a vector; the wider SVE of some
+// Neoverse cores is not used), so there is one copy, and the build turns
+// contraction off for the whole addon (binding.gyp, CMakeLists.txt), since
+// AArch64 has FMA in its baseline.
 #pragma once
 #include <cstdint>
 #include <cstring>

