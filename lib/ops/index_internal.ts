@@ -117,6 +117,11 @@ interface Plan {
 function parseSlice(s: string, size: number, op: string): [number, number, number] {
   const parts = s.split(':');
   if (parts.length > 3) throw new TypeError(`${op}: invalid slice '${s}'`);
+  // A string without a colon is not a slice. Read as one, '0' would mean
+  // x[0:] and quietly return everything; say what was meant instead.
+  if (parts.length === 1) {
+    throw new TypeError(`${op}: '${s}' is not a slice (a slice has a colon, as '0:64'); for x[${s.trim()}] pass the number ${s.trim()}`);
+  }
   const num = (p: string | undefined): number | null => {
     if (p === undefined || p.trim() === '') return null;
     const v = Number(p);

@@ -228,6 +228,16 @@ describe('scatter, scatterReduce, indexFill, indexAdd, indexCopy', () => {
   });
 });
 
+describe('index with string slices', () => {
+  it('refuses a string without a colon instead of reading it as an open slice', () => {
+    const x = torch.arange(6).reshape(2, 3);
+    expect(() => x.index('0')).toThrow(/index: '0' is not a slice .*pass the number 0/);
+    expect(() => x.index(':', '1')).toThrow(/'1' is not a slice/);
+    expect(x.index('0:1').shape).toEqual([1, 3]);
+    expect(x.index(0).tolist()).toEqual([0, 1, 2]);
+  });
+});
+
 describe('shape additions', () => {
   it('tril/triu, flip, roll and diagonals refuse what PyTorch refuses', () => {
     expect(() => torch.ones([3]).tril()).toThrow(/tril: input tensor must have at least 2 dimensions/);
