@@ -10,7 +10,34 @@ import { cuda as cudaApi } from './backend/cuda.js';
 
 export { Tensor, Storage } from './tensor.js';
 export type { TensorOrScalar, DimOptions, Device } from './tensor.js';
-export * from './dtype.js';
+// dtype.ts's public names; its storage helpers (allocStorage, storageOfArray)
+// are internals and stay out of the package's surface.
+export {
+  DTYPES,
+  float32,
+  float,
+  float64,
+  double,
+  float16,
+  half,
+  bfloat16,
+  int32,
+  int,
+  int64,
+  long,
+  uint8,
+  bool,
+  isDType,
+  isFloating,
+  isHalf,
+  isIntegral,
+  ITEMSIZE,
+  dtypeOfArray,
+  promoteTypes,
+  resultType,
+  scalarDType,
+} from './dtype.js';
+export type { DType, InputTypedArray, PromotionOperand } from './dtype.js';
 export {
   tensor,
   zeros,

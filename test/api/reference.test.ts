@@ -55,3 +55,10 @@ describe('symbol reference', () => {
     expect(undocumented.sort()).toEqual(allowlist.sort());
   });
 });
+
+describe('package surface', () => {
+  it('keeps storage internals out of the torch namespace', () => {
+    for (const name of ['allocStorage', 'storageOfArray']) expect(Object.keys(torch)).not.toContain(name);
+    expect(torch.promoteTypes('int64', 'float32')).toBe('float32');
+  });
+});
