@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the prebuilt binary that ships in the npm tarball:
 // prebuilds/<platform>-<arch>/kindling.<tags>.node, made by prebuildify
-// (--napi --strip --tag-libc), which node-gyp-build then loads on users'
+// (--napi --strip, and --tag-libc on Linux), which node-gyp-build then loads on users'
 // machines so that `npm install kindling` needs no compiler.
 //
 // On Linux it links OpenBLAS and libstdc++ statically (KINDLING_STATIC_BLAS=1,
@@ -71,7 +71,8 @@ function copy(src, dst) {
 
 const env = { ...process.env };
 if (process.platform === 'linux') env.KINDLING_STATIC_BLAS = '1';
-const prebuildifyArgs = ['--napi', '--strip', '--tag-libc'];
+// The libc tag (glibc or musl) only where there is a choice: Linux.
+const prebuildifyArgs = ['--napi', '--strip', ...(process.platform === 'linux' ? ['--tag-libc'] : [])];
 let crossPrefix = '';
 if (cross) {
   crossPrefix = env.KINDLING_CROSS_PREFIX ?? CROSS_PREFIX[arch] ?? '';
