@@ -49,19 +49,39 @@
           "cflags_cc": ["-ffp-contract=off"],
           "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-ffp-contract=off"] }
         }],
-        ["OS=='mac'", {
+        # macOS: Apple's Accelerate for BLAS (scripts/detect-blas.cjs says
+        # "accelerate" there unless KINDLING_BLAS=none), through its classic
+        # CBLAS interface: ACCELERATE_NEW_LAPACK is left undefined, as the new
+        # one needs macOS 13.3 and the deployment target is 11.0 (the first
+        # with arm64). Apple clang contracts a*b+c into an FMA by default,
+        # where GCC in ISO C++ mode does not, so contraction is off on both
+        # arches, as on arm64 Linux (the kernels fuse only where they ask to).
+        # node-gyp reads xcode_settings, not cflags_cc, on macOS.
+        ["OS=='mac' and kindling_blas=='accelerate'", {
           "defines": ["KD_WITH_ACCELERATE"],
-          "libraries": ["-framework Accelerate"],
+          "libraries": ["-framework Accelerate"]
+        }],
+        ["OS=='mac'", {
           "xcode_settings": {
             "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
             "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
             "MACOSX_DEPLOYMENT_TARGET": "11.0",
-            "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+            "OTHER_CPLUSPLUSFLAGS": ["-O3", "-ffp-contract=off"],
+            "WARNING_CFLAGS": ["-Wall", "-Wextra", "-Wno-unused-parameter"]
           }
         }],
+        # Windows: MSVC with the built-in GEMM. No /arch flag, so the binary
+        # runs on any x64 CPU; the GEMM's AVX2/AVX-512 kernels and their
+        # run-time dispatch are compiled for GCC and Clang only (target
+        # attributes, __builtin_cpu_supports), so MSVC builds the portable
+        # kernels. node-gyp reads msvs_settings, not cflags_cc, here, so no
+        # GCC flag reaches cl.exe. /EHsc (ExceptionHandling 1) for
+        # node-addon-api's C++ exceptions; /bigobj for the template-heavy
+        # kernel files; getenv is standard C++, not a CRT security problem.
         ["OS=='win'", {
+          "defines": ["_CRT_SECURE_NO_WARNINGS"],
           "msvs_settings": {
-            "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"] }
+            "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2", "/bigobj", "/utf-8"] }
           }
         }]
       ]

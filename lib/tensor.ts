@@ -61,6 +61,7 @@ export class Tensor implements Iterable<Tensor> {
   /** @internal */ _shape: number[];
   /** @internal */ _strides: number[];
   /** @internal */ _offset: number;
+  /** The element type: 'float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint8' or 'bool'. */
   readonly dtype: DType;
   /** @internal */ _requiresGrad = false;
   /** @internal */ _gradFn: Node | null = null;

@@ -20,7 +20,8 @@ import * as shape from './ops/shape.js';
 import * as indexing from './ops/indexing.js';
 import * as autograd from './autograd/methods.js';
 
-const METHOD_MODULES = [elementwise, conversion, fill, random, reduce, sort, matmul, shape, indexing, autograd];
+/** @internal The method modules, for test/api/tensor_docs.test.ts to find each method's op. */
+export const METHOD_MODULES = [elementwise, conversion, fill, random, reduce, sort, matmul, shape, indexing, autograd];
 
 // ---- types ----------------------------------------------------------------------------
 type Tail<Ps> = Ps extends readonly [unknown, ...infer R extends readonly Param[]] ? R : [];

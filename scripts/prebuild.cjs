@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the prebuilt binary that ships in the npm tarball:
 // prebuilds/<platform>-<arch>/kindling.<tags>.node, made by prebuildify
-// (--napi --strip --tag-libc), which node-gyp-build then loads on users'
+// (--napi --strip, and --tag-libc on Linux), which node-gyp-build then loads on users'
 // machines so that `npm install kindling` needs no compiler.
 //
 // On Linux it links OpenBLAS and libstdc++ statically (KINDLING_STATIC_BLAS=1,
@@ -40,6 +40,9 @@ const cross = arch !== process.arch;
 const CROSS_PREFIX = { arm64: 'aarch64-linux-gnu-', x64: 'x86_64-linux-gnu-' };
 // e_machine in the ELF header, to check what the compiler made.
 const ELF_MACHINE = { x64: 62, arm64: 183 };
+// The BLAS each platform's prebuild links (binding.gyp): OpenBLAS linked in
+// on Linux, Apple's Accelerate on macOS, none on Windows (the built-in GEMM).
+const EXPECTED_BLAS = { linux: 'openblas', darwin: 'accelerate', win32: 'builtin' };
 
 // What a source build needs; the same list package.json's "files" ships.
 const SOURCES = ['binding.gyp', 'package.json', 'native/binding', 'native/common', 'native/cpu', 'native/cuda', 'scripts/detect-blas.cjs'];
@@ -68,7 +71,8 @@ function copy(src, dst) {
 
 const env = { ...process.env };
 if (process.platform === 'linux') env.KINDLING_STATIC_BLAS = '1';
-const prebuildifyArgs = ['--napi', '--strip', '--tag-libc'];
+// The libc tag (glibc or musl) only where there is a choice: Linux.
+const prebuildifyArgs = ['--napi', '--strip', ...(process.platform === 'linux' ? ['--tag-libc'] : [])];
 let crossPrefix = '';
 if (cross) {
   crossPrefix = env.KINDLING_CROSS_PREFIX ?? CROSS_PREFIX[arch] ?? '';
@@ -171,9 +175,8 @@ function verify(binary) {
   if (r.status !== 0) die(`the built binary does not load:\n${r.stderr}`);
   const config = JSON.parse(r.stdout.trim().split('\n').pop());
   console.log(`prebuild: loads; config() = ${JSON.stringify(config)}${avx2 ? ' with OPENBLAS_CORETYPE=Haswell' : ''}`);
-  if (process.platform === 'linux' && config.blas !== 'openblas') {
-    die(`expected the Linux prebuild to use OpenBLAS, it reports blas=${config.blas}`);
-  }
+  const blas = EXPECTED_BLAS[process.platform];
+  if (blas && config.blas !== blas) die(`expected the ${process.platform} prebuild's GEMM to be ${blas}, it reports blas=${config.blas}`);
   if (avx2 && !config.usingBlas) die('OPENBLAS_CORETYPE=Haswell did not reach the linked-in OpenBLAS');
   if (arch === 'arm64' && config.simd !== 'neon') die(`expected the arm64 build's GEMM to use NEON, it reports simd=${config.simd}`);
 }

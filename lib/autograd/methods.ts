@@ -15,6 +15,7 @@ export function backward(self: Tensor, gradient?: Tensor | null | engine.Backwar
   }
 }
 
+/** Makes a non-leaf keep its gradient in .grad after backward (PyTorch's retain_grad()); a no-op on a leaf. */
 export function retainGrad(self: Tensor): void {
   if (self.isLeaf || self._retainsGrad) return;
   self._retainsGrad = true;

@@ -13,6 +13,11 @@ import { native } from '../backend/native.js';
 import * as S from './shape_internal.js';
 import { halfToNumber } from '../util/half.js';
 
+/**
+ * To a dtype, a device, or both (`x.to('float64')`, `x.to('cuda:0')`,
+ * `x.to({ device: 'cpu', dtype: 'float32' })`), as PyTorch's to(); the
+ * tensor itself when it already has them, else a copy.
+ */
 export function to(self: Tensor, target: DType | Device | string | TorchDevice | { dtype?: DType; device?: string | TorchDevice }): Tensor {
   if (target instanceof TorchDevice) target = target.toString();
   if (typeof target === 'object' && target !== null) {
@@ -33,12 +38,15 @@ export function to(self: Tensor, target: DType | Device | string | TorchDevice |
   }
   return dev === self._storage.device ? self : S.toDevice(self, dev);
 }
+/** To dtype (PyTorch's type(dtype)); the same as to(dtype). */
 export function type(self: Tensor, dtype: DType): Tensor {
   return to(self, dtype);
 }
+/** To float32 (PyTorch's float()); the tensor itself when it is float32 already. */
 export function float(self: Tensor): Tensor {
   return to(self, 'float32');
 }
+/** To float64 (PyTorch's double()); the tensor itself when it is float64 already. */
 export function double(self: Tensor): Tensor {
   return to(self, 'float64');
 }
@@ -50,15 +58,19 @@ export function half(self: Tensor): Tensor {
 export function bfloat16(self: Tensor): Tensor {
   return to(self, 'bfloat16');
 }
+/** To int64 (PyTorch's long()); floats are truncated toward zero. */
 export function long(self: Tensor): Tensor {
   return to(self, 'int64');
 }
+/** To int32 (PyTorch's int()); floats are truncated toward zero. */
 export function int(self: Tensor): Tensor {
   return to(self, 'int32');
 }
+/** To bool (PyTorch's bool()): true where the value is nonzero. */
 export function bool(self: Tensor): Tensor {
   return to(self, 'bool');
 }
+/** A copy in CPU memory (PyTorch's cpu()); the tensor itself when it is on the CPU already. */
 export function cpu(self: Tensor): Tensor {
   return self._storage.device === 'cpu' ? self : S.toDevice(self, 'cpu');
 }
@@ -85,6 +97,11 @@ export function dispose(self: Tensor): void {
   if (self._storage.device !== 'cpu') freeCuda(self._storage.data as CudaBuffer);
 }
 
+/**
+ * The value of a one-element tensor as a JavaScript number (PyTorch's
+ * item()); int64 values past 2^53 lose precision. Throws for any other
+ * number of elements.
+ */
 export function item(self: Tensor): number {
   const n = K.numelOf(self._shape);
   if (n !== 1) throw new RangeError(`item: a Tensor with ${n} elements cannot be converted to a number`);
@@ -109,9 +126,14 @@ export function toTypedArray(self: Tensor): TypedArray {
   // gets an array with its own buffer, safe to transfer or keep.
   return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();
 }
+/** The values as a flat typed array, as toTypedArray() (the name PyTorch users reach for; there is no NumPy). */
 export function numpy(self: Tensor): TypedArray {
   return toTypedArray(self);
 }
+/**
+ * The values as nested JavaScript arrays of numbers (booleans for bool),
+ * one level per dim, as PyTorch's tolist(); a 0-dim tensor gives its value.
+ */
 export function tolist(self: Tensor): unknown {
   const shape = self._shape;
   // The nested lists have one slot per entry at every level ([N, 0] is N
@@ -147,9 +169,11 @@ export function tolist(self: Tensor): unknown {
   };
   return build(0);
 }
+/** A new tensor of zeros with this tensor's shape, dtype and device (torch.zerosLike takes options). */
 export function zerosLike(self: Tensor): Tensor {
   return K.empty(self._shape, self.dtype, 'zerosLike', self._storage.device);
 }
+/** A new tensor of ones with this tensor's shape, dtype and device (torch.onesLike takes options). */
 export function onesLike(self: Tensor): Tensor {
   const t = K.empty(self._shape, self.dtype, 'onesLike', self._storage.device);
   native.fill(t._ref(), 1);

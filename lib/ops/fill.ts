@@ -9,12 +9,19 @@ import { Generator } from './generator.js';
 import { bernoulliDraw } from './random_internal.js';
 import { checkOptions, fmtValue, isOptions } from '../util/args.js';
 
+/** Sets every element to 0 in place (PyTorch's zero_()); returns this. */
 export function zero_(self: Tensor): Tensor {
   return IP.fill_(self, 0, 'zero_');
 }
+/** Sets every element to value (a number, or a one-element tensor's value) in place (PyTorch's fill_()); returns this. */
 export function fill_(self: Tensor, value: number | Tensor): Tensor {
   return IP.fill_(self, value);
 }
+/**
+ * Copies src's values into this tensor in place (PyTorch's copy_()): src is
+ * broadcast to this shape, cast to this dtype and moved to this device;
+ * recorded by autograd, so gradients reach src. Returns this.
+ */
 export function copy_(self: Tensor, src: Tensor): Tensor {
   return IP.copy_(self, src);
 }
