@@ -59,6 +59,20 @@ bool isFloatDtype(DType d) { return d == DType::Float32 || d == DType::Float64; 
 
 int64_t absStride(int64_t s) { return s < 0 ? -s : s; }
 
+// a * b with overflow check. __builtin_mul_overflow is GCC's and Clang's;
+// MSVC (the Windows prebuild) has none, so there the wrapped product is
+// checked by division (a == -1 only overflows for INT64_MIN).
+inline bool mulOverflow(int64_t a, int64_t b, int64_t* r) {
+#if defined(__GNUC__) || defined(__clang__)
+  return __builtin_mul_overflow(a, b, r);
+#else
+  *r = static_cast<int64_t>(static_cast<uint64_t>(a) * static_cast<uint64_t>(b));
+  if (a == 0) return false;
+  if (a == -1) return b == std::numeric_limits<int64_t>::min();
+  return *r / a != b;
+#endif
+}
+
 // a * b for the sizes of a view that may be empty. readView bounds the
 // element count of a non-empty view only; an empty one may have huge other
 // dims (PyTorch allows torch.zeros(0, 2**40, 10**10)), whose products
@@ -66,7 +80,7 @@ int64_t absStride(int64_t s) { return s < 0 ? -s : s; }
 inline int64_t satMul(int64_t a, int64_t b) {
   int64_t r;
   if (a == 0 || b == 0) return 0;
-  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
+  return mulOverflow(a, b, &r) ? std::numeric_limits<int64_t>::max() : r;
 }
 
 // Merges neighbouring dims (outer to inner) that walk memory as one dim.
@@ -76,8 +90,8 @@ int mergeDims(int n, int64_t* size, int64_t* stride) {
   int m = 0;
   for (int i = 0; i < n; ++i) {
     int64_t span = 0, merged = 0;
-    if (m > 0 && !__builtin_mul_overflow(stride[i], size[i], &span) && stride[m - 1] == span &&
-        !__builtin_mul_overflow(size[m - 1], size[i], &merged)) {
+    if (m > 0 && !mulOverflow(stride[i], size[i], &span) && stride[m - 1] == span &&
+        !mulOverflow(size[m - 1], size[i], &merged)) {
       size[m - 1] = merged;
       stride[m - 1] = stride[i];
     } else {
