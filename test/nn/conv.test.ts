@@ -270,6 +270,21 @@ describe('errors name the op and the values', () => {
   });
 });
 
+describe('dtype', () => {
+  it('layers made with dtype float64 take and give float64', () => {
+    for (const m of [
+      new nn.Conv1d(2, 3, 3, { dtype: 'float64' }),
+      new nn.ConvTranspose1d(2, 3, 3, { dtype: 'float64' }),
+      new nn.ConvTranspose2d(2, 3, 3, { dtype: 'float64' }),
+    ]) {
+      expect(m.weight.dtype).toBe('float64');
+      const x = torch.randn(m instanceof nn.ConvTranspose2d ? [1, 2, 4, 4] : [1, 2, 4], { dtype: 'float64' });
+      expect((m.forward(x) as Tensor).dtype).toBe('float64');
+      expect(() => m.forward(x.float())).toThrow(/must have the same dtype/);
+    }
+  });
+});
+
 describe('state dict: transposed weights are [in, out / groups, ...kernel], as PyTorch', () => {
   it('a ConvTranspose2d state dict round-trips through a fresh layer', () => {
     const a = new nn.ConvTranspose2d(4, 6, [3, 2], { groups: 2 });
