@@ -67,7 +67,7 @@ function conv4(t: Tensor): Ref {
   return s.length === 3 ? refAs(t, [s[0], s[1], 1, s[2]]) : t._ref();
 }
 
-/** The spatial dims of a conv tensor, those a bias gradient sums over with the batch. */
+/** The batch and spatial dims of a conv tensor: those a bias gradient sums over. */
 function batchAndSpatial(t: Tensor): number[] {
   return t._shape.map((_, i) => i).filter((i) => i !== 1);
 }
