@@ -61,6 +61,28 @@ def conv(cin, cout, hw, stride):
     return run
 
 
+CONVS_ND = {
+    # name: (function, input shape, weight shape, keywords), as bench/workloads.ts
+    "conv1d_32to64_L256": (F.conv1d, (64, 32, 256), (64, 32, 5), {"padding": 2}),
+    "conv_transpose1d_64to32_L128_s2": (F.conv_transpose1d, (64, 64, 128), (64, 32, 4), {"stride": 2, "padding": 1}),
+    "conv_transpose2d_32to16_14x14_s2": (F.conv_transpose2d, (64, 32, 14, 14), (32, 16, 4, 4), {"stride": 2, "padding": 1}),
+}
+
+
+def conv_nd(fn, xs, ws, kw):
+    x = torch.randn(*xs, requires_grad=True)
+    w = torch.randn(*ws, requires_grad=True)
+    b_size = ws[0] if fn is F.conv1d else ws[1]
+    b = torch.randn(b_size, requires_grad=True)
+    g = torch.ones_like(fn(x, w, b, **kw))
+
+    def run():
+        fn(x, w, b, **kw).backward(g)
+        x.grad = w.grad = b.grad = None
+
+    return run
+
+
 def elementwise(op):
     a = torch.randn(1 << 20)
     b = torch.randn(1 << 20)
@@ -82,6 +104,8 @@ for n in (256, 512, 1024, 2048):
     WORKLOADS[f"matmul_{n}"] = (lambda n: lambda: matmul(n))(n)
 for name, shape in CONVS.items():
     WORKLOADS[name] = (lambda shape: lambda: conv(*shape))(shape)
+for name, spec in CONVS_ND.items():
+    WORKLOADS[name] = (lambda spec: lambda: conv_nd(*spec))(spec)
 for op in ("add", "mul", "relu", "exp", "sum", "softmax"):
     WORKLOADS[f"elementwise_{op}" if op not in ("sum", "softmax") else f"reduce_{op}"] = (lambda op: lambda: elementwise(op))(op)
 

@@ -3,6 +3,7 @@
 // PyTorch under the same names.
 import * as torch from '../lib/index.js';
 import { BATCH, makeTrainStep, randomBatch, type ModelName } from './models.js';
+import type { Tensor } from '../lib/tensor.js';
 
 /**
  * A goal for the ratio Kindling / PyTorch (of times, or of megabytes for
@@ -97,6 +98,50 @@ for (const c of convs) {
       return () => {
         torch.nn.functional.conv2d(x, w, b, opts).backward(g);
         // As zeroGrad({ setToNone: true }) between steps: no accumulation.
+        x.grad = w.grad = b.grad = null;
+      };
+    },
+  });
+}
+
+// conv1d and the transposed convolutions forward + backward: they run on
+// conv2d's kernels (Note [1-d convolution] in lib/ops/nn.ts), so these rows
+// show what the height-1 view and the adjoint formulation cost.
+const convsNd: { name: string; call: (x: Tensor, w: Tensor, b: Tensor) => Tensor; x: number[]; w: number[]; b: number }[] = [
+  {
+    name: 'conv1d_32to64_L256',
+    call: (x, w, b) => torch.nn.functional.conv1d(x, w, b, { padding: 2 }),
+    x: [BATCH, 32, 256],
+    w: [64, 32, 5],
+    b: 64,
+  },
+  {
+    name: 'conv_transpose1d_64to32_L128_s2',
+    call: (x, w, b) => torch.nn.functional.convTranspose1d(x, w, b, { stride: 2, padding: 1 }),
+    x: [BATCH, 64, 128],
+    w: [64, 32, 4],
+    b: 32,
+  },
+  {
+    name: 'conv_transpose2d_32to16_14x14_s2',
+    call: (x, w, b) => torch.nn.functional.convTranspose2d(x, w, b, { stride: 2, padding: 1 }),
+    x: [BATCH, 32, 14, 14],
+    w: [32, 16, 4, 4],
+    b: 16,
+  },
+];
+for (const c of convsNd) {
+  workloads.push({
+    kind: 'time',
+    name: c.name,
+    target: PYTORCH_SPEED,
+    setup: () => {
+      const x = torch.randn(c.x, { requiresGrad: true });
+      const w = torch.randn(c.w, { requiresGrad: true });
+      const b = torch.randn([c.b], { requiresGrad: true });
+      const g = torch.ones(c.call(x, w, b).shape);
+      return () => {
+        c.call(x, w, b).backward(g);
         x.grad = w.grad = b.grad = null;
       };
     },

@@ -35,6 +35,7 @@ import { as, param, type CallArgs, type OptionsOf } from '../util/args.js';
 // Attention and embedding bags are declared in their own files, which import only the op layer.
 export { scaledDotProductAttention, multiHeadAttentionForward, type MultiHeadAttentionArgs } from './functional_attention.js';
 export { embeddingBag, type EmbeddingBagMode } from './functional_embedding_bag.js';
+export { conv1d, convTranspose1d, convTranspose2d, type ConvSize } from './functional_conv.js';
 
 export type Reduction = NN.Reduction;
 /** An integer size, or one per spatial dim as [h, w]. */

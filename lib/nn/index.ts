@@ -12,7 +12,7 @@ export { Parameter } from './parameter.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
 export { Linear } from './layers/linear.js';
-export { Conv2d } from './layers/conv.js';
+export { Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d } from './layers/conv.js';
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d } from './layers/pooling.js';
 export {
   ReLU,

@@ -42,6 +42,13 @@ const REDUCTION_CODE: Record<Reduction, number> = { none: 0, mean: 1, sum: 2 };
 const reductionParam = p.oneOf('reduction', ['none', 'mean', 'sum'], 'mean');
 
 // ---- convolution ---------------------------------------------------------------------
+// Note [1-d convolution]: these ops take [N, C, H, W] tensors (2-d) or
+// [N, C, L] ones (1-d). A 1-d convolution runs as a 2-d one of height 1 over
+// the same memory: its tensors are handed to the native kernels as
+// [N, C, 1, L] (conv4), and its geometry comes as pairs whose height half is
+// the identity (stride [1, s], padding [0, p], dilation [1, d]); output and
+// input sizes are the spatial sizes, one or two numbers. So conv1d and the
+// transposed convolutions share conv2d's kernels, CPU and CUDA alike.
 interface ConvGeometry {
   stride: readonly [number, number];
   /** Top/left padding; bottom/right follow from the output size. */
@@ -54,12 +61,23 @@ function convArray(c: ConvGeometry): number[] {
   return [c.stride[0], c.stride[1], c.padding[0], c.padding[1], c.dilation[0], c.dilation[1], c.groups];
 }
 
+/** A contiguous conv tensor as the native kernels see it: 4-d (Note [1-d convolution]). */
+function conv4(t: Tensor): Ref {
+  const s = t._shape;
+  return s.length === 3 ? refAs(t, [s[0], s[1], 1, s[2]]) : t._ref();
+}
+
+/** The batch and spatial dims of a conv tensor: those a bias gradient sums over. */
+function batchAndSpatial(t: Tensor): number[] {
+  return t._shape.map((_, i) => i).filter((i) => i !== 1);
+}
+
 // conv2d and max pooling write every element of their outputs and
 // gradients (the native kernels overwrite, never accumulate), so these are
 // K.output: zeroing them first cost 5% of a LeNet step.
-function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, outHW: readonly number[]): Tensor {
-  const out = K.output([x._shape[0], w._shape[0], outHW[0], outHW[1]], x.dtype, 'conv2d', x.device);
-  native.conv2d(K.contiguous(x)._ref(), K.contiguous(w)._ref(), b ? K.contiguous(b)._ref() : null, convArray(c), out._ref());
+function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, outSize: readonly number[]): Tensor {
+  const out = K.output([x._shape[0], w._shape[0], ...outSize], x.dtype, 'conv2d', x.device);
+  native.conv2d(conv4(K.contiguous(x)), conv4(K.contiguous(w)), b ? K.contiguous(b)._ref() : null, convArray(c), conv4(out));
   return out;
 }
 
@@ -70,62 +88,80 @@ function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, ou
 function convInputGrad(g: Tensor, w: Tensor, c: ConvGeometry, xShape: readonly number[]): Tensor {
   const gx = K.output(xShape, g.dtype, 'conv2d', g.device);
   const gc = K.contiguous(g);
-  native.conv2dBackward(gc._ref(), gx._ref(), K.contiguous(w)._ref(), convArray(c), gx._ref(), null, null);
+  native.conv2dBackward(conv4(gc), conv4(gx), conv4(K.contiguous(w)), convArray(c), conv4(gx), null, null);
   return gx;
 }
 
 function convWeightGrad(x: Tensor, g: Tensor, c: ConvGeometry, wShape: readonly number[]): Tensor {
   const gw = K.output(wShape, g.dtype, 'conv2d', g.device);
-  native.conv2dBackward(K.contiguous(g)._ref(), K.contiguous(x)._ref(), gw._ref(), convArray(c), null, gw._ref(), null);
+  native.conv2dBackward(conv4(K.contiguous(g)), conv4(K.contiguous(x)), conv4(gw), convArray(c), null, conv4(gw), null);
   return gw;
 }
 
 const CONV_GEOMETRY = [pair('stride'), pair('padding'), pair('dilation'), p.int('groups')] as const;
 
-/** x [N, C, H, W], w [OC, C/groups, KH, KW], b [OC] or null; out [N, OC, ...outputSize]. */
+/** x [N, C, H, W] or [N, C, L], w [OC, C/groups, KH, KW] or [OC, C/groups, K], b [OC] or null; out [N, OC, ...outputSize]. */
 export const convolution = op(
   'convolution',
   [T.tensor('input'), T.tensor('weight'), T.optTensor('bias'), ...CONV_GEOMETRY, size('outputSize')],
-  '2-d convolution; padding is the top/left padding, outputSize fixes the bottom/right (F.conv2d checks the arguments)',
+  '2-d (or 1-d) convolution; padding is the top/left padding, outputSize fixes the bottom/right (F.conv2d and F.conv1d check the arguments)',
 );
 
-/** d conv2d / d input: the transposed convolution of gradOutput with weight. */
+/** d conv / d input: the transposed convolution of gradOutput with weight. */
 export const convolutionBackwardInput = op(
   'convolutionBackwardInput',
   [T.tensor('gradOutput'), T.tensor('weight'), ...CONV_GEOMETRY, size('inputSize')],
-  "conv2d's input gradient",
+  "the convolution's input gradient",
 );
 
-/** d conv2d / d weight: the correlation of input with gradOutput. */
+/** d conv / d weight: the correlation of input with gradOutput. */
 export const convolutionBackwardWeight = op(
   'convolutionBackwardWeight',
   [T.tensor('input'), T.tensor('gradOutput'), ...CONV_GEOMETRY, size('weightSize')],
-  "conv2d's weight gradient",
+  "the convolution's weight gradient",
+);
+
+/**
+ * x [N, C, H, W] or [N, C, L], w [C, OC/groups, KH, KW] or [C, OC/groups, K], b [OC] or null;
+ * out [N, OC, ...outputSize]. The transposed convolution: the adjoint of the convolution from
+ * outputSize to x's size with the same geometry, plus bias.
+ */
+export const convolutionTranspose = op(
+  'convolutionTranspose',
+  [T.tensor('input'), T.tensor('weight'), T.optTensor('bias'), ...CONV_GEOMETRY, size('outputSize')],
+  '2-d (or 1-d) transposed convolution; padding is the top/left crop, outputSize fixes the bottom/right (F.convTranspose2d checks the arguments)',
 );
 
 const geometry = (a: ConvGeometry): ConvGeometry => ({ stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups });
 
-// conv2d is bilinear in (x, w), so its two partial backwards are bilinear
-// too and the three ops close under differentiation (Note [nn backward]).
+// The convolution is bilinear in (x, w), so its two partial backwards are
+// bilinear too and the three ops close under differentiation (Note [nn
+// backward]). The transposed convolution is convolutionBackwardInput with a
+// bias: its gradients are the same three ops again.
 define(convolution, {
   node: 'ConvolutionBackward0',
+  // The saved x and w are the inputs themselves, not contiguous copies: a
+  // copy has no history, and the gradients computed from it under
+  // createGraph would not reach the input (Note [nn backward]).
   forward: (a) => {
-    const x = K.contiguous(a.input),
-      w = K.contiguous(a.weight);
+    const x = a.input,
+      w = a.weight;
     const c = geometry(a);
     return { out: convForward(x, w, a.bias, c, a.outputSize), save: { x, w, c, hasBias: a.bias !== null } };
   },
   grads: {
     input: (g, { w, c, x }) => convolutionBackwardInput(g, w, c.stride, c.padding, c.dilation, c.groups, x._shape),
     weight: (g, { x, c, w }) => convolutionBackwardWeight(x, g, c.stride, c.padding, c.dilation, c.groups, w._shape),
-    bias: (g) => g.sum([0, 2, 3]),
+    bias: (g) => g.sum(batchAndSpatial(g)),
   },
   fused: (g, { x, w, c, hasBias }, needs) => {
     const gc = sameDType(g, x.dtype);
     const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
     const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
     const gb = hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
-    native.conv2dBackward(gc._ref(), x._ref(), w._ref(), convArray(c), gx?._ref() ?? null, gw?._ref() ?? null, gb?._ref() ?? null);
+    const xc = K.contiguous(x),
+      wc = K.contiguous(w);
+    native.conv2dBackward(conv4(gc), conv4(xc), conv4(wc), convArray(c), gx ? conv4(gx) : null, gw ? conv4(gw) : null, gb?._ref() ?? null);
     return { input: gx, weight: gw, bias: gb };
   },
 });
@@ -151,6 +187,32 @@ define(convolutionBackwardWeight, {
   grads: {
     input: (gg, { x, g, c }) => convolutionBackwardInput(g, gg, c.stride, c.padding, c.dilation, c.groups, x._shape),
     gradOutput: (gg, { x, g, c }) => convolution(x, gg, null, c.stride, c.padding, c.dilation, c.groups, g._shape.slice(2)),
+  },
+});
+
+define(convolutionTranspose, {
+  node: 'ConvolutionBackward0',
+  forward: (a) => {
+    const x = a.input,
+      w = a.weight;
+    const c = geometry(a);
+    // The input plays the convolution's output gradient, the output its input.
+    let out = convInputGrad(x, w, c, [x._shape[0], w._shape[1] * c.groups, ...a.outputSize]);
+    if (a.bias) out = K.binary('Add', out, a.bias.reshape([1, -1, ...a.outputSize.map(() => 1)]));
+    return { out, save: { x, w, c } };
+  },
+  grads: {
+    input: (g, { w, c, x }) => convolution(g, w, null, c.stride, c.padding, c.dilation, c.groups, x._shape.slice(2)),
+    weight: (g, { x, c, w }) => convolutionBackwardWeight(g, x, c.stride, c.padding, c.dilation, c.groups, w._shape),
+    bias: (g) => g.sum(batchAndSpatial(g)),
+  },
+  fused: (g, { x, w, c }, needs) => {
+    const gc = sameDType(g, x.dtype);
+    return {
+      input: needs.input ? convForward(gc, w, null, c, x._shape.slice(2)) : null,
+      weight: needs.weight ? convWeightGrad(gc, x, c, w._shape) : null,
+      bias: needs.bias ? gc.sum(batchAndSpatial(gc)) : null,
+    };
   },
 });
 

@@ -386,6 +386,21 @@ describe('second derivatives of nn ops', () => {
     ggc((x, w, b) => F.conv2d(x, w, b, { stride: 2, padding: 1, groups: 2 }), [lf([1, 2, 4, 4]), lf([2, 1, 3, 3]), lf([2])]);
     ggc((x, w) => F.conv2d(x, w, null, { dilation: 2, padding: 'same' }), [lf([1, 1, 4, 4]), lf([1, 1, 2, 2])]);
     ggc((x, w) => F.conv2d(x, w), [lf([2, 3, 3]), lf([2, 2, 2, 2])]);
+    // A non-contiguous input: the saved input must be the input itself, not a contiguous copy without history.
+    ggc((x, w) => F.conv2d(x.transpose(2, 3), w, null, { padding: 1 }), [lf([1, 2, 4, 3]), lf([2, 2, 2, 2])]);
+  });
+  it('conv1d, convTranspose1d, convTranspose2d (bias, stride, padding, outputPadding, dilation, groups, unbatched)', () => {
+    ggc((x, w, b) => F.conv1d(x, w, b, { stride: 2, padding: 1, groups: 2 }), [lf([1, 2, 6]), lf([2, 1, 3]), lf([2])]);
+    ggc((x, w) => F.conv1d(x, w, null, { dilation: 2, padding: 'same' }), [lf([2, 5]), lf([1, 2, 2])]);
+    ggc(
+      (x, w, b) => F.convTranspose1d(x, w, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2 }),
+      [lf([1, 2, 3]), lf([2, 1, 3]), lf([2])],
+    );
+    ggc((x, w) => F.convTranspose1d(x.transpose(0, 1), w, null, { dilation: 2 }), [lf([4, 2]), lf([2, 1, 2])]);
+    ggc(
+      (x, w, b) => F.convTranspose2d(x, w, b, { stride: [2, 1], outputPadding: [1, 0], dilation: [1, 2] }),
+      [lf([1, 2, 2, 2]), lf([2, 1, 2, 2]), lf([1])],
+    );
   });
   it('maxPool2d, avgPool2d, adaptiveAvgPool2d', () => {
     // Distinct values: no ties within a window.

@@ -412,6 +412,15 @@ describe.runIf(run)('CUDA tensors', () => {
       F.conv2d(a, w, null, { groups: 2, dilation: [2, 1], padding: [1, 0] }),
     );
     compare('conv2d strided input', [x4], (a) => F.conv2d(a.transpose(2, 3), torch.ones([3, 4, 2, 2], { device: a.device }), null));
+    // conv1d and the transposed convolutions run on conv2d's kernels (Note [1-d convolution]).
+    const x3 = torch.randn([2, 4, 11]);
+    compare('conv1d', [x3, torch.randn([6, 2, 3]), torch.randn([6])], (a, w, b) => F.conv1d(a, w, b, { stride: 2, padding: 1, groups: 2 }));
+    compare('convTranspose1d', [x3, torch.randn([4, 3, 3]), torch.randn([6])], (a, w, b) =>
+      F.convTranspose1d(a, w, b, { stride: 2, padding: 1, outputPadding: 1, groups: 2, dilation: 2 }),
+    );
+    compare('convTranspose2d', [x4, torch.randn([4, 3, 3, 2]), torch.randn([3])], (a, w, b) =>
+      F.convTranspose2d(a, w, b, { stride: [2, 1], padding: [1, 0], outputPadding: [1, 0] }),
+    );
     compare('maxPool2d', [x4], (a) => F.maxPool2d(a, 2));
     compare('maxPool2d padded', [x4], (a) => F.maxPool2d(a, 3, { stride: 2, padding: 1 }));
     compare('avgPool2d', [x4], (a) => F.avgPool2d(a, 3, { stride: 2, padding: 1 }));

@@ -14,6 +14,9 @@ torch.manualSeed(17);
 const x4 = torch.randn([2, 3, 6, 6]);
 const w4 = torch.randn([4, 3, 3, 3]);
 const b4 = torch.randn([4]);
+const x3 = torch.randn([2, 3, 9]);
+const w3 = torch.randn([4, 3, 3]);
+const b3 = torch.randn([4]);
 const logits = torch.randn([5, 4]);
 const target = torch.tensor([0, 3, 1, 1, 2]);
 const probs = torch.rand([5, 4]).mul(0.8).add(0.1);
@@ -310,6 +313,21 @@ const forms: [string, () => unknown, () => unknown][] = [
     () => F.embeddingBag(idx.flatten(), table, torch.tensor([0, 2]), { mode: 'max' }),
     () => F.embeddingBag({ input: idx.flatten(), weight: table, offsets: torch.tensor([0, 2]), mode: 'max' }),
   ],
+  [
+    'conv1d',
+    () => F.conv1d(x3, w3, b3, 2, 1, 1, 1),
+    () => F.conv1d({ input: x3, weight: w3, bias: b3, stride: 2, padding: 1, dilation: 1, groups: 1 }),
+  ],
+  [
+    'convTranspose1d',
+    () => F.convTranspose1d(x3, w3.transpose(0, 1), null, 2, 1, 1, 1, 2),
+    () => F.convTranspose1d(x3, w3.transpose(0, 1), { stride: 2, padding: 1, outputPadding: 1, groups: 1, dilation: 2 }),
+  ],
+  [
+    'convTranspose2d',
+    () => F.convTranspose2d(x4, w4.transpose(0, 1), b4, [2, 1], 1, [1, 0], 1, 1),
+    () => F.convTranspose2d(x4, w4.transpose(0, 1), b4, { stride: [2, 1], padding: 1, outputPadding: [1, 0] }),
+  ],
 ];
 
 const fnames = (): string[] =>
@@ -448,6 +466,10 @@ const unknown: [string, () => unknown, string, string | null][] = [
     'needWeights',
   ],
   ['embeddingBag', () => F.embeddingBag(target, table, { maxNorm: 1 } as never), 'maxNorm', null],
+  ['conv1d', () => F.conv1d(x3, w3, { strides: 2 } as never), 'strides', 'stride'],
+  ['conv1d', () => F.conv1d(x3, w3, null, { padding_mode: 'zeros' } as never), 'padding_mode', null],
+  ['convTranspose1d', () => F.convTranspose1d(x3, w3, { output_padding: 1 } as never), 'output_padding', 'outputPadding'],
+  ['convTranspose2d', () => F.convTranspose2d(x4, w4, null, { outputSize: [7, 7] } as never), 'outputSize', null],
 ];
 
 describe('unknown option keys are TypeErrors naming the function, the key and the nearest name', () => {

@@ -17,6 +17,9 @@ const mk = (C: unknown, ...args: unknown[]): nn.Module => new (C as new (...a: u
 const unknownCases: [string, () => unknown, string, string | null][] = [
   ['Linear', () => mk(nn.Linear, 3, 2, { bais: false }), 'bais', 'bias'],
   ['Conv2d', () => mk(nn.Conv2d, 1, 16, 3, { strde: 2 }), 'strde', 'stride'],
+  ['Conv1d', () => mk(nn.Conv1d, 1, 16, 3, { padding_mode: 'zeros' }), 'padding_mode', 'paddingMode'],
+  ['ConvTranspose1d', () => mk(nn.ConvTranspose1d, 1, 16, 3, { outputpadding: 1 }), 'outputpadding', 'outputPadding'],
+  ['ConvTranspose2d', () => mk(nn.ConvTranspose2d, 1, 16, 3, { dilations: 2 }), 'dilations', 'dilation'],
   ['MaxPool2d', () => mk(nn.MaxPool2d, 2, { ceilMod: true }), 'ceilMod', 'ceilMode'],
   ['AvgPool2d', () => mk(nn.AvgPool2d, 2, { divisorOveride: 2 }), 'divisorOveride', 'divisorOverride'],
   ['AdaptiveAvgPool2d', () => mk(nn.AdaptiveAvgPool2d, { output_size: 2 }), 'output_size', 'outputSize'],
@@ -238,6 +241,24 @@ describe('module constructors: positional and options forms agree', () => {
     sameModule(
       () => mk(nn.Conv2d, 1, 2, 3, 1, 'same'),
       () => mk(nn.Conv2d, 1, 2, 3, { padding: 'same' }),
+    );
+  });
+
+  it('Conv1d, ConvTranspose1d, ConvTranspose2d', () => {
+    sameModule(
+      () => mk(nn.Conv1d, 2, 4, 3, 2, 1, 2, 2, false, 'zeros'),
+      () => mk(nn.Conv1d, 2, 4, [3], { stride: [2], padding: 1, dilation: 2, groups: 2, bias: false, paddingMode: 'zeros' }),
+      () => mk(nn.Conv1d, { inChannels: 2, outChannels: 4, kernelSize: 3, stride: 2, padding: [1], dilation: 2, groups: 2, bias: false }),
+    );
+    // PyTorch's order: outputPadding, groups, bias, then dilation.
+    const t = sameModule(
+      () => mk(nn.ConvTranspose1d, 2, 4, 3, 2, 1, 1, 2, false, 3, 'zeros'),
+      () => mk(nn.ConvTranspose1d, 2, 4, 3, { stride: 2, padding: 1, outputPadding: 1, groups: 2, bias: false, dilation: 3 }),
+    ) as nn.ConvTranspose1d;
+    expect([t.outputPadding, t.dilation, t.groups, t.bias]).toEqual([[1], [3], 2, null]);
+    sameModule(
+      () => mk(nn.ConvTranspose2d, 2, 4, [3, 2], [2, 1], 1, [1, 0], 1, true, 1),
+      () => mk(nn.ConvTranspose2d, 2, 4, [3, 2], { stride: [2, 1], padding: [1, 1], outputPadding: [1, 0] }),
     );
   });
 
