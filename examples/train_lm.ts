@@ -560,7 +560,7 @@ function run(o: Options): void {
   model.train();
   for (let step = 1; step <= o.steps; step++) {
     const lr = opt.paramGroups[0].lr;
-    const starts = Array.from(torch.randint(nTrain - need + 1, [o.batchSize]).tolist() as number[]);
+    const starts = torch.randint(nTrain - need + 1, [o.batchSize]).tolist() as number[];
     const [x, y] = getBatch(trainData, starts, o.blockSize);
     const loss = trainStep(model, opt, sched, x.to(device), y.to(device), o.gradClip);
     window += loss;
