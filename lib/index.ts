@@ -99,6 +99,7 @@ export type { LoadOptions } from './io/safetensors.js';
 export const autograd = {
   grad: engine.grad,
   backward: engine.backwardMany,
+  queueCallback: engine.queueCallback,
   Function,
   gradcheck,
   gradgradcheck,
