@@ -84,6 +84,7 @@ export const utils = {
     SubsetRandomSampler: D.SubsetRandomSampler,
     WeightedRandomSampler: D.WeightedRandomSampler,
     BatchSampler: D.BatchSampler,
+    DistributedSampler: D.DistributedSampler,
   },
   /** TensorBoard event files: SummaryWriter (lib/utils/tensorboard). */
   tensorboard,
