@@ -57,6 +57,7 @@ export * from './ops/join.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as distributed from './distributed/index.js';
 import * as D from './data/index.js';
 import { ProgressBar } from './utils/progress.js';
 import * as plot from './utils/plot.js';

@@ -268,7 +268,9 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
     if (!group_) throw Napi::Error::New(env, "the process group has been destroyed");
     auto state = std::make_shared<WorkState>();
     auto* c = new Completion{Napi::Promise::Deferred::New(env), state, {}};
-    for (size_t i = 0; i < nKeep; i++) c->keep.push_back(Napi::Persistent(info[i]));
+    for (size_t i = 0; i < nKeep; i++) {
+      if (info[i].IsObject()) c->keep.push_back(Napi::Persistent(info[i]));
+    }
     auto work = WorkWrap::ctor.New({});
     WorkWrap::Unwrap(work)->state = state;
     Napi::Value promise = c->deferred.Promise();
