@@ -27,6 +27,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+// The variables each launcher sets (the others blanked, as unset).
+function launcherEnv(launcher: 'torchrun' | 'mpirun' | 'srun', rank: number, world: number): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { RANK: '', WORLD_SIZE: '', LOCAL_RANK: '' };
+  if (launcher === 'torchrun') Object.assign(env, { RANK: String(rank), WORLD_SIZE: String(world), LOCAL_RANK: String(rank) });
+  if (launcher === 'mpirun') {
+    Object.assign(env, { OMPI_COMM_WORLD_RANK: String(rank), OMPI_COMM_WORLD_SIZE: String(world), OMPI_COMM_WORLD_LOCAL_RANK: String(rank) });
+  }
+  if (launcher === 'srun') Object.assign(env, { SLURM_PROCID: String(rank), SLURM_NTASKS: String(world), SLURM_LOCALID: String(rank) });
+  return env;
+}
+
 export interface RankResult {
   child: ChildResult;
   out: Record<string, unknown> | null;
@@ -36,7 +47,7 @@ export interface RankResult {
 export async function runJob(
   scenario: string,
   world: number,
-  opts: { timeout?: number; env?: NodeJS.ProcessEnv; ranks?: number[]; killMs?: number } = {},
+  opts: { timeout?: number; env?: NodeJS.ProcessEnv; ranks?: number[]; killMs?: number; launcher?: 'torchrun' | 'mpirun' | 'srun' } = {},
 ): Promise<RankResult[]> {
   const port = await freePort();
   const ranks = opts.ranks ?? Array.from({ length: world }, (_, i) => i);
@@ -46,8 +57,7 @@ export async function runJob(
       env: {
         MASTER_ADDR: '127.0.0.1',
         MASTER_PORT: String(port),
-        RANK: String(rank),
-        WORLD_SIZE: String(world),
+        ...launcherEnv(opts.launcher ?? 'torchrun', rank, world),
         TEST_TIMEOUT: String(opts.timeout ?? 20_000),
         ...opts.env,
       },

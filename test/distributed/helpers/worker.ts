@@ -4,8 +4,9 @@ import * as torch from '../../../lib/index.js';
 
 const dist = torch.distributed;
 const scenario = process.argv[2];
-const rank = Number(process.env.RANK);
-const world = Number(process.env.WORLD_SIZE);
+// The launcher's rank (RANK, OMPI_COMM_WORLD_RANK or SLURM_PROCID: helpers/job.ts).
+const rank = Number(process.env.RANK || process.env.OMPI_COMM_WORLD_RANK || process.env.SLURM_PROCID);
+const world = Number(process.env.WORLD_SIZE || process.env.OMPI_COMM_WORLD_SIZE || process.env.SLURM_NTASKS);
 const timeout = Number(process.env.TEST_TIMEOUT ?? 20000);
 
 const out: Record<string, unknown> = { rank };
@@ -86,6 +87,29 @@ async function main(): Promise<void> {
     dist.barrier();
     dist.destroyProcessGroup();
     out.initializedAfter = dist.isInitialized();
+  } else if (scenario === 'env-ranks') {
+    // Rank and size from the launcher's variables only.
+    dist.initProcessGroup({ timeout });
+    const t = torch.tensor([dist.getRank() + 1], { dtype: 'float64' });
+    dist.allReduce(t, { op: dist.ReduceOp.MAX });
+    Object.assign(out, { got: [dist.getRank(), dist.getWorldSize(), dist.getLocalRank()], max: t.item() });
+    dist.destroyProcessGroup();
+  } else if (scenario === 'store') {
+    // TCPStore on its own: rank 0 hosts it.
+    const store = new dist.TCPStore('127.0.0.1', Number(process.env.MASTER_PORT), { isMaster: rank === 0, timeout });
+    store.set(`key${rank}`, `value of ${rank}`);
+    out.count = store.add('counter', rank + 1);
+    store.wait(Array.from({ length: world }, (_, r) => `key${r}`));
+    out.values = Array.from({ length: world }, (_, r) => new TextDecoder().decode(store.get(`key${r}`)));
+    try {
+      store.get('never-set');
+    } catch (e) {
+      out.missing = (e as Error).message;
+    }
+    // Rank 0 keeps the server up until everyone has read.
+    store.add('done', 1);
+    if (rank === 0) while (!store.check(['done']) || Number(new TextDecoder().decode(store.get('done'))) < world) await new Promise((r) => setTimeout(r, 10));
+    store.close();
   } else if (scenario === 'file') {
     dist.initProcessGroup({ initMethod: `file://${process.env.TEST_FILE}`, rank, worldSize: world, timeout });
     const t = torch.tensor([rank + 1], { dtype: 'float64' });
