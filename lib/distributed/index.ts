@@ -230,7 +230,11 @@ function parseInitMethod(
     throw new Error(`${owner}: initMethod must be 'env://', 'tcp://host:port' or 'file:///path', got ${JSON.stringify(method)}`);
   }
   const port = Number(portText);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`${owner}: bad port ${JSON.stringify(portText)} in ${method}`);
+  // Port 0 lets the master pick a free port: only a one-rank job can use it,
+  // since the others could not know which.
+  if (!Number.isInteger(port) || port < 0 || port > 65535 || (port === 0 && rank !== 0)) {
+    throw new Error(`${owner}: bad port ${JSON.stringify(portText)} in ${method}`);
+  }
   const store = new TCPStore(host, port, { isMaster: rank === 0, timeout });
   return { store, hostname: distAddon().localAddressToward(host) };
 }

@@ -110,6 +110,14 @@ async function main(): Promise<void> {
     store.add('done', 1);
     if (rank === 0) while (!store.check(['done']) || Number(new TextDecoder().decode(store.get('done'))) < world) await new Promise((r) => setTimeout(r, 10));
     store.close();
+  } else if (scenario === 'no-addon') {
+    // KINDLING_DIST_ADDON names a module that is not there.
+    out.available = dist.isAvailable();
+    try {
+      dist.initProcessGroup({ rank: 0, worldSize: 1 });
+    } catch (e) {
+      out.error = (e as Error).message;
+    }
   } else if (scenario === 'file') {
     dist.initProcessGroup({ initMethod: `file://${process.env.TEST_FILE}`, rank, worldSize: world, timeout });
     const t = torch.tensor([rank + 1], { dtype: 'float64' });
