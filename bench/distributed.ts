@@ -29,7 +29,14 @@ function runRank(cmd: string, args: string[], rank: number, port: number): Promi
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       cwd: root,
-      env: { ...process.env, MASTER_ADDR: '127.0.0.1', MASTER_PORT: String(port), RANK: String(rank), WORLD_SIZE: String(WORLD), OMP_NUM_THREADS: '1' },
+      env: {
+        ...process.env,
+        MASTER_ADDR: '127.0.0.1',
+        MASTER_PORT: String(port),
+        RANK: String(rank),
+        WORLD_SIZE: String(WORLD),
+        OMP_NUM_THREADS: '1',
+      },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -51,8 +58,13 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
-  const kindling = await job(process.execPath, ['--import', './test/reliability/helpers/register-ts.mjs', join(here, 'distributed_worker.ts')]);
-  const hasTorch = existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()']).status === 0;
+  const kindling = await job(process.execPath, [
+    '--import',
+    './test/reliability/helpers/register-ts.mjs',
+    join(here, 'distributed_worker.ts'),
+  ]);
+  const hasTorch =
+    existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()']).status === 0;
   const torch = hasTorch ? await job(PYTHON, [join(here, 'distributed_torch.py')]) : null;
   if (!hasTorch) console.log(`PyTorch with gloo not found at ${PYTHON} (BENCH_PYTHON): Kindling's side only`);
   console.log(`allReduce (sum, float32) on ${WORLD} ranks of this machine, median ms per call (rank 0)`);
@@ -61,7 +73,9 @@ async function main(): Promise<void> {
   for (const n of Object.keys(kindling)) {
     const k = median(kindling[n]);
     const p = torch ? median(torch[n]) : NaN;
-    console.log(`| ${Number(n).toLocaleString('en')} | ${k.toFixed(2)} | ${torch ? p.toFixed(2) : '-'} | ${torch ? (k / p).toFixed(2) : '-'} |`);
+    console.log(
+      `| ${Number(n).toLocaleString('en')} | ${k.toFixed(2)} | ${torch ? p.toFixed(2) : '-'} | ${torch ? (k / p).toFixed(2) : '-'} |`,
+    );
   }
 }
 

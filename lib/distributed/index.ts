@@ -168,7 +168,9 @@ function envInt(names: readonly string[]): { name: string; value: number } | nul
     if (text === undefined || text === '') continue;
     const value = Number(text);
     if (!Number.isInteger(value) || value < 0) {
-      throw new Error(`torch.distributed.initProcessGroup: environment variable ${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+      throw new Error(
+        `torch.distributed.initProcessGroup: environment variable ${name} must be a non-negative integer, got ${JSON.stringify(text)}`,
+      );
     }
     return { name, value };
   }
@@ -197,11 +199,7 @@ export interface InitProcessGroupOptions {
   store?: Store;
 }
 
-function parseInitMethod(
-  method: string,
-  rank: number,
-  timeout: number,
-): { store: Store; hostname: string } {
+function parseInitMethod(method: string, rank: number, timeout: number): { store: Store; hostname: string } {
   const owner = 'torch.distributed.initProcessGroup';
   if (method.startsWith('file://')) {
     const path = decodeURIComponent(method.slice('file://'.length));
@@ -268,20 +266,26 @@ export function initProcessGroup(opts?: InitProcessGroupOptions): void {
   const rankFrom = opts?.rank !== undefined ? { name: 'rank', value: opts.rank } : envInt(RANK_VARS);
   const sizeFrom = opts?.worldSize !== undefined ? { name: 'worldSize', value: opts.worldSize } : envInt(SIZE_VARS);
   if (rankFrom === null || sizeFrom === null) {
-    throw new Error(`${owner}: rank and worldSize must be given, or set in the environment (RANK and WORLD_SIZE, as torchrun, mpirun or srun do)`);
+    throw new Error(
+      `${owner}: rank and worldSize must be given, or set in the environment (RANK and WORLD_SIZE, as torchrun, mpirun or srun do)`,
+    );
   }
   const rank = rankFrom.value;
   const worldSize = sizeFrom.value;
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new RangeError(`${owner}: worldSize must be a positive integer, got ${fmtValue(worldSize)}`);
+  if (!Number.isInteger(worldSize) || worldSize < 1)
+    throw new RangeError(`${owner}: worldSize must be a positive integer, got ${fmtValue(worldSize)}`);
   if (!Number.isInteger(rank) || rank < 0 || rank >= worldSize) {
-    throw new RangeError(`${owner}: rank must be an integer in [0, ${worldSize - 1}] (worldSize ${worldSize}), got ${fmtValue(rank)} (from ${rankFrom.name})`);
+    throw new RangeError(
+      `${owner}: rank must be an integer in [0, ${worldSize - 1}] (worldSize ${worldSize}), got ${fmtValue(rank)} (from ${rankFrom.name})`,
+    );
   }
   const localRank = envInt(LOCAL_RANK_VARS)?.value ?? rank;
   distAddon(); // says what to install before anything else happens
   if (backend === 'nccl') {
     // Throws saying what to install when libnccl.so.2 is missing.
     distAddon().ncclVersion();
-    if (!cudaIsAvailable()) throw new Error(`${owner}: backend 'nccl' needs a CUDA GPU, and torch.cuda.isAvailable() is false here; use backend 'gloo'`);
+    if (!cudaIsAvailable())
+      throw new Error(`${owner}: backend 'nccl' needs a CUDA GPU, and torch.cuda.isAvailable() is false here; use backend 'gloo'`);
     throw new Error(
       `${owner}: backend 'nccl' found NCCL and CUDA, but this build cannot hand CUDA tensors' device memory to NCCL yet; use backend 'gloo'`,
     );
@@ -317,7 +321,8 @@ export function initProcessGroup(opts?: InitProcessGroupOptions): void {
 export function destroyProcessGroup(group?: ProcessGroup): void {
   const s = current('destroyProcessGroup');
   if (group !== undefined && group !== s.world) {
-    if (!(group instanceof ProcessGroup)) throw new TypeError(`torch.distributed.destroyProcessGroup: group must be a ProcessGroup, got ${fmtValue(group)}`);
+    if (!(group instanceof ProcessGroup))
+      throw new TypeError(`torch.distributed.destroyProcessGroup: group must be a ProcessGroup, got ${fmtValue(group)}`);
     group._native?.destroy();
     group._native = null;
     s.groups = s.groups.filter((g) => g !== group);
@@ -334,7 +339,8 @@ export function destroyProcessGroup(group?: ProcessGroup): void {
 function groupOf(op: string, group: unknown): ProcessGroup {
   const s = current(op);
   if (group === undefined || group === null) return s.world;
-  if (!(group instanceof ProcessGroup)) throw new TypeError(`torch.distributed.${op}: group must be a ProcessGroup, got ${fmtValue(group)}`);
+  if (!(group instanceof ProcessGroup))
+    throw new TypeError(`torch.distributed.${op}: group must be a ProcessGroup, got ${fmtValue(group)}`);
   return group;
 }
 
@@ -376,7 +382,8 @@ export function newGroup(ranks?: number[], opts?: { timeout?: number; backend?: 
   else {
     if (!Array.isArray(ranks)) throw new TypeError(`${owner}: ranks must be an array of ranks, got ${fmtValue(ranks)}`);
     for (const r of ranks) {
-      if (!Number.isInteger(r) || r < 0 || r >= s.worldSize) throw new RangeError(`${owner}: rank ${fmtValue(r)} is not in [0, ${s.worldSize - 1}]`);
+      if (!Number.isInteger(r) || r < 0 || r >= s.worldSize)
+        throw new RangeError(`${owner}: rank ${fmtValue(r)} is not in [0, ${s.worldSize - 1}]`);
     }
     list = [...new Set(ranks)].sort((a, b) => a - b);
     if (list.length !== ranks.length) throw new Error(`${owner}: ranks ${fmtValue(ranks)} repeat a rank`);
@@ -404,12 +411,15 @@ const OPTS_ALLREDUCE = ['op', 'group', 'asyncOp'];
 /** The tensor's elements as the typed array the native side writes into. */
 function commArray(op: string, t: unknown, what: string): CommArray {
   const tensor = t as Tensor;
-  if (typeof t !== 'object' || t === null || !('_storage' in t)) throw new TypeError(`torch.distributed.${op}: ${what} must be a Tensor, got ${fmtValue(t)}`);
+  if (typeof t !== 'object' || t === null || !('_storage' in t))
+    throw new TypeError(`torch.distributed.${op}: ${what} must be a Tensor, got ${fmtValue(t)}`);
   if (tensor.dtype !== 'float32' && tensor.dtype !== 'float64' && tensor.dtype !== 'int64') {
     throw new TypeError(`torch.distributed.${op}: ${what} has dtype ${tensor.dtype}; Gloo collectives support float32, float64 and int64`);
   }
-  if (tensor.device !== 'cpu') throw new TypeError(`torch.distributed.${op}: ${what} is on ${tensor.device}; backend 'gloo' takes CPU tensors`);
-  if (!tensor.isContiguous()) throw new TypeError(`torch.distributed.${op}: ${what} must be contiguous (call .contiguous() on a copy and copy back)`);
+  if (tensor.device !== 'cpu')
+    throw new TypeError(`torch.distributed.${op}: ${what} is on ${tensor.device}; backend 'gloo' takes CPU tensors`);
+  if (!tensor.isContiguous())
+    throw new TypeError(`torch.distributed.${op}: ${what} must be contiguous (call .contiguous() on a copy and copy back)`);
   const data = tensor._storage.data as CommArray;
   const n = tensor.numel();
   return data.subarray(tensor._offset, tensor._offset + n) as CommArray;
@@ -417,12 +427,15 @@ function commArray(op: string, t: unknown, what: string): CommArray {
 
 function listArrays(op: string, list: unknown, what: string, like: Tensor, size: number): CommArray[] {
   if (!Array.isArray(list)) throw new TypeError(`torch.distributed.${op}: ${what} must be an array of tensors, got ${fmtValue(list)}`);
-  if (list.length !== size) throw new Error(`torch.distributed.${op}: ${what} must hold one tensor per rank of the group (${size}), got ${list.length}`);
+  if (list.length !== size)
+    throw new Error(`torch.distributed.${op}: ${what} must hold one tensor per rank of the group (${size}), got ${list.length}`);
   return list.map((t: unknown, i) => {
     const a = commArray(op, t, `${what}[${i}]`);
     const tt = t as Tensor;
     if (tt.dtype !== like.dtype || tt.numel() !== like.numel()) {
-      throw new Error(`torch.distributed.${op}: ${what}[${i}] is ${tt.dtype} with ${tt.numel()} elements; expected ${like.dtype} with ${like.numel()}`);
+      throw new Error(
+        `torch.distributed.${op}: ${what}[${i}] is ${tt.dtype} with ${tt.numel()} elements; expected ${like.dtype} with ${like.numel()}`,
+      );
     }
     return a;
   });
@@ -430,7 +443,8 @@ function listArrays(op: string, list: unknown, what: string, like: Tensor, size:
 
 function member(op: string, group: ProcessGroup): NativeProcessGroup {
   if (group._native === null) {
-    if (group.rank() < 0) throw new Error(`torch.distributed.${op}: this rank (${state?.rank}) is not in the group ${fmtValue(group.ranks)}`);
+    if (group.rank() < 0)
+      throw new Error(`torch.distributed.${op}: this rank (${state?.rank}) is not in the group ${fmtValue(group.ranks)}`);
     throw new Error(`torch.distributed.${op}: the process group has been destroyed`);
   }
   return group._native;
@@ -439,7 +453,8 @@ function member(op: string, group: ProcessGroup): NativeProcessGroup {
 function groupRankOf(op: string, group: ProcessGroup, global: unknown, what: string): number {
   if (!Number.isInteger(global)) throw new TypeError(`torch.distributed.${op}: ${what} must be an integer rank, got ${fmtValue(global)}`);
   const r = group.ranks.indexOf(global as number);
-  if (r < 0) throw new RangeError(`torch.distributed.${op}: ${what} ${global as number} is not a rank of the group ${fmtValue(group.ranks)}`);
+  if (r < 0)
+    throw new RangeError(`torch.distributed.${op}: ${what} ${global as number} is not a rank of the group ${fmtValue(group.ranks)}`);
   return r;
 }
 
@@ -448,7 +463,8 @@ function reduceOpOf(op: string, v: unknown, dtype: string): number {
   if (typeof name !== 'string' || !(name in OP_CODES)) {
     throw new TypeError(`torch.distributed.${op}: op must be a ReduceOp (SUM, AVG, MAX, MIN, PRODUCT), got ${fmtValue(v)}`);
   }
-  if (name === 'avg' && dtype === 'int64') throw new TypeError(`torch.distributed.${op}: ReduceOp.AVG needs a floating dtype on gloo, got int64`);
+  if (name === 'avg' && dtype === 'int64')
+    throw new TypeError(`torch.distributed.${op}: ReduceOp.AVG needs a floating dtype on gloo, got int64`);
   return OP_CODES[name as ReduceOpName];
 }
 
@@ -458,7 +474,8 @@ function finish(op: string, launched: [Promise<void>, NativeWork], asyncOp: unkn
   for (const t of written) t._bumpVersion();
   const work = new Work(launched[1], launched[0], op);
   if (asyncOp === true) return work;
-  if (asyncOp !== undefined && asyncOp !== false) throw new TypeError(`torch.distributed.${op}: asyncOp must be a boolean, got ${fmtValue(asyncOp)}`);
+  if (asyncOp !== undefined && asyncOp !== false)
+    throw new TypeError(`torch.distributed.${op}: asyncOp must be a boolean, got ${fmtValue(asyncOp)}`);
   work.wait();
   return undefined;
 }

@@ -34,7 +34,7 @@ struct Completion {
 };
 
 Napi::ThreadSafeFunction gTsfn;
-int gPending = 0;                  // JS thread only
+int gPending = 0;                   // JS thread only
 std::atomic<bool> gClosing{false};  // set at environment teardown
 
 void settle(Napi::Env env, Napi::Function, Completion* c) {
@@ -56,17 +56,12 @@ Buffer bufferOf(const Napi::Value& v, const char* what) {
   auto arr = v.As<Napi::TypedArray>();
   Buffer b;
   switch (arr.TypedArrayType()) {
-    case napi_float32_array:
-      b.dtype = DType::kFloat32;
-      break;
-    case napi_float64_array:
-      b.dtype = DType::kFloat64;
-      break;
-    case napi_bigint64_array:
-      b.dtype = DType::kInt64;
-      break;
+    case napi_float32_array: b.dtype = DType::kFloat32; break;
+    case napi_float64_array: b.dtype = DType::kFloat64; break;
+    case napi_bigint64_array: b.dtype = DType::kInt64; break;
     default:
-      throw Napi::TypeError::New(v.Env(), std::string(what) + ": only float32, float64 and int64 storages are supported");
+      throw Napi::TypeError::New(v.Env(),
+                                 std::string(what) + ": only float32, float64 and int64 storages are supported");
   }
   b.ptr = static_cast<char*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
   b.count = arr.ElementLength();
@@ -175,9 +170,7 @@ class StoreWrap : public Napi::ObjectWrap<StoreWrap> {
     StoreWrap::Unwrap(obj)->store_ = std::make_shared<PrefixStore>(info[0].As<Napi::String>(), store_);
     return obj;
   }
-  Napi::Value Port(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), tcp_ ? tcp_->port() : 0);
-  }
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tcp_ ? tcp_->port() : 0); }
   std::shared_ptr<KvStore> store_;
   std::shared_ptr<TcpStore> tcp_;
 };
@@ -189,8 +182,9 @@ class WorkWrap : public Napi::ObjectWrap<WorkWrap> {
  public:
   static Napi::FunctionReference ctor;
   static Napi::Function Init(Napi::Env env) {
-    auto fn = DefineClass(env, "NativeWork",
-                          {InstanceMethod("wait", &WorkWrap::Wait), InstanceMethod("isCompleted", &WorkWrap::IsCompleted)});
+    auto fn =
+        DefineClass(env, "NativeWork",
+                    {InstanceMethod("wait", &WorkWrap::Wait), InstanceMethod("isCompleted", &WorkWrap::IsCompleted)});
     ctor = Napi::Persistent(fn);
     return fn;
   }
@@ -218,12 +212,12 @@ std::set<GlooGroup*> gGroups;  // live groups, shut down at teardown
 class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
  public:
   static Napi::Function Init(Napi::Env env) {
-    return DefineClass(env, "NativeProcessGroup",
-                       {InstanceMethod("allreduce", &GroupWrap::Allreduce), InstanceMethod("broadcast", &GroupWrap::Broadcast),
-                        InstanceMethod("allgather", &GroupWrap::Allgather),
-                        InstanceMethod("reduceScatter", &GroupWrap::ReduceScatter),
-                        InstanceMethod("gather", &GroupWrap::Gather), InstanceMethod("scatter", &GroupWrap::Scatter),
-                        InstanceMethod("barrier", &GroupWrap::Barrier), InstanceMethod("destroy", &GroupWrap::Destroy)});
+    return DefineClass(
+        env, "NativeProcessGroup",
+        {InstanceMethod("allreduce", &GroupWrap::Allreduce), InstanceMethod("broadcast", &GroupWrap::Broadcast),
+         InstanceMethod("allgather", &GroupWrap::Allgather), InstanceMethod("reduceScatter", &GroupWrap::ReduceScatter),
+         InstanceMethod("gather", &GroupWrap::Gather), InstanceMethod("scatter", &GroupWrap::Scatter),
+         InstanceMethod("barrier", &GroupWrap::Barrier), InstanceMethod("destroy", &GroupWrap::Destroy)});
   }
   // new NativeProcessGroup(store, rank, size, timeoutMs, hostname, iface):
   // blocks until every rank has joined (or throws on the timeout).
@@ -276,9 +270,10 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
     Napi::Value promise = c->deferred.Promise();
     GlooGroup* g = group_.get();
     try {
-      group_->submit([g, fn] { fn(g); }, state, [c] {
-        if (!gClosing) gTsfn.BlockingCall(c, settle);
-      });
+      group_->submit([g, fn] { fn(g); }, state,
+                     [c] {
+                       if (!gClosing) gTsfn.BlockingCall(c, settle);
+                     });
     } catch (const std::exception& e) {
       delete c;
       throw Napi::Error::New(env, e.what());
@@ -296,43 +291,50 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
   Napi::Value Allreduce(const Napi::CallbackInfo& info) {
     Buffer b = bufferOf(info[0], "allReduce");
     ReduceOp op = opOf(info[1]);
-    return launch(info, [b, op](GlooGroup* g) { g->allreduce(b, op); }, 1);
+    return launch(
+        info, [b, op](GlooGroup* g) { g->allreduce(b, op); }, 1);
   }
   // broadcast(arr, root)
   Napi::Value Broadcast(const Napi::CallbackInfo& info) {
     Buffer b = bufferOf(info[0], "broadcast");
     int root = info[1].As<Napi::Number>().Int32Value();
-    return launch(info, [b, root](GlooGroup* g) { g->broadcast(b, root); }, 1);
+    return launch(
+        info, [b, root](GlooGroup* g) { g->broadcast(b, root); }, 1);
   }
   // allgather(arr, outs[])
   Napi::Value Allgather(const Napi::CallbackInfo& info) {
     Buffer in = bufferOf(info[0], "allGather");
     auto outs = buffersOf(info[1], "allGather");
-    return launch(info, [in, outs](GlooGroup* g) { g->allgather(in, outs); }, 2);
+    return launch(
+        info, [in, outs](GlooGroup* g) { g->allgather(in, outs); }, 2);
   }
   // reduceScatter(ins[], out, op)
   Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
     auto ins = buffersOf(info[0], "reduceScatter");
     Buffer out = bufferOf(info[1], "reduceScatter");
     ReduceOp op = opOf(info[2]);
-    return launch(info, [ins, out, op](GlooGroup* g) { g->reduceScatter(ins, out, op); }, 2);
+    return launch(
+        info, [ins, out, op](GlooGroup* g) { g->reduceScatter(ins, out, op); }, 2);
   }
   // gather(arr, outs[] | null, root)
   Napi::Value Gather(const Napi::CallbackInfo& info) {
     Buffer in = bufferOf(info[0], "gather");
     auto outs = buffersOf(info[1], "gather");
     int root = info[2].As<Napi::Number>().Int32Value();
-    return launch(info, [in, outs, root](GlooGroup* g) { g->gather(in, outs, root); }, 2);
+    return launch(
+        info, [in, outs, root](GlooGroup* g) { g->gather(in, outs, root); }, 2);
   }
   // scatter(ins[] | null, out, root)
   Napi::Value Scatter(const Napi::CallbackInfo& info) {
     auto ins = buffersOf(info[0], "scatter");
     Buffer out = bufferOf(info[1], "scatter");
     int root = info[2].As<Napi::Number>().Int32Value();
-    return launch(info, [ins, out, root](GlooGroup* g) { g->scatter(ins, out, root); }, 2);
+    return launch(
+        info, [ins, out, root](GlooGroup* g) { g->scatter(ins, out, root); }, 2);
   }
   Napi::Value Barrier(const Napi::CallbackInfo& info) {
-    return launch(info, [](GlooGroup* g) { g->barrier(); }, 0);
+    return launch(
+        info, [](GlooGroup* g) { g->barrier(); }, 0);
   }
   // destroy(): runs the queued collectives, then closes the group's connections.
   Napi::Value Destroy(const Napi::CallbackInfo& info) {

@@ -89,7 +89,8 @@ Napi::Value CommInitRank(const Napi::CallbackInfo& info) {
   if (buf.Length() != sizeof(id.internal)) throw Napi::Error::New(info.Env(), "ncclCommInitRank: bad unique id");
   std::memcpy(id.internal, buf.Data(), sizeof(id.internal));
   ncclComm_t comm = nullptr;
-  check(info.Env(), n.commInitRank(&comm, info[2].As<Napi::Number>().Int32Value(), id, info[1].As<Napi::Number>().Int32Value()),
+  check(info.Env(),
+        n.commInitRank(&comm, info[2].As<Napi::Number>().Int32Value(), id, info[1].As<Napi::Number>().Int32Value()),
         "ncclCommInitRank");
   return Napi::External<void>::New(info.Env(), comm, [](Napi::Env, void* c) { nccl().commDestroy(c); });
 }

@@ -101,8 +101,8 @@ void KvStore::wait(const std::vector<std::string>& keys, const Millis& timeout) 
   for (const auto& key : keys) {
     while (!check(key)) {
       if (std::chrono::steady_clock::now() >= deadline) {
-        throw std::runtime_error("store: timed out after " + std::to_string(timeout.count()) +
-                                 " ms waiting for " + describeKey(key));
+        throw std::runtime_error("store: timed out after " + std::to_string(timeout.count()) + " ms waiting for " +
+                                 describeKey(key));
       }
       std::this_thread::sleep_for(pause);
       pause = std::min(pause * 2, Millis(20));
@@ -242,8 +242,9 @@ TcpStore::TcpStore(const std::string& host, int port, bool isMaster, Millis time
     if (fd_ >= 0) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       ::freeaddrinfo(res);
-      throw std::runtime_error("TCPStore: could not connect to the store at " + where_ + " (MASTER_ADDR:MASTER_PORT) within " +
-                               std::to_string(timeout.count()) + " ms: " + last + "; is rank 0 running?");
+      throw std::runtime_error("TCPStore: could not connect to the store at " + where_ +
+                               " (MASTER_ADDR:MASTER_PORT) within " + std::to_string(timeout.count()) + " ms: " + last +
+                               "; is rank 0 running?");
     }
     std::this_thread::sleep_for(Millis(10));
   }
@@ -297,7 +298,8 @@ bool TcpStore::check(const std::string& key) { return request(kCheck, key, {})[0
 // ---- FileStore ---------------------------------------------------------------
 
 FileStore::FileStore(const std::string& dir, Millis timeout) : KvStore(timeout), dir_(dir) {
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw std::runtime_error(errnoText(("FileStore: mkdir " + dir).c_str()));
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw std::runtime_error(errnoText(("FileStore: mkdir " + dir).c_str()));
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw std::runtime_error("FileStore: '" + dir + "' exists and is not a directory");
@@ -317,7 +319,8 @@ std::string FileStore::pathOf(const std::string& key) const {
 
 void FileStore::set(const std::string& key, const Bytes& data) {
   std::string path = pathOf(key);
-  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
+  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "_" +
+                    std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     out.write(data.data(), static_cast<std::streamsize>(data.size()));

@@ -62,13 +62,19 @@ describe.skipIf(reason !== null)('argument checks', () => {
   });
 
   it('refuses bad options before any rendezvous', () => {
-    expect(() => dist.initProcessGroup({ backend: 'mpi' as never, rank: 0, worldSize: 1 })).toThrow(/backend must be 'gloo' or 'nccl', got "mpi"/);
+    expect(() => dist.initProcessGroup({ backend: 'mpi' as never, rank: 0, worldSize: 1 })).toThrow(
+      /backend must be 'gloo' or 'nccl', got "mpi"/,
+    );
     expect(() => dist.initProcessGroup({ rank: 2, worldSize: 2 })).toThrow(/rank must be an integer in \[0, 1\] \(worldSize 2\), got 2/);
-    expect(() => dist.initProcessGroup({ rank: 0, worldSize: 1, timeout: -1 })).toThrow(/timeout must be a positive number of milliseconds/);
+    expect(() => dist.initProcessGroup({ rank: 0, worldSize: 1, timeout: -1 })).toThrow(
+      /timeout must be a positive number of milliseconds/,
+    );
     expect(() => dist.initProcessGroup({ rank: 0, worldSize: 1, initMethod: 'udp://x:1' })).toThrow(
       /initMethod must be 'env:\/\/', 'tcp:\/\/host:port' or 'file:\/\/\/path', got "udp:\/\/x:1"/,
     );
-    expect(() => dist.initProcessGroup({ rank: 0, worldSize: 1, world_size: 1 } as never)).toThrow(/unknown option 'world_size' \(did you mean 'worldSize'\?\)/);
+    expect(() => dist.initProcessGroup({ rank: 0, worldSize: 1, world_size: 1 } as never)).toThrow(
+      /unknown option 'world_size' \(did you mean 'worldSize'\?\)/,
+    );
     const saved = [process.env.MASTER_ADDR, process.env.MASTER_PORT];
     delete process.env.MASTER_ADDR;
     delete process.env.MASTER_PORT;
@@ -93,6 +99,8 @@ describe('without the dist module', () => {
   it('initProcessGroup says what to install', async () => {
     const [r] = await runJob('no-addon', 1, { env: { KINDLING_DIST_ADDON: '/nonexistent/kindling_dist.node' } });
     expect(r.out!.available).toBe(false);
-    expect(r.out!.error).toMatch(/kindling_dist\.node was not built\. torch\.distributed needs Gloo: .*apt-get install libgloo-dev.*libgloo0/);
+    expect(r.out!.error).toMatch(
+      /kindling_dist\.node was not built\. torch\.distributed needs Gloo: .*apt-get install libgloo-dev.*libgloo0/,
+    );
   });
 });

@@ -55,7 +55,9 @@ describe.skipIf(reason !== null)('failures', () => {
   it('names the rank that never joined after the timeout', async () => {
     const t0 = Date.now();
     const [r] = await runJob('wait-forever', 3, { ranks: [0], timeout: 1500 });
-    expect(r.out!.error).toMatch(/initProcessGroup \(rank 0 of 3\): store: timed out after 1500 ms waiting for key 'join\/1' \(rank 1 has not joined\)/);
+    expect(r.out!.error).toMatch(
+      /initProcessGroup \(rank 0 of 3\): store: timed out after 1500 ms waiting for key 'join\/1' \(rank 1 has not joined\)/,
+    );
     expect(Date.now() - t0).toBeLessThan(15000);
   });
 

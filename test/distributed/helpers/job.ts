@@ -32,7 +32,11 @@ function launcherEnv(launcher: 'torchrun' | 'mpirun' | 'srun', rank: number, wor
   const env: NodeJS.ProcessEnv = { RANK: '', WORLD_SIZE: '', LOCAL_RANK: '' };
   if (launcher === 'torchrun') Object.assign(env, { RANK: String(rank), WORLD_SIZE: String(world), LOCAL_RANK: String(rank) });
   if (launcher === 'mpirun') {
-    Object.assign(env, { OMPI_COMM_WORLD_RANK: String(rank), OMPI_COMM_WORLD_SIZE: String(world), OMPI_COMM_WORLD_LOCAL_RANK: String(rank) });
+    Object.assign(env, {
+      OMPI_COMM_WORLD_RANK: String(rank),
+      OMPI_COMM_WORLD_SIZE: String(world),
+      OMPI_COMM_WORLD_LOCAL_RANK: String(rank),
+    });
   }
   if (launcher === 'srun') Object.assign(env, { SLURM_PROCID: String(rank), SLURM_NTASKS: String(world), SLURM_LOCALID: String(rank) });
   return env;

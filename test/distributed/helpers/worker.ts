@@ -108,7 +108,9 @@ async function main(): Promise<void> {
     }
     // Rank 0 keeps the server up until everyone has read.
     store.add('done', 1);
-    if (rank === 0) while (!store.check(['done']) || Number(new TextDecoder().decode(store.get('done'))) < world) await new Promise((r) => setTimeout(r, 10));
+    if (rank === 0)
+      while (!store.check(['done']) || Number(new TextDecoder().decode(store.get('done'))) < world)
+        await new Promise((r) => setTimeout(r, 10));
     store.close();
   } else if (scenario === 'no-addon') {
     // KINDLING_DIST_ADDON names a module that is not there.
