@@ -20,7 +20,18 @@ export type { TCPStoreOptions } from './store.js';
 export type Backend = 'gloo' | 'nccl';
 
 /** torch.distributed.ReduceOp: how allReduce and reduceScatter combine the ranks' values. */
-export const ReduceOp = { SUM: 'sum', AVG: 'avg', MAX: 'max', MIN: 'min', PRODUCT: 'product' } as const;
+export const ReduceOp = {
+  /** The sum over ranks. */
+  SUM: 'sum',
+  /** The mean over ranks (the sum divided by the group's size; floating dtypes). */
+  AVG: 'avg',
+  /** The largest value (NaN when any rank has NaN). */
+  MAX: 'max',
+  /** The smallest value (NaN when any rank has NaN). */
+  MIN: 'min',
+  /** The product over ranks. */
+  PRODUCT: 'product',
+} as const;
 /** One of ReduceOp's values. */
 export type ReduceOpName = (typeof ReduceOp)[keyof typeof ReduceOp];
 // The codes of native/distributed/process_group.h's ReduceOp.
