@@ -142,7 +142,8 @@ export class DistributedDataParallel extends Module {
     syncFromRankZero([...module.parameters(), ...module.buffers()], group, worldSize);
 
     const params = named.map(([, p]) => p);
-    const buckets = assignBuckets(params, [FIRST_BUCKET_BYTES, this.bucketBytesCap]);
+    // The first bucket never larger than the rest.
+    const buckets = assignBuckets(params, [Math.min(FIRST_BUCKET_BYTES, this.bucketBytesCap), this.bucketBytesCap]);
     const bucketOf = new Array<number>(params.length);
     buckets.forEach((b, i) => b.params.forEach((p) => (bucketOf[p] = i)));
     const reducer: Reducer = {

@@ -57,18 +57,23 @@ for (let s = 0; s < STEPS; s++) {
 }
 
 let vsPytorch: number | null = null;
+let referenceVsPytorch: number | null = null;
 const fixture = new URL('../../../fixtures/ddp_pytorch.json', import.meta.url);
 if (existsSync(fixture)) {
   const fx = JSON.parse(readFileSync(fixture, 'utf8')) as Record<string, { world: number; params: string[] }>;
   const want = fx[model];
   if (want && want.world === world && mode === 'ddp') {
-    vsPytorch = Math.max(
-      ...local.parameters().map((p, i) => {
-        const v = new Float32Array(Uint8Array.from(Buffer.from(want.params[i], 'base64')).buffer);
-        return p.sub(torch.tensor(v).view(p.shape)).abs().max().item();
-      }),
-    );
+    const fromPytorch = (m: torch.nn.Module) =>
+      Math.max(
+        ...m.parameters().map((p, i) => {
+          const v = new Float32Array(Uint8Array.from(Buffer.from(want.params[i], 'base64')).buffer);
+          return p.sub(torch.tensor(v).view(p.shape)).abs().max().item();
+        }),
+      );
+    vsPytorch = fromPytorch(local);
+    // How far one Kindling process on the combined batch is from PyTorch's DDP: the kernels' own difference.
+    referenceVsPytorch = fromPytorch(reference);
   }
 }
-console.log(JSON.stringify({ rank, world, vsSingle: maxDiff(local, reference), vsPytorch }));
+console.log(JSON.stringify({ rank, world, vsSingle: maxDiff(local, reference), vsPytorch, referenceVsPytorch }));
 dist.destroyProcessGroup();
