@@ -74,7 +74,8 @@ function packageRoot(): string {
 
 const INSTALL_HINT =
   'torch.distributed needs Gloo: install it (Debian/Ubuntu: apt-get install libgloo-dev, which brings the libgloo0 ' +
-  'library) and rebuild the native modules (npm rebuild kindling, or npm run build:native in a checkout)';
+  'library), then build the native modules from source (npm rebuild kindling --build-from-source, or npm run ' +
+  'build:native in a checkout): prebuilt binaries never include it, since Gloo has no stable ABI';
 
 let cached: DistAddon | null = null;
 let loadError: Error | null = null;

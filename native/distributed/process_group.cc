@@ -93,6 +93,18 @@ void setInput(Opts& o, void* ptr, size_t bytes) {
   o.setInput(static_cast<char*>(ptr), bytes);
 }
 
+// Gloo's errors name a socket, not a rank: say what they mean for the job.
+std::string explain(const std::string& what) {
+  if (what.find("Connection closed by peer") != std::string::npos ||
+      what.find("Connection reset") != std::string::npos || what.find("Broken pipe") != std::string::npos) {
+    return "a peer rank exited or lost its connection (" + what + ")";
+  }
+  if (what.find("Timed out") != std::string::npos) {
+    return "a peer rank did not take part within the process group's timeout (" + what + ")";
+  }
+  return what;
+}
+
 }  // namespace
 
 std::string localAddressToward(const std::string& peerHost) {
@@ -176,7 +188,7 @@ void GlooGroup::run() {
       try {
         job.fn();
       } catch (const std::exception& e) {
-        err = e.what();
+        err = explain(e.what());
         // Gloo's pairs are left mid-message after an I/O error or timeout.
         broken_ = err;
       }
