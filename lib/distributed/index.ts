@@ -7,7 +7,7 @@
 // collective works in place on contiguous CPU float32/float64/int64
 // tensors' memory.
 import type { Tensor } from '../tensor.js';
-import { checkOptions, fmtValue } from '../util/args.js';
+import { checkOptions, fmtValue, isOptions } from '../util/args.js';
 import { processGroupInfo } from '../data/distributed_sampler.js';
 import { isAvailable as cudaIsAvailable } from '../backend/cuda.js';
 import { distAddon, distAvailable, type CommArray, type NativeProcessGroup, type NativeWork } from './native.js';
@@ -491,6 +491,25 @@ function finish(op: string, launched: [Promise<void>, NativeWork], asyncOp: unkn
   return undefined;
 }
 
+// PyTorch's second parameter (all_reduce's op, broadcast's src) may come
+// positionally before the options object, as in Kindling's other calls;
+// given both ways it is a TypeError, as in Python.
+function positional(op: string, rest: unknown[], name: string, valid: readonly string[]): Record<string, unknown> | undefined {
+  const owner = `torch.distributed.${op}`;
+  if (rest.length > 2) throw new TypeError(`${owner}: too many arguments (${rest.length + 1})`);
+  if (rest.length === 0 || (rest.length === 1 && (rest[0] === undefined || isOptions(rest[0])))) {
+    checkOptions(owner, rest[0], valid);
+    return rest[0] as Record<string, unknown> | undefined;
+  }
+  const opts = rest[1];
+  checkOptions(
+    owner,
+    opts,
+    valid.filter((k) => k !== name),
+  );
+  return { ...(opts as Record<string, unknown> | undefined), [name]: rest[0] };
+}
+
 /** Options every collective takes. */
 export interface CollectiveOptions {
   /** The group (default: the default group). */
@@ -508,21 +527,28 @@ export interface ReduceOptions extends CollectiveOptions {
 /** torch.distributed.all_reduce: every rank's `tensor` becomes the reduction of all ranks' tensors, in place. */
 export function allReduce(tensor: Tensor, opts: ReduceOptions & { asyncOp: true }): Work;
 export function allReduce(tensor: Tensor, opts?: ReduceOptions): Work | undefined;
-export function allReduce(tensor: Tensor, opts?: ReduceOptions): Work | undefined {
+export function allReduce(tensor: Tensor, op: ReduceOpName, opts: CollectiveOptions & { asyncOp: true }): Work;
+export function allReduce(tensor: Tensor, op: ReduceOpName, opts?: CollectiveOptions): Work | undefined;
+export function allReduce(tensor: Tensor, ...rest: unknown[]): Work | undefined {
   const op = 'allReduce';
-  checkOptions(`torch.distributed.${op}`, opts, OPTS_ALLREDUCE);
+  const opts = positional(op, rest, 'op', OPTS_ALLREDUCE) as ReduceOptions | undefined;
   const group = groupOf(op, opts?.group);
   const a = commArray(op, tensor, 'tensor');
   const code = reduceOpOf(op, opts?.op, tensor.dtype);
   return finish(op, member(op, group).allreduce(a, code), opts?.asyncOp, [tensor]);
 }
 
-/** torch.distributed.broadcast: every rank's `tensor` becomes rank `src`'s (a global rank; default 0), in place. */
+/**
+ * torch.distributed.broadcast: every rank's `tensor` becomes rank `src`'s (a global rank; default 0), in place.
+ * `src` may come positionally, as in PyTorch's broadcast(tensor, src).
+ */
 export function broadcast(tensor: Tensor, opts: CollectiveOptions & { src?: number; asyncOp: true }): Work;
 export function broadcast(tensor: Tensor, opts?: CollectiveOptions & { src?: number }): Work | undefined;
-export function broadcast(tensor: Tensor, opts?: CollectiveOptions & { src?: number }): Work | undefined {
+export function broadcast(tensor: Tensor, src: number, opts: CollectiveOptions & { asyncOp: true }): Work;
+export function broadcast(tensor: Tensor, src: number, opts?: CollectiveOptions): Work | undefined;
+export function broadcast(tensor: Tensor, ...rest: unknown[]): Work | undefined {
   const op = 'broadcast';
-  checkOptions(`torch.distributed.${op}`, opts, ['src', 'group', 'asyncOp']);
+  const opts = positional(op, rest, 'src', ['src', 'group', 'asyncOp']) as (CollectiveOptions & { src?: number }) | undefined;
   const group = groupOf(op, opts?.group);
   const a = commArray(op, tensor, 'tensor');
   const root = groupRankOf(op, group, opts?.src ?? 0, 'src');

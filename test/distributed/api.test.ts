@@ -24,6 +24,13 @@ describe.skipIf(reason !== null)('a one-rank process group', () => {
     const t = torch.tensor([1.5, -2, 3]);
     dist.allReduce(t, { op: dist.ReduceOp.AVG });
     expect(t.tolist()).toEqual([1.5, -2, 3]);
+    // PyTorch's positional forms: all_reduce(t, op), broadcast(t, src).
+    dist.allReduce(t, dist.ReduceOp.MAX);
+    dist.broadcast(t, 0, { group: undefined });
+    await dist.allReduce(t, 'sum', { asyncOp: true });
+    expect(t.tolist()).toEqual([1.5, -2, 3]);
+    expect(() => dist.allReduce(t, 'sum', { op: 'max' } as never)).toThrow(/allReduce: unknown option 'op'/);
+    expect(() => dist.broadcast(t, 1)).toThrow(/broadcast: src 1 is not a rank of the group \[0\]/);
     const list = [torch.zeros([3])];
     dist.allGather(list, t);
     expect(list[0].tolist()).toEqual([1.5, -2, 3]);
