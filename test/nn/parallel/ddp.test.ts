@@ -181,6 +181,12 @@ describe.skipIf(skip !== null)('DistributedDataParallel on one rank', () => {
     expect(m.b.weight.grad).toBe(null);
   });
 
+  it('DistributedSampler takes numReplicas and rank from the process group', () => {
+    const s = new torch.utils.data.DistributedSampler({ length: 5 }, { shuffle: false });
+    expect([s.numReplicas, s.rank]).toEqual([1, 0]);
+    expect([...s]).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('refuses bad arguments, naming them', () => {
     expect(() => new DDP({} as never)).toThrow(/expected a Module to wrap/);
     expect(() => new DDP(mlp(), { bucketCapMb: 0 })).toThrow(/bucketCapMb must be a positive number, got 0/);
