@@ -1,7 +1,7 @@
 // `npm run bench:distributed`: allReduce (sum) of 1M and 10M float32 on 2
 // ranks on this machine, Kindling's Gloo backend against PyTorch's
 // dist.all_reduce over gloo, each side a job of its own (2 processes each),
-// run one after the other. Prints median milliseconds per call (rank 0's
+// alternating over BENCH_ROUNDS rounds. Prints median milliseconds per call (rank 0's
 // clock) and their ratio. Never part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -57,17 +57,28 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// The machine's load changes over a run, so the two sides alternate, a
+// job each per round, and the medians pool every round's calls.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+function pool(into: Record<string, number[]>, from: Record<string, number[]>): void {
+  for (const [n, times] of Object.entries(from)) (into[n] ??= []).push(...times);
+}
+
 async function main(): Promise<void> {
-  const kindling = await job(process.execPath, [
-    '--import',
-    './test/reliability/helpers/register-ts.mjs',
-    join(here, 'distributed_worker.ts'),
-  ]);
   const hasTorch =
     existsSync(PYTHON) && spawnSync(PYTHON, ['-c', 'import torch.distributed as d; assert d.is_gloo_available()']).status === 0;
-  const torch = hasTorch ? await job(PYTHON, [join(here, 'distributed_torch.py')]) : null;
+  const kindling: Record<string, number[]> = {};
+  const torch: Record<string, number[]> | null = hasTorch ? {} : null;
+  for (let round = 0; round < ROUNDS; round++) {
+    pool(
+      kindling,
+      await job(process.execPath, ['--import', './test/reliability/helpers/register-ts.mjs', join(here, 'distributed_worker.ts')]),
+    );
+    if (torch) pool(torch, await job(PYTHON, [join(here, 'distributed_torch.py')]));
+  }
   if (!hasTorch) console.log(`PyTorch with gloo not found at ${PYTHON} (BENCH_PYTHON): Kindling's side only`);
-  console.log(`allReduce (sum, float32) on ${WORLD} ranks of this machine, median ms per call (rank 0)`);
+  console.log(`allReduce (sum, float32) on ${WORLD} ranks of this machine, median ms per call (rank 0, ${ROUNDS} alternating rounds)`);
   console.log('| elements | Kindling | PyTorch | Kindling / PyTorch |');
   console.log('|---:|---:|---:|---:|');
   for (const n of Object.keys(kindling)) {
