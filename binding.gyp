@@ -2,7 +2,8 @@
   "variables": {
     "kindling_blas%": "<!(node scripts/detect-blas.cjs --arch=<(target_arch))",
     "kindling_static_blas%": "<!(node -p \"process.env.KINDLING_STATIC_BLAS === '1' ? 1 : 0\")",
-    "kindling_blas_archive%": "<!(node scripts/detect-blas.cjs --archive --arch=<(target_arch))"
+    "kindling_blas_archive%": "<!(node scripts/detect-blas.cjs --archive --arch=<(target_arch))",
+    "kindling_gloo%": "<!(node scripts/detect-gloo.cjs)"
   },
   "targets": [
     {
@@ -86,5 +87,29 @@
         }]
       ]
     }
+  ]
+  ,
+  # torch.distributed (lib/distributed): a module of its own, built only
+  # where Gloo is installed, so the main addon never needs Gloo.
+  "conditions": [
+    ["kindling_gloo==1", {
+      "targets": [
+        {
+          "target_name": "kindling_dist",
+          "sources": [
+            "native/distributed/addon.cc",
+            "native/distributed/store.cc",
+            "native/distributed/process_group.cc",
+            "native/distributed/nccl.cc"
+          ],
+          "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+          "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+          "cflags!": ["-fno-exceptions"],
+          "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+          "cflags_cc": ["-std=c++17", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fexceptions"],
+          "libraries": ["-lgloo", "-ldl", "-lpthread"]
+        }
+      ]
+    }]
   ]
 }

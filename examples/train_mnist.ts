@@ -1,7 +1,10 @@
 // The main job: train a model on the real MNIST files.
 //   npm run train -- [--model cnn|logistic|mlp|lenet] [--epochs N] [--batch-size N]
 //                    [--lr X] [--momentum X] [--seed N] [--out DIR] [--limit N]
-//                    [--device cpu|cuda|cuda:N|auto] [--help]
+//                    [--device cpu|cuda|cuda:N|auto] [--nproc N] [--help]
+// With --nproc N it starts itself N times through kindling-run's launcher
+// (lib/launcher): each process trains a DistributedDataParallel replica on
+// its DistributedSampler share of every epoch, and rank 0 alone logs and saves.
 // Prints a progress bar per epoch, train and validation loss and accuracy
 // after each, the test accuracy at the end; saves the model as safetensors,
 // the loss curves as a PNG, TensorBoard events and the numbers as metrics.json.
@@ -12,6 +15,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import * as torch from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
 import { didYouMean } from '../lib/util/args.js';
+import { launch } from '../lib/launcher/run.js';
+import { createServer } from 'node:net';
 
 const { nn, optim } = torch;
 const F = torch.nn.functional;
@@ -31,6 +36,8 @@ export interface Options {
   out: string;
   limit: number;
   device: string;
+  /** Processes to train on (DistributedDataParallel); 1 trains in this process alone. */
+  nproc: number;
   /** --help: print the options and train nothing. */
   help: boolean;
 }
@@ -55,6 +62,11 @@ const FLAGS = {
   limit: { type: 'string', arg: 'N', help: 'use only the first N training images (quick runs; default 0: all 50,000)' },
   out: { type: 'string', arg: 'DIR', help: 'where the model, the curve and the metrics go (default: runs/<model>)' },
   device: { type: 'string', arg: 'D', help: 'cpu (default), cuda, cuda:N, or auto (cuda when torch.cuda.isAvailable())' },
+  nproc: {
+    type: 'string',
+    arg: 'N',
+    help: 'train on N processes (DistributedDataParallel over gloo, CPU; --batch-size is per process); default 1',
+  },
   help: { type: 'boolean', arg: '', help: 'print this and exit', short: 'h' },
 } as const;
 
@@ -114,6 +126,9 @@ export function parseOptions(argv: string[]): Options {
   const given = (name: keyof typeof FLAGS) => str(name) !== undefined;
   if (given('momentum') && d.optimizer !== 'sgd')
     throw new UsageError(`--momentum is SGD's, and ${model} trains with Adam (momentum applies to cnn and logistic)`);
+  const nproc = given('nproc') ? int('nproc', str('nproc')!, 1) : 1;
+  if (nproc > 1 && given('device') && str('device') !== 'cpu')
+    throw new UsageError(`--nproc trains on the CPU (torch.distributed's gloo), so --device must be cpu, got '${str('device')}'`);
   const out = str('out') ?? join('runs', model);
   if (out === '') throw new UsageError(`--out must name a directory, got ''`);
   return {
@@ -126,6 +141,7 @@ export function parseOptions(argv: string[]): Options {
     out,
     limit: given('limit') ? int('limit', str('limit')!, 0) : 0,
     device: pickDevice(str('device') ?? 'cpu'),
+    nproc,
     help: false,
   };
 }
@@ -268,12 +284,21 @@ function tensorboardLog(dir: string): RunLog {
 }
 
 function run(o: Options): void {
+  // A rank of a job that kindling-run (or --nproc) started: WORLD_SIZE > 1.
+  const distributed = Number(process.env.WORLD_SIZE ?? '1') > 1;
+  if (distributed) torch.distributed.initProcessGroup();
+  const rank = distributed ? torch.distributed.getRank() : 0;
+  const world = distributed ? torch.distributed.getWorldSize() : 1;
+  // Only rank 0 reports: the others train silently.
+  const lead = rank === 0;
+  const say = (line: string) => lead && console.log(line);
   torch.manualSeed(o.seed);
   const cfg = torch.config();
-  console.log(
+  say(
     `kindling: ${o.model} on MNIST, ${o.epochs} epochs, batch ${o.batchSize}, lr ${o.lr}` +
       `${DEFAULTS[o.model].optimizer === 'sgd' ? `, SGD momentum ${o.momentum}` : ', Adam'} (blas=${cfg.blas}, simd=${cfg.simd}, threads=${cfg.threads})` +
-      (o.device === 'cpu' ? '' : ` on ${o.device} (${torch.cuda.getDeviceName(o.device)})`),
+      (o.device === 'cpu' ? '' : ` on ${o.device} (${torch.cuda.getDeviceName(o.device)})`) +
+      (distributed ? `, ${world} processes (DistributedDataParallel, batch ${o.batchSize} each)` : ''),
   );
 
   // As the torch.nn tutorial: the first 50,000 training images train, the
@@ -286,12 +311,19 @@ function run(o: Options): void {
   // Batches are made on the CPU and moved to the device one at a time (the
   // loader's device option: PyTorch's xb.to(device) per batch).
   const device = o.device;
-  const trainDl = new DataLoader(trainDs, { batchSize: o.batchSize, shuffle: true, device });
+  // Distributed, each rank reads its share of one order per epoch (the same
+  // on every rank: seeded with --seed and the epoch).
+  const sampler = distributed ? new torch.utils.data.DistributedSampler(trainDs, { seed: o.seed }) : null;
+  const trainDl = sampler
+    ? new DataLoader(trainDs, { batchSize: o.batchSize, sampler, device })
+    : new DataLoader(trainDs, { batchSize: o.batchSize, shuffle: true, device });
   const validDl = new DataLoader(validDs, { batchSize: o.batchSize * 2, device });
   const testDl = new DataLoader(new TensorDataset(test.data, test.targets), { batchSize: o.batchSize * 2, device });
 
   // Moved before the optimizer is built, so its state is made on the device.
-  const model = buildModel(o.model).to(device);
+  const net = buildModel(o.model).to(device);
+  // Distributed: a replica that averages gradients over the ranks in backward.
+  const model = distributed ? new nn.parallel.DistributedDataParallel(net) : net;
   const opt =
     DEFAULTS[o.model].optimizer === 'sgd'
       ? new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum })
@@ -302,15 +334,16 @@ function run(o: Options): void {
   const sched = DEFAULTS[o.model].optimizer === 'adam' ? new optim.lrScheduler.StepLR(opt, { stepSize: 1, gamma: 0.7 }) : null;
 
   // The output directory is made first: logs may write while training runs.
-  mkdirSync(o.out, { recursive: true });
-  const logs: RunLog[] = [printEpochs(), lossCurveLog(join(o.out, 'loss.png')), tensorboardLog(join(o.out, 'tensorboard'))];
+  if (lead) mkdirSync(o.out, { recursive: true });
+  const logs: RunLog[] = lead ? [printEpochs(), lossCurveLog(join(o.out, 'loss.png')), tensorboardLog(join(o.out, 'tensorboard'))] : [];
   const history: EpochRecord[] = [];
   let step = 0,
     window = 0,
     windowN = 0;
   for (let epoch = 1; epoch <= o.epochs; epoch++) {
     model.train();
-    const bar = new ProgressBar(trainDl.length, { label: `epoch ${epoch}/${o.epochs}`, unit: 'samples' });
+    sampler?.setEpoch(epoch);
+    const bar = lead ? new ProgressBar(trainDl.length, { label: `epoch ${epoch}/${o.epochs}`, unit: 'samples' }) : null;
     const t0 = process.hrtime.bigint();
     let sum = 0,
       correct = 0,
@@ -333,12 +366,14 @@ function run(o: Options): void {
         for (const log of logs) log.step?.(step, window / windowN);
         window = windowN = 0;
       }
-      bar.tick(1, { units: b, metrics: { loss: sum / seen } });
+      bar?.tick(1, { units: b, metrics: { loss: sum / seen } });
     }
-    bar.close();
+    bar?.close();
     sched?.step();
     const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-    const v = evaluate(model, validDl);
+    // Rank 0 validates (the replicas are equal); the others wait for it in the next allReduce.
+    if (!lead) continue;
+    const v = evaluate(net, validDl);
     const record: EpochRecord = {
       epoch,
       step,
@@ -347,25 +382,35 @@ function run(o: Options): void {
       validLoss: v.loss,
       validAcc: v.acc,
       seconds,
-      samplesPerSecond: seen / seconds,
+      // Every rank trains as many samples as rank 0 did.
+      samplesPerSecond: (seen * world) / seconds,
     };
     history.push(record);
     for (const log of logs) log.epoch?.(record);
   }
-  const t = evaluate(model, testDl);
+  if (!lead) {
+    if (distributed) torch.distributed.destroyProcessGroup();
+    return;
+  }
+  const t = evaluate(net, testDl);
   console.log(`test: loss ${t.loss.toFixed(4)} acc ${t.acc.toFixed(4)}`);
 
   const modelPath = join(o.out, 'model.safetensors');
-  torch.save(model.stateDict(), modelPath);
+  // The plain model's keys (DistributedDataParallel's would be prefixed 'module.').
+  torch.save(net.stateDict(), modelPath);
   const written = logs.map((log) => log.close?.()).filter((p) => p !== undefined);
   const metricsPath = join(o.out, 'metrics.json');
   const { help: _help, ...options } = o;
   writeFileSync(metricsPath, JSON.stringify({ options, history, test: t }, null, 2));
   console.log(`saved ${[modelPath, ...written, metricsPath].join(', ')}`);
+  if (distributed) torch.distributed.destroyProcessGroup();
 }
 
-/** Runs the job on a command line; returns the exit status (2: a usage error, reported on stderr). */
-export function main(argv = process.argv.slice(2)): number {
+/**
+ * Runs the job on a command line; returns the exit status (2: a usage error, reported on stderr), or a promise
+ * of it when --nproc starts the job's processes.
+ */
+export function main(argv = process.argv.slice(2)): number | Promise<number> {
   let o: Options;
   try {
     o = parseOptions(argv);
@@ -378,9 +423,30 @@ export function main(argv = process.argv.slice(2)): number {
     console.log(HELP);
     return 0;
   }
+  // --nproc N outside a launched job: start N copies of this script, as kindling-run would.
+  if (o.nproc > 1 && process.env.WORLD_SIZE === undefined) return relaunch(o.nproc, argv);
   run(o);
   return 0;
 }
 
+/** Starts nproc ranks of this script with the same arguments (and node's, such as a TypeScript loader). */
+async function relaunch(nproc: number, argv: string[]): Promise<number> {
+  const masterPort = Number(process.env.MASTER_PORT) || (await freePort());
+  return launch({ nprocPerNode: nproc, masterPort, script: process.argv[1], args: argv, nodeArgs: process.execArgv });
+}
+
+/** A TCP port free on this machine now, for the ranks' rendezvous. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 // Run when executed (npm run train), not when imported (the tests import parseOptions).
-if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) process.exitCode = main();
+if (process.argv[1] && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url))
+  void Promise.resolve(main()).then((status) => (process.exitCode = status));

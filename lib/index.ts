@@ -84,6 +84,7 @@ export * from './ops/join.js';
 
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
+export * as distributed from './distributed/index.js';
 import * as D from './data/index.js';
 import { ProgressBar } from './utils/progress.js';
 import * as plot from './utils/plot.js';
@@ -111,6 +112,7 @@ export const utils = {
     SubsetRandomSampler: D.SubsetRandomSampler,
     WeightedRandomSampler: D.WeightedRandomSampler,
     BatchSampler: D.BatchSampler,
+    DistributedSampler: D.DistributedSampler,
   },
   /** TensorBoard event files: SummaryWriter (lib/utils/tensorboard). */
   tensorboard,
@@ -126,6 +128,7 @@ export type { LoadOptions } from './io/safetensors.js';
 export const autograd = {
   grad: engine.grad,
   backward: engine.backwardMany,
+  queueCallback: engine.queueCallback,
   Function,
   gradcheck,
   gradgradcheck,

@@ -92,6 +92,12 @@ const PAGES: Page[] = [
     about: '`torch.utils.data` (datasets, samplers, `DataLoader`), `torch.datasets` and `torch.transforms`.',
     prefixes: ['torch.utils.data.', 'torch.datasets.', 'torch.transforms.'],
   },
+  {
+    file: 'distributed.md',
+    title: 'torch.distributed',
+    about: 'Process groups and collectives over Gloo for multi-process training, and the rendezvous stores.',
+    prefixes: ['torch.distributed.'],
+  },
   { file: 'utils.md', title: 'torch.utils', about: 'Progress bars, plots and TensorBoard event files.', prefixes: ['torch.utils.'] },
 ];
 

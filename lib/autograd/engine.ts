@@ -167,6 +167,8 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
 
   const prevMode = isGradEnabled();
   setGradEnabled(createGraph);
+  const callbacks: (() => void)[] = [];
+  running.push(callbacks);
   try {
     while (ready.size) {
       const node = ready.pop();
@@ -189,7 +191,12 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         if (at) for (const i of at) captured[i] = grad;
         if (!capture && node.retained) for (const t of node.retained) accumulateGrad(t, grad, createGraph);
         if (node instanceof AccumulateGrad) {
-          if (!capture) accumulateGrad(node.variable, grad, createGraph);
+          if (!capture) {
+            accumulateGrad(node.variable, grad, createGraph);
+            // As registerHook's list: the hooks registered when the node was reached.
+            const post = node.postAccumulateHooks;
+            if (post) for (let h = 0; h < post.length; h++) post[h](node.variable);
+          }
         } else {
           childGrads = node.apply(grad);
           if (!retain) node.release();
@@ -206,10 +213,34 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         if (left === 0) ready.push(m);
       }
     }
+    // The end of the backward pass: the callbacks queued during it, in order,
+    // and those they queue in turn (PyTorch's final callbacks). Not run when
+    // the pass failed, as in PyTorch.
+    setGradEnabled(prevMode);
+    for (let i = 0; i < callbacks.length; i++) callbacks[i]();
   } finally {
+    running.pop();
     setGradEnabled(prevMode);
   }
   return captured;
+}
+
+// The callback lists of the backward passes running now, innermost last (a
+// hook may start a backward of its own).
+const running: (() => void)[][] = [];
+
+/**
+ * Queues fn to run once the backward pass running now has finished, after
+ * every gradient has been accumulated and before backward() returns
+ * (PyTorch's Variable._execution_engine.queue_callback). Only callable from
+ * inside a backward pass: a hook, or a custom Function's backward.
+ * DistributedDataParallel waits on its gradient reductions here.
+ */
+export function queueCallback(fn: () => void): void {
+  if (typeof fn !== 'function') throw new TypeError('autograd.queueCallback: expected a function');
+  const top = running[running.length - 1];
+  if (!top) throw new Error('autograd.queueCallback: final callbacks can only be installed during the backward pass');
+  top.push(fn);
 }
 
 /** tensor.backward(gradient?, options?) */

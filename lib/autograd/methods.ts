@@ -42,3 +42,28 @@ export function registerHook(self: Tensor, fn: (grad: Tensor) => Tensor | void):
     },
   };
 }
+
+/**
+ * fn(tensor) runs after this leaf's `.grad` has been accumulated by a
+ * backward pass (PyTorch 2.1's register_post_accumulate_grad_hook); it sees
+ * the new `.grad` and returns nothing. Not run by autograd.grad, which
+ * accumulates nothing. Returns a handle whose remove() unregisters it.
+ */
+export function registerPostAccumulateGradHook(self: Tensor, fn: (t: Tensor) => void): { remove(): void } {
+  if (typeof fn !== 'function') throw new TypeError('registerPostAccumulateGradHook: expected a function');
+  if (!self.requiresGrad)
+    throw new Error("registerPostAccumulateGradHook: cannot register a hook on a tensor that doesn't require gradient");
+  if (!self.isLeaf) throw new Error('registerPostAccumulateGradHook: post accumulate grad hooks cannot be registered on non-leaf tensors');
+  const node = accumulatorOf(self);
+  // Copy on write, as registerHook: a running backward keeps the list it read.
+  node.postAccumulateHooks = node.postAccumulateHooks ? [...node.postAccumulateHooks, fn] : [fn];
+  let removed = false;
+  return {
+    remove: () => {
+      if (removed || !node.postAccumulateHooks) return;
+      removed = true;
+      const i = node.postAccumulateHooks.indexOf(fn);
+      if (i >= 0) node.postAccumulateHooks = node.postAccumulateHooks.filter((_, k) => k !== i);
+    },
+  };
+}

@@ -4,6 +4,7 @@
 import type { Tensor } from '../tensor.js';
 
 let nextSequence = 0;
+const LEAF_SEQUENCE = 2 ** 52;
 
 // Where an input's gradient goes: the input's own grad_fn, or for a leaf
 // that requires grad, its AccumulateGrad node.
@@ -37,6 +38,14 @@ export abstract class Node {
 
 /** The sink of a leaf tensor: sums incoming gradients into `.grad`. */
 export class AccumulateGrad extends Node {
+  // A leaf's sink runs as soon as it is ready, before any other node (PyTorch
+  // gives AccumulateGrad the highest sequence number): .grad and its
+  // post-accumulate hooks come as early as they can, which is what lets
+  // DistributedDataParallel start reducing while backward goes on. Offset,
+  // not equal, so that ready sinks still run in a fixed order.
+  override readonly sequence = LEAF_SEQUENCE + nextSequence++;
+  /** Hooks run with the leaf after its `.grad` has been accumulated (PyTorch's post-accumulate-grad hooks). */
+  postAccumulateHooks: ((t: Tensor) => void)[] | null = null;
   constructor(readonly variable: Tensor) {
     super('AccumulateGrad', []);
   }

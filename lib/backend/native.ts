@@ -687,3 +687,13 @@ function checkKernelNames(addon: NativeAddon): NativeAddon {
 }
 
 export const native: NativeAddon = checkKernelNames(wrapAddon(load() as NativeAddon & { setMetaScratch(s: Float64Array): void }));
+
+// Note [Thread count from the environment]: as PyTorch, the kernels' thread
+// count starts at OMP_NUM_THREADS when it is set (KINDLING_NUM_THREADS
+// first, to set Kindling's alone), else at the machine's cores. kindling-run
+// sets OMP_NUM_THREADS to cores / ranks, so that the ranks of one machine
+// do not oversubscribe it; a value that is not a positive integer is ignored.
+{
+  const want = process.env.KINDLING_NUM_THREADS || process.env.OMP_NUM_THREADS;
+  if (want && /^\d+$/.test(want) && Number(want) > 0) native.setNumThreads(Math.min(Number(want), 1024));
+}

@@ -14,6 +14,7 @@ export {
   type RandomSamplerOptions,
   type WeightedRandomSamplerOptions,
 } from './sampler.js';
+export { DistributedSampler, type DistributedSamplerOptions } from './distributed_sampler.js';
 export { DataLoader, type DataLoaderOptions } from './dataloader.js';
 export { defaultCollate, type CollateFn } from './collate.js';
 export { Generator } from './generator.js';

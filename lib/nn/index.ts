@@ -62,6 +62,7 @@ export {
 export { Flatten, Unflatten } from './layers/flatten.js';
 export { Sequential, ModuleList, ModuleDict, ParameterList, ParameterDict, Identity, Lambda } from './layers/container.js';
 export * as utils from './utils.js';
+export * as parallel from './parallel/index.js';
 export {
   CrossEntropyLoss,
   NLLLoss,

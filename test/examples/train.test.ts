@@ -58,7 +58,7 @@ describe('examples/train_mnist (the main job)', () => {
 // The command line: node:util's parseArgs in strict mode, checked values,
 // exit status 2 and a hint for a mistake. Nothing here trains.
 describe('examples/train_mnist: the command line', () => {
-  const defaults = { batchSize: 64, seed: 0, limit: 0, device: 'cpu', help: false };
+  const defaults = { batchSize: 64, seed: 0, limit: 0, device: 'cpu', nproc: 1, help: false };
   it("keeps every option's default, per model", () => {
     expect(parseOptions([])).toEqual({ ...defaults, model: 'cnn', epochs: 2, lr: 0.1, momentum: 0.9, out: join('runs', 'cnn') });
     expect(parseOptions(['--model', 'logistic'])).toEqual({
@@ -86,6 +86,7 @@ describe('examples/train_mnist: the command line', () => {
       limit: 100,
       out: 'o',
       device: 'cpu',
+      nproc: 1,
       help: false,
     };
     expect(parseOptions([...argv, ...more])).toEqual(want);
@@ -170,7 +171,7 @@ describe('examples/train_mnist: the command line', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${HELP}\n`);
-    for (const name of ['model', 'epochs', 'batch-size', 'lr', 'momentum', 'seed', 'limit', 'out', 'device', 'help'])
+    for (const name of ['model', 'epochs', 'batch-size', 'lr', 'momentum', 'seed', 'limit', 'out', 'device', 'nproc', 'help'])
       expect(r.stdout).toMatch(new RegExp(`^  --${name}\\b`, 'm'));
   });
 });

@@ -1,0 +1,2 @@
+// torch.nn.parallel: data parallel training over torch.distributed.
+export { DistributedDataParallel, type DistributedDataParallelOptions } from './distributed.js';

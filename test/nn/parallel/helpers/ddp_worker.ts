@@ -1,0 +1,79 @@
+// One rank of a DDP test job (started by test/nn/parallel/ddp.test.ts with a
+// launcher's environment). argv: model (cnn | lenet), mode (ddp | control |
+// nosync). Trains STEPS steps on this rank's share of each combined batch,
+// also trains one plain model on the whole combined batch, and prints one
+// JSON line: how far its parameters are from that model's, and from
+// PyTorch's DDP run (test/fixtures/ddp_pytorch.json) when there is one.
+import { existsSync, readFileSync } from 'node:fs';
+import * as torch from '../../../../lib/index.js';
+import { PER_RANK, STEPS, batch, buildModel, buildOptimizer, initWeights, maxDiff, type ModelName } from './ddp_setup.js';
+
+const F = torch.nn.functional;
+const dist = torch.distributed;
+const [model, mode] = process.argv.slice(2) as [ModelName, 'ddp' | 'control' | 'nosync'];
+
+dist.initProcessGroup({ timeout: 30_000 });
+const rank = dist.getRank();
+const world = dist.getWorldSize();
+const total = PER_RANK * world;
+
+// Each rank starts from different weights (salt = rank): DDP's broadcast
+// must make them rank 0's, which the reference starts from.
+const local = buildModel(model);
+initWeights(local, rank);
+const reference = buildModel(model);
+initWeights(reference, 0);
+
+const ddp = mode === 'control' ? null : new torch.nn.parallel.DistributedDataParallel(local);
+const trained = ddp ?? local;
+if (mode === 'control') initWeights(local, 0);
+const opt = buildOptimizer(model, local);
+const refOpt = buildOptimizer(model, reference);
+
+for (let s = 0; s < STEPS; s++) {
+  const [x, y] = batch(s, total);
+  const xs = x.narrow(0, rank * PER_RANK, PER_RANK);
+  const ys = y.narrow(0, rank * PER_RANK, PER_RANK);
+  if (mode === 'nosync') {
+    // Two half batches: the first only accumulates, the second reduces the sum.
+    const half = PER_RANK / 2;
+    ddp!.noSync(() =>
+      F.crossEntropy(ddp!.call(xs.narrow(0, 0, half)), ys.narrow(0, 0, half))
+        .div(2)
+        .backward(),
+    );
+    F.crossEntropy(ddp!.call(xs.narrow(0, half, half)), ys.narrow(0, half, half))
+      .div(2)
+      .backward();
+  } else {
+    F.crossEntropy(trained.call(xs), ys).backward();
+  }
+  opt.step();
+  opt.zeroGrad();
+
+  F.crossEntropy(reference.call(x), y).backward();
+  refOpt.step();
+  refOpt.zeroGrad();
+}
+
+let vsPytorch: number | null = null;
+let referenceVsPytorch: number | null = null;
+const fixture = new URL('../../../fixtures/ddp_pytorch.json', import.meta.url);
+if (existsSync(fixture)) {
+  const fx = JSON.parse(readFileSync(fixture, 'utf8')) as Record<string, { world: number; params: string[] }>;
+  const want = fx[model];
+  if (want && want.world === world && mode === 'ddp') {
+    const fromPytorch = (m: torch.nn.Module) =>
+      Math.max(
+        ...m.parameters().map((p, i) => {
+          const v = new Float32Array(Uint8Array.from(Buffer.from(want.params[i], 'base64')).buffer);
+          return p.sub(torch.tensor(v).view(p.shape)).abs().max().item();
+        }),
+      );
+    vsPytorch = fromPytorch(local);
+    // How far one Kindling process on the combined batch is from PyTorch's DDP: the kernels' own difference.
+    referenceVsPytorch = fromPytorch(reference);
+  }
+}
+console.log(JSON.stringify({ rank, world, vsSingle: maxDiff(local, reference), vsPytorch, referenceVsPytorch }));
+dist.destroyProcessGroup();
