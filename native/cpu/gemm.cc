@@ -943,6 +943,13 @@ void builtinMatmul(const Problem<T>& pr) {
 }
 
 
+// An M x K strided matrix into contiguous rows.
+template <typename T>
+void copyRowMajor(int64_t M, int64_t K, const T* src, int64_t rs, int64_t cs, T* dst) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k) dst[i * K + k] = src[i * rs + k * cs];
+}
+
 // ---------------------------------------------------------------------------
 // Serial strided GEMM for kernels that run their own parallel loop (fused
 // attention): the built-in engine on the calling thread, never BLAS, whose
@@ -1061,11 +1068,27 @@ bool blasMatmul(const Problem<T>& pr) {
 
 template <typename T>
 void matmulTyped(Problem<T> pr, bool allowBlas) {
-  // out[b] = a[b] @ W with W shared and a's batches evenly spaced rows is a
-  // single [batch*M, K] @ [K, N] product: one big GEMM beats many small ones
-  // (the linear-layer case).
-  if (pr.batch > 1 && !pr.bVaries() && pr.abs == pr.M * pr.rsa && (pr.batch == pr.inner || pr.aos == pr.inner * pr.abs) &&
-      pr.M > 1) {
+  // out[b] = a[b] @ W with W shared is a single [batch*M, K] @ [K, N]
+  // product: one big GEMM beats many small ones, each packing W again (the
+  // linear-layer case). When a's batches are not evenly spaced rows (a
+  // linear layer on a transposed [S, N, E] view) a is first gathered into
+  // a contiguous copy, M*K per batch next to the product's M*N*K.
+  std::vector<T> gathered;
+  if (pr.batch > 1 && !pr.bVaries()) {
+    const bool evenly =
+        pr.abs == pr.M * pr.rsa && (pr.batch == pr.inner || pr.aos == pr.inner * pr.abs) && pr.M > 1;
+    if (!evenly) {
+      const int64_t M = pr.M, K = pr.K;
+      gathered.resize(static_cast<size_t>(pr.batch * M * K));
+      T* dst = gathered.data();
+      parallelFor(0, pr.batch, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(M * K, 1)),
+                  [&](int64_t b0, int64_t b1) {
+                    for (int64_t b = b0; b < b1; ++b) copyRowMajor(M, K, pr.a(b), pr.rsa, pr.csa, dst + b * M * K);
+                  });
+      pr.A = dst;
+      pr.rsa = K;
+      pr.csa = 1;
+    }
     pr.M *= pr.batch;
     pr.batch = pr.inner = 1;
     pr.abs = pr.aos = 0;
