@@ -66,9 +66,7 @@ function check(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, causal: boo
   const [L, E] = q._shape.slice(2),
     [S, Ek] = k._shape.slice(2);
   if (Ek !== E || v._shape[2] !== S) {
-    throw new RangeError(
-      `${op}: key ${K.fmtShape(k._shape)} and value ${K.fmtShape(v._shape)} do not fit query ${K.fmtShape(q._shape)}`,
-    );
+    throw new RangeError(`${op}: key ${K.fmtShape(k._shape)} and value ${K.fmtShape(v._shape)} do not fit query ${K.fmtShape(q._shape)}`);
   }
   const batch = K.broadcastShapes(K.broadcastShapes(q._shape.slice(0, 2), k._shape.slice(0, 2), op), v._shape.slice(0, 2), op);
   if (mask !== null) {
@@ -166,8 +164,12 @@ function scoreGrad(g: Tensor, s: AttentionSaved): Tensor {
 /** The additive bias the mask (or isCausal) stands for: 0 where a key takes part, -inf elsewhere, or the float mask. */
 function biasOf(s: AttentionSaved, scores: Tensor): Tensor | null {
   const [L, S] = scores._shape.slice(-2);
-  const keep = s.causal ? noGrad(() => K.empty([L, S], 'bool', 'scaledDotProductFusedAttention', scores.device).logicalNot().tril()) : s.mask;
+  const keep = s.causal
+    ? noGrad(() => K.empty([L, S], 'bool', 'scaledDotProductFusedAttention', scores.device).logicalNot().tril())
+    : s.mask;
   if (keep === null) return null;
   if (keep.dtype !== 'bool') return keep;
-  return noGrad(() => K.empty(keep._shape, scores.dtype, 'scaledDotProductFusedAttention', scores.device).maskedFill(keep.logicalNot(), -Infinity));
+  return noGrad(() =>
+    K.empty(keep._shape, scores.dtype, 'scaledDotProductFusedAttention', scores.device).maskedFill(keep.logicalNot(), -Infinity),
+  );
 }

@@ -51,7 +51,12 @@ function as3d(t: Tensor, batch: number[]): Ref | null {
   const nd = t._shape.length;
   const stride = collapse(batchStrides(t, batch), batch, 0, batch.length);
   if (stride === null) return null;
-  return makeRef(t._storage.data, t._offset, [K.numelOf(batch), t._shape[nd - 2], t._shape[nd - 1]], [stride, t._strides[nd - 2], t._strides[nd - 1]]);
+  return makeRef(
+    t._storage.data,
+    t._offset,
+    [K.numelOf(batch), t._shape[nd - 2], t._shape[nd - 1]],
+    [stride, t._strides[nd - 2], t._strides[nd - 1]],
+  );
 }
 
 /**
@@ -65,13 +70,23 @@ function as4d(a: Tensor, b: Tensor, batch: number[]): [Ref, Ref] | null {
   const sa = batchStrides(a, batch),
     sb = batchStrides(b, batch);
   for (let at = 1; at < batch.length; at++) {
-    const strides = [collapse(sa, batch, 0, at), collapse(sa, batch, at, batch.length), collapse(sb, batch, 0, at), collapse(sb, batch, at, batch.length)];
+    const strides = [
+      collapse(sa, batch, 0, at),
+      collapse(sa, batch, at, batch.length),
+      collapse(sb, batch, 0, at),
+      collapse(sb, batch, at, batch.length),
+    ];
     if (strides.some((x) => x === null)) continue;
     const outer = K.numelOf(batch.slice(0, at)),
       inner = K.numelOf(batch.slice(at));
     const ref = (t: Tensor, os: number, is: number): Ref => {
       const nd = t._shape.length;
-      return makeRef(t._storage.data, t._offset, [outer, inner, t._shape[nd - 2], t._shape[nd - 1]], [os, is, t._strides[nd - 2], t._strides[nd - 1]]);
+      return makeRef(
+        t._storage.data,
+        t._offset,
+        [outer, inner, t._shape[nd - 2], t._shape[nd - 1]],
+        [os, is, t._strides[nd - 2], t._strides[nd - 1]],
+      );
     };
     return [ref(a, strides[0]!, strides[1]!), ref(b, strides[2]!, strides[3]!)];
   }

@@ -254,7 +254,8 @@ Napi::Value Matmul(Info info) {
     const int n = out.ndim;
     if ((n != 3 && n != 4) || a.ndim != n || b.ndim != n)
       throw Napi::RangeError::New(info.Env(), "matmul: native matmul takes 3-d (or, on the CPU, 4-d) views");
-    bool ok = a.shape[n - 1] == b.shape[n - 2] && out.shape[n - 2] == a.shape[n - 2] && out.shape[n - 1] == b.shape[n - 1];
+    bool ok =
+        a.shape[n - 1] == b.shape[n - 2] && out.shape[n - 2] == a.shape[n - 2] && out.shape[n - 1] == b.shape[n - 1];
     for (int d = 0; d < n - 2; ++d) ok = ok && a.shape[d] == out.shape[d] && b.shape[d] == out.shape[d];
     if (!ok) throw Napi::RangeError::New(info.Env(), "matmul: inconsistent shapes");
     const int dev = commonDevice(info.Env(), "matmul", {&a, &b, &out});

@@ -183,7 +183,8 @@ void checkAttention(Napi::Env env, const char* op, const TensorView& q, const Te
   const int64_t B = out.shape[0], H = out.shape[1], L = q.shape[2], E = q.shape[3], S = k.shape[2], Ev = v.shape[3];
   for (const TensorView* t : {&q, &k, &v})
     if (t->shape[0] != B || t->shape[1] != H) fail(env, op, "batch dims differ: " + shapeStr(*t));
-  if (k.shape[3] != E || v.shape[2] != S) fail(env, op, "key " + shapeStr(k) + " or value " + shapeStr(v) + " does not fit");
+  if (k.shape[3] != E || v.shape[2] != S)
+    fail(env, op, "key " + shapeStr(k) + " or value " + shapeStr(v) + " does not fit");
   checkTensor(env, op, out, "output", q.dtype, {B, H, L, Ev});
   checkTensor(env, op, lse, "logsumexp", q.dtype, {B, H, L});
   if (mask) {
@@ -208,7 +209,8 @@ Napi::Value Attention(Info info) {
     kd::AttentionParams p = readAttentionParams(info, 4, op);
     TensorView out = readView(info, 6, op), lse = readView(info, 7, op);
     checkAttention(info.Env(), op, q, k, v, m.ptr(), out, lse);
-    KD_RUN_ON(commonDevice(info.Env(), op, {&q, &k, &v, m.ptr(), &out, &lse}), attention(q, k, v, m.ptr(), p, out, lse));
+    KD_RUN_ON(commonDevice(info.Env(), op, {&q, &k, &v, m.ptr(), &out, &lse}),
+              attention(q, k, v, m.ptr(), p, out, lse));
   });
   return info.Env().Undefined();
 }
@@ -224,7 +226,8 @@ Napi::Value AttentionBackward(Info info) {
     OptView gq = readOptView(info, 9, op), gk = readOptView(info, 10, op), gv = readOptView(info, 11, op);
     checkAttention(info.Env(), op, q, k, v, m.ptr(), out, lse);
     const int64_t B = out.shape[0], H = out.shape[1], L = q.shape[2], E = q.shape[3], S = k.shape[2], Ev = v.shape[3];
-    if (gy.ndim != 4 || gy.shape[0] != B || gy.shape[1] != H || gy.shape[2] != L || gy.shape[3] != Ev || gy.dtype != q.dtype)
+    if (gy.ndim != 4 || gy.shape[0] != B || gy.shape[1] != H || gy.shape[2] != L || gy.shape[3] != Ev ||
+        gy.dtype != q.dtype)
       fail(info.Env(), op, "grad output does not match the output");
     if (gq.present) checkTensor(info.Env(), op, gq.view, "grad query", q.dtype, {B, H, L, E});
     if (gk.present) checkTensor(info.Env(), op, gk.view, "grad key", q.dtype, {B, H, S, E});

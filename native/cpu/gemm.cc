@@ -942,7 +942,6 @@ void builtinMatmul(const Problem<T>& pr) {
   });
 }
 
-
 // An M x K strided matrix into contiguous rows.
 template <typename T>
 void copyRowMajor(int64_t M, int64_t K, const T* src, int64_t rs, int64_t cs, T* dst) {
@@ -1075,8 +1074,7 @@ void matmulTyped(Problem<T> pr, bool allowBlas) {
   // a contiguous copy, M*K per batch next to the product's M*N*K.
   std::vector<T> gathered;
   if (pr.batch > 1 && !pr.bVaries()) {
-    const bool evenly =
-        pr.abs == pr.M * pr.rsa && (pr.batch == pr.inner || pr.aos == pr.inner * pr.abs) && pr.M > 1;
+    const bool evenly = pr.abs == pr.M * pr.rsa && (pr.batch == pr.inner || pr.aos == pr.inner * pr.abs) && pr.M > 1;
     if (!evenly) {
       const int64_t M = pr.M, K = pr.K;
       gathered.resize(static_cast<size_t>(pr.batch * M * K));

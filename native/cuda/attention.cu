@@ -28,8 +28,8 @@ struct Dims {
   double scale;
 };
 
-Dims dimsOf(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView* mask,
-            const TensorView* gy, const AttentionParams& p) {
+Dims dimsOf(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView* mask, const TensorView* gy,
+            const AttentionParams& p) {
   Dims d{};
   d.B = q.shape[0];
   d.H = q.shape[1];
@@ -56,7 +56,8 @@ __device__ inline T blockMax(T v, T* red) {
   red[threadIdx.x] = v;
   __syncthreads();
   for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
-    if (threadIdx.x < s) red[threadIdx.x] = red[threadIdx.x + s] > red[threadIdx.x] ? red[threadIdx.x + s] : red[threadIdx.x];
+    if (threadIdx.x < s)
+      red[threadIdx.x] = red[threadIdx.x + s] > red[threadIdx.x] ? red[threadIdx.x + s] : red[threadIdx.x];
     __syncthreads();
   }
   const T r = red[0];
@@ -140,7 +141,8 @@ __global__ void attentionBackwardKernel(Dims d, const T* gy, const T* q, const T
   const T* gr = gy + b * d.g[0] + h * d.g[1] + i * d.g[2];
   const T* qr = q + b * d.q[0] + h * d.q[1] + i * d.q[2];
   double part = 0;
-  for (int64_t e = threadIdx.x; e < d.Ev; e += blockDim.x) part += static_cast<double>(gr[e * d.g[3]]) * out[row * d.Ev + e];
+  for (int64_t e = threadIdx.x; e < d.Ev; e += blockDim.x)
+    part += static_cast<double>(gr[e * d.g[3]]) * out[row * d.Ev + e];
   const T D = static_cast<T>(blockSum(part, red));
   for (int64_t j = threadIdx.x; j < seen; j += blockDim.x) {
     const T pj = exp(p[j] - l);

@@ -84,8 +84,8 @@ describe('F.scaledDotProductAttention through the fused kernel', () => {
     const fused = torch.autograd.grad([run()], [q, k, v], { gradOutputs: [g] });
     const graph = torch.autograd.grad([run()], [q, k, v], { gradOutputs: [g], createGraph: true });
     for (let i = 0; i < 3; i++) {
-      expect(graph[i].requiresGrad).toBe(true);
-      expect(fused[i].allclose(graph[i].detach(), { rtol: 1e-10, atol: 1e-12 })).toBe(true);
+      expect(graph[i]!.requiresGrad).toBe(true);
+      expect(fused[i]!.allclose(graph[i]!.detach(), { rtol: 1e-10, atol: 1e-12 })).toBe(true);
     }
   });
 
@@ -187,7 +187,11 @@ describe('batched matmul over two batch strides', () => {
     y.backward(g);
     // No per-batch products summed afterwards: every call is a single matrix.
     for (const call of spy.mock.calls) expect(call[2][2][0]).toBe(1);
-    const want = x.reshape([-1, 8]).t().matmul(g.reshape([-1, 3])).t();
+    const want = x
+      .reshape([-1, 8])
+      .t()
+      .matmul(g.reshape([-1, 3]))
+      .t();
     expect(w.grad!.allclose(want, { rtol: 1e-5, atol: 1e-6 })).toBe(true);
   });
 });
