@@ -22,6 +22,7 @@
         "native/cpu/random.cc",
         "native/cpu/parallel.cc",
         "native/cpu/nn.cc",
+        "native/cpu/attention.cc",
         "native/cpu/optim.cc",
         "native/cuda/stub.cc"
       ],

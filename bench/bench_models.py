@@ -100,6 +100,29 @@ def _timed(name):
 WORKLOADS = {f"train_{m}": (lambda m: lambda: _timed(m))(m) for m in MODELS}
 
 
+def transformer_step(dropout):
+    """bench/workloads.ts's train_transformer_encoder rows: 4 encoder layers (d_model 256, 4 heads,
+    dim_feedforward 1024, batch_first), MSE against a fixed target, Adam."""
+    torch.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(256, 4, dim_feedforward=1024, dropout=dropout, batch_first=True)
+    model = nn.TransformerEncoder(layer, 4, enable_nested_tensor=False)
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    x = torch.randn(16, 128, 256)
+    target = torch.randn(16, 128, 256)
+
+    def step():
+        F.mse_loss(model(x), target).backward()
+        opt.step()
+        opt.zero_grad()
+
+    return step
+
+
+WORKLOADS["train_transformer_encoder"] = lambda: transformer_step(0.0)
+WORKLOADS["train_transformer_encoder_dropout"] = lambda: transformer_step(0.1)
+
+
 def peak_rss_mb():
     """VmHWM (the peak RSS) from /proc, else getrusage's maxrss; in MB."""
     try:

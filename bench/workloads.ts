@@ -207,3 +207,31 @@ for (const model of ['logistic', 'cnn', 'mlp', 'lenet'] as const) {
 }
 
 workloads.push({ kind: 'memory', name: 'memory_train_lenet_500', model: 'lenet', steps: 500, target: atMost(1.5) });
+
+// A Transformer training step (issue 17): nn.TransformerEncoder, 4 layers of
+// d_model 256, 4 heads, dim_feedforward 1024, batchFirst, on [16, 128, 256]
+// inputs; forward, MSE against a fixed target, backward, Adam step. The
+// plain row has dropout 0 (so attention runs the fused kernel); the
+// _dropout row keeps PyTorch's default 0.1, whose attention dropout takes
+// the composite path. bench/bench_models.py builds the same in PyTorch.
+for (const dropout of [0, 0.1]) {
+  workloads.push({
+    kind: 'time',
+    name: dropout === 0 ? 'train_transformer_encoder' : 'train_transformer_encoder_dropout',
+    target: PYTORCH_SPEED,
+    setup: () => {
+      torch.manualSeed(0);
+      const { nn, optim } = torch;
+      const layer = new nn.TransformerEncoderLayer(256, 4, { dimFeedforward: 1024, dropout, batchFirst: true });
+      const model = new nn.TransformerEncoder(layer, 4, { enableNestedTensor: false });
+      const opt = new optim.Adam(model.parameters(), { lr: 1e-4 });
+      const x = torch.randn([16, 128, 256]);
+      const target = torch.randn([16, 128, 256]);
+      return () => {
+        torch.nn.functional.mseLoss(model.forward(x) as torch.Tensor, target).backward();
+        opt.step();
+        opt.zeroGrad();
+      };
+    },
+  });
+}

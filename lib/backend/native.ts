@@ -164,6 +164,25 @@ export interface NativeAddon {
   // dW]; pooling works on [planes, H, W] views, batch norm on [N, C, S],
   // nll on input [N, C, D] with int64 target [N, D]; reduction 0 none,
   // 1 mean, 2 sum.
+  // Fused attention (native/cpu/attention.cc): q [B, H, L, E], k [B, H, S, E],
+  // v [B, H, S, Ev] and mask [B, H, L, S] (bool or q's dtype) with any
+  // strides; out [B, H, L, Ev] and lse [B, H, L] contiguous. Backward's
+  // gradients are contiguous [B, H, ...], each null when not wanted.
+  attention(q: Ref, k: Ref, v: Ref, mask: Ref | null, scale: number, causal: boolean, out: Ref, lse: Ref): void;
+  attentionBackward(
+    gy: Ref,
+    q: Ref,
+    k: Ref,
+    v: Ref,
+    mask: Ref | null,
+    scale: number,
+    causal: boolean,
+    out: Ref,
+    lse: Ref,
+    gq: Ref | null,
+    gk: Ref | null,
+    gv: Ref | null,
+  ): void;
   conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref): void;
   conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
   maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref): void;

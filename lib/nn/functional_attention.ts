@@ -13,6 +13,7 @@ import * as NN from '../ops/nn.js';
 import { cat } from '../ops/join.js';
 import { ones, zeros } from '../ops/creation.js';
 import { define, op, returns } from '../ops/op.js';
+import { scaledDotProductFusedAttention } from '../ops/attention.js';
 import { as, param } from '../util/args.js';
 
 const fmt = K.fmtShape;
@@ -61,7 +62,9 @@ function boolToBias(keep: Tensor, dtype: Tensor['dtype']): Tensor {
 // result [..., L, Ev] and the attention weights [..., L, S], which a fused
 // kernel would compute only when asked: `needWeights`). A fused kernel
 // must draw the same dropout mask (from the default generator) for
-// seeded runs to stay reproducible.
+// seeded runs to stay reproducible. The fused kernel (lib/ops/attention.ts)
+// takes over when no weights are wanted and no dropout applies; dropout
+// and needWeights keep this composite path.
 function attentionCore(
   q: Tensor,
   k: Tensor,
@@ -71,6 +74,10 @@ function attentionCore(
   scale: number,
   needWeights: boolean,
 ): { out: Tensor; weights: Tensor | null } {
+  if (!needWeights && dropoutP === 0) {
+    const out = fusedAttention(q, k, v, bias, false, scale);
+    if (out !== null) return { out, weights: null };
+  }
   let scores = q.mul(scale).matmul(k.transpose(-2, -1));
   if (bias !== null) scores = scores.add(bias);
   let weights = scores.softmax(-1);
@@ -79,6 +86,26 @@ function attentionCore(
     weights = w.mul(noGrad(() => NN.dropoutMask(w, dropoutP)));
   }
   return { out: weights.matmul(v), weights: needWeights ? weights : null };
+}
+
+/**
+ * The fused kernel's result (lib/ops/attention.ts) when it applies: float32
+ * or float64 inputs with at most two batch dims, and a mask that needs no
+ * gradient (the kernel gives none to it). Else null, and the caller takes
+ * the composite path. Batch dims are lifted to the kernel's two and the
+ * result's dropped again.
+ */
+function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, isCausal: boolean, scale: number): Tensor | null {
+  if (q.dtype !== 'float32' && q.dtype !== 'float64') return null;
+  if (mask !== null && (mask.requiresGrad || (mask.dtype !== 'bool' && mask.dtype !== q.dtype))) return null;
+  const nb = Math.max(q.ndim, k.ndim, v.ndim) - 2;
+  if (nb > 2 || (mask !== null && mask.ndim > 4)) return null;
+  const lift = (t: Tensor): Tensor => {
+    while (t.ndim < 4) t = t.unsqueeze(0);
+    return t;
+  };
+  const out = scaledDotProductFusedAttention(lift(q), lift(k), lift(v), mask, { isCausal, scale });
+  return nb === 2 ? out : out.view(out._shape.slice(2 - nb));
 }
 
 // ---- scaled dot product attention ----------------------------------------------------------
@@ -146,14 +173,8 @@ define(scaledDotProductAttention, {
         throw new TypeError(`${op}: scale must be a finite number or null, got ${K.fmtValue(scale)}`);
       s = scale;
     }
-    let bias: Tensor | null = null;
-    if (isCausal) {
-      if (mask !== null) throw new Error(`${op}: an explicit attnMask must not be given with isCausal: true`);
-      bias = boolToBias(
-        noGrad(() => ones([L, S], { dtype: 'bool', device: q.device }).tril()),
-        q.dtype,
-      );
-    } else if (mask !== null) {
+    if (isCausal && mask !== null) throw new Error(`${op}: an explicit attnMask must not be given with isCausal: true`);
+    if (mask !== null) {
       if (mask.dtype !== 'bool' && mask.dtype !== q.dtype) {
         throw new TypeError(`${op}: attnMask must be a bool tensor or have query's dtype ${q.dtype}, got ${mask.dtype}`);
       }
@@ -168,6 +189,18 @@ define(scaledDotProductAttention, {
           `${op}: attnMask of shape ${fmt(mask._shape)} does not broadcast to the attention weights' shape ${fmt(target)}`,
         );
       }
+    }
+    if (dropoutP === 0) {
+      const out = fusedAttention(q, k, v, mask, isCausal, s);
+      if (out !== null) return out;
+    }
+    let bias: Tensor | null = null;
+    if (isCausal) {
+      bias = boolToBias(
+        noGrad(() => ones([L, S], { dtype: 'bool', device: q.device }).tril()),
+        q.dtype,
+      );
+    } else if (mask !== null) {
       bias = mask.dtype === 'bool' ? boolToBias(mask, q.dtype) : mask;
     }
     return attentionCore(q, k, v, bias, dropoutP, s, false).out;

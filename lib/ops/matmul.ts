@@ -20,32 +20,77 @@ function checkFloat(a: Tensor, b: Tensor, op: string): void {
   if (a.dtype === 'bool') throw new TypeError(`${op}: not implemented for bool tensors`);
 }
 
+/** The strides of t's batch dims once broadcast to `batch` (0 where broadcast). */
+function batchStrides(t: Tensor, batch: number[]): number[] {
+  const k = t._shape.length - 2;
+  const bs: number[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const j = i - (batch.length - k);
+    bs.push(j < 0 || t._shape[j] === 1 ? 0 : t._strides[j]);
+  }
+  return bs;
+}
+
+/**
+ * The single stride that walks batch dims [from, to) of `batch` row-major,
+ * given each dim's stride `bs`, or null when there is none.
+ */
+function collapse(bs: number[], batch: number[], from: number, to: number): number | null {
+  const dims: number[] = [];
+  for (let i = from; i < to; i++) if (batch[i] !== 1) dims.push(i);
+  if (dims.every((i) => bs[i] === 0)) return 0;
+  for (let n = 0; n + 1 < dims.length; n++) if (bs[dims[n]] !== bs[dims[n + 1]] * batch[dims[n + 1]]) return null;
+  return bs[dims[dims.length - 1]];
+}
+
 /**
  * A [B, rows, cols] ref of t (batch dims broadcast to `batch`), or null
  * when its batch dims cannot be described with a single stride.
  */
 function as3d(t: Tensor, batch: number[]): Ref | null {
   const nd = t._shape.length;
-  const rows = t._shape[nd - 2],
-    cols = t._shape[nd - 1];
-  const rs = t._strides[nd - 2],
-    cs = t._strides[nd - 1];
-  const B = K.numelOf(batch);
-  // Strides of the batch dims after broadcasting.
-  const bs: number[] = [];
-  const k = nd - 2;
-  for (let i = 0; i < batch.length; i++) {
-    const j = i - (batch.length - k);
-    bs.push(j < 0 || t._shape[j] === 1 ? 0 : t._strides[j]);
-  }
-  // One stride must walk all batch dims: all zero, or row-major over the
-  // dims of size > 1.
-  const dims = [...batch.keys()].filter((i) => batch[i] !== 1);
-  let stride: number | null = dims.length === 0 ? 0 : bs[dims[dims.length - 1]];
-  if (dims.every((i) => bs[i] === 0)) stride = 0;
-  else for (let n = 0; n + 1 < dims.length; n++) if (bs[dims[n]] !== bs[dims[n + 1]] * batch[dims[n + 1]]) stride = null;
+  const stride = collapse(batchStrides(t, batch), batch, 0, batch.length);
   if (stride === null) return null;
-  return makeRef(t._storage.data, t._offset, [B, rows, cols], [stride, rs, cs]);
+  return makeRef(
+    t._storage.data,
+    t._offset,
+    [K.numelOf(batch), t._shape[nd - 2], t._shape[nd - 1]],
+    [stride, t._strides[nd - 2], t._strides[nd - 1]],
+  );
+}
+
+/**
+ * [B1, B2, rows, cols] refs of a and b, the batch dims split at the same
+ * place into two groups that each walk with one stride, or null. Heads
+ * taken from [B, S, H, D] by a transpose ([B, H, S, D], strides
+ * [S*H*D, D, H*D, 1]) have no single batch stride but split this way, so
+ * the native GEMM reads them in place instead of from a contiguous copy.
+ */
+function as4d(a: Tensor, b: Tensor, batch: number[]): [Ref, Ref] | null {
+  const sa = batchStrides(a, batch),
+    sb = batchStrides(b, batch);
+  for (let at = 1; at < batch.length; at++) {
+    const strides = [
+      collapse(sa, batch, 0, at),
+      collapse(sa, batch, at, batch.length),
+      collapse(sb, batch, 0, at),
+      collapse(sb, batch, at, batch.length),
+    ];
+    if (strides.some((x) => x === null)) continue;
+    const outer = K.numelOf(batch.slice(0, at)),
+      inner = K.numelOf(batch.slice(at));
+    const ref = (t: Tensor, os: number, is: number): Ref => {
+      const nd = t._shape.length;
+      return makeRef(
+        t._storage.data,
+        t._offset,
+        [outer, inner, t._shape[nd - 2], t._shape[nd - 1]],
+        [os, is, t._strides[nd - 2], t._strides[nd - 1]],
+      );
+    };
+    return [ref(a, strides[0]!, strides[1]!), ref(b, strides[2]!, strides[3]!)];
+  }
+  return null;
 }
 
 /** Whether a 2-D t is the transpose of a contiguous matrix (and not itself contiguous). */
@@ -63,8 +108,19 @@ function bmmKernel(a: Tensor, b: Tensor): Tensor {
   const M = a._shape[a._shape.length - 2],
     N = b._shape[b._shape.length - 1];
   const out = K.output([...batch, M, N], a.dtype, 'matmul', a.device);
-  const ar = as3d(a, batch) ?? as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)]), 'matmul'), batch)!;
-  const br = as3d(b, batch) ?? as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)]), 'matmul'), batch)!;
+  let ar = as3d(a, batch),
+    br = as3d(b, batch);
+  if ((ar === null || br === null) && a.device === 'cpu') {
+    // The CPU kernel also takes two batch levels (see as4d).
+    const refs = as4d(a, b, batch);
+    if (refs !== null) {
+      const at = refs[0][2];
+      native.matmul(refs[0], refs[1], makeRef(out._storage.data, 0, [at[0], at[1], M, N], [at[1] * M * N, M * N, N, 1]));
+      return out;
+    }
+  }
+  ar ??= as3d(K.contiguous(a.expand([...batch, ...a._shape.slice(-2)]), 'matmul'), batch)!;
+  br ??= as3d(K.contiguous(b.expand([...batch, ...b._shape.slice(-2)]), 'matmul'), batch)!;
   const B = K.numelOf(batch);
   native.matmul(ar, br, makeRef(out._storage.data, 0, [B, M, N], [M * N, N, 1]));
   return out;
@@ -80,12 +136,14 @@ interface ProductSaved {
   b: Tensor | null;
   aT: boolean;
   bT: boolean;
+  /** Whether mat2 is a plain matrix (no batch dims). */
+  b2d: boolean;
 }
 
 function product(a: Tensor, b: Tensor): Saving<ProductSaved> {
   return {
     out: bmmKernel(a, b),
-    save: { a: b.requiresGrad ? a : null, b: a.requiresGrad ? b : null, aT: isTransposed(a), bT: isTransposed(b) },
+    save: { a: b.requiresGrad ? a : null, b: a.requiresGrad ? b : null, aT: isTransposed(a), bT: isTransposed(b), b2d: b.ndim === 2 },
   };
 }
 
@@ -110,9 +168,21 @@ function productOp<const N extends string>(name: N, node: string, doc: string, c
     // (linear's weight.t()) gets its gradient computed transposed, so it
     // comes back in the input's own layout and AccumulateGrad's copy of it
     // is a straight memcpy instead of a transposing one.
+    //
+    // A 2-D mat2 shared by a batched input (a linear layer on [N, S, E])
+    // gets its gradient from one 2-D product over the flattened batch, as
+    // PyTorch's matmul folds it, instead of a product per batch entry and
+    // a sum over them (which cost a Transformer step most of its time).
     grads: {
       input: (g, s) => (s.aT ? s.b!.matmul(g.transpose(-1, -2)).transpose(-1, -2) : g.matmul(s.b!.transpose(-1, -2))),
-      mat2: (g, s) => (s.bT ? g.transpose(-1, -2).matmul(s.a!).transpose(-1, -2) : s.a!.transpose(-1, -2).matmul(g)),
+      mat2: (g, s) => {
+        if (s.b2d && s.a!.ndim > 2) {
+          const a2 = s.a!.reshape([-1, s.a!._shape[s.a!.ndim - 1]]),
+            g2 = g.reshape([-1, g._shape[g.ndim - 1]]);
+          return s.bT ? g2.t().mm(a2).t() : a2.t().mm(g2);
+        }
+        return s.bT ? g.transpose(-1, -2).matmul(s.a!).transpose(-1, -2) : s.a!.transpose(-1, -2).matmul(g);
+      },
     },
   });
   return f;
@@ -273,6 +343,7 @@ define(addmm, {
       b: mat1.requiresGrad ? mat2 : null,
       aT: isTransposed(mat1),
       bT: isTransposed(mat2),
+      b2d: true,
       beta,
       alpha,
     };

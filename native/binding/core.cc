@@ -251,12 +251,16 @@ Napi::Value ScatterReduce(Info info) {
 Napi::Value Matmul(Info info) {
   KD_GUARD(info.Env(), {
     TensorView a = readView(info, 0, "matmul"), b = readView(info, 1, "matmul"), out = readView(info, 2, "matmul");
-    if (a.ndim != 3 || b.ndim != 3 || out.ndim != 3)
-      throw Napi::RangeError::New(info.Env(), "matmul: native matmul takes 3-d views");
-    if (a.shape[2] != b.shape[1] || out.shape[1] != a.shape[1] || out.shape[2] != b.shape[2] ||
-        a.shape[0] != out.shape[0] || b.shape[0] != out.shape[0])
-      throw Napi::RangeError::New(info.Env(), "matmul: inconsistent shapes");
-    KD_RUN_ON(commonDevice(info.Env(), "matmul", {&a, &b, &out}), matmul(a, b, out));
+    const int n = out.ndim;
+    if ((n != 3 && n != 4) || a.ndim != n || b.ndim != n)
+      throw Napi::RangeError::New(info.Env(), "matmul: native matmul takes 3-d (or, on the CPU, 4-d) views");
+    bool ok =
+        a.shape[n - 1] == b.shape[n - 2] && out.shape[n - 2] == a.shape[n - 2] && out.shape[n - 1] == b.shape[n - 1];
+    for (int d = 0; d < n - 2; ++d) ok = ok && a.shape[d] == out.shape[d] && b.shape[d] == out.shape[d];
+    if (!ok) throw Napi::RangeError::New(info.Env(), "matmul: inconsistent shapes");
+    const int dev = commonDevice(info.Env(), "matmul", {&a, &b, &out});
+    if (dev >= 0 && n == 4) throw Napi::RangeError::New(info.Env(), "matmul: 4-d views are CPU only");
+    KD_RUN_ON(dev, matmul(a, b, out));
   });
   return info.Env().Undefined();
 }

@@ -171,6 +171,73 @@ void checkPlanes(Napi::Env env, const char* op, const TensorView& in, const Tens
   checkTensor(env, op, out, "output", in.dtype, {in.shape[0], out.shape[1], out.shape[2]});
 }
 
+// q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev], mask [B, H, L, S] or
+// null, any strides; each dim of q, k, v and the mask is B/H/L/S/E or
+// broadcast (stride 0 where 1 would be wrong is the caller's view).
+void checkAttention(Napi::Env env, const char* op, const TensorView& q, const TensorView& k, const TensorView& v,
+                    const TensorView* mask, const TensorView& out, const TensorView& lse) {
+  checkFloat(env, op, q, "query");
+  for (const TensorView* t : {&q, &k, &v, &out})
+    if (t->ndim != 4) fail(env, op, "query, key, value and output must be 4-D, got " + shapeStr(*t));
+  if (k.dtype != q.dtype || v.dtype != q.dtype) fail(env, op, "query, key and value must share a dtype");
+  const int64_t B = out.shape[0], H = out.shape[1], L = q.shape[2], E = q.shape[3], S = k.shape[2], Ev = v.shape[3];
+  for (const TensorView* t : {&q, &k, &v})
+    if (t->shape[0] != B || t->shape[1] != H) fail(env, op, "batch dims differ: " + shapeStr(*t));
+  if (k.shape[3] != E || v.shape[2] != S)
+    fail(env, op, "key " + shapeStr(k) + " or value " + shapeStr(v) + " does not fit");
+  checkTensor(env, op, out, "output", q.dtype, {B, H, L, Ev});
+  checkTensor(env, op, lse, "logsumexp", q.dtype, {B, H, L});
+  if (mask) {
+    if (mask->dtype != DType::Bool && mask->dtype != q.dtype) fail(env, op, "mask must be bool or the query's dtype");
+    if (mask->ndim != 4 || mask->shape[0] != B || mask->shape[1] != H || mask->shape[2] != L || mask->shape[3] != S)
+      fail(env, op, "mask " + (mask->ndim == 4 ? shapeStr(*mask) : std::string("?")) + " is not [B, H, L, S]");
+  }
+}
+
+kd::AttentionParams readAttentionParams(Info info, size_t i, const char* op) {
+  kd::AttentionParams p;
+  p.scale = readNumber(info, i, op, "scale");
+  p.causal = info[i + 1].ToBoolean();
+  return p;
+}
+
+Napi::Value Attention(Info info) {
+  const char* op = "attention";
+  KD_GUARD_OP(info.Env(), op, {
+    TensorView q = readView(info, 0, op), k = readView(info, 1, op), v = readView(info, 2, op);
+    OptView m = readOptView(info, 3, op);
+    kd::AttentionParams p = readAttentionParams(info, 4, op);
+    TensorView out = readView(info, 6, op), lse = readView(info, 7, op);
+    checkAttention(info.Env(), op, q, k, v, m.ptr(), out, lse);
+    KD_RUN_ON(commonDevice(info.Env(), op, {&q, &k, &v, m.ptr(), &out, &lse}),
+              attention(q, k, v, m.ptr(), p, out, lse));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value AttentionBackward(Info info) {
+  const char* op = "attentionBackward";
+  KD_GUARD_OP(info.Env(), op, {
+    TensorView gy = readView(info, 0, op), q = readView(info, 1, op), k = readView(info, 2, op),
+               v = readView(info, 3, op);
+    OptView m = readOptView(info, 4, op);
+    kd::AttentionParams p = readAttentionParams(info, 5, op);
+    TensorView out = readView(info, 7, op), lse = readView(info, 8, op);
+    OptView gq = readOptView(info, 9, op), gk = readOptView(info, 10, op), gv = readOptView(info, 11, op);
+    checkAttention(info.Env(), op, q, k, v, m.ptr(), out, lse);
+    const int64_t B = out.shape[0], H = out.shape[1], L = q.shape[2], E = q.shape[3], S = k.shape[2], Ev = v.shape[3];
+    if (gy.ndim != 4 || gy.shape[0] != B || gy.shape[1] != H || gy.shape[2] != L || gy.shape[3] != Ev ||
+        gy.dtype != q.dtype)
+      fail(info.Env(), op, "grad output does not match the output");
+    if (gq.present) checkTensor(info.Env(), op, gq.view, "grad query", q.dtype, {B, H, L, E});
+    if (gk.present) checkTensor(info.Env(), op, gk.view, "grad key", q.dtype, {B, H, S, E});
+    if (gv.present) checkTensor(info.Env(), op, gv.view, "grad value", q.dtype, {B, H, S, Ev});
+    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &q, &k, &v, m.ptr(), &out, &lse, gq.ptr(), gk.ptr(), gv.ptr()}),
+              attentionBackward(gy, q, k, v, m.ptr(), p, out, lse, gq.ptr(), gk.ptr(), gv.ptr()));
+  });
+  return info.Env().Undefined();
+}
+
 Napi::Value MaxPool2d(Info info) {
   const char* op = "maxPool2d";
   KD_GUARD(info.Env(), {
@@ -372,6 +439,8 @@ Napi::Value NllLossBackward(Info info) {
 
 void initNN(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d, "conv2d"));
+  exports.Set("attention", Napi::Function::New(env, Attention, "attention"));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward, "attentionBackward"));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward, "conv2dBackward"));
   exports.Set("maxPool2d", Napi::Function::New(env, MaxPool2d, "maxPool2d"));
   exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward, "maxPool2dBackward"));

@@ -38,4 +38,11 @@ struct NllParams {
   const char* op = "crossEntropy";
 };
 
+// ---- fused attention ----------------------------------------------------------
+// softmax(q kᵀ · scale + mask) v; causal: query i sees keys 0..i.
+struct AttentionParams {
+  double scale = 1.0;
+  bool causal = false;
+};
+
 }  // namespace kd

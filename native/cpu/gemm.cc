@@ -168,45 +168,50 @@ bool blasEnabled() {
 // ---------------------------------------------------------------------------
 // Shapes
 
+// A matmul operand as [outer, inner, rows, cols] with a stride for each
+// batch level (0 when that level broadcasts). A 3-d view is [1, batch, ...];
+// a 4-d one keeps its two batch dims apart, so [B, H, S, D] heads taken
+// from a [B, S, H, D] tensor by a transpose need no copy.
 struct MatDesc {
-  int64_t batch, rows, cols;
-  int64_t bs, rs, cs;  // batch stride is 0 when the batch broadcasts
+  int64_t outer, inner, rows, cols;
+  int64_t os, bs, rs, cs;
 };
 
 MatDesc describe(const TensorView& t, const char* name) {
   MatDesc d{};
-  if (t.ndim == 3) {
-    d.batch = t.shape[0];
-    d.rows = t.shape[1];
-    d.cols = t.shape[2];
-    d.bs = t.shape[0] == 1 ? 0 : t.strides[0];
-    d.rs = t.strides[1];
-    d.cs = t.strides[2];
-  } else if (t.ndim == 2) {
-    d.batch = 1;
-    d.rows = t.shape[0];
-    d.cols = t.shape[1];
-    d.bs = 0;
-    d.rs = t.strides[0];
-    d.cs = t.strides[1];
-  } else {
-    throw KernelError(std::string("matmul: ") + name + " must be 2-D or 3-D, got " + std::to_string(t.ndim) + "-D");
-  }
+  const int n = t.ndim;
+  if (n < 2 || n > 4)
+    throw KernelError(std::string("matmul: ") + name + " must be 2-D, 3-D or 4-D, got " + std::to_string(n) + "-D");
+  d.rows = t.shape[n - 2];
+  d.cols = t.shape[n - 1];
+  d.rs = t.strides[n - 2];
+  d.cs = t.strides[n - 1];
+  d.outer = n == 4 ? t.shape[0] : 1;
+  d.os = n == 4 && t.shape[0] != 1 ? t.strides[0] : 0;
+  d.inner = n >= 3 ? t.shape[n - 3] : 1;
+  d.bs = n >= 3 && t.shape[n - 3] != 1 ? t.strides[n - 3] : 0;
   return d;
 }
 
 inline int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t roundUp(int64_t a, int64_t b) { return ceilDiv(a, b) * b; }
 
-// One matmul problem on raw pointers; the batch loop lives outside.
+// One matmul problem on raw pointers; the batch loop lives outside. Batch
+// b is (b / inner, b % inner) in the two batch levels, each operand with
+// its own stride per level (0 broadcasts).
 template <typename T>
 struct Problem {
-  int64_t batch, M, N, K;
+  int64_t batch, inner, M, N, K;
   const T* A;
-  int64_t abs, rsa, csa;
+  int64_t aos, abs, rsa, csa;
   const T* B;
-  int64_t bbs, rsb, csb;
+  int64_t bos, bbs, rsb, csb;
   T* C;  // contiguous [batch, M, N]
+
+  const T* a(int64_t b) const { return A + (b / inner) * aos + (b % inner) * abs; }
+  const T* b(int64_t b) const { return B + (b / inner) * bos + (b % inner) * bbs; }
+  bool aVaries() const { return aos != 0 || abs != 0; }
+  bool bVaries() const { return bos != 0 || bbs != 0; }
 };
 
 // ---------------------------------------------------------------------------
@@ -871,8 +876,8 @@ template <typename T>
 void builtinMatmul(const Problem<T>& pr) {
   const int64_t M = pr.M, N = pr.N, K = pr.K, batch = pr.batch;
   const int64_t macs = M * N * K;
-  auto ptrA = [&](int64_t b) { return pr.A + b * pr.abs; };
-  auto ptrB = [&](int64_t b) { return pr.B + b * pr.bbs; };
+  auto ptrA = [&](int64_t b) { return pr.a(b); };
+  auto ptrB = [&](int64_t b) { return pr.b(b); };
   auto ptrC = [&](int64_t b) { return pr.C + b * M * N; };
 
   if (macs <= 4096 || M == 1 || N == 1) {
@@ -937,6 +942,46 @@ void builtinMatmul(const Problem<T>& pr) {
   });
 }
 
+// An M x K strided matrix into contiguous rows.
+template <typename T>
+void copyRowMajor(int64_t M, int64_t K, const T* src, int64_t rs, int64_t cs, T* dst) {
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k) dst[i * K + k] = src[i * rs + k * cs];
+}
+
+// ---------------------------------------------------------------------------
+// Serial strided GEMM for kernels that run their own parallel loop (fused
+// attention): the built-in engine on the calling thread, never BLAS, whose
+// own threads would compete with the pool's.
+
+template <typename T>
+void gemmStridedTyped(int64_t M, int64_t N, int64_t K, const T* A, int64_t rsa, int64_t csa, const T* B, int64_t rsb,
+                      int64_t csb, T* C, int64_t ldc, bool accumulate) {
+  if (M == 0 || N == 0) return;
+  // Accumulating goes through a scratch product: M*N adds next to M*N*K
+  // multiply-adds, and the engines stay overwrite-only.
+  thread_local std::vector<T> scratch;
+  T* dst = C;
+  int64_t ld = ldc;
+  if (accumulate) {
+    scratch.resize(static_cast<size_t>(M * N));
+    dst = scratch.data();
+    ld = N;
+  }
+  if (K == 0) {
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) dst[i * ld + j] = T(0);
+  } else if (M * N * K <= 4096 || M == 1 || N == 1) {
+    gemmSmall<T>(M, N, K, A, rsa, csa, B, rsb, csb, dst, ld);
+  } else {
+    const Engine<T> eng = pickEngine<T>(activeSimd(), M, N);
+    eng.serial(eng.bk, M, N, K, A, rsa, csa, B, rsb, csb, dst, ld);
+  }
+  if (accumulate)
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) C[i * ldc + j] += dst[i * N + j];
+}
+
 // ---------------------------------------------------------------------------
 // BLAS
 
@@ -994,19 +1039,19 @@ bool blasMatmul(const Problem<T>& pr) {
   // A broadcast operand (batch stride 0) is packed once, not per batch.
   int64_t packedA = -1, packedB = -1;
   for (int64_t b = 0; b < pr.batch; ++b) {
-    const T* A = pr.A + b * pr.abs;
-    const T* B = pr.B + b * pr.bbs;
+    const T* A = pr.a(b);
+    const T* B = pr.b(b);
     BlasLayout ua = la, ub = lb;
     if (!la.ok) {
       if (tmpA.empty()) tmpA.resize(static_cast<size_t>(M * K));
-      if (packedA < 0 || pr.abs != 0) copyContiguous(M, K, A, pr.rsa, pr.csa, tmpA.data());
+      if (packedA < 0 || pr.aVaries()) copyContiguous(M, K, A, pr.rsa, pr.csa, tmpA.data());
       packedA = b;
       A = tmpA.data();
       ua = {true, false, std::max<int64_t>(1, K)};
     }
     if (!lb.ok) {
       if (tmpB.empty()) tmpB.resize(static_cast<size_t>(K * N));
-      if (packedB < 0 || pr.bbs != 0) copyContiguous(K, N, B, pr.rsb, pr.csb, tmpB.data());
+      if (packedB < 0 || pr.bVaries()) copyContiguous(K, N, B, pr.rsb, pr.csb, tmpB.data());
       packedB = b;
       B = tmpB.data();
       ub = {true, false, std::max<int64_t>(1, N)};
@@ -1022,13 +1067,29 @@ bool blasMatmul(const Problem<T>& pr) {
 
 template <typename T>
 void matmulTyped(Problem<T> pr, bool allowBlas) {
-  // out[b] = a[b] @ W with W shared and a's batches evenly spaced rows is a
-  // single [batch*M, K] @ [K, N] product: one big GEMM beats many small ones
-  // (the linear-layer case).
-  if (pr.batch > 1 && pr.bbs == 0 && pr.abs == pr.M * pr.rsa && pr.M > 1) {
+  // out[b] = a[b] @ W with W shared is a single [batch*M, K] @ [K, N]
+  // product: one big GEMM beats many small ones, each packing W again (the
+  // linear-layer case). When a's batches are not evenly spaced rows (a
+  // linear layer on a transposed [S, N, E] view) a is first gathered into
+  // a contiguous copy, M*K per batch next to the product's M*N*K.
+  std::vector<T> gathered;
+  if (pr.batch > 1 && !pr.bVaries()) {
+    const bool evenly = pr.abs == pr.M * pr.rsa && (pr.batch == pr.inner || pr.aos == pr.inner * pr.abs) && pr.M > 1;
+    if (!evenly) {
+      const int64_t M = pr.M, K = pr.K;
+      gathered.resize(static_cast<size_t>(pr.batch * M * K));
+      T* dst = gathered.data();
+      parallelFor(0, pr.batch, std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(M * K, 1)),
+                  [&](int64_t b0, int64_t b1) {
+                    for (int64_t b = b0; b < b1; ++b) copyRowMajor(M, K, pr.a(b), pr.rsa, pr.csa, dst + b * M * K);
+                  });
+      pr.A = dst;
+      pr.rsa = K;
+      pr.csa = 1;
+    }
     pr.M *= pr.batch;
-    pr.batch = 1;
-    pr.abs = 0;
+    pr.batch = pr.inner = 1;
+    pr.abs = pr.aos = 0;
   }
 #if KD_HAVE_BLAS
   if (allowBlas && blasEnabled() && blasMatmul(pr)) return;
@@ -1046,9 +1107,11 @@ void matmulImpl(const TensorView& a, const TensorView& b, const TensorView& out,
     throw KernelError(std::string("matmul: dtype mismatch (") + dtypeName(a.dtype) + ", " + dtypeName(b.dtype) +
                       " -> " + dtypeName(out.dtype) + ")");
   const MatDesc da = describe(a, "a"), db = describe(b, "b"), dc = describe(out, "out");
-  const int64_t batch = dc.batch, M = dc.rows, N = dc.cols, K = da.cols;
-  if (da.rows != M || db.rows != K || db.cols != N || (da.batch != batch && da.batch != 1) ||
-      (db.batch != batch && db.batch != 1))
+  const int64_t outer = dc.outer, inner = dc.inner, batch = outer * inner, M = dc.rows, N = dc.cols, K = da.cols;
+  auto fits = [&](const MatDesc& d) {
+    return (d.outer == outer || d.outer == 1) && (d.inner == inner || d.inner == 1);
+  };
+  if (da.rows != M || db.rows != K || db.cols != N || !fits(da) || !fits(db))
     throw KernelError("matmul: shape mismatch");
   if (!out.isContiguous()) throw KernelError("matmul: out must be contiguous");
   if (batch == 0 || M == 0 || N == 0) return;
@@ -1056,21 +1119,28 @@ void matmulImpl(const TensorView& a, const TensorView& b, const TensorView& out,
     std::memset(out.data, 0, static_cast<size_t>(batch * M * N) * dtypeSize(out.dtype));
     return;
   }
-  const int64_t abs = da.batch == 1 ? 0 : da.bs;
-  const int64_t bbs = db.batch == 1 ? 0 : db.bs;
   if (a.dtype == DType::Float32) {
-    matmulTyped<float>(
-        {batch, M, N, K, a.ptr<float>(), abs, da.rs, da.cs, b.ptr<float>(), bbs, db.rs, db.cs, out.ptr<float>()},
-        allowBlas);
+    matmulTyped<float>({batch, inner, M, N, K, a.ptr<float>(), da.os, da.bs, da.rs, da.cs, b.ptr<float>(), db.os, db.bs,
+                        db.rs, db.cs, out.ptr<float>()},
+                       allowBlas);
   } else {
-    matmulTyped<double>(
-        {batch, M, N, K, a.ptr<double>(), abs, da.rs, da.cs, b.ptr<double>(), bbs, db.rs, db.cs, out.ptr<double>()},
-        allowBlas);
+    matmulTyped<double>({batch, inner, M, N, K, a.ptr<double>(), da.os, da.bs, da.rs, da.cs, b.ptr<double>(), db.os,
+                         db.bs, db.rs, db.cs, out.ptr<double>()},
+                        allowBlas);
   }
 }
 }  // namespace
 
 void matmul(const TensorView& a, const TensorView& b, const TensorView& out) { matmulImpl(a, b, out, true); }
+
+void gemmStrided(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B, int64_t rsb,
+                 int64_t csb, float* C, int64_t ldc, bool accumulate) {
+  gemmStridedTyped<float>(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, accumulate);
+}
+void gemmStrided(int64_t M, int64_t N, int64_t K, const double* A, int64_t rsa, int64_t csa, const double* B,
+                 int64_t rsb, int64_t csb, double* C, int64_t ldc, bool accumulate) {
+  gemmStridedTyped<double>(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, accumulate);
+}
 
 void matmulBuiltin(const TensorView& a, const TensorView& b, const TensorView& out) { matmulImpl(a, b, out, false); }
 

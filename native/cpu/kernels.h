@@ -67,8 +67,10 @@ void scatter(const TensorView& out, int dim, const TensorView& index, const Tens
 void scatterReduce(const TensorView& out, int dim, const TensorView& index, const TensorView& src, ScatterReduceOp op);
 
 // ---- matmul (native/cpu/gemm.cc) --------------------------------------------
-// out[b] = a[b] @ b[b] for a [B, M, K], b [B, K, N], out [B, M, N].
-// a and b may have any strides (batch stride 0 broadcasts); out contiguous.
+// out[b] = a[b] @ b[b] for a [B, M, K], b [B, K, N], out [B, M, N], or with
+// two batch dims: a [B1, B2, M, K], b [B1, B2, K, N], out [B1, B2, M, N]
+// (each batch dim its own stride, so transposed heads need no copy).
+// a and b may have any strides (batch size 1 broadcasts); out contiguous.
 // Float32/Float64 only. Uses BLAS when built with it, else the built-in GEMM.
 void matmul(const TensorView& a, const TensorView& b, const TensorView& out);
 // matmul that always uses the built-in GEMM. Inside a parallelFor task it
@@ -76,6 +78,13 @@ void matmul(const TensorView& a, const TensorView& b, const TensorView& out);
 // pool (convolution, by image chunks) get one GEMM per task without BLAS's
 // threads competing with the pool's.
 void matmulBuiltin(const TensorView& a, const TensorView& b, const TensorView& out);
+// C (ldc) = A @ B, or C += A @ B when accumulate, for strided M x K and
+// K x N operands, on the calling thread with the built-in GEMM: for kernels
+// that parallelise their own outer loop (fused attention).
+void gemmStrided(int64_t M, int64_t N, int64_t K, const float* A, int64_t rsa, int64_t csa, const float* B, int64_t rsb,
+                 int64_t csb, float* C, int64_t ldc, bool accumulate);
+void gemmStrided(int64_t M, int64_t N, int64_t K, const double* A, int64_t rsa, int64_t csa, const double* B,
+                 int64_t rsb, int64_t csb, double* C, int64_t ldc, bool accumulate);
 // Which GEMM runs: "openblas", "accelerate" or "builtin".
 const char* gemmBackend();
 // The SIMD level the built-in GEMM picked at run time: "avx512", "avx2", "neon" (arm64) or "scalar".

@@ -72,4 +72,20 @@ void nllLoss(const TensorView& input, const TensorView& target, const TensorView
 void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
                      const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx);
 
+// ---- fused scaled dot product attention (native/cpu/attention.cc) --------------
+// q [B, H, L, E], k [B, H, S, E], v [B, H, S, Ev] with any strides (0
+// broadcasts, a transposed head needs no copy); mask [B, H, L, S] (any
+// strides) bool (true takes part) or q's dtype (added), or null.
+// out [B, H, L, Ev] and lse [B, H, L] (each row's logsumexp, for the
+// backward) are contiguous. Note [Fused attention] in attention.cc.
+void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView* mask,
+               const AttentionParams& p, const TensorView& out, const TensorView& lse);
+// Gradients from gy [B, H, L, Ev] (any strides) and the forward's out and
+// lse; gq [B, H, L, E], gk [B, H, S, E], gv [B, H, S, Ev], contiguous, each
+// null when not wanted. Broadcast batch dims are not summed here: each
+// (b, h) gets its own gradient (the caller sums).
+void attentionBackward(const TensorView& gy, const TensorView& q, const TensorView& k, const TensorView& v,
+                       const TensorView* mask, const AttentionParams& p, const TensorView& out, const TensorView& lse,
+                       const TensorView* gq, const TensorView* gk, const TensorView* gv);
+
 }  // namespace kd

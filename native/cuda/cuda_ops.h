@@ -134,6 +134,13 @@ void nllLoss(const TensorView& input, const TensorView& target, const TensorView
 void nllLossBackward(const TensorView& gy, const TensorView& input, const TensorView& target, const TensorView* weight,
                      const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx);
 
+// ---- fused attention (attention.cu) -------------------------------------------------------
+void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView* mask,
+               const AttentionParams& p, const TensorView& out, const TensorView& lse);
+void attentionBackward(const TensorView& gy, const TensorView& q, const TensorView& k, const TensorView& v,
+                       const TensorView* mask, const AttentionParams& p, const TensorView& out, const TensorView& lse,
+                       const TensorView* gq, const TensorView* gk, const TensorView* gv);
+
 // ---- optimizers (optim.cu) ----------------------------------------------------------------
 void sgdStep(const TensorView& param, const TensorView& grad, const TensorView* momentumBuffer, const SgdParams& o);
 void adamStep(const TensorView& param, const TensorView& grad, const TensorView& expAvg, const TensorView& expAvgSq,

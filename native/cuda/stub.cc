@@ -104,6 +104,15 @@ void nllLossBackward(const TensorView& gy, const TensorView& input, const Tensor
                      const NllParams& p, const TensorView* lse, double totalWeight, const TensorView& gx) {
   noCuda();
 }
+void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView* mask,
+               const AttentionParams& p, const TensorView& out, const TensorView& lse) {
+  noCuda();
+}
+void attentionBackward(const TensorView& gy, const TensorView& q, const TensorView& k, const TensorView& v,
+                       const TensorView* mask, const AttentionParams& p, const TensorView& out, const TensorView& lse,
+                       const TensorView* gq, const TensorView* gk, const TensorView* gv) {
+  noCuda();
+}
 void sgdStep(const TensorView& param, const TensorView& grad, const TensorView* momentumBuffer, const SgdParams& o) {
   noCuda();
 }
