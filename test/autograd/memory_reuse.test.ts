@@ -181,7 +181,11 @@ describe('memory.scope', () => {
       opt.step();
       return loss.item();
     };
-    const extra = new torch.nn.Module();
+    const extra = new (class extends torch.nn.Module {
+      forward(t: Tensor): Tensor {
+        return t;
+      }
+    })();
     torch.memory.scope(() => {
       step();
       extra.registerBuffer('b', ramp());
@@ -231,7 +235,7 @@ describe('memory.scope', () => {
   });
 
   it('keeps a typed array handed out inside', () => {
-    const arr = torch.memory.scope(() => ramp().mul(5).toTypedArray());
+    const arr = torch.memory.scope(() => ramp().mul(5).toTypedArray() as Float32Array);
     const want = Array.from(arr);
     churn();
     expect(Array.from(arr)).toEqual(want);
