@@ -234,6 +234,18 @@ describe('memory.scope', () => {
     expect(() => fromInner!.sum()).toThrow(/tensor was disposed/);
   });
 
+  it('leaves module backward hooks working after their first use inside a scope', () => {
+    const lin = new torch.nn.Linear(N, 2);
+    let calls = 0;
+    lin.registerFullBackwardHook(() => {
+      calls++;
+    });
+    const run = () => (lin.call(ramp().view(1, N)) as Tensor).sum().backward();
+    torch.memory.scope(run);
+    run();
+    expect(calls).toBe(2);
+  });
+
   it('keeps a typed array handed out inside', () => {
     const arr = torch.memory.scope(() => ramp().mul(5).toTypedArray() as Float32Array);
     const want = Array.from(arr);
