@@ -77,3 +77,31 @@ export function makeTrainStep(name: ModelName): (x: Tensor, y: Tensor) => void {
     opt.zeroGrad();
   };
 }
+
+/**
+ * Floating-point operations of one training step of `name` on a batch of
+ * BATCH, counted from the model: each Conv2d and Linear does out.numel() *
+ * (inputs per output) multiply-adds forward, as many for its weight
+ * gradient, and as many again for its input gradient unless its input is
+ * the data (which needs none); 2 FLOPs per multiply-add. Bias, activation,
+ * pooling and loss work is left out (under 1% for these models). For
+ * LeNet: 4,241,152 multiply-adds per image forward, 1.600 GFLOP a step.
+ */
+export function trainStepFlops(name: ModelName): number {
+  const model = buildModel(name);
+  let macs = 0;
+  let first = true;
+  const count = (m: torch.nn.Module, perOutput: number) => {
+    m.registerForwardHook((_m, _inputs, out) => {
+      const fwd = (out as Tensor).numel() * perOutput;
+      macs += (first ? 2 : 3) * fwd;
+      first = false;
+    });
+  };
+  for (const m of model.modules()) {
+    if (m instanceof nn.Conv2d) count(m, (m.inChannels / m.groups) * m.kernelSize[0] * m.kernelSize[1]);
+    else if (m instanceof nn.Linear) count(m, m.inFeatures);
+  }
+  torch.noGrad(() => model.call(torch.zeros(BATCH, 784)));
+  return 2 * macs;
+}

@@ -262,6 +262,26 @@ function sgemmPeak(rows: Row[]): string {
   );
 }
 
+/** The LeNet step's achieved GFLOP/s as a share of the best sgemm rate of the same run (matmul_N rows), each side against its own. */
+function stepShareOfPeak(rows: Row[]): string | null {
+  const step = rows.find((r) => r.name === 'train_lenet_gflops');
+  // Each side's best GEMM of the run (Kindling's convolutions may use its built-in one).
+  const blas = rows.filter((r) => /^matmul_\d+(_builtin)?$/.test(r.name));
+  if (!step) return null;
+  const rate = (r: Row, t: number | null) => (t ? r.flops! / t / 1e9 : 0);
+  const side = (who: string, t: number | null, peak: number) =>
+    t === null
+      ? `${who} —`
+      : `${who} ${rate(step, t).toFixed(1)} GFLOP/s` +
+        (peak ? ` = ${((100 * rate(step, t)) / peak).toFixed(0)}% of its best sgemm rate` : '');
+  const kPeak = Math.max(0, ...blas.map((r) => rate(r, r.kindling)));
+  const pPeak = Math.max(0, ...blas.map((r) => rate(r, r.torch)));
+  return (
+    `LeNet training step (${(step.flops! / 1e9).toFixed(3)} GFLOP): ${side('Kindling', step.kindling, kPeak)}, ${side('PyTorch', step.torch, pPeak)}` +
+    (blas.length ? '' : ' (no matmul_N row in this run for the sgemm rate)')
+  );
+}
+
 /** Other processes' load makes timings noisy; say so next to the numbers. */
 function machineLoad(): string {
   const load = loadavg()[0];
@@ -307,8 +327,10 @@ async function main(): Promise<void> {
   py?.close();
   const peak = sgemmPeak(rows);
   console.log(`\n${peak}`);
+  const share = stepShareOfPeak(rows);
+  if (share) console.log(share);
   console.log(summary(rows, failed));
-  report(rows, failed, [...header, peak], { config: cfg, pytorch: py?.info ?? null });
+  report(rows, failed, [...header, peak, ...(share ? [share] : [])], { config: cfg, pytorch: py?.info ?? null });
 }
 
 function summary(rows: Row[], failed: string[]): string {

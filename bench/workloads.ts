@@ -2,7 +2,7 @@
 // (and bench/bench_models.py for the models) holds the same workloads in
 // PyTorch under the same names.
 import * as torch from '../lib/index.js';
-import { BATCH, makeTrainStep, randomBatch, type ModelName } from './models.js';
+import { BATCH, makeTrainStep, randomBatch, trainStepFlops, type ModelName } from './models.js';
 import type { Tensor } from '../lib/tensor.js';
 
 /**
@@ -172,6 +172,26 @@ for (const op of ['add', 'mul', 'relu', 'exp', 'sum', 'softmax'] as const) {
   });
 }
 
+// The same ops in a loop body wrapped in torch.memory.scope, which gives
+// each result's memory back when the body ends (Note [Warm block cache]):
+// what a hot loop gains by saying so. Compared with the plain PyTorch op.
+for (const op of ['add', 'mul', 'relu'] as const) {
+  workloads.push({
+    kind: 'time',
+    name: `elementwise_${op}_scoped`,
+    torchName: `elementwise_${op}`,
+    inner: 10,
+    setup: () => {
+      const a = torch.randn(N);
+      const b = torch.randn(N);
+      // The result is dropped inside the scope (a returned one would escape).
+      const fns = { add: () => void a.add(b), mul: () => void a.mul(b), relu: () => void a.relu() };
+      const f = fns[op];
+      return () => torch.memory.scope(f);
+    },
+  });
+}
+
 // Per-op overhead: at 16 elements the time is all dispatch and autograd.
 workloads.push({
   kind: 'time',
@@ -205,6 +225,38 @@ for (const model of ['logistic', 'cnn', 'mlp', 'lenet'] as const) {
     },
   });
 }
+
+// Training steps wrapped in torch.memory.scope (compared with PyTorch's
+// plain step).
+for (const model of ['cnn', 'lenet'] as const) {
+  workloads.push({
+    kind: 'time',
+    name: `train_${model}_scoped`,
+    torchName: `train_${model}`,
+    setup: () => {
+      torch.manualSeed(0);
+      const step = makeTrainStep(model);
+      const [x, y] = randomBatch();
+      return () => torch.memory.scope(() => step(x, y));
+    },
+  });
+}
+
+// The LeNet step again, read as the GFLOP/s its convolutions and linear
+// layers achieve (the summary line puts it next to the sgemm peak of the
+// matmul rows of the same run).
+workloads.push({
+  kind: 'time',
+  name: 'train_lenet_gflops',
+  torchName: 'train_lenet',
+  flops: trainStepFlops('lenet'),
+  setup: () => {
+    torch.manualSeed(0);
+    const step = makeTrainStep('lenet');
+    const [x, y] = randomBatch();
+    return () => step(x, y);
+  },
+});
 
 workloads.push({ kind: 'memory', name: 'memory_train_lenet_500', model: 'lenet', steps: 500, target: atMost(1.5) });
 

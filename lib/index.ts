@@ -85,6 +85,8 @@ export * from './ops/join.js';
 export * as nn from './nn/index.js';
 export * as optim from './optim/index.js';
 export * as distributed from './distributed/index.js';
+/** torch.memory: scope() and keep() for hot loops, and the warm block cache (stats, emptyCache, setCacheLimit). */
+export * as memory from './memory.js';
 import * as D from './data/index.js';
 import { ProgressBar } from './utils/progress.js';
 import * as plot from './utils/plot.js';

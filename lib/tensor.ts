@@ -2,7 +2,8 @@
 // autograd state (requiresGrad, grad, gradFn). This file holds no math and
 // imports nothing above it: every method that computes comes from the op
 // declarations, attached in one place (tensor_methods.ts).
-import { makeRef, type Ref, type StorageData } from './backend/native.js';
+import { makeRef, type Ref, type StorageData, type TypedArray } from './backend/native.js';
+import { cacheBuffer } from './backend/memory.js';
 import type { Device } from './backend/cuda.js';
 import { isFloating, type DType } from './dtype.js';
 import type { AccumulateGrad, Node } from './autograd/node.js';
@@ -20,10 +21,72 @@ import { Size } from './util/size.js';
  */
 export class Storage {
   version = 0;
+  /**
+   * @internal Who may give this memory back early (Note [Warm block
+   * cache]): the backward run or memory.scope that was allocating when it
+   * was made, null when neither was.
+   */
+  _owner: AllocOwner | null = null;
+  /**
+   * @internal Reached from somewhere Kindling does not track (a .grad, a
+   * parameter or buffer, optimizer state, a saved tensor, a hook, a typed
+   * array handed out): never given back early.
+   */
+  _pinned = false;
+  /** @internal Given back by dispose() or a scope: any use throws. */
+  _released = false;
+  /** @internal Made by the op allocator (kernels.ts), so its buffer is Kindling's to reuse, never a user's array. */
+  _fromAlloc = false;
   constructor(
     public data: StorageData,
     readonly device: Device = 'cpu',
   ) {}
+
+  /**
+   * @internal Ends this memory's life now: every tensor over it throws on
+   * use, and a whole CPU buffer goes to the warm block cache. The caller
+   * knows that no live tensor needs it. Returns whether it was released.
+   */
+  _release(): boolean {
+    if (this._released || this.device !== 'cpu') return false;
+    const d = this.data as TypedArray;
+    this._released = true;
+    this.data = new (d.constructor as new (n: number) => TypedArray)(0);
+    // A piece of a shared slab or a detached buffer is not whole: only
+    // the typed array is dropped.
+    if (this._fromAlloc && d.byteOffset === 0 && d.buffer.byteLength === d.byteLength) cacheBuffer(d.buffer as ArrayBuffer);
+    return true;
+  }
+}
+
+/** @internal The stamp on storages made while a backward run or memory.scope allocates. */
+export interface AllocOwner {
+  /** Every storage stamped (a scope's list), or null where the owner counts them itself (the engine). */
+  storages: Storage[] | null;
+}
+
+let allocOwner: AllocOwner | null = null;
+/** @internal The owner new storages get (kernels.ts alloc reads it). */
+export function currentAllocOwner(): AllocOwner | null {
+  return allocOwner;
+}
+/** @internal Sets the owner new storages get; returns the previous one, to restore. */
+export function setAllocOwner(o: AllocOwner | null): AllocOwner | null {
+  const prev = allocOwner;
+  allocOwner = o;
+  return prev;
+}
+
+/** @internal Marks t's memory as reachable from outside Kindling's bookkeeping, so it is never given back early. */
+export function pinStorage(t: Tensor | null | undefined): void {
+  if (t) t._storage._pinned = true;
+}
+
+/** The error a tensor whose memory was given back throws on use. */
+export function releasedError(op?: string): Error {
+  return new Error(
+    `${op ? op + ': ' : ''}tensor was disposed (its memory was released by dispose() or at the end of a memory.scope it did not escape)`,
+  );
 }
 
 export type Scalar = number;
@@ -96,6 +159,7 @@ export class Tensor implements Iterable<Tensor> {
   _ref(): Ref {
     const r = this._refCache;
     if (r !== null && r[0] === this._storage.data) return r;
+    if (this._storage._released) throw releasedError();
     return (this._refCache = makeRef(this._storage.data, this._offset, this._shape, this._strides));
   }
 
@@ -184,6 +248,7 @@ export class Tensor implements Iterable<Tensor> {
     if (g !== null && g.device !== this.device) {
       throw new Error(`grad: assigned grad has data located on ${g.device} but the tensor is on ${this.device}`);
     }
+    pinStorage(g);
     this._grad = g;
   }
   /** A detached alias; assigning swaps this tensor's values for other's. */
@@ -192,6 +257,7 @@ export class Tensor implements Iterable<Tensor> {
   }
   set data(other: Tensor) {
     if (!(other instanceof Tensor)) throw new TypeError('data: expected a Tensor');
+    pinStorage(other);
     this._storage = other._storage;
     this._shape = other._shape.slice();
     this._strides = other._strides.slice();

@@ -2,7 +2,7 @@
 // from a ready queue ordered by sequence number (latest first), summing the
 // gradients that reach each node in its input buffer. Iterative, never
 // recursive: graphs of 100k nodes are normal and JS stacks are shallow.
-import { Tensor } from '../tensor.js';
+import { setAllocOwner, Tensor, type AllocOwner, type Storage } from '../tensor.js';
 import { AccumulateGrad, Node, accumulatorOf } from './node.js';
 import * as K from '../ops/kernels.js';
 import { native } from '../backend/native.js';
@@ -156,10 +156,49 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
     });
   }
 
+  // Note [Warm block cache]: without createGraph, the gradients that
+  // Kindling's own backward code makes are stamped with `owner`; `held`
+  // counts, per stamped storage, the gradients waiting in `buffer` over
+  // it (views share a storage). When a node has run and its gradient is
+  // neither waiting elsewhere nor pinned (seen by a hook, captured), no one
+  // can reach that memory and it goes back to the cache at once, warm for
+  // the next op of its size. With createGraph the gradients are graph
+  // tensors the user may keep: nothing is stamped.
+  const owner: AllocOwner | null = createGraph ? null : { storages: null };
+  const held = new Map<Storage, number>();
+  const hold = (g: Tensor) => {
+    const st = g._storage;
+    if (st._owner === owner && owner !== null) held.set(st, (held.get(st) ?? 0) + 1);
+  };
+  const drop = (g: Tensor) => {
+    const st = g._storage;
+    if (st._owner !== owner || owner === null) return;
+    const left = held.get(st)! - 1;
+    if (left > 0) held.set(st, left);
+    else {
+      held.delete(st);
+      if (!st._pinned) st._release();
+    }
+  };
   const buffer = new Map<Node, Tensor | undefined>();
   const add = (n: Node, g: Tensor) => {
     const prev = buffer.get(n);
-    buffer.set(n, prev ? prev.add(g) : g);
+    hold(g);
+    if (!prev) {
+      buffer.set(n, g);
+      return;
+    }
+    const outer = setAllocOwner(owner);
+    let sum: Tensor;
+    try {
+      sum = prev.add(g);
+    } finally {
+      setAllocOwner(outer);
+    }
+    hold(sum);
+    buffer.set(n, sum);
+    drop(prev);
+    drop(g);
   };
   const ready = new ReadyQueue();
   for (let i = 0; i < roots.length; i++) add(roots[i], gradOutputs[i]);
@@ -172,7 +211,8 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
   try {
     while (ready.size) {
       const node = ready.pop();
-      let grad = buffer.get(node) ?? null;
+      const incoming = buffer.get(node) ?? null;
+      let grad = incoming;
       // Drops the gradient (a node runs once) without Map.delete, which
       // costs more than overwriting the entry.
       buffer.set(node, undefined);
@@ -183,12 +223,17 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         const hooks = node.preHooks;
         if (hooks) {
           for (let h = 0; h < hooks.length; h++) {
+            // A hook may keep what it is given.
+            grad._storage._pinned = true;
             const r = hooks[h](grad);
             if (r !== undefined && r !== null) grad = checkHookResult(hooks[h], r, grad);
           }
         }
         const at = captureAt.get(node);
-        if (at) for (const i of at) captured[i] = grad;
+        if (at) {
+          grad._storage._pinned = true;
+          for (const i of at) captured[i] = grad;
+        }
         if (!capture && node.retained) for (const t of node.retained) accumulateGrad(t, grad, createGraph);
         if (node instanceof AccumulateGrad) {
           if (!capture) {
@@ -197,7 +242,16 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
             const post = node.postAccumulateHooks;
             if (post) for (let h = 0; h < post.length; h++) post[h](node.variable);
           }
+        } else if (node.ownsGrads) {
+          const outer = setAllocOwner(owner);
+          try {
+            childGrads = node.apply(grad);
+          } finally {
+            setAllocOwner(outer);
+          }
+          if (!retain) node.release();
         } else {
+          grad._storage._pinned = true;
           childGrads = node.apply(grad);
           if (!retain) node.release();
         }
@@ -212,6 +266,8 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         deps.set(m, left);
         if (left === 0) ready.push(m);
       }
+      // After the children took their gradients (which may be views of it).
+      if (incoming) drop(incoming);
     }
     // The end of the backward pass: the callbacks queued during it, in order,
     // and those they queue in turn (PyTorch's final callbacks). Not run when
@@ -286,8 +342,10 @@ function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
     // A gradient may alias another tensor (add's backward hands the same
     // tensor to both inputs), so .grad gets its own memory.
     t._grad = createGraph ? g.clone() : noGrad(() => K.clone(g));
+    t._grad._storage._pinned = true;
   } else if (createGraph) {
     t._grad = prev.add(g);
+    t._grad._storage._pinned = true;
   } else if (
     g.dtype === prev.dtype &&
     g._shape.length === prev._shape.length &&

@@ -14,7 +14,10 @@ export class SavedTensor {
   constructor(
     readonly tensor: Tensor,
     readonly version: number,
-  ) {}
+  ) {
+    // Saved memory outlives the code that made it: never given back early.
+    tensor._storage._pinned = true;
+  }
 }
 
 export abstract class Node {
@@ -24,6 +27,16 @@ export abstract class Node {
   preHooks: ((grad: Tensor) => Tensor | void)[] | null = null;
   /** Non-leaf tensors that asked for retainGrad. */
   retained: Tensor[] | null = null;
+  /**
+   * Whether apply runs only Kindling's own gradient code, which keeps no
+   * reference to the gradient it gets nor to the memory it makes except in
+   * what it returns: the engine may then give that memory back once the
+   * gradients are consumed (Note [Warm block cache]). False where user
+   * code runs (autograd.Function, module hooks).
+   */
+  get ownsGrads(): boolean {
+    return false;
+  }
   constructor(
     readonly name: string,
     readonly next: Edge[],

@@ -52,7 +52,17 @@ export function allocStorage(dtype: DType, n: number, uninitialized = false): Ty
   let buf: ArrayBuffer,
     at = 0;
   if (bytes <= SMALL_BYTES) [buf, at] = carve(bytes);
-  else buf = uninitialized ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
+  else {
+    const warm = takeCached(bytes);
+    if (warm !== null) {
+      buf = warm;
+      if (!uninitialized) new Uint8Array(warm).fill(0);
+    } else buf = uninitialized ? (Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer) : new ArrayBuffer(bytes);
+  }
+  return viewOf(dtype, buf, at, n);
+}
+
+function viewOf(dtype: DType, buf: ArrayBuffer, at: number, n: number): TypedArray {
   switch (dtype) {
     case 'float32':
       return new Float32Array(buf, at, n);
@@ -71,4 +81,141 @@ export function allocStorage(dtype: DType, n: number, uninitialized = false): Ty
     case 'bool':
       return new Uint8ClampedArray(buf, at, n);
   }
+}
+
+// Note [Warm block cache]: every CPU output is a fresh ArrayBuffer that the
+// GC frees in batches, long after its last use: the next op of that size
+// gets cold memory (malloc, page faults, cache misses) where PyTorch's
+// refcounts hand back the block just freed. Where Kindling itself knows a
+// buffer is dead (an intermediate gradient in the backward engine, a
+// tensor released by memory.scope or dispose()) it gives the buffer back
+// here, and the next allocation of exactly that size takes the most
+// recently given one (LIFO: the warmest). The cache holds ArrayBuffers, so
+// V8 keeps counting them as external memory and the GC still sees the
+// true footprint; it is capped in bytes (oldest blocks dropped first, for
+// the GC to free), and blocks that sat unused through two garbage
+// collections are dropped too, so an idle process does not keep them.
+
+interface Block {
+  /** Null once taken or dropped: the fifo must not keep the buffer alive. */
+  buf: ArrayBuffer | null;
+  bytes: number;
+  epoch: number;
+  taken: boolean;
+}
+
+const buckets = new Map<number, Block[]>();
+/** Every cached block, oldest first (taken ones are skipped lazily). */
+let fifo: Block[] = [];
+let fifoHead = 0;
+let cachedBytes = 0;
+let cacheLimit = defaultLimit();
+let gcEpoch = 0;
+const counters = { hits: 0, misses: 0, released: 0 };
+
+function defaultLimit(): number {
+  const env = typeof process !== 'undefined' ? process.env.KINDLING_CACHE_BYTES : undefined;
+  const v = env === undefined ? NaN : Number(env);
+  return Number.isFinite(v) && v >= 0 ? v : 256 * 1024 * 1024;
+}
+
+function liveBlocks(): number {
+  let n = 0;
+  for (const list of buckets.values()) n += list.length;
+  return n;
+}
+
+function takeCached(bytes: number): ArrayBuffer | null {
+  const list = buckets.get(bytes);
+  while (list !== undefined && list.length > 0) {
+    const b = list.pop()!;
+    const buf = b.buf!;
+    b.taken = true;
+    b.buf = null;
+    cachedBytes -= b.bytes;
+    // A block transferred to another thread since would be detached.
+    if (buf.byteLength === bytes) {
+      counters.hits++;
+      return buf;
+    }
+  }
+  if (bytes > SMALL_BYTES) counters.misses++;
+  return null;
+}
+
+/**
+ * Gives a dead buffer to the cache. Only whole buffers above the slab size
+ * (a slab is shared). The caller guarantees that nothing can reach `buf`
+ * any more (Note [Warm block cache]).
+ */
+export function cacheBuffer(buf: ArrayBuffer): void {
+  const bytes = buf.byteLength;
+  if (bytes <= SMALL_BYTES || bytes > cacheLimit) return;
+  counters.released++;
+  while (cachedBytes + bytes > cacheLimit && fifoHead < fifo.length) dropOldest();
+  const b: Block = { buf, bytes, epoch: gcEpoch, taken: false };
+  let list = buckets.get(bytes);
+  if (list === undefined) buckets.set(bytes, (list = []));
+  list.push(b);
+  fifo.push(b);
+  cachedBytes += bytes;
+  // Taken blocks stay in the fifo until dropOldest passes them: compact
+  // now and then so a loop that always reuses does not grow it.
+  if (fifo.length - fifoHead > 2 * liveBlocks() + 4096) {
+    fifo = fifo.slice(fifoHead).filter((x) => !x.taken);
+    fifoHead = 0;
+  }
+  watchGc();
+}
+
+function dropOldest(): void {
+  const b = fifo[fifoHead++];
+  if (fifoHead > 1024 && fifoHead * 2 > fifo.length) {
+    fifo = fifo.slice(fifoHead);
+    fifoHead = 0;
+  }
+  if (b.taken) return;
+  b.taken = true;
+  b.buf = null;
+  cachedBytes -= b.bytes;
+  const list = buckets.get(b.bytes)!;
+  list.splice(list.indexOf(b), 1);
+}
+
+// A garbage collection is the memory pressure a JS program can see: a
+// FinalizationRegistry entry for a throwaway object fires after one. Each
+// firing ages the cache; blocks not reused for two collections go.
+let watching = false;
+const gcWatch =
+  typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<null>(() => {
+        watching = false;
+        gcEpoch++;
+        while (fifoHead < fifo.length && (fifo[fifoHead].taken || fifo[fifoHead].epoch < gcEpoch - 1)) dropOldest();
+        if (cachedBytes > 0) watchGc();
+      })
+    : null;
+function watchGc(): void {
+  if (watching || gcWatch === null) return;
+  watching = true;
+  gcWatch.register({}, null);
+}
+
+/** Drops every cached block (the GC then frees them). */
+export function emptyCache(): void {
+  while (fifoHead < fifo.length) dropOldest();
+  fifo = [];
+  fifoHead = 0;
+}
+
+/** Sets the cache's cap in bytes (0 turns the cache off); drops blocks above it. */
+export function setCacheLimit(bytes: number): void {
+  if (typeof bytes !== 'number' || !(bytes >= 0)) throw new RangeError(`memory.setCacheLimit: expected a byte count >= 0, got ${bytes}`);
+  cacheLimit = bytes;
+  while (cachedBytes > cacheLimit && fifoHead < fifo.length) dropOldest();
+}
+
+/** What the cache holds and how it was used (counts since the process started). */
+export function cacheStats(): { cachedBytes: number; limitBytes: number; hits: number; misses: number; released: number } {
+  return { cachedBytes, limitBytes: cacheLimit, ...counters };
 }

@@ -42,7 +42,12 @@ interface Barrier {
 
 let tokenTensor: Tensor | null = null;
 function token(): Tensor {
-  return (tokenTensor ??= zeros([]));
+  if (tokenTensor === null) {
+    tokenTensor = zeros([]);
+    // Module-level: it outlives any memory.scope it was first made in.
+    tokenTensor._storage._pinned = true;
+  }
+  return tokenTensor;
 }
 
 class GatherNode extends Node {

@@ -390,6 +390,8 @@ export abstract class Module {
     if (!bufs.includes(name) && current !== undefined && current !== null) {
       throw new Error(`registerBuffer: attribute '${name}' already exists`);
     }
+    // A buffer outlives any memory.scope that made its values.
+    if (tensor !== null) tensor._storage._pinned = true;
     self[name] = tensor;
     if (!bufs.includes(name)) bufs.push(name);
     if (persistent) this._kd.nonPersistent.delete(name);

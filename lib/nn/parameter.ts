@@ -12,6 +12,8 @@ export class Parameter extends Tensor {
     }
     if (typeof requiresGrad !== 'boolean') throw new TypeError('Parameter: requiresGrad must be a boolean');
     super(data._storage, data._shape.slice(), data._strides.slice(), data._offset, data.dtype);
+    // A parameter outlives any memory.scope that made its values.
+    data._storage._pinned = true;
     this.requiresGrad_(requiresGrad);
   }
 

@@ -87,14 +87,16 @@ export function cuda(self: Tensor, device?: number | string | TorchDevice): Tens
   return to(self, device);
 }
 /**
- * Frees a CUDA tensor's device memory now, for every tensor sharing it
- * (views included); using any of them afterwards throws "<op>: tensor was
- * disposed". The GC frees it anyway once unreachable: dispose() is for
- * giving memory back before the GC runs. On the CPU it does nothing (the
- * GC owns CPU memory, and a typed array cannot be freed early).
+ * Frees the tensor's memory now, for every tensor sharing it (views
+ * included); using any of them afterwards throws "tensor was disposed".
+ * The GC frees it anyway once unreachable: dispose() is for giving a big
+ * tensor's memory back before the GC runs. On the CPU the buffer goes to
+ * the warm block cache, where the next allocation of its size takes it
+ * (torch.memory). Never needed for correctness.
  */
 export function dispose(self: Tensor): void {
   if (self._storage.device !== 'cpu') freeCuda(self._storage.data as CudaBuffer);
+  else self._storage._release();
 }
 
 /**
@@ -121,7 +123,10 @@ export function item(self: Tensor): number {
  */
 export function toTypedArray(self: Tensor): TypedArray {
   const src = isHalf(self.dtype) ? noGrad(() => K.cast(self, 'float32', 'toTypedArray')) : self;
-  const data = noGrad(() => K.toDevice(src, 'cpu', 'toTypedArray', src === self))._storage.data as TypedArray;
+  const copy = noGrad(() => K.toDevice(src, 'cpu', 'toTypedArray', src === self));
+  // The caller holds the memory itself now: never given back early.
+  copy._storage._pinned = true;
+  const data = copy._storage.data as TypedArray;
   // Small storages share a slab (Note [Small-tensor slabs]); the caller
   // gets an array with its own buffer, safe to transfer or keep.
   return data.byteOffset === 0 && data.buffer.byteLength === data.byteLength ? data : data.slice();

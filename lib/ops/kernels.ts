@@ -4,7 +4,7 @@
 import { makeRef, native, type Ref } from '../backend/native.js';
 import type { BinaryOp, ReduceOp, UnaryOp } from '../backend/kernel_names.js';
 import { allocCuda, type Device } from '../backend/cuda.js';
-import { Storage, Tensor } from '../tensor.js';
+import { currentAllocOwner, releasedError, Storage, Tensor } from '../tensor.js';
 import { allocStorage, isFloating, resultType, scalarDType, type DType, type PromotionOperand } from '../dtype.js';
 import { fmtShape, fmtValue } from '../util/args.js';
 import { contiguousStrides, numelOf } from '../util/shape.js';
@@ -58,6 +58,7 @@ export function storageProblem(t: Tensor): string | null {
   }
   const data = st.data as { length: number; byteLength?: number; buffer?: ArrayBuffer & { detached?: boolean } };
   if (st.device !== 'cpu') return null; // the addon checks device memory itself
+  if (st._released) return 'was disposed (its memory was released by dispose() or at the end of a memory.scope)';
   let lo = t._offset,
     hi = t._offset;
   for (let d = 0; d < t._shape.length; d++) {
@@ -100,7 +101,16 @@ function alloc(shape: readonly number[], dtype: DType, uninitialized: boolean, o
   } catch (e) {
     throw new RangeError(`${op}: cannot allocate ${n} elements of ${dtype}: ${(e as Error).message}`);
   }
-  return new Tensor(new Storage(data), shape.slice(), contiguousStrides(shape), 0, dtype);
+  const st = new Storage(data);
+  st._fromAlloc = true;
+  // Stamped for the backward run or memory.scope allocating now, which may
+  // give the memory back early (Note [Warm block cache]).
+  const owner = currentAllocOwner();
+  if (owner !== null) {
+    st._owner = owner;
+    owner.storages?.push(st);
+  }
+  return new Tensor(st, shape.slice(), contiguousStrides(shape), 0, dtype);
 }
 
 // CUDA memory comes from the caching allocator unzeroed; zeros are a fill
@@ -228,6 +238,7 @@ export function broadcastRef(t: Tensor, shape: readonly number[]): Ref {
     const j = i - (n - k);
     strides[i] = j < 0 || t._shape[j] === 1 ? 0 : t._strides[j];
   }
+  if (t._storage._released) throw releasedError();
   return makeRef(t._storage.data, t._offset, shape, strides);
 }
 

@@ -129,6 +129,10 @@ class DeclaredNode extends Node {
     super(name, next);
   }
 
+  override get ownsGrads(): boolean {
+    return true;
+  }
+
   apply(grad: Tensor): (Tensor | null)[] {
     if (this.saved === RELEASED) throw freedGraphError();
     this.versions.check(this.name);
@@ -204,6 +208,8 @@ class SavedVersions {
     }
   }
   private add(t: Tensor): void {
+    // Saved memory outlives the code that made it: never given back early.
+    t._storage._pinned = true;
     this.tensors.push(t);
     this.at.push(t._storage.version);
   }

@@ -229,6 +229,11 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
             this.state.set(p, state);
           }
           this.updateParam(p, grad, group, state);
+          // State lives across steps, outside any memory.scope.
+          for (const k in state) {
+            const v = state[k];
+            if (v instanceof Tensor) v._storage._pinned = true;
+          }
         }
       }
     });

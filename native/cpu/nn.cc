@@ -187,12 +187,58 @@ int64_t chunkImages(const ConvGeom& g, int64_t L) {
 }
 int64_t chunkImages(const ConvGeom& g) { return chunkImages(g, g.L); }
 
-// Scratch memory the kernels overwrite in full before reading: unlike
-// std::vector it is not zeroed first.
-template <typename T>
-std::unique_ptr<T[]> scratch(int64_t n) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(n, 1))]);
+// Note [Reused scratch]: the column buffers of a convolution are MBs. Made
+// fresh per call (malloc, then free) they were cold: the allocator hands
+// back pages the OS must fault in again once it trimmed them, and a
+// std::vector zeroes them first, one more pass over memory than the GEMM
+// needs. So each thread keeps one grow-only block per role (column
+// matrix, GEMM output, weight-gradient parts) between calls: warm in
+// cache, never zeroed (the kernels overwrite it in full before reading).
+// A request above kKeepScratchBytes gets memory of its own, freed after
+// the call, so one huge convolution does not pin its buffer for the life
+// of the thread.
+constexpr size_t kKeepScratchBytes = size_t(64) << 20;
+enum ScratchRole { kColRole = 0, kOutRole = 1, kPartsRole = 2, kScratchRoles = 3 };
+
+struct ScratchBlock {
+  std::unique_ptr<unsigned char[]> mem;
+  size_t bytes = 0;
+};
+
+ScratchBlock& scratchBlock(ScratchRole role) {
+  thread_local ScratchBlock blocks[kScratchRoles];
+  return blocks[role];
 }
+
+// The block of `role` on this thread, for n elements, until the holder goes
+// out of scope. Two holders of one role must not be alive at once on a
+// thread.
+template <typename T>
+class Scratch {
+ public:
+  Scratch(ScratchRole role, int64_t n) {
+    const size_t bytes = static_cast<size_t>(std::max<int64_t>(n, 1)) * sizeof(T);
+    if (bytes > kKeepScratchBytes) {
+      own_.reset(new unsigned char[bytes]);
+      ptr_ = reinterpret_cast<T*>(own_.get());
+      return;
+    }
+    ScratchBlock& b = scratchBlock(role);
+    if (b.bytes < bytes) {
+      b.mem.reset();  // free first: the peak is the new block, not both
+      b.mem.reset(new unsigned char[bytes]);
+      b.bytes = bytes;
+    }
+    ptr_ = reinterpret_cast<T*>(b.mem.get());
+  }
+  T* get() const { return ptr_; }
+  T* data() const { return ptr_; }
+  T& operator[](size_t i) const { return ptr_[i]; }
+
+ private:
+  std::unique_ptr<unsigned char[]> own_;
+  T* ptr_ = nullptr;
+};
 
 // Note [Phase planes]: im2col and col2im with short rows and per-element
 // bounds checks cost more than the GEMM on small feature maps. So each
@@ -381,8 +427,8 @@ void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T*
   const int64_t B = phaseChunkImages(g, e);
   const int64_t chunks = (g.N + B - 1) / B;
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    auto col = scratch<T>(g.K * B * e.Le);
-    auto tmp = scratch<T>(g.OC * B * e.Le);
+    Scratch<T> col(kColRole, g.K * B * e.Le);
+    Scratch<T> tmp(kOutRole, g.OC * B * e.Le);
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
       const int64_t BL = b * e.Le;
@@ -413,10 +459,10 @@ void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY,
   const int64_t chunks = (g.N + B - 1) / B;
   const int64_t wn = g.OC * g.Kg;
   // Chunk ch's weight gradient goes to GW (ch 0) or parts[ch - 1].
-  auto parts = scratch<T>(GW ? (chunks - 1) * wn : 0);
+  Scratch<T> parts(kPartsRole, GW ? (chunks - 1) * wn : 0);
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    auto col = scratch<T>(g.K * B * e.Le);
-    auto gyP = scratch<T>(g.OC * B * e.Le);
+    Scratch<T> col(kColRole, g.K * B * e.Le);
+    Scratch<T> gyP(kOutRole, g.OC * B * e.Le);
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * B, b = std::min(B, g.N - n0);
       const int64_t BL = b * e.Le;
@@ -484,8 +530,8 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
   if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
-  std::vector<T> col(pointwise && B == 1 ? 0 : static_cast<size_t>(g.K * B * g.L));
-  std::vector<T> tmp(B > 1 ? static_cast<size_t>(g.OC * B * g.L) : 0);
+  Scratch<T> col(kColRole, pointwise && B == 1 ? 0 : g.K * B * g.L);
+  Scratch<T> tmp(kOutRole, B > 1 ? g.OC * B * g.L : 0);
   for (int64_t n0 = 0; n0 < g.N; n0 += B) {
     const int64_t b = std::min(B, g.N - n0);
     const int64_t BL = b * g.L;
@@ -559,9 +605,9 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
   // Pointwise, one image at a time: x[n] is its own column matrix and the
   // input gradient's GEMM writes gx[n] directly (Note [Column chunks]).
   const bool direct = pointwise && B == 1;
-  std::vector<T> col(direct ? 0 : static_cast<size_t>(g.K * B * g.L));
-  std::vector<T> gyP(B > 1 ? static_cast<size_t>(g.OC * B * g.L) : 0);
-  std::vector<T> gwTmp(GW && g.N > B ? static_cast<size_t>(g.OC * g.Kg) : 0);
+  Scratch<T> col(kColRole, direct ? 0 : g.K * B * g.L);
+  Scratch<T> gyP(kOutRole, B > 1 ? g.OC * B * g.L : 0);
+  Scratch<T> gwTmp(kPartsRole, GW && g.N > B ? g.OC * g.Kg : 0);
   for (int64_t n0 = 0; n0 < g.N; n0 += B) {
     const int64_t b = std::min(B, g.N - n0);
     const int64_t BL = b * g.L;

@@ -92,12 +92,14 @@ export abstract class BatchNormBase extends Module {
     return this.running_mean;
   }
   set runningMean(t: Tensor | null) {
+    if (t) t._storage._pinned = true;
     this.running_mean = t;
   }
   get runningVar(): Tensor | null {
     return this.running_var;
   }
   set runningVar(t: Tensor | null) {
+    if (t) t._storage._pinned = true;
     this.running_var = t;
   }
   get numBatchesTracked(): Tensor | null {
