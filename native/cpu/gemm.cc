@@ -44,6 +44,8 @@ extern "C" char* openblas_get_corename(void);
 #if (defined(__x86_64__) || defined(__amd64__)) && (defined(__GNUC__) || defined(__clang__))
 #define KD_GEMM_X86 1
 #include <immintrin.h>
+
+#include "cpu_features.h"
 #define KD_TARGET_AVX512 __attribute__((target("avx512f")))
 #define KD_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #else
@@ -80,11 +82,8 @@ enum class Simd : int { Scalar = 0, Avx2 = 1, Avx512 = 2, Neon = 3 };
 
 Simd detectSimd() {
 #if KD_GEMM_X86
-  __builtin_cpu_init();
-  // libgcc/compiler-rt also check that the OS saves the wide registers
-  // (XGETBV), so a "supported" answer here is safe to act on.
-  if (__builtin_cpu_supports("avx512f")) return Simd::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Simd::Avx2;
+  if (cpuHasAvx512f()) return Simd::Avx512;
+  if (cpuHasAvx2Fma()) return Simd::Avx2;
 #endif
 #if KD_GEMM_NEON
   // Advanced SIMD is part of the AArch64 base architecture.

@@ -33,6 +33,8 @@
 #define KD_OPTIM_X86 1
 #define KD_TARGET_FMA __attribute__((target("avx2,fma")))
 #include <immintrin.h>
+
+#include "cpu_features.h"
 #else
 #define KD_OPTIM_X86 0
 #endif
@@ -123,8 +125,7 @@ bool cpuHasFma() {
     // and benchmarks can check that both paths agree.
     const char* want = std::getenv("KINDLING_SIMD");
     if (want != nullptr && std::string(want) == "scalar") return false;
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return cpuHasAvx2Fma();
   }();
   return has;
 }
