@@ -5,6 +5,8 @@
 
 #if defined(__APPLE__)
 #include <sys/sysctl.h>
+
+#include <cstddef>
 #endif
 
 namespace kd {
