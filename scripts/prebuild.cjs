@@ -45,7 +45,17 @@ const ELF_MACHINE = { x64: 62, arm64: 183 };
 const EXPECTED_BLAS = { linux: 'openblas', darwin: 'accelerate', win32: 'builtin' };
 
 // What a source build needs; the same list package.json's "files" ships.
-const SOURCES = ['binding.gyp', 'package.json', 'native/binding', 'native/common', 'native/cpu', 'native/cuda', 'scripts/detect-blas.cjs'];
+const SOURCES = [
+  'binding.gyp',
+  'package.json',
+  'native/binding',
+  'native/common',
+  'native/cpu',
+  'native/cuda',
+  'native/distributed',
+  'scripts/detect-blas.cjs',
+  'scripts/detect-gloo.cjs',
+];
 
 // Libraries the prebuilt Linux binary may depend on: present on every glibc
 // system that runs Node itself.
@@ -71,6 +81,9 @@ function copy(src, dst) {
 
 const env = { ...process.env };
 if (process.platform === 'linux') env.KINDLING_STATIC_BLAS = '1';
+// The torch.distributed module is never prebuilt: Gloo's C++ API has no
+// stable ABI, so it is compiled where libgloo-dev is installed.
+env.KINDLING_GLOO = '0';
 // The libc tag (glibc or musl) only where there is a choice: Linux.
 const prebuildifyArgs = ['--napi', '--strip', ...(process.platform === 'linux' ? ['--tag-libc'] : [])];
 let crossPrefix = '';

@@ -61,10 +61,11 @@ describe('device arguments', () => {
     expect(torch.zerosLike(t).device).toBe('cpu');
     const lin = new nn.Linear(2, 2);
     expect(lin.cpu()).toBe(lin);
-    // dispose() frees nothing on the CPU: the tensor stays usable.
+    // dispose() gives a CPU tensor's memory back at once (issue 19); using it
+    // afterwards is a clear error, never a read of reused memory.
     const d = torch.arange(4);
     d.dispose();
-    expect(d.tolist()).toEqual([0, 1, 2, 3]);
+    expect(() => d.tolist()).toThrow(/tensor was disposed/);
     // A CPU tensor prints as before, with no device.
     expect(String(torch.tensor([1.5, 2]))).toBe('tensor([1.5000, 2.0000])');
   });
