@@ -21,6 +21,7 @@
         "native/cpu/random.cc",
         "native/cpu/parallel.cc",
         "native/cpu/nn.cc",
+        "native/cpu/rnn.cc",
         "native/cpu/optim.cc",
         "native/cuda/stub.cc"
       ],

@@ -3,7 +3,7 @@
 // gradients that reach each node in its input buffer. Iterative, never
 // recursive: graphs of 100k nodes are normal and JS stacks are shallow.
 import { Tensor } from '../tensor.js';
-import { AccumulateGrad, Node, accumulatorOf } from './node.js';
+import { AccumulateGrad, MultiOutputNode, Node, OutputSlot, accumulatorOf } from './node.js';
 import * as K from '../ops/kernels.js';
 import { native } from '../backend/native.js';
 import { checkOptions } from '../util/args.js';
@@ -161,6 +161,10 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
     const prev = buffer.get(n);
     buffer.set(n, prev ? prev.add(g) : g);
   };
+  // The gradients of each multi-output node's results, by result (Note
+  // [Multi-output nodes]); local to this run, so a run that throws leaves
+  // nothing behind for the next.
+  const slotGrads = new Map<MultiOutputNode, (Tensor | null)[]>();
   const ready = new ReadyQueue();
   for (let i = 0; i < roots.length; i++) add(roots[i], gradOutputs[i]);
   for (let i = 0; i < roots.length; i++) if (roots.indexOf(roots[i]) === i && !deps.has(roots[i])) ready.push(roots[i]);
@@ -190,6 +194,18 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         if (!capture && node.retained) for (const t of node.retained) accumulateGrad(t, grad, createGraph);
         if (node instanceof AccumulateGrad) {
           if (!capture) accumulateGrad(node.variable, grad, createGraph);
+        } else if (node instanceof OutputSlot) {
+          // Filed, not summed: the owner runs once with all of them. Its
+          // buffer entry only marks that a gradient arrived.
+          const owner = node.owner;
+          let grads = slotGrads.get(owner);
+          if (!grads) slotGrads.set(owner, (grads = new Array<Tensor | null>(owner.slots.length).fill(null)));
+          grads[node.index] = grads[node.index] ? grads[node.index]!.add(grad) : grad;
+          if (!buffer.get(owner)) buffer.set(owner, grad);
+        } else if (node instanceof MultiOutputNode) {
+          childGrads = node.applyAll(slotGrads.get(node)!);
+          slotGrads.delete(node);
+          if (!retain) node.release();
         } else {
           childGrads = node.apply(grad);
           if (!retain) node.release();

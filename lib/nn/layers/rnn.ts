@@ -7,6 +7,7 @@ import { Tensor } from '../../tensor.js';
 import { empty, zeros } from '../../ops/creation.js';
 import { cat, stack } from '../../ops/join.js';
 import { addmm } from '../../ops/matmul.js';
+import { gruCell, lstmCell } from '../../ops/rnn.js';
 import * as K from '../../ops/kernels.js';
 import { Module, pyFloat } from '../module.js';
 import { Parameter } from '../parameter.js';
@@ -24,8 +25,8 @@ const fmt = K.fmtShape;
 // is the input's share of the gates, x W_ihᵀ + b_ih: the layers compute it
 // for every step of a sequence with one matmul and hand each step its rows,
 // the Cell modules compute it for their one step. These four functions are
-// the only place the step math lives, so a fused kernel replaces them one
-// for one.
+// the only place the step math lives; LSTM's and GRU's pointwise part is one
+// fused kernel each (lib/ops/rnn.ts).
 
 /** @internal What a step needs besides its input: W_hhᵀ (transposed once per sequence), b_hh and LSTM's W_hrᵀ. */
 export interface StepWeights {
@@ -48,22 +49,18 @@ export function rnnReluStep(xg: Tensor, h: Tensor, w: StepWeights): Tensor {
   return hiddenGates(h, w).add(xg).relu();
 }
 
-/** @internal Gates i, f, g, o; c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c'), projected by W_hr when there is one. */
+/**
+ * @internal Gates i, f, g, o; c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c'), projected by W_hr when there is one.
+ * The pointwise part is one fused kernel (lib/ops/rnn.ts), its two results unbound from one [2, B, H] tensor.
+ */
 export function lstmStep(xg: Tensor, h: Tensor, c: Tensor, w: StepWeights): [Tensor, Tensor] {
-  const [i, f, g, o] = hiddenGates(h, w).add(xg).chunk(4, 1);
-  const cy = f.sigmoid().mul(c).add(i.sigmoid().mul(g.tanh()));
-  const hy = o.sigmoid().mul(cy.tanh());
+  const [hy, cy] = lstmCell(xg, hiddenGates(h, w), c).unbind(0);
   return [w.wHrT ? hy.matmul(w.wHrT) : hy, cy];
 }
 
-/** @internal Gates r, z, n; n = tanh(x_n + r (h W_hnᵀ + b_hn)); h' = (h - n) z + n. */
+/** @internal Gates r, z, n; n = tanh(x_n + r (h W_hnᵀ + b_hn)); h' = (h - n) z + n, in one fused kernel (lib/ops/rnn.ts). */
 export function gruStep(xg: Tensor, h: Tensor, w: StepWeights): Tensor {
-  const [xr, xz, xn] = xg.chunk(3, 1);
-  const [hr, hz, hn] = hiddenGates(h, w).chunk(3, 1);
-  const r = hr.add(xr).sigmoid();
-  const z = hz.add(xz).sigmoid();
-  const n = xn.add(hn.mul(r)).tanh();
-  return h.sub(n).mul(z).add(n);
+  return gruCell(xg, hiddenGates(h, w), h);
 }
 
 /** Which cell an RNNBase runs (PyTorch's mode). */
@@ -88,25 +85,12 @@ const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU:
 // [rows, gates] tensor, cut into steps by stepRows.
 
 /**
- * The rows of each step, as views of x. A slice's gradient is written into
- * zeros of its whole source, so T slices of one tensor would cost T times
- * its size in backward; halving it recursively costs log2(T) times.
+ * The rows of each step, as views of x. split records one node for all of
+ * them (Note [Multi-output nodes]), so backward writes the steps' gradients
+ * into one tensor of x's size once, not once per step.
  */
 function stepRows(x: Tensor, sizes: number[]): Tensor[] {
-  const out: Tensor[] = [];
-  const split = (part: Tensor, lo: number, hi: number): void => {
-    if (hi - lo === 1) {
-      out.push(part);
-      return;
-    }
-    const mid = (lo + hi) >> 1;
-    let rows = 0;
-    for (let t = lo; t < mid; t++) rows += sizes[t];
-    split(part.narrow(0, 0, rows), lo, mid);
-    split(part.narrow(0, rows, part._shape[0] - rows), mid, hi);
-  };
-  if (sizes.length) split(x, 0, sizes.length);
-  return out;
+  return sizes.length ? x.split(sizes, 0) : [];
 }
 
 /**
