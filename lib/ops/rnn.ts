@@ -16,6 +16,8 @@ import type { Tensor } from '../tensor.js';
 import { define, op, tensorParam as T } from './op.js';
 import * as K from './kernels.js';
 import { cat } from './join.js';
+import { addmm } from './matmul.js';
+import { param as p, as } from '../util/args.js';
 import { native, makeRef, type Ref } from '../backend/native.js';
 
 /** Row-major refs of a contiguous tensor's memory, `at` elements in, with `shape`. */
@@ -188,4 +190,95 @@ define(gruCell, {
     native.gruCellBackward(K.contiguous(g)._ref(), K.contiguous(s.hx)._ref(), s.ws._ref(), dI._ref(), dH._ref(), dHx ? dHx._ref() : null);
     return { inputGates: dI, hiddenGates: dH, hx: dHx };
   },
+});
+
+// ---- the hidden weights' gradient of a whole LSTM sequence -------------------------------------
+
+/**
+ * @internal The hidden states each step of a sequence read, filled in by the layer once it has run. A class,
+ * not a plain object, which the argument binder would read as an options object.
+ */
+export class HiddenInputs {
+  /** Step t's h, [rows of step t, hidden], in step order; null until the sequence has run. */
+  states: Tensor[] | null = null;
+}
+
+interface HiddenSaved {
+  seen: HiddenInputs;
+}
+
+/**
+ * Note [One GEMM for W_hh]: an LSTM step's gates are x W_ihᵀ + b_ih + h W_hhᵀ
+ * + b_hh, and the gradient of its two shares is the same tensor. So the
+ * gradient of W_hh over a whole sequence is dGatesᵀ H, where dGates is the
+ * gradient of the input's share for every step (the rows of one tensor) and
+ * H holds the h each step read: one GEMM after the recurrence, as cuDNN
+ * does, where a product per step would cost T small GEMMs and T sums of
+ * W_hh-sized gradients. Two ops make it, used together by the LSTM layer:
+ * - lstmHiddenGates, each step's h W_hhᵀ + b_hh, whose first-order (fused)
+ *   backward gives h's gradient only;
+ * - lstmHiddenWeights, the identity on the input's share of the gates for
+ *   the whole sequence, whose first-order backward adds W_hh's and b_hh's
+ *   gradients from that share's gradient and the states the steps read.
+ *   Those states are known only after the loop; the layer fills `seen`
+ *   then, before any backward can run.
+ * Under createGraph (the declared `grads`) it is the other way round: each
+ * step's product gives W_hh's and b_hh's gradients with ops, the
+ * sequence's op none, so second derivatives follow the plain composition.
+ * Each op alone leaves out gradients the other gives; only the pair is
+ * complete, hence @internal.
+ */
+export const lstmHiddenGates = op(
+  'lstmHiddenGates',
+  [T.tensor('hx'), T.tensor('weightHh'), T.optTensor('biasHh')],
+  "one LSTM step's hidden share of the gates, h W_hhᵀ + b_hh (Note [One GEMM for W_hh])",
+);
+
+interface HiddenGatesSaved {
+  hx: Tensor;
+  w: Tensor;
+}
+
+define(lstmHiddenGates, {
+  node: 'LstmHiddenGatesBackward',
+  forward: ({ hx, weightHh, biasHh }) => ({
+    out: biasHh ? addmm(biasHh, hx, weightHh.t()) : hx.matmul(weightHh.t()),
+    save: { hx, w: weightHh } satisfies HiddenGatesSaved,
+  }),
+  grads: {
+    hx: (g, s) => g.matmul(s.w),
+    weightHh: (g, s) => g.t().matmul(s.hx),
+    biasHh: (g) => g.sum(0),
+  },
+  // W_hh's and b_hh's gradients come from lstmHiddenWeights, for all steps at once.
+  fused: (g, s, needs) => ({ hx: needs.hx ? g.matmul(s.w) : null }),
+});
+
+/** The input's share of an LSTM's gates, passed through; see Note [One GEMM for W_hh]. */
+export const lstmHiddenWeights = op(
+  'lstmHiddenWeights',
+  [T.tensor('inputGates'), T.tensor('weightHh'), T.optTensor('biasHh'), p.custom('seen', 'HiddenInputs', as<HiddenInputs>)],
+  "the input's share of an LSTM's gates, passed through; backward adds W_hh's and b_hh's gradients for the whole sequence",
+);
+
+function seenStates(s: HiddenSaved): Tensor {
+  const st = s.seen.states;
+  if (st === null) throw new Error('lstmHiddenWeights: internal error: backward ran before the sequence recorded its states');
+  return st.length === 1 ? st[0] : cat(st);
+}
+
+define(lstmHiddenWeights, {
+  node: 'LstmHiddenWeightsBackward',
+  forward: ({ inputGates, seen }) => ({ out: inputGates, save: { seen } satisfies HiddenSaved }),
+  // Under createGraph each step's lstmHiddenGates gives W_hh's and b_hh's gradients.
+  grads: {
+    inputGates: (g) => g,
+    weightHh: () => null,
+    biasHh: () => null,
+  },
+  fused: (g, s, needs) => ({
+    inputGates: g,
+    weightHh: needs.weightHh ? g.t().matmul(seenStates(s)) : null,
+    biasHh: needs.biasHh ? g.sum(0) : null,
+  }),
 });

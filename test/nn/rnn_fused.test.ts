@@ -183,14 +183,33 @@ describe('split and unbind record one node for all their results', () => {
 });
 
 describe('the recurrent layers run the fused cells', () => {
+  it("an LSTM layer's gradients (W_hh's from one product, Note [One GEMM for W_hh]) pass gradcheck and gradgradcheck", () => {
+    torch.manualSeed(5);
+    const lstm = new nn.LSTM(2, 2, { dtype: 'float64' });
+    const x = torch.randn([3, 2, 2], { dtype: 'float64' }).requiresGrad_(true);
+    const [wIh, wHh, bIh, bHh] = lstm.allWeights[0];
+    // The parameters as inputs: fn swaps them in, so the checks perturb them.
+    const run = (xi: Tensor, w: Tensor, b: Tensor) => {
+      (lstm as unknown as Record<string, Tensor>).weight_hh_l0 = w;
+      (lstm as unknown as Record<string, Tensor>).bias_hh_l0 = b;
+      return lstm.forward(xi)[0];
+    };
+    const w = wHh.detach().clone().requiresGrad_(true);
+    const b = bHh.detach().clone().requiresGrad_(true);
+    expect(torch.autograd.gradcheck(run, [x, w, b])).toBe(true);
+    expect(torch.autograd.gradgradcheck(run, [x, w, b])).toBe(true);
+    void wIh;
+    void bIh;
+  });
+
   it('an LSTM records one split for its steps and one fused cell per step; a GRU likewise', () => {
     const T = 6;
     for (const [Layer, cellNode] of [
       [nn.LSTM, 'ThnnFusedLstmCellBackward0'],
       [nn.GRU, 'ThnnFusedGruCellBackward0'],
     ] as const) {
-      const layer = new Layer(3, 4);
-      const [out] = layer.forward(torch.randn([T, 2, 3]));
+      const layer = new Layer(3, 4) as nn.LSTM | nn.GRU;
+      const [out] = (layer as nn.GRU).forward(torch.randn([T, 2, 3]));
       const nodes = graphOf(out as Tensor);
       expect(nodes.filter((n) => n.name === cellNode).length, cellNode).toBe(T);
       expect(nodes.filter((n) => n instanceof MultiOutputNode && n.name === 'SplitWithSizesBackward0').length).toBe(1);

@@ -7,7 +7,8 @@ import { Tensor } from '../../tensor.js';
 import { empty, zeros } from '../../ops/creation.js';
 import { cat, stack } from '../../ops/join.js';
 import { addmm } from '../../ops/matmul.js';
-import { gruCell, lstmCell } from '../../ops/rnn.js';
+import { gruCell, lstmCell, lstmHiddenGates, lstmHiddenWeights, HiddenInputs } from '../../ops/rnn.js';
+import { isGradEnabled } from '../../autograd/grad_mode.js';
 import * as K from '../../ops/kernels.js';
 import { Module, pyFloat } from '../module.js';
 import { Parameter } from '../parameter.js';
@@ -33,9 +34,12 @@ export interface StepWeights {
   wHhT: Tensor;
   bHh: Tensor | null;
   wHrT: Tensor | null;
+  /** W_hh itself when the layer takes its gradient for the whole sequence at once (Note [One GEMM for W_hh], lib/ops/rnn.ts). */
+  wHh?: Tensor;
 }
 
 function hiddenGates(h: Tensor, w: StepWeights): Tensor {
+  if (w.wHh) return lstmHiddenGates(h, w.wHh, w.bHh);
   return w.bHh ? addmm(w.bHh, h, w.wHhT) : h.matmul(w.wHhT);
 }
 
@@ -106,6 +110,7 @@ function runDirection(
   state0: Tensor[],
   w: StepWeights,
   reverse: boolean,
+  seen: Tensor[] | null = null,
 ): { out: Tensor; state: Tensor[] } {
   const T = batchSizes.length;
   const xs = stepRows(xg, batchSizes);
@@ -120,6 +125,7 @@ function runDirection(
         ended.push(state.map((s) => s.narrow(0, bs, rows - bs)));
         state = state.map((s) => s.narrow(0, 0, bs));
       }
+      if (seen) seen[t] = state[0];
       state = step(xs[t], state, w);
       outs[t] = state[0];
     }
@@ -135,6 +141,7 @@ function runDirection(
       const bs = batchSizes[t];
       const rows = state[0]._shape[0];
       if (bs > rows) state = state.map((s, k) => cat([s, state0[k].narrow(0, rows, bs - rows)]));
+      if (seen) seen[t] = state[0];
       state = step(xs[t], state, w);
       outs[t] = state[0];
     }
@@ -441,15 +448,21 @@ export abstract class RNNBase extends Module {
       for (let dir = 0; dir < dirs; dir++) {
         const p = this._layerParams(layer, dir);
         const k = layer * dirs + dir;
-        const w: StepWeights = { wHhT: p.wHh.t(), bHh: p.bHh, wHrT: p.wHr ? p.wHr.t() : null };
-        const r = runDirection(
-          step,
-          linear(x, p.wIh, p.bIh),
-          batchSizes,
-          state.map((s) => s.select(0, k)),
-          w,
-          dir === 1,
-        );
+        const wHrT = p.wHr ? p.wHr.t() : null;
+        let xg = linear(x, p.wIh, p.bIh);
+        let w: StepWeights = { wHhT: p.wHh.t(), bHh: p.bHh, wHrT };
+        // Note [One GEMM for W_hh] (lib/ops/rnn.ts): an LSTM takes W_hh's
+        // and b_hh's gradients from the gates' gradient of the whole
+        // sequence at once, not step by step.
+        let seen: HiddenInputs | null = null;
+        if (this.mode === 'LSTM' && isGradEnabled() && (p.wHh.requiresGrad || (p.bHh?.requiresGrad ?? false))) {
+          seen = new HiddenInputs();
+          xg = lstmHiddenWeights(xg, p.wHh, p.bHh, seen);
+          w = { ...w, wHh: p.wHh };
+        }
+        const states = seen ? new Array<Tensor>(batchSizes.length) : null;
+        const r = runDirection(step, xg, batchSizes, state.map((s) => s.select(0, k)), w, dir === 1, states);
+        if (seen) seen.states = states;
         outs.push(r.out);
         r.state.forEach((s, j) => finals[j].push(s));
       }
