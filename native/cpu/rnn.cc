@@ -144,8 +144,7 @@ void gruCellBackwardTyped(const TensorView& gHy, const TensorView& hx, const Ten
 
 void lstmCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& cx, const TensorView& hy,
               const TensorView& cy, const TensorView& workspace) {
-  KD_DISPATCH_FLOAT(cx.dtype, "lstmCell",
-                    lstmCellTyped<scalar_t>(inputGates, hiddenGates, cx, hy, cy, workspace));
+  KD_DISPATCH_FLOAT(cx.dtype, "lstmCell", lstmCellTyped<scalar_t>(inputGates, hiddenGates, cx, hy, cy, workspace));
 }
 
 void lstmCellBackward(const TensorView& gradHy, const TensorView& gradCy, const TensorView& cx, const TensorView& cy,

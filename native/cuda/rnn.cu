@@ -124,9 +124,9 @@ void lstmCellBackward(const TensorView& gradHy, const TensorView& gradCy, const 
     using T = typename decltype(tag)::type;
     const int64_t B = cx.shape[0], H = cx.shape[1];
     if (B * H == 0) return;
-    lstmCellBackwardKernel<T><<<blocksFor(B * H), kThreads>>>(
-        B, H, ptrOf<T>(gradHy), ptrOf<T>(gradCy), ptrOf<T>(cx), ptrOf<T>(cy), ptrOf<T>(workspace),
-        ptrOf<T>(gradGates), gradCx ? ptrOf<T>(*gradCx) : nullptr);
+    lstmCellBackwardKernel<T><<<blocksFor(B * H), kThreads>>>(B, H, ptrOf<T>(gradHy), ptrOf<T>(gradCy), ptrOf<T>(cx),
+                                                              ptrOf<T>(cy), ptrOf<T>(workspace), ptrOf<T>(gradGates),
+                                                              gradCx ? ptrOf<T>(*gradCx) : nullptr);
     KD_CUDA_LAUNCHED(op);
   });
 }

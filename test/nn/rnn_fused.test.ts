@@ -111,8 +111,12 @@ describe('fused LSTM and GRU cells match PyTorch', () => {
     expect(() => lstmCell(z([2, 12]), z([2, 12]), z([2, 4]))).toThrow(/lstmCell: inputGates must have shape \[2, 16\]/);
     expect(() => lstmCell(z([2, 16]), z([3, 16]), z([2, 4]))).toThrow(/lstmCell: hiddenGates must have shape \[2, 16\].*got \[3, 16\]/);
     expect(() => lstmCell(z([2, 16]), z([2, 16]), z([8]))).toThrow(/lstmCell: cx must be 2-D/);
-    expect(() => lstmCell(z([2, 16], 'float64'), z([2, 16]), z([2, 4]))).toThrow(/lstmCell: inputGates has dtype float64 but cx has float32/);
-    expect(() => gruCell(z([2, 6], 'int64'), z([2, 6], 'int64'), z([2, 2], 'int64'))).toThrow(/gruCell: expected float32 or float64, got int64/);
+    expect(() => lstmCell(z([2, 16], 'float64'), z([2, 16]), z([2, 4]))).toThrow(
+      /lstmCell: inputGates has dtype float64 but cx has float32/,
+    );
+    expect(() => gruCell(z([2, 6], 'int64'), z([2, 6], 'int64'), z([2, 2], 'int64'))).toThrow(
+      /gruCell: expected float32 or float64, got int64/,
+    );
     expect(() => gruCell(z([2, 8]), z([2, 6]), z([2, 2]))).toThrow(/gruCell: inputGates must have shape \[2, 6\]/);
   });
 });

@@ -461,7 +461,15 @@ export abstract class RNNBase extends Module {
           w = { ...w, wHh: p.wHh };
         }
         const states = seen ? new Array<Tensor>(batchSizes.length) : null;
-        const r = runDirection(step, xg, batchSizes, state.map((s) => s.select(0, k)), w, dir === 1, states);
+        const r = runDirection(
+          step,
+          xg,
+          batchSizes,
+          state.map((s) => s.select(0, k)),
+          w,
+          dir === 1,
+          states,
+        );
         if (seen) seen.states = states;
         outs.push(r.out);
         r.state.forEach((s, j) => finals[j].push(s));
