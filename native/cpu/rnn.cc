@@ -42,6 +42,28 @@ void forRows(int64_t B, int64_t H, const F& row) {
   });
 }
 
+// One batch row of the LSTM step. Each stream is its own restrict pointer, so
+// the loop vectorises without run-time alias checks.
+template <typename T>
+inline void lstmRow(int64_t H, const T* __restrict xi, const T* __restrict xf, const T* __restrict xg,
+                    const T* __restrict xo, const T* __restrict hi, const T* __restrict hf, const T* __restrict hg,
+                    const T* __restrict ho, const T* __restrict c0, T* __restrict h1, T* __restrict c1,
+                    T* __restrict wi, T* __restrict wf, T* __restrict wg, T* __restrict wo) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = sigmoid<T>(hi[j] + xi[j]);
+    const T f = sigmoid<T>(hf[j] + xf[j]);
+    const T g = tanhOf<T>(hg[j] + xg[j]);
+    const T o = sigmoid<T>(ho[j] + xo[j]);
+    const T c = f * c0[j] + i * g;
+    c1[j] = c;
+    h1[j] = o * tanhOf<T>(c);
+    wi[j] = i;
+    wf[j] = f;
+    wg[j] = g;
+    wo[j] = o;
+  }
+}
+
 template <typename T>
 void lstmCellTyped(const TensorView& ig, const TensorView& hg, const TensorView& cx, const TensorView& hy,
                    const TensorView& cy, const TensorView& ws) {
@@ -49,22 +71,28 @@ void lstmCellTyped(const TensorView& ig, const TensorView& hg, const TensorView&
   const T *pi = ig.ptr<T>(), *ph = hg.ptr<T>(), *pc = cx.ptr<T>();
   T *phy = hy.ptr<T>(), *pcy = cy.ptr<T>(), *pw = ws.ptr<T>();
   forRows<T>(B, H, [&](int64_t b) {
-    const T *xi = pi + b * 4 * H, *hh = ph + b * 4 * H, *c0 = pc + b * H;
-    T *w = pw + b * 4 * H, *h1 = phy + b * H, *c1 = pcy + b * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = sigmoid<T>(hh[j] + xi[j]);
-      const T f = sigmoid<T>(hh[H + j] + xi[H + j]);
-      const T g = tanhOf<T>(hh[2 * H + j] + xi[2 * H + j]);
-      const T o = sigmoid<T>(hh[3 * H + j] + xi[3 * H + j]);
-      const T c = f * c0[j] + i * g;
-      c1[j] = c;
-      h1[j] = o * tanhOf<T>(c);
-      w[j] = i;
-      w[H + j] = f;
-      w[2 * H + j] = g;
-      w[3 * H + j] = o;
-    }
+    const T *x = pi + b * 4 * H, *h = ph + b * 4 * H;
+    T* w = pw + b * 4 * H;
+    lstmRow<T>(H, x, x + H, x + 2 * H, x + 3 * H, h, h + H, h + 2 * H, h + 3 * H, pc + b * H, phy + b * H, pcy + b * H,
+               w, w + H, w + 2 * H, w + 3 * H);
   });
+}
+
+template <typename T>
+inline void lstmBackRow(int64_t H, const T* __restrict dh, const T* __restrict dcy, const T* __restrict c0,
+                        const T* __restrict c1, const T* __restrict wi, const T* __restrict wf, const T* __restrict wg,
+                        const T* __restrict wo, T* __restrict di, T* __restrict df, T* __restrict dg,
+                        T* __restrict dout, T* __restrict dcx) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = wi[j], f = wf[j], g = wg[j], o = wo[j];
+    const T tc = tanhOf<T>(c1[j]);
+    const T dc = dcy[j] + dh[j] * o * (T(1) - tc * tc);
+    di[j] = dc * g * i * (T(1) - i);
+    df[j] = dc * c0[j] * f * (T(1) - f);
+    dg[j] = dc * i * (T(1) - g * g);
+    dout[j] = dh[j] * tc * o * (T(1) - o);
+    dcx[j] = dc * f;
+  }
 }
 
 template <typename T>
@@ -74,19 +102,34 @@ void lstmCellBackwardTyped(const TensorView& gHy, const TensorView& gCy, const T
   const T *pgh = gHy.ptr<T>(), *pgc = gCy.ptr<T>(), *pc0 = cx.ptr<T>(), *pc1 = cy.ptr<T>(), *pw = ws.ptr<T>();
   T *pgg = gGates.ptr<T>(), *pgcx = gCx ? gCx->ptr<T>() : nullptr;
   forRows<T>(B, H, [&](int64_t b) {
-    const T *dh = pgh + b * H, *dcy = pgc + b * H, *c0 = pc0 + b * H, *c1 = pc1 + b * H, *w = pw + b * 4 * H;
-    T *d = pgg + b * 4 * H, *dcx = pgcx ? pgcx + b * H : nullptr;
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = w[j], f = w[H + j], g = w[2 * H + j], o = w[3 * H + j];
-      const T tc = tanhOf<T>(c1[j]);
-      const T dc = dcy[j] + dh[j] * o * (T(1) - tc * tc);
-      d[j] = dc * g * i * (T(1) - i);
-      d[H + j] = dc * c0[j] * f * (T(1) - f);
-      d[2 * H + j] = dc * i * (T(1) - g * g);
-      d[3 * H + j] = dh[j] * tc * o * (T(1) - o);
-      if (dcx) dcx[j] = dc * f;
+    const T* w = pw + b * 4 * H;
+    T* d = pgg + b * 4 * H;
+    // Without a wanted gradCx, dc * f still goes somewhere: a row of scratch.
+    T scratch[256];
+    for (int64_t j0 = 0; j0 < H; j0 += 256) {
+      const int64_t n = std::min<int64_t>(256, H - j0);
+      T* dcx = pgcx ? pgcx + b * H + j0 : scratch;
+      lstmBackRow<T>(n, pgh + b * H + j0, pgc + b * H + j0, pc0 + b * H + j0, pc1 + b * H + j0, w + j0, w + H + j0,
+                     w + 2 * H + j0, w + 3 * H + j0, d + j0, d + H + j0, d + 2 * H + j0, d + 3 * H + j0, dcx);
     }
   });
+}
+
+// One batch row of the GRU step, every stream its own restrict pointer (see lstmRow).
+template <typename T>
+inline void gruRow(int64_t H, const T* __restrict xr, const T* __restrict xz, const T* __restrict xn,
+                   const T* __restrict hr, const T* __restrict hz, const T* __restrict hn, const T* __restrict h0,
+                   T* __restrict h1, T* __restrict wr, T* __restrict wz, T* __restrict wn, T* __restrict whn) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = sigmoid<T>(hr[j] + xr[j]);
+    const T z = sigmoid<T>(hz[j] + xz[j]);
+    const T n = tanhOf<T>(xn[j] + hn[j] * r);
+    h1[j] = (h0[j] - n) * z + n;
+    wr[j] = r;
+    wz[j] = z;
+    wn[j] = n;
+    whn[j] = hn[j];
+  }
 }
 
 template <typename T>
@@ -96,20 +139,30 @@ void gruCellTyped(const TensorView& ig, const TensorView& hg, const TensorView& 
   const T *pi = ig.ptr<T>(), *ph = hg.ptr<T>(), *p0 = hx.ptr<T>();
   T *p1 = hy.ptr<T>(), *pw = ws.ptr<T>();
   forRows<T>(B, H, [&](int64_t b) {
-    const T *xi = pi + b * 3 * H, *hh = ph + b * 3 * H, *h0 = p0 + b * H;
-    T *w = pw + b * 4 * H, *h1 = p1 + b * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T r = sigmoid<T>(hh[j] + xi[j]);
-      const T z = sigmoid<T>(hh[H + j] + xi[H + j]);
-      const T hn = hh[2 * H + j];
-      const T n = tanhOf<T>(xi[2 * H + j] + hn * r);
-      h1[j] = (h0[j] - n) * z + n;
-      w[j] = r;
-      w[H + j] = z;
-      w[2 * H + j] = n;
-      w[3 * H + j] = hn;
-    }
+    const T *x = pi + b * 3 * H, *h = ph + b * 3 * H;
+    T* w = pw + b * 4 * H;
+    gruRow<T>(H, x, x + H, x + 2 * H, h, h + H, h + 2 * H, p0 + b * H, p1 + b * H, w, w + H, w + 2 * H, w + 3 * H);
   });
+}
+
+template <typename T>
+inline void gruBackRow(int64_t H, const T* __restrict g, const T* __restrict h0, const T* __restrict wr,
+                       const T* __restrict wz, const T* __restrict wn, const T* __restrict whn, T* __restrict dir,
+                       T* __restrict diz, T* __restrict din, T* __restrict dhr, T* __restrict dhz, T* __restrict dhn,
+                       T* __restrict dhx) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T r = wr[j], z = wz[j], n = wn[j];
+    const T dn = g[j] * (T(1) - z) * (T(1) - n * n);
+    const T dz = g[j] * (h0[j] - n) * z * (T(1) - z);
+    const T dr = dn * whn[j] * r * (T(1) - r);
+    dir[j] = dr;
+    diz[j] = dz;
+    din[j] = dn;
+    dhr[j] = dr;
+    dhz[j] = dz;
+    dhn[j] = dn * r;
+    dhx[j] = g[j] * z;
+  }
 }
 
 template <typename T>
@@ -119,23 +172,15 @@ void gruCellBackwardTyped(const TensorView& gHy, const TensorView& hx, const Ten
   const T *pg = gHy.ptr<T>(), *p0 = hx.ptr<T>(), *pw = ws.ptr<T>();
   T *pgi = gIn.ptr<T>(), *pgh = gHid.ptr<T>(), *pgx = gHx ? gHx->ptr<T>() : nullptr;
   forRows<T>(B, H, [&](int64_t b) {
-    const T *g = pg + b * H, *h0 = p0 + b * H, *w = pw + b * 4 * H;
+    const T* w = pw + b * 4 * H;
     T *di = pgi + b * 3 * H, *dh = pgh + b * 3 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T r = w[j], z = w[H + j], n = w[2 * H + j], hn = w[3 * H + j];
-      const T dn = g[j] * (T(1) - z) * (T(1) - n * n);
-      const T dz = g[j] * (h0[j] - n) * z * (T(1) - z);
-      const T dr = dn * hn * r * (T(1) - r);
-      di[j] = dr;
-      di[H + j] = dz;
-      di[2 * H + j] = dn;
-      dh[j] = dr;
-      dh[H + j] = dz;
-      dh[2 * H + j] = dn * r;
-    }
-    if (pgx) {
-      T* dx = pgx + b * H;
-      for (int64_t j = 0; j < H; ++j) dx[j] = g[j] * w[H + j];
+    // Without a wanted gradHx, g * z still goes somewhere: a row of scratch.
+    T scratch[256];
+    for (int64_t j0 = 0; j0 < H; j0 += 256) {
+      const int64_t n = std::min<int64_t>(256, H - j0);
+      T* dhx = pgx ? pgx + b * H + j0 : scratch;
+      gruBackRow<T>(n, pg + b * H + j0, p0 + b * H + j0, w + j0, w + H + j0, w + 2 * H + j0, w + 3 * H + j0, di + j0,
+                    di + H + j0, di + 2 * H + j0, dh + j0, dh + H + j0, dh + 2 * H + j0, dhx);
     }
   });
 }
