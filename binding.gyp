@@ -23,6 +23,7 @@
         "native/cpu/parallel.cc",
         "native/cpu/nn.cc",
         "native/cpu/attention.cc",
+        "native/cpu/rnn.cc",
         "native/cpu/optim.cc",
         "native/cuda/stub.cc"
       ],

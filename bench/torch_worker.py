@@ -97,8 +97,25 @@ def elementwise(op):
     return fns[op]
 
 
+def train_lstm():
+    """As bench/workloads.ts train_lstm_2x256_seq64_b32: LSTM(256, 256, 2), seq 64, batch 32, SGD."""
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(256, 256, 2)
+    opt = torch.optim.SGD(lstm.parameters(), lr=0.01)
+    x = torch.randn(64, 32, 256)
+
+    def run():
+        out, _ = lstm(x)
+        out.square().mean().backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    return run
+
+
 WORKLOADS = {
     "tiny_graph": tiny_graph,
+    "train_lstm_2x256_seq64_b32": train_lstm,
 }
 for n in (256, 512, 1024, 2048):
     WORKLOADS[f"matmul_{n}"] = (lambda n: lambda: matmul(n))(n)

@@ -287,3 +287,25 @@ for (const dropout of [0, 0.1]) {
     },
   });
 }
+
+// An LSTM training step (issue 17): nn.LSTM(256, 256, numLayers 2) over a
+// [seq 64, batch 32, 256] input, the mean square of its output as the loss,
+// backward and an SGD step. Per step: one GEMM for the hidden state's
+// gates and the fused cell (lib/ops/rnn.ts), forward and backward.
+workloads.push({
+  kind: 'time',
+  name: 'train_lstm_2x256_seq64_b32',
+  target: PYTORCH_SPEED,
+  setup: () => {
+    torch.manualSeed(0);
+    const lstm = new torch.nn.LSTM(256, 256, 2);
+    const opt = new torch.optim.SGD(lstm.parameters(), { lr: 0.01 });
+    const x = torch.randn([64, 32, 256]);
+    return () => {
+      const [out] = lstm.forward(x);
+      out.square().mean().backward();
+      opt.step();
+      opt.zeroGrad();
+    };
+  },
+});

@@ -3,7 +3,7 @@
 // gradients that reach each node in its input buffer. Iterative, never
 // recursive: graphs of 100k nodes are normal and JS stacks are shallow.
 import { setAllocOwner, Tensor, type AllocOwner, type Storage } from '../tensor.js';
-import { AccumulateGrad, Node, accumulatorOf } from './node.js';
+import { AccumulateGrad, MultiOutputNode, Node, OutputSlot, accumulatorOf } from './node.js';
 import * as K from '../ops/kernels.js';
 import { native } from '../backend/native.js';
 import { checkOptions } from '../util/args.js';
@@ -200,6 +200,10 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
     drop(prev);
     drop(g);
   };
+  // The gradients of each multi-output node's results, by result (Note
+  // [Multi-output nodes]); local to this run, so a run that throws leaves
+  // nothing behind for the next.
+  const slotGrads = new Map<MultiOutputNode, (Tensor | null)[]>();
   const ready = new ReadyQueue();
   for (let i = 0; i < roots.length; i++) add(roots[i], gradOutputs[i]);
   for (let i = 0; i < roots.length; i++) if (roots.indexOf(roots[i]) === i && !deps.has(roots[i])) ready.push(roots[i]);
@@ -242,6 +246,21 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
             const post = node.postAccumulateHooks;
             if (post) for (let h = 0; h < post.length; h++) post[h](node.variable);
           }
+        } else if (node instanceof OutputSlot) {
+          // Filed, not summed: the owner runs once with all of them. Its
+          // buffer entry only marks that a gradient arrived. The filed
+          // gradient outlives this node's turn, so it is pinned: the drop
+          // below must not give its memory back (Note [Warm block cache]).
+          grad._storage._pinned = true;
+          const multi = node.owner;
+          let grads = slotGrads.get(multi);
+          if (!grads) slotGrads.set(multi, (grads = new Array<Tensor | null>(multi.slots.length).fill(null)));
+          grads[node.index] = grads[node.index] ? grads[node.index]!.add(grad) : grad;
+          if (!buffer.get(multi)) buffer.set(multi, grad);
+        } else if (node instanceof MultiOutputNode) {
+          childGrads = node.applyAll(slotGrads.get(node)!);
+          slotGrads.delete(node);
+          if (!retain) node.release();
         } else if (node.ownsGrads) {
           const outer = setAllocOwner(owner);
           try {

@@ -71,3 +71,47 @@ export class AccumulateGrad extends Node {
 export function accumulatorOf(t: Tensor): AccumulateGrad {
   return (t._acc ??= new AccumulateGrad(t));
 }
+
+// Note [Multi-output nodes]: an op with several results whose gradients
+// combine into one (unbind, split, chunk) records one node, as PyTorch's
+// UnbindBackward0. Each result's grad_fn is one of the node's OutputSlots;
+// the engine files the gradient reaching a slot under its index instead
+// of summing it, and runs the node once with every result's gradient (null
+// for results that got none). Its backward then builds the input's gradient
+// once, rather than once per result into full-size zeros, which made a
+// T-step loop over x.unbind() cost O(T²) in backward.
+
+/** A node with one gradient per result (Note [Multi-output nodes]); results hold its `slots` as grad_fn. */
+export abstract class MultiOutputNode extends Node {
+  /** One per result, in order: the grad_fn of that result. */
+  readonly slots: OutputSlot[];
+  constructor(name: string, next: Edge[], outputs: number) {
+    super(name, next);
+    this.slots = [];
+    for (let i = 0; i < outputs; i++) this.slots.push(new OutputSlot(this, i));
+  }
+  /** The engine calls applyAll; a multi-output node has no single incoming gradient. */
+  apply(_grad: Tensor): (Tensor | null)[] {
+    throw new Error(`${this.name}: internal error: a multi-output node runs through applyAll`);
+  }
+  /** The gradients of the inputs from each result's gradient (null where a result got none). */
+  abstract applyAll(grads: (Tensor | null)[]): (Tensor | null)[];
+}
+
+/**
+ * Result `index` of a MultiOutputNode, as its grad_fn: named as the node,
+ * its one edge leads to it. Made after the node, so the engine reaches every
+ * slot before the node itself.
+ */
+export class OutputSlot extends Node {
+  constructor(
+    readonly owner: MultiOutputNode,
+    readonly index: number,
+  ) {
+    super(owner.name, [owner]);
+  }
+  /** The engine files a slot's gradient with its owner (Note [Multi-output nodes]); this is never called. */
+  apply(grad: Tensor): (Tensor | null)[] {
+    return [grad];
+  }
+}

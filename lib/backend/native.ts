@@ -240,6 +240,14 @@ export interface NativeAddon {
     totalWeight: number,
     gx: Ref,
   ): void;
+
+  // The fused recurrent cells (native/cpu/rnn.cc): gates [B, 4H] (LSTM) or
+  // [B, 3H] (GRU), states [B, H], workspace [B, 4H]; all contiguous, outputs
+  // allocated by the caller.
+  lstmCell(inputGates: Ref, hiddenGates: Ref, cx: Ref, hy: Ref, cy: Ref, workspace: Ref): void;
+  lstmCellBackward(gradHy: Ref, gradCy: Ref, cx: Ref, cy: Ref, workspace: Ref, gradGates: Ref, gradCx: Ref | null): void;
+  gruCell(inputGates: Ref, hiddenGates: Ref, hx: Ref, hy: Ref, workspace: Ref): void;
+  gruCellBackward(gradHy: Ref, hx: Ref, workspace: Ref, gradInputGates: Ref, gradHiddenGates: Ref, gradHx: Ref | null): void;
 }
 
 // The package root is the nearest folder above this file with a

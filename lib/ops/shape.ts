@@ -9,7 +9,7 @@ import { Tensor, normDim } from '../tensor.js';
 import { define, op, returns, tensorParam as T } from './op.js';
 import { param as p, fmtValue } from '../util/args.js';
 import * as K from './kernels.js';
-import { diagonalEmbed, diagonalMeta, diagonalView, inferSize, markMultiOutput, sliceBy, viewOf, viewStrides } from './shape_internal.js';
+import { diagonalEmbed, diagonalMeta, diagonalView, inferSize, multiOutputViews, sliceBy, viewOf, viewStrides } from './shape_internal.js';
 import { native } from '../backend/native.js';
 import { inplaceOf } from './inplace.js';
 
@@ -330,14 +330,17 @@ define(split, {
       if (sizes.length === 0) sizes.push(0);
     }
     let at = 0;
-    return markMultiOutput(
-      sizes.map((len) => {
-        const r = narrow(input, d, at, len);
-        at += len;
-        return r;
-      }),
-      Array.isArray(splitSize) ? 'SplitWithSizesBackward0' : 'SplitBackward0',
-    );
+    const fns = sizes.map((len) => {
+      const start = at;
+      at += len;
+      return (x: Tensor) => {
+        const shape = x._shape.slice();
+        shape[d] = len;
+        return { shape, strides: x._strides.slice(), offset: x._offset + start * x._strides[d] };
+      };
+    });
+    const name = Array.isArray(splitSize) ? 'SplitWithSizesBackward0' : 'SplitBackward0';
+    return multiOutputViews(input, fns, name, 'CatBackward0');
   },
 });
 
@@ -364,10 +367,12 @@ export const unbind = op(
 define(unbind, {
   impl: ({ input, dim }): Tensor[] => {
     const d = normDim(dim, input._shape.length, 'unbind');
-    return markMultiOutput(
-      Array.from({ length: input._shape[d] }, (_, i) => select(input, d, i)),
-      'UnbindBackward0',
-    );
+    const fns = Array.from({ length: input._shape[d] }, (_, i) => (x: Tensor) => ({
+      shape: x._shape.filter((_, k) => k !== d),
+      strides: x._strides.filter((_, k) => k !== d),
+      offset: x._offset + i * x._strides[d],
+    }));
+    return multiOutputViews(input, fns, 'UnbindBackward0', 'StackBackward0');
   },
 });
 

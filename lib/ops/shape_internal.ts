@@ -11,6 +11,9 @@ import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import type { DType } from '../dtype.js';
 import type { Device } from '../backend/cuda.js';
+import { isGradEnabled } from '../autograd/grad_mode.js';
+import { edgeOf } from '../autograd/function.js';
+import { MultiOutputNode } from '../autograd/node.js';
 
 /** The metadata of a view. */
 export interface Meta {
@@ -94,6 +97,73 @@ export const diagonalEmbed = diagonalFamily.embed;
 /** A view given by fn, differentiable; name is PyTorch's node name: 'SliceBackward0' or 'SelectBackward0'. */
 export function sliceBy(x: Tensor, fn: MetaFn, name: 'SliceBackward0' | 'SelectBackward0'): Tensor {
   return name === 'SelectBackward0' ? selectView(x, fn) : sliceView(x, fn);
+}
+
+// ---- several views with one node: split, chunk, unbind ----------------------------------
+// Note [Multi-output nodes] (autograd/node.ts): the results share one node,
+// whose backward writes every result's gradient into one tensor of the
+// input's shape, zeros where a result got none.
+const metaFns = p.custom('fns', 'MetaFn[]', (v) => v as MetaFn[]);
+const nodeName = p.custom('node', 'string', (v) => v as string);
+
+/**
+ * The input gradient of split/unbind: each of grads written where the view
+ * fns[i] lies, zeros elsewhere. Linear in grads; its gradient is those
+ * views of the incoming gradient, so it differentiates any number of times.
+ */
+const viewsBackward = op(
+  'viewsBackward',
+  [T.tensors('grads'), sizes, metaFns, nodeName],
+  'zeros of inputSizes with each of grads written where its view lies',
+);
+define(viewsBackward, {
+  node: ({ node }) => node,
+  forward: ({ grads, inputSizes, fns }) => {
+    const g0 = grads[0];
+    const z = K.empty(inputSizes, g0.dtype, 'viewsBackward', g0.device);
+    for (let i = 0; i < grads.length; i++) native.copy(grads[i]._ref(), viewOf(z, fns[i](z))._ref());
+    return { out: z, save: fns };
+  },
+  grads: { grads: (gg, fns) => fns.map((fn) => sliceView(gg, fn)) },
+});
+
+class ViewsNode extends MultiOutputNode {
+  private readonly inputSizes: number[];
+  constructor(
+    name: string,
+    input: Tensor,
+    private readonly fns: MetaFn[],
+    // The name of viewsBackward's node, as PyTorch names the backward of this backward.
+    private readonly backName: string,
+  ) {
+    super(name, [edgeOf(input)], fns.length);
+    this.inputSizes = input._shape.slice();
+  }
+  applyAll(grads: (Tensor | null)[]): (Tensor | null)[] {
+    const present: Tensor[] = [],
+      fns: MetaFn[] = [];
+    for (let i = 0; i < grads.length; i++) {
+      const g = grads[i];
+      if (g !== null) {
+        present.push(g);
+        fns.push(this.fns[i]);
+      }
+    }
+    return [viewsBackward(present, this.inputSizes, fns, this.backName)];
+  }
+}
+
+/**
+ * The views fns[i] of input, sharing one autograd node named `name`
+ * (UnbindBackward0, SplitBackward0) when input requires grad. As PyTorch's,
+ * they refuse in-place changes (markMultiOutput).
+ */
+export function multiOutputViews(input: Tensor, fns: MetaFn[], name: string, backName: string): Tensor[] {
+  const outs = fns.map((fn) => viewOf(input, fn(input)));
+  if (!isGradEnabled() || !input.requiresGrad || outs.length === 0) return outs;
+  const node = new ViewsNode(name, input, fns, backName);
+  for (let i = 0; i < outs.length; i++) outs[i]._setGradFn(node.slots[i]);
+  return markMultiOutput(outs, name);
 }
 
 // ---- reshaping ---------------------------------------------------------------------------

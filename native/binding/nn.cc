@@ -435,6 +435,89 @@ Napi::Value NllLossBackward(Info info) {
   return info.Env().Undefined();
 }
 
+// ---- recurrent cells ----------------------------------------------------------------
+// The state [B, H] fixes the shapes every other argument must have.
+void checkCellState(Napi::Env env, const char* op, const TensorView& state, const char* what) {
+  checkFloat(env, op, state, what);
+  checkRank(env, op, state, 2, what);
+}
+
+Napi::Value LstmCell(Info info) {
+  const char* op = "lstmCell";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView ig = readView(info, 0, op), hg = readView(info, 1, op), cx = readView(info, 2, op);
+    TensorView hy = readView(info, 3, op), cy = readView(info, 4, op), ws = readView(info, 5, op);
+    checkCellState(env, op, cx, "cx");
+    const int64_t B = cx.shape[0], H = cx.shape[1];
+    checkTensor(env, op, ig, "input gates", cx.dtype, {B, 4 * H});
+    checkTensor(env, op, hg, "hidden gates", cx.dtype, {B, 4 * H});
+    checkTensor(env, op, hy, "hy", cx.dtype, {B, H});
+    checkTensor(env, op, cy, "cy", cx.dtype, {B, H});
+    checkTensor(env, op, ws, "workspace", cx.dtype, {B, 4 * H});
+    KD_RUN_ON(commonDevice(env, op, {&ig, &hg, &cx, &hy, &cy, &ws}), lstmCell(ig, hg, cx, hy, cy, ws));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value LstmCellBackward(Info info) {
+  const char* op = "lstmCellBackward";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView gh = readView(info, 0, op), gc = readView(info, 1, op), cx = readView(info, 2, op);
+    TensorView cy = readView(info, 3, op), ws = readView(info, 4, op), gg = readView(info, 5, op);
+    OptView gcx = readOptView(info, 6, op);
+    checkCellState(env, op, cx, "cx");
+    const int64_t B = cx.shape[0], H = cx.shape[1];
+    checkTensor(env, op, gh, "grad hy", cx.dtype, {B, H});
+    checkTensor(env, op, gc, "grad cy", cx.dtype, {B, H});
+    checkTensor(env, op, cy, "cy", cx.dtype, {B, H});
+    checkTensor(env, op, ws, "workspace", cx.dtype, {B, 4 * H});
+    checkTensor(env, op, gg, "grad gates", cx.dtype, {B, 4 * H});
+    if (gcx.present) checkTensor(env, op, gcx.view, "grad cx", cx.dtype, {B, H});
+    KD_RUN_ON(commonDevice(env, op, {&gh, &gc, &cx, &cy, &ws, &gg, gcx.ptr()}),
+              lstmCellBackward(gh, gc, cx, cy, ws, gg, gcx.ptr()));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value GruCell(Info info) {
+  const char* op = "gruCell";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView ig = readView(info, 0, op), hg = readView(info, 1, op), hx = readView(info, 2, op);
+    TensorView hy = readView(info, 3, op), ws = readView(info, 4, op);
+    checkCellState(env, op, hx, "hx");
+    const int64_t B = hx.shape[0], H = hx.shape[1];
+    checkTensor(env, op, ig, "input gates", hx.dtype, {B, 3 * H});
+    checkTensor(env, op, hg, "hidden gates", hx.dtype, {B, 3 * H});
+    checkTensor(env, op, hy, "hy", hx.dtype, {B, H});
+    checkTensor(env, op, ws, "workspace", hx.dtype, {B, 4 * H});
+    KD_RUN_ON(commonDevice(env, op, {&ig, &hg, &hx, &hy, &ws}), gruCell(ig, hg, hx, hy, ws));
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value GruCellBackward(Info info) {
+  const char* op = "gruCellBackward";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView gh = readView(info, 0, op), hx = readView(info, 1, op), ws = readView(info, 2, op);
+    TensorView gi = readView(info, 3, op), ghid = readView(info, 4, op);
+    OptView ghx = readOptView(info, 5, op);
+    checkCellState(env, op, hx, "hx");
+    const int64_t B = hx.shape[0], H = hx.shape[1];
+    checkTensor(env, op, gh, "grad hy", hx.dtype, {B, H});
+    checkTensor(env, op, ws, "workspace", hx.dtype, {B, 4 * H});
+    checkTensor(env, op, gi, "grad input gates", hx.dtype, {B, 3 * H});
+    checkTensor(env, op, ghid, "grad hidden gates", hx.dtype, {B, 3 * H});
+    if (ghx.present) checkTensor(env, op, ghx.view, "grad hx", hx.dtype, {B, H});
+    KD_RUN_ON(commonDevice(env, op, {&gh, &hx, &ws, &gi, &ghid, ghx.ptr()}),
+              gruCellBackward(gh, hx, ws, gi, ghid, ghx.ptr()));
+  });
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void initNN(Napi::Env env, Napi::Object exports) {
@@ -453,6 +536,10 @@ void initNN(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward, "batchNormBackward"));
   exports.Set("nllLoss", Napi::Function::New(env, NllLoss, "nllLoss"));
   exports.Set("nllLossBackward", Napi::Function::New(env, NllLossBackward, "nllLossBackward"));
+  exports.Set("lstmCell", Napi::Function::New(env, LstmCell, "lstmCell"));
+  exports.Set("lstmCellBackward", Napi::Function::New(env, LstmCellBackward, "lstmCellBackward"));
+  exports.Set("gruCell", Napi::Function::New(env, GruCell, "gruCell"));
+  exports.Set("gruCellBackward", Napi::Function::New(env, GruCellBackward, "gruCellBackward"));
 }
 
 }  // namespace kdb

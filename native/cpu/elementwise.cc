@@ -621,17 +621,7 @@ using vec::fastTanh;
 using vec::select;
 using vec::withSignOf;
 
-// e^x/(1 + e^x) for x < 0, so tiny results keep their precision.
-template <typename T>
-T sigmoid(T x) {
-  if constexpr (std::is_same_v<T, float>) {
-    const float e = fastExp(-absBits(x)), s = 1.0f / (1.0f + e);
-    return select(x < 0.0f, e * s, s);
-  } else {
-    const T e = std::exp(-std::abs(x)), s = T(1) / (T(1) + e);
-    return x < 0 ? e * s : s;
-  }
-}
+using vec::sigmoid;  // vec_math.h, shared with the recurrent cells
 
 // nearbyint in the default rounding mode (half to even): adding and
 // removing 2^mantissa-bits rounds any smaller magnitude to an integer; larger

@@ -88,4 +88,24 @@ void attentionBackward(const TensorView& gy, const TensorView& q, const TensorVi
                        const TensorView* mask, const AttentionParams& p, const TensorView& out, const TensorView& lse,
                        const TensorView* gq, const TensorView* gk, const TensorView* gv);
 
+// ---- recurrent cells (native/cpu/rnn.cc) ----------------------------------------
+// One LSTM step's pointwise part. inputGates, hiddenGates [B, 4H] (gates i, f,
+// g, o; their sum is the pre-activation), cx [B, H]. Writes hy, cy [B, H] and
+// workspace [B, 4H]: the activated gates, which the backward reads.
+void lstmCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& cx, const TensorView& hy,
+              const TensorView& cy, const TensorView& workspace);
+// From gradHy, gradCy [B, H] and the forward's cx, cy, workspace: gradGates
+// [B, 4H] (the gradient of both gate inputs) and gradCx [B, H] (may be null).
+void lstmCellBackward(const TensorView& gradHy, const TensorView& gradCy, const TensorView& cx, const TensorView& cy,
+                      const TensorView& workspace, const TensorView& gradGates, const TensorView* gradCx);
+// One GRU step's pointwise part. inputGates, hiddenGates [B, 3H] (gates r, z,
+// n), hx [B, H]. Writes hy [B, H] and workspace [B, 4H]: r, z, n and the
+// hidden share of n's pre-activation.
+void gruCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& hx, const TensorView& hy,
+             const TensorView& workspace);
+// From gradHy [B, H], hx and the workspace: gradInputGates and gradHiddenGates
+// [B, 3H] (they differ in n's slot) and gradHx [B, H] (may be null).
+void gruCellBackward(const TensorView& gradHy, const TensorView& hx, const TensorView& workspace,
+                     const TensorView& gradInputGates, const TensorView& gradHiddenGates, const TensorView* gradHx);
+
 }  // namespace kd

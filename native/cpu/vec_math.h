@@ -25,6 +25,7 @@
 // contraction off for the whole addon (binding.gyp, CMakeLists.txt), since
 // AArch64 has FMA in its baseline.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -164,6 +165,25 @@ inline float fastTanh(float x) {
   const float small = x + x * z * q;
   const float big = 1.0f - 2.0f / (fastExp(ax + ax) + 1.0f);
   return select(ax < 0.625f, small, withSignOf(big, x));
+}
+
+// e^x/(1 + e^x) for x < 0, so tiny results keep their precision.
+template <typename T>
+inline T sigmoid(T x) {
+  if constexpr (std::is_same_v<T, float>) {
+    const float e = fastExp(-absBits(x)), s = 1.0f / (1.0f + e);
+    return select(x < 0.0f, e * s, s);
+  } else {
+    const T e = std::exp(-std::abs(x)), s = T(1) / (T(1) + e);
+    return x < 0 ? e * s : s;
+  }
+}
+
+// tanh: fastTanh for float, libm for double (which nothing vectorises).
+template <typename T>
+inline T tanhOf(T x) {
+  if constexpr (std::is_same_v<T, float>) return fastTanh(x);
+  else return std::tanh(x);
 }
 
 }  // namespace vec

@@ -141,6 +141,16 @@ void attentionBackward(const TensorView& gy, const TensorView& q, const TensorVi
                        const TensorView* mask, const AttentionParams& p, const TensorView& out, const TensorView& lse,
                        const TensorView* gq, const TensorView* gk, const TensorView* gv);
 
+// ---- recurrent cells (rnn.cu): as native/cpu/nn_kernels.h ------------------------------------
+void lstmCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& cx, const TensorView& hy,
+              const TensorView& cy, const TensorView& workspace);
+void lstmCellBackward(const TensorView& gradHy, const TensorView& gradCy, const TensorView& cx, const TensorView& cy,
+                      const TensorView& workspace, const TensorView& gradGates, const TensorView* gradCx);
+void gruCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& hx, const TensorView& hy,
+             const TensorView& workspace);
+void gruCellBackward(const TensorView& gradHy, const TensorView& hx, const TensorView& workspace,
+                     const TensorView& gradInputGates, const TensorView& gradHiddenGates, const TensorView* gradHx);
+
 // ---- optimizers (optim.cu) ----------------------------------------------------------------
 void sgdStep(const TensorView& param, const TensorView& grad, const TensorView* momentumBuffer, const SgdParams& o);
 void adamStep(const TensorView& param, const TensorView& grad, const TensorView& expAvg, const TensorView& expAvgSq,

@@ -128,5 +128,22 @@ void adagradStep(const TensorView& param, const TensorView& grad, const TensorVi
   noCuda();
 }
 
+void lstmCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& cx, const TensorView& hy,
+              const TensorView& cy, const TensorView& workspace) {
+  noCuda();
+}
+void lstmCellBackward(const TensorView& gradHy, const TensorView& gradCy, const TensorView& cx, const TensorView& cy,
+                      const TensorView& workspace, const TensorView& gradGates, const TensorView* gradCx) {
+  noCuda();
+}
+void gruCell(const TensorView& inputGates, const TensorView& hiddenGates, const TensorView& hx, const TensorView& hy,
+             const TensorView& workspace) {
+  noCuda();
+}
+void gruCellBackward(const TensorView& gradHy, const TensorView& hx, const TensorView& workspace,
+                     const TensorView& gradInputGates, const TensorView& gradHiddenGates, const TensorView* gradHx) {
+  noCuda();
+}
+
 }  // namespace cuda
 }  // namespace kd

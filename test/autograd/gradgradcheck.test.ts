@@ -7,6 +7,7 @@ import * as torch from '../../lib/index.js';
 import * as F from '../../lib/nn/functional.js';
 import type { Tensor } from '../../lib/index.js';
 import type { GradgradcheckOptions } from '../../lib/autograd/gradcheck.js';
+import { gruCell, lstmCell } from '../../lib/ops/rnn.js';
 
 torch.manualSeed(7);
 const f64 = (shape: number[]): Tensor => torch.randn(shape, { dtype: 'float64' });
@@ -526,5 +527,9 @@ describe('second derivatives of losses', () => {
     const pw = torch.rand([2], { dtype: 'float64' }).add(0.5),
       w = f64([3, 2]).abs();
     ggc((a, b) => F.binaryCrossEntropyWithLogits(a, b, { posWeight: pw, weight: w, reduction: 'sum' }), [x, q]);
+  });
+  it('the fused recurrent cells lstmCell and gruCell', () => {
+    ggc((a, b, c) => lstmCell(a, b, c), [lf([2, 8]), lf([2, 8]), lf([2, 2])]);
+    ggc((a, b, c) => gruCell(a, b, c), [lf([2, 6]), lf([2, 6]), lf([2, 2])]);
   });
 });

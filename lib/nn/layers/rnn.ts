@@ -7,6 +7,8 @@ import { Tensor } from '../../tensor.js';
 import { empty, zeros } from '../../ops/creation.js';
 import { cat, stack } from '../../ops/join.js';
 import { addmm } from '../../ops/matmul.js';
+import { gruCell, lstmCell, lstmHiddenGates, lstmHiddenWeights, HiddenInputs } from '../../ops/rnn.js';
+import { isGradEnabled } from '../../autograd/grad_mode.js';
 import * as K from '../../ops/kernels.js';
 import { Module, pyFloat } from '../module.js';
 import { Parameter } from '../parameter.js';
@@ -24,17 +26,20 @@ const fmt = K.fmtShape;
 // is the input's share of the gates, x W_ihᵀ + b_ih: the layers compute it
 // for every step of a sequence with one matmul and hand each step its rows,
 // the Cell modules compute it for their one step. These four functions are
-// the only place the step math lives, so a fused kernel replaces them one
-// for one.
+// the only place the step math lives; LSTM's and GRU's pointwise part is one
+// fused kernel each (lib/ops/rnn.ts).
 
 /** @internal What a step needs besides its input: W_hhᵀ (transposed once per sequence), b_hh and LSTM's W_hrᵀ. */
 export interface StepWeights {
   wHhT: Tensor;
   bHh: Tensor | null;
   wHrT: Tensor | null;
+  /** W_hh itself when the layer takes its gradient for the whole sequence at once (Note [One GEMM for W_hh], lib/ops/rnn.ts). */
+  wHh?: Tensor;
 }
 
 function hiddenGates(h: Tensor, w: StepWeights): Tensor {
+  if (w.wHh) return lstmHiddenGates(h, w.wHh, w.bHh);
   return w.bHh ? addmm(w.bHh, h, w.wHhT) : h.matmul(w.wHhT);
 }
 
@@ -48,22 +53,18 @@ export function rnnReluStep(xg: Tensor, h: Tensor, w: StepWeights): Tensor {
   return hiddenGates(h, w).add(xg).relu();
 }
 
-/** @internal Gates i, f, g, o; c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c'), projected by W_hr when there is one. */
+/**
+ * @internal Gates i, f, g, o; c' = σ(f) c + σ(i) tanh(g); h' = σ(o) tanh(c'), projected by W_hr when there is one.
+ * The pointwise part is one fused kernel (lib/ops/rnn.ts), its two results unbound from one [2, B, H] tensor.
+ */
 export function lstmStep(xg: Tensor, h: Tensor, c: Tensor, w: StepWeights): [Tensor, Tensor] {
-  const [i, f, g, o] = hiddenGates(h, w).add(xg).chunk(4, 1);
-  const cy = f.sigmoid().mul(c).add(i.sigmoid().mul(g.tanh()));
-  const hy = o.sigmoid().mul(cy.tanh());
+  const [hy, cy] = lstmCell(xg, hiddenGates(h, w), c).unbind(0);
   return [w.wHrT ? hy.matmul(w.wHrT) : hy, cy];
 }
 
-/** @internal Gates r, z, n; n = tanh(x_n + r (h W_hnᵀ + b_hn)); h' = (h - n) z + n. */
+/** @internal Gates r, z, n; n = tanh(x_n + r (h W_hnᵀ + b_hn)); h' = (h - n) z + n, in one fused kernel (lib/ops/rnn.ts). */
 export function gruStep(xg: Tensor, h: Tensor, w: StepWeights): Tensor {
-  const [xr, xz, xn] = xg.chunk(3, 1);
-  const [hr, hz, hn] = hiddenGates(h, w).chunk(3, 1);
-  const r = hr.add(xr).sigmoid();
-  const z = hz.add(xz).sigmoid();
-  const n = xn.add(hn.mul(r)).tanh();
-  return h.sub(n).mul(z).add(n);
+  return gruCell(xg, hiddenGates(h, w), h);
 }
 
 /** Which cell an RNNBase runs (PyTorch's mode). */
@@ -88,25 +89,12 @@ const GATES: Record<RNNMode, number> = { RNN_TANH: 1, RNN_RELU: 1, LSTM: 4, GRU:
 // [rows, gates] tensor, cut into steps by stepRows.
 
 /**
- * The rows of each step, as views of x. A slice's gradient is written into
- * zeros of its whole source, so T slices of one tensor would cost T times
- * its size in backward; halving it recursively costs log2(T) times.
+ * The rows of each step, as views of x. split records one node for all of
+ * them (Note [Multi-output nodes]), so backward writes the steps' gradients
+ * into one tensor of x's size once, not once per step.
  */
 function stepRows(x: Tensor, sizes: number[]): Tensor[] {
-  const out: Tensor[] = [];
-  const split = (part: Tensor, lo: number, hi: number): void => {
-    if (hi - lo === 1) {
-      out.push(part);
-      return;
-    }
-    const mid = (lo + hi) >> 1;
-    let rows = 0;
-    for (let t = lo; t < mid; t++) rows += sizes[t];
-    split(part.narrow(0, 0, rows), lo, mid);
-    split(part.narrow(0, rows, part._shape[0] - rows), mid, hi);
-  };
-  if (sizes.length) split(x, 0, sizes.length);
-  return out;
+  return sizes.length ? x.split(sizes, 0) : [];
 }
 
 /**
@@ -122,6 +110,7 @@ function runDirection(
   state0: Tensor[],
   w: StepWeights,
   reverse: boolean,
+  seen: Tensor[] | null = null,
 ): { out: Tensor; state: Tensor[] } {
   const T = batchSizes.length;
   const xs = stepRows(xg, batchSizes);
@@ -136,6 +125,7 @@ function runDirection(
         ended.push(state.map((s) => s.narrow(0, bs, rows - bs)));
         state = state.map((s) => s.narrow(0, 0, bs));
       }
+      if (seen) seen[t] = state[0];
       state = step(xs[t], state, w);
       outs[t] = state[0];
     }
@@ -151,6 +141,7 @@ function runDirection(
       const bs = batchSizes[t];
       const rows = state[0]._shape[0];
       if (bs > rows) state = state.map((s, k) => cat([s, state0[k].narrow(0, rows, bs - rows)]));
+      if (seen) seen[t] = state[0];
       state = step(xs[t], state, w);
       outs[t] = state[0];
     }
@@ -457,15 +448,29 @@ export abstract class RNNBase extends Module {
       for (let dir = 0; dir < dirs; dir++) {
         const p = this._layerParams(layer, dir);
         const k = layer * dirs + dir;
-        const w: StepWeights = { wHhT: p.wHh.t(), bHh: p.bHh, wHrT: p.wHr ? p.wHr.t() : null };
+        const wHrT = p.wHr ? p.wHr.t() : null;
+        let xg = linear(x, p.wIh, p.bIh);
+        let w: StepWeights = { wHhT: p.wHh.t(), bHh: p.bHh, wHrT };
+        // Note [One GEMM for W_hh] (lib/ops/rnn.ts): an LSTM takes W_hh's
+        // and b_hh's gradients from the gates' gradient of the whole
+        // sequence at once, not step by step.
+        let seen: HiddenInputs | null = null;
+        if (this.mode === 'LSTM' && isGradEnabled() && (p.wHh.requiresGrad || (p.bHh?.requiresGrad ?? false))) {
+          seen = new HiddenInputs();
+          xg = lstmHiddenWeights(xg, p.wHh, p.bHh, seen);
+          w = { ...w, wHh: p.wHh };
+        }
+        const states = seen ? new Array<Tensor>(batchSizes.length) : null;
         const r = runDirection(
           step,
-          linear(x, p.wIh, p.bIh),
+          xg,
           batchSizes,
           state.map((s) => s.select(0, k)),
           w,
           dir === 1,
+          states,
         );
+        if (seen) seen.states = states;
         outs.push(r.out);
         r.state.forEach((s, j) => finals[j].push(s));
       }
