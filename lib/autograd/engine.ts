@@ -276,6 +276,11 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         }
       }
       const next = node.next;
+      // A node may give one tensor to several inputs (an LSTM cell's gate
+      // gradient feeds both shares of the gates): held across the loop, so
+      // summing it into one input's buffer cannot release it before the
+      // next input takes it.
+      for (let i = 0; i < childGrads.length; i++) if (childGrads[i]) hold(childGrads[i]!);
       for (let i = 0; i < next.length; i++) {
         const m = next[i];
         if (!m) continue;
@@ -285,6 +290,7 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         deps.set(m, left);
         if (left === 0) ready.push(m);
       }
+      for (let i = 0; i < childGrads.length; i++) if (childGrads[i]) drop(childGrads[i]!);
       // After the children took their gradients (which may be views of it).
       if (incoming) drop(incoming);
     }
