@@ -11,10 +11,10 @@
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import * as torch from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
 import { didYouMean } from '../lib/util/args.js';
+import { helpText, int, num, parseFlags, UsageError } from './cli.js';
 import { launch } from '../lib/launcher/run.js';
 import { createServer } from 'node:net';
 
@@ -70,51 +70,14 @@ const FLAGS = {
   help: { type: 'boolean', arg: '', help: 'print this and exit', short: 'h' },
 } as const;
 
-const PARSE: NonNullable<ParseArgsConfig['options']> = Object.fromEntries(
-  Object.entries(FLAGS).map(([name, f]) => [name, 'short' in f ? { type: f.type, short: f.short } : { type: f.type }]),
-);
-
 /** What --help prints. */
-export const HELP = [
-  'Train a model on MNIST.',
-  ...Object.entries(FLAGS).map(([name, f]) => `  ${`--${name}${f.arg ? ` ${f.arg}` : ''}`.padEnd(19)}${f.help}`),
-].join('\n');
+export const HELP = helpText('Train a model on MNIST.', FLAGS, 19);
 
-/** A mistake on the command line: reported as `train: ...` with exit status 2, without a stack. */
-export class UsageError extends Error {}
-
-const int = (name: string, v: string, min: number): number => {
-  if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v)))
-    throw new UsageError(`--${name} must be ${min > 0 ? 'a positive' : 'a non-negative'} integer, got '${v}'`);
-  return Number(v);
-};
-const num = (name: string, v: string, positive: boolean): number => {
-  const n = /^\s*$/.test(v) ? NaN : Number(v);
-  if (!Number.isFinite(n) || n < 0 || (positive && n === 0))
-    throw new UsageError(`--${name} must be ${positive ? 'a positive' : 'a non-negative'} number, got '${v}'`);
-  return n;
-};
+export { UsageError };
 
 /** Reads the command line (node:util's parseArgs, strict: an unknown option is an error). */
 export function parseOptions(argv: string[]): Options {
-  const names = Object.keys(FLAGS);
-  let values: Record<string, string | boolean | (string | boolean)[] | undefined>;
-  try {
-    ({ values } = parseArgs({ args: argv, options: PARSE, strict: true, allowPositionals: false }));
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-      // Found again without strict mode, to name it and its likely intended spelling.
-      const { tokens } = parseArgs({ args: argv, options: PARSE, strict: false, tokens: true });
-      const bad = tokens.find((t) => t.kind === 'option' && !Object.hasOwn(FLAGS, t.name));
-      if (bad?.kind === 'option') {
-        const hint = bad.rawName.startsWith('--') ? didYouMean(bad.name, names) : null;
-        throw new UsageError(`unknown option '${bad.rawName}'${hint ? ` (did you mean --${hint}?)` : ''}`);
-      }
-    }
-    if (typeof err.code === 'string' && err.code.startsWith('ERR_PARSE_ARGS')) throw new UsageError(err.message);
-    throw e;
-  }
+  const values = parseFlags(argv, FLAGS);
   const str = (name: keyof typeof FLAGS) => values[name] as string | undefined;
   if (values.help === true) return { ...parseOptions([]), help: true };
   const model = (str('model') ?? 'cnn') as ModelName;
