@@ -153,6 +153,8 @@ export interface NativeAddon {
   cudaAlloc(dtype: string, numel: number, device?: number): CudaBuffer;
   cudaFree(buffer: CudaBuffer): void;
   cudaSynchronize(device?: number): void;
+  /** The device address of element `offset` of a CUDA storage (for the NCCL backend of torch.distributed). */
+  cudaDataPointer(buffer: CudaBuffer, offset: number): bigint;
   cudaMemoryAllocated(device?: number): number;
   cudaMemoryReserved(device?: number): number;
   cudaEmptyCache(): void;

@@ -9,8 +9,17 @@
 import type { Tensor } from '../tensor.js';
 import { checkOptions, fmtValue, isOptions } from '../util/args.js';
 import { processGroupInfo } from '../data/distributed_sampler.js';
-import { isAvailable as cudaIsAvailable } from '../backend/cuda.js';
-import { distAddon, distAvailable, type CommArray, type NativeProcessGroup, type NativeWork } from './native.js';
+import { isAvailable as cudaIsAvailable, cuda, deviceIndex, type Device } from '../backend/cuda.js';
+import { native, type CudaBuffer } from '../backend/native.js';
+import {
+  distAddon,
+  distAvailable,
+  type CommArray,
+  type CommBuffer,
+  type DeviceBuffer,
+  type NativeProcessGroup,
+  type NativeWork,
+} from './native.js';
 import { FileStore, Store, TCPStore } from './store.js';
 
 export { Store, TCPStore, FileStore } from './store.js';
@@ -130,6 +139,8 @@ interface State {
   worldSize: number;
   localRank: number;
   backend: Backend;
+  /** The CUDA device of the NCCL communicators (the current device at initProcessGroup); -1 for gloo. */
+  device: number;
   timeout: number;
   store: Store;
   hostname: string;
@@ -248,9 +259,21 @@ function parseInitMethod(method: string, rank: number, timeout: number): { store
   return { store, hostname: distAddon().localAddressToward(host) };
 }
 
-function makeGroup(store: Store, prefix: string, rank: number, size: number, timeout: number, hostname: string): NativeProcessGroup {
-  const native = store._open('initProcessGroup').prefixed(prefix);
-  const pg = new (distAddon().NativeProcessGroup)(native, rank, size, timeout, hostname, process.env.GLOO_SOCKET_IFNAME);
+/** A Gloo group, or an NCCL communicator on CUDA device `device` (>= 0). */
+function makeGroup(
+  store: Store,
+  prefix: string,
+  rank: number,
+  size: number,
+  timeout: number,
+  hostname: string,
+  device: number,
+): NativeProcessGroup {
+  const prefixed = store._open('initProcessGroup').prefixed(prefix);
+  const pg =
+    device >= 0
+      ? new (distAddon().NativeNcclGroup)(prefixed, rank, size, timeout, device)
+      : new (distAddon().NativeProcessGroup)(prefixed, rank, size, timeout, hostname, process.env.GLOO_SOCKET_IFNAME);
   // After this barrier no rank reads the group's rendezvous keys again, so
   // rank 0 may close the store (destroyProcessGroup) without cutting off a
   // rank still connecting.
@@ -262,7 +285,8 @@ function makeGroup(store: Store, prefix: string, rank: number, size: number, tim
  * torch.distributed.init_process_group: joins this process to the default process group and returns when every
  * rank has joined. Rank 0 hosts the rendezvous store (env:// and tcp://) at MASTER_ADDR:MASTER_PORT; the others
  * connect to it. Throws after `timeout` ms naming the rank that never came, and saying what to install when
- * Gloo (libgloo-dev) or, for 'nccl', NCCL and CUDA are missing.
+ * Gloo (libgloo-dev) or, for 'nccl', NCCL and CUDA are missing. With 'nccl' the communicator lives on the
+ * current CUDA device: call torch.cuda.setDevice(localRank) first, as in PyTorch.
  */
 export function initProcessGroup(opts?: InitProcessGroupOptions): void {
   const owner = 'torch.distributed.initProcessGroup';
@@ -292,14 +316,15 @@ export function initProcessGroup(opts?: InitProcessGroupOptions): void {
   }
   const localRank = envInt(LOCAL_RANK_VARS)?.value ?? rank;
   distAddon(); // says what to install before anything else happens
+  let device = -1;
   if (backend === 'nccl') {
     // Throws saying what to install when libnccl.so.2 is missing.
     distAddon().ncclVersion();
     if (!cudaIsAvailable())
       throw new Error(`${owner}: backend 'nccl' needs a CUDA GPU, and torch.cuda.isAvailable() is false here; use backend 'gloo'`);
-    throw new Error(
-      `${owner}: backend 'nccl' found NCCL and CUDA, but this build cannot hand CUDA tensors' device memory to NCCL yet; use backend 'gloo'`,
-    );
+    // PyTorch's rule: each rank works on the current device, which the
+    // script sets (torch.cuda.setDevice(localRank)) before this call.
+    device = cuda.currentDevice();
   }
   let store: Store;
   let hostname: string;
@@ -315,14 +340,14 @@ export function initProcessGroup(opts?: InitProcessGroupOptions): void {
   }
   let native: NativeProcessGroup;
   try {
-    native = makeGroup(store, 'default_pg/', rank, worldSize, timeout, hostname);
+    native = makeGroup(store, 'default_pg/', rank, worldSize, timeout, hostname, device);
   } catch (e) {
     if (opts?.store === undefined) store.close();
     throw new Error(`${owner} (rank ${rank} of ${worldSize}): ${e instanceof Error ? e.message : String(e)}`);
   }
   const ranks = Array.from({ length: worldSize }, (_, i) => i);
   const world = new ProcessGroup(native, ranks, backend);
-  state = { rank, worldSize, localRank, backend, timeout, store, hostname, world, groups: [world], nextGroup: 0 };
+  state = { rank, worldSize, localRank, backend, device, timeout, store, hostname, world, groups: [world], nextGroup: 0 };
 }
 
 /**
@@ -386,7 +411,7 @@ export function newGroup(ranks?: number[], opts?: { timeout?: number; backend?: 
   checkOptions(owner, opts, ['timeout', 'backend']);
   const s = current('newGroup');
   const backend = opts?.backend ?? s.backend;
-  if (backend !== 'gloo') throw new Error(`${owner}: backend must be 'gloo', got ${fmtValue(backend)}`);
+  if (backend !== s.backend) throw new Error(`${owner}: backend must be the default group's ('${s.backend}'), got ${fmtValue(backend)}`);
   const timeout = opts?.timeout ?? s.timeout;
   let list: number[];
   if (ranks === undefined || ranks === null) list = Array.from({ length: s.worldSize }, (_, i) => i);
@@ -405,7 +430,7 @@ export function newGroup(ranks?: number[], opts?: { timeout?: number; backend?: 
   let native: NativeProcessGroup | null = null;
   if (mine >= 0) {
     try {
-      native = makeGroup(s.store, `group_${id}/`, mine, list.length, timeout, s.hostname);
+      native = makeGroup(s.store, `group_${id}/`, mine, list.length, timeout, s.hostname, s.device);
     } catch (e) {
       throw new Error(`${owner} (ranks ${fmtValue(list)}): ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -419,29 +444,46 @@ export function newGroup(ranks?: number[], opts?: { timeout?: number; backend?: 
 
 const OPTS_ALLREDUCE = ['op', 'group', 'asyncOp'];
 
-/** The tensor's elements as the typed array the native side writes into. */
-function commArray(op: string, t: unknown, what: string): CommArray {
+/**
+ * The tensor's memory as the group's native side reads and writes it: the typed array of a CPU tensor's elements
+ * (gloo), or the device address of a CUDA tensor's (nccl).
+ */
+function commArray(op: string, t: unknown, what: string, group: ProcessGroup): CommBuffer {
   const tensor = t as Tensor;
   if (typeof t !== 'object' || t === null || !('_storage' in t))
     throw new TypeError(`torch.distributed.${op}: ${what} must be a Tensor, got ${fmtValue(t)}`);
+  const engine = group.backend === 'nccl' ? 'NCCL' : 'Gloo';
   if (tensor.dtype !== 'float32' && tensor.dtype !== 'float64' && tensor.dtype !== 'int64') {
-    throw new TypeError(`torch.distributed.${op}: ${what} has dtype ${tensor.dtype}; Gloo collectives support float32, float64 and int64`);
+    throw new TypeError(
+      `torch.distributed.${op}: ${what} has dtype ${tensor.dtype}; ${engine} collectives support float32, float64 and int64`,
+    );
+  }
+  if (!tensor.isContiguous())
+    throw new TypeError(`torch.distributed.${op}: ${what} must be contiguous (call .contiguous() on a copy and copy back)`);
+  const n = tensor.numel();
+  if (group.backend === 'nccl') {
+    const device = state?.device ?? 0;
+    if (tensor.device === 'cpu' || deviceIndex(tensor.device as Device) !== device)
+      throw new TypeError(
+        `torch.distributed.${op}: ${what} is on ${tensor.device}; backend 'nccl' takes tensors on this rank's device, cuda:${device}`,
+      );
+    const storage = tensor._storage.data as CudaBuffer;
+    const buffer: DeviceBuffer = { ptr: native.cudaDataPointer(storage, tensor._offset), count: n, dtype: tensor.dtype, storage };
+    return buffer;
   }
   if (tensor.device !== 'cpu')
     throw new TypeError(`torch.distributed.${op}: ${what} is on ${tensor.device}; backend 'gloo' takes CPU tensors`);
-  if (!tensor.isContiguous())
-    throw new TypeError(`torch.distributed.${op}: ${what} must be contiguous (call .contiguous() on a copy and copy back)`);
   const data = tensor._storage.data as CommArray;
-  const n = tensor.numel();
   return data.subarray(tensor._offset, tensor._offset + n) as CommArray;
 }
 
-function listArrays(op: string, list: unknown, what: string, like: Tensor, size: number): CommArray[] {
+function listArrays(op: string, list: unknown, what: string, like: Tensor, group: ProcessGroup): CommBuffer[] {
+  const size = group.size();
   if (!Array.isArray(list)) throw new TypeError(`torch.distributed.${op}: ${what} must be an array of tensors, got ${fmtValue(list)}`);
   if (list.length !== size)
     throw new Error(`torch.distributed.${op}: ${what} must hold one tensor per rank of the group (${size}), got ${list.length}`);
   return list.map((t: unknown, i) => {
-    const a = commArray(op, t, `${what}[${i}]`);
+    const a = commArray(op, t, `${what}[${i}]`, group);
     const tt = t as Tensor;
     if (tt.dtype !== like.dtype || tt.numel() !== like.numel()) {
       throw new Error(
@@ -533,7 +575,7 @@ export function allReduce(tensor: Tensor, ...rest: unknown[]): Work | undefined 
   const op = 'allReduce';
   const opts = positional(op, rest, 'op', OPTS_ALLREDUCE) as ReduceOptions | undefined;
   const group = groupOf(op, opts?.group);
-  const a = commArray(op, tensor, 'tensor');
+  const a = commArray(op, tensor, 'tensor', group);
   const code = reduceOpOf(op, opts?.op, tensor.dtype);
   return finish(op, member(op, group).allreduce(a, code), opts?.asyncOp, [tensor]);
 }
@@ -550,7 +592,7 @@ export function broadcast(tensor: Tensor, ...rest: unknown[]): Work | undefined 
   const op = 'broadcast';
   const opts = positional(op, rest, 'src', ['src', 'group', 'asyncOp']) as (CollectiveOptions & { src?: number }) | undefined;
   const group = groupOf(op, opts?.group);
-  const a = commArray(op, tensor, 'tensor');
+  const a = commArray(op, tensor, 'tensor', group);
   const root = groupRankOf(op, group, opts?.src ?? 0, 'src');
   return finish(op, member(op, group).broadcast(a, root), opts?.asyncOp, [tensor]);
 }
@@ -562,8 +604,8 @@ export function allGather(tensorList: Tensor[], tensor: Tensor, opts?: Collectiv
   const op = 'allGather';
   checkOptions(`torch.distributed.${op}`, opts, ['group', 'asyncOp']);
   const group = groupOf(op, opts?.group);
-  const a = commArray(op, tensor, 'tensor');
-  const outs = listArrays(op, tensorList, 'tensorList', tensor, group.size());
+  const a = commArray(op, tensor, 'tensor', group);
+  const outs = listArrays(op, tensorList, 'tensorList', tensor, group);
   return finish(op, member(op, group).allgather(a, outs), opts?.asyncOp, tensorList);
 }
 
@@ -574,8 +616,8 @@ export function reduceScatter(output: Tensor, inputList: Tensor[], opts?: Reduce
   const op = 'reduceScatter';
   checkOptions(`torch.distributed.${op}`, opts, OPTS_ALLREDUCE);
   const group = groupOf(op, opts?.group);
-  const out = commArray(op, output, 'output');
-  const ins = listArrays(op, inputList, 'inputList', output, group.size());
+  const out = commArray(op, output, 'output', group);
+  const ins = listArrays(op, inputList, 'inputList', output, group);
   const code = reduceOpOf(op, opts?.op, output.dtype);
   return finish(op, member(op, group).reduceScatter(ins, out, code), opts?.asyncOp, [output]);
 }
@@ -587,11 +629,11 @@ export function gather(tensor: Tensor, opts?: CollectiveOptions & { gatherList?:
   const op = 'gather';
   checkOptions(`torch.distributed.${op}`, opts, ['gatherList', 'dst', 'group', 'asyncOp']);
   const group = groupOf(op, opts?.group);
-  const a = commArray(op, tensor, 'tensor');
+  const a = commArray(op, tensor, 'tensor', group);
   const root = groupRankOf(op, group, opts?.dst ?? 0, 'dst');
   const list = opts?.gatherList;
-  let outs: CommArray[] | null = null;
-  if (group.rank() === root) outs = listArrays(op, list ?? null, 'gatherList', tensor, group.size());
+  let outs: CommBuffer[] | null = null;
+  if (group.rank() === root) outs = listArrays(op, list ?? null, 'gatherList', tensor, group);
   else if (list !== undefined && list !== null && list.length > 0) {
     throw new Error(`torch.distributed.${op}: gatherList must not be given on a rank other than dst (${opts?.dst ?? 0})`);
   }
@@ -605,11 +647,11 @@ export function scatter(tensor: Tensor, opts?: CollectiveOptions & { scatterList
   const op = 'scatter';
   checkOptions(`torch.distributed.${op}`, opts, ['scatterList', 'src', 'group', 'asyncOp']);
   const group = groupOf(op, opts?.group);
-  const out = commArray(op, tensor, 'tensor');
+  const out = commArray(op, tensor, 'tensor', group);
   const root = groupRankOf(op, group, opts?.src ?? 0, 'src');
   const list = opts?.scatterList;
-  let ins: CommArray[] | null = null;
-  if (group.rank() === root) ins = listArrays(op, list ?? null, 'scatterList', tensor, group.size());
+  let ins: CommBuffer[] | null = null;
+  if (group.rank() === root) ins = listArrays(op, list ?? null, 'scatterList', tensor, group);
   else if (list !== undefined && list !== null && list.length > 0) {
     throw new Error(`torch.distributed.${op}: scatterList must not be given on a rank other than src (${opts?.src ?? 0})`);
   }

@@ -8,8 +8,22 @@ import { dirname, join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-/** The typed arrays the collectives take: a contiguous tensor's elements. */
+/** The typed arrays the Gloo collectives take: a contiguous CPU tensor's elements. */
 export type CommArray = Float32Array | Float64Array | BigInt64Array;
+
+/**
+ * What the NCCL collectives take: a contiguous CUDA tensor's device memory (its address from the main addon's
+ * cudaDataPointer) and the storage that owns it, which the collective keeps referenced until it is done.
+ */
+export interface DeviceBuffer {
+  ptr: bigint;
+  count: number;
+  dtype: 'float32' | 'float64' | 'int64';
+  storage: object;
+}
+
+/** A collective's buffer: host memory for 'gloo', device memory for 'nccl'. */
+export type CommBuffer = CommArray | DeviceBuffer;
 
 /** A finished-or-not collective (native/distributed/addon.cc's WorkWrap). */
 export interface NativeWork {
@@ -32,13 +46,14 @@ export interface NativeStore {
   port(): number;
 }
 
+/** A Gloo group (NativeProcessGroup, CommArray buffers) or an NCCL group (NativeNcclGroup, DeviceBuffer buffers). */
 export interface NativeProcessGroup {
-  allreduce(a: CommArray, op: number): Launched;
-  broadcast(a: CommArray, root: number): Launched;
-  allgather(a: CommArray, outs: CommArray[]): Launched;
-  reduceScatter(ins: CommArray[], out: CommArray, op: number): Launched;
-  gather(a: CommArray, outs: CommArray[] | null, root: number): Launched;
-  scatter(ins: CommArray[] | null, out: CommArray, root: number): Launched;
+  allreduce(a: CommBuffer, op: number): Launched;
+  broadcast(a: CommBuffer, root: number): Launched;
+  allgather(a: CommBuffer, outs: CommBuffer[]): Launched;
+  reduceScatter(ins: CommBuffer[], out: CommBuffer, op: number): Launched;
+  gather(a: CommBuffer, outs: CommBuffer[] | null, root: number): Launched;
+  scatter(ins: CommBuffer[] | null, out: CommBuffer, root: number): Launched;
   barrier(): Launched;
   destroy(): void;
 }
@@ -56,10 +71,10 @@ export interface DistAddon {
     hostname: string,
     iface: string | undefined,
   ) => NativeProcessGroup;
+  /** Joins an NCCL communicator on the CUDA device (native/distributed/nccl.h). */
+  NativeNcclGroup: new (store: NativeStore, rank: number, size: number, timeoutMs: number, device: number) => NativeProcessGroup;
   localAddressToward(host: string): string;
   ncclVersion(): number;
-  ncclUniqueId(): Uint8Array;
-  ncclCommInitRank(id: Uint8Array, rank: number, size: number): object;
 }
 
 function packageRoot(): string {

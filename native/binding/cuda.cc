@@ -143,6 +143,25 @@ Napi::Value CudaFree(Info info) {
   return env.Undefined();
 }
 
+// cudaDataPointer(storage, offset): the device address of element `offset`
+// of a CUDA storage, as a BigInt, for torch.distributed's NCCL backend (a
+// module of its own, native/distributed/nccl.cc), which hands it to NCCL.
+// The caller keeps the storage referenced while NCCL uses the memory.
+Napi::Value CudaDataPointer(Info info) {
+  Napi::Env env = info.Env();
+  KD_GUARD(env, {
+    CudaStorage* s = info.Length() > 0 ? cudaStorageOf(env, info[0]) : nullptr;
+    if (s == nullptr) throw Napi::TypeError::New(env, "cudaDataPointer: expected a CUDA storage made by cudaAlloc");
+    if (s->disposed) throw Napi::Error::New(env, "cudaDataPointer: tensor was disposed");
+    const double offset = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+    if (!(offset >= 0 && offset <= static_cast<double>(s->numel)) || offset != static_cast<int64_t>(offset))
+      throw Napi::RangeError::New(env, "cudaDataPointer: offset " + std::to_string(offset) + " is outside the storage");
+    const uint64_t base = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(s->data));
+    return Napi::BigInt::New(env, base + static_cast<uint64_t>(offset) * kd::dtypeSize(s->dtype));
+  });
+  return env.Undefined();
+}
+
 Napi::Value CudaSynchronize(Info info) {
   KD_GUARD(info.Env(), { kd::cuda::synchronize(readOptionalDevice(info, 0, "cudaSynchronize")); });
   return info.Env().Undefined();
@@ -198,6 +217,7 @@ void initCuda(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaAlloc", Napi::Function::New(env, CudaAlloc, "cudaAlloc"));
   exports.Set("cudaFree", Napi::Function::New(env, CudaFree, "cudaFree"));
   exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize, "cudaSynchronize"));
+  exports.Set("cudaDataPointer", Napi::Function::New(env, CudaDataPointer, "cudaDataPointer"));
   exports.Set("cudaMemoryAllocated", Napi::Function::New(env, CudaMemoryAllocated, "cudaMemoryAllocated"));
   exports.Set("cudaMemoryReserved", Napi::Function::New(env, CudaMemoryReserved, "cudaMemoryReserved"));
   exports.Set("cudaEmptyCache", Napi::Function::New(env, CudaEmptyCache, "cudaEmptyCache"));

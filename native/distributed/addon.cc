@@ -344,6 +344,160 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
   std::unique_ptr<GlooGroup> group_;
 };
 
+// ---- NCCL process group -------------------------------------------------------
+// The same collectives over CUDA device memory (Note [NCCL streams] in
+// nccl.h). Buffers come as { ptr, count, dtype, storage } objects: the
+// address from the main addon's cudaDataPointer, and the storage object so
+// that the completion's references keep the device memory alive.
+
+DeviceBuffer deviceBufferOf(const Napi::Value& v, const char* what) {
+  if (!v.IsObject()) throw Napi::TypeError::New(v.Env(), std::string(what) + ": expected a device buffer");
+  auto o = v.As<Napi::Object>();
+  DeviceBuffer b;
+  bool lossless = false;
+  b.ptr = o.Get("ptr").As<Napi::BigInt>().Uint64Value(&lossless);
+  b.count = static_cast<size_t>(o.Get("count").As<Napi::Number>().Int64Value());
+  std::string dtype = o.Get("dtype").As<Napi::String>();
+  if (dtype == "float32") b.dtype = DType::kFloat32;
+  else if (dtype == "float64") b.dtype = DType::kFloat64;
+  else if (dtype == "int64") b.dtype = DType::kInt64;
+  else
+    throw Napi::TypeError::New(v.Env(), std::string(what) + ": only float32, float64 and int64 tensors are supported");
+  return b;
+}
+
+std::vector<DeviceBuffer> deviceBuffersOf(const Napi::Value& v, const char* what) {
+  std::vector<DeviceBuffer> out;
+  if (v.IsUndefined() || v.IsNull()) return out;
+  auto arr = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < arr.Length(); i++) out.push_back(deviceBufferOf(arr.Get(i), what));
+  return out;
+}
+
+std::mutex gNcclMu;
+std::set<NcclGroup*> gNcclGroups;  // live groups, aborted at teardown
+
+class NcclGroupWrap : public Napi::ObjectWrap<NcclGroupWrap> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(
+        env, "NativeNcclGroup",
+        {InstanceMethod("allreduce", &NcclGroupWrap::Allreduce), InstanceMethod("broadcast", &NcclGroupWrap::Broadcast),
+         InstanceMethod("allgather", &NcclGroupWrap::Allgather),
+         InstanceMethod("reduceScatter", &NcclGroupWrap::ReduceScatter),
+         InstanceMethod("gather", &NcclGroupWrap::Gather), InstanceMethod("scatter", &NcclGroupWrap::Scatter),
+         InstanceMethod("barrier", &NcclGroupWrap::Barrier), InstanceMethod("destroy", &NcclGroupWrap::Destroy)});
+  }
+  // new NativeNcclGroup(store, rank, size, timeoutMs, device): blocks until
+  // every rank has joined the communicator.
+  explicit NcclGroupWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NcclGroupWrap>(info) {
+    auto store = StoreWrap::Unwrap(info[0].As<Napi::Object>())->store();
+    try {
+      group_ = std::make_unique<NcclGroup>(store, info[1].As<Napi::Number>().Int32Value(),
+                                           info[2].As<Napi::Number>().Int32Value(), millisOf(info[3]),
+                                           info[4].As<Napi::Number>().Int32Value());
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(info.Env(), e.what());
+    }
+    std::lock_guard<std::mutex> lock(gNcclMu);
+    gNcclGroups.insert(group_.get());
+  }
+  ~NcclGroupWrap() override { release(true); }
+
+ private:
+  void release(bool wait) {
+    if (!group_) return;
+    {
+      std::lock_guard<std::mutex> lock(gNcclMu);
+      gNcclGroups.erase(group_.get());
+    }
+    group_->shutdown(wait && !gClosing);
+    group_.reset();
+  }
+
+  using Issue = std::function<void(NcclGroup*, std::shared_ptr<WorkState>, std::function<void()>)>;
+  // Queues the collective on the group's stream; returns [promise, work].
+  Napi::Value launch(const Napi::CallbackInfo& info, const Issue& issue, size_t nKeep) {
+    Napi::Env env = info.Env();
+    if (!group_) throw Napi::Error::New(env, "the process group has been destroyed");
+    auto state = std::make_shared<WorkState>();
+    auto* c = new Completion{Napi::Promise::Deferred::New(env), state, {}};
+    for (size_t i = 0; i < nKeep; i++) {
+      if (info[i].IsObject()) c->keep.push_back(Napi::Persistent(info[i]));
+    }
+    auto work = WorkWrap::ctor.New({});
+    WorkWrap::Unwrap(work)->state = state;
+    Napi::Value promise = c->deferred.Promise();
+    try {
+      issue(group_.get(), state, [c] {
+        if (!gClosing) gTsfn.BlockingCall(c, settle);
+      });
+    } catch (const std::exception& e) {
+      delete c;
+      throw Napi::Error::New(env, e.what());
+    }
+    if (gPending++ == 0) gTsfn.Ref(env);
+    auto pair = Napi::Array::New(env, 2);
+    pair.Set(0u, promise);
+    pair.Set(1u, work);
+    return pair;
+  }
+
+  static ReduceOp opOf(const Napi::Value& v) { return static_cast<ReduceOp>(v.As<Napi::Number>().Int32Value()); }
+
+  Napi::Value Allreduce(const Napi::CallbackInfo& info) {
+    DeviceBuffer b = deviceBufferOf(info[0], "allReduce");
+    ReduceOp op = opOf(info[1]);
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->allreduce(b, op, st, done); }, 1);
+  }
+  Napi::Value Broadcast(const Napi::CallbackInfo& info) {
+    DeviceBuffer b = deviceBufferOf(info[0], "broadcast");
+    int root = info[1].As<Napi::Number>().Int32Value();
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->broadcast(b, root, st, done); }, 1);
+  }
+  Napi::Value Allgather(const Napi::CallbackInfo& info) {
+    DeviceBuffer in = deviceBufferOf(info[0], "allGather");
+    auto outs = deviceBuffersOf(info[1], "allGather");
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->allgather(in, outs, st, done); }, 2);
+  }
+  Napi::Value ReduceScatter(const Napi::CallbackInfo& info) {
+    auto ins = deviceBuffersOf(info[0], "reduceScatter");
+    DeviceBuffer out = deviceBufferOf(info[1], "reduceScatter");
+    ReduceOp op = opOf(info[2]);
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->reduceScatter(ins, out, op, st, done); }, 2);
+  }
+  Napi::Value Gather(const Napi::CallbackInfo& info) {
+    DeviceBuffer in = deviceBufferOf(info[0], "gather");
+    auto outs = deviceBuffersOf(info[1], "gather");
+    int root = info[2].As<Napi::Number>().Int32Value();
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->gather(in, outs, root, st, done); }, 2);
+  }
+  Napi::Value Scatter(const Napi::CallbackInfo& info) {
+    auto ins = deviceBuffersOf(info[0], "scatter");
+    DeviceBuffer out = deviceBufferOf(info[1], "scatter");
+    int root = info[2].As<Napi::Number>().Int32Value();
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->scatter(ins, out, root, st, done); }, 2);
+  }
+  Napi::Value Barrier(const Napi::CallbackInfo& info) {
+    return launch(
+        info, [&](NcclGroup* g, auto st, auto done) { g->barrier(st, done); }, 0);
+  }
+  // destroy(): waits for the queued collectives, then frees the communicator.
+  Napi::Value Destroy(const Napi::CallbackInfo& info) {
+    release(true);
+    return info.Env().Undefined();
+  }
+  std::unique_ptr<NcclGroup> group_;
+};
+
 Napi::Value LocalAddressToward(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), localAddressToward(info[0].As<Napi::String>()));
 }
@@ -359,10 +513,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     std::lock_guard<std::mutex> lock(gGroupsMu);
     for (GlooGroup* g : gGroups) g->shutdown(false);
     gGroups.clear();
+    std::lock_guard<std::mutex> ncclLock(gNcclMu);
+    for (NcclGroup* g : gNcclGroups) g->shutdown(false);
+    gNcclGroups.clear();
   });
   exports.Set("NativeStore", StoreWrap::Init(env));
   exports.Set("NativeWork", WorkWrap::Init(env));
   exports.Set("NativeProcessGroup", GroupWrap::Init(env));
+  exports.Set("NativeNcclGroup", NcclGroupWrap::Init(env));
   exports.Set("localAddressToward", Napi::Function::New(env, LocalAddressToward));
   initNccl(env, exports);
   return exports;

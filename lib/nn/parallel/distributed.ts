@@ -121,13 +121,17 @@ export class DistributedDataParallel extends Module {
       throw new Error(`${who}: the default process group is not initialized; call torch.distributed.initProcessGroup() first`);
     const group = opts.processGroup;
     const worldSize = dist.getWorldSize(group);
+    const backend = dist.getBackend(group);
 
     this.module = module;
     const named = module.namedParameters().filter(([, p]) => p.requiresGrad);
     if (named.length === 0) throw new Error(`${who}: the module has no parameter that requires a gradient`);
     for (const [name, p] of named) {
-      if (p.device !== 'cpu')
-        throw new Error(`${who}: parameter '${name}' is on ${p.device}; torch.distributed runs on CPU tensors (gloo)`);
+      const onItsDevice = backend === 'nccl' ? p.device.startsWith('cuda') : p.device === 'cpu';
+      if (!onItsDevice)
+        throw new Error(
+          `${who}: parameter '${name}' is on ${p.device}; backend '${backend}' reduces ${backend === 'nccl' ? 'CUDA' : 'CPU'} tensors`,
+        );
       if (p.dtype !== 'float32' && p.dtype !== 'float64')
         throw new TypeError(`${who}: parameter '${name}' is ${p.dtype}; DistributedDataParallel reduces float32 and float64 gradients`);
     }
@@ -270,7 +274,7 @@ function assignBuckets(params: Parameter[], limits: number[]): Bucket[] {
       offsets.push(n);
       n += params[i].numel();
     }
-    const flat = zeros([n], { dtype: params[ps[0]].dtype });
+    const flat = zeros([n], { dtype: params[ps[0]].dtype, device: params[ps[0]].device });
     return { params: ps, offsets, flat, pending: ps.length, work: null };
   });
 }

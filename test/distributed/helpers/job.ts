@@ -51,12 +51,20 @@ export interface RankResult {
 export async function runJob(
   scenario: string,
   world: number,
-  opts: { timeout?: number; env?: NodeJS.ProcessEnv; ranks?: number[]; killMs?: number; launcher?: 'torchrun' | 'mpirun' | 'srun' } = {},
+  opts: {
+    timeout?: number;
+    env?: NodeJS.ProcessEnv;
+    ranks?: number[];
+    killMs?: number;
+    launcher?: 'torchrun' | 'mpirun' | 'srun';
+    /** Another worker file (default helpers/worker.ts). */
+    worker?: string;
+  } = {},
 ): Promise<RankResult[]> {
   const port = await freePort();
   const ranks = opts.ranks ?? Array.from({ length: world }, (_, i) => i);
   const children = ranks.map((rank) =>
-    runTs(WORKER, [scenario], {
+    runTs(opts.worker ?? WORKER, [scenario], {
       timeoutMs: opts.killMs ?? 50_000,
       env: {
         MASTER_ADDR: '127.0.0.1',
