@@ -196,6 +196,17 @@ void NcclGroup::watch() {
   for (;;) {
     cv_.wait(lock, [this] { return stopping_ || !pending_.empty(); });
     if (pending_.empty()) return;  // stopping, nothing left
+    if (!broken_.empty()) {
+      // Aborted (an earlier failure, or shutdown at process exit): what is
+      // still queued fails now rather than waiting on an aborted stream.
+      for (Pending& rest : pending_) {
+        n.cuEventDestroy(rest.event);
+        rest.state->finish(broken_);
+        if (rest.onDone) rest.onDone();
+      }
+      pending_.clear();
+      continue;
+    }
     if (!current) {
       n.cuCtxSetCurrent(context_);
       current = true;
@@ -229,13 +240,7 @@ void NcclGroup::watch() {
       broken_ = error;
       n.commAbort(comm_);
       comm_ = nullptr;
-      for (Pending& rest : pending_) {
-        n.cuEventDestroy(rest.event);
-        rest.state->finish(error);
-        if (rest.onDone) rest.onDone();
-      }
-      pending_.clear();
-      continue;
+      continue;  // fails the queued collectives, above
     }
     Pending done = std::move(p);
     pending_.erase(pending_.begin());
