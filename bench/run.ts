@@ -134,7 +134,7 @@ interface Row {
   best?: { kindling: number; torch: number | null };
   /** Floating-point operations per call, for GFLOP/s rows. */
   flops?: number;
-  /** The workload's reference, timed in the same rounds (median seconds per call). */
+  /** The workload's reference, timed right after it in the same run (median seconds per call). */
   reference?: { label: string; flops: number; kindling: number; torch: number | null };
   /** Kindling / PyTorch, of times or of megabytes (< 1: Kindling better). */
   ratio: number | null;
@@ -286,8 +286,9 @@ function sgemmPeak(rows: Row[]): string {
 }
 
 /**
- * The LeNet step's achieved GFLOP/s as a share of the sgemm rate timed in
- * the same rounds (its row's reference), each side against its own.
+ * The LeNet step's achieved GFLOP/s as a share of the sgemm rate timed
+ * right after the step in the same run (its row's reference), each side
+ * against its own.
  */
 function stepShareOfPeak(rows: Row[]): string | null {
   const step = rows.find((r) => r.name === 'train_lenet_gflops');

@@ -32,8 +32,8 @@ export interface TimedWorkload extends Common {
   /** Builds the inputs once and returns the function to time. */
   setup: () => () => void;
   /**
-   * A GFLOP/s row's yardstick: a workload timed in the same rounds as the
-   * row itself, each side's rate read against its own (e.g. the LeNet
+   * A GFLOP/s row's yardstick: a workload timed right after the row, in
+   * the same run, each side's rate read against its own (e.g. the LeNet
    * step's share of the sgemm rate the machine gives right now).
    */
   reference?: Reference;
@@ -277,8 +277,9 @@ for (const model of ['cnn', 'lenet'] as const) {
 
 // The LeNet step again, read as the GFLOP/s its convolutions and linear
 // layers achieve, as a share of the sgemm rate (1024 cubed, large enough
-// that kernel quality and not call overhead decides) timed in the same
-// rounds: each side against its own sgemm, measured, never a nominal peak.
+// that kernel quality and not call overhead decides) timed right after it
+// in the same run: each side against its own sgemm, measured, never a
+// nominal peak.
 workloads.push({
   kind: 'time',
   name: 'train_lenet_gflops',
