@@ -134,6 +134,8 @@ interface Row {
   best?: { kindling: number; torch: number | null };
   /** Floating-point operations per call, for GFLOP/s rows. */
   flops?: number;
+  /** The workload's reference, timed right after it in the same run (median seconds per call). */
+  reference?: { label: string; flops: number; kindling: number; torch: number | null };
   /** Kindling / PyTorch, of times or of megabytes (< 1: Kindling better). */
   ratio: number | null;
   target: string | null;
@@ -175,34 +177,54 @@ function finishRow(w: Workload, base: Omit<Row, 'ratio' | 'met' | 'target'>): Ro
   return row;
 }
 
+/** Times fn for reps repetitions of inner calls on each side, after a warm-up, alternating rounds. */
+async function timeBoth(
+  fn: () => void,
+  inner: number,
+  torchName: string,
+  py: PyWorker | null,
+): Promise<{ k: number[]; p: number[]; note?: string }> {
+  // Warm-up: Kindling runs for half a second (at least 3 calls, at most
+  // 5000) so V8 has optimised the JS hot path, as a training loop's later
+  // steps see it; a 3-call probe times interpreted code for the tiny rows.
+  // PyTorch then makes as many calls (its first ones build caches, e.g.
+  // oneDNN's conv primitives).
+  const { probe, calls } = warmUp(fn, inner);
+  let note: string | undefined;
+  const warm = py ? await py.run(torchName, calls, inner) : null;
+  if (typeof warm === 'string') note = warm;
+  // Enough repetitions for each side to run ~50 ms per round.
+  const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));
+  const k: number[] = [];
+  const p: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await settle();
+    k.push(...timeKindling(fn, reps, inner));
+    if (py && !note) {
+      await settle();
+      const r = await py.run(torchName, reps, inner);
+      if (typeof r === 'string') note = r;
+      else p.push(...r);
+    }
+  }
+  return { k, p, note };
+}
+
 async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
   w.before?.();
   try {
     const fn = w.setup();
-    const inner = w.inner ?? 1;
-    const torchName = w.torchName ?? w.name;
-    // Warm-up: Kindling runs for half a second (at least 3 calls, at most
-    // 5000) so V8 has optimised the JS hot path, as a training loop's later
-    // steps see it; a 3-call probe times interpreted code for the tiny rows.
-    // PyTorch then makes as many calls (its first ones build caches, e.g.
-    // oneDNN's conv primitives).
-    const { probe, calls } = warmUp(fn, inner);
-    let note: string | undefined;
-    const warm = py ? await py.run(torchName, calls, inner) : null;
-    if (typeof warm === 'string') note = warm;
-    // Enough repetitions for each side to run ~50 ms per round.
-    const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));
-    const k: number[] = [];
-    const p: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      await settle();
-      k.push(...timeKindling(fn, reps, inner));
-      if (py && !note) {
-        await settle();
-        const r = await py.run(torchName, reps, inner);
-        if (typeof r === 'string') note = r;
-        else p.push(...r);
-      }
+    const { k, p, note } = await timeBoth(fn, w.inner ?? 1, w.torchName ?? w.name, py);
+    let reference: Row['reference'];
+    if (w.reference) {
+      // Right after the row itself, so both see the machine as it is now.
+      const ref = await timeBoth(w.reference.setup(), 1, w.reference.torchName, note ? null : py);
+      reference = {
+        label: w.reference.label,
+        flops: w.reference.flops,
+        kindling: median(ref.k),
+        torch: ref.p.length ? median(ref.p) : null,
+      };
     }
     return finishRow(w, {
       name: w.name,
@@ -211,6 +233,7 @@ async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
       kindling: median(k),
       torch: p.length ? median(p) : null,
       best: { kindling: Math.min(...k), torch: p.length ? Math.min(...p) : null },
+      reference,
       note,
     });
   } finally {
@@ -262,23 +285,28 @@ function sgemmPeak(rows: Row[]): string {
   );
 }
 
-/** The LeNet step's achieved GFLOP/s as a share of the best sgemm rate of the same run (matmul_N rows), each side against its own. */
+/**
+ * The LeNet step's achieved GFLOP/s as a share of the sgemm rate timed
+ * right after the step in the same run (its row's reference), each side
+ * against its own.
+ */
 function stepShareOfPeak(rows: Row[]): string | null {
   const step = rows.find((r) => r.name === 'train_lenet_gflops');
-  // Each side's best GEMM of the run (Kindling's convolutions may use its built-in one).
-  const blas = rows.filter((r) => /^matmul_\d+(_builtin)?$/.test(r.name));
   if (!step) return null;
-  const rate = (r: Row, t: number | null) => (t ? r.flops! / t / 1e9 : 0);
-  const side = (who: string, t: number | null, peak: number) =>
-    t === null
-      ? `${who} —`
-      : `${who} ${rate(step, t).toFixed(1)} GFLOP/s` +
-        (peak ? ` = ${((100 * rate(step, t)) / peak).toFixed(0)}% of its best sgemm rate` : '');
-  const kPeak = Math.max(0, ...blas.map((r) => rate(r, r.kindling)));
-  const pPeak = Math.max(0, ...blas.map((r) => rate(r, r.torch)));
+  const ref = step.reference;
+  const gflops = (flops: number, t: number | null) => (t ? flops / t / 1e9 : 0);
+  const side = (who: string, t: number | null, refT: number | null) => {
+    if (t === null) return `${who} —`;
+    const rate = gflops(step.flops!, t);
+    const refRate = ref ? gflops(ref.flops, refT) : 0;
+    return (
+      `${who} ${rate.toFixed(1)} GFLOP/s` +
+      (refRate ? ` = ${((100 * rate) / refRate).toFixed(0)}% of its ${ref!.label} rate in this run (${refRate.toFixed(1)} GFLOP/s)` : '')
+    );
+  };
   return (
-    `LeNet training step (${(step.flops! / 1e9).toFixed(3)} GFLOP): ${side('Kindling', step.kindling, kPeak)}, ${side('PyTorch', step.torch, pPeak)}` +
-    (blas.length ? '' : ' (no matmul_N row in this run for the sgemm rate)')
+    `LeNet training step (${(step.flops! / 1e9).toFixed(3)} GFLOP): ` +
+    `${side('Kindling', step.kindling, ref?.kindling ?? null)}; ${side('PyTorch', step.torch, ref?.torch ?? null)}`
   );
 }
 
