@@ -4,13 +4,16 @@
 // and returns rank 0's last JSON line.
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import * as torch from '../lib/index.js';
+import { distAddon } from '../lib/distributed/native.js';
 
-/** Why the distributed rows cannot run here, or null when they can. */
+/** Why the distributed rows cannot run here (the dist module's own load error, naming what to install), or null. */
 export function distUnavailable(): string | null {
-  return torch.distributed.isGlooAvailable()
-    ? null
-    : 'the Gloo addon kindling_dist.node is not built (install libgloo-dev and run npm run build:native)';
+  try {
+    distAddon();
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 /** A port no one listens on now (the OS's pick). */
