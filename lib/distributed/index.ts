@@ -277,9 +277,14 @@ const LEFT_KEY = 'kindling/left';
  */
 function leaveFileStore(s: State): void {
   if (s.fileDir === null) return;
-  if (s.store.add(LEFT_KEY, 1) < s.worldSize) return;
-  for (const name of readdirSync(s.fileDir)) {
-    if (/^k[0-9a-f]*(\.tmp.*)?$/.test(name) || name === 'lock') rmSync(join(s.fileDir, name), { force: true });
+  try {
+    if (s.store.add(LEFT_KEY, 1) < s.worldSize) return;
+    for (const name of readdirSync(s.fileDir)) {
+      if (/^k[0-9a-f]*(\.tmp.*)?$/.test(name) || name === 'lock') rmSync(join(s.fileDir, name), { force: true });
+    }
+  } catch {
+    // The directory went away or cannot be written: leaving the group still
+    // succeeds, and a next job on the path is refused naming the fix.
   }
 }
 
