@@ -49,7 +49,8 @@ export function buildModel(name: ModelName): torch.nn.Module {
   }
 }
 
-function buildOptimizer(name: ModelName, model: torch.nn.Module): torch.optim.Optimizer {
+/** The optimizer each model trains with (bench_models.py's build_optimizer). */
+export function buildOptimizer(name: ModelName, model: torch.nn.Module): torch.optim.Optimizer {
   switch (name) {
     case 'logistic':
       return new optim.SGD(model.parameters(), { lr: 0.5 });

@@ -2,7 +2,8 @@
 // PyTorch (bench/torch_worker.py) in the same run and prints a table of the
 // two, their ratio, the goal for it and whether the goal is met. Timed rows
 // alternate the two sides after a warm-up and take medians; memory rows run
-// a training job in a fresh child process per side. Results go to
+// a training job in a fresh child process per side; distributed rows run a
+// job of several ranks per side and round (bench/ranks.ts). Results go to
 // bench/results/latest.{json,md}. Never part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -11,7 +12,8 @@ import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/index.js';
-import { workloads, type MemoryWorkload, type TimedWorkload, type Workload } from './workloads.js';
+import { workloads, type MemoryWorkload, type RanksWorkload, type TimedWorkload, type Workload } from './workloads.js';
+import { distUnavailable, rankJob } from './ranks.js';
 import { cudaWorkloads } from './cuda_workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -141,6 +143,8 @@ interface Row {
   target: string | null;
   met: boolean | null;
   note?: string;
+  /** What the second column holds when it is not PyTorch (e.g. '1 rank': Kindling's own job on one rank). */
+  against?: string;
 }
 
 function show(r: Row, v: number | null): string {
@@ -166,7 +170,8 @@ function consoleLine(cells: string[]): string {
 }
 
 function cells(r: Row): string[] {
-  return [r.name, show(r, r.kindling), show(r, r.torch), r.ratio === null ? '—' : r.ratio.toFixed(2), r.target ?? '—', status(r)];
+  const other = show(r, r.torch) + (r.against && r.torch !== null ? ` (${r.against})` : '');
+  return [r.name, show(r, r.kindling), other, r.ratio === null ? '—' : r.ratio.toFixed(2), r.target ?? '—', status(r)];
 }
 
 function finishRow(w: Workload, base: Omit<Row, 'ratio' | 'met' | 'target'>): Row {
@@ -272,6 +277,51 @@ async function runMemory(w: MemoryWorkload, pyAvailable: boolean): Promise<Row> 
   });
 }
 
+/** Rounds of the distributed rows: each is a fresh job per side (seconds of start-up each). */
+const RANK_ROUNDS = Number(process.env.BENCH_RANK_ROUNDS ?? 3);
+
+async function runRanks(w: RanksWorkload, pyAvailable: boolean): Promise<Row> {
+  const reps = w.job === 'allreduce' ? 10 : 20;
+  const env = { BENCH_DIST_WORKLOAD: w.job, BENCH_REPS: String(reps), BENCH_SIZE: String(w.size ?? 0) };
+  const kindling = (world: number) => rankJob(process.execPath, [join(here, 'distributed_worker.js')], world, w.job, env);
+  const pytorch = (world: number) => rankJob(PYTHON, [join(benchDir, 'distributed_torch.py')], world, w.job, env);
+  const k: number[] = [];
+  const other: number[] = [];
+  let note: string | undefined;
+  let pyFailed = !pyAvailable;
+  if (!pyAvailable && w.against === 'pytorch') note = `PyTorch not available at ${PYTHON}`;
+  for (let round = 0; round < RANK_ROUNDS; round++) {
+    k.push(...(await kindling(w.world)));
+    if (w.against === 'one-rank') other.push(...(await kindling(1)));
+    else if (!pyFailed) {
+      try {
+        other.push(...(await pytorch(w.world)));
+      } catch (e) {
+        pyFailed = true;
+        note = `PyTorch's job failed: ${e instanceof Error ? e.message : String(e)}`;
+      }
+    }
+  }
+  if (w.against === 'one-rank' && !pyFailed) {
+    // PyTorch's own scaling on the same job, for reference (one round each).
+    try {
+      const [p2, p1] = [median(await pytorch(w.world)), median(await pytorch(1))];
+      note = `PyTorch DDP: ${w.world} ranks ${p2.toFixed(2)} ms, 1 rank ${p1.toFixed(2)} ms, ratio ${(p2 / p1).toFixed(2)}`;
+    } catch (e) {
+      note = `PyTorch's job failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+  }
+  return finishRow(w, {
+    name: w.name,
+    unit: 'time',
+    kindling: median(k) / 1e3,
+    torch: other.length ? median(other) / 1e3 : null,
+    best: { kindling: Math.min(...k) / 1e3, torch: other.length ? Math.min(...other) / 1e3 : null },
+    against: w.against === 'one-rank' ? '1 rank' : undefined,
+    note,
+  });
+}
+
 /** The largest sgemm rate seen on each side: the machine's peak as OpenBLAS reaches it. */
 function sgemmPeak(rows: Row[]): string {
   const blas = rows.filter((r) => /^matmul_\d+$/.test(r.name));
@@ -331,7 +381,7 @@ async function main(): Promise<void> {
     py
       ? `PyTorch ${py.info.torch}: blas=${py.info.blas} threads=${py.info.threads}`
       : pyAvailable
-        ? 'PyTorch: memory rows only'
+        ? 'PyTorch: in child processes only (memory and distributed rows)'
         : `PyTorch: not available at ${PYTHON} (Kindling only)`,
     `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(OpenBLAS detects)'} on both sides` +
       (py && py.info.openblasCoretype !== (process.env.OPENBLAS_CORETYPE ?? null) ? ` (but PyTorch saw ${py.info.openblasCoretype})` : '') +
@@ -343,9 +393,18 @@ async function main(): Promise<void> {
   console.log(consoleLine(COLUMNS.map(([c]) => c)));
   const rows: Row[] = [];
   const failed: string[] = [];
+  const skipped: string[] = [];
   for (const w of selected) {
+    const why = w.kind === 'ranks' ? distUnavailable() : null;
+    if (why !== null) {
+      skipped.push(`${w.name}: ${why}`);
+      console.log(`${w.name.padEnd(COLUMNS[0][1])}  skipped: ${why}`);
+      continue;
+    }
     try {
-      rows.push(w.kind === 'time' ? await runTimed(w, py) : await runMemory(w, pyAvailable));
+      if (w.kind === 'time') rows.push(await runTimed(w, py));
+      else if (w.kind === 'memory') rows.push(await runMemory(w, pyAvailable));
+      else rows.push(await runRanks(w, pyAvailable));
     } catch (e) {
       // One broken workload should not hide the others' numbers.
       failed.push(`${w.name}: ${e instanceof Error ? e.message : String(e)}`);
@@ -357,42 +416,45 @@ async function main(): Promise<void> {
   console.log(`\n${peak}`);
   const share = stepShareOfPeak(rows);
   if (share) console.log(share);
-  console.log(summary(rows, failed));
-  report(rows, failed, [...header, peak, ...(share ? [share] : [])], { config: cfg, pytorch: py?.info ?? null });
+  console.log(summary(rows, failed, skipped));
+  report(rows, failed, skipped, [...header, peak, ...(share ? [share] : [])], { config: cfg, pytorch: py?.info ?? null });
 }
 
-function summary(rows: Row[], failed: string[]): string {
+function summary(rows: Row[], failed: string[], skipped: string[]): string {
   const judged = rows.filter((r) => r.met !== null);
   const missed = judged.filter((r) => !r.met).map((r) => r.name);
   return (
     `targets met: ${judged.length - missed.length} of ${judged.length}` +
     (missed.length ? `; not met: ${missed.join(', ')}` : '') +
-    (failed.length ? `; ${failed.length} workload(s) failed` : '')
+    (failed.length ? `; ${failed.length} workload(s) failed` : '') +
+    (skipped.length ? `; ${skipped.length} skipped` : '')
   );
 }
 
-function report(rows: Row[], failed: string[], header: string[], meta: object): void {
+function report(rows: Row[], failed: string[], skipped: string[], header: string[], meta: object): void {
   const out = join(benchDir, 'results');
   mkdirSync(out, { recursive: true });
   const stamp = new Date().toISOString();
   writeFileSync(
     join(out, 'latest.json'),
-    JSON.stringify({ stamp, threads: THREADS, rounds: ROUNDS, ...meta, header, rows, failed }, null, 2),
+    JSON.stringify({ stamp, threads: THREADS, rounds: ROUNDS, ...meta, header, rows, failed, skipped }, null, 2),
   );
   const md = [
     `# Kindling vs PyTorch (${stamp})`,
     '',
     ...header.map((l) => `- ${l}`),
     `- threads: ${THREADS}; times are medians of ${ROUNDS} alternating rounds after a warm-up; ` +
-      'ratio = Kindling / PyTorch (time, or peak RSS for memory rows; < 1: Kindling better)',
+      'ratio = Kindling / PyTorch (time, or peak RSS for memory rows; < 1: Kindling better); a row marked ' +
+      '(1 rank) compares Kindling on several ranks with Kindling on one',
     '',
     '| workload | Kindling | PyTorch | ratio | target | status |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${cells(r).join(' | ')} |`),
     '',
-    summary(rows, failed),
+    summary(rows, failed, skipped),
     ...rows.filter((r) => r.note).map((r) => `- ${r.name}: ${r.note}`),
     ...failed.map((f) => `- FAILED ${f}`),
+    ...skipped.map((f) => `- skipped ${f}`),
   ].join('\n');
   writeFileSync(join(out, 'latest.md'), md + '\n');
   console.log(`\nwrote ${join(out, 'latest.md')}`);

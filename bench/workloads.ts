@@ -52,7 +52,23 @@ export interface MemoryWorkload extends Common {
   steps: number;
 }
 
-export type Workload = TimedWorkload | MemoryWorkload;
+/**
+ * A job of `world` processes on this machine (bench/ranks.ts running bench/distributed_worker.ts), rank 0's clock,
+ * median milliseconds per call over rounds that alternate the two sides, each side a job of its own per round.
+ * `against` names the other side: the same job in PyTorch over gloo (bench/distributed_torch.py), or Kindling's own
+ * job on one rank. Skipped, saying why, where the Gloo addon is not built.
+ */
+export interface RanksWorkload extends Common {
+  kind: 'ranks';
+  world: number;
+  /** What each rank times (BENCH_DIST_WORKLOAD of bench/distributed_worker.ts). */
+  job: 'allreduce' | 'ddp_cnn';
+  /** Float32 elements per allReduce (job 'allreduce'). */
+  size?: number;
+  against: 'pytorch' | 'one-rank';
+}
+
+export type Workload = TimedWorkload | MemoryWorkload | RanksWorkload;
 
 /** See TimedWorkload.reference. */
 export interface Reference {
@@ -345,3 +361,16 @@ workloads.push({
     };
   },
 });
+
+// Distributed rows (issue 18): allReduce (sum) of 1M and 10M float32 on 2
+// ranks against PyTorch's dist.all_reduce over gloo, and the seed CNN's DDP
+// training step (BATCH images per rank) on 2 ranks against 1 rank, i.e.
+// what doubling the data costs in time per step (1.00 would be perfect
+// weak scaling; the machine's cores are shared by the ranks).
+for (const [name, size] of [
+  ['allreduce_1m', 1_000_000],
+  ['allreduce_10m', 10_000_000],
+] as const) {
+  workloads.push({ kind: 'ranks', name, world: 2, job: 'allreduce', size, against: 'pytorch', target: PYTORCH_SPEED });
+}
+workloads.push({ kind: 'ranks', name: 'ddp_cnn_step_2ranks', world: 2, job: 'ddp_cnn', against: 'one-rank' });

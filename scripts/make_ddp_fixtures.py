@@ -1,10 +1,19 @@
 """Writes test/fixtures/ddp_pytorch.json: the parameters PyTorch 1.13's
-DistributedDataParallel over gloo ends with, on 2 ranks (torch.multiprocessing),
-after 20 steps of the seed CNN with SGD (momentum 0.9) and of a LeNet-style
-CNN with Adam, from the integer-formula weights and data of
-test/nn/parallel/helpers/ddp_setup.ts (each rank starts from its own weights;
-DDP's broadcast makes them rank 0's). test/nn/parallel/ddp.test.ts checks
-Kindling's DDP against them. Parameters are float32 bytes in base64.
+DistributedDataParallel over gloo ends with, on 2 and on 4 ranks
+(torch.multiprocessing), after 20 steps of the seed CNN with SGD (momentum
+0.9) and of a LeNet-style CNN with Adam, from the integer-formula weights and
+data of test/nn/parallel/helpers/ddp_setup.ts (each rank starts from its own
+weights; DDP's broadcast makes them rank 0's). test/nn/parallel/ddp.test.ts
+checks Kindling's DDP against them. Parameters are float32 bytes in base64.
+
+Each run is made twice, with PyTorch's two CPU convolutions: 'native' (its
+im2col + GEMM path, torch.backends.mkldnn disabled), which sums each output
+in the order Kindling's convolution does, and 'onednn' (the default, oneDNN's
+JIT kernels, which sum in another order). The two differ only by float32
+rounding, but Adam divides each step by the root of the second moment, so an
+element whose gradient is about eps (1e-8) -- a sum that cancels to rounding
+noise -- moves by a sizeable share of lr on that noise: after 20 LeNet steps
+PyTorch's two paths are 2e-5 apart from each other.
 Run with /usr/bin/python3 (Debian's python3-torch)."""
 import base64
 import json
@@ -20,7 +29,6 @@ import torch.nn.functional as F
 
 STEPS = 20
 PER_RANK = 4
-WORLD = 2
 
 
 class View(nn.Module):
@@ -66,14 +74,15 @@ def batch(step, total):
     return torch.tensor(x, dtype=torch.float32).view(total, 784), torch.tensor(y, dtype=torch.int64)
 
 
-def run(rank, name, port, out):
+def run(rank, world, name, conv, port, out):
     torch.set_num_threads(1)
-    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=WORLD)
+    torch.backends.mkldnn.enabled = conv == 'onednn'
+    dist.init_process_group('gloo', init_method=f'tcp://127.0.0.1:{port}', rank=rank, world_size=world)
     model = build(name)
     init_weights(model, rank)
     ddp = nn.parallel.DistributedDataParallel(model)
     opt = optimizer(name, model)
-    total = PER_RANK * WORLD
+    total = PER_RANK * world
     for s in range(STEPS):
         x, y = batch(s, total)
         F.cross_entropy(ddp(x[rank * PER_RANK:(rank + 1) * PER_RANK]), y[rank * PER_RANK:(rank + 1) * PER_RANK]).backward()
@@ -82,19 +91,24 @@ def run(rank, name, port, out):
     if rank == 0:
         params = [base64.b64encode(p.detach().contiguous().numpy().tobytes()).decode() for p in model.parameters()]
         with open(out, 'w') as f:
-            json.dump({'world': WORLD, 'params': params}, f)
+            json.dump({'model': name, 'world': world, 'conv': conv, 'params': params}, f)
     dist.destroy_process_group()
 
 
 if __name__ == '__main__':
-    result = {}
+    runs = []
     tmp = '/tmp' if os.path.isdir('/tmp') else '.'
-    for i, name in enumerate(['cnn', 'lenet']):
-        part = os.path.join(tmp, f'ddp_fixture_{os.getpid()}_{name}.json')
-        mp.spawn(run, args=(name, 29500 + (os.getpid() + i) % 10000, part), nprocs=WORLD, join=True)
-        with open(part) as f:
-            result[name] = json.load(f)
-        os.remove(part)
+    i = 0
+    for world in [2, 4]:
+        for name in ['cnn', 'lenet']:
+            for conv in ['native', 'onednn']:
+                part = os.path.join(tmp, f'ddp_fixture_{os.getpid()}_{i}.json')
+                mp.spawn(run, args=(world, name, conv, 29500 + (os.getpid() + i) % 10000, part), nprocs=world, join=True)
+                with open(part) as f:
+                    runs.append(json.load(f))
+                os.remove(part)
+                i += 1
+    result = {'steps': STEPS, 'perRank': PER_RANK, 'runs': runs}
     path = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'ddp_pytorch.json')
     with open(path, 'w') as f:
         json.dump(result, f, separators=(',', ':'))

@@ -6,6 +6,8 @@
 // goes on, and the default blocks until the collective is done. Every
 // collective works in place on contiguous CPU float32/float64/int64
 // tensors' memory.
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Tensor } from '../tensor.js';
 import { checkOptions, fmtValue, isOptions } from '../util/args.js';
 import { processGroupInfo } from '../data/distributed_sampler.js';
@@ -147,6 +149,8 @@ interface State {
   world: ProcessGroup;
   groups: ProcessGroup[];
   nextGroup: number;
+  /** The directory of a file:// rendezvous, whose keys the last rank to leave removes. */
+  fileDir: string | null;
 }
 let state: State | null = null;
 
@@ -209,7 +213,10 @@ const LOCAL_RANK_VARS = ['LOCAL_RANK', 'OMPI_COMM_WORLD_LOCAL_RANK', 'MPI_LOCALR
 export interface InitProcessGroupOptions {
   /** 'gloo' (default) or 'nccl'. */
   backend?: Backend;
-  /** 'env://' (default: MASTER_ADDR and MASTER_PORT), 'tcp://host:port', or 'file:///path' (a directory, one machine). */
+  /**
+   * 'env://' (default: MASTER_ADDR and MASTER_PORT), 'tcp://host:port', or 'file:///path' (a directory every rank
+   * can see; emptied when the last rank calls destroyProcessGroup, so the next job may use it again).
+   */
   initMethod?: string;
   /** This process's rank; default from RANK, OMPI_COMM_WORLD_RANK or SLURM_PROCID. */
   rank?: number;
@@ -221,12 +228,23 @@ export interface InitProcessGroupOptions {
   store?: Store;
 }
 
-function parseInitMethod(method: string, rank: number, timeout: number): { store: Store; hostname: string } {
+function parseInitMethod(method: string, rank: number, timeout: number): { store: Store; hostname: string; fileDir: string | null } {
   const owner = 'torch.distributed.initProcessGroup';
   if (method.startsWith('file://')) {
     const path = decodeURIComponent(method.slice('file://'.length));
     if (path === '') throw new Error(`${owner}: initMethod ${JSON.stringify(method)} names no path`);
-    return { store: new FileStore(path, { timeout }), hostname: '127.0.0.1' };
+    const store = new FileStore(path, { timeout });
+    // This rank's join key is written only by this rank, during the
+    // rendezvous: found before it, it is an earlier job's, and that job's
+    // addresses would be dialed (a connect timeout naming no cause).
+    if (store.check([`${DEFAULT_PG_PREFIX}join/${rank}`])) {
+      store.close();
+      throw new Error(
+        `${owner}: the file:// store ${path} holds the keys of an earlier job that did not call destroyProcessGroup ` +
+          `(or still runs); remove ${path} or give a new path`,
+      );
+    }
+    return { store, hostname: '127.0.0.1', fileDir: path };
   }
   let host: string;
   let portText: string;
@@ -256,7 +274,29 @@ function parseInitMethod(method: string, rank: number, timeout: number): { store
     throw new Error(`${owner}: bad port ${JSON.stringify(portText)} in ${method}`);
   }
   const store = new TCPStore(host, port, { isMaster: rank === 0, timeout });
-  return { store, hostname: distAddon().localAddressToward(host) };
+  return { store, hostname: distAddon().localAddressToward(host), fileDir: null };
+}
+
+const DEFAULT_PG_PREFIX = 'default_pg/';
+/** The file:// store's key counting the ranks that have left (destroyProcessGroup). */
+const LEFT_KEY = 'kindling/left';
+
+/**
+ * Empties a file:// rendezvous directory once every rank has left, so the path can be given to the next job (as
+ * PyTorch's FileStore deletes its file when its last user goes). Each rank counts itself out; the last one removes
+ * the store's entries (key files, their temporaries, the lock), nothing else.
+ */
+function leaveFileStore(s: State): void {
+  if (s.fileDir === null) return;
+  try {
+    if (s.store.add(LEFT_KEY, 1) < s.worldSize) return;
+    for (const name of readdirSync(s.fileDir)) {
+      if (/^k[0-9a-f]*(\.tmp.*)?$/.test(name) || name === 'lock') rmSync(join(s.fileDir, name), { force: true });
+    }
+  } catch {
+    // The directory went away or cannot be written: leaving the group still
+    // succeeds, and a next job on the path is refused naming the fix.
+  }
 }
 
 /** A Gloo group, or an NCCL communicator on CUDA device `device` (>= 0). */
@@ -328,6 +368,7 @@ export function initProcessGroup(opts?: InitProcessGroupOptions): void {
   }
   let store: Store;
   let hostname: string;
+  let fileDir: string | null = null;
   if (opts?.store !== undefined) {
     if (!(opts.store instanceof Store)) throw new TypeError(`${owner}: store must be a TCPStore or FileStore, got ${fmtValue(opts.store)}`);
     if (opts.initMethod !== undefined) throw new Error(`${owner}: give initMethod or store, not both`);
@@ -336,23 +377,24 @@ export function initProcessGroup(opts?: InitProcessGroupOptions): void {
   } else {
     const initMethod = opts?.initMethod ?? 'env://';
     if (typeof initMethod !== 'string') throw new TypeError(`${owner}: initMethod must be a string, got ${fmtValue(initMethod)}`);
-    ({ store, hostname } = parseInitMethod(initMethod, rank, timeout));
+    ({ store, hostname, fileDir } = parseInitMethod(initMethod, rank, timeout));
   }
   let native: NativeProcessGroup;
   try {
-    native = makeGroup(store, 'default_pg/', rank, worldSize, timeout, hostname, device);
+    native = makeGroup(store, DEFAULT_PG_PREFIX, rank, worldSize, timeout, hostname, device);
   } catch (e) {
     if (opts?.store === undefined) store.close();
     throw new Error(`${owner} (rank ${rank} of ${worldSize}): ${e instanceof Error ? e.message : String(e)}`);
   }
   const ranks = Array.from({ length: worldSize }, (_, i) => i);
   const world = new ProcessGroup(native, ranks, backend);
-  state = { rank, worldSize, localRank, backend, device, timeout, store, hostname, world, groups: [world], nextGroup: 0 };
+  state = { rank, worldSize, localRank, backend, device, timeout, store, hostname, world, groups: [world], nextGroup: 0, fileDir };
 }
 
 /**
  * torch.distributed.destroy_process_group: with no group, destroys every group and leaves the default one
- * (isInitialized() is false after it); otherwise destroys `group`. Queued collectives finish first.
+ * (isInitialized() is false after it); otherwise destroys `group`. Queued collectives finish first. After a file://
+ * rendezvous, the last rank to leave empties the directory of the job's keys.
  */
 export function destroyProcessGroup(group?: ProcessGroup): void {
   const s = current('destroyProcessGroup');
@@ -368,6 +410,7 @@ export function destroyProcessGroup(group?: ProcessGroup): void {
     g._native?.destroy();
     g._native = null;
   }
+  leaveFileStore(s);
   s.store.close();
   state = null;
 }

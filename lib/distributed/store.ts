@@ -114,8 +114,9 @@ export class TCPStore extends Store {
 
 /**
  * torch.distributed.FileStore(path, { timeout }): a key-value store in a directory every process can see (one machine,
- * or a shared file system). The directory is made when missing; use a new one per job, since keys left by an earlier
- * job would be read as this one's.
+ * or a shared file system). The directory is made when missing. Keys left by an earlier job would be read as this
+ * one's: initProcessGroup's file:// empties the directory when its last rank leaves, and refuses one still holding a
+ * job's keys; a FileStore made by hand is the caller's to empty.
  */
 export class FileStore extends Store {
   constructor(path: string, opts?: { timeout?: number }) {

@@ -2,7 +2,7 @@
 // stores on their own) and the failures: a rank that never comes, a peer
 // that dies or stays silent, bad arguments. Every job uses short timeouts,
 // so a hang fails the test instead of stalling it.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +34,37 @@ describe.skipIf(reason !== null)('rendezvous', () => {
     try {
       const outs = outputs(await runJob('file', 4, { env: { TEST_FILE: join(dir, 'store') } }));
       for (const o of outs) expect(o.allReduce).toEqual([10]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('file:// reuses a path after a clean destroyProcessGroup, as PyTorch does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kindling-dist-'));
+    const store = join(dir, 'store');
+    try {
+      for (const world of [2, 3]) {
+        const outs = outputs(await runJob('file', world, { env: { TEST_FILE: store } }));
+        for (const o of outs) expect(o.allReduce).toEqual([(world * (world + 1)) / 2]);
+        // The last rank to leave removed the job's keys.
+        expect(readdirSync(store)).toEqual([]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('file:// names the fix when a path still holds the keys of a job that did not finish cleanly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kindling-dist-'));
+    const store = join(dir, 'store');
+    try {
+      outputs(await runJob('file-no-destroy', 2, { env: { TEST_FILE: store } }));
+      const results = await runJob('file', 2, { env: { TEST_FILE: store }, timeout: 3000 });
+      for (const { out } of results) {
+        expect(out!.error).toMatch(
+          /initProcessGroup: the file:\/\/ store .*store holds the keys of an earlier job that did not call destroyProcessGroup \(or still runs\); remove .*store or give a new path/,
+        );
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -120,12 +120,18 @@ async function main(): Promise<void> {
     } catch (e) {
       out.error = (e as Error).message;
     }
-  } else if (scenario === 'file') {
-    dist.initProcessGroup({ initMethod: `file://${process.env.TEST_FILE}`, rank, worldSize: world, timeout });
+  } else if (scenario === 'file' || scenario === 'file-no-destroy') {
+    try {
+      dist.initProcessGroup({ initMethod: `file://${process.env.TEST_FILE}`, rank, worldSize: world, timeout });
+    } catch (e) {
+      out.error = (e as Error).message;
+      return;
+    }
     const t = torch.tensor([rank + 1], { dtype: 'float64' });
     dist.allReduce(t);
     out.allReduce = list(t);
-    dist.destroyProcessGroup();
+    // 'file-no-destroy' ends as a crashed job would: its keys stay in the directory.
+    if (scenario === 'file') dist.destroyProcessGroup();
   } else if (scenario === 'wait-forever') {
     // Joins a job whose other ranks never come.
     try {

@@ -2,8 +2,10 @@
 // one node process a rank, a launcher's environment): 20 steps of the seed
 // CNN with SGD momentum and of a LeNet-style CNN with Adam on 2 and 4 ranks
 // end with every rank's parameters equal to one process trained on the
-// combined batch, and to PyTorch's DDP over gloo (test/fixtures/ddp_pytorch.json,
-// scripts/make_ddp_fixtures.py); a control without DDP does not. In-process
+// combined batch, and to PyTorch's DDP over gloo on as many ranks
+// (test/fixtures/ddp_pytorch.json, scripts/make_ddp_fixtures.py: PyTorch with
+// its im2col + GEMM convolution, and with its default oneDNN one); a control
+// without DDP does not. In-process
 // tests on a one-rank group cover the rest: buckets, noSync, unused
 // parameters, the state dict, the errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +26,11 @@ interface RankOut {
   rank: number;
   world: number;
   vsSingle: number;
-  vsPytorch: number | null;
-  referenceVsPytorch: number | null;
+  /** Against PyTorch's DDP with its im2col + GEMM convolution ('native') and with oneDNN's (its default). */
+  vsPytorch: { native?: number; onednn?: number };
+  referenceVsPytorch: { native?: number; onednn?: number };
+  /** PyTorch's two runs' own distance from each other. */
+  pytorchConvGap: number | null;
 }
 
 async function job(world: number, model: string, mode: string): Promise<RankOut[]> {
@@ -55,20 +60,21 @@ async function job(world: number, model: string, mode: string): Promise<RankOut[
 describe.skipIf(skip !== null)('DistributedDataParallel on several ranks', () => {
   for (const world of [2, 4]) {
     for (const model of ['cnn', 'lenet']) {
-      it(`${model} (${model === 'cnn' ? 'SGD momentum' : 'Adam'}), ${world} ranks: every rank equals one process on the combined batch`, async () => {
+      it(`${model} (${model === 'cnn' ? 'SGD momentum' : 'Adam'}), ${world} ranks: every rank equals one process on the combined batch and PyTorch's DDP`, async () => {
         const out = await job(world, model, 'ddp');
         expect(out.map((o) => o.rank).sort()).toEqual(Array.from({ length: world }, (_, i) => i));
-        for (const o of out) expect(o.vsSingle).toBeLessThanOrEqual(1e-5);
-        if (world === 2) {
-          // PyTorch's DDP over gloo from the same weights and data.
-          for (const o of out) {
-            expect(o.vsPytorch).not.toBe(null);
-            if (model === 'cnn') expect(o.vsPytorch!).toBeLessThanOrEqual(1e-5);
-            // Adam divides by the root of tiny second moments, which magnifies the
-            // kernels' rounding: one Kindling process is itself this far from
-            // PyTorch, and DDP adds no more than the tolerance to that.
-            else expect(o.vsPytorch!).toBeLessThanOrEqual(Math.max(1e-5, o.referenceVsPytorch!) + 1e-5);
-          }
+        for (const o of out) {
+          expect(o.vsSingle).toBeLessThanOrEqual(1e-5);
+          // PyTorch's DDP over gloo from the same weights and data, its convolution
+          // summing in the order Kindling's does (im2col + GEMM).
+          expect(o.vsPytorch.native).toBeLessThanOrEqual(1e-5);
+          // PyTorch's default oneDNN convolution sums in another order. Adam moves an
+          // element whose gradient cancels to about eps by a share of lr that depends
+          // on that rounding, so PyTorch's two convolutions end up to 2.3e-5 apart
+          // (LeNet, 2 ranks); Kindling is no further from the oneDNN run than
+          // PyTorch's own native run is, within the tolerance.
+          expect(o.pytorchConvGap).not.toBe(null);
+          expect(o.vsPytorch.onednn).toBeLessThanOrEqual(o.pytorchConvGap! + 1e-5);
         }
       }, 180_000);
     }

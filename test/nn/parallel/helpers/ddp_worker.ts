@@ -3,7 +3,8 @@
 // nosync). Trains STEPS steps on this rank's share of each combined batch,
 // also trains one plain model on the whole combined batch, and prints one
 // JSON line: how far its parameters are from that model's, and from
-// PyTorch's DDP run (test/fixtures/ddp_pytorch.json) when there is one.
+// PyTorch's DDP runs (test/fixtures/ddp_pytorch.json: one per PyTorch CPU
+// convolution) when there are some.
 import { existsSync, readFileSync } from 'node:fs';
 import * as torch from '../../../../lib/index.js';
 import { PER_RANK, STEPS, batch, buildModel, buildOptimizer, initWeights, maxDiff, type ModelName } from './ddp_setup.js';
@@ -56,24 +57,31 @@ for (let s = 0; s < STEPS; s++) {
   refOpt.zeroGrad();
 }
 
-let vsPytorch: number | null = null;
-let referenceVsPytorch: number | null = null;
+// How far this rank's parameters, and those of one Kindling process on the
+// combined batch, are from PyTorch's DDP with each of its convolutions
+// (scripts/make_ddp_fixtures.py), when the fixture has this job.
+type Conv = 'native' | 'onednn';
+const vsPytorch: Partial<Record<Conv, number>> = {};
+const referenceVsPytorch: Partial<Record<Conv, number>> = {};
+// How far PyTorch's two convolutions' runs are from each other: float32 rounding, as Adam magnifies it.
+let pytorchConvGap: number | null = null;
 const fixture = new URL('../../../fixtures/ddp_pytorch.json', import.meta.url);
-if (existsSync(fixture)) {
-  const fx = JSON.parse(readFileSync(fixture, 'utf8')) as Record<string, { world: number; params: string[] }>;
-  const want = fx[model];
-  if (want && want.world === world && mode === 'ddp') {
+if (existsSync(fixture) && mode === 'ddp') {
+  const fx = JSON.parse(readFileSync(fixture, 'utf8')) as { runs: { model: string; world: number; conv: Conv; params: string[] }[] };
+  const decode = (b64: string, like: torch.Tensor) =>
+    torch.tensor(new Float32Array(Uint8Array.from(Buffer.from(b64, 'base64')).buffer)).view(like.shape);
+  const runs = fx.runs.filter((r) => r.model === model && r.world === world);
+  for (const run of runs) {
     const fromPytorch = (m: torch.nn.Module) =>
-      Math.max(
-        ...m.parameters().map((p, i) => {
-          const v = new Float32Array(Uint8Array.from(Buffer.from(want.params[i], 'base64')).buffer);
-          return p.sub(torch.tensor(v).view(p.shape)).abs().max().item();
-        }),
-      );
-    vsPytorch = fromPytorch(local);
-    // How far one Kindling process on the combined batch is from PyTorch's DDP: the kernels' own difference.
-    referenceVsPytorch = fromPytorch(reference);
+      Math.max(...m.parameters().map((p, i) => p.sub(decode(run.params[i], p)).abs().max().item()));
+    vsPytorch[run.conv] = fromPytorch(local);
+    referenceVsPytorch[run.conv] = fromPytorch(reference);
+  }
+  const [a, b] = runs;
+  if (a && b) {
+    const ps = local.parameters();
+    pytorchConvGap = Math.max(...ps.map((p, i) => decode(a.params[i], p).sub(decode(b.params[i], p)).abs().max().item()));
   }
 }
-console.log(JSON.stringify({ rank, world, vsSingle: maxDiff(local, reference), vsPytorch, referenceVsPytorch }));
+console.log(JSON.stringify({ rank, world, vsSingle: maxDiff(local, reference), vsPytorch, referenceVsPytorch, pytorchConvGap }));
 dist.destroyProcessGroup();
