@@ -23,7 +23,7 @@ const F = torch.nn.functional;
 const { DataLoader, TensorDataset } = torch.utils.data;
 const { ProgressBar, plot } = torch.utils;
 
-type ModelName = 'cnn' | 'logistic' | 'mlp' | 'lenet';
+export type ModelName = 'cnn' | 'logistic' | 'mlp' | 'lenet';
 const MODELS: readonly ModelName[] = ['cnn', 'logistic', 'mlp', 'lenet'];
 
 export interface Options {
@@ -117,7 +117,7 @@ function pickDevice(d: string): string {
 }
 
 /** The models, as nn.Sequential stacks over flat [N, 784] images. */
-function buildModel(name: ModelName): torch.nn.Module {
+export function buildModel(name: ModelName): torch.nn.Module {
   const toImage = new nn.Lambda((x: Tensor) => x.view(-1, 1, 28, 28));
   switch (name) {
     case 'cnn': // seed 002's CNN
