@@ -11,7 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/index.js';
-import { workloads, type MemoryWorkload, type TimedWorkload, type Workload } from './workloads.js';
+import { workloads, type MemoryWorkload, type Reference, type TimedWorkload, type Workload } from './workloads.js';
 import { cudaWorkloads } from './cuda_workloads.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -109,6 +109,22 @@ function timeKindling(fn: () => void, reps: number, inner: number): number[] {
   return out;
 }
 
+/** An in-process reference side, timed per call as timeKindling times Kindling's. */
+async function inProcess(ref: Reference): Promise<{ run(reps: number, inner: number): Promise<number[]> }> {
+  const call = await ref.setup();
+  return {
+    async run(reps, inner) {
+      const out: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < inner; i++) await call();
+        out.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
+      }
+      return out;
+    },
+  };
+}
+
 function warmUp(fn: () => void, inner: number): { probe: number; calls: number } {
   const t0 = process.hrtime.bigint();
   const times: number[] = [];
@@ -188,7 +204,10 @@ async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
     // oneDNN's conv primitives).
     const { probe, calls } = warmUp(fn, inner);
     let note: string | undefined;
-    const warm = py ? await py.run(torchName, calls, inner) : null;
+    // The other side: PyTorch's worker, or an in-process reference (ONNX Runtime rows).
+    const other = w.reference ? await inProcess(w.reference) : py ? { run: (reps: number, n: number) => py.run(torchName, reps, n) } : null;
+    if (w.reference) note = `reference: ${w.reference.name}, not PyTorch`;
+    const warm = other ? await other.run(calls, inner) : null;
     if (typeof warm === 'string') note = warm;
     // Enough repetitions for each side to run ~50 ms per round.
     const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));
@@ -197,9 +216,9 @@ async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
     for (let round = 0; round < ROUNDS; round++) {
       await settle();
       k.push(...timeKindling(fn, reps, inner));
-      if (py && !note) {
+      if (other && (w.reference || !note)) {
         await settle();
-        const r = await py.run(torchName, reps, inner);
+        const r = await other.run(reps, inner);
         if (typeof r === 'string') note = r;
         else p.push(...r);
       }
