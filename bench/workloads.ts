@@ -240,6 +240,92 @@ for (const model of ['logistic', 'cnn', 'mlp', 'lenet'] as const) {
 // Training steps wrapped in torch.memory.scope (compared with PyTorch's
 // plain step).
 for (const model of ['cnn', 'lenet'] as const) {
+  workloads.push({
+    kind: 'time',
+    name: `train_${model}_scoped`,
+    torchName: `train_${model}`,
+    setup: () => {
+      torch.manualSeed(0);
+      const step = makeTrainStep(model);
+      const [x, y] = randomBatch();
+      return () => torch.memory.scope(() => step(x, y));
+    },
+  });
+}
+
+// The LeNet step again, read as the GFLOP/s its convolutions and linear
+// layers achieve (the summary line puts it next to the sgemm peak of the
+// matmul rows of the same run).
+workloads.push({
+  kind: 'time',
+  name: 'train_lenet_gflops',
+  torchName: 'train_lenet',
+  flops: trainStepFlops('lenet'),
+  setup: () => {
+    torch.manualSeed(0);
+    const step = makeTrainStep('lenet');
+    const [x, y] = randomBatch();
+    return () => step(x, y);
+  },
+});
+
+workloads.push({ kind: 'memory', name: 'memory_train_lenet_500', model: 'lenet', steps: 500, target: atMost(1.5) });
+
+// A Transformer training step (issue 17): nn.TransformerEncoder, 4 layers of
+// d_model 256, 4 heads, dim_feedforward 1024, batchFirst, on [16, 128, 256]
+// inputs; forward, MSE against a fixed target, backward, Adam step. The
+// plain row has dropout 0 (so attention runs the fused kernel); the
+// _dropout row keeps PyTorch's default 0.1, whose attention dropout takes
+// the composite path. bench/bench_models.py builds the same in PyTorch.
+for (const dropout of [0, 0.1]) {
+  workloads.push({
+    kind: 'time',
+    name: dropout === 0 ? 'train_transformer_encoder' : 'train_transformer_encoder_dropout',
+    target: PYTORCH_SPEED,
+    setup: () => {
+      torch.manualSeed(0);
+      const { nn, optim } = torch;
+      const layer = new nn.TransformerEncoderLayer(256, 4, { dimFeedforward: 1024, dropout, batchFirst: true });
+      const model = new nn.TransformerEncoder(layer, 4, { enableNestedTensor: false });
+      const opt = new optim.Adam(model.parameters(), { lr: 1e-4 });
+      const x = torch.randn([16, 128, 256]);
+      const target = torch.randn([16, 128, 256]);
+      return () => {
+        torch.nn.functional.mseLoss(model.forward(x) as torch.Tensor, target).backward();
+        opt.step();
+        opt.zeroGrad();
+      };
+    },
+  });
+}
+
+// An LSTM training step (issue 17): nn.LSTM(256, 256, numLayers 2) over a
+// [seq 64, batch 32, 256] input, the mean square of its output as the loss,
+// backward and an SGD step. Per step: one GEMM for the hidden state's
+// gates and the fused cell (lib/ops/rnn.ts), forward and backward.
+workloads.push({
+  kind: 'time',
+  name: 'train_lstm_2x256_seq64_b32',
+  target: PYTORCH_SPEED,
+  setup: () => {
+    torch.manualSeed(0);
+    const lstm = new torch.nn.LSTM(256, 256, 2);
+    const opt = new torch.optim.SGD(lstm.parameters(), { lr: 0.01 });
+    const x = torch.randn([64, 32, 256]);
+    return () => {
+      const [out] = lstm.forward(x);
+      out.square().mean().backward();
+      opt.step();
+      opt.zeroGrad();
+    };
+  },
+});
+
+// Inference of the MNIST models at batch 64 (issue 20): Kindling's forward
+// under noGrad against ONNX Runtime (onnxruntime-node, in this process, the
+// same thread count) running the model torch.onnx.export wrote. The goal:
+// within 1.2x of ONNX Runtime.
+for (const model of ['cnn', 'lenet'] as const) {
   // Built on first use, shared by the two sides: the same weights and batch.
   let made: { net: torch.nn.Module; x: Tensor } | null = null;
   const make = () => {
