@@ -105,6 +105,13 @@ describe('torch.onnx.export refuses what it cannot write exactly', () => {
     expect(() => torch.onnx.export(new Wrap((x) => x.cumsum(1)), [torch.randn([2, 4])], null)).toThrow(/op 'cumsum' has no ONNX mapping/);
   });
 
+  it('nn.LSTM (stepped in JavaScript, not one op; no ONNX LSTM mapping yet) is refused, not unrolled wrongly', () => {
+    torch.manualSeed(0);
+    const lstm = new nn.LSTM(3, 4);
+    const m = new Wrap((x) => lstm.forward(x)[0]);
+    expect(() => torch.onnx.export(m, [torch.randn([5, 2, 3])], null)).toThrow(/^torch\.onnx\.export: /);
+  });
+
   it('a mapped op refuses a form it cannot write (maxPool2d ceilMode)', () => {
     const m = new nn.MaxPool2d(2, { ceilMode: true });
     expect(() => torch.onnx.export(m, [torch.randn([1, 1, 5, 5])], null)).toThrow(/maxPool2d cannot be exported: ceilMode/);

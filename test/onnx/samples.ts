@@ -68,6 +68,17 @@ class Embedder extends nn.Module {
   }
 }
 
+/** A sequence model: Conv1d over [N, 4, 10], then per-position LayerNorm and Linear. */
+class Conv1dSeq extends nn.Module {
+  conv = new nn.Conv1d(4, 6, 3, { padding: 1 });
+  ln = new nn.LayerNorm(6);
+  lin = new nn.Linear(6, 2);
+  forward(x: Tensor): Tensor {
+    const y = this.conv.forward(x).relu().permute(0, 2, 1); // [N, 10, 6]
+    return this.lin.forward(this.ln.forward(y)); // Linear over 3-d input: MatMul and Add
+  }
+}
+
 /** The samples, built from seed 0 each. */
 export function samples(): Sample[] {
   torch.manualSeed(0);
@@ -78,6 +89,8 @@ export function samples(): Sample[] {
   const zoo = new LayerZoo();
   torch.manualSeed(0);
   const embedder = new Embedder();
+  torch.manualSeed(0);
+  const conv1d = new Conv1dSeq();
   return [
     { name: 'mnist_cnn', model: cnn, inputs: images, options: batchAxes(['input']) },
     { name: 'mnist_lenet', model: lenet, inputs: images, options: batchAxes(['input']) },
@@ -98,6 +111,15 @@ export function samples(): Sample[] {
         return [torch.randint(0, 20, [n, 6])];
       },
       options: batchAxes(['ids']),
+    },
+    {
+      name: 'conv1d_seq',
+      model: conv1d,
+      inputs: (n) => {
+        torch.manualSeed(400 + n);
+        return [torch.randn([n, 4, 10])];
+      },
+      options: batchAxes(['input']),
     },
   ];
 }
