@@ -82,10 +82,15 @@ class Tracer implements OpTracer {
   call(spec: OpSpec<readonly Param[], unknown>, args: Record<string, unknown>, run: () => unknown): unknown {
     const tensors = tensorsIn(args);
     if (!tensors.some((t) => this.values.has(t))) {
-      // Nothing traced goes in: a constant, computed now and written as values.
+      // Nothing traced goes in: a constant, computed now and written as
+      // values, if what goes in is constant (parameters, buffers, constants).
+      // A tensor of unknown origin (a view of a traced one made by code that
+      // bypasses declared ops) makes results of unknown origin, which
+      // valueOf refuses, never constants.
       if (tensors.length === 0) this.checkNoDynamicSize(spec.name, args);
+      const constant = tensors.every((t) => this.constants.has(t) || this.namedParams.has(t));
       const r = this.untraced(run);
-      for (const t of tensorsIn({ r })) this.constants.add(t);
+      if (constant) for (const t of tensorsIn({ r })) this.constants.add(t);
       return r;
     }
     const mapping = mappingOf(spec);

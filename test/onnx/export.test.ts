@@ -124,6 +124,13 @@ describe('torch.onnx.export refuses what it cannot write exactly', () => {
     );
   });
 
+  it('results of ops on a tensor of unknown origin are not taken for constants (x.detach() is no declared op)', () => {
+    // Before: y.mul(2) saw no traced input and was written as a constant,
+    // the values of this example frozen into the graph.
+    const m = new Wrap((x) => x.detach().mul(2).add(x));
+    expect(() => torch.onnx.export(m, [torch.randn([2, 4])], null)).toThrow(/shape \[2, 4\] reaching add is not an input/);
+  });
+
   it('an in-place write the tracer cannot see fails the export', () => {
     const m = new Wrap((x) => {
       const y = x.mul(2);
