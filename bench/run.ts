@@ -12,7 +12,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../lib/index.js';
-import { workloads, type MemoryWorkload, type RanksWorkload, type TimedWorkload, type Workload } from './workloads.js';
+import { workloads, type MemoryWorkload, type InProcessSide, type RanksWorkload, type TimedWorkload, type Workload } from './workloads.js';
 import { distUnavailable, rankJob } from './ranks.js';
 import { cudaWorkloads } from './cuda_workloads.js';
 
@@ -111,6 +111,22 @@ function timeKindling(fn: () => void, reps: number, inner: number): number[] {
   return out;
 }
 
+/** An in-process reference side, timed per call as timeKindling times Kindling's. */
+async function inProcess(ref: InProcessSide): Promise<{ run(reps: number, inner: number): Promise<number[]> }> {
+  const call = await ref.setup();
+  return {
+    async run(reps, inner) {
+      const out: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < inner; i++) await call();
+        out.push(Number(process.hrtime.bigint() - t0) / 1e9 / inner);
+      }
+      return out;
+    },
+  };
+}
+
 function warmUp(fn: () => void, inner: number): { probe: number; calls: number } {
   const t0 = process.hrtime.bigint();
   const times: number[] = [];
@@ -182,21 +198,24 @@ function finishRow(w: Workload, base: Omit<Row, 'ratio' | 'met' | 'target'>): Ro
   return row;
 }
 
+/** The side Kindling is timed against: PyTorch's worker, or a call in this process (ONNX Runtime rows). */
+interface OtherSide {
+  run(reps: number, inner: number): Promise<number[] | string>;
+}
+
+const pytorchSide = (py: PyWorker | null, torchName: string): OtherSide | null =>
+  py ? { run: (reps, inner) => py.run(torchName, reps, inner) } : null;
+
 /** Times fn for reps repetitions of inner calls on each side, after a warm-up, alternating rounds. */
-async function timeBoth(
-  fn: () => void,
-  inner: number,
-  torchName: string,
-  py: PyWorker | null,
-): Promise<{ k: number[]; p: number[]; note?: string }> {
+async function timeBoth(fn: () => void, inner: number, other: OtherSide | null): Promise<{ k: number[]; p: number[]; note?: string }> {
   // Warm-up: Kindling runs for half a second (at least 3 calls, at most
   // 5000) so V8 has optimised the JS hot path, as a training loop's later
   // steps see it; a 3-call probe times interpreted code for the tiny rows.
-  // PyTorch then makes as many calls (its first ones build caches, e.g.
-  // oneDNN's conv primitives).
+  // The other side then makes as many calls (PyTorch's first ones build
+  // caches, e.g. oneDNN's conv primitives).
   const { probe, calls } = warmUp(fn, inner);
   let note: string | undefined;
-  const warm = py ? await py.run(torchName, calls, inner) : null;
+  const warm = other ? await other.run(calls, inner) : null;
   if (typeof warm === 'string') note = warm;
   // Enough repetitions for each side to run ~50 ms per round.
   const reps = Math.max(3, Math.min(50, Math.ceil(0.05 / Math.max(probe * inner, 1e-6))));
@@ -205,9 +224,9 @@ async function timeBoth(
   for (let round = 0; round < ROUNDS; round++) {
     await settle();
     k.push(...timeKindling(fn, reps, inner));
-    if (py && !note) {
+    if (other && !note) {
       await settle();
-      const r = await py.run(torchName, reps, inner);
+      const r = await other.run(reps, inner);
       if (typeof r === 'string') note = r;
       else p.push(...r);
     }
@@ -219,11 +238,14 @@ async function runTimed(w: TimedWorkload, py: PyWorker | null): Promise<Row> {
   w.before?.();
   try {
     const fn = w.setup();
-    const { k, p, note } = await timeBoth(fn, w.inner ?? 1, w.torchName ?? w.name, py);
+    const other = w.otherSide ? await inProcess(w.otherSide) : pytorchSide(py, w.torchName ?? w.name);
+    const timed = await timeBoth(fn, w.inner ?? 1, other);
+    const { k, p } = timed;
+    const note = timed.note ?? (w.otherSide ? `reference: ${w.otherSide.name}, not PyTorch` : undefined);
     let reference: Row['reference'];
     if (w.reference) {
       // Right after the row itself, so both see the machine as it is now.
-      const ref = await timeBoth(w.reference.setup(), 1, w.reference.torchName, note ? null : py);
+      const ref = await timeBoth(w.reference.setup(), 1, timed.note ? null : pytorchSide(py, w.reference.torchName));
       reference = {
         label: w.reference.label,
         flops: w.reference.flops,

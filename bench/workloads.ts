@@ -2,7 +2,7 @@
 // (and bench/bench_models.py for the models) holds the same workloads in
 // PyTorch under the same names.
 import * as torch from '../lib/index.js';
-import { BATCH, makeTrainStep, randomBatch, trainStepFlops, type ModelName } from './models.js';
+import { BATCH, buildModel, makeTrainStep, randomBatch, trainStepFlops, type ModelName } from './models.js';
 import type { Tensor } from '../lib/tensor.js';
 
 /**
@@ -40,6 +40,17 @@ export interface TimedWorkload extends Common {
   /** Runs before setup (e.g. picking the built-in GEMM). */
   before?: () => void;
   after?: () => void;
+  /**
+   * The side to compare with when it is not PyTorch's worker: an async call
+   * timed in this process, alternating with Kindling's (ONNX Runtime rows).
+   */
+  otherSide?: InProcessSide;
+}
+
+/** An in-process other side: its name for the table, and a setup returning the call to time. */
+export interface InProcessSide {
+  name: string;
+  setup: () => Promise<() => Promise<unknown>>;
 }
 
 /**
@@ -374,3 +385,42 @@ for (const [name, size] of [
   workloads.push({ kind: 'ranks', name, world: 2, job: 'allreduce', size, against: 'pytorch', target: PYTORCH_SPEED });
 }
 workloads.push({ kind: 'ranks', name: 'ddp_cnn_step_2ranks', world: 2, job: 'ddp_cnn', against: 'one-rank' });
+
+// Inference of the MNIST models at batch 64 (issue 20): Kindling's forward
+// under noGrad against ONNX Runtime (onnxruntime-node, in this process, the
+// same thread count) running the model torch.onnx.export wrote. The goal:
+// within 1.2x of ONNX Runtime.
+for (const model of ['cnn', 'lenet'] as const) {
+  // Built on first use, shared by the two sides: the same weights and batch.
+  let made: { net: torch.nn.Module; x: Tensor } | null = null;
+  const make = () => {
+    if (made === null) {
+      torch.manualSeed(0);
+      const net = buildModel(model);
+      net.eval();
+      made = { net, x: randomBatch()[0] };
+    }
+    return made;
+  };
+  workloads.push({
+    kind: 'time',
+    name: `infer_${model}_b${BATCH}_vs_onnxruntime`,
+    target: atMost(1.2),
+    setup: () => {
+      const { net, x } = make();
+      return () => void torch.noGrad(() => net.forward(x));
+    },
+    otherSide: {
+      name: 'ONNX Runtime',
+      setup: async () => {
+        const ort = await import('onnxruntime-node');
+        const { net, x } = make();
+        const bytes = torch.onnx.export(net, [x], null, { inputNames: ['input'], dynamicAxes: { input: [0] } });
+        const threads = Number(process.env.BENCH_THREADS ?? 2);
+        const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1 });
+        const feeds = { input: new ort.Tensor('float32', x.toTypedArray() as Float32Array, x.shape.slice()) };
+        return () => session.run(feeds);
+      },
+    },
+  });
+}

@@ -1,13 +1,14 @@
 // The main job: train a model on the real MNIST files.
 //   npm run train -- [--model cnn|logistic|mlp|lenet] [--epochs N] [--batch-size N]
 //                    [--lr X] [--momentum X] [--seed N] [--out DIR] [--limit N]
-//                    [--device cpu|cuda|cuda:N|auto] [--nproc N] [--help]
+//                    [--device cpu|cuda|cuda:N|auto] [--nproc N] [--export FILE] [--help]
 // With --nproc N it starts itself N times through kindling-run's launcher
 // (lib/launcher): each process trains a DistributedDataParallel replica on
 // its DistributedSampler share of every epoch, and rank 0 alone logs and saves.
 // Prints a progress bar per epoch, train and validation loss and accuracy
 // after each, the test accuracy at the end; saves the model as safetensors,
-// the loss curves as a PNG, TensorBoard events and the numbers as metrics.json.
+// the loss curves as a PNG, TensorBoard events and the numbers as metrics.json;
+// with --export FILE also the trained model as ONNX (torch.onnx.export).
 import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,7 @@ const F = torch.nn.functional;
 const { DataLoader, TensorDataset } = torch.utils.data;
 const { ProgressBar, plot } = torch.utils;
 
-type ModelName = 'cnn' | 'logistic' | 'mlp' | 'lenet';
+export type ModelName = 'cnn' | 'logistic' | 'mlp' | 'lenet';
 const MODELS: readonly ModelName[] = ['cnn', 'logistic', 'mlp', 'lenet'];
 
 export interface Options {
@@ -38,6 +39,8 @@ export interface Options {
   device: string;
   /** Processes to train on (DistributedDataParallel); 1 trains in this process alone. */
   nproc: number;
+  /** --export FILE: also write the trained model as ONNX there (batch axis dynamic); null: none. */
+  export: string | null;
   /** --help: print the options and train nothing. */
   help: boolean;
 }
@@ -67,6 +70,7 @@ const FLAGS = {
     arg: 'N',
     help: 'train on N processes (DistributedDataParallel over gloo, CPU; --batch-size is per process); default 1',
   },
+  export: { type: 'string', arg: 'FILE', help: 'also write the trained model as ONNX to FILE (input [batch, 784] -> logits)' },
   help: { type: 'boolean', arg: '', help: 'print this and exit', short: 'h' },
 } as const;
 
@@ -94,6 +98,7 @@ export function parseOptions(argv: string[]): Options {
     throw new UsageError(`--nproc trains on the CPU (torch.distributed's gloo), so --device must be cpu, got '${str('device')}'`);
   const out = str('out') ?? join('runs', model);
   if (out === '') throw new UsageError(`--out must name a directory, got ''`);
+  if (str('export') === '') throw new UsageError(`--export must name a file, got ''`);
   return {
     model,
     epochs: given('epochs') ? int('epochs', str('epochs')!, 1) : d.epochs,
@@ -105,6 +110,7 @@ export function parseOptions(argv: string[]): Options {
     limit: given('limit') ? int('limit', str('limit')!, 0) : 0,
     device: pickDevice(str('device') ?? 'cpu'),
     nproc,
+    export: str('export') ?? null,
     help: false,
   };
 }
@@ -117,7 +123,7 @@ function pickDevice(d: string): string {
 }
 
 /** The models, as nn.Sequential stacks over flat [N, 784] images. */
-function buildModel(name: ModelName): torch.nn.Module {
+export function buildModel(name: ModelName): torch.nn.Module {
   const toImage = new nn.Lambda((x: Tensor) => x.view(-1, 1, 28, 28));
   switch (name) {
     case 'cnn': // seed 002's CNN
@@ -365,6 +371,16 @@ function run(o: Options): void {
   const metricsPath = join(o.out, 'metrics.json');
   const { help: _help, ...options } = o;
   writeFileSync(metricsPath, JSON.stringify({ options, history, test: t }, null, 2));
+  if (o.export !== null) {
+    // ONNX for serving (README: onnxruntime-node): images [batch, 784] in, logits out, any batch size.
+    net.to('cpu');
+    torch.onnx.export(net, [torch.zeros([3, 784])], o.export, {
+      inputNames: ['input'],
+      outputNames: ['logits'],
+      dynamicAxes: { input: { 0: 'batch' }, logits: { 0: 'batch' } },
+    });
+    written.push(o.export);
+  }
   console.log(`saved ${[modelPath, ...written, metricsPath].join(', ')}`);
   if (distributed) torch.distributed.destroyProcessGroup();
 }

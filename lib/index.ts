@@ -120,6 +120,8 @@ export const utils = {
   tensorboard,
 };
 export const datasets = { MNIST: D.MNIST };
+/** torch.onnx: export(model, args, path, options) writes an ONNX model (lib/onnx). */
+export * as onnx from './onnx/index.js';
 /** torchvision.transforms' counterpart, beside datasets (torchvision.datasets'). */
 export const transforms = D.transforms;
 export { Generator } from './data/index.js';

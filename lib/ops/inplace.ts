@@ -9,7 +9,7 @@ import * as K from './kernels.js';
 import { native } from '../backend/native.js';
 import { isFloating } from '../dtype.js';
 import type { Ref } from '../backend/native.js';
-import { define, op, tensorParam as T, type OpFn } from './op.js';
+import { define, isTracing, op, tensorParam as T, traceWrite, type OpFn } from './op.js';
 import { bindArgs, fmtValue, type Param } from '../util/args.js';
 
 /**
@@ -73,6 +73,7 @@ export function inplace<T extends Tensor>(t: T, op: string, compute: () => Tenso
   native.copy(r._ref(), t._ref());
   t._bumpVersion();
   if (r.gradFn) t._setGradFn(r.gradFn);
+  traceWrite(t, r);
   return t;
 }
 
@@ -176,7 +177,8 @@ export function inplaceOf<Ps extends readonly Param[], R, N extends string>(
   const tail = f.spec.params.slice(1) as readonly Param[];
   const run = (self: unknown, ...args: unknown[]): Tensor => {
     if (!(self instanceof Tensor)) throw new TypeError(`${name}: expected a Tensor to write into, got ${fmtValue(self)}`);
-    if (direct !== undefined) {
+    // While tracing, the general path: its write is reported (traceWrite).
+    if (direct !== undefined && !isTracing()) {
       const [other, third] = bindArgs(name, tail, args);
       const alpha = direct === 'Add' || direct === 'Sub' ? (third as number) : 1;
       if ((direct !== 'Div' || third === null) && binaryInPlace(self, direct, other, alpha)) return self;

@@ -103,6 +103,42 @@ export function returns<R>(): Returns<R> {
   return {};
 }
 
+// Note [Op tracer]: torch.onnx.export (lib/onnx/trace.ts) runs a model once
+// with a tracer installed here. Every call of a declared op then goes to the
+// tracer with its declaration and bound arguments, and the tracer chooses:
+// run the body still tracing (a composite it follows into), run it with
+// tracing off and record the op whole (one with an ONNX mapping), or refuse
+// (a primitive without one). In-place writes outside declared ops report
+// through traceWrite, so the trace never holds a stale value. No tracer,
+// one null check per call.
+
+/** What torch.onnx.export installs to see every declared op call (Note [Op tracer]). */
+export interface OpTracer {
+  /** One call of a declared op; `run` computes it (tracing stays on inside unless the tracer turns it off). */
+  call(spec: OpSpec<readonly Param[], unknown>, args: Record<string, unknown>, run: () => unknown): unknown;
+  /** `target` was overwritten in place with the values of `value` (x.relu_()). */
+  wrote(target: Tensor, value: Tensor): void;
+}
+
+let tracer: OpTracer | null = null;
+
+/** Installs (or with null removes) the op tracer; returns the one it replaces. */
+export function setOpTracer(t: OpTracer | null): OpTracer | null {
+  const prev = tracer;
+  tracer = t;
+  return prev;
+}
+
+/** Whether a tracer is installed (fast paths that bypass declared ops stand aside then). */
+export function isTracing(): boolean {
+  return tracer !== null;
+}
+
+/** Tells the tracer, if any, that target now holds value's values (an in-place write). */
+export function traceWrite(target: Tensor, value: Tensor): void {
+  if (tracer !== null) tracer.wrote(target, value);
+}
+
 /** Every declared op, in declaration order (the methods and the API reference read it). */
 export const ops: OpFn<readonly Param[], unknown>[] = [];
 
@@ -259,7 +295,12 @@ export function op<const N extends string, const Ps extends readonly Param[], R 
   const fn = function (): unknown {
     // eslint-disable-next-line prefer-rest-params
     const a = bindArgs(name, list, arguments, {});
-    if (boundOut !== undefined) return intoOut(name, takeBoundOut(), a, () => run(a));
+    if (boundOut !== undefined) {
+      const out = takeBoundOut();
+      if (tracer !== null) throw new Error(`${name}: out= cannot be recorded while tracing (torch.onnx.export); assign the result instead`);
+      return intoOut(name, out, a, () => run(a));
+    }
+    if (tracer !== null) return tracer.call(spec as unknown as OpSpec<readonly Param[], unknown>, a, () => run(a));
     return run(a);
   };
   const run = (a: Record<string, unknown>): unknown => {

@@ -58,7 +58,7 @@ describe('examples/train_mnist (the main job)', () => {
 // The command line: node:util's parseArgs in strict mode, checked values,
 // exit status 2 and a hint for a mistake. Nothing here trains.
 describe('examples/train_mnist: the command line', () => {
-  const defaults = { batchSize: 64, seed: 0, limit: 0, device: 'cpu', nproc: 1, help: false };
+  const defaults = { batchSize: 64, seed: 0, limit: 0, device: 'cpu', nproc: 1, export: null, help: false };
   it("keeps every option's default, per model", () => {
     expect(parseOptions([])).toEqual({ ...defaults, model: 'cnn', epochs: 2, lr: 0.1, momentum: 0.9, out: join('runs', 'cnn') });
     expect(parseOptions(['--model', 'logistic'])).toEqual({
@@ -87,6 +87,7 @@ describe('examples/train_mnist: the command line', () => {
       out: 'o',
       device: 'cpu',
       nproc: 1,
+      export: null,
       help: false,
     };
     expect(parseOptions([...argv, ...more])).toEqual(want);
@@ -96,6 +97,8 @@ describe('examples/train_mnist: the command line', () => {
     expect(parseOptions(['--lr=1e-3', '--model=mlp']).lr).toBe(1e-3);
     expect(parseOptions(['--device', 'auto']).device).toBe(torch.cuda.isAvailable() ? 'cuda' : 'cpu');
     expect(parseOptions(['--help']).help).toBe(true);
+    expect(parseOptions(['--export', 'm.onnx']).export).toBe('m.onnx');
+    expect(() => parseOptions(['--export='])).toThrow(/--export must name a file/);
     expect(parseOptions(['-h']).help).toBe(true);
   });
 
