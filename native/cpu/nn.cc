@@ -558,12 +558,14 @@ DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
   d.e = phaseGeom(g, p);
   const PhaseGeom& e = d.e;
   const int64_t nPh = e.sH * e.sW;
-  // Chunks of about 64K floats of phase planes (256 KiB: they stay in L2
-  // while every tap reads them), in a number of chunks rounded to share out
-  // over 2 or 4 threads (Note [Conv chunks on threads]).
+  // Chunks of at most about 64K floats of phase planes (256 KiB: they stay
+  // in L2 while every tap reads them), and at least kChunkMultiple of them
+  // when the batch allows, so that 2 or 4 threads share the work evenly
+  // (Note [Conv chunks on threads]); a 64-image batch of 1-channel 28x28
+  // images fits one chunk, which left the second thread idle.
   auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / std::max<int64_t>(b, 1); };
   const int64_t per = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(g.C * nPh * e.PS, 1));
-  int64_t B = std::max<int64_t>(1, std::min(g.N, per));
+  int64_t B = std::max<int64_t>(1, std::min({g.N, per, ceilDiv(g.N, kChunkMultiple)}));
   const int64_t chunks = ceilDiv(g.N, B);
   if (chunks > 1) B = ceilDiv(g.N, std::min(g.N, ceilDiv(chunks, kChunkMultiple) * kChunkMultiple));
   d.B = B;
