@@ -198,7 +198,7 @@ int64_t chunkImages(const ConvGeom& g) { return chunkImages(g, g.L); }
 // the call, so one huge convolution does not pin its buffer for the life
 // of the thread.
 constexpr size_t kKeepScratchBytes = size_t(64) << 20;
-enum ScratchRole { kColRole = 0, kOutRole = 1, kPartsRole = 2, kScratchRoles = 3 };
+enum ScratchRole { kColRole = 0, kOutRole = 1, kPartsRole = 2, kDxRole = 3, kScratchRoles = 4 };
 
 struct ScratchBlock {
   std::unique_ptr<unsigned char[]> mem;
@@ -505,6 +505,354 @@ void conv2dBackwardPhases(const ConvGeom& g, const Conv2dParams& p, const T* GY,
   }
 }
 
+// Note [Direct convolution]: on small feature maps with few channels the
+// phase-plane GEMM path spends more on its column matrix (one memcpy per
+// tap and channel, then the GEMM packing that copy again) than on the
+// multiply-adds, which are only K = C*KH*KW (9 for a 1-channel first layer)
+// deep. So, for float32 on AVX-512, such convolutions are computed straight
+// from the phase planes (Note [Phase planes]), an implicit GEMM whose B
+// operand is never packed: tap (ki, kj) of channel c over output columns
+// j..j+15 is one unaligned 16-float load at a fixed offset from j.
+//
+// A chunk of b images shares one phase block per channel, images
+// interleaved inside each phase plane: phase f of image bi starts at
+// (f*b + bi)*PS. Output column j = bi*PS + l (l < Le as before) then reads
+// tap (ki, kj) at tapOffset with the phase term scaled by b, so one column
+// range [0, b*PS) covers the whole chunk and a 4x4 output map (Le = 20)
+// does not leave most of a 16-wide vector idle. Columns whose l lies
+// outside the image's outputs compute garbage in the forward (dropped on the
+// copy-out) and carry a zero gradient in the backward. Each block is zeroed
+// in full, with slack past its end for the reads of the last vector, so
+// even the garbage is finite.
+//
+// The three passes, per chunk:
+//   forward     y[o, j] = sum_k W[o, k] * P[k](j)        16 output channels x 16 columns in registers
+//   grad input  dP_c(q) = sum_(o, t) W[o, (c, t)] * gy[o, q - off_t]   up to 16 input channels x 16-128
+//                         columns in registers (directGradInputBlock)
+//   grad weight gW[o, k] = sum_j gy[o, j] * P[k](j)       4 channels x 6 taps of 16-lane sums
+// where P[k](j) = P_c[off_t + j] for k = (c, t), t = (ki, kj), off_t its
+// tap offset in the block.
+// Chunk weight-gradient parts are summed in chunk order, as in
+// conv2dBackwardPhases, so results do not depend on the thread count.
+#if KD_WIDE_SIMD
+constexpr int64_t kLanes = 16;
+
+struct DirectGeom {
+  PhaseGeom e;
+  int64_t B;                   // images per chunk
+  int64_t J;                   // columns per chunk: B*PS rounded up to whole vectors
+  int64_t CS;                  // floats per channel block: nPh*B*PS, then slack
+  int64_t OCr;                 // OCg rounded up to the forward's 16-channel tiles
+  std::vector<int64_t> tap;    // tap offsets within a channel block, KH*KW
+  int64_t PadF;                // zeros before each gradient row: the grad input reads back up to PS columns
+  int64_t RS;                  // floats per gradient row: PadF + J
+  std::vector<PhaseRun> runs;  // Note [Phase runs], in the block's layout
+  // Per phase plane f, the taps that read it: tap index and offset within the plane.
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> phaseTaps;
+};
+
+int64_t roundUpTo(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+
+DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
+  DirectGeom d;
+  d.e = phaseGeom(g, p);
+  const PhaseGeom& e = d.e;
+  const int64_t nPh = e.sH * e.sW;
+  // Chunks of at most about 64K floats of phase planes (256 KiB: they stay
+  // in L2 while every tap reads them), and at least kChunkMultiple of them
+  // when the batch allows, so that 2 or 4 threads share the work evenly
+  // (Note [Conv chunks on threads]); a 64-image batch of 1-channel 28x28
+  // images fits one chunk, which left the second thread idle.
+  auto ceilDiv = [](int64_t a, int64_t b) { return (a + b - 1) / std::max<int64_t>(b, 1); };
+  const int64_t per = std::max<int64_t>(1, (int64_t(1) << 16) / std::max<int64_t>(g.C * nPh * e.PS, 1));
+  int64_t B = std::max<int64_t>(1, std::min({g.N, per, ceilDiv(g.N, kChunkMultiple)}));
+  const int64_t chunks = ceilDiv(g.N, B);
+  if (chunks > 1) B = ceilDiv(g.N, std::min(g.N, ceilDiv(chunks, kChunkMultiple) * kChunkMultiple));
+  d.B = B;
+  d.J = roundUpTo(B * e.PS, kLanes);
+  d.CS = nPh * B * e.PS + e.PS + kLanes;
+  d.OCr = roundUpTo(g.OCg, kLanes);
+  d.PadF = roundUpTo(e.PS, kLanes);
+  d.RS = d.PadF + d.J;
+  d.phaseTaps.resize(static_cast<size_t>(nPh));
+  for (int64_t ki = 0; ki < g.KH; ++ki) {
+    for (int64_t kj = 0; kj < g.KW; ++kj) {
+      const int64_t off = tapOffset(e, p, ki, kj);
+      d.tap.push_back(off / e.PS * B * e.PS + off % e.PS);
+      d.phaseTaps[static_cast<size_t>(off / e.PS)].push_back({ki * g.KW + kj, off % e.PS});
+    }
+  }
+  for (PhaseRun r : phaseRuns(g, p, e)) {
+    r.p = r.p / e.PS * B * e.PS + r.p % e.PS;
+    d.runs.push_back(r);
+  }
+  return d;
+}
+
+// Phase blocks of images [b, C, H, W] into P [C][CS] (Note [Direct convolution]).
+void splitBlock(const float* x, int64_t b, const ConvGeom& g, const DirectGeom& d, float* P) {
+  std::memset(P, 0, static_cast<size_t>(g.C * d.CS) * sizeof(float));
+  for (int64_t c = 0; c < g.C; ++c) {
+    for (int64_t bi = 0; bi < b; ++bi) {
+      const float* plane = x + (bi * g.C + c) * g.HW;
+      float* dst = P + c * d.CS + bi * d.e.PS;
+      for (const PhaseRun& r : d.runs) {
+        float* o = dst + r.p;
+        const float* s = plane + r.x;
+        if (d.e.sW == 1) std::memcpy(o, s, static_cast<size_t>(r.n) * sizeof(float));
+        else
+          for (int64_t t = 0; t < r.n; ++t) o[t] = s[t * d.e.sW];
+      }
+    }
+  }
+}
+
+// The adjoint: dx [b, C, H, W] (overwritten) from the phase blocks dP.
+void foldBlock(const float* dP, int64_t b, const ConvGeom& g, const DirectGeom& d, float* dx) {
+  std::memset(dx, 0, static_cast<size_t>(b * g.C * g.HW) * sizeof(float));
+  for (int64_t c = 0; c < g.C; ++c) {
+    for (int64_t bi = 0; bi < b; ++bi) {
+      float* plane = dx + (bi * g.C + c) * g.HW;
+      const float* src = dP + c * d.CS + bi * d.e.PS;
+      for (const PhaseRun& r : d.runs) {
+        const float* s = src + r.p;
+        float* o = plane + r.x;
+        if (d.e.sW == 1) std::memcpy(o, s, static_cast<size_t>(r.n) * sizeof(float));
+        else
+          for (int64_t t = 0; t < r.n; ++t) o[t * d.e.sW] = s[t];
+      }
+    }
+  }
+}
+
+// Weights of one group [OCg, Kg] as Wp [Kg][OCr], zero past OCg: the
+// forward's broadcasts and the grad input's sums read one row per tap.
+void packWeights(const float* Wg, const ConvGeom& g, const DirectGeom& d, float* Wp) {
+  for (int64_t k = 0; k < g.Kg; ++k)
+    for (int64_t o = 0; o < d.OCr; ++o) Wp[k * d.OCr + o] = o < g.OCg ? Wg[o * g.Kg + k] : 0.0f;
+}
+
+// out [16 rows, J] = W tile (columns o0..o0+15 of Wp) applied to the group's planes.
+__attribute__((target("avx512f"))) void directForwardTile(const float* P, const float* Wp, int64_t o0,
+                                                          const ConvGeom& g, const DirectGeom& d, float* out) {
+  const int64_t KK = g.KH * g.KW;
+  for (int64_t j = 0; j < d.J; j += kLanes) {
+    __m512 acc[16];
+    for (int o = 0; o < 16; ++o) acc[o] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < g.Cg; ++c) {
+      const float* pc = P + c * d.CS + j;
+      const float* wc = Wp + c * KK * d.OCr + o0;
+      for (int64_t t = 0; t < KK; ++t) {
+        const __m512 v = _mm512_loadu_ps(pc + d.tap[t]);
+        const float* wt = wc + t * d.OCr;
+        for (int o = 0; o < 16; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wt[o]), v, acc[o]);
+      }
+    }
+    for (int o = 0; o < 16; ++o) _mm512_storeu_ps(out + o * d.J + j, acc[o]);
+  }
+}
+
+// Grad input, gathered: dP_c[f*b*PS + r] = sum over the taps t of phase
+// plane f and the channels o of W[o, c, t] * gy_o[r - s_t] (s_t = the tap's
+// offset in its plane), for r in [0, J). The scatter form (dP[off_t + j] +=
+// ... per tap) ran into store-forwarding stalls: neighbouring taps load the
+// vector the previous tap stored one float over. Here CB input channels x
+// NT column vectors are summed in registers and stored once. Wx holds the
+// group's weights as [KK][OCg][Cg]; gy rows are RS apart with PadF zeros in
+// front, so r - s_t >= -PS stays inside the row.
+template <int CB, int NT>
+__attribute__((target("avx512f"))) void directGradInputBlock(const float* gy, const float* Wx, int64_t c0,
+                                                             const ConvGeom& g, const DirectGeom& d, int64_t f,
+                                                             int64_t r, float* dP) {
+  __m512 acc[CB][NT];
+  for (int c = 0; c < CB; ++c)
+    for (int n = 0; n < NT; ++n) acc[c][n] = _mm512_setzero_ps();
+  for (const auto& [t, st] : d.phaseTaps[static_cast<size_t>(f)]) {
+    const float* gt = gy + r - st;
+    const float* wt = Wx + t * g.OCg * g.Cg + c0;
+    for (int64_t o = 0; o < g.OCg; ++o) {
+      __m512 v[NT];
+      for (int n = 0; n < NT; ++n) v[n] = _mm512_loadu_ps(gt + o * d.RS + n * kLanes);
+      const float* wo = wt + o * g.Cg;
+      for (int c = 0; c < CB; ++c) {
+        const __m512 w = _mm512_set1_ps(wo[c]);
+        for (int n = 0; n < NT; ++n) acc[c][n] = _mm512_fmadd_ps(w, v[n], acc[c][n]);
+      }
+    }
+  }
+  const int64_t base = f * d.B * d.e.PS + r;
+  for (int c = 0; c < CB; ++c)
+    for (int n = 0; n < NT; ++n) _mm512_storeu_ps(dP + (c0 + c) * d.CS + base + n * kLanes, acc[c][n]);
+}
+
+// Channels c0..c0+CB-1 of dP over every phase plane and column: NT vectors
+// at a time, then one at a time for the last columns.
+template <int CB>
+void directGradInputChannels(const float* gy, const float* Wx, int64_t c0, const ConvGeom& g, const DirectGeom& d,
+                             float* dP) {
+  constexpr int NT = CB >= 16 ? 1 : std::min(8, 16 / CB);
+  const int64_t nPh = d.e.sH * d.e.sW;
+  for (int64_t f = 0; f < nPh; ++f) {
+    int64_t r = 0;
+    for (; r + NT * kLanes <= d.J; r += NT * kLanes) directGradInputBlock<CB, NT>(gy, Wx, c0, g, d, f, r, dP);
+    for (; r < d.J; r += kLanes) directGradInputBlock<CB, 1>(gy, Wx, c0, g, d, f, r, dP);
+  }
+}
+
+// One group's dP: its Cg channels in blocks of 16, 8, 4, 2 and 1.
+void directGradInput(const float* gy, const float* Wx, const ConvGeom& g, const DirectGeom& d, float* dP) {
+  int64_t c0 = 0;
+  for (; c0 + 16 <= g.Cg; c0 += 16) directGradInputChannels<16>(gy, Wx, c0, g, d, dP);
+  if (c0 + 8 <= g.Cg) directGradInputChannels<8>(gy, Wx, c0, g, d, dP), c0 += 8;
+  if (c0 + 4 <= g.Cg) directGradInputChannels<4>(gy, Wx, c0, g, d, dP), c0 += 4;
+  if (c0 + 2 <= g.Cg) directGradInputChannels<2>(gy, Wx, c0, g, d, dP), c0 += 2;
+  if (c0 < g.Cg) directGradInputChannels<1>(gy, Wx, c0, g, d, dP);
+}
+
+// GCC 12's _mm512_reduce_add_ps trips -Wmaybe-uninitialized (its
+// _mm512_undefined_* placeholders), as in maxPool2x2RowAvx512.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// gw [OCr, Kg] of one group: row o, column k = sum over the chunk's columns
+// of gy[o] * P[k]. koff[k] = the plane and tap offset of k; Kg is padded to
+// a multiple of 6 in koff (pointing at plane 0), those sums dropped.
+__attribute__((target("avx512f"))) void directGradWeight(const float* gy, const float* P, const int64_t* koff,
+                                                         int64_t KgPad, const ConvGeom& g, const DirectGeom& d,
+                                                         float* gw) {
+  constexpr int OB = 4, KB = 6;
+  for (int64_t o0 = 0; o0 < d.OCr; o0 += OB) {
+    for (int64_t k0 = 0; k0 < KgPad; k0 += KB) {
+      __m512 acc[OB][KB];
+      for (int o = 0; o < OB; ++o)
+        for (int k = 0; k < KB; ++k) acc[o][k] = _mm512_setzero_ps();
+      const float* gr = gy + o0 * d.RS;
+      const float* pk[KB];
+      for (int k = 0; k < KB; ++k) pk[k] = P + koff[k0 + k];
+      for (int64_t j = 0; j < d.J; j += kLanes) {
+        __m512 a[OB];
+        for (int o = 0; o < OB; ++o) a[o] = _mm512_loadu_ps(gr + o * d.RS + j);
+        for (int k = 0; k < KB; ++k) {
+          const __m512 v = _mm512_loadu_ps(pk[k] + j);
+          for (int o = 0; o < OB; ++o) acc[o][k] = _mm512_fmadd_ps(a[o], v, acc[o][k]);
+        }
+      }
+      for (int o = 0; o < OB; ++o) {
+        if (o0 + o >= g.OCg) break;
+        for (int k = 0; k < KB; ++k)
+          if (k0 + k < g.Kg) gw[(o0 + o) * g.Kg + k0 + k] = _mm512_reduce_add_ps(acc[o][k]);
+      }
+    }
+  }
+}
+
+#pragma GCC diagnostic pop
+
+// Which convolutions take the direct path: those whose weights W [OCg, Kg]
+// fill at most a 16-channel tile over 144 taps (16 -> 16 channels, 3x3).
+// Measured on this project's shared 2-core AMD EPYC (Zen 4, AVX-512)
+// machine, forward + both gradients of a 64-image batch on one thread, best
+// of several hundred runs, GEMM path -> direct: 1 -> 16 channels 28x28
+// stride 2 0.87 -> 0.33 ms; 16 -> 16 14x14 stride 2 0.96 -> 0.76 ms;
+// 16 -> 10 7x7 stride 2 0.37 -> 0.25 ms; 1 -> 32 28x28 3.2 -> 2.3 ms. The
+// larger layers lost: 32 -> 64 channels 3x3 on 14x14 (W 64 x 288) and the
+// 1-d 32 -> 64 channels, kernel 5 on 256 (W 64 x 160) took 1.1-2x longer,
+// where the GEMM's packed 6x64 tiles reuse each loaded column over more
+// output channels than the direct loop's 16.
+bool useDirect(const ConvGeom& g, const Conv2dParams& p) {
+  if (vec::activeIsa() != vec::Isa::Avx512 || !usePhasePlanes(g, p)) return false;
+  return g.OCg * g.Kg <= 16 * 144;
+}
+
+void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs,
+                  float* Y) {
+  const DirectGeom d = directGeom(g, p);
+  std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * d.OCr));
+  for (int64_t gi = 0; gi < g.G; ++gi) packWeights(Wt + gi * g.OCg * g.Kg, g, d, Wp.data() + gi * g.Kg * d.OCr);
+  const int64_t chunks = (g.N + d.B - 1) / d.B;
+  parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    Scratch<float> P(kColRole, g.C * d.CS);
+    Scratch<float> tmp(kOutRole, g.G * d.OCr * d.J);
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
+      splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
+      for (int64_t gi = 0; gi < g.G; ++gi)
+        for (int64_t o0 = 0; o0 < d.OCr; o0 += kLanes)
+          directForwardTile(P.get() + gi * g.Cg * d.CS, Wp.data() + gi * g.Kg * d.OCr, o0, g, d,
+                            tmp.get() + (gi * d.OCr + o0) * d.J);
+      // [G, OCr, b*PS] -> y[n0 + bi, oc, OH, OW], adding the bias on the way.
+      for (int64_t bi = 0; bi < b; ++bi) {
+        for (int64_t oc = 0; oc < g.OC; ++oc) {
+          const float* src = tmp.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.J + bi * d.e.PS;
+          float* dst = Y + ((n0 + bi) * g.OC + oc) * g.L;
+          const float bv = Bs ? Bs[oc] : 0.0f;
+          for (int64_t oh = 0; oh < g.OH; ++oh)
+            for (int64_t ow = 0; ow < g.OW; ++ow) dst[oh * g.OW + ow] = src[oh * d.e.Wq + ow] + bv;
+        }
+      }
+    }
+  });
+}
+
+void conv2dBackwardDirect(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* X, const float* Wt,
+                          float* GX, float* GW) {
+  const DirectGeom d = directGeom(g, p);
+  const int64_t KK = g.KH * g.KW;
+  // Weights as [G][KK][OCg][Cg] for the grad input's broadcasts.
+  std::vector<float> Wx(static_cast<size_t>(g.OC * g.Kg));
+  for (int64_t gi = 0; gi < g.G; ++gi)
+    for (int64_t o = 0; o < g.OCg; ++o)
+      for (int64_t c = 0; c < g.Cg; ++c)
+        for (int64_t t = 0; t < KK; ++t)
+          Wx[static_cast<size_t>(((gi * KK + t) * g.OCg + o) * g.Cg + c)] = Wt[((gi * g.OCg + o) * g.Cg + c) * KK + t];
+  const int64_t KgPad = roundUpTo(g.Kg, 6);
+  std::vector<int64_t> koff(static_cast<size_t>(KgPad), 0);
+  for (int64_t k = 0; k < g.Kg; ++k) koff[k] = (k / KK) * d.CS + d.tap[k % KK];
+  const int64_t chunks = (g.N + d.B - 1) / d.B;
+  const int64_t wn = g.OC * g.Kg;
+  Scratch<float> parts(kPartsRole, GW ? (chunks - 1) * wn : 0);
+  parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    Scratch<float> P(kColRole, GW ? g.C * d.CS : 0);
+    Scratch<float> gyP(kOutRole, g.G * d.OCr * d.RS);
+    Scratch<float> dP(kDxRole, GX ? g.C * d.CS : 0);
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
+      // gy -> rows [G, OCr] of PadF zeros then J columns in the forward's
+      // output layout, zero outside the outputs.
+      std::memset(gyP.get(), 0, static_cast<size_t>(g.G * d.OCr * d.RS) * sizeof(float));
+      for (int64_t bi = 0; bi < b; ++bi) {
+        for (int64_t oc = 0; oc < g.OC; ++oc) {
+          float* dst = gyP.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.RS + d.PadF + bi * d.e.PS;
+          const float* src = GY + ((n0 + bi) * g.OC + oc) * g.L;
+          for (int64_t oh = 0; oh < g.OH; ++oh)
+            for (int64_t ow = 0; ow < g.OW; ++ow) dst[oh * d.e.Wq + ow] = src[oh * g.OW + ow];
+        }
+      }
+      if (GW) {
+        splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
+        float* dstW = ch == 0 ? GW : parts.get() + (ch - 1) * wn;
+        for (int64_t gi = 0; gi < g.G; ++gi)
+          directGradWeight(gyP.get() + gi * d.OCr * d.RS + d.PadF, P.get() + gi * g.Cg * d.CS, koff.data(), KgPad, g, d,
+                           dstW + gi * g.OCg * g.Kg);
+      }
+      if (GX) {
+        for (int64_t gi = 0; gi < g.G; ++gi)
+          directGradInput(gyP.get() + gi * d.OCr * d.RS + d.PadF, Wx.data() + gi * KK * g.OCg * g.Cg, g, d,
+                          dP.get() + gi * g.Cg * d.CS);
+        foldBlock(dP.get(), b, g, d, GX + n0 * g.C * g.HW);
+      }
+    }
+  });
+  if (GW && chunks > 1) {
+    parallelFor(0, wn, kGrainWork, [&](int64_t i0, int64_t i1) {
+      for (int64_t ch = 1; ch < chunks; ++ch) {
+        const float* part = parts.get() + (ch - 1) * wn;
+        for (int64_t i = i0; i < i1; ++i) GW[i] += part[i];
+      }
+    });
+  }
+}
+#endif
+
 template <typename T>
 void addBias(T* y, const T* bias, int64_t N, int64_t OC, int64_t L) {
   parallelFor(0, N * OC, grainFor(L), [&](int64_t t0, int64_t t1) {
@@ -527,6 +875,10 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
   const T* Bs = bias ? bias->ptr<T>() : nullptr;
   if (g.N == 0 || g.OC == 0 || g.L == 0) return;
 
+#if KD_WIDE_SIMD
+  if constexpr (std::is_same_v<T, float>)
+    if (useDirect(g, p)) return conv2dDirect(g, p, X, Wt, Bs, Y);
+#endif
   if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
@@ -599,6 +951,10 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
     return;
   }
 
+#if KD_WIDE_SIMD
+  if constexpr (std::is_same_v<T, float>)
+    if (useDirect(g, p)) return conv2dBackwardDirect(g, p, GY, X, Wt, GX, GW);
+#endif
   if (usePhasePlanes(g, p)) return conv2dBackwardPhases(g, p, GY, X, Wt, GX, GW, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
