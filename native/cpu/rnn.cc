@@ -24,13 +24,8 @@ namespace {
 using vec::sigmoid;
 using vec::tanhOf;
 
-// Rows of B per task: PyTorch's grain of 32768 elements, counted in the
-// 4H gate values a row reads. A step runs once per time step, so a small
-// one (batch 32, hidden 256) stays on the caller's thread, as PyTorch's
-// per-step pointwise ops do: a wake-up and a wait for a pool thread on
-// every step cost more than the split saves, and far more when the
-// machine is busy and a woken thread starts late.
-int64_t rowGrain(int64_t H) { return std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(H * 4, 1)); }
+// Rows of B per task: a row is about 30 flops per hidden unit.
+int64_t rowGrain(int64_t H) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(H * 30, 1)); }
 
 // Runs rows [b0, b1) of a cell loop, on the widest SIMD for float (Note
 // [Wide SIMD loops]) and plainly for double.
