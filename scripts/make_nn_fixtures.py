@@ -493,6 +493,13 @@ def norm_cases():
     c.append(make_case('layerNorm_two_dims_no_affine', 'layerNorm', [inp(randn(2, 3, 4), True), None, None],
                        {'normalizedShape': [3, 4], 'eps': 1e-3}))
     c.append(make_case('layerNorm_err_shape', 'layerNorm', [inp(randn(2, 3)), None, None], {'normalizedShape': [4]}, error=True))
+    # Rows longer than the fused kernel's 8 summing lanes and 64-column blocks, with remainders of both.
+    c.append(make_case('layerNorm_wide', 'layerNorm', [inp(randn(3, 5, 70), True), inp(randn(70), True), inp(randn(70), True)],
+                       {'normalizedShape': [70]}, gradcheck=False))
+    c.append(make_case('layerNorm_weight_only', 'layerNorm', [inp(randn(4, 6), True), inp(randn(6), True), None],
+                       {'normalizedShape': [6]}))
+    c.append(make_case('layerNorm_bias_only_two_dims', 'layerNorm', [inp(randn(3, 2, 5), True), None, inp(randn(2, 5), True)],
+                       {'normalizedShape': [2, 5]}))
     return c
 
 

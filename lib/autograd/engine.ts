@@ -180,6 +180,23 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
       if (!st._pinned) st._release();
     }
   };
+  // Whether a leaf may take g's memory as its .grad rather than a copy (as
+  // PyTorch's AccumulateGrad steals a gradient no one else holds): g was
+  // made by this run, is waiting only here, no hook or capture saw it, and
+  // it is the whole of its storage, so nothing else can reach that memory.
+  const stealable = (g: Tensor): boolean => {
+    const st = g._storage;
+    return (
+      owner !== null &&
+      st._owner === owner &&
+      st.device === 'cpu' &&
+      !st._pinned &&
+      held.get(st) === 1 &&
+      g._offset === 0 &&
+      g.numel() === (st.data as { length: number }).length &&
+      g.isContiguous()
+    );
+  };
   const buffer = new Map<Node, Tensor | undefined>();
   const add = (n: Node, g: Tensor) => {
     const prev = buffer.get(n);
@@ -241,7 +258,7 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
         if (!capture && node.retained) for (const t of node.retained) accumulateGrad(t, grad, createGraph);
         if (node instanceof AccumulateGrad) {
           if (!capture) {
-            accumulateGrad(node.variable, grad, createGraph);
+            accumulateGrad(node.variable, grad, createGraph, stealable(grad));
             // As registerHook's list: the hooks registered when the node was reached.
             const post = node.postAccumulateHooks;
             if (post) for (let h = 0; h < post.length; h++) post[h](node.variable);
@@ -360,10 +377,26 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opts
   return result;
 }
 
-/** Sums a gradient into t.grad: the engine's sink for leaves and retained tensors. */
-function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean): void {
+/**
+ * Sums a gradient into t.grad: the engine's sink for leaves and retained
+ * tensors. `steal`: no one else can reach g's memory, so a first gradient
+ * of t's dtype and shape (t contiguous, as .grad's layout follows t's)
+ * becomes .grad without a copy.
+ */
+function accumulateGrad(t: Tensor, g: Tensor, createGraph: boolean, steal = false): void {
   const prev = t._grad;
-  if (prev === null) {
+  if (
+    prev === null &&
+    steal &&
+    g.dtype === t.dtype &&
+    t.isContiguous() &&
+    g._shape.every((s, i) => s === t._shape[i]) &&
+    g.ndim === t.ndim
+  ) {
+    // A tensor of its own over g's storage: .grad is no view of anything.
+    t._grad = new Tensor(g._storage, g._shape.slice(), g._strides.slice(), 0, g.dtype);
+    t._grad._storage._pinned = true;
+  } else if (prev === null) {
     // A gradient may alias another tensor (add's backward hands the same
     // tensor to both inputs), so .grad gets its own memory.
     t._grad = createGraph ? g.clone() : noGrad(() => K.clone(g));

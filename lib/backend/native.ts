@@ -217,6 +217,8 @@ export interface NativeAddon {
     gw: Ref | null,
     gb: Ref | null,
   ): void;
+  layerNorm(x: Ref, weight: Ref | null, bias: Ref | null, eps: number, out: Ref, mean: Ref, rstd: Ref): void;
+  layerNormBackward(gy: Ref, x: Ref, weight: Ref | null, mean: Ref, rstd: Ref, gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
   nllLoss(
     input: Ref,
     target: Ref,

@@ -967,6 +967,12 @@ define(layerNorm, {
       if (t && t._shape.join() !== shape.join()) throw new RangeError(`${op}: ${name} must have shape ${fmt(shape)}, got ${fmt(t._shape)}`);
     }
     const eps = o.eps ?? 1e-5;
+    // The fused kernel where it exists (CPU, float32/float64, parameters of
+    // x's dtype); the composite of ops elsewhere.
+    const fusable = (t: Tensor | null) => t === null || t.dtype === x.dtype;
+    if (x.device === 'cpu' && (x.dtype === 'float32' || x.dtype === 'float64') && fusable(w) && fusable(b)) {
+      return NN.nativeLayerNorm(x, w, b, k, eps);
+    }
     const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
     const mean = x.mean(dims, { keepdim: true });
     const xc = x.sub(mean);

@@ -585,6 +585,99 @@ function batchNormTerms(s: BatchNormSaved): { dims: number[]; bshape: number[]; 
   return { dims, bshape, invstd, xhat: x.sub(mean).mul(invstd) };
 }
 
+// ---- layer norm --------------------------------------------------------------------------
+interface LayerNormSaved {
+  x: Tensor;
+  w: Tensor | null;
+  mean: Tensor;
+  rstd: Tensor;
+  /** How many trailing dims are normalised. */
+  k: number;
+  eps: number;
+}
+
+/**
+ * x [..., *normalizedShape] on the CPU, float32 or float64, with
+ * `normDims` trailing dims normalised; weight/bias of normalizedShape, of
+ * x's dtype, or null. PyTorch's native_layer_norm: one pass per row
+ * forward and one backward, where the composite of ops (mean, sub, mul,
+ * mean, rsqrt, mul, mul, add and their backwards) makes a full-size
+ * temporary for each step.
+ */
+export const nativeLayerNorm = op(
+  'nativeLayerNorm',
+  [T.tensor('input'), T.optTensor('weight'), T.optTensor('bias'), p.int('normDims'), p.float('eps')],
+  'layer normalisation over the trailing normDims dims (F.layerNorm checks the arguments)',
+);
+
+/** Rows and row length of layer norm over x's last k dims. */
+function layerNormRows(x: Tensor, k: number): [number, number] {
+  let N = 1;
+  for (let d = x.ndim - k; d < x.ndim; d++) N *= x._shape[d];
+  return [N === 0 ? 0 : x.numel() / N, N];
+}
+
+define(nativeLayerNorm, {
+  node: 'NativeLayerNormBackward0',
+  forward: ({ input, weight: w, bias: b, normDims: k, eps }): Saving<LayerNormSaved> => {
+    const x = K.contiguous(input);
+    const [M, N] = layerNormRows(x, k);
+    const out = K.output(x._shape, x.dtype, 'layerNorm', x.device);
+    const mean = K.output([M], x.dtype, 'layerNorm', x.device);
+    const rstd = K.output([M], x.dtype, 'layerNorm', x.device);
+    const flat = (t: Tensor | null) => (t ? refAs(K.contiguous(t), [N]) : null);
+    native.layerNorm(refAs(x, [M, N]), flat(w), flat(b), eps, refAs(out, [M, N]), mean._ref(), rstd._ref());
+    return { out, save: { x, w, mean, rstd, k, eps } };
+  },
+  // The backward from differentiable ops, for createGraph (Note [nn backward]):
+  // the statistics depend on x, so they are rebuilt from it.
+  grads: {
+    input: (g, s) => {
+      const { dims, rstd, xhat } = layerNormTerms(s);
+      const d = s.w ? g.mul(s.w) : g;
+      const meanD = d.mean(dims, { keepdim: true });
+      const meanDX = d.mul(xhat).mean(dims, { keepdim: true });
+      return d.sub(meanD).sub(xhat.mul(meanDX)).mul(rstd);
+    },
+    weight: (g, s) => sumLeading(g.mul(layerNormTerms(s).xhat), s.k),
+    bias: (g, s) => sumLeading(g, s.k),
+  },
+  fused: (g, { x, w, mean, rstd, k }, needs) => {
+    const [M, N] = layerNormRows(x, k);
+    const gc = sameDType(g, x.dtype);
+    const gx = needs.input ? K.output(x._shape, x.dtype, 'layerNorm', x.device) : null;
+    const wShape = x._shape.slice(x.ndim - k);
+    const gw = needs.weight ? K.output(wShape, x.dtype, 'layerNorm', x.device) : null;
+    const gb = needs.bias ? K.output(wShape, x.dtype, 'layerNorm', x.device) : null;
+    native.layerNormBackward(
+      refAs(gc, [M, N]),
+      refAs(x, [M, N]),
+      w ? refAs(K.contiguous(w), [N]) : null,
+      mean._ref(),
+      rstd._ref(),
+      gx ? refAs(gx, [M, N]) : null,
+      gw ? refAs(gw, [N]) : null,
+      gb ? refAs(gb, [N]) : null,
+    );
+    return { input: gx, weight: gw, bias: gb };
+  },
+});
+
+/** t summed over all but its last k dims (t itself when it has no others). */
+function sumLeading(t: Tensor, k: number): Tensor {
+  const lead = Array.from({ length: t.ndim - k }, (_, i) => i);
+  return lead.length ? t.sum(lead) : t;
+}
+
+/** The normalised dims, 1/sqrt(var + eps) and the normalised input, from differentiable ops. */
+function layerNormTerms(s: LayerNormSaved): { dims: number[]; rstd: Tensor; xhat: Tensor } {
+  const x = s.x;
+  const dims = Array.from({ length: s.k }, (_, i) => x.ndim - s.k + i);
+  const xc = x.sub(x.mean(dims, { keepdim: true }));
+  const rstd = xc.mul(xc).mean(dims, { keepdim: true }).add(s.eps).rsqrt();
+  return { dims, rstd, xhat: xc.mul(rstd) };
+}
+
 // ---- nll / cross entropy -----------------------------------------------------------------
 interface NllSaved {
   x: Tensor;

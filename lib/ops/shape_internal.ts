@@ -120,7 +120,12 @@ define(viewsBackward, {
   node: ({ node }) => node,
   forward: ({ grads, inputSizes, fns }) => {
     const g0 = grads[0];
-    const z = K.empty(inputSizes, g0.dtype, 'viewsBackward', g0.device);
+    // The views of split and unbind are disjoint: when the gradients' sizes
+    // add up to the input's they cover all of it, and no zeros are needed.
+    let covered = 0;
+    for (const g of grads) covered += g.numel();
+    const whole = covered === K.numelOf(inputSizes);
+    const z = (whole ? K.output : K.empty)(inputSizes, g0.dtype, 'viewsBackward', g0.device);
     for (let i = 0; i < grads.length; i++) native.copy(grads[i]._ref(), viewOf(z, fns[i](z))._ref());
     return { out: z, save: fns };
   },

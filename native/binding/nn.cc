@@ -366,6 +366,58 @@ Napi::Value BatchNormBackward(Info info) {
   return info.Env().Undefined();
 }
 
+// Layer norm has no CUDA kernel: lib/ops/nn.ts runs CUDA tensors through
+// the composite of ops instead.
+void requireCpuViews(Napi::Env env, const char* op, std::initializer_list<const TensorView*> views) {
+  if (commonDevice(env, op, views) >= 0) throw Napi::Error::New(env, std::string(op) + ": not on CUDA");
+}
+
+Napi::Value LayerNorm(Info info) {
+  const char* op = "layerNorm";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView x = readView(info, 0, op);
+    OptView w = readOptView(info, 1, op), b = readOptView(info, 2, op);
+    double eps = readNumber(info, 3, op, "eps");
+    TensorView out = readView(info, 4, op), sm = readView(info, 5, op), sr = readView(info, 6, op);
+    checkFloat(env, op, x, "input");
+    checkRank(env, op, x, 2, "input");
+    const int64_t M = x.shape[0], N = x.shape[1];
+    for (const OptView* o : {&w, &b})
+      if (o->present) checkTensor(env, op, o->view, "weight and bias", x.dtype, {N});
+    checkTensor(env, op, out, "output", x.dtype, {M, N});
+    checkTensor(env, op, sm, "saved mean", x.dtype, {M});
+    checkTensor(env, op, sr, "saved rstd", x.dtype, {M});
+    requireCpuViews(env, op, {&x, w.ptr(), b.ptr(), &out, &sm, &sr});
+    kd::layerNorm(x, w.ptr(), b.ptr(), eps, out, sm, sr);
+  });
+  return info.Env().Undefined();
+}
+
+Napi::Value LayerNormBackward(Info info) {
+  const char* op = "layerNormBackward";
+  KD_GUARD(info.Env(), {
+    Napi::Env env = info.Env();
+    TensorView gy = readView(info, 0, op), x = readView(info, 1, op);
+    OptView w = readOptView(info, 2, op);
+    TensorView sm = readView(info, 3, op), sr = readView(info, 4, op);
+    OptView gx = readOptView(info, 5, op), gw = readOptView(info, 6, op), gb = readOptView(info, 7, op);
+    checkFloat(env, op, x, "input");
+    checkRank(env, op, x, 2, "input");
+    const int64_t M = x.shape[0], N = x.shape[1];
+    checkTensor(env, op, gy, "grad output", x.dtype, {M, N});
+    if (w.present) checkTensor(env, op, w.view, "weight", x.dtype, {N});
+    checkTensor(env, op, sm, "saved mean", x.dtype, {M});
+    checkTensor(env, op, sr, "saved rstd", x.dtype, {M});
+    if (gx.present) checkTensor(env, op, gx.view, "grad input", x.dtype, {M, N});
+    if (gw.present) checkTensor(env, op, gw.view, "grad weight", x.dtype, {N});
+    if (gb.present) checkTensor(env, op, gb.view, "grad bias", x.dtype, {N});
+    requireCpuViews(env, op, {&gy, &x, w.ptr(), &sm, &sr, gx.ptr(), gw.ptr(), gb.ptr()});
+    kd::layerNormBackward(gy, x, w.ptr(), sm, sr, gx.ptr(), gw.ptr(), gb.ptr());
+  });
+  return info.Env().Undefined();
+}
+
 // (ignoreIndex, labelSmoothing, reduction, logits) at info[i..i+3].
 kd::NllParams readNllParams(Info info, size_t i, const char* op) {
   kd::NllParams p;
@@ -534,6 +586,8 @@ void initNN(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, AdaptiveAvgPool2dBackward, "adaptiveAvgPool2dBackward"));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm, "batchNorm"));
   exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward, "batchNormBackward"));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm, "layerNorm"));
+  exports.Set("layerNormBackward", Napi::Function::New(env, LayerNormBackward, "layerNormBackward"));
   exports.Set("nllLoss", Napi::Function::New(env, NllLoss, "nllLoss"));
   exports.Set("nllLossBackward", Napi::Function::New(env, NllLossBackward, "nllLossBackward"));
   exports.Set("lstmCell", Napi::Function::New(env, LstmCell, "lstmCell"));

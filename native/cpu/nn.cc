@@ -1550,6 +1550,115 @@ void batchNormBackwardTyped(const TensorView& gy, const TensorView& x, const Ten
 }
 
 // ---------------------------------------------------------------------------
+// layer norm
+//
+// Rows are independent, so forward and the input's gradient run over row
+// blocks; weight's and bias's gradients sum down the rows, so they run over
+// column blocks instead (no per-thread partial sums to merge). Sums are in
+// double, kept in 8 lanes so the loops vectorise without reassociating.
+
+constexpr int64_t kLanes = 8;
+
+// sum over j < n of f(j), in double.
+template <typename F>
+double laneSum(int64_t n, const F& f) {
+  double acc[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int64_t l = 0; l < kLanes; ++l) acc[l] += f(j + l);
+  double s = 0;
+  for (; j < n; ++j) s += f(j);
+  for (int64_t l = 0; l < kLanes; ++l) s += acc[l];
+  return s;
+}
+
+// Rows per task: a row costs a few passes over its N elements.
+int64_t layerNormRowGrain(int64_t N) { return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(N, 1)); }
+
+template <typename T>
+void layerNormTyped(const TensorView& x, const TensorView* weight, const TensorView* bias, double eps,
+                    const TensorView& out, const TensorView& mean, const TensorView& rstd) {
+  const int64_t M = x.shape[0], N = x.shape[1];
+  const T* X = x.ptr<T>();
+  const T* Wt = weight ? weight->ptr<T>() : nullptr;
+  const T* Bs = bias ? bias->ptr<T>() : nullptr;
+  T *Y = out.ptr<T>(), *SM = mean.ptr<T>(), *SR = rstd.ptr<T>();
+  parallelFor(0, M, layerNormRowGrain(N), [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const T* __restrict xr = X + r * N;
+      T* __restrict yr = Y + r * N;
+      // Two passes (mean, then squared deviations) for accuracy.
+      const T m = static_cast<T>(N > 0 ? laneSum(N, [&](int64_t j) { return static_cast<double>(xr[j]); }) / N : 0.0);
+      const double sq = laneSum(N, [&](int64_t j) {
+        const double d = static_cast<double>(xr[j] - m);
+        return d * d;
+      });
+      const double var = N > 0 ? sq / N : 0.0;
+      const T rs = static_cast<T>(1.0 / std::sqrt(var + eps));
+      SM[r] = m;
+      SR[r] = rs;
+      if (Wt && Bs) {
+        for (int64_t j = 0; j < N; ++j) yr[j] = (xr[j] - m) * rs * Wt[j] + Bs[j];
+      } else if (Wt) {
+        for (int64_t j = 0; j < N; ++j) yr[j] = (xr[j] - m) * rs * Wt[j];
+      } else if (Bs) {
+        for (int64_t j = 0; j < N; ++j) yr[j] = (xr[j] - m) * rs + Bs[j];
+      } else {
+        for (int64_t j = 0; j < N; ++j) yr[j] = (xr[j] - m) * rs;
+      }
+    }
+  });
+}
+
+template <typename T>
+void layerNormBackwardTyped(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& mean,
+                            const TensorView& rstd, const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  const int64_t M = x.shape[0], N = x.shape[1];
+  const T *X = x.ptr<T>(), *GY = gy.ptr<T>(), *SM = mean.ptr<T>(), *SR = rstd.ptr<T>();
+  const T* Wt = weight ? weight->ptr<T>() : nullptr;
+  if (gx) {
+    T* GX = gx->ptr<T>();
+    // With xhat = (x - mean) rstd and d = gy w (the gradient of xhat):
+    // gx = rstd (d - mean(d) - xhat mean(d xhat)).
+    parallelFor(0, M, layerNormRowGrain(N), [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const T* __restrict xr = X + r * N, * __restrict gr = GY + r * N;
+        T* __restrict out = GX + r * N;
+        const T m = SM[r], rs = SR[r];
+        auto d = [&](int64_t j) { return Wt ? gr[j] * Wt[j] : gr[j]; };
+        const double sumD = laneSum(N, [&](int64_t j) { return static_cast<double>(d(j)); });
+        const double sumDX =
+            laneSum(N, [&](int64_t j) { return static_cast<double>(d(j)) * static_cast<double>((xr[j] - m) * rs); });
+        const T a = static_cast<T>(N > 0 ? sumD / N : 0.0), b = static_cast<T>(N > 0 ? sumDX / N : 0.0);
+        for (int64_t j = 0; j < N; ++j) out[j] = rs * (d(j) - a - (xr[j] - m) * rs * b);
+      }
+    });
+  }
+  if (!gw && !gb) return;
+  T* GW = gw ? gw->ptr<T>() : nullptr;
+  T* GB = gb ? gb->ptr<T>() : nullptr;
+  constexpr int64_t kCols = 64;
+  parallelFor(0, (N + kCols - 1) / kCols, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const int64_t j0 = c * kCols, n = std::min<int64_t>(kCols, N - j0);
+      double accW[kCols] = {}, accB[kCols] = {};
+      for (int64_t r = 0; r < M; ++r) {
+        const T *xr = X + r * N + j0, *gr = GY + r * N + j0;
+        const T m = SM[r], rs = SR[r];
+        for (int64_t j = 0; j < n; ++j) {
+          accW[j] += static_cast<double>(gr[j] * ((xr[j] - m) * rs));
+          accB[j] += static_cast<double>(gr[j]);
+        }
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        if (GW) GW[j0 + j] = static_cast<T>(accW[j]);
+        if (GB) GB[j0 + j] = static_cast<T>(accB[j]);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
 // negative log likelihood / cross entropy
 //
 // Note [Label smoothing]: as PyTorch 1.13, the loss of a non-ignored row
@@ -1740,6 +1849,17 @@ void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorVi
                        const TensorView* gb) {
   KD_DISPATCH_FLOAT(x.dtype, "batchNormBackward",
                     batchNormBackwardTyped<scalar_t>(gy, x, weight, saveMean, saveInvstd, training, gx, gw, gb));
+}
+
+void layerNorm(const TensorView& x, const TensorView* weight, const TensorView* bias, double eps, const TensorView& out,
+               const TensorView& mean, const TensorView& rstd) {
+  KD_DISPATCH_FLOAT(x.dtype, "layerNorm", layerNormTyped<scalar_t>(x, weight, bias, eps, out, mean, rstd));
+}
+
+void layerNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& mean,
+                       const TensorView& rstd, const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+  KD_DISPATCH_FLOAT(x.dtype, "layerNormBackward",
+                    layerNormBackwardTyped<scalar_t>(gy, x, weight, mean, rstd, gx, gw, gb));
 }
 
 void nllLoss(const TensorView& input, const TensorView& target, const TensorView* weight, const NllParams& p,

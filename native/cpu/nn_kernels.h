@@ -59,6 +59,18 @@ void batchNormBackward(const TensorView& gy, const TensorView& x, const TensorVi
                        const TensorView& saveInvstd, bool training, const TensorView* gx, const TensorView* gw,
                        const TensorView* gb);
 
+// ---- layer norm ----------------------------------------------------------------
+// x [M, N] contiguous: each of the M rows normalised over its N elements,
+// then scaled by weight [N] and shifted by bias [N] (either may be null).
+// mean / rstd [M] receive each row's mean and 1/sqrt(var + eps) (biased
+// variance), for the backward. PyTorch's native_layer_norm.
+void layerNorm(const TensorView& x, const TensorView* weight, const TensorView* bias, double eps, const TensorView& out,
+               const TensorView& mean, const TensorView& rstd);
+// The gradients of layerNorm from gy [M, N] and the saved statistics; each
+// of gx [M, N], gw [N], gb [N] is written when given.
+void layerNormBackward(const TensorView& gy, const TensorView& x, const TensorView* weight, const TensorView& mean,
+                       const TensorView& rstd, const TensorView* gx, const TensorView* gw, const TensorView* gb);
+
 // ---- negative log likelihood / cross entropy ------------------------------------
 // input [N, C, D] (D = product of the dims after the class dim), target
 // [N, D] Int64, weight [C] or null. out is a 1-element tensor (mean, sum) or

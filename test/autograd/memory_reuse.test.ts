@@ -7,6 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as torch from '../../lib/index.js';
 import type { Tensor } from '../../lib/index.js';
+import { native } from '../../lib/backend/native.js';
 
 const N = 4096; // 16 KiB of float32: above the slab size, so cached
 const vals = (t: Tensor) => Array.from(t.toTypedArray() as Float32Array);
@@ -44,6 +45,49 @@ describe('backward gives dead gradients back', () => {
     expect(reused).toEqual(plain);
     churn();
     expect(run()).toEqual(plain);
+  });
+
+  it("gives a leaf the gradient no one else holds as its .grad, without a copy (PyTorch's AccumulateGrad steals it)", () => {
+    const x = ramp().requiresGrad_();
+    const y = x.mul(3).exp();
+    const table = native as unknown as Record<string, (...a: unknown[]) => unknown>;
+    const copy = table.copy;
+    let copies = 0;
+    table.copy = (...a: unknown[]) => {
+      copies++;
+      return copy(...a);
+    };
+    try {
+      y.sum().backward();
+    } finally {
+      table.copy = copy;
+    }
+    expect(copies).toBe(0);
+    const want = vals(y.detach().mul(3));
+    churn();
+    expect(vals(x.grad!)).toEqual(want);
+    // The next backward sums into that .grad in place.
+    x.mul(3).exp().sum().backward();
+    expect(vals(x.grad!)).toEqual(want.map((v) => Math.fround(v + v)));
+  });
+
+  it('copies a gradient two leaves share, and one a hook saw', () => {
+    const a = ramp().requiresGrad_(),
+      b = ramp().requiresGrad_();
+    // add's backward hands one tensor to both inputs.
+    a.add(b).exp().sum().backward();
+    expect(a.grad!._storage).not.toBe(b.grad!._storage);
+    const bGrad = vals(b.grad!);
+    a.grad!.add_(1);
+    churn();
+    expect(vals(b.grad!)).toEqual(bGrad);
+    const c = ramp().requiresGrad_();
+    let seen: Tensor | null = null;
+    c.registerHook((g) => {
+      seen = g;
+    });
+    c.mul(2).sum().backward();
+    expect(c.grad!._storage).not.toBe(seen!._storage);
   });
 
   it('keeps a gradient a tensor hook stored', () => {

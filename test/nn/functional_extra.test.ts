@@ -36,6 +36,7 @@ describe('graph nodes are named as in PyTorch', () => {
     ['avgPool2d', () => F.avgPool2d(x, 2), 'AvgPool2DBackward0'],
     ['adaptiveAvgPool2d', () => F.adaptiveAvgPool2d(x, [2, 3]), 'AdaptiveAvgPool2DBackward0'],
     ['batchNorm', () => F.batchNorm(x, null, null, { training: true }), 'NativeBatchNormBackward0'],
+    ['layerNorm', () => F.layerNorm(logits, [5]), 'NativeLayerNormBackward0'],
     ['crossEntropy', () => F.crossEntropy(logits, t), 'NllLossBackward0'],
     ['crossEntropy with labelSmoothing', () => F.crossEntropy(logits, t, { labelSmoothing: 0.1 }), 'AddBackward0'],
     ['nllLoss', () => F.nllLoss(logits.logSoftmax(1), t), 'NllLossBackward0'],
@@ -185,6 +186,16 @@ describe('direct misuse of the native bindings throws instead of crashing', () =
     expect(() =>
       native.batchNorm(x._ref(), torch.ones([2])._ref(), null, null, null, true, 0.1, 1e-5, out._ref(), c._ref(), c._ref()),
     ).toThrow(/batchNorm/);
+  });
+  it('layerNorm and its backward with a weight or gradient of the wrong size', () => {
+    const x = torch.randn([4, 3]),
+      out = torch.zeros([4, 3]),
+      m = torch.zeros([4]);
+    expect(() => native.layerNorm(x._ref(), torch.ones([2])._ref(), null, 1e-5, out._ref(), m._ref(), m._ref())).toThrow(/layerNorm/);
+    expect(() => native.layerNorm(x._ref(), null, null, 1e-5, out._ref(), torch.zeros([3])._ref(), m._ref())).toThrow(/saved mean/);
+    expect(() => native.layerNormBackward(torch.ones([3, 3])._ref(), x._ref(), null, m._ref(), m._ref(), out._ref(), null, null)).toThrow(
+      /layerNormBackward: grad output/,
+    );
   });
   it('nllLoss with a float target', () => {
     const x = torch.randn([2, 3, 1]),
@@ -498,6 +509,29 @@ describe('higher-order gradients (createGraph) pass gradcheck', () => {
   });
 });
 
+describe('layerNorm: the fused kernel equals the composite of ops', () => {
+  // Many rows (split over the threads), rows longer than the kernel's 8
+  // summing lanes and its 64-column blocks, with remainders of both.
+  for (const dtype of ['float64', 'float32'] as const) {
+    it(`${dtype}: forward and the gradients of input, weight and bias`, () => {
+      torch.manualSeed(12);
+      const tol = dtype === 'float64' ? [1e-10, 1e-12] : [1e-4, 1e-5];
+      const x = leaf(torch.randn([24, 33, 100], { dtype }).mul(3).add(1).detach());
+      const w = leaf(torch.randn([100], { dtype })),
+        b = leaf(torch.randn([100], { dtype }));
+      const y = F.layerNorm(x, [100], { weight: w, bias: b });
+      const mean = x.mean(-1, { keepdim: true });
+      const variance = x.var(-1, { unbiased: false, keepdim: true });
+      const ref = x.sub(mean).div(variance.add(1e-5).sqrt()).mul(w).add(b);
+      expectClose(y, ref, tol[0], tol[1]);
+      const g = torch.randn([24, 33, 100], { dtype });
+      const got = torch.autograd.grad(y, [x, w, b], { gradOutputs: g });
+      const want = torch.autograd.grad(ref, [x, w, b], { gradOutputs: g });
+      for (let i = 0; i < 3; i++) expectClose(got[i]!, want[i]!, tol[0], tol[1]);
+    });
+  }
+});
+
 describe('a first-order backward runs the fused native kernel, createGraph the differentiable one (Note [nn backward])', () => {
   /** How often each named native kernel ran during f. */
   function calls(names: string[], f: () => void): Record<string, number> {
@@ -541,6 +575,14 @@ describe('a first-order backward runs the fused native kernel, createGraph the d
       expect(calls(['nllLossBackward'], firstOrder(ce, [logits]))).toEqual({ nllLossBackward: 1 });
       expect(calls(['nllLossBackward'], createGraph(ce, [logits]))).toEqual({ nllLossBackward: 0 });
     }
+  });
+  it('layerNorm: the fused kernel first-order, composites under createGraph', () => {
+    const x = leaf(torch.randn([4, 3, 5])),
+      w = leaf(torch.randn([3, 5])),
+      b = leaf(torch.randn([3, 5]));
+    const y = F.layerNorm(x, [3, 5], { weight: w, bias: b });
+    expect(calls(['layerNormBackward'], firstOrder(y, [x, w, b]))).toEqual({ layerNormBackward: 1 });
+    expect(calls(['layerNormBackward'], createGraph(y, [x, w, b]))).toEqual({ layerNormBackward: 0 });
   });
   it('pooling: the native backward kernel once', () => {
     const x = leaf(torch.randn([1, 2, 6, 6]));
