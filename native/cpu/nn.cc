@@ -1557,18 +1557,18 @@ void batchNormBackwardTyped(const TensorView& gy, const TensorView& x, const Ten
 // column blocks instead (no per-thread partial sums to merge). Sums are in
 // double, kept in 8 lanes so the loops vectorise without reassociating.
 
-constexpr int64_t kLanes = 8;
+constexpr int64_t kSumLanes = 8;
 
 // sum over j < n of f(j), in double.
 template <typename F>
 double laneSum(int64_t n, const F& f) {
-  double acc[kLanes] = {};
+  double acc[kSumLanes] = {};
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes)
-    for (int64_t l = 0; l < kLanes; ++l) acc[l] += f(j + l);
+  for (; j + kSumLanes <= n; j += kSumLanes)
+    for (int64_t l = 0; l < kSumLanes; ++l) acc[l] += f(j + l);
   double s = 0;
   for (; j < n; ++j) s += f(j);
-  for (int64_t l = 0; l < kLanes; ++l) s += acc[l];
+  for (int64_t l = 0; l < kSumLanes; ++l) s += acc[l];
   return s;
 }
 
