@@ -204,6 +204,37 @@ class WorkWrap : public Napi::ObjectWrap<WorkWrap> {
 };
 Napi::FunctionReference WorkWrap::ctor;
 
+// Starts a collective for a group wrap (Gloo or NCCL): `start(state, onDone)`
+// queues it, and onDone carries its end to the JS thread. The first nKeep
+// arguments (the buffers) stay referenced until then. Returns [promise, work].
+Napi::Value launchWork(const Napi::CallbackInfo& info, size_t nKeep,
+                       const std::function<void(std::shared_ptr<WorkState>, std::function<void()>)>& start) {
+  Napi::Env env = info.Env();
+  auto state = std::make_shared<WorkState>();
+  auto* c = new Completion{Napi::Promise::Deferred::New(env), state, {}};
+  for (size_t i = 0; i < nKeep; i++) {
+    if (info[i].IsObject()) c->keep.push_back(Napi::Persistent(info[i]));
+  }
+  auto work = WorkWrap::ctor.New({});
+  WorkWrap::Unwrap(work)->state = state;
+  Napi::Value promise = c->deferred.Promise();
+  try {
+    start(state, [c] {
+      if (!gClosing) gTsfn.BlockingCall(c, settle);
+    });
+  } catch (const std::exception& e) {
+    delete c;
+    throw Napi::Error::New(env, e.what());
+  }
+  if (gPending++ == 0) gTsfn.Ref(env);
+  auto pair = Napi::Array::New(env, 2);
+  pair.Set(0u, promise);
+  pair.Set(1u, work);
+  return pair;
+}
+
+ReduceOp opOf(const Napi::Value& v) { return static_cast<ReduceOp>(v.As<Napi::Number>().Int32Value()); }
+
 // ---- ProcessGroup ------------------------------------------------------------
 
 std::mutex gGroupsMu;
@@ -258,34 +289,12 @@ class GroupWrap : public Napi::ObjectWrap<GroupWrap> {
 
   // Queues fn; returns [promise, work].
   Napi::Value launch(const Napi::CallbackInfo& info, std::function<void(GlooGroup*)> fn, size_t nKeep) {
-    Napi::Env env = info.Env();
-    if (!group_) throw Napi::Error::New(env, "the process group has been destroyed");
-    auto state = std::make_shared<WorkState>();
-    auto* c = new Completion{Napi::Promise::Deferred::New(env), state, {}};
-    for (size_t i = 0; i < nKeep; i++) {
-      if (info[i].IsObject()) c->keep.push_back(Napi::Persistent(info[i]));
-    }
-    auto work = WorkWrap::ctor.New({});
-    WorkWrap::Unwrap(work)->state = state;
-    Napi::Value promise = c->deferred.Promise();
+    if (!group_) throw Napi::Error::New(info.Env(), "the process group has been destroyed");
     GlooGroup* g = group_.get();
-    try {
-      group_->submit([g, fn] { fn(g); }, state,
-                     [c] {
-                       if (!gClosing) gTsfn.BlockingCall(c, settle);
-                     });
-    } catch (const std::exception& e) {
-      delete c;
-      throw Napi::Error::New(env, e.what());
-    }
-    if (gPending++ == 0) gTsfn.Ref(env);
-    auto pair = Napi::Array::New(env, 2);
-    pair.Set(0u, promise);
-    pair.Set(1u, work);
-    return pair;
+    return launchWork(info, nKeep, [&](std::shared_ptr<WorkState> state, std::function<void()> onDone) {
+      g->submit([g, fn] { fn(g); }, std::move(state), std::move(onDone));
+    });
   }
-
-  static ReduceOp opOf(const Napi::Value& v) { return static_cast<ReduceOp>(v.As<Napi::Number>().Int32Value()); }
 
   // allreduce(arr, op)
   Napi::Value Allreduce(const Napi::CallbackInfo& info) {
@@ -420,32 +429,12 @@ class NcclGroupWrap : public Napi::ObjectWrap<NcclGroupWrap> {
   using Issue = std::function<void(NcclGroup*, std::shared_ptr<WorkState>, std::function<void()>)>;
   // Queues the collective on the group's stream; returns [promise, work].
   Napi::Value launch(const Napi::CallbackInfo& info, const Issue& issue, size_t nKeep) {
-    Napi::Env env = info.Env();
-    if (!group_) throw Napi::Error::New(env, "the process group has been destroyed");
-    auto state = std::make_shared<WorkState>();
-    auto* c = new Completion{Napi::Promise::Deferred::New(env), state, {}};
-    for (size_t i = 0; i < nKeep; i++) {
-      if (info[i].IsObject()) c->keep.push_back(Napi::Persistent(info[i]));
-    }
-    auto work = WorkWrap::ctor.New({});
-    WorkWrap::Unwrap(work)->state = state;
-    Napi::Value promise = c->deferred.Promise();
-    try {
-      issue(group_.get(), state, [c] {
-        if (!gClosing) gTsfn.BlockingCall(c, settle);
-      });
-    } catch (const std::exception& e) {
-      delete c;
-      throw Napi::Error::New(env, e.what());
-    }
-    if (gPending++ == 0) gTsfn.Ref(env);
-    auto pair = Napi::Array::New(env, 2);
-    pair.Set(0u, promise);
-    pair.Set(1u, work);
-    return pair;
+    if (!group_) throw Napi::Error::New(info.Env(), "the process group has been destroyed");
+    NcclGroup* g = group_.get();
+    return launchWork(info, nKeep, [&](std::shared_ptr<WorkState> state, std::function<void()> onDone) {
+      issue(g, std::move(state), std::move(onDone));
+    });
   }
-
-  static ReduceOp opOf(const Napi::Value& v) { return static_cast<ReduceOp>(v.As<Napi::Number>().Int32Value()); }
 
   Napi::Value Allreduce(const Napi::CallbackInfo& info) {
     DeviceBuffer b = deviceBufferOf(info[0], "allReduce");
