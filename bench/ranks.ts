@@ -3,8 +3,8 @@
 // (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE), one kernel thread each,
 // and returns rank 0's last JSON line.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { distAddon } from '../lib/distributed/native.js';
+import { freePort } from '../lib/launcher/run.js';
 
 /** Why the distributed rows cannot run here (the dist module's own load error, naming what to install), or null. */
 export function distUnavailable(): string | null {
@@ -14,18 +14,6 @@ export function distUnavailable(): string | null {
   } catch (e) {
     return e instanceof Error ? e.message : String(e);
   }
-}
-
-/** A port no one listens on now (the OS's pick). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function runRank(cmd: string, args: string[], rank: number, world: number, port: number, env: NodeJS.ProcessEnv): Promise<string> {

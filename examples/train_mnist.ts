@@ -16,8 +16,7 @@ import * as torch from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
 import { didYouMean } from '../lib/util/args.js';
 import { helpText, int, num, parseFlags, UsageError } from './cli.js';
-import { launch } from '../lib/launcher/run.js';
-import { createServer } from 'node:net';
+import { freePort, launch } from '../lib/launcher/run.js';
 
 const { nn, optim } = torch;
 const F = torch.nn.functional;
@@ -412,18 +411,6 @@ export function main(argv = process.argv.slice(2)): number | Promise<number> {
 async function relaunch(nproc: number, argv: string[]): Promise<number> {
   const masterPort = Number(process.env.MASTER_PORT) || (await freePort());
   return launch({ nprocPerNode: nproc, masterPort, script: process.argv[1], args: argv, nodeArgs: process.execArgv });
-}
-
-/** A TCP port free on this machine now, for the ranks' rendezvous. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // Run when executed (npm run train), not when imported (the tests import parseOptions).

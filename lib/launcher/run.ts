@@ -7,6 +7,7 @@
 //
 //   kindling-run --nproc-per-node N [--nnodes M --node-rank R --master-addr A --master-port P] script.js [args...]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
 
 /** What to launch: torchrun's options, in camelCase. */
@@ -215,4 +216,21 @@ export function launch(opts: LaunchOptions): Promise<number> {
 function signalNumber(signal: NodeJS.Signals | null): number {
   const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15 };
   return (signal && numbers[signal]) || 1;
+}
+
+/**
+ * A TCP port that no one listens on now (the OS's pick), for a rendezvous
+ * started on this machine: the MNIST job's --nproc, the bench's rank rows and
+ * the distributed tests. Another process may take it before the ranks bind
+ * it; the store then fails with the port in its message.
+ */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -2,10 +2,12 @@
 // one scenario, on this machine, with the environment a launcher gives
 // (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE), and parses each rank's
 // JSON line.
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { runTs, type ChildResult } from '../../reliability/helpers/child.js';
 import { distAvailable } from '../../../lib/distributed/native.js';
+import { freePort } from '../../../lib/launcher/run.js';
+
+export { freePort };
 
 const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 
@@ -13,18 +15,6 @@ const WORKER = fileURLToPath(new URL('./worker.ts', import.meta.url));
 export function unavailableReason(): string | null {
   if (distAvailable()) return null;
   return 'kindling_dist.node is not built (install libgloo-dev and rebuild the native modules)';
-}
-
-/** A port no one listens on now (the OS's pick). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // The variables each launcher sets (the others blanked, as unset).
