@@ -272,6 +272,11 @@ function packageRoot(): string {
 // falls back to its generic "Prescott" kernels, about 6x slower than its
 // AVX-512 ones. Before the addon (and so OpenBLAS) loads, name the core
 // type from the CPU's feature flags unless the user already chose one.
+// Which engine then runs matmul is decided in native/cpu/gemm.cc
+// (blasByDefault): the built-in GEMM wherever its SIMD is at least as wide
+// as this core's kernels, which on an AVX-512 CPU it is even against
+// SkylakeX; torch.setUseBlas overrides it and torch.config().usingBlas
+// reports it.
 function chooseOpenblasCore(): void {
   // OpenBLAS's idle threads spin for 2^28 cycles by default, taking the
   // cores from Kindling's own pool in the kernels that follow a matmul;

@@ -128,22 +128,65 @@ SimdState& simdState() {
 
 Simd activeSimd() { return static_cast<Simd>(simdState().active.load(std::memory_order_relaxed)); }
 
-// Whether BLAS should be on by default. OpenBLAS picks its kernels from the
-// CPU model when it loads; a release that does not know the CPU falls back
-// to generic SSE kernels (0.3.21 runs its "Prescott" kernels on 5th-gen
-// Xeons, about 6x slower than the AVX-512 built-in GEMM here). So where the
-// built-in GEMM has AVX2 or better and OpenBLAS reports a core without it,
-// the built-in one is the default; setUseBlas(true) still forces BLAS.
-bool blasByDefault() {
 #if defined(KD_WITH_OPENBLAS) && KD_GEMM_X86
-  if (activeSimd() == Simd::Scalar) return true;
+// Width in bits of the vectors the built-in kernels run at the active level.
+int builtinSimdBits(Simd s) {
+  switch (s) {
+    case Simd::Avx512: return 512;
+    case Simd::Avx2: return 256;
+    case Simd::Neon: return 128;
+    case Simd::Scalar: return 0;  // auto-vectorized at best
+  }
+  return 0;
+}
+
+// Width in bits of the vectors OpenBLAS's sgemm/dgemm kernels use for the
+// core it runs (its name, which OPENBLAS_CORETYPE overrides); 128 (SSE)
+// for a core it does not know and so runs generic kernels for. Zen and
+// Excavator run OpenBLAS's Haswell (AVX2) kernels; Zen 4/5 too, since
+// OpenBLAS (0.3.21) has no AVX-512 Zen target.
+int openblasCoreBits() {
   const char* core = openblas_get_corename();
-  if (!core) return true;
+  if (!core) return 128;
   std::string name(core);
   for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  for (const char* good : {"haswell", "skylake", "cooperlake", "sapphire", "zen", "excavator"})
-    if (name.find(good) != std::string::npos) return true;
-  return false;
+  for (const char* wide : {"skylakex", "cooperlake", "sapphire"})
+    if (name.find(wide) != std::string::npos) return 512;
+  for (const char* avx2 : {"haswell", "skylake", "zen", "excavator"})
+    if (name.find(avx2) != std::string::npos) return 256;
+  return 128;
+}
+#endif
+
+// Which engine runs matmul when the user has not called setUseBlas: BLAS
+// only where its kernels are wider than the built-in ones.
+//
+// Measured on an AMD EPYC Zen 5 (2 threads, torch.matmul, GFLOP/s built-in
+// / OpenBLAS 0.3.21, the ratio in brackets):
+//  * OpenBLAS on its Haswell (AVX2) kernels against the AVX-512 built-in
+//    GEMM: squares 128-1024 1.7-6.7x, float64 1.8-2.0x, and the training
+//    shapes (convolution im2col GEMMs and their gradients, linear layers,
+//    LSTM gates, batched attention) 1.1-4.2x. The built-in GEMM wins
+//    every shape.
+//  * OpenBLAS SkylakeX (AVX-512, what lib/backend/native.ts picks for an
+//    AVX-512 CPU when the user names no core) against the same: squares
+//    256-1024 1.1-1.3x, float64 1.2-1.3x, training shapes 1.5-4x (OpenBLAS
+//    threads each batch item and each small product on its own, waking
+//    its threads every time). Equal width still favours the built-in GEMM.
+//  * Built-in AVX2 (KINDLING_SIMD=avx2) against OpenBLAS Haswell: a tie
+//    (0.9-1.2x) on large squares and long-K products, 1.3-3x on small and
+//    batched ones.
+// So the built-in GEMM is the default whenever its SIMD is at least as wide
+// as the OpenBLAS core's, which also covers releases that do not know the
+// CPU and fall back to generic SSE kernels (0.3.21 runs "Prescott" on
+// 5th-gen Xeons, about 6x slower). BLAS stays the default where its
+// kernels are wider (the built-in one stepped down by KINDLING_SIMD, or
+// scalar), on arm64 (the NEON kernels are not tuned on hardware), and for
+// Accelerate, whose sgemm runs on Apple's matrix units.
+// setUseBlas(true/false) overrides this either way.
+bool blasByDefault() {
+#if defined(KD_WITH_OPENBLAS) && KD_GEMM_X86
+  return openblasCoreBits() > builtinSimdBits(activeSimd());
 #else
   return KD_HAVE_BLAS != 0;
 #endif
@@ -668,8 +711,32 @@ void gemmSerial(const Blocking& bk, int64_t M, int64_t N, int64_t K, const T* A,
   const Slabs sl = slabs<NR>(bk, N, K);
   const int64_t MC = roundUp(ceilDiv(M, ceilDiv(M, bk.mc)), MR);
   PackBuffers& bufs = packBuffers();
-  T* bp = bufs.b.get<T>(static_cast<size_t>(sl.KC * std::min(sl.NC, roundUp(N, NR))));
   T* ap = bufs.a.get<T>(static_cast<size_t>(sl.KC * std::min(MC, roundUp(M, MR))));
+  if (M <= MC && sl.KC * std::min(sl.NC, N) * static_cast<int64_t>(sizeof(T)) > (int64_t(256) << 10)) {
+    // One row block (a convolution's output channels, a linear layer's
+    // batch) against a B slab larger than L2: each B panel is used by this
+    // block alone, so it is packed right before use and is still in cache
+    // for the micro-kernels. Packing the whole slab first wrote it out to
+    // memory and read it back, which held a 64 x 288 x 12544 convolution
+    // GEMM to 175 GFLOP/s on Zen 5 (2 threads) where squares reach 350;
+    // panel by panel it runs at 300. A slab that fits in L2 is packed
+    // whole as before: per-panel calls cost 15% at K = 9.
+    T* bp = bufs.b.get<T>(static_cast<size_t>(sl.KC * NR));
+    for (int64_t jc = 0; jc < N; jc += sl.NC) {
+      const int64_t nc = std::min(sl.NC, N - jc);
+      for (int64_t pc = 0; pc < K; pc += sl.KC) {
+        const int64_t kc = std::min(sl.KC, K - pc);
+        packA<T, MR>(M, kc, A + pc * csa, rsa, csa, ap);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = std::min<int64_t>(NR, nc - jr);
+          packB<T, NR>(kc, nr, B + pc * rsb + (jc + jr) * csb, rsb, csb, bp);
+          macroKernel<T, MR, NR, UKR>(M, nr, kc, ap, bp, C + jc + jr, ldc, pc > 0);
+        }
+      }
+    }
+    return;
+  }
+  T* bp = bufs.b.get<T>(static_cast<size_t>(sl.KC * std::min(sl.NC, roundUp(N, NR))));
   for (int64_t jc = 0; jc < N; jc += sl.NC) {
     const int64_t nc = std::min(sl.NC, N - jc);
     for (int64_t pc = 0; pc < K; pc += sl.KC) {
@@ -903,26 +970,69 @@ void builtinMatmul(const Problem<T>& pr) {
     return;
   }
 
-  // Large products are threaded inside (shared packed B, dynamic row
-  // blocks). That takes two pool hand-offs per K slab, so products under
-  // ~256^3 multiply-adds, and batches with a matrix per thread, take the
-  // one-hand-off route below instead.
-  if (macs >= (int64_t(1) << 26) || (batch < useThreads && macs >= (int64_t(1) << 24))) {
+  // A long K behind a small C (a convolution's weight gradient, 64 x 288
+  // summed over 12544 positions; a linear layer's 64 x 128 over 3136
+  // inputs) leaves too few tiles of C to share out: splitting rows or
+  // columns gave one thread all of it. Each thread instead takes a range of
+  // K into its own copy of C, summed at the end (M*N adds per thread next
+  // to M*N*K/threads multiply-adds). Only for a C of up to 2^18 elements:
+  // a larger one has tiles enough, and each thread's copy would be MiBs.
+  if (batch == 1 && K >= 4 * std::max(M, N) && K >= 256 * useThreads && M * N <= (int64_t(1) << 18)) {
+    const int64_t parts = useThreads;
+    const int64_t kStep = ceilDiv(K, parts);
+    std::vector<T> partial(static_cast<size_t>((parts - 1) * M * N));
+    T* C0 = ptrC(0);
+    parallelFor(0, parts, 1, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t k0 = t * kStep, kk = std::min(kStep, K - k0);
+        T* dst = t == 0 ? C0 : partial.data() + (t - 1) * M * N;
+        if (kk <= 0) {
+          std::fill(dst, dst + M * N, T(0));
+          continue;
+        }
+        eng.serial(eng.bk, M, N, kk, pr.A + k0 * pr.csa, pr.rsa, pr.csa, pr.B + k0 * pr.rsb, pr.rsb, pr.csb, dst, N);
+      }
+    });
+    // Serial: at these sizes of C a third hand-off costs more than the adds.
+    for (int64_t t = 1; t < parts; ++t) {
+      const T* src = partial.data() + (t - 1) * M * N;
+      for (int64_t i = 0; i < M * N; ++i) C0[i] += src[i];
+    }
+    return;
+  }
+
+  // Large products with more than one row block are threaded inside
+  // (shared packed B, dynamic row blocks). That takes two pool hand-offs
+  // per K slab, so products under ~256^3 multiply-adds, and batches with a
+  // matrix per thread, take the one-hand-off route below instead.
+  if (M > eng.bk.mc && (macs >= (int64_t(1) << 26) || (batch < useThreads && macs >= (int64_t(1) << 24)))) {
     for (int64_t b = 0; b < batch; ++b)
       eng.parallel(eng.bk, static_cast<int>(useThreads), M, N, K, ptrA(b), pr.rsa, pr.csa, ptrB(b), pr.rsb, pr.csb,
                    ptrC(b), N);
     return;
   }
 
-  // Smaller ones run as independent tasks in one hand-off: whole matrices
-  // when there are enough of them, else parts of C (rows first; columns
-  // when M is short). Each task packs its own operands, which at these
-  // sizes costs less than a second round trip through the pool.
-  const int64_t perMatrix = ceilDiv(useThreads, batch);
+  // The rest run as independent tasks in one hand-off: whole matrices
+  // when there are enough of them, else parts of C. Each task packs its
+  // own operands: a row part packs all of B, a column part all of A (and
+  // A's pack is the costlier transpose), so a short, wide C (one row
+  // block: convolution channels, a linear layer's batch) is cut into
+  // columns only; up to four parts per thread where each still has 4M
+  // multiply-adds and four NR panels, so that a core busy with something
+  // else holds up one small part, not half the product (below that the
+  // extra hand-offs cost more, 8% on a 32 x 256 x 1024 LSTM gate GEMM).
   int64_t ms = 1, ns = 1;
   if (batch < useThreads) {
-    ms = std::max<int64_t>(1, std::min(perMatrix, M / (4 * eng.mr)));
-    ns = std::max<int64_t>(1, std::min(ceilDiv(perMatrix, ms), N / (2 * eng.nr)));
+    if (M <= eng.bk.mc && N >= 2 * M) {
+      const int64_t perMatrix = ceilDiv(useThreads, batch);
+      const int64_t want = std::min(4 * perMatrix, std::max(perMatrix, macs >> 22));
+      ns = std::max<int64_t>(1, std::min(want, N / (4 * eng.nr)));
+      if (ns < perMatrix) ns = std::max<int64_t>(1, std::min(perMatrix, N / eng.nr));
+    } else {
+      const int64_t perMatrix = ceilDiv(useThreads, batch);
+      ms = std::max<int64_t>(1, std::min(perMatrix, M / (4 * eng.mr)));
+      ns = std::max<int64_t>(1, std::min(ceilDiv(perMatrix, ms), N / (2 * eng.nr)));
+    }
   }
   const int64_t mStep = roundUp(ceilDiv(M, ms), eng.mr);
   const int64_t nStep = roundUp(ceilDiv(N, ns), eng.nr);

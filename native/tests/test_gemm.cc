@@ -18,6 +18,7 @@ extern "C" char* openblas_get_corename(void);
 #endif
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -249,8 +250,18 @@ static void runSuite(const char* mode, std::mt19937& rng) {
   checkCase<T>(1, 16, 144, 3584, Layout::RowMajor, Layout::RowMajor, false, false, mode, rng);
   checkCase<T>(1, 16, 3584, 144, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);
   checkCase<T>(1, 32, 300, 100, Layout::Strided, Layout::ColMajor, false, false, mode, rng);
-  checkCase<T>(64, 24, 24, 24, Layout::RowMajor, Layout::RowMajor, false, true, mode, rng);   // batched, merged
-  checkCase<T>(64, 24, 24, 24, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);  // batched, threaded
+  // A long K behind a small C: K is split across threads and the partial
+  // products summed (odd sizes, transposed and strided operands).
+  checkCase<T>(1, 20, 3001, 37, Layout::Strided, Layout::ColMajor, false, false, mode, rng);
+  checkCase<T>(1, 7, 2600, 130, Layout::ColMajor, Layout::Padded, false, false, mode, rng);
+  checkCase<T>(1, 64, 4100, 33, Layout::NegRows, Layout::RowMajor, false, false, mode, rng);
+  // One row block against a B slab larger than L2: B packed a panel at a
+  // time, the columns shared out as several parts per thread.
+  checkCase<T>(1, 40, 300, 3001, Layout::RowMajor, Layout::ColMajor, false, false, mode, rng);
+  checkCase<T>(1, 64, 288, 3000, Layout::Padded, Layout::RowMajor, false, false, mode, rng);
+  checkCase<T>(1, 13, 1500, 700, Layout::ColMajor, Layout::Strided, false, false, mode, rng);  // several K slabs
+  checkCase<T>(64, 24, 24, 24, Layout::RowMajor, Layout::RowMajor, false, true, mode, rng);    // batched, merged
+  checkCase<T>(64, 24, 24, 24, Layout::ColMajor, Layout::RowMajor, false, false, mode, rng);   // batched, threaded
   std::printf("  %-16s %s: %s\n", mode, sizeof(T) == 4 ? "f32" : "f64", g_fail == before ? "ok" : "FAILED");
 }
 
@@ -278,6 +289,36 @@ static void testErrors() {
     ++g_fail;
     std::printf("FAIL int32 did not throw the expected KernelError\n");
   }
+}
+
+// The engine matmul runs before anyone calls setUseBlas follows gemm.cc's
+// rule: the built-in GEMM wherever its SIMD is at least as wide as the
+// OpenBLAS core's kernels, BLAS where they are wider. Must run before any
+// setUseBlas call; checks the combinations whose answer the rule fixes.
+static void testDefaultEngine() {
+#ifdef KD_WITH_OPENBLAS
+  std::string core = openblas_get_corename();
+  for (char& ch : core) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string simd = kd::simdLevel();
+  const bool avx2Core = core.find("haswell") != std::string::npos || core.find("zen") != std::string::npos;
+  const bool avx512Core = core.find("skylakex") != std::string::npos || core.find("cooperlake") != std::string::npos ||
+                          core.find("sapphire") != std::string::npos;
+  int want = -1;  // -1: a combination the check does not cover
+  if (simd == "avx512" && (avx2Core || avx512Core)) want = 0;
+  else if (simd == "avx2" && avx2Core) want = 0;
+  else if (simd == "avx2" && avx512Core) want = 1;
+  if (want < 0) {
+    std::printf("  default engine: not checked for simd=%s core=%s\n", simd.c_str(), core.c_str());
+    return;
+  }
+  if (kd::usingBlas() == (want == 1)) {
+    ++g_pass;
+  } else {
+    ++g_fail;
+    std::printf("FAIL default engine for simd=%s core=%s: usingBlas=%d, want %d\n", simd.c_str(), core.c_str(),
+                kd::usingBlas() ? 1 : 0, want);
+  }
+#endif
 }
 
 // ---- benchmark ---------------------------------------------------------------
@@ -365,6 +406,7 @@ int main(int argc, char** argv) {
   const std::string hwSimd = kd::simdLevel();
   if (tests) {
     std::mt19937 rng(1234);
+    testDefaultEngine();
     testErrors();
     if (std::string(kd::gemmBackend()) != "builtin") {
       kd::setUseBlas(true);
