@@ -187,7 +187,7 @@ export interface NativeAddon {
   ): void;
   conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref): void;
   conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
-  maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref): void;
+  maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref | null): void;
   maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;
   avgPool2d(x: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, out: Ref): void;
   avgPool2dBackward(gy: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, gx: Ref): void;

@@ -719,7 +719,7 @@ function maxPoolValues(o: MaxPool2dArgs): Tensor {
   return batched(o.input, op, (x4) => {
     checkFloat(x4, op);
     const g = poolGeometry(x4, op, o.kernelSize, o);
-    return NN.maxPool2dWithIndices(x4, g.kernel, g.stride, g.padding, g.dilation, g.outHW);
+    return NN.maxPool2dValues(x4, g.kernel, g.stride, g.padding, g.dilation, g.outHW);
   });
 }
 

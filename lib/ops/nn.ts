@@ -14,8 +14,8 @@
 // the other op), batch norm and the nll family through composites of
 // existing ops.
 import type { Tensor } from '../tensor.js';
-import { noGrad } from '../autograd/grad_mode.js';
-import { define, op, tensorParam as T, type Saving } from './op.js';
+import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
+import { define, isTracing, op, tensorParam as T, type Saving } from './op.js';
 import { param as p, as, type ArgsOf } from '../util/args.js';
 import * as K from './kernels.js';
 import { native, makeRef } from '../backend/native.js';
@@ -291,6 +291,32 @@ define(maxPool2dWithIndicesBackward, {
     },
   },
 });
+
+/**
+ * maxPool2dWithIndices' values, skipping the indices when no graph will be
+ * recorded (grad mode off, or an input that needs no gradient) on the CPU:
+ * only the backward reads them, and they were two thirds of the bytes the
+ * kernel wrote (Note [Max pooling without indices] in native/cpu/nn.cc).
+ * While tracing (torch.onnx.export) the declared op runs, as elsewhere.
+ */
+export function maxPool2dValues(
+  x: Tensor,
+  kernelSize: readonly [number, number],
+  stride: readonly [number, number],
+  padding: readonly [number, number],
+  dilation: readonly [number, number],
+  outputSize: readonly number[],
+): Tensor {
+  if (isTracing() || x.device !== 'cpu' || (isGradEnabled() && x.requiresGrad))
+    return maxPool2dWithIndices(x, kernelSize, stride, padding, dilation, outputSize);
+  const xc = K.contiguous(x, 'maxPool2d');
+  const [N, C, H, W] = xc._shape;
+  const [OH, OW] = outputSize;
+  const values = K.output([N, C, OH, OW], xc.dtype, 'maxPool2d', xc.device);
+  const P = N * C;
+  native.maxPool2d(refAs(xc, [P, H, W]), poolArray({ kernelSize, stride, padding, dilation }), refAs(values, [P, OH, OW]), null);
+  return values;
+}
 
 /** maxPool2dWithIndices with PyTorch's return_indices: the flat h * W + w of each maximum in its plane. */
 export function maxPool2dValuesAndIndices(

@@ -243,9 +243,13 @@ Napi::Value MaxPool2d(Info info) {
   KD_GUARD(info.Env(), {
     TensorView x = readView(info, 0, op);
     kd::Pool2dParams p = readPoolParams(info, 1, op);
-    TensorView out = readView(info, 2, op), idx = readView(info, 3, op);
+    TensorView out = readView(info, 2, op);
+    // Indices may be left out (null) on the CPU: a forward that records no
+    // graph never reads them.
+    OptView idx = readOptView(info, 3, op);
     checkPlanes(info.Env(), op, x, out);
-    checkTensor(info.Env(), op, idx, "indices", DType::Int64, {out.shape[0], out.shape[1], out.shape[2]});
+    if (idx.present)
+      checkTensor(info.Env(), op, idx.view, "indices", DType::Int64, {out.shape[0], out.shape[1], out.shape[2]});
     // Every window must hold at least one element of the image; otherwise
     // its first in-bounds position would lie outside the plane.
     if (out.shape[1] > 0 && out.shape[2] > 0 &&
@@ -253,7 +257,10 @@ Napi::Value MaxPool2d(Info info) {
          (out.shape[2] - 1) * p.strideW - p.padW >= x.shape[2] || p.padH * 2 > (p.kernelH - 1) * p.dilationH + 1 ||
          p.padW * 2 > (p.kernelW - 1) * p.dilationW + 1))
       fail(info.Env(), op, "pooling windows fall outside the input");
-    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &out, &idx}), maxPool2d(x, p, out, idx));
+    const int dev = commonDevice(info.Env(), op, {&x, &out, idx.ptr()});
+    if (idx.present) KD_RUN_ON(dev, maxPool2d(x, p, out, idx.view));
+    else if (dev < 0) kd::maxPool2dValues(x, p, out);
+    else fail(info.Env(), op, "indices are required on a CUDA device");
   });
   return info.Env().Undefined();
 }

@@ -1044,6 +1044,7 @@ bool isMaxPool2x2(const PoolGeom& g, const Pool2dParams& p) {
 // _mm512_undefined_* placeholders), so that warning is off for this function.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+template <bool kIndices>
 __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, const float* b, int64_t r0, int64_t W,
                                                             int64_t OW, float* y, int64_t* ind) {
   const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -1068,9 +1069,10 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
       const __mmask16 take =
           _mm512_cmp_ps_mask(taps[t], best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(taps[t], taps[t], _CMP_UNORD_Q);
       best = _mm512_mask_mov_ps(best, take, taps[t]);
-      bi = _mm512_mask_mov_epi32(bi, take, _mm512_add_epi32(at, _mm512_set1_epi32(offs[t])));
+      if constexpr (kIndices) bi = _mm512_mask_mov_epi32(bi, take, _mm512_add_epi32(at, _mm512_set1_epi32(offs[t])));
     }
     _mm512_mask_storeu_ps(y + ow, mOut, best);
+    if constexpr (!kIndices) continue;
     _mm512_mask_storeu_epi64(ind + ow, static_cast<__mmask8>(mOut & 0xFF),
                              _mm512_cvtepi32_epi64(_mm512_castsi512_si256(bi)));
     _mm512_mask_storeu_epi64(ind + ow + 8, static_cast<__mmask8>(mOut >> 8),
@@ -1138,8 +1140,9 @@ void maxPool2x2(const PoolGeom& g, const T* X, T* Y, int64_t* I) {
         for (int64_t pl = p0; pl < p1; ++pl)
           for (int64_t oh = 0; oh < g.OH; ++oh) {
             const float* a = X + pl * g.H * g.W + 2 * oh * g.W;
-            maxPool2x2RowAvx512(a, a + g.W, 2 * oh * g.W, g.W, g.OW, Y + (pl * g.OH + oh) * g.OW,
-                                I + (pl * g.OH + oh) * g.OW);
+            float* y = Y + (pl * g.OH + oh) * g.OW;
+            if (I) maxPool2x2RowAvx512<true>(a, a + g.W, 2 * oh * g.W, g.W, g.OW, y, I + (pl * g.OH + oh) * g.OW);
+            else maxPool2x2RowAvx512<false>(a, a + g.W, 2 * oh * g.W, g.W, g.OW, y, nullptr);
           }
         return;
       }
@@ -1195,12 +1198,29 @@ void maxPool2x2(const PoolGeom& g, const T* X, T* Y, int64_t* I) {
   });
 }
 
+// Note [Max pooling without indices]: with no indices tensor (a forward
+// that records no graph: only the backward reads them) the AVX-512 2x2 row
+// skips them, as they are two thirds of the bytes it writes. The other
+// loops are written for indices, so they fill a scratch block instead.
 template <typename T>
-void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {
+void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView* indices) {
   const PoolGeom g = poolGeom(x, out);
   const T* X = x.ptr<T>();
   T* Y = out.ptr<T>();
-  int64_t* I = indices.ptr<int64_t>();
+  int64_t* I = indices ? indices->ptr<int64_t>() : nullptr;
+  if (isMaxPool2x2(g, p)) {
+#if KD_WIDE_SIMD
+    if (I || (std::is_same_v<T, float> && vec::activeIsa() == vec::Isa::Avx512 && g.H * g.W < (int64_t(1) << 31)))
+      return maxPool2x2(g, X, Y, I);
+#else
+    if (I) return maxPool2x2(g, X, Y, I);
+#endif
+  }
+  std::vector<int64_t> scratch;
+  if (!I) {
+    scratch.resize(static_cast<size_t>(g.P * g.OH * g.OW));
+    I = scratch.data();
+  }
   if (isMaxPool2x2(g, p)) return maxPool2x2(g, X, Y, I);
   parallelFor(0, g.P, grainFor(g.OH * g.OW * p.kernelH * p.kernelW), [&](int64_t p0, int64_t p1) {
     std::vector<T> bestVal(static_cast<size_t>(g.OW));
@@ -1808,7 +1828,10 @@ void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView&
 }
 
 void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {
-  KD_DISPATCH_FLOAT(x.dtype, "maxPool2d", maxPoolTyped<scalar_t>(x, p, out, indices));
+  KD_DISPATCH_FLOAT(x.dtype, "maxPool2d", maxPoolTyped<scalar_t>(x, p, out, &indices));
+}
+void maxPool2dValues(const TensorView& x, const Pool2dParams& p, const TensorView& out) {
+  KD_DISPATCH_FLOAT(x.dtype, "maxPool2d", maxPoolTyped<scalar_t>(x, p, out, nullptr));
 }
 
 void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx) {

@@ -30,6 +30,8 @@ void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView&
 // indices [P, OH, OW] Int64: the flat h * W + w of each maximum in its plane
 // (PyTorch's return_indices). NaN wins, as in PyTorch.
 void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices);
+// The values alone (Note [Max pooling without indices]); CPU only.
+void maxPool2dValues(const TensorView& x, const Pool2dParams& p, const TensorView& out);
 // gx [P, H, W] = scatter-add of gy at indices.
 void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx);
 // divisorOverride <= 0 means none.

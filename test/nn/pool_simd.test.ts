@@ -12,7 +12,9 @@ const script = `
 const torch = await import(${JSON.stringify(new URL('../../dist/lib/index.js', import.meta.url).href)});
 const x = torch.tensor(JSON.parse(process.argv[1]).map((v) => (v === null ? NaN : v)));
 const { values, indices } = torch.nn.functional.maxPool2d(x.view(2, 3, 9, 37), 2, { returnIndices: true });
-process.stdout.write(JSON.stringify({ simd: torch.config().simd, values: values.tolist(), indices: indices.tolist() }));
+// Under noGrad the values come from the loop that skips the indices.
+const bare = torch.noGrad(() => torch.nn.functional.maxPool2d(x.view(2, 3, 9, 37), 2));
+process.stdout.write(JSON.stringify({ simd: torch.config().simd, values: values.tolist(), indices: indices.tolist(), bare: bare.tolist() }));
 `;
 
 function input(): number[] {
@@ -34,11 +36,12 @@ describe('maxPool2d 2x2 at every SIMD level', () => {
         env: { ...process.env, KINDLING_SIMD: level },
       });
       // JSON writes NaN as null on both sides.
-      const r = JSON.parse(out) as { simd: string; values: unknown; indices: unknown };
+      const r = JSON.parse(out) as { simd: string; values: unknown; indices: unknown; bare: unknown };
       // A CPU without the level runs the best it has (the loader caps it).
       console.log(`maxPool2d 2x2: KINDLING_SIMD=${level} ran at simd=${r.simd}`);
       expect(r.indices).toEqual(here.indices.tolist());
       expect(r.values).toEqual(JSON.parse(JSON.stringify(here.values.tolist())));
+      expect(r.bare).toEqual(JSON.parse(JSON.stringify(here.values.tolist())));
     });
   }
 });
