@@ -223,6 +223,15 @@ describe('the recurrent layers run the fused cells', () => {
     expect(nodes.filter((n) => n.name === 'ThnnFusedLstmCellBackward0').length).toBe(0);
   });
 
+  it('an LSTM over an empty batch gives empty results, as PyTorch', () => {
+    const [out, [h, c]] = new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true }).forward(torch.randn([5, 0, 3]));
+    expect([out.shape, h.shape, c.shape]).toEqual([
+      [5, 0, 8],
+      [4, 0, 4],
+      [4, 0, 4],
+    ]);
+  });
+
   it('an LSTM over a packed batch of unequal lengths, or with projSize, still runs one fused cell per step', () => {
     const packed = nn.utils.rnn.packPaddedSequence(torch.randn([5, 3, 2]), [5, 3, 2]);
     const [out] = new nn.LSTM(2, 3).forward(packed);

@@ -450,8 +450,8 @@ export abstract class RNNBase extends Module {
         const k = layer * dirs + dir;
         // Note [One node per LSTM sequence] (lib/ops/rnn.ts): an LSTM
         // without projection over full batches on the CPU runs each
-        // direction's recurrence as one op.
-        if (this.mode === 'LSTM' && !p.wHr && x.device === 'cpu' && batchSizes.every((b) => b === B)) {
+        // direction's recurrence as one op (an empty batch keeps the steps).
+        if (this.mode === 'LSTM' && !p.wHr && x.device === 'cpu' && B > 0 && batchSizes.every((b) => b === B)) {
           const steps = batchSizes.length;
           const bias = p.bIh && p.bHh ? p.bIh.add(p.bHh) : (p.bIh ?? p.bHh);
           const y = lstmLayer(linear(x, p.wIh, bias), state[0].select(0, k), state[1].select(0, k), p.wHh, dir === 1);
