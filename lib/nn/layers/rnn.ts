@@ -26,8 +26,10 @@ const fmt = K.fmtShape;
 // is the input's share of the gates, x W_ihᵀ + b_ih: the layers compute it
 // for every step of a sequence with one matmul and hand each step its rows,
 // the Cell modules compute it for their one step. These four functions are
-// the only place the step math lives; LSTM's and GRU's pointwise part is one
-// fused kernel each (lib/ops/rnn.ts).
+// where the step math lives, except that an LSTM over full batches on the
+// CPU runs its whole recurrence as one op (Note [One node per LSTM
+// sequence]); LSTM's and GRU's pointwise part is one fused kernel each
+// (lib/ops/rnn.ts).
 
 /** @internal What a step needs besides its input: W_hhᵀ (transposed once per sequence), b_hh and LSTM's W_hrᵀ. */
 export interface StepWeights {
