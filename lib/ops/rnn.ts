@@ -282,3 +282,237 @@ define(lstmHiddenWeights, {
     biasHh: needs.biasHh ? g.sum(0) : null,
   }),
 });
+
+// ---- a whole LSTM sequence in one node -------------------------------------------------------
+
+/**
+ * Note [One node per LSTM sequence]: a layer that runs its steps as ops
+ * records about ten nodes and allocates a handful of tensors per step
+ * (the hidden share of the gates, the cell's workspace and results), forward
+ * and backward: for a [64, 32, 256] batch that is about 40 MB of short-lived
+ * buffers per layer and step of training that only the GC frees, and the
+ * engine's bookkeeping for over a thousand nodes. PyTorch runs the loop in
+ * C++. lstmLayer runs the whole recurrence of one direction of a layer as
+ * one node: each step is one GEMM (h W_hhᵀ, into one scratch buffer) and the
+ * fused cell, writing into blocks made once per sequence ([T + 2, B, H] for
+ * the h's, [T + 1, B, H] for the c's, [T, B, 4H] for the workspace). Its
+ * first-order backward runs the recurrence back the same way, each step's
+ * gate gradient written into its rows of one [T B, 4H] tensor, and W_hh's
+ * gradient is one GEMM over the whole sequence (Note [One GEMM for W_hh]).
+ * The gates' input share comes in with both biases already added, so b_hh
+ * needs no gradient of its own here (the layer adds b_ih + b_hh before the
+ * input's product, and autograd gives that sum's gradient to both).
+ *
+ * The result Y [T + 2, B, H] holds, in time order, the h every step read or
+ * wrote, then the final c: going forward Y[0] is hx and Y[t + 1] step t's h;
+ * going in reverse Y[t] is step t's h and Y[T] is hx. So the output is T
+ * consecutive rows, the final h one of them, and the h's the steps read are
+ * the T consecutive rows W_hh's gradient needs. Under createGraph the
+ * gradients are built with ops from the saved inputs (recomputing the
+ * forward), differentiable again.
+ */
+export const lstmLayer = op(
+  'lstmLayer',
+  [T.tensor('inputGates'), T.tensor('hx'), T.tensor('cx'), T.tensor('weightHh'), p.bool('reverse', false)],
+  'one direction of an LSTM layer over a full batch of T steps: [h0 or hs..., c_T] as [T + 2, batch, hidden] (Note [One node per LSTM sequence])',
+);
+
+interface LayerSaved {
+  xg: Tensor;
+  hx: Tensor;
+  cx: Tensor;
+  w: Tensor;
+  /** [T + 2, B, H], the result. */
+  y: Tensor;
+  /** [T + 1, B, H]: cx and every step's c, in time order as y. */
+  c: Tensor;
+  /** [T, B, 4H]: each step's activated gates. */
+  ws: Tensor;
+  reverse: boolean;
+}
+
+/** Slots of y (and c) for step t: the state it reads and the one it writes. */
+function slots(t: number, T: number, reverse: boolean): { prev: number; cur: number; init: number } {
+  return reverse ? { prev: t + 1, cur: t, init: T } : { prev: t, cur: t + 1, init: 0 };
+}
+
+function checkLayer(xg: Tensor, hx: Tensor, cx: Tensor, w: Tensor): { T: number; B: number; H: number } {
+  const op = 'lstmLayer';
+  if (hx.ndim !== 2) throw new RangeError(`${op}: hx must be 2-D [batch, hidden], got shape ${K.fmtShape(hx._shape)}`);
+  const [B, H] = hx._shape;
+  if (cx._shape.join() !== hx._shape.join())
+    throw new RangeError(`${op}: cx must have hx's shape ${K.fmtShape(hx._shape)}, got ${K.fmtShape(cx._shape)}`);
+  if (w.ndim !== 2 || w._shape[0] !== 4 * H || w._shape[1] !== H) {
+    throw new RangeError(`${op}: weightHh must have shape [${4 * H}, ${H}] (hx ${K.fmtShape(hx._shape)}), got ${K.fmtShape(w._shape)}`);
+  }
+  if (xg.ndim !== 2 || xg._shape[1] !== 4 * H || B === 0 || xg._shape[0] % B !== 0 || xg._shape[0] === 0) {
+    throw new RangeError(
+      `${op}: inputGates must have shape [steps * ${B}, ${4 * H}] (hx ${K.fmtShape(hx._shape)}), got ${K.fmtShape(xg._shape)}`,
+    );
+  }
+  for (const [name, t] of [
+    ['inputGates', xg],
+    ['cx', cx],
+    ['weightHh', w],
+  ] as const) {
+    if (t.dtype !== hx.dtype) throw new TypeError(`${op}: ${name} has dtype ${t.dtype} but hx has ${hx.dtype}`);
+  }
+  if (hx.dtype !== 'float32' && hx.dtype !== 'float64') throw new TypeError(`${op}: expected float32 or float64, got ${hx.dtype}`);
+  K.sameDeviceAll(op, [xg, hx, cx, w]);
+  if (hx.device !== 'cpu') throw new TypeError(`${op}: CPU tensors only, got ${hx.device}`);
+  return { T: xg._shape[0] / B, B, H };
+}
+
+/** The gradients of lstmLayer's inputs, written with ops: the forward recomputed, then back through time (differentiable again). */
+const lstmLayerGrads = once((g: Tensor, s: LayerSaved): { xg: Tensor; hx: Tensor; cx: Tensor; w: Tensor } => {
+  const B = s.hx._shape[0];
+  const T = s.xg._shape[0] / B;
+  const xs = s.xg.split(B, 0);
+  const order = Array.from({ length: T }, (_, k) => (s.reverse ? T - 1 - k : k));
+  const wT = s.w.t();
+  const hPrev: Tensor[] = new Array(T),
+    cPrev: Tensor[] = new Array(T),
+    cs: Tensor[] = new Array(T),
+    acts: Tensor[][] = new Array(T);
+  let h = s.hx,
+    c = s.cx;
+  for (const t of order) {
+    hPrev[t] = h;
+    cPrev[t] = c;
+    const [gi, gf, gg, go] = h.matmul(wT).add(xs[t]).chunk(4, 1);
+    const i = gi.sigmoid(),
+      f = gf.sigmoid(),
+      gc = gg.tanh(),
+      o = go.sigmoid();
+    c = f.mul(c).add(i.mul(gc));
+    h = o.mul(c.tanh());
+    cs[t] = c;
+    acts[t] = [i, f, gc, o];
+  }
+  const dGates: Tensor[] = new Array(T);
+  let dh: Tensor | null = null;
+  let dc = g.select(0, T + 1);
+  let dW: Tensor | null = null;
+  for (let k = T - 1; k >= 0; k--) {
+    const t = order[k];
+    const [i, f, gc, o] = acts[t];
+    const gh = g.select(0, slots(t, T, s.reverse).cur);
+    const dhT: Tensor = dh ? gh.add(dh) : gh;
+    const tc = cs[t].tanh();
+    const dcT = dc.add(dhT.mul(o).mul(tc.square().neg().add(1)));
+    const d: Tensor = cat(
+      [
+        dcT.mul(gc).mul(i.mul(i.neg().add(1))),
+        dcT.mul(cPrev[t]).mul(f.mul(f.neg().add(1))),
+        dcT.mul(i).mul(gc.square().neg().add(1)),
+        dhT.mul(tc).mul(o.mul(o.neg().add(1))),
+      ],
+      1,
+    );
+    dGates[t] = d;
+    dh = d.matmul(s.w);
+    dc = dcT.mul(f);
+    const dWt = d.t().matmul(hPrev[t]);
+    dW = dW ? dW.add(dWt) : dWt;
+  }
+  return { xg: cat(dGates), hx: dh!.add(g.select(0, slots(0, T, s.reverse).init)), cx: dc, w: dW! };
+});
+
+define(lstmLayer, {
+  node: 'LstmLayerBackward',
+  forward: ({ inputGates, hx, cx, weightHh, reverse }) => {
+    const { T, B, H } = checkLayer(inputGates, hx, cx, weightHh);
+    const dt = hx.dtype;
+    const xg = K.contiguous(inputGates),
+      w = K.contiguous(weightHh);
+    const y = K.output([T + 2, B, H], dt, 'lstmLayer', 'cpu');
+    const c = K.output([T + 1, B, H], dt, 'lstmLayer', 'cpu');
+    const ws = K.output([T, B, 4 * H], dt, 'lstmLayer', 'cpu');
+    // Each step's hidden share of the gates, overwritten step after step.
+    const hg = K.output([1, B, 4 * H], dt, 'lstmLayer', 'cpu');
+    const BH = B * H;
+    const init = slots(0, T, reverse).init;
+    native.copy(hx._ref(), refAt(y, init * BH, [B, H]));
+    native.copy(cx._ref(), refAt(c, init * BH, [B, H]));
+    // W_hhᵀ read in place: [1, H, 4H] with W's strides swapped.
+    const wT = makeRef(w._storage.data, w._offset, [1, H, 4 * H], [4 * H * H, 1, H]);
+    const hgRef = hg._ref(),
+      hg2 = refAt(hg, 0, [B, 4 * H]);
+    for (let k = 0; k < T; k++) {
+      const t = reverse ? T - 1 - k : k;
+      const { prev, cur } = slots(t, T, reverse);
+      native.matmul(refAt(y, prev * BH, [1, B, H]), wT, hgRef);
+      native.lstmCell(
+        refAt(xg, t * 4 * BH, [B, 4 * H]),
+        hg2,
+        refAt(c, prev * BH, [B, H]),
+        refAt(y, cur * BH, [B, H]),
+        refAt(c, cur * BH, [B, H]),
+        refAt(ws, t * 4 * BH, [B, 4 * H]),
+      );
+    }
+    native.copy(refAt(c, slots(reverse ? 0 : T - 1, T, reverse).cur * BH, [B, H]), refAt(y, (T + 1) * BH, [B, H]));
+    return { out: y, save: { xg: inputGates, hx, cx, w: weightHh, y, c, ws, reverse } satisfies LayerSaved };
+  },
+  grads: {
+    inputGates: (g, s) => lstmLayerGrads(g, s).xg,
+    hx: (g, s) => lstmLayerGrads(g, s).hx,
+    cx: (g, s) => lstmLayerGrads(g, s).cx,
+    weightHh: (g, s) => lstmLayerGrads(g, s).w,
+  },
+  fused: (g, s, needs) => {
+    const [B, H] = s.hx._shape;
+    const T = s.xg._shape[0] / B;
+    const BH = B * H;
+    const dt = g.dtype;
+    const gc = K.contiguous(g);
+    const w = K.contiguous(s.w);
+    const dG = K.output([T * B, 4 * H], dt, 'lstmLayer', 'cpu');
+    // dh: what step t's h gets from the later steps (none at first), dc likewise for c.
+    const dh = K.output([1, B, H], dt, 'lstmLayer', 'cpu');
+    const dhT = K.output([B, H], dt, 'lstmLayer', 'cpu');
+    let dc = K.output([B, H], dt, 'lstmLayer', 'cpu'),
+      dcNext = K.output([B, H], dt, 'lstmLayer', 'cpu');
+    native.copy(refAt(gc, (T + 1) * BH, [B, H]), dc._ref());
+    const wRef = makeRef(w._storage.data, w._offset, [1, 4 * H, H], [4 * H * H, H, 1]);
+    const dhRef = dh._ref(),
+      dh2 = refAt(dh, 0, [B, H]),
+      dhTRef = dhT._ref();
+    for (let k = T - 1; k >= 0; k--) {
+      const t = s.reverse ? T - 1 - k : k;
+      const { prev, cur } = slots(t, T, s.reverse);
+      const gh = refAt(gc, cur * BH, [B, H]);
+      if (k === T - 1) native.copy(gh, dhTRef);
+      else native.binary(K.B.Add, gh, dh2, dhTRef);
+      native.lstmCellBackward(
+        dhTRef,
+        dc._ref(),
+        refAt(s.c, prev * BH, [B, H]),
+        refAt(s.c, cur * BH, [B, H]),
+        refAt(s.ws, t * 4 * BH, [B, 4 * H]),
+        refAt(dG, t * 4 * BH, [B, 4 * H]),
+        dcNext._ref(),
+      );
+      [dc, dcNext] = [dcNext, dc];
+      native.matmul(refAt(dG, t * 4 * BH, [1, B, 4 * H]), wRef, dhRef);
+    }
+    let dHx: Tensor | null = null;
+    if (needs.hx) {
+      dHx = K.output([B, H], dt, 'lstmLayer', 'cpu');
+      native.binary(K.B.Add, refAt(gc, slots(0, T, s.reverse).init * BH, [B, H]), dh2, dHx._ref());
+    }
+    let dW: Tensor | null = null;
+    if (needs.weightHh) {
+      // dGatesᵀ [4H, T B] times the h's the steps read, [T B, H]: T consecutive rows of y.
+      dW = K.output([1, 4 * H, H], dt, 'lstmLayer', 'cpu');
+      const from = s.reverse ? 1 : 0;
+      native.matmul(
+        makeRef(dG._storage.data, 0, [1, 4 * H, T * B], [4 * H * T * B, 1, 4 * H]),
+        refAt(s.y, from * BH, [1, T * B, H]),
+        dW._ref(),
+      );
+      dW = dW.view([4 * H, H]);
+    }
+    return { inputGates: dG, hx: dHx, cx: needs.cx ? dc : null, weightHh: dW };
+  },
+});

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import * as torch from '../../lib/index.js';
 import * as nn from '../../lib/nn/index.js';
-import { gruCell, lstmCell } from '../../lib/ops/rnn.js';
+import { gruCell, lstmCell, lstmLayer } from '../../lib/ops/rnn.js';
 import { native } from '../../lib/backend/native.js';
 import { MultiOutputNode, OutputSlot, type Node } from '../../lib/autograd/node.js';
 import { expectTensor, makeTensor, type TensorSpec, type ToleranceTable } from '../helpers/fixtures.js';
@@ -206,19 +206,136 @@ describe('the recurrent layers run the fused cells', () => {
     void bIh;
   });
 
-  it('an LSTM records one split for its steps and one fused cell per step; a GRU likewise', () => {
+  it('a GRU records one split for its steps and one fused cell per step', () => {
     const T = 6;
-    for (const [Layer, cellNode] of [
-      [nn.LSTM, 'ThnnFusedLstmCellBackward0'],
-      [nn.GRU, 'ThnnFusedGruCellBackward0'],
-    ] as const) {
-      const layer = new Layer(3, 4) as nn.LSTM | nn.GRU;
-      const [out] = (layer as nn.GRU).forward(torch.randn([T, 2, 3]));
-      const nodes = graphOf(out as Tensor);
-      expect(nodes.filter((n) => n.name === cellNode).length, cellNode).toBe(T);
-      expect(nodes.filter((n) => n instanceof MultiOutputNode && n.name === 'SplitWithSizesBackward0').length).toBe(1);
-      expect(nodes.filter((n) => n.name === 'SliceBackward0' || n.name === 'SelectBackward0').length).toBe(0);
+    const [out] = new nn.GRU(3, 4).forward(torch.randn([T, 2, 3]));
+    const nodes = graphOf(out);
+    expect(nodes.filter((n) => n.name === 'ThnnFusedGruCellBackward0').length).toBe(T);
+    expect(nodes.filter((n) => n instanceof MultiOutputNode && n.name === 'SplitWithSizesBackward0').length).toBe(1);
+    expect(nodes.filter((n) => n.name === 'SliceBackward0' || n.name === 'SelectBackward0').length).toBe(0);
+  });
+
+  it('an LSTM over full batches records one LstmLayerBackward per layer and direction and no per-step nodes', () => {
+    const lstm = new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true });
+    const [out] = lstm.forward(torch.randn([6, 2, 3]));
+    const nodes = graphOf(out as Tensor);
+    expect(nodes.filter((n) => n.name === 'LstmLayerBackward').length).toBe(4);
+    expect(nodes.filter((n) => n.name === 'ThnnFusedLstmCellBackward0').length).toBe(0);
+  });
+
+  it('an LSTM over an empty batch gives empty results, as PyTorch', () => {
+    const [out, [h, c]] = new nn.LSTM(3, 4, { numLayers: 2, bidirectional: true }).forward(torch.randn([5, 0, 3]));
+    expect([out.shape, h.shape, c.shape]).toEqual([
+      [5, 0, 8],
+      [4, 0, 4],
+      [4, 0, 4],
+    ]);
+  });
+
+  it('an LSTM over a packed batch of unequal lengths, or with projSize, still runs one fused cell per step', () => {
+    const packed = nn.utils.rnn.packPaddedSequence(torch.randn([5, 3, 2]), [5, 3, 2]);
+    const [out] = new nn.LSTM(2, 3).forward(packed);
+    expect(graphOf((out as nn.utils.rnn.PackedSequence).data).filter((n) => n.name === 'ThnnFusedLstmCellBackward0').length).toBe(5);
+    const [out2] = new nn.LSTM(2, 3, { projSize: 2 }).forward(torch.randn([4, 2, 2]));
+    expect(graphOf(out2 as Tensor).filter((n) => n.name === 'ThnnFusedLstmCellBackward0').length).toBe(4);
+  });
+});
+
+// Note [One node per LSTM sequence]: lstmLayer against the same recurrence
+// run step by step with the fused cell (checked against PyTorch above and
+// through the layers' fixtures in rnn.test.ts).
+describe('lstmLayer: one direction of an LSTM layer in one node', () => {
+  /** lstmLayer's result, [h0 or hs..., c_T], built from per-step lstmCell calls. */
+  function stepwise(xg: Tensor, hx: Tensor, cx: Tensor, w: Tensor, reverse: boolean): Tensor {
+    const B = hx.shape[0];
+    const xs = xg.split(B, 0);
+    const T = xs.length;
+    const hs: Tensor[] = new Array(T);
+    let h = hx,
+      c = cx;
+    for (let k = 0; k < T; k++) {
+      const t = reverse ? T - 1 - k : k;
+      [h, c] = lstmCell(xs[t], h.matmul(w.t()), c).unbind(0);
+      hs[t] = h;
     }
+    return torch.stack(reverse ? [...hs, hx, c] : [hx, ...hs, c]);
+  }
+
+  for (const reverse of [false, true]) {
+    it(`${reverse ? 'reverse' : 'forward'}: result, fused backward and createGraph backward equal the step-by-step cells`, () => {
+      torch.manualSeed(11);
+      const T = 5,
+        B = 3,
+        H = 4;
+      const ins = [
+        [T * B, 4 * H],
+        [B, H],
+        [B, H],
+        [4 * H, H],
+      ].map((s) => torch.randn(s, { dtype: 'float64' }).requiresGrad_(true));
+      const [xg, hx, cx, w] = ins;
+      const want = stepwise(xg, hx, cx, w, reverse);
+      const got = lstmLayer(xg, hx, cx, w, reverse);
+      expect(got.gradFn?.name).toBe('LstmLayerBackward');
+      expect(got.shape).toEqual([T + 2, B, H]);
+      expect(got.sub(want).abs().max().item()).toBeLessThan(1e-12);
+      const gout = torch.randn([T + 2, B, H], { dtype: 'float64' });
+      const wantG = torch.autograd.grad(want, ins, { gradOutputs: gout });
+      const fused = torch.autograd.grad(got, ins, { gradOutputs: gout, retainGraph: true });
+      const declared = torch.autograd.grad(got, ins, { gradOutputs: gout, createGraph: true });
+      ins.forEach((_, k) => {
+        expect(fused[k]!.sub(wantG[k]!).abs().max().item(), `fused grad[${k}]`).toBeLessThan(1e-10);
+        expect(declared[k]!.requiresGrad, `declared grad[${k}] is recorded`).toBe(true);
+        expect(declared[k]!.detach().sub(wantG[k]!).abs().max().item(), `declared grad[${k}]`).toBeLessThan(1e-10);
+      });
+    });
+  }
+
+  it('float32 gives the step-by-step result too, and a second backward with retainGraph the same gradients', () => {
+    torch.manualSeed(12);
+    const ins = [
+      [12, 32],
+      [3, 8],
+      [3, 8],
+      [32, 8],
+    ].map((s) => torch.randn(s).requiresGrad_(true));
+    const want = stepwise(ins[0], ins[1], ins[2], ins[3], false);
+    const got = lstmLayer(ins[0], ins[1], ins[2], ins[3]);
+    expect(got.sub(want).abs().max().item()).toBeLessThan(1e-5);
+    const gout = torch.randn([6, 3, 8]);
+    const wantG = torch.autograd.grad(want, ins, { gradOutputs: gout });
+    const g1 = torch.autograd.grad(got, ins, { gradOutputs: gout, retainGraph: true });
+    const g2 = torch.autograd.grad(got, ins, { gradOutputs: gout });
+    ins.forEach((_, k) => {
+      expect(g1[k]!.sub(wantG[k]!).abs().max().item(), `grad[${k}]`).toBeLessThan(1e-4);
+      expect(g2[k]!.sub(g1[k]!).abs().max().item(), `second grad[${k}]`).toBe(0);
+    });
+  });
+
+  it('float64 gradcheck and gradgradcheck, both directions', () => {
+    torch.manualSeed(13);
+    const ins = [
+      [6, 8],
+      [2, 2],
+      [2, 2],
+      [8, 2],
+    ].map((s) => torch.randn(s, { dtype: 'float64' }).requiresGrad_(true));
+    for (const reverse of [false, true]) {
+      const f = (a: Tensor, b: Tensor, c: Tensor, d: Tensor) => lstmLayer(a, b, c, d, reverse);
+      expect(torch.autograd.gradcheck(f, ins)).toBe(true);
+      expect(torch.autograd.gradgradcheck(f, ins)).toBe(true);
+    }
+  });
+
+  it('refuses inputs of the wrong shape or dtype, naming the op and the shapes', () => {
+    const x = torch.randn([6, 8]),
+      h = torch.randn([2, 2]),
+      w = torch.randn([8, 2]);
+    expect(() => lstmLayer(torch.randn([5, 8]), h, h, w)).toThrow(/lstmLayer: inputGates must have shape \[steps \* 2, 8\].*\[5, 8\]/);
+    expect(() => lstmLayer(x, h, torch.randn([2, 3]), w)).toThrow(/lstmLayer: cx must have hx's shape \[2, 2\], got \[2, 3\]/);
+    expect(() => lstmLayer(x, h, h, torch.randn([2, 8]))).toThrow(/lstmLayer: weightHh must have shape \[8, 2\].*got \[2, 8\]/);
+    expect(() => lstmLayer(x, h, h, w.double())).toThrow(/lstmLayer: weightHh has dtype float64 but hx has float32/);
+    expect(() => lstmLayer(x, torch.randn([2]), h, w)).toThrow(/lstmLayer: hx must be 2-D/);
   });
 });
 

@@ -7,7 +7,7 @@ import { Tensor } from '../../tensor.js';
 import { empty, zeros } from '../../ops/creation.js';
 import { cat, stack } from '../../ops/join.js';
 import { addmm } from '../../ops/matmul.js';
-import { gruCell, lstmCell, lstmHiddenGates, lstmHiddenWeights, HiddenInputs } from '../../ops/rnn.js';
+import { gruCell, lstmCell, lstmHiddenGates, lstmHiddenWeights, lstmLayer, HiddenInputs } from '../../ops/rnn.js';
 import { isGradEnabled } from '../../autograd/grad_mode.js';
 import * as K from '../../ops/kernels.js';
 import { Module, pyFloat } from '../module.js';
@@ -26,8 +26,10 @@ const fmt = K.fmtShape;
 // is the input's share of the gates, x W_ihᵀ + b_ih: the layers compute it
 // for every step of a sequence with one matmul and hand each step its rows,
 // the Cell modules compute it for their one step. These four functions are
-// the only place the step math lives; LSTM's and GRU's pointwise part is one
-// fused kernel each (lib/ops/rnn.ts).
+// where the step math lives, except that an LSTM over full batches on the
+// CPU runs its whole recurrence as one op (Note [One node per LSTM
+// sequence]); LSTM's and GRU's pointwise part is one fused kernel each
+// (lib/ops/rnn.ts).
 
 /** @internal What a step needs besides its input: W_hhᵀ (transposed once per sequence), b_hh and LSTM's W_hrᵀ. */
 export interface StepWeights {
@@ -448,6 +450,18 @@ export abstract class RNNBase extends Module {
       for (let dir = 0; dir < dirs; dir++) {
         const p = this._layerParams(layer, dir);
         const k = layer * dirs + dir;
+        // Note [One node per LSTM sequence] (lib/ops/rnn.ts): an LSTM
+        // without projection over full batches on the CPU runs each
+        // direction's recurrence as one op (an empty batch keeps the steps).
+        if (this.mode === 'LSTM' && !p.wHr && x.device === 'cpu' && B > 0 && batchSizes.every((b) => b === B)) {
+          const steps = batchSizes.length;
+          const bias = p.bIh && p.bHh ? p.bIh.add(p.bHh) : (p.bIh ?? p.bHh);
+          const y = lstmLayer(linear(x, p.wIh, bias), state[0].select(0, k), state[1].select(0, k), p.wHh, dir === 1);
+          outs.push(y.narrow(0, dir === 1 ? 0 : 1, steps).view([steps * B, this.hiddenSize]));
+          finals[0].push(y.select(0, dir === 1 ? 0 : steps));
+          finals[1].push(y.select(0, steps + 1));
+          continue;
+        }
         const wHrT = p.wHr ? p.wHr.t() : null;
         let xg = linear(x, p.wIh, p.bIh);
         let w: StepWeights = { wHhT: p.wHh.t(), bHh: p.bHh, wHrT };
