@@ -105,11 +105,37 @@ describe('torch.onnx.export refuses what it cannot write exactly', () => {
     expect(() => torch.onnx.export(new Wrap((x) => x.cumsum(1)), [torch.randn([2, 4])], null)).toThrow(/op 'cumsum' has no ONNX mapping/);
   });
 
-  it('nn.LSTM (stepped in JavaScript, not one op; no ONNX LSTM mapping yet) is refused, not unrolled wrongly', () => {
+  it('nn.LSTM options with no ONNX form are refused with a reason: projSize, packed input, unbatched input', () => {
+    torch.manualSeed(0);
+    const proj = new nn.LSTM(3, 4, { projSize: 2 });
+    expect(() => torch.onnx.export(new Wrap((x) => proj.forward(x)[0]), [torch.randn([5, 2, 3])], null)).toThrow(
+      /LSTM cannot be exported: projSize 2 has no form in ONNX's LSTM/,
+    );
+    const gru = new nn.GRU(3, 4);
+    const packed = new Wrap((x) => {
+      // Packed by hand (packPaddedSequence's indexing would be refused first): steps of 2, 2, 1 rows.
+      const [out] = gru.forward(new nn.utils.rnn.PackedSequence(x, torch.tensor([2, 2, 1], { dtype: 'int64' })));
+      return out.data;
+    });
+    expect(() => torch.onnx.export(packed, [torch.randn([5, 3])], null)).toThrow(/GRU cannot be exported: packed sequences/);
+    expect(() => torch.onnx.export(new Wrap((x) => gru.forward(x)[0]), [torch.randn([5, 3])], null)).toThrow(
+      /GRU cannot be exported: only batched input/,
+    );
+  });
+
+  it('an nn.LSTM the model reaches without registering it is recorded as ONNX LSTM, not unrolled', async () => {
     torch.manualSeed(0);
     const lstm = new nn.LSTM(3, 4);
-    const m = new Wrap((x) => lstm.forward(x)[0]);
-    expect(() => torch.onnx.export(m, [torch.randn([5, 2, 3])], null)).toThrow(/^torch\.onnx\.export: /);
+    const m = new Wrap((x) => lstm.forward(x)[1][1]); // cn
+    const x = torch.randn([5, 2, 3]);
+    const bytes = torch.onnx.export(m, [x], null, { inputNames: ['x'], outputNames: ['cn'] });
+    const session = await ort.InferenceSession.create(bytes);
+    const got = (await session.run({ x: ortTensor(x) })).cn;
+    const want = torch.noGrad(() => m.forward(x));
+    expect(got.dims).toEqual(want.shape);
+    const w = want.toTypedArray() as Float32Array;
+    for (let i = 0; i < w.length; i++) expect(Math.abs((got.data as Float32Array)[i] - w[i])).toBeLessThan(1e-5);
+    expect(Buffer.from(bytes).toString('latin1')).toContain('LSTM');
   });
 
   it('a mapped op refuses a form it cannot write (maxPool2d ceilMode)', () => {
