@@ -4,7 +4,9 @@
 // op by op (a trace would unroll the time loop at the example's length and
 // freeze the sequence axis). export.ts installs these hooks on the model's
 // instances for the length of the trace only.
-import type { Tensor } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import { MultiheadAttention } from '../nn/layers/attention.js';
+import type { MultiHeadAttentionArgs } from '../nn/functional_attention.js';
 import { RNNBase } from '../nn/layers/rnn.js';
 import { PackedSequence } from '../nn/rnn_utils.js';
 import { cat, stack } from '../ops/join.js';
@@ -94,4 +96,108 @@ function emitRnn(c: Ctx, m: RNNBase, x: Tensor, hx: Tensor[] | null, result: [Te
     const h = f.length === 1 ? f[0] : c.node('Concat', f, { axis: { int: 0 } })[0];
     c.bind(states[k], h, [null, batchDyn, null]);
   });
+}
+
+// ---- attention --------------------------------------------------------------------------------
+
+/**
+ * softmax(q kᵀ · scale + bias) v over [..., L, E] values: ONNX MatMul, Add and Softmax (the fused kernel's
+ * primitive form). `kT` is the key already transposed to [..., E, S]. Returns the output and the weights.
+ */
+export function attentionNodes(c: Ctx, q: string, kT: string, v: string, bias: string | null, scale: number): [string, string] {
+  let scores = c.node('MatMul', [c.node('Mul', [q, c.scalar(scale, 'float32')])[0], kT])[0];
+  if (bias !== null) scores = c.node('Add', [scores, bias])[0];
+  const w = c.node('Softmax', [scores], { axis: { int: -1 } })[0];
+  return [c.node('MatMul', [w, v])[0], w];
+}
+
+/** A mask as an additive float32 bias: a bool mask is -inf where `masked` is its value, 0 elsewhere; a float mask is itself. */
+export function maskBias(c: Ctx, m: Tensor, masked: boolean): string {
+  if (m.dtype === 'float32') return c.value(m);
+  if (m.dtype !== 'bool' && m.dtype !== 'uint8') c.fail(`a ${m.dtype} mask is not exported (bool, uint8 or float32)`);
+  const b = c.valueAs(m, 'bool');
+  const [inf, zero] = [c.scalar(-Infinity, 'float32'), c.scalar(0, 'float32')];
+  return c.node('Where', masked ? [b, inf, zero] : [b, zero, inf])[0];
+}
+
+/** Installs the MultiheadAttention hook (recorded whole while tracing); returns what removes it. */
+export function installAttentionHook(call: ModuleCall): () => void {
+  const proto = MultiheadAttention.prototype;
+  const prev = proto._attend;
+  proto._attend = function (this: MultiheadAttention, a: MultiHeadAttentionArgs) {
+    const ins = [a.query, a.key, a.value, a.keyPaddingMask, a.attnMask].filter((t): t is Tensor => t instanceof Tensor);
+    return call(
+      'MultiheadAttention',
+      ins,
+      () => prev.call(this, a),
+      (c, r) => emitMha(c, a, r as [Tensor, Tensor | null]),
+    ) as [Tensor, Tensor | null];
+  };
+  return () => {
+    proto._attend = prev;
+  };
+}
+
+/**
+ * PyTorch 1.13's multi_head_attention_forward on sequence-first [L, N, E] inputs as primitive ops: the
+ * in-projection sliced from in_proj_weight (its state-dict name kept), heads by Reshape [0, 0, H, d] (the
+ * sequence and batch sizes copied from the input, so both may be dynamic) and Transpose, the masks as one
+ * additive bias, the out-projection.
+ */
+function emitMha(c: Ctx, a: MultiHeadAttentionArgs, result: [Tensor, Tensor | null]): void {
+  const { query, key, value } = a;
+  if (query.ndim !== 3) c.fail(`only batched (3-d) query is exported, got ${query.ndim} dims`);
+  if (a.biasK !== null || a.biasV !== null) c.fail('addBiasKV (bias_k, bias_v) is not exported');
+  if (a.addZeroAttn) c.fail('addZeroAttn is not exported');
+  if (a.staticK !== null || a.staticV !== null) c.fail('staticK and staticV are not exported');
+  if (a.training && a.dropoutP > 0) c.fail('attention dropout in training mode');
+  const E = a.embedDimToCheck,
+    H = a.numHeads,
+    d = E / H;
+  const proj = (x: Tensor, k: number): string => {
+    let w: string;
+    if (a.useSeparateProjWeight) w = c.value([a.qProjWeight, a.kProjWeight, a.vProjWeight][k] as Tensor);
+    else w = c.node('Slice', [c.value(a.inProjWeight as Tensor), c.ints([k * E]), c.ints([(k + 1) * E]), c.ints([0])])[0];
+    let y = c.node('MatMul', [c.value(x), c.node('Transpose', [w], { perm: { ints: [1, 0] } })[0]])[0];
+    if (a.inProjBias !== null) {
+      const b = c.node('Slice', [c.value(a.inProjBias), c.ints([k * E]), c.ints([(k + 1) * E]), c.ints([0])])[0];
+      y = c.node('Add', [y, b])[0];
+    }
+    // [L, N, E] -> [L, N, H, d]
+    return c.node('Reshape', [y, c.ints([0, 0, H, d])])[0];
+  };
+  const q = c.node('Transpose', [proj(query, 0)], { perm: { ints: [1, 2, 0, 3] } })[0]; // [N, H, L, d]
+  const kT = c.node('Transpose', [proj(key, 1)], { perm: { ints: [1, 2, 3, 0] } })[0]; // [N, H, d, S]
+  const v = c.node('Transpose', [proj(value, 2)], { perm: { ints: [1, 2, 0, 3] } })[0]; // [N, H, S, d]
+
+  const qd = c.dyn(query),
+    kd = c.dyn(key);
+  let bias: string | null = null;
+  const mask = a.attnMask;
+  if (mask !== null) {
+    let m = maskBias(c, mask, true);
+    if (mask.ndim === 3) {
+      // [N * H, L, S] -> [N, H, L, S]
+      const md = c.dyn(mask);
+      if (md[1] !== null || md[2] !== null) c.fail('a 3-d attnMask with dynamic L or S');
+      m = c.node('Reshape', [m, c.ints([-1, H, mask.shape[1], mask.shape[2]])])[0];
+    }
+    bias = m;
+  }
+  if (a.keyPaddingMask !== null) {
+    const kpm = c.node('Unsqueeze', [maskBias(c, a.keyPaddingMask, true), c.ints([1, 2])])[0]; // [N, 1, 1, S]
+    bias = bias === null ? kpm : c.node('Add', [bias, kpm])[0];
+  }
+  const [o, w] = attentionNodes(c, q, kT, v, bias, 1 / Math.sqrt(d));
+  // [N, H, L, d] -> [L, N, H, d] -> [L, N, E], then the out-projection.
+  const merged = c.node('Reshape', [c.node('Transpose', [o], { perm: { ints: [2, 0, 1, 3] } })[0], c.ints([0, 0, E])])[0];
+  let y = c.node('MatMul', [merged, c.node('Transpose', [c.value(a.outProjWeight)], { perm: { ints: [1, 0] } })[0]])[0];
+  if (a.outProjBias !== null) y = c.node('Add', [y, c.value(a.outProjBias)])[0];
+  const [out, weights] = result;
+  c.bind(out, y, [qd[0], qd[1], null]);
+  if (weights !== null) {
+    const avg = a.averageAttnWeights;
+    const wr = avg ? c.node('ReduceMean', [w], { axes: { ints: [1] }, keepdims: { int: 0 } })[0] : w;
+    c.bind(weights, wr, avg ? [qd[1], qd[0], kd[0]] : [qd[1], null, qd[0], kd[0]]);
+  }
 }

@@ -109,6 +109,34 @@ class RnnSeq extends nn.Module {
   }
 }
 
+/** Batch-first self-attention under a causal float mask (a buffer) and a bool key-padding mask (an input); reads the averaged weights too. */
+class MhaMasks extends nn.Module {
+  mha = new nn.MultiheadAttention(8, 2, { batchFirst: true });
+  constructor() {
+    super();
+    this.registerBuffer('causal', nn.Transformer.generateSquareSubsequentMask(5));
+  }
+  forward(x: Tensor, kpm: Tensor): Tensor {
+    const [out, w] = this.mha.forward(x, x, x, kpm, true, (this as unknown as { causal: Tensor }).causal);
+    return out.add(w!.narrow(2, 0, 1)); // [N, 5, 8] + [N, 5, 1]
+  }
+}
+
+/** A key-padding mask that never hides key 0 (a fully masked causal row would be NaN on both sides). */
+function paddingMask(n: number): Tensor {
+  const rows = Array.from({ length: n }, (_, r) => Array.from({ length: 5 }, (_, j) => j > 0 && (r * 7 + j * 3) % 5 === 0));
+  return torch.tensor(rows, { dtype: 'bool' });
+}
+
+/** F.scaledDotProductAttention, causal, over [N, 2, 5, 4] projections of the input. */
+class Sdpa extends nn.Module {
+  lin = new nn.Linear(4, 12);
+  forward(x: Tensor): Tensor {
+    const [q, k, v] = [0, 1, 2].map((i) => this.lin.forward(x).narrow(3, 4 * i, 4));
+    return torch.nn.functional.scaledDotProductAttention(q, k, v, null, 0, true);
+  }
+}
+
 /** The samples, built from seed 0 each. */
 export function samples(): Sample[] {
   torch.manualSeed(0);
@@ -129,6 +157,22 @@ export function samples(): Sample[] {
   const rnn = new RnnSeq();
   torch.manualSeed(0);
   const lmLstm = buildLm({ model: 'lstm', vocabSize: 11, blockSize: 8, dModel: 6, hidden: 7, nLayer: 2 });
+  torch.manualSeed(0);
+  const mha = new MhaMasks();
+  torch.manualSeed(0);
+  const sdpa = new Sdpa();
+  torch.manualSeed(0);
+  const encoder = new nn.TransformerEncoder(new nn.TransformerEncoderLayer(8, 2, { dimFeedforward: 16, activation: 'gelu' }), 2);
+  torch.manualSeed(0);
+  const transformer = new nn.Transformer({
+    dModel: 8,
+    nhead: 2,
+    numEncoderLayers: 1,
+    numDecoderLayers: 2,
+    dimFeedforward: 16,
+    batchFirst: true,
+    normFirst: true,
+  });
   return [
     { name: 'mnist_cnn', model: cnn, inputs: images, options: batchAxes(['input']) },
     { name: 'mnist_lenet', model: lenet, inputs: images, options: batchAxes(['input']) },
@@ -204,6 +248,53 @@ export function samples(): Sample[] {
         return [torch.randint(0, 11, [n, n + 1])];
       },
       options: { inputNames: ['idx'], outputNames: ['output'], dynamicAxes: { idx: { 0: 'batch', 1: 'time' } } },
+    },
+    {
+      name: 'mha_masks',
+      model: mha,
+      inputs: (n) => {
+        torch.manualSeed(900 + n);
+        return [torch.randn([n, 5, 8]), paddingMask(n)];
+      },
+      options: batchAxes(['x', 'kpm']),
+    },
+    {
+      name: 'sdpa_causal',
+      model: sdpa,
+      inputs: (n) => {
+        torch.manualSeed(1000 + n);
+        return [torch.randn([n, 2, 5, 4])];
+      },
+      options: batchAxes(['x']),
+    },
+    {
+      // Post-norm encoder layers, gelu, sequence first; batch n runs n + 2 steps (both axes dynamic).
+      name: 'transformer_encoder_dynamic_seq',
+      model: encoder,
+      inputs: (n) => {
+        torch.manualSeed(1100 + n);
+        return [torch.randn([n + 2, n, 8])];
+      },
+      options: { inputNames: ['src'], outputNames: ['output'], dynamicAxes: { src: { 0: 'seq', 1: 'batch' } } },
+    },
+    {
+      // nn.Transformer, pre-norm, batch first: the decoder's cross-attention reads memory of another length.
+      name: 'transformer',
+      model: new (class extends nn.Module {
+        t = transformer;
+        constructor() {
+          super();
+          this.registerBuffer('tgtMask', nn.Transformer.generateSquareSubsequentMask(4));
+        }
+        forward(src: Tensor, tgt: Tensor): Tensor {
+          return this.t.forward(src, tgt, null, (this as unknown as { tgtMask: Tensor }).tgtMask);
+        }
+      })(),
+      inputs: (n) => {
+        torch.manualSeed(1200 + n);
+        return [torch.randn([n, 6, 8]), torch.randn([n, 4, 8])];
+      },
+      options: batchAxes(['src', 'tgt']),
     },
   ];
 }
