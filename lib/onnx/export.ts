@@ -25,6 +25,7 @@ import { full, tensor as fromValues } from '../ops/creation.js';
 import { F, IR_VERSION, Message } from './proto.js';
 import { nodeProto, tensorProto, valueInfoProto, type Attr, type Ctx, type Dyn, type GraphNode } from './graph.js';
 import { mappingOf } from './mappings.js';
+import { installAttentionHook, installModuleHooks } from './modules.js';
 
 /** Options of torch.onnx.export, as PyTorch's keyword arguments. */
 export interface ExportOptions {
@@ -101,6 +102,15 @@ class Tracer implements OpTracer {
     }
     if (spec.body?.impl) return run();
     throw new Error(`torch.onnx.export: op '${spec.name}' has no ONNX mapping (lib/onnx/mappings.ts), so the model cannot be exported`);
+  }
+
+  /** A module recorded whole (modules.ts): computed untraced, then its nodes added, when a traced value goes in. */
+  callModule(op: string, inputs: Tensor[], run: () => unknown, emit: (c: Ctx, result: unknown) => void): unknown {
+    if (!inputs.some((t) => this.values.has(t))) return run();
+    const r = this.untraced(run);
+    // The emitter re-lays weights out with ops: constants, not part of the trace.
+    this.untraced(() => emit(this.ctx(op), r));
+    return r;
   }
 
   wrote(target: Tensor, value: Tensor): void {
@@ -237,6 +247,9 @@ function axesOf(spec: number[] | Record<number, string> | undefined, name: strin
  * torch.onnx.export(model, args, path, options): runs `model` once on `args` (in eval mode, without grad),
  * records the declared ops it calls and writes an ONNX model (opset 17) to `path`, the parameters and buffers
  * as initializers named as in the state dict. An op with no ONNX mapping fails the export with its name.
+ * nn.LSTM / nn.GRU / nn.RNN are written as ONNX's LSTM / GRU / RNN ops (one per layer; projSize and packed
+ * input refused), nn.MultiheadAttention, F.scaledDotProductAttention and the Transformer layers as MatMul,
+ * Softmax, Reshape and Transpose (lib/onnx/modules.ts).
  * Returns the file's bytes.
  *
  * @example
@@ -285,11 +298,18 @@ export function exportModel(model: Module, args: Tensor | Tensor[], path: string
   const training = model.modules().map((m) => [m, m.training] as const);
   model.eval();
   let result: unknown;
+  const unhook = installModuleHooks(
+    (op, ins, run, emit) => tracer.callModule(op, ins, run, emit),
+    (t) => tracer.traced(t) !== undefined,
+  );
+  const unhookAttention = installAttentionHook((op, ins, run, emit) => tracer.callModule(op, ins, run, emit));
   const prev = setOpTracer(tracer);
   try {
     result = noGrad(() => (model as unknown as { forward(...a: Tensor[]): unknown }).forward(...traceInputs));
   } finally {
     setOpTracer(prev);
+    unhook();
+    unhookAttention();
     for (const [m, t] of training) m.training = t;
   }
 

@@ -10,7 +10,8 @@ export type Attr =
   | { readonly float: number }
   | { readonly ints: readonly number[] }
   | { readonly floats: readonly number[] }
-  | { readonly str: string };
+  | { readonly str: string }
+  | { readonly strs: readonly string[] };
 
 /**
  * Per dim of a traced value: null for a fixed size, a name for a dynamic
@@ -79,6 +80,10 @@ export function attributeProto(name: string, a: Attr): Message {
   if ('float' in a) return m.float(F.attribute.f, a.float).int(F.attribute.type, ATTR.FLOAT);
   if ('ints' in a) return m.packedInts(F.attribute.ints, a.ints).int(F.attribute.type, ATTR.INTS);
   if ('floats' in a) return m.packedFloats(F.attribute.floats, a.floats).int(F.attribute.type, ATTR.FLOATS);
+  if ('strs' in a) {
+    for (const v of a.strs) m.bytes(F.attribute.strings, v);
+    return m.int(F.attribute.type, ATTR.STRINGS);
+  }
   return m.bytes(F.attribute.s, a.str).int(F.attribute.type, ATTR.STRING);
 }
 

@@ -24,7 +24,10 @@ import * as J from '../ops/join.js';
 import { gelu as geluOp } from '../ops/activation.js';
 import * as Fn from '../nn/functional.js';
 import { conv1d } from '../nn/functional_conv.js';
+import { scaledDotProductAttention } from '../nn/functional_attention.js';
+import { scaledDotProductFusedAttention } from '../ops/attention.js';
 import type { Ctx, Dyn } from './graph.js';
+import { attentionNodes, maskBias } from './modules.js';
 
 /** An op's ONNX mapping: adds the nodes computing `result` from the bound arguments `a`, and binds it. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -389,3 +392,34 @@ map(Fn.embedding, (c, a, r) => {
   const y = c.node('Gather', [c.value(a.weight), c.valueAs(idx, 'int64')], { axis: { int: 0 } })[0];
   c.bind(r, y, [...c.dyn(idx), null]);
 });
+
+// ---- attention ----------------------------------------------------------------------------------
+// F.scaledDotProductAttention and the fused kernel it hands to: their
+// primitive form (MatMul, Softmax, ...). A bool mask is true where a position
+// takes part; isCausal is a constant -inf upper triangle (Trilu), so L and S
+// must be fixed then.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function sdpa(c: Ctx, a: Record<string, any>, r: Tensor): void {
+  const q = a.query as Tensor,
+    k = a.key as Tensor,
+    v = a.value as Tensor;
+  if ((a.dropoutP ?? 0) > 0) c.fail('dropoutP > 0 (dropout on the weights) is not exported');
+  const E = q.shape[q.ndim - 1];
+  const scale = a.scale ?? 1 / Math.sqrt(E);
+  const perm = k.shape.map((_, i) => i);
+  [perm[k.ndim - 2], perm[k.ndim - 1]] = [perm[k.ndim - 1], perm[k.ndim - 2]];
+  const kT = c.node('Transpose', [c.value(k)], { perm: { ints: perm } })[0];
+  let bias: string | null = null;
+  if (a.isCausal) {
+    const L = q.shape[q.ndim - 2],
+      S = k.shape[k.ndim - 2];
+    if (c.dyn(q)[q.ndim - 2] !== null || c.dyn(k)[k.ndim - 2] !== null) c.fail('isCausal with a dynamic sequence axis');
+    bias = c.node('Trilu', [c.filled([L, S], -Infinity, 'float32'), c.scalar(1, 'int64')], { upper: { int: 1 } })[0];
+  } else if (a.attnMask) bias = maskBias(c, a.attnMask, false);
+  const [o] = attentionNodes(c, c.value(q), kT, c.value(v), bias, scale);
+  const dyn = broadcastDyn(c, r, [q]);
+  dyn[r.ndim - 1] = null;
+  c.bind(r, o, dyn);
+}
+map(scaledDotProductAttention, sdpa);
+map(scaledDotProductFusedAttention, sdpa);

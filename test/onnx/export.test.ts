@@ -19,6 +19,7 @@ import * as nn from '../../lib/nn/index.js';
 import type { Tensor } from '../../lib/tensor.js';
 import { Message } from '../../lib/onnx/proto.js';
 import { samples } from './samples.js';
+import { scaledDotProductFusedAttention } from '../../lib/ops/attention.js';
 
 interface Checked {
   onnx_version: string;
@@ -30,6 +31,12 @@ function ortTensor(x: Tensor): ort.Tensor {
   const data = x.contiguous().toTypedArray();
   if (x.dtype === 'int64') return new ort.Tensor('int64', data as BigInt64Array, x.shape.slice());
   if (x.dtype === 'float32') return new ort.Tensor('float32', data as Float32Array, x.shape.slice());
+  if (x.dtype === 'bool')
+    return new ort.Tensor(
+      'bool',
+      Uint8Array.from(data as Uint8Array, (b) => (b ? 1 : 0)),
+      x.shape.slice(),
+    );
   throw new Error(`no ORT tensor for ${x.dtype}`);
 }
 
@@ -105,11 +112,67 @@ describe('torch.onnx.export refuses what it cannot write exactly', () => {
     expect(() => torch.onnx.export(new Wrap((x) => x.cumsum(1)), [torch.randn([2, 4])], null)).toThrow(/op 'cumsum' has no ONNX mapping/);
   });
 
-  it('nn.LSTM (stepped in JavaScript, not one op; no ONNX LSTM mapping yet) is refused, not unrolled wrongly', () => {
+  it('nn.LSTM options with no ONNX form are refused with a reason: projSize, packed input, unbatched input', () => {
+    torch.manualSeed(0);
+    const proj = new nn.LSTM(3, 4, { projSize: 2 });
+    expect(() => torch.onnx.export(new Wrap((x) => proj.forward(x)[0]), [torch.randn([5, 2, 3])], null)).toThrow(
+      /LSTM cannot be exported: projSize 2 has no form in ONNX's LSTM/,
+    );
+    const gru = new nn.GRU(3, 4);
+    const packed = new Wrap((x) => {
+      // Packed by hand (packPaddedSequence's indexing would be refused first): steps of 2, 2, 1 rows.
+      const [out] = gru.forward(new nn.utils.rnn.PackedSequence(x, torch.tensor([2, 2, 1], { dtype: 'int64' })));
+      return out.data;
+    });
+    expect(() => torch.onnx.export(packed, [torch.randn([5, 3])], null)).toThrow(/GRU cannot be exported: packed sequences/);
+    expect(() => torch.onnx.export(new Wrap((x) => gru.forward(x)[0]), [torch.randn([5, 3])], null)).toThrow(
+      /GRU cannot be exported: only batched input/,
+    );
+  });
+
+  it('an nn.LSTM the model reaches without registering it is recorded as ONNX LSTM, not unrolled', async () => {
     torch.manualSeed(0);
     const lstm = new nn.LSTM(3, 4);
-    const m = new Wrap((x) => lstm.forward(x)[0]);
-    expect(() => torch.onnx.export(m, [torch.randn([5, 2, 3])], null)).toThrow(/^torch\.onnx\.export: /);
+    const m = new Wrap((x) => lstm.forward(x)[1][1]); // cn
+    const x = torch.randn([5, 2, 3]);
+    const bytes = torch.onnx.export(m, [x], null, { inputNames: ['x'], outputNames: ['cn'] });
+    const session = await ort.InferenceSession.create(bytes);
+    const got = (await session.run({ x: ortTensor(x) })).cn;
+    const want = torch.noGrad(() => m.forward(x));
+    expect(got.dims).toEqual(want.shape);
+    const w = want.toTypedArray() as Float32Array;
+    for (let i = 0; i < w.length; i++) expect(Math.abs((got.data as Float32Array)[i] - w[i])).toBeLessThan(1e-5);
+    expect(Buffer.from(bytes).toString('latin1')).toContain('LSTM');
+  });
+
+  it('the fused attention kernel is written as its primitive form (MatMul, Softmax), with a bool mask', async () => {
+    const keep = torch.tensor([[true, false, true, true, false]]);
+    class Fused extends nn.Module {
+      forward(x: Tensor, mask: Tensor): Tensor {
+        return scaledDotProductFusedAttention(x, x.mul(0.5), x, mask, { scale: 0.7 });
+      }
+    }
+    const m = new Fused();
+    const x = torch.randn([2, 3, 4, 6]).narrow(3, 0, 5).transpose(2, 3); // [2, 3, 5, 4], strided
+    const bytes = torch.onnx.export(m, [x, keep], null, { inputNames: ['x', 'keep'], outputNames: ['y'] });
+    const text = Buffer.from(bytes).toString('latin1');
+    expect(text).toContain('Softmax');
+    expect(text).not.toContain('scaledDotProductFusedAttention');
+    const session = await ort.InferenceSession.create(bytes);
+    const got = (await session.run({ x: ortTensor(x), keep: ortTensor(keep) })).y.data as Float32Array;
+    const want = torch.noGrad(() => m.forward(x, keep)).toTypedArray() as Float32Array;
+    expect(got.length).toBe(want.length);
+    for (let i = 0; i < want.length; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-5);
+  });
+
+  it('attention options with no exact ONNX form are refused with a reason', () => {
+    torch.manualSeed(0);
+    const zero = new nn.MultiheadAttention(4, 2, { addZeroAttn: true });
+    expect(() => torch.onnx.export(new Wrap((x) => zero.forward(x, x, x)[0]), [torch.randn([3, 2, 4])], null)).toThrow(
+      /MultiheadAttention cannot be exported: addZeroAttn/,
+    );
+    const drop = new Wrap((x) => torch.nn.functional.scaledDotProductAttention(x, x, x, null, 0.1));
+    expect(() => torch.onnx.export(drop, [torch.randn([2, 3, 4])], null)).toThrow(/scaledDotProductAttention cannot be exported: dropoutP/);
   });
 
   it('a mapped op refuses a form it cannot write (maxPool2d ceilMode)', () => {

@@ -6,7 +6,7 @@ import { empty } from '../../ops/creation.js';
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import * as init from '../init.js';
-import { multiHeadAttention } from '../functional_attention.js';
+import { multiHeadAttention, type MultiHeadAttentionArgs } from '../functional_attention.js';
 import { Linear, as, checkSize, dtypeParam, late, paramDType } from './linear.js';
 import { bindOptions, param, type CallArgs, type OptionsOf } from '../../util/args.js';
 
@@ -240,7 +240,7 @@ export class MultiheadAttention extends Module {
       [query, key, value] = [tr(query), tr(key), tr(value)];
     }
     const separate = !this.qkvSameEmbedDim;
-    const [out, weights] = multiHeadAttention('MultiheadAttention', {
+    const [out, weights] = this._attend({
       query,
       key,
       value,
@@ -267,5 +267,13 @@ export class MultiheadAttention extends Module {
       averageAttnWeights: a.averageAttnWeights,
     });
     return [this.batchFirst && batched ? out.transpose(1, 0) : out, weights];
+  }
+
+  /**
+   * @internal The attention on sequence-first inputs. A method of its own so that torch.onnx.export
+   * (lib/onnx/modules.ts) can record it whole, as primitive ONNX ops, rather than trace its parts.
+   */
+  _attend(a: MultiHeadAttentionArgs): [Tensor, Tensor | null] {
+    return multiHeadAttention('MultiheadAttention', a);
   }
 }
