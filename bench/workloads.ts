@@ -114,6 +114,7 @@ const PYTORCH_SPEED = atMost(1.0);
 
 export const workloads: Workload[] = [];
 
+let usingBlasBefore = true;
 for (const n of [256, 512, 1024, 2048]) {
   const mk = (builtin: boolean): TimedWorkload => ({
     kind: 'time',
@@ -124,8 +125,13 @@ for (const n of [256, 512, 1024, 2048]) {
     // built-in GEMM should reach 70% of that where sizes are large enough
     // for kernel quality (not call overhead) to decide.
     target: !builtin ? atMost(1.1) : n >= 1024 ? { maxRatio: 1 / 0.7, label: '≥ 70% GFLOP/s' } : undefined,
-    before: () => torch.setUseBlas(!builtin),
-    after: () => torch.setUseBlas(true),
+    // The engine the rows after these run on is the library's own choice
+    // (native/cpu/gemm.cc, blasByDefault), so put back what was in force.
+    before: () => {
+      usingBlasBefore = torch.config().usingBlas;
+      torch.setUseBlas(!builtin);
+    },
+    after: () => torch.setUseBlas(usingBlasBefore),
     setup: () => {
       const a = torch.randn(n, n);
       const b = torch.randn(n, n);
