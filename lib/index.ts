@@ -176,7 +176,14 @@ export function getNumThreads(): number {
   return native.getNumThreads();
 }
 /** What the native core was built with. */
-export function config(): { blas: string; usingBlas: boolean; simd: string; threads: number; cuda: boolean } {
+export function config(): {
+  blas: string;
+  usingBlas: boolean;
+  blasCore: string;
+  simd: string;
+  threads: number;
+  cuda: boolean;
+} {
   return native.config();
 }
 /** Forces the built-in GEMM (false) or BLAS when linked (true); for benchmarks and tests. */

@@ -47,6 +47,8 @@ export function makeRef(data: StorageData, offset: number, shape: readonly numbe
 export interface NativeConfig {
   blas: string;
   usingBlas: boolean;
+  /** OpenBLAS's core name (which OPENBLAS_CORETYPE overrides); "" without OpenBLAS. */
+  blasCore: string;
   simd: string;
   threads: number;
   cuda: boolean;

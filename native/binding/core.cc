@@ -374,6 +374,7 @@ Napi::Value Config(Info info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("blas", kd::gemmBackend());
   o.Set("usingBlas", kd::usingBlas());
+  o.Set("blasCore", kd::blasCore());
   o.Set("simd", kd::simdLevel());
   o.Set("threads", kd::getNumThreads());
 #ifdef KD_WITH_CUDA

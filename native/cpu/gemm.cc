@@ -1263,6 +1263,15 @@ const char* gemmBackend() {
 #endif
 }
 
+const char* blasCore() {
+#if defined(KD_WITH_OPENBLAS)
+  const char* core = openblas_get_corename();
+  return core ? core : "";
+#else
+  return "";
+#endif
+}
+
 const char* simdLevel() {
   switch (activeSimd()) {
     case Simd::Avx512: return "avx512";

@@ -87,6 +87,9 @@ void gemmStrided(int64_t M, int64_t N, int64_t K, const double* A, int64_t rsa, 
                  int64_t rsb, int64_t csb, double* C, int64_t ldc, bool accumulate);
 // Which GEMM runs: "openblas", "accelerate" or "builtin".
 const char* gemmBackend();
+// The CPU core OpenBLAS's kernels were chosen for ("Haswell", "SkylakeX"; it
+// honours OPENBLAS_CORETYPE), or "" when OpenBLAS is not linked.
+const char* blasCore();
 // The SIMD level the built-in GEMM picked at run time: "avx512", "avx2", "neon" (arm64) or "scalar".
 const char* simdLevel();
 // Force the built-in GEMM even when BLAS is linked (for benchmarks and tests).
