@@ -15,7 +15,7 @@
 //   (its storage version moved) fails the export when next used.
 import { writeFileSync } from 'node:fs';
 import { Tensor } from '../tensor.js';
-import type { DType } from '../dtype.js';
+import { isFloating, type DType } from '../dtype.js';
 import { noGrad } from '../autograd/grad_mode.js';
 import { setOpTracer, type OpSpec, type OpTracer } from '../ops/op.js';
 import type { Param } from '../util/args.js';
@@ -120,6 +120,19 @@ class Tracer implements OpTracer {
       throw new Error('torch.onnx.export: a traced tensor was overwritten in place with a value the exporter did not record');
   }
 
+  // zeros, arange, tensor([...]) made from numbers alone: a constant, unless
+  // its size (or a value given by the caller: torch.tensor([n, 16]),
+  // full([1], n)) equals a dynamic axis' example size, which may have come
+  // from x.size(0) and would freeze that axis.
+  created(t: Tensor, op: string): void {
+    const nums = t.shape.slice();
+    const given = op === 'tensor' || op === 'full';
+    if (given && !isFloating(t.dtype) && t.dtype !== 'bool' && t.numel() <= 64 && t.ndim <= 1)
+      for (const v of t.tolist() as (number | bigint)[]) nums.push(Number(v));
+    this.refuseDynamicSizes(`${op}(...)`, nums, `a constant of shape [${t.shape.join(', ')}]`);
+    this.constants.add(t);
+  }
+
   private untraced(run: () => unknown): unknown {
     const prev = setOpTracer(null);
     try {
@@ -139,10 +152,14 @@ class Tracer implements OpTracer {
       else if (Array.isArray(v)) v.forEach(walk);
     };
     for (const k in args) walk(args[k]);
+    this.refuseDynamicSizes(`${op}(${fmtValue(nums)})`, nums, 'a constant');
+  }
+
+  private refuseDynamicSizes(call: string, nums: readonly number[], what: string): void {
     for (const n of nums)
       if (this.dynSizes.has(n))
         throw new Error(
-          `torch.onnx.export: ${op}(${fmtValue(nums)}) makes a constant whose size ${n} equals a dynamic axis' example size; ` +
+          `torch.onnx.export: ${call} makes ${what} with a size ${n} that equals a dynamic axis' example size; ` +
             'if it follows the batch the graph would freeze it: export with an example size that occurs nowhere else',
         );
   }

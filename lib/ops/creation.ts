@@ -10,6 +10,7 @@ import { device as checkedDevice, type Device } from '../backend/cuda.js';
 import type { TorchDevice } from '../backend/device.js';
 import { generatorState, type Generator } from './generator.js';
 import { roundToHalf } from '../util/half.js';
+import { traceCreated } from './op.js';
 
 export interface TensorOptions {
   /** 'float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint8' or 'bool' (float16 and bfloat16: CPU only). */
@@ -70,6 +71,11 @@ function finish(t: Tensor, opts: Options, op: string, dtype: DType = t.dtype): T
   return t;
 }
 
+/** finish() for a tensor made from numbers alone, which torch.onnx.export may then use as a constant. */
+function finishConstant(t: Tensor, opts: Options, op: string, dtype: DType = t.dtype): Tensor {
+  return traceCreated(finish(t, opts, op, dtype), op);
+}
+
 /** Splits trailing options off spread sizes: zeros(2, 3, { dtype }). */
 function sizesAndOptions(args: unknown[], op: string, random = false): [number[], Options] {
   let opts: Options = NO_OPTIONS;
@@ -125,7 +131,7 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
   if (ArrayBuffer.isView(data)) {
     const { data: arr, dtype: arrDtype } = storageOfArray(data, 'tensor', o.dtype);
     const src = new Tensor(new Storage(arr), [arr.length], [1], 0, arrDtype);
-    return finish(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o, 'tensor');
+    return finishConstant(K.cast(K.clone(src, 'tensor'), o.dtype ?? src.dtype, 'tensor'), o, 'tensor');
   }
   // Walk the nesting to find the shape and check it is not ragged. The
   // depth is capped (PyTorch caps it too, at 128 in torch.tensor), so a
@@ -192,7 +198,7 @@ export function tensor(data: Nested | Tensor, opts?: TensorOptions): Tensor {
       (out as Int32Array)[i] = K.toIntegral(x, dtype);
     });
   }
-  return finish(t, o, 'tensor', dtype);
+  return finishConstant(t, o, 'tensor', dtype);
 }
 
 /** torch.zeros: a tensor of zeros (float32 unless { dtype }): zeros(2, 3), zeros([2, 3], { dtype, device, requiresGrad }). */
@@ -201,7 +207,7 @@ export function zeros(...sizeThenOptions: [...size: number[], opts: TensorOption
 export function zeros(size: readonly number[], opts?: TensorOptions): Tensor;
 export function zeros(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'zeros');
-  return finish(K.empty(size, opts.dtype ?? 'float32', 'zeros', opts.dev), opts, 'zeros');
+  return finishConstant(K.empty(size, opts.dtype ?? 'float32', 'zeros', opts.dev), opts, 'zeros');
 }
 
 /**
@@ -223,7 +229,7 @@ export function ones(...args: unknown[]): Tensor {
   const [size, opts] = sizesAndOptions(args, 'ones');
   const t = K.output(size, opts.dtype ?? 'float32', 'ones', opts.dev);
   native.fill(t._ref(), 1);
-  return finish(t, opts, 'ones');
+  return finishConstant(t, opts, 'ones');
 }
 
 /** torch.full: a tensor of `size` filled with `value`; its dtype follows the value (bool, int64 or float32) unless { dtype }. */
@@ -234,7 +240,7 @@ export function full(size: number[], value: number | boolean, opts?: TensorOptio
   K.checkScalarFits(Number(value), dtype, 'full');
   const t = K.output(sizeArgs([size], 'full'), dtype, 'full', o.dev);
   native.fill(t._ref(), Number(value));
-  return finish(t, o, 'full');
+  return finishConstant(t, o, 'full');
 }
 
 /** The *Like ops create on the model tensor's device unless told otherwise (PyTorch). */
@@ -475,7 +481,7 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     const t = K.empty([n], hostDType(dtype), 'arange', 'cpu');
     const data = t._storage.data as Float64Array;
     for (let i = 0; i < n; i++) data[i] = start + i * step;
-    return finish(t, o, 'arange', dtype);
+    return finishConstant(t, o, 'arange', dtype);
   }
   const istart = xs,
     istep = xst;
@@ -490,7 +496,7 @@ export function arange(a: number, b?: number | TensorOptions, c?: number | Tenso
     const data = t._storage.data as Int32Array;
     for (let i = 0; i < n; i++) data[i] = K.toIntegral(istart + i * istep, dtype);
   }
-  return finish(t, o, 'arange');
+  return finishConstant(t, o, 'arange');
 }
 
 /** torch.linspace: `steps` values evenly spaced from start to end inclusive (float32 unless { dtype }). */
@@ -528,7 +534,7 @@ export function linspace(start: number, end: number, steps: number, opts?: Tenso
   if (dtype === 'int64') for (let i = 0; i < steps; i++) (data as BigInt64Array)[i] = BigInt(Math.trunc(value(i)));
   else if (integral) for (let i = 0; i < steps; i++) (data as Int32Array)[i] = K.toIntegral(value(i), dtype);
   else for (let i = 0; i < steps; i++) (data as Float64Array)[i] = value(i);
-  return finish(t, o, 'linspace', dtype);
+  return finishConstant(t, o, 'linspace', dtype);
 }
 
 /** torch.eye: an n by m (default n) matrix with ones on the diagonal (float32 unless { dtype }). */
@@ -549,7 +555,7 @@ export function eye(n: number, m?: number | TensorOptions, opts?: TensorOptions)
     if (t.dtype === 'int64') (t._storage.data as BigInt64Array)[i * m + i] = 1n;
     else (t._storage.data as Float64Array)[i * m + i] = 1;
   }
-  return finish(t, o, 'eye', dtype);
+  return finishConstant(t, o, 'eye', dtype);
 }
 
 /**
@@ -581,5 +587,5 @@ export function fromTypedArray(array: InputTypedArray, shape?: number[] | Tensor
   }
   const o = checkOptions(opts, 'fromTypedArray');
   const t = new Tensor(new Storage(data), s.slice(), K.contiguousStrides(s), 0, dtype);
-  return finish(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype, 'fromTypedArray') : t, o, 'fromTypedArray');
+  return finishConstant(o.dtype && o.dtype !== dtype ? K.cast(t, o.dtype, 'fromTypedArray') : t, o, 'fromTypedArray');
 }

@@ -118,6 +118,8 @@ export interface OpTracer {
   call(spec: OpSpec<readonly Param[], unknown>, args: Record<string, unknown>, run: () => unknown): unknown;
   /** `target` was overwritten in place with the values of `value` (x.relu_()). */
   wrote(target: Tensor, value: Tensor): void;
+  /** `t` was made from numbers alone (zeros, arange, tensor([...])) by the creation function `op`. */
+  created(t: Tensor, op: string): void;
 }
 
 let tracer: OpTracer | null = null;
@@ -132,6 +134,17 @@ export function setOpTracer(t: OpTracer | null): OpTracer | null {
 /** Whether a tracer is installed (fast paths that bypass declared ops stand aside then). */
 export function isTracing(): boolean {
   return tracer !== null;
+}
+
+/**
+ * Tells the tracer, if any, that a creation function made `t` from numbers
+ * alone (no tensor went in): the export may use it as a constant. Creation
+ * functions are not declared ops (their arguments are sizes and options, not
+ * tensors), so they report here.
+ */
+export function traceCreated(t: Tensor, op: string): Tensor {
+  if (tracer !== null) tracer.created(t, op);
+  return t;
 }
 
 /** Tells the tracer, if any, that target now holds value's values (an in-place write). */

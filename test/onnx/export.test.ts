@@ -194,6 +194,43 @@ describe('torch.onnx.export refuses what it cannot write exactly', () => {
     expect(() => torch.onnx.export(m, [torch.randn([2, 4])], null)).toThrow(/shape \[2, 4\] reaching add is not an input/);
   });
 
+  it('tensors made in forward from numbers alone (arange, zeros, full, the causal mask) are written as constants', async () => {
+    // Before: creation functions are no declared ops, so their results were
+    // of unknown origin and the export refused them (the char-LM GPT's
+    // positions and mask).
+    const m = new Wrap((x) => {
+      const pos = torch
+        .arange(4, { dtype: 'float32' })
+        .add(torch.zeros([4]))
+        .mul(torch.full([4], 0.5));
+      const mask = nn.Transformer.generateSquareSubsequentMask(4).maskedFill(torch.eye(4).eq(1), 2);
+      return x.add(pos).matmul(mask.clamp(-1, 2));
+    });
+    const opts = { inputNames: ['x'], outputNames: ['output'], dynamicAxes: { x: { 0: 'batch' } } };
+    torch.manualSeed(5);
+    const session = await ort.InferenceSession.create(torch.onnx.export(m, [torch.randn([3, 4])], null, opts));
+    for (const n of [3, 6]) {
+      const x = torch.randn([n, 4]);
+      const want = m.forward(x).toTypedArray() as Float32Array;
+      const got = (await session.run({ x: ortTensor(x) })).output;
+      expect(got.dims).toEqual([n, 4]);
+      const g = got.data as Float32Array;
+      for (let i = 0; i < want.length; i++) expect(Math.abs(g[i] - want[i])).toBeLessThanOrEqual(1e-5 + 1e-5 * Math.abs(want[i]));
+    }
+  });
+
+  it("a tensor made from a dynamic axis' size (zeros([x.size(0), 4]), tensor([x.size(0)])) is refused, not frozen", () => {
+    const opts = { inputNames: ['x'], dynamicAxes: { x: { 0: 'batch' } } };
+    const zerosOfBatch = new Wrap((x) => x.add(torch.zeros([x.size(0), 4])));
+    expect(() => torch.onnx.export(zerosOfBatch, [torch.randn([3, 4])], null, opts)).toThrow(
+      /zeros\(\.\.\.\) makes a constant of shape \[3, 4\] with a size 3 that equals a dynamic axis' example size/,
+    );
+    const shapeOfBatch = new Wrap((x) => x.reshape(torch.tensor([x.size(0), 4]).tolist() as number[]).add(torch.tensor([x.size(0)])));
+    expect(() => torch.onnx.export(shapeOfBatch, [torch.randn([3, 4])], null, opts)).toThrow(/tensor\(\.\.\.\) makes a constant/);
+    // Without a dynamic axis the same model exports: the size is part of the graph.
+    expect(() => torch.onnx.export(zerosOfBatch, [torch.randn([3, 4])], null)).not.toThrow();
+  });
+
   it('an in-place write the tracer cannot see fails the export', () => {
     const m = new Wrap((x) => {
       const y = x.mul(2);

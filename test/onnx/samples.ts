@@ -158,6 +158,8 @@ export function samples(): Sample[] {
   torch.manualSeed(0);
   const lmLstm = buildLm({ model: 'lstm', vocabSize: 11, blockSize: 8, dModel: 6, hidden: 7, nLayer: 2 });
   torch.manualSeed(0);
+  const lmGpt = buildLm({ model: 'transformer', vocabSize: 11, blockSize: 8, dModel: 8, nLayer: 2, nHead: 2 });
+  torch.manualSeed(0);
   const mha = new MhaMasks();
   torch.manualSeed(0);
   const sdpa = new Sdpa();
@@ -248,6 +250,17 @@ export function samples(): Sample[] {
         return [torch.randint(0, 11, [n, n + 1])];
       },
       options: { inputNames: ['idx'], outputNames: ['output'], dynamicAxes: { idx: { 0: 'batch', 1: 'time' } } },
+    },
+    {
+      // npm run train:lm's GPT: positions (arange) and the causal mask are made in forward, as constants of
+      // the export, so the context length is fixed (5 here) and the batch dynamic.
+      name: 'char_lm_gpt',
+      model: lmGpt,
+      inputs: (n) => {
+        torch.manualSeed(850 + n);
+        return [torch.randint(0, 11, [n, 5])];
+      },
+      options: { inputNames: ['idx'], outputNames: ['output'], dynamicAxes: { idx: { 0: 'batch' } } },
     },
     {
       name: 'mha_masks',
