@@ -1,0 +1,125 @@
+// nn.Sequential under noGrad gives each intermediate output back to the warm
+// block cache once the next layer has consumed it (Note [Sequential
+// release], lib/nn/layers/container.ts). What must hold: the same outputs
+// as with grad on; what the caller passed in, got back, or can still reach
+// (a hook's view, a Lambda's stash, a typed array) is never given back; and
+// with grad on nothing is.
+import { describe, expect, it } from 'vitest';
+import * as torch from '../../lib/index.js';
+import * as nn from '../../lib/nn/index.js';
+import type { Tensor } from '../../lib/index.js';
+
+const released = () => torch.memory.stats().released;
+const vals = (t: Tensor) => Array.from(t.toTypedArray() as Float32Array);
+
+function lenet(): nn.Sequential {
+  torch.manualSeed(0);
+  return new nn.Sequential(
+    new nn.Conv2d(1, 8, 3, { padding: 1 }),
+    new nn.ReLU(),
+    new nn.MaxPool2d(2),
+    new nn.Flatten(),
+    new nn.Linear(8 * 8 * 8, 32),
+    new nn.ReLU(),
+    new nn.Dropout(0.5),
+    new nn.Linear(32, 10),
+  );
+}
+
+describe('nn.Sequential under noGrad releases its intermediates', () => {
+  it('gives back every intermediate and computes what the graph-building forward does', () => {
+    const net = lenet();
+    net.eval();
+    torch.manualSeed(1);
+    const x = torch.randn([16, 1, 16, 16]);
+    const input = vals(x);
+    const want = vals(net(x) as Tensor);
+    const before = released();
+    const got = torch.noGrad(() => net(x) as Tensor);
+    // conv, relu, pool (with its flattened view), linear, relu (dropout in
+    // eval returns its input): five intermediates.
+    expect(released() - before).toBe(5);
+    expect(vals(got)).toEqual(want);
+    // The blocks go to the next forward; its result is the same.
+    for (let i = 0; i < 3; i++) expect(vals(torch.noGrad(() => net(x) as Tensor))).toEqual(want);
+    expect(vals(x)).toEqual(input);
+  });
+
+  it('releases nothing while building a graph', () => {
+    const net = lenet();
+    const before = released();
+    (net(torch.randn([2, 1, 16, 16])) as Tensor).sum();
+    expect(released()).toBe(before);
+  });
+
+  it("never releases the caller's input, even through an inplace ReLU or Dropout in eval", () => {
+    const net = new nn.Sequential(new nn.ReLU({ inplace: true }), new nn.Dropout(0.2), new nn.Linear(4, 4));
+    net.eval();
+    const x = torch.tensor([[-1, 2, -3, 4]], { dtype: 'float32' });
+    const before = released();
+    torch.noGrad(() => net(x));
+    expect(released()).toBe(before);
+    expect(vals(x)).toEqual([0, 2, 0, 4]);
+  });
+
+  it('keeps what a hook, a Lambda or a subclass could hold', () => {
+    const x = torch.randn([2, 4]);
+    // A forward hook on the first layer sees its output.
+    let seen: Tensor | null = null;
+    const hooked = new nn.Sequential(new nn.Linear(4, 4), new nn.ReLU(), new nn.Linear(4, 2));
+    const first = torch.noGrad(() => vals((hooked[0] as nn.Linear)(x)));
+    hooked[0].registerForwardHook((_m, _i, out) => {
+      seen = out as Tensor;
+    });
+    torch.noGrad(() => hooked(x));
+    // A Lambda (user code) may keep its input.
+    let stashed: Tensor | null = null;
+    const lambda = new nn.Sequential(hooked[0], new nn.Lambda((t: Tensor) => ((stashed = t), t.mul(2))), new nn.ReLU());
+    torch.noGrad(() => lambda(x));
+    // A subclass of a built-in layer may keep its output.
+    class Keeping extends nn.Linear {
+      last: Tensor | null = null;
+      override forward(t: Tensor): Tensor {
+        return (this.last = super.forward(t));
+      }
+    }
+    torch.manualSeed(0);
+    const keeping = new Keeping(4, 4);
+    const kept = torch.noGrad(() => vals(keeping(x)));
+    torch.noGrad(() => new nn.Sequential(keeping, new nn.ReLU(), new nn.Linear(4, 2))(x));
+    // A layer whose forward was replaced on the instance is user code too.
+    let spied: Tensor | null = null;
+    const relu = new nn.ReLU();
+    const orig = relu.forward.bind(relu);
+    (relu as unknown as { forward: (t: Tensor) => Tensor }).forward = (t: Tensor) => orig((spied = t));
+    torch.noGrad(() => new nn.Sequential(hooked[0], relu, new nn.Linear(4, 2))(x));
+    // Churn the cache, then read them all (a released one would throw).
+    for (let i = 0; i < 4; i++) torch.noGrad(() => lenet()(torch.randn([16, 1, 16, 16])));
+    expect(vals(seen!)).toEqual(first);
+    expect(vals(stashed!)).toEqual(first);
+    expect(vals(keeping.last!)).toEqual(kept);
+    expect(vals(spied!)).toEqual(first);
+  });
+
+  it('a released intermediate used later throws, never reads reused memory', () => {
+    // Only code that goes around the contract can hold an intermediate (a
+    // patched prototype here, which the check of the layer's class cannot see).
+    const net = new nn.Sequential(new nn.Linear(4, 4), new nn.ReLU(), new nn.Linear(4, 2));
+    const x = torch.randn([2, 4]);
+    let out: Tensor | null = null;
+    const linear = net[0] as nn.Linear;
+    const proto = Object.getPrototypeOf(linear) as { forward(t: Tensor): Tensor };
+    const forward = proto.forward;
+    proto.forward = function (this: nn.Linear, t: Tensor) {
+      const y = forward.call(this, t);
+      if (this === linear) out = y;
+      return y;
+    };
+    try {
+      torch.noGrad(() => net(x));
+    } finally {
+      proto.forward = forward;
+    }
+    expect(() => out!.sum()).toThrow(/disposed/);
+  });
+});
