@@ -3,7 +3,6 @@
 import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { Tensor, type Storage } from '../../tensor.js';
-import { isGradEnabled } from '../../autograd/grad_mode.js';
 import { isTracing } from '../../ops/op.js';
 import * as act from './activation.js';
 import { Conv1d, Conv2d } from './conv.js';
@@ -276,16 +275,19 @@ abstract class ModuleSequence extends Module {
   }
 }
 
-// Note [Sequential release]: under noGrad (inference) an nn.Sequential's
-// intermediate outputs are dead as soon as the next layer has run: no graph
-// saves them, and only the Sequential holds them. Left to the GC, each
-// forward's intermediates (22 MB for the LeNet at batch 64) pile up as
-// external memory until V8 runs a full mark-compact, every few forwards in a
-// small process, with its concurrent marking on the core the next GEMM
-// wanted (measured: the LeNet forward 7.4 ms in a plain node process against
-// 4.9 ms in one whose larger heap kept V8 from collecting). Given back
-// instead (Storage._release: into the warm block cache), the next forward
-// reuses the same blocks. Only between the built-in layers below, exactly
+// Note [Sequential release]: an nn.Sequential's intermediate output is dead
+// once the next layer has run, unless an op saved it for backward (saved
+// tensors are pinned when saved, SavedVersions in lib/ops/op.ts): only the
+// Sequential holds it. Under noGrad (inference) none is saved; in training
+// those the backward does not need go (a convolution's output, which the
+// ReLU after it does not save). Left to the GC, a forward's intermediates
+// (22 MB for the LeNet's inference at batch 64) pile up as external memory
+// until V8 runs a full mark-compact, every few forwards in a small process,
+// with its concurrent marking on the core the next GEMM wanted (measured:
+// the LeNet inference 7.4 ms in a plain node process against 4.9 ms in one
+// whose larger heap kept V8 from collecting; training steps 7-10% faster).
+// Given back instead (Storage._release: into the warm block cache), the next
+// forward reuses the same blocks. Only between the built-in layers below, exactly
 // those classes (not subclasses, which may keep their input) and without
 // hooks, which could see the tensors: they never keep their input or
 // output, and return either fresh memory or a view of their input
@@ -361,12 +363,12 @@ export class Sequential extends ModuleSequence {
    */
   forward<T = unknown>(input: T): T {
     let x: unknown = input;
-    if (isGradEnabled() || isTracing()) {
+    if (isTracing()) {
       for (const [, m] of this._ownChildren()) x = m(x);
       return x as T;
     }
-    // Without a graph: give each intermediate's memory back as soon as the
-    // next layer has consumed it (Note [Sequential release]).
+    // Give each intermediate's memory back as soon as the next layer has
+    // consumed it, unless the graph saved it (Note [Sequential release]).
     let owned: Storage | null = null;
     for (const [, m] of this._ownChildren()) {
       const y: unknown = m(x);
