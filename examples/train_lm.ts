@@ -1,6 +1,7 @@
 // A character-level language model on the text of Moby Dick.
 //   npm run train:lm -- [--model transformer|lstm] [--steps N] [--batch-size N] [--block-size N]
-//                       [--lr X] [--seed N] [--device D] [--out DIR] [--temperature X] [--top-k N] [--help]
+//                       [--lr X] [--seed N] [--device D] [--out DIR] [--temperature X] [--top-k N]
+//                       [--export FILE] [--help]
 // A GPT-style transformer (token and position embeddings, pre-norm
 // nn.TransformerEncoderLayer blocks under a causal mask, a final LayerNorm,
 // a linear head) or an nn.LSTM model, trained with AdamW, a linear warmup
@@ -8,7 +9,7 @@
 // progress bar and the validation loss every --eval-every steps; saves a
 // checkpoint (model, optimizer, scheduler, step), the loss curve as a PNG,
 // TensorBoard events and metrics.json, and ends with text sampled from the
-// model. scripts/make_lm_fixtures.py trains the same models in PyTorch, and
+// model (with --export FILE, the model as ONNX too). scripts/make_lm_fixtures.py trains the same models in PyTorch, and
 // test/examples/train_lm.test.ts checks that the losses agree step by step.
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -55,6 +56,8 @@ export interface Options {
   temperature: number;
   /** Sample among the topK likeliest characters only; 0 for all. */
   topK: number;
+  /** --export FILE: also write the trained model as ONNX there; null for none. */
+  export: string | null;
   /** --help: print the options and train nothing. */
   help: boolean;
 }
@@ -84,6 +87,7 @@ const FLAGS = {
   'sample-length': { type: 'string', arg: 'N', help: 'characters to sample at the end (default 500, 0 for none)' },
   temperature: { type: 'string', arg: 'X', help: 'divides the logits before sampling (default 0.8)' },
   'top-k': { type: 'string', arg: 'N', help: 'sample among the N likeliest characters, 0 for all (default 10)' },
+  export: { type: 'string', arg: 'FILE', help: 'also write the trained model as ONNX to FILE (ids [batch, block-size] -> logits)' },
   help: { type: 'boolean', arg: '', help: 'print this and exit', short: 'h' },
 } as const;
 
@@ -132,6 +136,7 @@ export function parseOptions(argv: string[]): Options {
     sampleLength: intOr('sample-length', 500, 0),
     temperature: numOr('temperature', 0.8, true),
     topK: intOr('top-k', 10, 0),
+    export: str('export') ?? null,
     help: false,
   };
   if (!lstm && o.dModel % o.heads !== 0) throw new UsageError(`--d-model (${o.dModel}) must be divisible by --heads (${o.heads})`);
@@ -561,6 +566,17 @@ function run(o: Options): void {
     writeFileSync(join(o.out, 'sample.txt'), sampled + '\n');
   }
   const written = logs.map((log) => log.close?.()).filter((p) => p !== undefined);
+  if (o.export !== null) {
+    // ONNX for serving: ids [batch, blockSize] in, logits [batch, blockSize, vocab] out, any batch size
+    // (the GPT's positions and causal mask are constants of the export, so its context length is fixed;
+    // the LSTM's time axis is dynamic too). The example batch differs from blockSize, which the
+    // exporter requires of a dynamic axis' example size.
+    model.to('cpu');
+    const ids = torch.zeros([o.blockSize === 2 ? 3 : 2, o.blockSize], { dtype: 'int64' });
+    const idsAxes: Record<number, string> = o.model === 'lstm' ? { 0: 'batch', 1: 'time' } : { 0: 'batch' };
+    torch.onnx.export(model, [ids], o.export, { inputNames: ['idx'], outputNames: ['logits'], dynamicAxes: { idx: idsAxes } });
+    written.push(o.export);
+  }
   const metricsPath = join(o.out, 'metrics.json');
   const { help: _help, ...options } = o;
   writeFileSync(metricsPath, JSON.stringify({ options, parameters: nParams, unigramLoss: baseline, history, sample: sampled }, null, 2));

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import * as torch from '../../lib/index.js';
 import {
   CharCodec,
@@ -166,7 +167,8 @@ describe('examples/train_lm (the job)', () => {
     const out = mkdtempSync(join(tmpdir(), 'kindling-train-lm-'));
     const small = model === 'transformer' ? ['--d-model', '32', '--layers', '1'] : ['--d-model', '16', '--hidden', '32', '--layers', '1'];
     const args = ['--model', model, '--steps', '30', '--batch-size', '8', '--block-size', '16', '--warmup', '5', '--lr', '0.01'];
-    const more = ['--eval-every', '20', '--eval-batches', '2', '--sample-length', '40', '--out', out, ...small];
+    const onnxPath = join(out, 'model.onnx');
+    const more = ['--eval-every', '20', '--eval-batches', '2', '--sample-length', '40', '--out', out, '--export', onnxPath, ...small];
     const log = await runJob([...args, ...more]);
     const evals = [...log.matchAll(/step (\d+): train loss ([\d.]+) \| valid loss ([\d.]+)/g)].map((m) => m.slice(1).map(Number));
     expect(
@@ -187,6 +189,16 @@ describe('examples/train_lm (the job)', () => {
     opt.loadStateDict(ckpt.optimizer as Parameters<typeof opt.loadStateDict>[0]);
     sched.loadStateDict(ckpt.scheduler as Record<string, unknown>);
     expect(sched.lastEpoch).toBe(30);
+    // --export: ONNX Runtime runs the trained model (the checkpoint's weights) at a batch size other
+    // than the export's, to Kindling's logits.
+    const session = await ort.InferenceSession.create(onnxPath);
+    const ids = torch.randint(0, vocab, [5, 16]);
+    restored.eval();
+    const want = torch.noGrad(() => restored.forward(ids)).toTypedArray() as Float32Array;
+    const got = (await session.run({ idx: new ort.Tensor('int64', ids.toTypedArray() as BigInt64Array, [5, 16]) })).logits;
+    expect(got.dims).toEqual([5, 16, vocab]);
+    const g = got.data as Float32Array;
+    for (let i = 0; i < want.length; i++) expect(Math.abs(g[i] - want[i])).toBeLessThanOrEqual(1e-4 + 1e-4 * Math.abs(want[i]));
     const png = readFileSync(join(out, 'loss.png'));
     expect(png.subarray(1, 4).toString('ascii')).toBe('PNG');
     expect(readdirSync(join(out, 'tensorboard')).some((f) => f.startsWith('events.out.tfevents.'))).toBe(true);
@@ -236,6 +248,7 @@ describe('examples/train_lm: the command line', () => {
       sampleLength: 500,
       temperature: 0.8,
       topK: 10,
+      export: null,
       help: false,
     };
     expect(parseOptions([])).toEqual({ ...common, model: 'transformer', dModel: 128, layers: 4, out: join('runs', 'lm-transformer') });
