@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -61,14 +62,45 @@ int defaultThreads() {
 
 std::atomic<int> gNumThreads{defaultThreads()};
 
+// Note [Spin before sleeping]: waking a thread blocked on a futex takes
+// 20-60 us on a VM, as long as a whole 1M-element add. The worker of one
+// kernel is soon wanted by the next, and a caller waits for the worker's
+// last chunk. So both first spin for a short while (kSpinNs) on an atomic
+// before they block, as OpenMP runtimes do; a pool idle for longer than
+// that sleeps and costs nothing. Measured (npm run bench, same run order,
+// without -> with): elementwise_add_scoped 300 -> 99 us, reduce_sum 108 ->
+// 62 us, infer_cnn_b64 876 -> 462 us.
+constexpr int64_t kSpinNs = 100 * 1000;
+
+inline void cpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// Spins until ready() or kSpinNs have passed; returns ready().
+template <typename Ready>
+bool spinFor(const Ready& ready) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(kSpinNs);
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+      cpuRelax();
+    }
+    if (std::chrono::steady_clock::now() >= until) return ready();
+  }
+}
+
 struct Job {
   const std::function<void(int64_t, int64_t)>& fn;
   int64_t begin, end, chunkSize, numChunks;
   std::atomic<int64_t> nextChunk{0};
+  std::atomic<int64_t> chunksDone{0};
   std::atomic<bool> failed{false};
   std::mutex mutex;
   std::condition_variable finished;
-  int64_t chunksDone = 0;
   std::exception_ptr error;
 
   Job(const std::function<void(int64_t, int64_t)>& f, int64_t b, int64_t e, int64_t chunk)
@@ -90,15 +122,21 @@ struct Job {
           failed = true;
         }
       }
-      std::lock_guard<std::mutex> lock(mutex);
-      if (++chunksDone == numChunks) finished.notify_all();
+      // The last chunk wakes a caller that stopped spinning; taking the
+      // mutex orders this with its check of chunksDone.
+      if (chunksDone.fetch_add(1, std::memory_order_acq_rel) + 1 == numChunks) {
+        std::lock_guard<std::mutex> lock(mutex);
+        finished.notify_all();
+      }
     }
     tInsideParallel = wasInside;
   }
 
   void waitAll() {
+    auto done = [&] { return chunksDone.load(std::memory_order_acquire) == numChunks; };
+    if (spinFor(done)) return;
     std::unique_lock<std::mutex> lock(mutex);
-    finished.wait(lock, [&] { return chunksDone == numChunks; });
+    finished.wait(lock, done);
   }
 };
 
@@ -112,7 +150,9 @@ class Pool {
       std::lock_guard<std::mutex> lock(mutex_);
       while (static_cast<int>(workers_.size()) < helpers) workers_.emplace_back([this] { loop(); });
       for (int i = 0; i < helpers; ++i) queue_.push_back(job);
+      queued_.fetch_add(helpers, std::memory_order_release);
     }
+    // Spinning workers take the job without this; sleeping ones need it.
     if (helpers == 1) wake_.notify_one();
     else wake_.notify_all();
   }
@@ -122,16 +162,19 @@ class Pool {
     tInsideParallel = true;
     for (;;) {
       std::shared_ptr<Job> job;
+      spinFor([&] { return queued_.load(std::memory_order_acquire) > 0; });
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return !queue_.empty(); });
         job = std::move(queue_.front());
         queue_.pop_front();
+        queued_.fetch_sub(1, std::memory_order_relaxed);
       }
       job->work();
     }
   }
 
+  std::atomic<int> queued_{0};  // queue_.size(), readable without the mutex
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> queue_;
