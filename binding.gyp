@@ -21,6 +21,7 @@
         "native/cpu/gemm.cc",
         "native/cpu/random.cc",
         "native/cpu/parallel.cc",
+        "native/cpu/cache.cc",
         "native/cpu/nn.cc",
         "native/cpu/attention.cc",
         "native/cpu/rnn.cc",

@@ -5,6 +5,7 @@
 // stays the owner of everything a program can reach.
 import { setAllocOwner, Tensor, type AllocOwner, type Storage } from './tensor.js';
 import { cacheStats, emptyCache as emptyBlocks, setCacheLimit as setLimit } from './backend/memory.js';
+import { native } from './backend/native.js';
 
 interface ScopeOwner extends AllocOwner {
   storages: Storage[];
@@ -95,10 +96,13 @@ export function keep<T extends Tensor | Tensor[]>(t: T): T {
 /**
  * The warm block cache: bytes held, its cap, and since the process
  * started how many allocations it served (hits) or not (misses, above the
- * 1 KiB slab size) and how many buffers were given back to it.
+ * 1 KiB slab size) and how many buffers were given back to it; and how many
+ * elementwise results of 1 MiB or more were written past the CPU cache
+ * because their memory was cold (streamed: Note [Streaming stores],
+ * native/cpu/cache.cc).
  */
-export function stats(): { cachedBytes: number; limitBytes: number; hits: number; misses: number; released: number } {
-  return cacheStats();
+export function stats(): { cachedBytes: number; limitBytes: number; hits: number; misses: number; released: number; streamed: number } {
+  return { ...cacheStats(), streamed: native.streamedOutputs() };
 }
 
 /** Drops every cached block, for the GC to free (the cache also drops blocks left unused through two collections). */

@@ -98,6 +98,8 @@ export interface NativeAddon {
   getNumThreads(): number;
   setUseBlas(on: boolean): void;
   config(): NativeConfig;
+  // outputs written with non-temporal stores (Note [Streaming stores], native/cpu/cache.cc)
+  streamedOutputs(): number;
   // optimizer updates (native/binding/optim.cc): one fused pass per parameter,
   // in place on the parameter and its state buffers (contiguous, the
   // parameter's float dtype and size); an optional buffer is null.

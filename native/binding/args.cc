@@ -137,7 +137,11 @@ TensorView readView(const Napi::CallbackInfo& info, size_t i, const char* op) {
     }
     if (lo < 0 || hi >= static_cast<int64_t>(length)) throw range("view out of bounds of its storage");
   }
-  v.data = static_cast<uint8_t*>(ptr) + offset * static_cast<int64_t>(kd::dtypeSize(v.dtype));
+  const int64_t itemBytes = static_cast<int64_t>(kd::dtypeSize(v.dtype));
+  v.data = static_cast<uint8_t*>(ptr) + offset * itemBytes;
+  // What this call touches is now in cache (Note [Streaming stores]).
+  if (v.device < 0 && !empty)
+    kd::noteTouched(static_cast<uint8_t*>(ptr) + lo * itemBytes, static_cast<size_t>((hi - lo + 1) * itemBytes));
   return v;
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "../cpu/cache.h"
 #include "../cpu/kernels.h"
 #include "../cuda/cuda_ops.h"
 

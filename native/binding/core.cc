@@ -369,6 +369,8 @@ Napi::Value SetUseBlas(Info info) {
   return info.Env().Undefined();
 }
 
+Napi::Value StreamedOutputs(Info info) { return Napi::Number::New(info.Env(), kd::streamedOutputs()); }
+
 Napi::Value Config(Info info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -438,6 +440,7 @@ void initCore(Napi::Env env, Napi::Object exports) {
   exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads, "getNumThreads"));
   exports.Set("setUseBlas", Napi::Function::New(env, SetUseBlas, "setUseBlas"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
+  exports.Set("streamedOutputs", Napi::Function::New(env, StreamedOutputs, "streamedOutputs"));
 }
 
 }  // namespace kdb

@@ -21,6 +21,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "cache.h"
 #include "kernels.h"
 #include "parallel.h"
 #include "vec_math.h"
@@ -386,9 +387,49 @@ KD_FLATTEN void map3(char* const* p, const int64_t* s, int64_t n, const F& f) {
   }
 }
 
+// Note [Streaming stores] (cache.cc): a large output that is cold in cache
+// is computed in blocks into a buffer on the stack, which stays in L1, and
+// copied out with non-temporal stores. Only for plain arithmetic outputs.
+constexpr int64_t kStreamBlockBytes = 4096;
+
+template <typename O>
+bool streamsOutput(const TensorView& out) {
+  if constexpr (!std::is_arithmetic_v<O>) return false;
+  const size_t bytes = static_cast<size_t>(out.numel()) * dtypeSize(out.dtype);
+  if (bytes < kStreamMinBytes || !outputIsCold(out.data, bytes)) return false;
+  countStreamedOutput();
+  return true;
+}
+
+// body(tmp, off, m) computes elements [off, off + m) of a contiguous row
+// into tmp; each block is then streamed to the row at o.
+template <typename O, typename Body>
+void streamRow(char* o, int64_t n, const Body& body) {
+  constexpr int64_t B = kStreamBlockBytes / static_cast<int64_t>(sizeof(O));
+  alignas(64) O tmp[B];
+  for (int64_t off = 0; off < n; off += B) {
+    const int64_t m = std::min(B, n - off);
+    body(tmp, off, m);
+    streamCopy(o + off * static_cast<int64_t>(sizeof(O)), tmp, static_cast<size_t>(m) * sizeof(O));
+  }
+}
+
 template <typename O, typename A, typename F>
 void run1(const TensorView* const* views, int64_t grain, const F& f) {
+  const bool stream = streamsOutput<O>(*views[0]);
   forEach(views, 2, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
+    if constexpr (std::is_arithmetic_v<O>) {
+      if (stream && s[0] == 1) {
+        eachRow<2>(p, rb, rows, [&](char* const* q) {
+          streamRow<O>(q[0], n, [&](O* tmp, int64_t off, int64_t m) {
+            char* t[2] = {reinterpret_cast<char*>(tmp), q[1] + off * s[1] * static_cast<int64_t>(sizeof(A))};
+            map1<O, A>(t, s, m, f);
+          });
+        });
+        streamFence();
+        return;
+      }
+    }
     eachRow<2>(p, rb, rows, [&](char* const* q) { map1<O, A>(q, s, n, f); });
   });
 }
@@ -417,7 +458,21 @@ void run1Wide(const TensorView* const* views, int64_t grain, const F& f) {
 }
 template <typename O, typename T, typename F>
 void run2(const TensorView* const* views, int64_t grain, const F& f) {
+  const bool stream = streamsOutput<O>(*views[0]);
   forEach(views, 3, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
+    if constexpr (std::is_arithmetic_v<O>) {
+      if (stream && s[0] == 1) {
+        constexpr int64_t in = static_cast<int64_t>(sizeof(T));
+        eachRow<3>(p, rb, rows, [&](char* const* q) {
+          streamRow<O>(q[0], n, [&](O* tmp, int64_t off, int64_t m) {
+            char* t[3] = {reinterpret_cast<char*>(tmp), q[1] + off * s[1] * in, q[2] + off * s[2] * in};
+            map2<O, T>(t, s, m, f);
+          });
+        });
+        streamFence();
+        return;
+      }
+    }
     eachRow<3>(p, rb, rows, [&](char* const* q) { map2<O, T>(q, s, n, f); });
   });
 }
