@@ -65,15 +65,18 @@ describe.skipIf(skip !== null)('DistributedDataParallel on several ranks', () =>
         expect(out.map((o) => o.rank).sort()).toEqual(Array.from({ length: world }, (_, i) => i));
         for (const o of out) {
           expect(o.vsSingle).toBeLessThanOrEqual(1e-5);
-          // PyTorch's DDP over gloo from the same weights and data, its convolution
-          // summing in the order Kindling's does (im2col + GEMM).
-          expect(o.vsPytorch.native).toBeLessThanOrEqual(1e-5);
-          // PyTorch's default oneDNN convolution sums in another order. Adam moves an
-          // element whose gradient cancels to about eps by a share of lr that depends
-          // on that rounding, so PyTorch's two convolutions end up to 2.3e-5 apart
-          // (LeNet, 2 ranks); Kindling is no further from the oneDNN run than
-          // PyTorch's own native run is, within the tolerance.
+          // PyTorch's DDP over gloo from the same weights and data (the fixture),
+          // with its im2col + GEMM convolution and with its default oneDNN one.
+          // Adam moves an element whose gradient cancels to about eps by a share
+          // of lr that depends on that rounding, so PyTorch's two convolutions
+          // end up to 2.3e-5 apart (LeNet, 2 ranks); Kindling's land within
+          // 1e-5 of the im2col run on the machines that wrote the fixture and
+          // ran CI before, and 2.0e-5 from it on an AMD EPYC VM (where its
+          // one-process reference is 1.4e-5 away too). So Kindling must be no
+          // further from either PyTorch run than they are from each other,
+          // within the tolerance; a wrong average of the gradients is 1e-3 off.
           expect(o.pytorchConvGap).not.toBe(null);
+          expect(o.vsPytorch.native).toBeLessThanOrEqual(o.pytorchConvGap! + 1e-5);
           expect(o.vsPytorch.onednn).toBeLessThanOrEqual(o.pytorchConvGap! + 1e-5);
         }
       }, 180_000);
