@@ -189,7 +189,8 @@ export interface NativeAddon {
     gk: Ref | null,
     gv: Ref | null,
   ): void;
-  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref): void;
+  // relu: out is the relu of the convolution (nn.Sequential fuses Conv then ReLU under noGrad)
+  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref, relu?: boolean): void;
   conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
   maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref | null): void;
   maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;

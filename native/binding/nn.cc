@@ -120,9 +120,16 @@ Napi::Value Conv2d(Info info) {
     OptView b = readOptView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
     TensorView out = readView(info, 4, op);
+    // Optional: the relu of the result, fused (nn.Sequential under noGrad).
+    const bool relu = info.Length() > 5 && info[5].ToBoolean().Value();
     checkConv(info.Env(), op, x, w, out, p);
     if (b.present) checkTensor(info.Env(), op, b.view, "bias", x.dtype, {w.shape[0]});
-    KD_RUN_ON(commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out}), conv2d(x, w, b.ptr(), p, out));
+    if (commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out}) < 0) {
+      kd::conv2d(x, w, b.ptr(), p, out, relu);
+    } else {
+      kd::cuda::conv2d(x, w, b.ptr(), p, out);
+      if (relu) kd::cuda::unary(kd::UnaryOp::Relu, out, out);
+    }
   });
   return info.Env().Undefined();
 }

@@ -26,6 +26,13 @@ namespace kd {
 
 namespace {
 
+// relu(v) when asked (conv2d's fused epilogue): NaN and -0 pass through, as
+// in the unary relu kernel.
+template <typename T>
+inline T reluIf(bool relu, T v) {
+  return relu && v < T(0) ? T(0) : v;
+}
+
 // Note [Column chunks]: convolution unfolds a chunk of images into one
 // column buffer [C*KH*KW, B*L] so a single GEMM covers the chunk. Images are
 // grouped only until that GEMM is big enough to run efficiently (at least
@@ -421,7 +428,8 @@ int64_t phaseChunkImages(const ConvGeom& g, const PhaseGeom& e) {
 }
 
 template <typename T>
-void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T* Wt, const T* Bs, T* Y, DType dt) {
+void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T* Wt, const T* Bs, T* Y, DType dt,
+                  bool relu) {
   const PhaseGeom e = phaseGeom(g, p);
   const std::vector<PhaseRun> runs = phaseRuns(g, p, e);
   const int64_t B = phaseChunkImages(g, e);
@@ -444,7 +452,7 @@ void conv2dPhases(const ConvGeom& g, const Conv2dParams& p, const T* X, const T*
         T* d = Yc + t * g.L;
         const T bv = Bs ? Bs[oc] : T(0);
         for (int64_t oh = 0; oh < g.OH; ++oh)
-          for (int64_t ow = 0; ow < g.OW; ++ow) d[oh * g.OW + ow] = src[oh * e.Wq + ow] + bv;
+          for (int64_t ow = 0; ow < g.OW; ++ow) d[oh * g.OW + ow] = reluIf(relu, src[oh * e.Wq + ow] + bv);
       }
     }
   });
@@ -591,14 +599,17 @@ DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
 
 // dst[oh, ow] = src[oh * ws + ow] + bias for an OH x OW map: the direct
 // forward's copy-out, whose rows (4 to 28 floats) were too short for the
-// compiler's vectorised loop and ran one float at a time.
+// compiler's vectorised loop and ran one float at a time. With relu, the
+// relu of that; max(0, v) with v second gives v for NaN and -0, as reluIf.
 __attribute__((target("avx512f"))) void copyMapAddBias(const float* src, int64_t ws, int64_t OH, int64_t OW, float bias,
-                                                       float* dst) {
-  const __m512 bv = _mm512_set1_ps(bias);
+                                                       bool relu, float* dst) {
+  const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
   for (int64_t oh = 0; oh < OH; ++oh)
     for (int64_t ow = 0; ow < OW; ow += 16) {
       const __mmask16 m = static_cast<__mmask16>(OW - ow >= 16 ? 0xFFFF : (1u << (OW - ow)) - 1);
-      _mm512_mask_storeu_ps(dst + oh * OW + ow, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, src + oh * ws + ow), bv));
+      __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, src + oh * ws + ow), bv);
+      if (relu) v = _mm512_max_ps(zero, v);
+      _mm512_mask_storeu_ps(dst + oh * OW + ow, m, v);
     }
 }
 
@@ -776,8 +787,8 @@ bool useDirect(const ConvGeom& g, const Conv2dParams& p) {
   return g.OCg * g.Kg <= 16 * 144;
 }
 
-void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs,
-                  float* Y) {
+void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
+                  bool relu) {
   const DirectGeom d = directGeom(g, p);
   std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * d.OCr));
   for (int64_t gi = 0; gi < g.G; ++gi) packWeights(Wt + gi * g.OCg * g.Kg, g, d, Wp.data() + gi * g.Kg * d.OCr);
@@ -797,7 +808,7 @@ void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, cons
         for (int64_t oc = 0; oc < g.OC; ++oc) {
           const float* src = tmp.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.J + bi * d.e.PS;
           float* dst = Y + ((n0 + bi) * g.OC + oc) * g.L;
-          copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, dst);
+          copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, relu, dst);
         }
       }
     }
@@ -865,19 +876,19 @@ void conv2dBackwardDirect(const ConvGeom& g, const Conv2dParams& p, const float*
 #endif
 
 template <typename T>
-void addBias(T* y, const T* bias, int64_t N, int64_t OC, int64_t L) {
+void addBias(T* y, const T* bias, int64_t N, int64_t OC, int64_t L, bool relu) {
   parallelFor(0, N * OC, grainFor(L), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const T b = bias[t % OC];
+      const T b = bias ? bias[t % OC] : T(0);
       T* d = y + t * L;
-      for (int64_t l = 0; l < L; ++l) d[l] += b;
+      for (int64_t l = 0; l < L; ++l) d[l] = reluIf(relu, d[l] + b);
     }
   });
 }
 
 template <typename T>
 void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-                 const TensorView& out) {
+                 const TensorView& out, bool relu) {
   const ConvGeom g = convGeom(x, w, out, p);
   const DType dt = x.dtype;
   const T* X = x.ptr<T>();
@@ -888,9 +899,9 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
 
 #if KD_WIDE_SIMD
   if constexpr (std::is_same_v<T, float>)
-    if (useDirect(g, p)) return conv2dDirect(g, p, X, Wt, Bs, Y);
+    if (useDirect(g, p)) return conv2dDirect(g, p, X, Wt, Bs, Y, relu);
 #endif
-  if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt);
+  if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt, relu);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
   Scratch<T> col(kColRole, pointwise && B == 1 ? 0 : g.K * B * g.L);
@@ -906,7 +917,7 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
     matmul(view3(Wt, dt, g.G, g.OCg, g.Kg, g.OCg * g.Kg, g.Kg, 1), view3(cols, dt, g.G, g.Kg, BL, g.Kg * BL, BL, 1),
            view3(dst, dt, g.G, g.OCg, BL, g.OCg * BL, BL, 1));
     if (B == 1) {
-      if (Bs) addBias(dst, Bs, 1, g.OC, g.L);
+      if (Bs || relu) addBias(dst, Bs, 1, g.OC, g.L, relu);
       continue;
     }
     // [OC, b, L] -> y[n0 + bi, oc, L], adding the bias on the way.
@@ -917,7 +928,7 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
         const T* s = tmp.data() + oc * BL + bi * g.L;
         T* d = Yc + t * g.L;
         const T bv = Bs ? Bs[oc] : T(0);
-        for (int64_t l = 0; l < g.L; ++l) d[l] = s[l] + bv;
+        for (int64_t l = 0; l < g.L; ++l) d[l] = reluIf(relu, s[l] + bv);
       }
     });
   }
@@ -1829,8 +1840,8 @@ void nllBackwardTyped(const TensorView& gy, const TensorView& input, const Tenso
 }  // namespace
 
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-            const TensorView& out) {
-  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out));
+            const TensorView& out, bool relu) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out, relu));
 }
 
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,

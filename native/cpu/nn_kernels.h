@@ -16,9 +16,10 @@ namespace kd {
 
 // ---- convolution -------------------------------------------------------------
 // x [N, C, H, W], w [OC, C / groups, KH, KW], bias [OC] or null,
-// out [N, OC, OH, OW].
+// out [N, OC, OH, OW]. With relu, out is relu(conv2d(x)), applied as each
+// block of it is written (nn.Sequential's Conv then ReLU under noGrad).
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-            const TensorView& out);
+            const TensorView& out, bool relu = false);
 // Gradients of conv2d given gy [N, OC, OH, OW]; each of gx, gw, gb may be null
 // (not wanted). gx has x's shape, gw w's, gb [OC].
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,

@@ -4,6 +4,8 @@ import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { Tensor, type Storage } from '../../tensor.js';
 import { isTracing } from '../../ops/op.js';
+import { withConvRelu } from '../../ops/nn.js';
+import { isGradEnabled } from '../../autograd/grad_mode.js';
 import * as act from './activation.js';
 import { Conv1d, Conv2d } from './conv.js';
 import { AdaptiveAvgPool2d, AvgPool2d, MaxPool2d } from './pooling.js';
@@ -323,6 +325,10 @@ function keepsNothing(m: Module): boolean {
   return kd.forwardPreHooks.size === 0 && kd.forwardHooks.size === 0 && kd.backwardHooks.size === 0;
 }
 
+function convThenRelu(m: Module, next: Module): boolean {
+  return m.constructor === Conv2d && next.constructor === act.ReLU && keepsNothing(m) && keepsNothing(next);
+}
+
 // seq(x) has forward's generic type (Module's call signature, typed from
 // forward through Parameters/ReturnType, would lose the type parameter).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -370,8 +376,20 @@ export class Sequential extends ModuleSequence {
     // Give each intermediate's memory back as soon as the next layer has
     // consumed it, unless the graph saved it (Note [Sequential release]).
     let owned: Storage | null = null;
-    for (const [, m] of this._ownChildren()) {
-      const y: unknown = m(x);
+    const children = this._ownChildren();
+    const fuse = !isGradEnabled();
+    for (let i = 0; i < children.length; i++) {
+      const m = children[i][1];
+      let y: unknown;
+      // A plain Conv2d then a plain ReLU: one kernel (Note [Conv-ReLU fusion]).
+      const next = i + 1 < children.length ? children[i + 1][1] : null;
+      if (fuse && next !== null && convThenRelu(m, next)) {
+        let fused;
+        [y, fused] = withConvRelu(() => m(x));
+        if (fused) i++;
+      } else {
+        y = m(x);
+      }
       const plain = keepsNothing(m);
       const ys = y instanceof Tensor ? y._storage : null;
       if (owned !== null && plain && ys !== owned && !owned._pinned) owned._release();
