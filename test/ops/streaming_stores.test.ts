@@ -39,6 +39,16 @@ describe('streaming stores for cold elementwise outputs', () => {
     expectValues(pos, (i) => (av[i] < 0 ? 0 : av[i]));
   });
 
+  it('streams exp and sigmoid (the wide SIMD loops) with the values of the same op on pieces too small to stream', () => {
+    for (const f of ['exp', 'sigmoid'] as const) {
+      const [cold, n] = streamed(() => a[f]());
+      const piece = N / 8; // 512 KiB results
+      const [pieces, m] = streamed(() => Array.from({ length: 8 }, (_, k) => a.narrow(0, k * piece, piece)[f]()));
+      expect([f, n, m]).toEqual([f, 1, 0]);
+      expect(Array.from(cold.toTypedArray() as Float32Array)).toEqual(Array.from(torch.cat(pieces).toTypedArray() as Float32Array));
+    }
+  });
+
   it('gives the same values for broadcast, transposed and odd-length operands and non-float outputs', () => {
     const m = a.view(1024, 1024);
     const row = torch.randn(1024);
