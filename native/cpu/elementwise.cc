@@ -460,24 +460,56 @@ void run1Wide(const TensorView* const* views, int64_t grain, const F& f) {
     }
   });
 }
+// One block of rows of out = f(a, b) (forEach's RowFn), streamed when asked
+// and the output rows are contiguous.
+template <typename O, typename T, typename F>
+void rows2(char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows, bool stream, const F& f) {
+  if constexpr (std::is_arithmetic_v<O>) {
+    if (stream && s[0] == 1) {
+      constexpr int64_t in = static_cast<int64_t>(sizeof(T));
+      eachRow<3>(p, rb, rows, [&](char* const* q) {
+        streamRow<O>(q[0], n, [&](O* tmp, int64_t off, int64_t m) {
+          char* t[3] = {reinterpret_cast<char*>(tmp), q[1] + off * s[1] * in, q[2] + off * s[2] * in};
+          map2<O, T>(t, s, m, f);
+        });
+      });
+      streamFence();
+      return;
+    }
+  }
+  eachRow<3>(p, rb, rows, [&](char* const* q) { map2<O, T>(q, s, n, f); });
+}
+
 template <typename O, typename T, typename F>
 void run2(const TensorView* const* views, int64_t grain, const F& f) {
   const bool stream = streamsOutput<O>(*views[0]);
   forEach(views, 3, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
-    if constexpr (std::is_arithmetic_v<O>) {
-      if (stream && s[0] == 1) {
-        constexpr int64_t in = static_cast<int64_t>(sizeof(T));
-        eachRow<3>(p, rb, rows, [&](char* const* q) {
-          streamRow<O>(q[0], n, [&](O* tmp, int64_t off, int64_t m) {
-            char* t[3] = {reinterpret_cast<char*>(tmp), q[1] + off * s[1] * in, q[2] + off * s[2] * in};
-            map2<O, T>(t, s, m, f);
-          });
-        });
-        streamFence();
-        return;
-      }
-    }
-    eachRow<3>(p, rb, rows, [&](char* const* q) { map2<O, T>(q, s, n, f); });
+    rows2<O, T>(p, s, n, rb, rows, stream, f);
+  });
+}
+
+// out = f(a, b) for float arithmetic whose rounding does not depend on the
+// vector width (+, -, *, /): contiguous rows run the copy of the loop for the
+// widest ISA the CPU has, as run1Wide; other layouts take run2's loops.
+template <typename T, typename F>
+inline void contigRow2(T* __restrict o, const T* a, const T* b, int64_t n, const F& f) {
+  for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);
+}
+template <typename T, typename F>
+void run2Wide(const TensorView* const* views, int64_t grain, const F& f) {
+  const bool stream = streamsOutput<T>(*views[0]);
+  forEach(views, 3, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
+    if (s[0] != 1 || s[1] != 1 || s[2] != 1) return rows2<T, T>(p, s, n, rb, rows, stream, f);
+    vec::withWideSimd([&] {
+      eachRow<3>(p, rb, rows, [&](char* const* q) {
+        const T* a = reinterpret_cast<const T*>(q[1]);
+        const T* b = reinterpret_cast<const T*>(q[2]);
+        if (stream)
+          streamRow<T>(q[0], n, [&](T* tmp, int64_t off, int64_t m) { contigRow2(tmp, a + off, b + off, m, f); });
+        else contigRow2(reinterpret_cast<T*>(q[0]), a, b, n, f);
+      });
+    });
+    if (stream) streamFence();
   });
 }
 
@@ -919,12 +951,18 @@ void binaryTyped(BinaryOp op, bool isBool, const TensorView* const* v) {
   };
   auto compare = [&](auto f) { run2<uint8_t, T>(v, kGrain, f); };
   const int64_t g = kGrain;
+  // The four exact float32 operations take the widest SIMD (16 floats a
+  // vector against SSE's 4).
+  auto exact = [&](auto f) {
+    if constexpr (std::is_same_v<T, float>) run2Wide<T>(v, g, f);
+    else arith(g, f);
+  };
   switch (op) {
-    case BinaryOp::Add: return arith(g, [](T a, T b) { return wrapAdd(a, b); });
-    case BinaryOp::Sub: return arith(g, [](T a, T b) { return wrapSub(a, b); });
-    case BinaryOp::Mul: return arith(g, [](T a, T b) { return wrapMul(a, b); });
+    case BinaryOp::Add: return exact([](T a, T b) { return wrapAdd(a, b); });
+    case BinaryOp::Sub: return exact([](T a, T b) { return wrapSub(a, b); });
+    case BinaryOp::Mul: return exact([](T a, T b) { return wrapMul(a, b); });
     case BinaryOp::Div:
-      if constexpr (kFloat<T>) return arith(g, [](T a, T b) { return a / b; });
+      if constexpr (kFloat<T>) return exact([](T a, T b) { return a / b; });
       else return arith(g, [](T a, T b) { return intDiv(a, b); });
     case BinaryOp::Pow:
       if constexpr (kFloat<T>) return arith(kGrainHeavy, [](T a, T b) { return std::pow(a, b); });
