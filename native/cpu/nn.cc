@@ -608,7 +608,7 @@ __attribute__((target("avx512f"))) void copyMapAddBias(const float* src, int64_t
     for (int64_t ow = 0; ow < OW; ow += 16) {
       const __mmask16 m = static_cast<__mmask16>(OW - ow >= 16 ? 0xFFFF : (1u << (OW - ow)) - 1);
       __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, src + oh * ws + ow), bv);
-      if (relu) v = _mm512_max_ps(zero, v);
+      if (relu) v = _mm512_maskz_max_ps(m, zero, v);  // (the unmasked form trips a GCC 12 warning)
       _mm512_mask_storeu_ps(dst + oh * OW + ow, m, v);
     }
 }
