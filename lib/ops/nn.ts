@@ -72,9 +72,6 @@ function batchAndSpatial(t: Tensor): number[] {
   return t._shape.map((_, i) => i).filter((i) => i !== 1);
 }
 
-// conv2d and max pooling write every element of their outputs and
-// gradients (the native kernels overwrite, never accumulate), so these are
-// K.output: zeroing them first cost 5% of a LeNet step.
 // Note [Conv-ReLU fusion]: under noGrad, nn.Sequential runs a plain Conv2d
 // followed by a plain ReLU as one kernel call: the convolution writes the
 // relu of each output block as it copies it out, which saves the ReLU's pass
@@ -95,6 +92,9 @@ export function withConvRelu<R>(f: () => R): [R, boolean] {
   }
 }
 
+// conv2d and max pooling write every element of their outputs and
+// gradients (the native kernels overwrite, never accumulate), so these are
+// K.output: zeroing them first cost 5% of a LeNet step.
 function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, outSize: readonly number[]): Tensor {
   const relu = reluNextConv;
   reluNextConv = false;
