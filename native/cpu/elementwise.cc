@@ -389,14 +389,15 @@ KD_FLATTEN void map3(char* const* p, const int64_t* s, int64_t n, const F& f) {
 
 // Note [Streaming stores] (cache.cc): a large output that is cold in cache
 // is computed in blocks into a buffer on the stack, which stays in L1, and
-// copied out with non-temporal stores. Only for plain arithmetic outputs.
+// copied out with non-temporal stores. Only for contiguous outputs of plain
+// arithmetic types.
 constexpr int64_t kStreamBlockBytes = 4096;
 
 template <typename O>
 bool streamsOutput(const TensorView& out) {
   if constexpr (!std::is_arithmetic_v<O>) return false;
   const size_t bytes = static_cast<size_t>(out.numel()) * dtypeSize(out.dtype);
-  if (bytes < kStreamMinBytes || !outputIsCold(out.data, bytes)) return false;
+  if (bytes < kStreamMinBytes || !out.isContiguous() || !outputIsCold(out.data, bytes)) return false;
   countStreamedOutput();
   return true;
 }
@@ -491,6 +492,8 @@ void run2(const TensorView* const* views, int64_t grain, const F& f) {
 // out = f(a, b) for float arithmetic whose rounding does not depend on the
 // vector width (+, -, *, /): contiguous rows run the copy of the loop for the
 // widest ISA the CPU has, as run1Wide; other layouts take run2's loops.
+// o may be a or b (x.add_(y)): as in contigRow, each element is read before
+// it is written.
 template <typename T, typename F>
 inline void contigRow2(T* __restrict o, const T* a, const T* b, int64_t n, const F& f) {
   for (int64_t i = 0; i < n; ++i) o[i] = f(a[i], b[i]);

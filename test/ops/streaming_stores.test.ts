@@ -8,6 +8,12 @@ import * as torch from '../../lib/index.js';
 
 const N = 1 << 20;
 
+// Reading 64 MiB pushes every earlier record out of the recency window (at
+// most 32 MiB), so a result then lands in memory that counts as cold even if
+// the GC just handed back a buffer an earlier op wrote.
+const flushBuffer = torch.zeros(16 << 20);
+const flush = () => void flushBuffer.sum();
+
 /** Runs f and returns its result with how many outputs it streamed. */
 function streamed<T>(f: () => T): [T, number] {
   const before = torch.memory.stats().streamed;
@@ -30,8 +36,11 @@ describe('streaming stores for cold elementwise outputs', () => {
   const bv = b.toTypedArray() as Float32Array;
 
   it('streams a fresh 4 MiB add, mul and relu result, with the plain loops values', () => {
+    flush();
     const [sum, n1] = streamed(() => a.add(b));
+    flush();
     const [prod, n2] = streamed(() => a.mul(b));
+    flush();
     const [pos, n3] = streamed(() => a.relu());
     expect([n1, n2, n3]).toEqual([1, 1, 1]);
     expectValues(sum, (i) => Math.fround(av[i] + bv[i]));
@@ -41,6 +50,7 @@ describe('streaming stores for cold elementwise outputs', () => {
 
   it('streams exp and sigmoid (the wide SIMD loops) with the values of the same op on pieces too small to stream', () => {
     for (const f of ['exp', 'sigmoid'] as const) {
+      flush();
       const [cold, n] = streamed(() => a[f]());
       const piece = N / 8; // 512 KiB results
       const [pieces, m] = streamed(() => Array.from({ length: 8 }, (_, k) => a.narrow(0, k * piece, piece)[f]()));
@@ -53,20 +63,25 @@ describe('streaming stores for cold elementwise outputs', () => {
     const m = a.view(1024, 1024);
     const row = torch.randn(1024);
     const rv = row.toTypedArray() as Float32Array;
+    flush();
     const [bc, n1] = streamed(() => m.add(row));
     expectValues(bc, (i) => Math.fround(av[i] + rv[i % 1024]));
     // A transposed input is walked in tiles; the output rows stay contiguous.
+    flush();
     const [tr, n2] = streamed(() => m.t().mul(2));
     expectValues(tr, (i) => Math.fround(av[(i % 1024) * 1024 + Math.floor(i / 1024)] * 2));
     // An odd length leaves rows that end mid cache line.
     const odd = N + 7;
     const x = torch.arange(odd, { dtype: 'int32' });
+    flush();
     const [ints, n3] = streamed(() => x.add(x));
     expectValues(ints, (i) => 2 * i);
     // A bool result (one byte per element) and a float64 one.
+    flush();
     const [gt, n4] = streamed(() => a.gt(b));
     expectValues(gt, (i) => (av[i] > bv[i] ? 1 : 0));
     const d = a.double();
+    flush();
     const [sq, n5] = streamed(() => d.mul(d));
     expectValues(sq, (i) => av[i] * av[i]);
     expect([n1, n2, n3, n4, n5].every((n) => n === 1)).toBe(true);
