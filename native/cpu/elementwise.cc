@@ -415,28 +415,35 @@ void streamRow(char* o, int64_t n, const Body& body) {
   }
 }
 
+// One block of rows of out = f(a) (forEach's RowFn), streamed when asked
+// and the output rows are contiguous.
+template <typename O, typename A, typename F>
+void rows1(char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows, bool stream, const F& f) {
+  if constexpr (std::is_arithmetic_v<O>) {
+    if (stream && s[0] == 1) {
+      eachRow<2>(p, rb, rows, [&](char* const* q) {
+        streamRow<O>(q[0], n, [&](O* tmp, int64_t off, int64_t m) {
+          char* t[2] = {reinterpret_cast<char*>(tmp), q[1] + off * s[1] * static_cast<int64_t>(sizeof(A))};
+          map1<O, A>(t, s, m, f);
+        });
+      });
+      streamFence();
+      return;
+    }
+  }
+  eachRow<2>(p, rb, rows, [&](char* const* q) { map1<O, A>(q, s, n, f); });
+}
+
 template <typename O, typename A, typename F>
 void run1(const TensorView* const* views, int64_t grain, const F& f) {
   const bool stream = streamsOutput<O>(*views[0]);
   forEach(views, 2, grain, [&](char* const* p, const int64_t* s, int64_t n, const int64_t* rb, int64_t rows) {
-    if constexpr (std::is_arithmetic_v<O>) {
-      if (stream && s[0] == 1) {
-        eachRow<2>(p, rb, rows, [&](char* const* q) {
-          streamRow<O>(q[0], n, [&](O* tmp, int64_t off, int64_t m) {
-            char* t[2] = {reinterpret_cast<char*>(tmp), q[1] + off * s[1] * static_cast<int64_t>(sizeof(A))};
-            map1<O, A>(t, s, m, f);
-          });
-        });
-        streamFence();
-        return;
-      }
-    }
-    eachRow<2>(p, rb, rows, [&](char* const* q) { map1<O, A>(q, s, n, f); });
+    rows1<O, A>(p, s, n, rb, rows, stream, f);
   });
 }
-// out = f(x) for compute-bound float ops (exp, tanh, sigmoid): blocks of
-// contiguous rows run a copy of the loop compiled for the widest ISA the
-// CPU has (Note [Wide SIMD loops]); other layouts take run1's loops.
+// out = f(x) for compute-bound float ops (exp, tanh, sigmoid) and relu:
+// blocks of contiguous rows run a copy of the loop compiled for the widest
+// ISA the CPU has (Note [Wide SIMD loops]); other layouts take run1's loops.
 // o may be a (x.exp_()): restrict is safe since each element is read
 // before it is written, as in loop1.
 template <typename T, typename F>
@@ -457,7 +464,7 @@ void run1Wide(const TensorView* const* views, int64_t grain, const F& f) {
       });
       if (stream) streamFence();
     } else {
-      eachRow<2>(p, rb, rows, [&](char* const* q) { map1<T, T>(q, s, n, f); });
+      rows1<T, T>(p, s, n, rb, rows, stream, f);
     }
   });
 }
