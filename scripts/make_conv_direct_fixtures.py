@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Write the PyTorch-oracle fixtures for the shapes that take the direct
 convolution path in native/cpu/nn.cc (Note [Direct convolution]: float32 on
-AVX-512, weights of at most 16 x 144): test/nn/conv_direct.test.ts.
+AVX-512, weights of at most 16 x 144; and Note [Output channels in lanes],
+the forward of larger ones): test/nn/conv_direct.test.ts.
 
 Run:  /usr/bin/python3 scripts/make_conv_direct_fixtures.py
 
@@ -57,6 +58,22 @@ CASES = [
     ('conv1d_4to8_k5_pad2', 'conv1d', [(2, 4, 30), (8, 4, 5), (8,)], {'padding': 2}),
     ('conv1d_chunks_stride2_dilation300', 'conv1d', [(30, 2, 5), (4, 2, 3), (4,)],
      {'stride': 2, 'dilation': 300, 'padding': 300}),
+    # Larger weights whose groups have whole 16-channel vectors take the
+    # forward of Note [Output channels in lanes] (the gradients keep the GEMM
+    # path, so only the bias gradient is asked for): tiles of 4, 3, 2 and 1
+    # channel vectors (64, 48, 32 and 16 channels; 80 = 64 + 16, 112 = 64 +
+    # 48), pixel counts that leave a partial tile, several chunks, groups.
+    ('lanes_5to64', 'conv2d', [(2, 5, 4, 4), (64, 5, 3, 3), (64,)], {'padding': 1}, (False, False)),
+    ('lanes_17to16_one_vector', 'conv2d', [(2, 17, 5, 7), (16, 17, 3, 3), (16,)], {'padding': 1}, (False, False)),
+    ('lanes_9to32_stride2_no_bias', 'conv2d', [(3, 9, 9, 9), (32, 9, 3, 3), None], {'stride': 2, 'padding': 1},
+     (True, False)),
+    ('lanes_6to48_dilation2', 'conv2d', [(2, 6, 5, 4), (48, 6, 3, 3), (48,)], {'dilation': 2, 'padding': 2},
+     (False, False)),
+    ('lanes_2to112_rect_kernel', 'conv2d', [(1, 2, 5, 3), (112, 2, 3, 5), (112,)], {'padding': [1, 2]}, (False, False)),
+    ('lanes_groups2_32_per_group', 'conv2d', [(2, 18, 4, 3), (64, 9, 3, 3), (64,)], {'groups': 2, 'padding': 1},
+     (False, False)),
+    ('lanes_4to80_chunks', 'conv2d', [(5, 4, 3, 3), (80, 4, 3, 3), (80,)], {'padding': 1}, (False, False)),
+    ('lanes_conv1d_8to64_k5', 'conv1d', [(2, 8, 13), (64, 8, 5), (64,)], {'padding': 2}, (False, False)),
 ]
 
 

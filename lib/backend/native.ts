@@ -189,8 +189,9 @@ export interface NativeAddon {
     gk: Ref | null,
     gv: Ref | null,
   ): void;
-  // relu: out is the relu of the convolution (nn.Sequential fuses Conv then ReLU under noGrad)
-  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref, relu?: boolean): void;
+  // relu: out is the relu of the convolution (nn.Sequential fuses Conv then ReLU under noGrad); pool: the
+  // convolution's [OH, OW] when out is the 2x2 max pool of that (Conv, ReLU, MaxPool2d(2); CPU only)
+  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref, relu?: boolean, pool?: readonly number[] | null): void;
   conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
   maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref | null): void;
   maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;

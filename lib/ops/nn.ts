@@ -76,19 +76,28 @@ function batchAndSpatial(t: Tensor): number[] {
 // followed by a plain ReLU as one kernel call: the convolution writes the
 // relu of each output block as it copies it out, which saves the ReLU's pass
 // over memory, its output buffer and a dispatch (ONNX Runtime fuses the
-// pair too). The request reaches the next convolution kernel through this
-// flag, since the layer's forward goes through F.conv2d and the declared op;
-// whoever asks checks that it was taken and applies the ReLU otherwise.
-let reluNextConv = false;
+// pair too). A plain 2x2 MaxPool2d after the ReLU joins in on the CPU: the
+// kernel then writes only the pooled maps (native/cpu/nn.cc, Note
+// [Conv-ReLU-pool fusion]). The request reaches the next convolution kernel
+// through this flag, since the layer's forward goes through F.conv2d and the
+// declared op; the kernel says how much of it was taken, and whoever asks
+// runs the rest as the layers themselves.
+let fuseNextConv: 0 | 1 | 2 = 0;
+let tookNextConv: 0 | 1 | 2 = 0;
 
-/** Runs f (a Conv2d's forward) with the relu of its convolution fused in; says whether a convolution took it. */
-export function withConvRelu<R>(f: () => R): [R, boolean] {
-  reluNextConv = true;
+/**
+ * Runs f (a Conv2d's forward) with the layers after it fused into its
+ * convolution: 1 the ReLU, 2 the ReLU and a 2x2 max pool. Says how many of
+ * them a convolution took (0 when none ran).
+ */
+export function withConvFused<R>(layers: 1 | 2, f: () => R): [R, 0 | 1 | 2] {
+  fuseNextConv = layers;
+  tookNextConv = 0;
   try {
     const y = f();
-    return [y, !reluNextConv];
+    return [y, tookNextConv];
   } finally {
-    reluNextConv = false;
+    fuseNextConv = 0;
   }
 }
 
@@ -96,10 +105,22 @@ export function withConvRelu<R>(f: () => R): [R, boolean] {
 // gradients (the native kernels overwrite, never accumulate), so these are
 // K.output: zeroing them first cost 5% of a LeNet step.
 function convForward(x: Tensor, w: Tensor, b: Tensor | null, c: ConvGeometry, outSize: readonly number[]): Tensor {
-  const relu = reluNextConv;
-  reluNextConv = false;
-  const out = K.output([x._shape[0], w._shape[0], ...outSize], x.dtype, 'conv2d', x.device);
-  native.conv2d(conv4(K.contiguous(x)), conv4(K.contiguous(w)), b ? K.contiguous(b)._ref() : null, convArray(c), conv4(out), relu);
+  const fuse = fuseNextConv;
+  fuseNextConv = 0;
+  // The pool needs a 2-d map of at least 2x2 (else MaxPool2d's own error).
+  const pool = fuse === 2 && x.device === 'cpu' && outSize.length === 2 && outSize[0] >= 2 && outSize[1] >= 2;
+  tookNextConv = pool ? 2 : fuse === 0 ? 0 : 1;
+  const size = pool ? outSize.map((n) => Math.floor(n / 2)) : outSize;
+  const out = K.output([x._shape[0], w._shape[0], ...size], x.dtype, 'conv2d', x.device);
+  native.conv2d(
+    conv4(K.contiguous(x)),
+    conv4(K.contiguous(w)),
+    b ? K.contiguous(b)._ref() : null,
+    convArray(c),
+    conv4(out),
+    fuse !== 0,
+    pool ? outSize : null,
+  );
   return out;
 }
 

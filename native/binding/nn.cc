@@ -120,13 +120,27 @@ Napi::Value Conv2d(Info info) {
     OptView b = readOptView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
     TensorView out = readView(info, 4, op);
-    // Optional: the relu of the result, fused (nn.Sequential under noGrad).
+    // Optional: the relu of the result, fused (nn.Sequential under noGrad);
+    // then [OH, OW], the convolution's own output size, when out is its 2x2
+    // max pool (Note [Conv-ReLU-pool fusion]).
     const bool relu = info.Length() > 5 && info[5].ToBoolean().Value();
+    const bool pooled = info.Length() > 6 && !info[6].IsNull() && !info[6].IsUndefined();
+    kd::ConvPool pool{};
+    if (pooled) {
+      const std::vector<int64_t> hw = readInts(info, 6, op, 2);
+      if (hw[0] < 2 || hw[1] < 2) fail(info.Env(), op, "pool must be the [OH, OW] of the convolution, each at least 2");
+      pool = {hw[0], hw[1]};
+    }
     checkConv(info.Env(), op, x, w, out, p);
+    if (pooled && (out.shape[2] != pool.OH / 2 || out.shape[3] != pool.OW / 2))
+      fail(info.Env(), op,
+           "output " + shapeStr(out) + " is not the 2x2 pool of a " + std::to_string(pool.OH) + "x" +
+               std::to_string(pool.OW) + " convolution");
     if (b.present) checkTensor(info.Env(), op, b.view, "bias", x.dtype, {w.shape[0]});
     if (commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out}) < 0) {
-      kd::conv2d(x, w, b.ptr(), p, out, relu);
+      kd::conv2d(x, w, b.ptr(), p, out, relu, pooled ? &pool : nullptr);
     } else {
+      if (pooled) fail(info.Env(), op, "the fused pool runs on the CPU only");
       kd::cuda::conv2d(x, w, b.ptr(), p, out);
       if (relu) kd::cuda::unary(kd::UnaryOp::Relu, out, out);
     }

@@ -561,7 +561,8 @@ struct DirectGeom {
 
 int64_t roundUpTo(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
-DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
+// images: the images per chunk, or 0 to choose as below.
+DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p, int64_t images = 0) {
   DirectGeom d;
   d.e = phaseGeom(g, p);
   const PhaseGeom& e = d.e;
@@ -576,7 +577,8 @@ DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
   int64_t B = std::max<int64_t>(1, std::min({g.N, per, ceilDiv(g.N, kChunkMultiple)}));
   const int64_t chunks = ceilDiv(g.N, B);
   if (chunks > 1) B = ceilDiv(g.N, std::min(g.N, ceilDiv(chunks, kChunkMultiple) * kChunkMultiple));
-  d.B = B;
+  d.B = images > 0 ? images : B;
+  B = d.B;
   d.J = roundUpTo(B * e.PS, kLanes);
   d.CS = nPh * B * e.PS + e.PS + kLanes;
   d.OCr = roundUpTo(g.OCg, kLanes);
@@ -771,6 +773,202 @@ __attribute__((target("avx512f"))) void directGradWeight(const float* gy, const 
 
 #pragma GCC diagnostic pop
 
+// Note [Output channels in lanes]: directForwardTile above keeps 16 output
+// columns per vector and broadcasts one weight per output channel: 16
+// broadcasts and one load for 16 multiply-adds, and every column whose
+// position l lies outside the image's outputs (the Wq - OW extra columns per
+// row and the rows between images, 31% of the columns of a 32 -> 64 channel
+// 3x3 layer on 14x14 maps) is computed and dropped. With 32 or more output
+// channels the forward instead keeps 16 output channels per vector, as
+// ONNX Runtime's NCHWc kernels do: R output pixels x NV channel vectors of
+// sums in registers, and per tap NV weight loads, R broadcasts of input
+// values and R*NV multiply-adds (6 x 4 for 64 channels, as the GEMM's 6x64
+// tile). The pixels are exactly the outputs, found through a table of their
+// offsets in the phase planes, so no column is wasted and a row end needs
+// no special case. The sums take the bias and the relu before they are
+// stored as [pixel][channel]; the copy-out transposes them into the
+// [channel][pixel] planes of y.
+template <int R, int NV>
+__attribute__((target("avx512f"))) void lanesTile(const float* P, const int64_t* pix, const int64_t* koff, int64_t Kg,
+                                                  const float* Wp, int64_t OCr, const float* bias, bool relu,
+                                                  float* out) {
+  __m512 acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+  const float* src[R];
+  for (int r = 0; r < R; ++r) src[r] = P + pix[r];
+  for (int64_t k = 0; k < Kg; ++k) {
+    const int64_t o = koff[k];
+    __m512 w[NV];
+    for (int v = 0; v < NV; ++v) w[v] = _mm512_loadu_ps(Wp + k * OCr + v * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const __m512 x = _mm512_set1_ps(src[r][o]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(x, w[v], acc[r][v]);
+    }
+  }
+  // The bias last, as the GEMM path adds it: started from the bias, the
+  // running sums were larger and each step rounded more (mean error 30%
+  // higher on a 32 -> 64 channel layer).
+  const __m512 zero = _mm512_setzero_ps();
+  for (int v = 0; v < NV; ++v) {
+    const __m512 b = _mm512_loadu_ps(bias + v * kLanes);
+    for (int r = 0; r < R; ++r) {
+      const __m512 y = _mm512_add_ps(acc[r][v], b);
+      _mm512_storeu_ps(out + r * OCr + v * kLanes, relu ? _mm512_maskz_max_ps(0xFFFF, zero, y) : y);
+    }
+  }
+}
+
+// Sums of output channels o0 .. o0 + 16*NV - 1 for npix pixels (a multiple
+// of R) into out [pixel][OCr].
+template <int R, int NV>
+void lanesRange(const float* P, const int64_t* pix, int64_t npix, const int64_t* koff, int64_t Kg, const float* Wp,
+                int64_t OCr, const float* bias, bool relu, float* out) {
+  for (int64_t i = 0; i < npix; i += R) lanesTile<R, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 on the shuffles' intrinsics
+// dst[c * ds + q] = src[q * ss + c] for the first np (at most 16) pixels q
+// and 16 channels c: conv2dLanes' copy-out, a 16 x 16 transpose in
+// registers (unpack, then shuffles of pairs, then of 128-bit lanes).
+__attribute__((target("avx512f"))) void transpose16(const float* src, int64_t ss, int64_t np, float* dst, int64_t ds) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = i < np ? _mm512_loadu_ps(src + i * ss) : _mm512_setzero_ps();
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+  }
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+  }
+  const __mmask16 m = static_cast<__mmask16>(np >= 16 ? 0xFFFF : (1u << np) - 1);
+  for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + c * ds, m, r[c]);
+}
+#pragma GCC diagnostic pop
+
+// In place: the 2x2 stride-2 max pool of an OH x OW map held as [pixel][C]
+// (C a multiple of 16), into its first (OH / 2) * (OW / 2) rows. Taps in
+// PyTorch's order, a later one taken if greater or NaN, as
+// maxPool2x2RowAvx512. Output row q reads rows at or after q, so none is
+// overwritten before it is read.
+__attribute__((target("avx512f"))) void pool2x2Pixels(float* t, int64_t OH, int64_t OW, int64_t C) {
+  const int64_t OWp = OW / 2;
+  for (int64_t ph = 0; ph < OH / 2; ++ph)
+    for (int64_t pw = 0; pw < OWp; ++pw) {
+      const float* a = t + (2 * ph * OW + 2 * pw) * C;
+      const float* taps[3] = {a + C, a + OW * C, a + (OW + 1) * C};
+      float* y = t + (ph * OWp + pw) * C;
+      for (int64_t c = 0; c < C; c += kLanes) {
+        __m512 best = _mm512_loadu_ps(a + c);
+        for (const float* tp : taps) {
+          const __m512 v = _mm512_loadu_ps(tp + c);
+          best = _mm512_mask_mov_ps(
+              best, _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+        }
+        _mm512_storeu_ps(y + c, best);
+      }
+    }
+}
+
+// The larger convolutions that useDirect leaves to the phase-plane GEMM,
+// when their groups have whole vectors of output channels. Forward only
+// (the gradients keep the GEMM path). Measured as useDirect's note, one
+// thread, forward of a batch, GEMM -> lanes: 32 -> 64 channels 14x14 6.8 ->
+// 4.8 ms; 16 -> 32 28x28 6.7 -> 5.5; 64 -> 64 28x28 23.5 -> 17.8; 64 -> 128
+// 14x14 stride 2 3.2 -> 2.7; 32 -> 32 28x28 stride 2 2.1 -> 1.6; 128 -> 128
+// 14x14 5.6 -> 4.4. (1 -> 32 and 3 -> 64 channels, which useDirect takes,
+// ran 0.85 -> 1.0 and 1.85 -> 1.98: a 9- or 27-deep sum does not pay for
+// the transpose.)
+bool useLanes(const ConvGeom& g, const Conv2dParams& p) {
+  if (vec::activeIsa() != vec::Isa::Avx512 || !usePhasePlanes(g, p)) return false;
+  return g.OCg % kLanes == 0;
+}
+
+// With pool, Y holds the 2x2 stride-2 max pool of the result (Note
+// [Conv-ReLU-pool fusion]), taken from the [pixel][channel] sums before the
+// transpose: a quarter of the transposing and of the writes to Y.
+void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
+                 bool relu, bool pool) {
+  // One image per chunk: the tiles take their pixels from one image's
+  // phase planes, and single images share out evenly over the threads.
+  const DirectGeom d = directGeom(g, p, 1);
+  const int64_t OCr = g.OCg, KK = g.KH * g.KW;
+  std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * OCr));
+  for (int64_t gi = 0; gi < g.G; ++gi) packWeights(Wt + gi * g.OCg * g.Kg, g, d, Wp.data() + gi * g.Kg * OCr);
+  std::vector<float> bias(static_cast<size_t>(g.OC), 0.0f);
+  if (Bs) std::copy(Bs, Bs + g.OC, bias.begin());
+  std::vector<int64_t> koff(static_cast<size_t>(g.Kg));
+  for (int64_t k = 0; k < g.Kg; ++k) koff[k] = (k / KK) * d.CS + d.tap[k % KK];
+  // Each output pixel's offset in an image's phase planes, padded with
+  // copies of the last to a whole number of tiles (whose sums land in rows
+  // of tmp that the copy-out skips).
+  const int64_t Lp = roundUpTo(g.L, 24);  // a multiple of every R below
+  std::vector<int64_t> pix(static_cast<size_t>(Lp));
+  for (int64_t i = 0; i < Lp; ++i) {
+    const int64_t l = std::min(i, g.L - 1);
+    pix[i] = (l / g.OW) * d.e.Wq + l % g.OW;
+  }
+  const int64_t chunks = (g.N + d.B - 1) / d.B;
+  parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
+    Scratch<float> P(kColRole, g.C * d.CS);
+    Scratch<float> tmp(kOutRole, Lp * OCr);  // one image's sums of one group, [pixel][OCr]
+    for (int64_t ch = c0; ch < c1; ++ch) {
+      const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
+      splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
+      for (int64_t bi = 0; bi < b; ++bi) {
+        for (int64_t gi = 0; gi < g.G; ++gi) {
+          const float* Pg = P.get() + gi * g.Cg * d.CS + bi * d.e.PS;
+          const float* Wg = Wp.data() + gi * g.Kg * OCr;
+          const float* bs = bias.data() + gi * g.OCg;
+          float* out = tmp.get();
+          for (int64_t o0 = 0; o0 < OCr;) {
+            const int64_t left = (OCr - o0) / kLanes;
+            if (left >= 4) {
+              lanesRange<6, 4>(Pg, pix.data(), roundUpTo(g.L, 6), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
+                               out + o0);
+              o0 += 4 * kLanes;
+            } else if (left == 3) {
+              lanesRange<8, 3>(Pg, pix.data(), roundUpTo(g.L, 8), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
+                               out + o0);
+              o0 += 3 * kLanes;
+            } else if (left == 2) {
+              lanesRange<12, 2>(Pg, pix.data(), roundUpTo(g.L, 12), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
+                                out + o0);
+              o0 += 2 * kLanes;
+            } else {
+              lanesRange<12, 1>(Pg, pix.data(), roundUpTo(g.L, 12), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
+                                out + o0);
+              o0 += kLanes;
+            }
+          }
+          if (pool) pool2x2Pixels(out, g.OH, g.OW, OCr);
+          // [pixel][OCr] -> y[n0 + bi, gi * OCg + oc, OH, OW] (or the pooled planes).
+          const int64_t Ly = pool ? (g.OH / 2) * (g.OW / 2) : g.L;
+          for (int64_t oc = 0; oc < g.OCg; oc += kLanes) {
+            float* dst = Y + ((n0 + bi) * g.OC + gi * g.OCg + oc) * Ly;
+            for (int64_t l = 0; l < Ly; l += kLanes)
+              transpose16(out + l * OCr + oc, OCr, std::min(kLanes, Ly - l), dst + l, Ly);
+          }
+        }
+      }
+    }
+  });
+}
+
 // Which convolutions take the direct path: those whose weights W [OCg, Kg]
 // fill at most a 16-channel tile over 144 taps (16 -> 16 channels, 3x3).
 // Measured on this project's shared 2-core AMD EPYC (Zen 4, AVX-512)
@@ -787,15 +985,24 @@ bool useDirect(const ConvGeom& g, const Conv2dParams& p) {
   return g.OCg * g.Kg <= 16 * 144;
 }
 
+template <bool kIndices>
+__attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, const float* b, int64_t r0, int64_t W,
+                                                            int64_t OW, float* y, int64_t* ind);
+
+// With pool, Y holds the 2x2 stride-2 max pool of the result (Note
+// [Conv-ReLU-pool fusion]): each map is copied out to a small buffer, then
+// pooled into Y.
 void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
-                  bool relu) {
+                  bool relu, bool pool) {
   const DirectGeom d = directGeom(g, p);
+  const int64_t OHp = g.OH / 2, OWp = g.OW / 2;
   std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * d.OCr));
   for (int64_t gi = 0; gi < g.G; ++gi) packWeights(Wt + gi * g.OCg * g.Kg, g, d, Wp.data() + gi * g.Kg * d.OCr);
   const int64_t chunks = (g.N + d.B - 1) / d.B;
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     Scratch<float> P(kColRole, g.C * d.CS);
     Scratch<float> tmp(kOutRole, g.G * d.OCr * d.J);
+    std::vector<float> map(static_cast<size_t>(pool ? g.L : 0));
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
       splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
@@ -807,8 +1014,16 @@ void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, cons
       for (int64_t bi = 0; bi < b; ++bi) {
         for (int64_t oc = 0; oc < g.OC; ++oc) {
           const float* src = tmp.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.J + bi * d.e.PS;
-          float* dst = Y + ((n0 + bi) * g.OC + oc) * g.L;
-          copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, relu, dst);
+          if (!pool) {
+            copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, relu, Y + ((n0 + bi) * g.OC + oc) * g.L);
+            continue;
+          }
+          copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, relu, map.data());
+          float* dst = Y + ((n0 + bi) * g.OC + oc) * OHp * OWp;
+          for (int64_t ph = 0; ph < OHp; ++ph) {
+            const float* a = map.data() + 2 * ph * g.OW;
+            maxPool2x2RowAvx512<false>(a, a + g.OW, 0, g.OW, OWp, dst + ph * OWp, nullptr);
+          }
         }
       }
     }
@@ -887,8 +1102,46 @@ void addBias(T* y, const T* bias, int64_t N, int64_t OC, int64_t L, bool relu) {
 }
 
 template <typename T>
+void maxPoolTyped(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView* indices);
+
+// Note [Conv-ReLU-pool fusion]: nn.Sequential under noGrad runs a plain
+// Conv2d, ReLU and 2x2 MaxPool2d as one call (lib/ops/nn.ts, Note [Conv-ReLU
+// fusion]). The convolution's output is four times the pooled one (6.4 MB
+// for a LeNet's first layer at batch 64), written to fresh memory and read
+// back by the pool; here the direct and lanes paths pool each map while it
+// is still in cache, and write only the pooled result. The other paths
+// convolve into a buffer and pool that. Values are the unfused layers'
+// exactly: relu then pool, taps in PyTorch's order.
+template <typename T>
 void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-                 const TensorView& out, bool relu) {
+                 const TensorView& out, bool relu, const ConvPool* pool) {
+  if (pool) {
+    TensorView full = out;  // the shape the convolution itself has
+    full.shape[2] = pool->OH;
+    full.shape[3] = pool->OW;
+    const ConvGeom g = convGeom(x, w, full, p);
+    if (g.N == 0 || g.OC == 0 || out.shape[2] == 0 || out.shape[3] == 0) return;
+#if KD_WIDE_SIMD
+    if constexpr (std::is_same_v<T, float>) {
+      if (useDirect(g, p))
+        return conv2dDirect(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
+                            relu, true);
+      if (useLanes(g, p))
+        return conv2dLanes(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
+                           relu, true);
+    }
+#endif
+    std::vector<T> y(static_cast<size_t>(g.N * g.OC * g.L));
+    full.data = y.data();
+    conv2dTyped<T>(x, w, bias, p, full, relu, nullptr);
+    Pool2dParams pp;
+    pp.kernelH = pp.kernelW = pp.strideH = pp.strideW = 2;
+    const int64_t planes = g.N * g.OC;
+    return maxPoolTyped<T>(
+        view3(y.data(), x.dtype, planes, g.OH, g.OW, g.L, g.OW, 1), pp,
+        view3(out.data, x.dtype, planes, out.shape[2], out.shape[3], out.shape[2] * out.shape[3], out.shape[3], 1),
+        nullptr);
+  }
   const ConvGeom g = convGeom(x, w, out, p);
   const DType dt = x.dtype;
   const T* X = x.ptr<T>();
@@ -898,8 +1151,10 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
   if (g.N == 0 || g.OC == 0 || g.L == 0) return;
 
 #if KD_WIDE_SIMD
-  if constexpr (std::is_same_v<T, float>)
-    if (useDirect(g, p)) return conv2dDirect(g, p, X, Wt, Bs, Y, relu);
+  if constexpr (std::is_same_v<T, float>) {
+    if (useDirect(g, p)) return conv2dDirect(g, p, X, Wt, Bs, Y, relu, false);
+    if (useLanes(g, p)) return conv2dLanes(g, p, X, Wt, Bs, Y, relu, false);
+  }
 #endif
   if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt, relu);
   const bool pointwise = isPointwise(g, p);
@@ -1840,8 +2095,8 @@ void nllBackwardTyped(const TensorView& gy, const TensorView& input, const Tenso
 }  // namespace
 
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-            const TensorView& out, bool relu) {
-  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out, relu));
+            const TensorView& out, bool relu, const ConvPool* pool) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2d", conv2dTyped<scalar_t>(x, w, bias, p, out, relu, pool));
 }
 
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,

@@ -17,9 +17,14 @@ namespace kd {
 // ---- convolution -------------------------------------------------------------
 // x [N, C, H, W], w [OC, C / groups, KH, KW], bias [OC] or null,
 // out [N, OC, OH, OW]. With relu, out is relu(conv2d(x)), applied as each
-// block of it is written (nn.Sequential's Conv then ReLU under noGrad).
+// block of it is written (nn.Sequential's Conv then ReLU under noGrad). With
+// pool, out [N, OC, OH / 2, OW / 2] is the 2x2 stride-2 max pool of that,
+// where pool gives the convolution's own OH x OW (Conv, ReLU, MaxPool2d(2)).
+struct ConvPool {
+  int64_t OH, OW;
+};
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
-            const TensorView& out, bool relu = false);
+            const TensorView& out, bool relu = false, const ConvPool* pool = nullptr);
 // Gradients of conv2d given gy [N, OC, OH, OW]; each of gx, gw, gb may be null
 // (not wanted). gx has x's shape, gw w's, gb [OC].
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,

@@ -119,3 +119,98 @@ describe('Conv2d then ReLU in an nn.Sequential under noGrad', () => {
     expect(spy).toHaveBeenCalledTimes(4);
   });
 });
+
+// A plain 2x2 MaxPool2d after the ReLU joins the kernel on the CPU (Note
+// [Conv-ReLU-pool fusion], native/cpu/nn.cc): the kernel writes only the
+// pooled maps. Values must be the three layers' bit for bit: relu, then
+// PyTorch's max rule (first maximum kept, NaN wins), odd maps dropping their
+// last row and column.
+describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential under noGrad', () => {
+  const pooled = (conv: nn.Conv2d, pool: nn.Module = new nn.MaxPool2d(2)) => new nn.Sequential(conv, new nn.ReLU(), pool, new nn.Flatten());
+
+  /** Like compare, counting MaxPool2d forwards as well. */
+  function comparePooled(seq: nn.Sequential, x: Tensor) {
+    const pool = vi.spyOn(nn.MaxPool2d.prototype, 'forward');
+    const r = compare(seq, x);
+    const poolCalls = pool.mock.calls.length - 1; // the layer-by-layer run calls it once
+    pool.mockRestore();
+    return { ...r, poolCalls };
+  }
+
+  it('gives the layers values bit for bit on each convolution path, and runs no ReLU or pool forward', () => {
+    torch.manualSeed(3);
+    const cases: [string, nn.Sequential, Tensor][] = [
+      // direct path (small weights): LeNet's first layer, and an odd map
+      ['direct', pooled(new nn.Conv2d(1, 32, 3, { padding: 1 })), torch.randn([5, 1, 28, 28])],
+      ['direct odd map', pooled(new nn.Conv2d(3, 16, 3)), torch.randn([3, 3, 17, 15])],
+      // output channels in lanes: LeNet's second layer, 48 channels on an odd map, no bias
+      ['lanes', pooled(new nn.Conv2d(32, 64, 3, { padding: 1 })), torch.randn([3, 32, 14, 14])],
+      ['lanes odd map', pooled(new nn.Conv2d(20, 48, 3, { bias: false })), torch.randn([2, 20, 11, 9])],
+      // the other paths: im2col + GEMM on a large map, strided phase planes, float64
+      ['large', pooled(new nn.Conv2d(3, 8, 5, { padding: 2 })), torch.randn([2, 3, 64, 64])],
+      ['phase planes', pooled(new nn.Conv2d(16, 24, 3, { stride: 2, padding: 1 })), torch.randn([2, 16, 20, 20])],
+      ['float64', pooled(new nn.Conv2d(2, 4, 3, { dtype: 'float64' })), torch.randn([3, 2, 12, 13], { dtype: 'float64' })],
+    ];
+    for (const [name, net, x] of cases) {
+      const { fused, plain, reluCalls, poolCalls } = comparePooled(net, x);
+      expect(reluCalls, name).toBe(0);
+      expect(poolCalls, name).toBe(0);
+      expect(fused.shape, name).toEqual(plain.shape);
+      if (fused.dtype === 'float64')
+        expect(Array.from(fused.toTypedArray() as Float64Array), name).toEqual(Array.from(plain.toTypedArray() as Float64Array));
+      else expect(bits(fused), name).toEqual(bits(plain));
+    }
+  });
+
+  it('lets NaN through the pool, as the layers do', () => {
+    for (const oc of [4, 32]) {
+      torch.manualSeed(4);
+      const net = pooled(new nn.Conv2d(1, oc, 1));
+      const data = new Float32Array(2 * 36).map(() => Math.random() - 0.5);
+      data[7] = NaN;
+      data[40] = NaN;
+      const { fused, plain, poolCalls } = comparePooled(net, torch.fromTypedArray(data, [2, 1, 6, 6]));
+      expect(poolCalls).toBe(0);
+      expect(fused.isnan().sum().item()).toBe(2 * oc);
+      expect(bits(fused)).toEqual(bits(plain));
+    }
+  });
+
+  it('runs the pool itself when it is another pool, a hook watches it, a graph is built or the map is too small', () => {
+    torch.manualSeed(5);
+    const x = torch.randn([2, 4, 9, 9]);
+    const spy = vi.spyOn(nn.MaxPool2d.prototype, 'forward');
+    const others = [
+      new nn.MaxPool2d(3),
+      new nn.MaxPool2d(2, { stride: 1 }),
+      new nn.MaxPool2d(2, { padding: 1 }),
+      new nn.MaxPool2d(2, { ceilMode: true }),
+      new nn.MaxPool2d(2, { dilation: 2 }),
+    ];
+    for (const [i, pool] of others.entries()) {
+      const net = pooled(new nn.Conv2d(4, 32, 3), pool);
+      const { fused, plain } = compare(net, x);
+      expect(spy).toHaveBeenCalledTimes(2 * (i + 1));
+      expect(bits(fused)).toEqual(bits(plain));
+    }
+    const net = pooled(new nn.Conv2d(4, 32, 3));
+    const h = net.get(2).registerForwardHook(() => undefined);
+    torch.noGrad(() => net(x));
+    expect(spy).toHaveBeenCalledTimes(11);
+    h.remove();
+    const y = net(x) as Tensor; // grad mode: a graph through all three layers
+    expect(spy).toHaveBeenCalledTimes(12);
+    expect(y.requiresGrad).toBe(true);
+    // A 1-pixel-high map: MaxPool2d's own error, as without the fusion.
+    const tiny = pooled(new nn.Conv2d(4, 32, [9, 1]));
+    const plainError = (() => {
+      try {
+        torch.noGrad(() => new nn.MaxPool2d(2)(torch.zeros([2, 32, 1, 9])));
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    })();
+    expect(() => torch.noGrad(() => tiny(x))).toThrow(plainError);
+  });
+});

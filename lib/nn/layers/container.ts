@@ -4,7 +4,7 @@ import { Module } from '../module.js';
 import { Parameter } from '../parameter.js';
 import { Tensor, type Storage } from '../../tensor.js';
 import { isTracing } from '../../ops/op.js';
-import { withConvRelu } from '../../ops/nn.js';
+import { withConvFused } from '../../ops/nn.js';
 import { isGradEnabled } from '../../autograd/grad_mode.js';
 import * as act from './activation.js';
 import { Conv1d, Conv2d } from './conv.js';
@@ -329,6 +329,14 @@ function convThenRelu(m: Module, next: Module): boolean {
   return m.constructor === Conv2d && next.constructor === act.ReLU && keepsNothing(m) && keepsNothing(next);
 }
 
+/** A plain MaxPool2d with a 2x2 window, stride 2, no padding, dilation or ceil mode: what the fused kernel pools. */
+function isMaxPool2x2(m: Module): boolean {
+  if (m.constructor !== MaxPool2d || !keepsNothing(m)) return false;
+  const p = m as MaxPool2d;
+  const is = (v: number | readonly number[], n: number) => (typeof v === 'number' ? v === n : v.length === 2 && v[0] === n && v[1] === n);
+  return is(p.kernelSize, 2) && is(p.stride, 2) && is(p.padding, 0) && is(p.dilation, 1) && !p.ceilMode;
+}
+
 // seq(x) has forward's generic type (Module's call signature, typed from
 // forward through Parameters/ReturnType, would lose the type parameter).
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
@@ -381,12 +389,14 @@ export class Sequential extends ModuleSequence {
     for (let i = 0; i < children.length; i++) {
       const m = children[i][1];
       let y: unknown;
-      // A plain Conv2d then a plain ReLU: one kernel (Note [Conv-ReLU fusion]).
+      // A plain Conv2d then a plain ReLU, and maybe a 2x2 MaxPool2d: one
+      // kernel (Note [Conv-ReLU fusion]).
       const next = i + 1 < children.length ? children[i + 1][1] : null;
       if (fuse && next !== null && convThenRelu(m, next)) {
-        let fused;
-        [y, fused] = withConvRelu(() => m(x));
-        if (fused) i++;
+        const after = i + 2 < children.length ? children[i + 2][1] : null;
+        let taken;
+        [y, taken] = withConvFused(after !== null && isMaxPool2x2(after) ? 2 : 1, () => m(x));
+        i += taken;
       } else {
         y = m(x);
       }
