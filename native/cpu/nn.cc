@@ -615,6 +615,22 @@ __attribute__((target("avx512f"))) void copyMapAddBias(const float* src, int64_t
     }
 }
 
+// o[t] = s[2t] for t < n: a stride-2 run of splitBlock, 16 outputs a step.
+// Masked loads read only the 2n - 1 elements the run covers (a run may end
+// the input), a permute takes the even ones. The scalar loop ran one float
+// at a time: the split was a quarter of the seed CNN's inference.
+__attribute__((target("avx512f"))) void copyEvens(const float* s, int64_t n, float* o) {
+  const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int64_t t = 0; t < n; t += 16) {
+    const int64_t m = std::min<int64_t>(16, n - t), need = 2 * m - 1;
+    const __mmask16 lo = static_cast<__mmask16>(need >= 16 ? 0xFFFF : (1u << need) - 1);
+    const __mmask16 hi = static_cast<__mmask16>(need <= 16 ? 0 : (1u << (need - 16)) - 1);
+    const __m512 a = _mm512_maskz_loadu_ps(lo, s + 2 * t), b = _mm512_maskz_loadu_ps(hi, s + 2 * t + 16);
+    _mm512_mask_storeu_ps(o + t, static_cast<__mmask16>(m == 16 ? 0xFFFF : (1u << m) - 1),
+                          _mm512_permutex2var_ps(a, evens, b));
+  }
+}
+
 // Phase blocks of images [b, C, H, W] into P [C][CS] (Note [Direct convolution]).
 void splitBlock(const float* x, int64_t b, const ConvGeom& g, const DirectGeom& d, float* P) {
   std::memset(P, 0, static_cast<size_t>(g.C * d.CS) * sizeof(float));
@@ -626,6 +642,7 @@ void splitBlock(const float* x, int64_t b, const ConvGeom& g, const DirectGeom& 
         float* o = dst + r.p;
         const float* s = plane + r.x;
         if (d.e.sW == 1) std::memcpy(o, s, static_cast<size_t>(r.n) * sizeof(float));
+        else if (d.e.sW == 2) copyEvens(s, r.n, o);
         else
           for (int64_t t = 0; t < r.n; ++t) o[t] = s[t * d.e.sW];
       }
@@ -985,6 +1002,49 @@ bool useDirect(const ConvGeom& g, const Conv2dParams& p) {
   return g.OCg * g.Kg <= 16 * 144;
 }
 
+// Note [Input gradient in lanes]: with stride 1 the input gradient is itself
+// a convolution, of gy with the weights flipped in both kernel dims and
+// their in and out channels swapped, padded by dilation * (kernel - 1) -
+// padding: dx[c](h, w) = sum over o, ki, kj of
+// gy[o](h + pad - ki * d, w + pad - kj * d) * W[o, c](ki, kj), taps outside
+// gy reading zero. So where the input channels make whole vectors, it runs
+// as conv2dLanes' forward instead of the GEMM and col2im of the phase-plane
+// path (32 -> 64 channels 3x3 on 14x14, LeNet's second layer: see the note's
+// measurements). Says whether it ran.
+bool lanesGradInput(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* Wt, float* GX) {
+  if (p.strideH != 1 || p.strideW != 1) return false;
+  const int64_t extH = p.dilationH * (g.KH - 1), extW = p.dilationW * (g.KW - 1);
+  if (p.padH > extH || p.padW > extW) return false;
+  ConvGeom t = g;  // the transposed problem: gy [N, OC, OH, OW] -> dx [N, C, H, W]
+  t.C = g.OC;
+  t.H = g.OH;
+  t.W = g.OW;
+  t.OC = g.C;
+  t.OH = g.H;
+  t.OW = g.W;
+  t.Cg = g.OCg;
+  t.OCg = g.Cg;
+  t.Kg = t.Cg * g.KH * g.KW;
+  t.K = t.C * g.KH * g.KW;
+  t.L = t.OH * t.OW;
+  t.HW = t.H * t.W;
+  Conv2dParams q = p;
+  q.padH = extH - p.padH;
+  q.padW = extW - p.padW;
+  if (!useLanes(t, q) || useDirect(t, q)) return false;
+  // W [OC, Cg, KH, KW] -> W' [C, OCg, KH, KW], per group, flipped.
+  const int64_t KK = g.KH * g.KW;
+  std::vector<float> Wf(static_cast<size_t>(g.OC * g.Kg));
+  for (int64_t gi = 0; gi < g.G; ++gi)
+    for (int64_t o = 0; o < g.OCg; ++o)
+      for (int64_t c = 0; c < g.Cg; ++c)
+        for (int64_t k = 0; k < KK; ++k)
+          Wf[static_cast<size_t>(((gi * g.Cg + c) * g.OCg + o) * KK + (KK - 1 - k))] =
+              Wt[((gi * g.OCg + o) * g.Cg + c) * KK + k];
+  conv2dLanes(t, q, GY, Wf.data(), nullptr, GX, false, false);
+  return true;
+}
+
 template <bool kIndices>
 __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, const float* b, int64_t r0, int64_t W,
                                                             int64_t OW, float* y, int64_t* ind);
@@ -1229,8 +1289,13 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
   }
 
 #if KD_WIDE_SIMD
-  if constexpr (std::is_same_v<T, float>)
+  if constexpr (std::is_same_v<T, float>) {
     if (useDirect(g, p)) return conv2dBackwardDirect(g, p, GY, X, Wt, GX, GW);
+    if (GX && lanesGradInput(g, p, GY, Wt, GX)) {
+      if (!GW) return;
+      GX = nullptr;
+    }
+  }
 #endif
   if (usePhasePlanes(g, p)) return conv2dBackwardPhases(g, p, GY, X, Wt, GX, GW, dt);
   const bool pointwise = isPointwise(g, p);
