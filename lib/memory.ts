@@ -54,7 +54,7 @@ export function scope<T>(fn: () => T): T {
   collect(result, kept, 0);
   const parent = outer !== null && outer.storages !== null ? outer.storages : null;
   for (const st of owner.storages) {
-    if (st._pinned || st._released) continue;
+    if (st._pinned || st._savedBy > 0 || st._released) continue;
     if (kept.has(st)) parent?.push(st);
     else st._release();
   }

@@ -33,6 +33,19 @@ export class Storage {
    * array handed out): never given back early.
    */
   _pinned = false;
+  /**
+   * @internal How many live graph nodes saved a tensor over this memory
+   * (SavedVersions, lib/ops/op.ts): while any does, it is never given back
+   * early. Counted, not pinned, so that the last node to let go can give it
+   * back when nothing else holds it (Note [Saved until backward]).
+   */
+  _savedBy = 0;
+  /**
+   * @internal Nothing but the graph holds this memory any more (an
+   * nn.Sequential intermediate the backward still needs): the node that
+   * drops the last save gives it back.
+   */
+  _graphOnly = false;
   /** @internal Given back by dispose() or a scope: any use throws. */
   _released = false;
   /** @internal Made by the op allocator (kernels.ts), so its buffer is Kindling's to reuse, never a user's array. */

@@ -177,7 +177,7 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
     if (left > 0) held.set(st, left);
     else {
       held.delete(st);
-      if (!st._pinned) st._release();
+      if (!st._pinned && st._savedBy === 0) st._release();
     }
   };
   // Whether a leaf may take g's memory as its .grad rather than a copy (as
@@ -191,6 +191,7 @@ function run(outputs: Tensor[], gradOutputs: Tensor[], opts: BackwardOptions, op
       st._owner === owner &&
       st.device === 'cpu' &&
       !st._pinned &&
+      st._savedBy === 0 &&
       held.get(st) === 1 &&
       g._offset === 0 &&
       g.numel() === (st.data as { length: number }).length &&

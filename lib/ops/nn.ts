@@ -350,8 +350,14 @@ export function maxPool2dValues(
   dilation: readonly [number, number],
   outputSize: readonly number[],
 ): Tensor {
-  if (isTracing() || x.device !== 'cpu' || (isGradEnabled() && x.requiresGrad))
-    return maxPool2dWithIndices(x, kernelSize, stride, padding, dilation, outputSize);
+  if (isTracing() || x.device !== 'cpu' || (isGradEnabled() && x.requiresGrad)) {
+    const values = maxPool2dWithIndices(x, kernelSize, stride, padding, dilation, outputSize);
+    // No one but the graph holds these indices: the backward gives them back
+    // when it has used them (Note [Saved until backward], lib/ops/op.ts).
+    if (lastIndices !== null) lastIndices._storage._graphOnly = true;
+    lastIndices = null;
+    return values;
+  }
   const xc = K.contiguous(x, 'maxPool2d');
   const [N, C, H, W] = xc._shape;
   const [OH, OW] = outputSize;

@@ -54,8 +54,10 @@ describe('nn.Sequential releases its intermediates', () => {
       const net = lenet();
       torch.manualSeed(2); // the same dropout mask
       const before = released();
-      F.crossEntropy(run(net), y).backward();
-      return { released: released() - before, grads: net.parameters().map((p) => vals(p.grad!)) };
+      const out = run(net);
+      const inForward = released() - before;
+      F.crossEntropy(out, y).backward();
+      return { inForward, released: released() - before, grads: net.parameters().map((p) => vals(p.grad!)) };
     };
     // The layers one by one (no Sequential, nothing released early)...
     const byHand = grads((net) => {
@@ -63,14 +65,38 @@ describe('nn.Sequential releases its intermediates', () => {
       for (const m of net.children()) h = m(h) as Tensor;
       return h;
     });
-    // ...and through the Sequential, which gives back the convolution's and
-    // the first Linear's outputs (each ReLU saves its own output, not its
-    // input); the pooled map, which the Linear saves, stays.
+    // ...and through the Sequential, which gives back the convolution's
+    // output during the forward (each ReLU saves its own output, not its
+    // input), and the first ReLU's output and the pooled map, which the
+    // Linear saves, once the backward has used them (Note [Saved until
+    // backward]).
     const seq = grads((net) => net(x) as Tensor);
-    // (backward itself gives back dead gradients in both runs; the Linear's
-    // 4 x 32 output is below the size the cache counts)
-    expect(seq.released - byHand.released).toBe(1);
+    // (backward itself gives back dead gradients and the pool's indices in
+    // both runs; the Linear's 4 x 32 output is below the size the cache counts)
+    expect(byHand.inForward).toBe(0);
+    expect(seq.inForward).toBe(1);
+    expect(seq.released - byHand.released).toBe(3);
     expect(seq.grads).toEqual(byHand.grads);
+  });
+
+  it('keeps what the backward saved while the graph is retained, and indices the caller asked for', () => {
+    const x = torch.randn([4, 1, 16, 16]);
+    const y = torch.tensor([1, 0, 3, 9]);
+    const net = lenet();
+    net.eval();
+    const loss = F.crossEntropy(net(x) as Tensor, y);
+    loss.backward({ retainGraph: true });
+    const once = net.parameters().map((p) => vals(p.grad!));
+    // A second backward through the same graph reads every saved tensor again.
+    loss.backward();
+    const twice = net.parameters().map((p) => vals(p.grad!));
+    expect(twice).toEqual(once.map((g) => g.map((v) => v * 2)));
+    // Indices returned to the caller are the caller's, before and after backward.
+    const xi = torch.randn([2, 3, 8, 8], { requiresGrad: true });
+    const { values: v, indices: idx } = F.maxPool2d(xi, 2, { returnIndices: true });
+    const before = Array.from(idx.toTypedArray() as BigInt64Array);
+    v.sum().backward();
+    expect(Array.from(idx.toTypedArray() as BigInt64Array)).toEqual(before);
   });
 
   it("never releases the caller's input, even through an inplace ReLU or Dropout in eval", () => {

@@ -278,11 +278,12 @@ abstract class ModuleSequence extends Module {
 }
 
 // Note [Sequential release]: an nn.Sequential's intermediate output is dead
-// once the next layer has run, unless an op saved it for backward (saved
-// tensors are pinned when saved, SavedVersions in lib/ops/op.ts): only the
-// Sequential holds it. Under noGrad (inference) none is saved; in training
-// those the backward does not need go (a convolution's output, which the
-// ReLU after it does not save). Left to the GC, a forward's intermediates
+// once the next layer has run, unless an op saved it for backward (counted
+// in Storage._savedBy, SavedVersions in lib/ops/op.ts): only the Sequential
+// holds it. Under noGrad (inference) none is saved; in training those the
+// backward does not need go at once (a convolution's output, which the ReLU
+// after it does not save), and those it needs when the backward has used
+// them (Note [Saved until backward]). Left to the GC, a forward's intermediates
 // (22 MB for the LeNet's inference at batch 64) pile up as external memory
 // until V8 runs a full mark-compact, every few forwards in a small process,
 // with its concurrent marking on the core the next GEMM wanted (measured:
@@ -402,7 +403,11 @@ export class Sequential extends ModuleSequence {
       }
       const plain = keepsNothing(m);
       const ys = y instanceof Tensor ? y._storage : null;
-      if (owned !== null && plain && ys !== owned && !owned._pinned) owned._release();
+      if (owned !== null && plain && ys !== owned && !owned._pinned) {
+        // Saved for backward: the last node to drop it gives it back (Note [Saved until backward]).
+        if (owned._savedBy > 0) owned._graphOnly = true;
+        else owned._release();
+      }
       // y's storage is ours when a plain layer made it fresh (not x's, which
       // may be the caller's), or when it still is the one we own (a view,
       // an in-place op).
