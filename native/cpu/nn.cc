@@ -794,9 +794,9 @@ __attribute__((target("avx512f"))) void directGradWeight(const float* gy, const 
 // columns per vector and broadcasts one weight per output channel: 16
 // broadcasts and one load for 16 multiply-adds, and every column whose
 // position l lies outside the image's outputs (the Wq - OW extra columns per
-// row and the rows between images, 31% of the columns of a 32 -> 64 channel
-// 3x3 layer on 14x14 maps) is computed and dropped. With 32 or more output
-// channels the forward instead keeps 16 output channels per vector, as
+// row and the rows between images: 258 columns for the 196 outputs of a 3x3
+// layer on 14x14 maps) is computed and dropped. Where the output channels
+// make whole vectors, larger layers instead keep 16 output channels per vector, as
 // ONNX Runtime's NCHWc kernels do: R output pixels x NV channel vectors of
 // sums in registers, and per tap NV weight loads, R broadcasts of input
 // values and R*NV multiply-adds (6 x 4 for 64 channels, as the GEMM's 6x64
@@ -902,8 +902,9 @@ __attribute__((target("avx512f"))) void pool2x2Pixels(float* t, int64_t OH, int6
 }
 
 // The larger convolutions that useDirect leaves to the phase-plane GEMM,
-// when their groups have whole vectors of output channels. Forward only
-// (the gradients keep the GEMM path). Measured as useDirect's note, one
+// when their groups have whole vectors of output channels: their forward,
+// and the input gradient of those whose input channels do (Note [Input
+// gradient in lanes]); the weight gradient keeps the GEMM. Measured as useDirect's note, one
 // thread, forward of a batch, GEMM -> lanes: 32 -> 64 channels 14x14 6.8 ->
 // 4.8 ms; 16 -> 32 28x28 6.7 -> 5.5; 64 -> 64 28x28 23.5 -> 17.8; 64 -> 128
 // 14x14 stride 2 3.2 -> 2.7; 32 -> 32 28x28 stride 2 2.1 -> 1.6; 128 -> 128
@@ -1176,9 +1177,10 @@ template <typename T>
 void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
                  const TensorView& out, bool relu, const ConvPool* pool) {
   if (pool) {
-    TensorView full = out;  // the shape the convolution itself has
+    TensorView full = out;  // the shape the convolution itself has, contiguous
     full.shape[2] = pool->OH;
     full.shape[3] = pool->OW;
+    for (int i = 3; i >= 0; --i) full.strides[i] = i == 3 ? 1 : full.strides[i + 1] * full.shape[i + 1];
     const ConvGeom g = convGeom(x, w, full, p);
     if (g.N == 0 || g.OC == 0 || out.shape[2] == 0 || out.shape[3] == 0) return;
 #if KD_WIDE_SIMD
