@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write the PyTorch-oracle fixtures for the shapes that take the direct
 convolution path in native/cpu/nn.cc (Note [Direct convolution]: float32 on
-AVX-512, weights of at most 16 x 144; and Note [Output channels in lanes],
-the forward of larger ones): test/nn/conv_direct.test.ts.
+AVX-512, weights of at most 16 x 144; and Note [Output channels in lanes]
+for larger ones): test/nn/conv_direct.test.ts.
 
 Run:  /usr/bin/python3 scripts/make_conv_direct_fixtures.py
 
@@ -59,33 +59,33 @@ CASES = [
     ('conv1d_chunks_stride2_dilation300', 'conv1d', [(30, 2, 5), (4, 2, 3), (4,)],
      {'stride': 2, 'dilation': 300, 'padding': 300}),
     # Larger weights whose groups have whole 16-channel vectors take the
-    # forward of Note [Output channels in lanes], and the input gradient of
-    # those at stride 1 whose input channels make whole vectors (Note [Input
-    # gradient in lanes]; the weight gradient keeps the GEMM): tiles of 4, 3, 2 and 1
+    # forward and weight gradient of Note [Output channels in lanes] and
+    # Note [Weight gradient in lanes], and the input gradient of those at
+    # stride 1 whose input channels make whole vectors (Note [Input gradient
+    # in lanes]): tiles of 4, 3, 2 and 1
     # channel vectors (64, 48, 32 and 16 channels; 80 = 64 + 16, 112 = 64 +
     # 48), pixel counts that leave a partial tile, several chunks, groups.
-    ('lanes_5to64', 'conv2d', [(2, 5, 4, 4), (64, 5, 3, 3), (64,)], {'padding': 1}, (False, False)),
-    ('lanes_17to16_one_vector', 'conv2d', [(2, 17, 5, 7), (16, 17, 3, 3), (16,)], {'padding': 1}, (False, False)),
+    ('lanes_5to64', 'conv2d', [(2, 5, 4, 4), (64, 5, 3, 3), (64,)], {'padding': 1}, (False, True)),
+    ('lanes_17to16_one_vector', 'conv2d', [(2, 17, 5, 7), (16, 17, 3, 3), (16,)], {'padding': 1}, (False, True)),
     ('lanes_9to32_stride2_no_bias', 'conv2d', [(3, 9, 9, 9), (32, 9, 3, 3), None], {'stride': 2, 'padding': 1},
-     (True, False)),
+     (True, True)),
     ('lanes_6to48_dilation2', 'conv2d', [(2, 6, 5, 4), (48, 6, 3, 3), (48,)], {'dilation': 2, 'padding': 2},
-     (False, False)),
-    ('lanes_2to112_rect_kernel', 'conv2d', [(1, 2, 5, 3), (112, 2, 3, 5), (112,)], {'padding': [1, 2]}, (False, False)),
+     (False, True)),
+    ('lanes_2to112_rect_kernel', 'conv2d', [(1, 2, 5, 3), (112, 2, 3, 5), (112,)], {'padding': [1, 2]}, (False, True)),
     ('lanes_groups2_32_per_group', 'conv2d', [(2, 18, 4, 3), (64, 9, 3, 3), (64,)], {'groups': 2, 'padding': 1},
-     (False, False)),
-    ('lanes_4to80_chunks', 'conv2d', [(5, 4, 3, 3), (80, 4, 3, 3), (80,)], {'padding': 1}, (False, False)),
+     (False, True)),
+    ('lanes_4to80_chunks', 'conv2d', [(5, 4, 3, 3), (80, 4, 3, 3), (80,)], {'padding': 1}, (False, True)),
     # input gradients in lanes: 32 and 16 input channels (the forward on the
     # GEMM or lanes path), dilation with less padding than the kernel's
-    # reach, an unpadded kernel, groups of 16 input channels (with their
-    # weight gradient), and a 1-d one
-    ('lanes_grad_input_32to64', 'conv2d', [(2, 32, 5, 4), (64, 32, 3, 3), (64,)], {'padding': 1}, (True, False)),
+    # reach, an unpadded kernel, groups of 16 input channels, and a 1-d one
+    ('lanes_grad_input_32to64', 'conv2d', [(2, 32, 5, 4), (64, 32, 3, 3), (64,)], {'padding': 1}, (True, True)),
     ('lanes_grad_input_16to24_dilation2_pad1', 'conv2d', [(2, 16, 7, 6), (24, 16, 3, 3), None],
-     {'dilation': 2, 'padding': 1}, (True, False)),
-    ('lanes_grad_input_16to24_unpadded', 'conv2d', [(1, 16, 6, 7), (24, 16, 3, 3), (24,)], {}, (True, False)),
+     {'dilation': 2, 'padding': 1}, (True, True)),
+    ('lanes_grad_input_16to24_unpadded', 'conv2d', [(1, 16, 6, 7), (24, 16, 3, 3), (24,)], {}, (True, True)),
     ('lanes_grad_input_groups2', 'conv2d', [(1, 32, 4, 5), (48, 16, 3, 3), (48,)], {'groups': 2, 'padding': 1},
      (True, True)),
-    ('lanes_grad_input_conv1d_16to32_k5', 'conv1d', [(2, 16, 11), (32, 16, 5), (32,)], {'padding': 2}, (True, False)),
-    ('lanes_conv1d_8to64_k5', 'conv1d', [(2, 8, 13), (64, 8, 5), (64,)], {'padding': 2}, (False, False)),
+    ('lanes_grad_input_conv1d_16to32_k5', 'conv1d', [(2, 16, 11), (32, 16, 5), (32,)], {'padding': 2}, (True, True)),
+    ('lanes_conv1d_8to64_k5', 'conv1d', [(2, 8, 13), (64, 8, 5), (64,)], {'padding': 2}, (False, True)),
 ]
 
 
