@@ -940,14 +940,14 @@ __attribute__((target("avx512f"))) void pool2x2Pixels(float* t, int64_t OH, int6
 
 // The larger convolutions that useDirect leaves to the phase-plane GEMM,
 // when their groups have whole vectors of output channels: their forward,
-// and the input gradient of those whose input channels do (Note [Input
-// gradient in lanes]); the weight gradient keeps the GEMM. Measured as useDirect's note, one
-// thread, forward of a batch, GEMM -> lanes: 32 -> 64 channels 14x14 6.8 ->
-// 4.8 ms; 16 -> 32 28x28 6.7 -> 5.5; 64 -> 64 28x28 23.5 -> 17.8; 64 -> 128
-// 14x14 stride 2 3.2 -> 2.7; 32 -> 32 28x28 stride 2 2.1 -> 1.6; 128 -> 128
-// 14x14 5.6 -> 4.4. (1 -> 32 and 3 -> 64 channels, which useDirect takes,
-// ran 0.85 -> 1.0 and 1.85 -> 1.98: a 9- or 27-deep sum does not pay for
-// the transpose.)
+// their weight gradient (Note [Weight gradient in lanes]), and the input
+// gradient of those whose input channels do (Note [Input gradient in
+// lanes]). Measured as useDirect's note, one thread, forward of a batch,
+// GEMM -> lanes: 32 -> 64 channels 14x14 6.8 -> 4.8 ms; 16 -> 32 28x28 6.7
+// -> 5.5; 64 -> 64 28x28 23.5 -> 17.8; 64 -> 128 14x14 stride 2 3.2 -> 2.7;
+// 32 -> 32 28x28 stride 2 2.1 -> 1.6; 128 -> 128 14x14 5.6 -> 4.4. (1 -> 32
+// and 3 -> 64 channels, which useDirect takes, ran 0.85 -> 1.0 and 1.85 ->
+// 1.98: a 9- or 27-deep sum does not pay for the transpose.)
 bool useLanes(const ConvGeom& g, const Conv2dParams& p) {
   if (vec::activeIsa() != vec::Isa::Avx512 || !usePhasePlanes(g, p)) return false;
   return g.OCg % kLanes == 0;
