@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__) || defined(__amd64__)
@@ -76,18 +77,21 @@ struct ConvGeom {
   int64_t N, C, H, W, OC, KH, KW, OH, OW, G, Cg, OCg, Kg, K, L, HW;
 };
 
-ConvGeom convGeom(const TensorView& x, const TensorView& w, const TensorView& y, const Conv2dParams& p) {
+// The geometry of x [N, C, H, W] -> y [N, OC, OH, OW] with KH x KW kernels
+// in G groups; the other fields follow from these.
+ConvGeom convGeom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t OC, int64_t KH, int64_t KW, int64_t OH,
+                  int64_t OW, int64_t G) {
   ConvGeom g{};
-  g.N = x.shape[0];
-  g.C = x.shape[1];
-  g.H = x.shape[2];
-  g.W = x.shape[3];
-  g.OC = w.shape[0];
-  g.KH = w.shape[2];
-  g.KW = w.shape[3];
-  g.OH = y.shape[2];
-  g.OW = y.shape[3];
-  g.G = p.groups;
+  g.N = N;
+  g.C = C;
+  g.H = H;
+  g.W = W;
+  g.OC = OC;
+  g.KH = KH;
+  g.KW = KW;
+  g.OH = OH;
+  g.OW = OW;
+  g.G = G;
   g.Cg = g.C / g.G;
   g.OCg = g.OC / g.G;
   g.Kg = g.Cg * g.KH * g.KW;
@@ -95,6 +99,11 @@ ConvGeom convGeom(const TensorView& x, const TensorView& w, const TensorView& y,
   g.L = g.OH * g.OW;
   g.HW = g.H * g.W;
   return g;
+}
+
+ConvGeom convGeom(const TensorView& x, const TensorView& w, const TensorView& y, const Conv2dParams& p) {
+  return convGeom(x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0], w.shape[2], w.shape[3], y.shape[2],
+                  y.shape[3], p.groups);
 }
 
 // 1x1 kernels with unit stride and no padding read the input as it is: the
@@ -953,6 +962,21 @@ bool useLanes(const ConvGeom& g, const Conv2dParams& p) {
   return g.OCg % kLanes == 0;
 }
 
+// Calls f(R, NV, o0) over the OCr channels (a multiple of 16) in tiles of
+// NV channel vectors from o0, R and NV as std::integral_constant: 4 vectors
+// while they last (6 x 4 sums), then 3, 2 or 1 (8 x 3, 12 x 2, 12 x 1).
+template <typename F>
+void forChannelTiles(int64_t OCr, F&& f) {
+  for (int64_t o0 = 0; o0 < OCr;) {
+    const int64_t left = (OCr - o0) / kLanes;
+    if (left >= 4) f(std::integral_constant<int, 6>{}, std::integral_constant<int, 4>{}, o0);
+    else if (left == 3) f(std::integral_constant<int, 8>{}, std::integral_constant<int, 3>{}, o0);
+    else if (left == 2) f(std::integral_constant<int, 12>{}, std::integral_constant<int, 2>{}, o0);
+    else f(std::integral_constant<int, 12>{}, std::integral_constant<int, 1>{}, o0);
+    o0 += std::min<int64_t>(left, 4) * kLanes;
+  }
+}
+
 // With pool, Y holds the 2x2 stride-2 max pool of the result (Note
 // [Conv-ReLU-pool fusion]), taken from the [pixel][channel] sums before the
 // transpose: a quarter of the transposing and of the writes to Y.
@@ -990,26 +1014,10 @@ void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const
           const float* Wg = Wp.data() + gi * g.Kg * OCr;
           const float* bs = bias.data() + gi * g.OCg;
           float* out = tmp.get();
-          for (int64_t o0 = 0; o0 < OCr;) {
-            const int64_t left = (OCr - o0) / kLanes;
-            if (left >= 4) {
-              lanesRange<6, 4>(Pg, pix.data(), roundUpTo(g.L, 6), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
-                               out + o0);
-              o0 += 4 * kLanes;
-            } else if (left == 3) {
-              lanesRange<8, 3>(Pg, pix.data(), roundUpTo(g.L, 8), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
-                               out + o0);
-              o0 += 3 * kLanes;
-            } else if (left == 2) {
-              lanesRange<12, 2>(Pg, pix.data(), roundUpTo(g.L, 12), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
-                                out + o0);
-              o0 += 2 * kLanes;
-            } else {
-              lanesRange<12, 1>(Pg, pix.data(), roundUpTo(g.L, 12), koff.data(), g.Kg, Wg + o0, OCr, bs + o0, relu,
-                                out + o0);
-              o0 += kLanes;
-            }
-          }
+          forChannelTiles(OCr, [&](auto R, auto NV, int64_t o0) {
+            lanesRange<decltype(R)::value, decltype(NV)::value>(Pg, pix.data(), roundUpTo(g.L, R), koff.data(), g.Kg,
+                                                                Wg + o0, OCr, bs + o0, relu, out + o0);
+          });
           if (pool) pool2x2Pixels(out, g.OH, g.OW, OCr);
           // [pixel][OCr] -> y[n0 + bi, gi * OCg + oc, OH, OW] (or the pooled planes).
           const int64_t Ly = pool ? (g.OH / 2) * (g.OW / 2) : g.L;
@@ -1064,19 +1072,8 @@ bool lanesGradInput(const ConvGeom& g, const Conv2dParams& p, const float* GY, c
   if (p.strideH != 1 || p.strideW != 1) return false;
   const int64_t extH = p.dilationH * (g.KH - 1), extW = p.dilationW * (g.KW - 1);
   if (p.padH > extH || p.padW > extW) return false;
-  ConvGeom t = g;  // the transposed problem: gy [N, OC, OH, OW] -> dx [N, C, H, W]
-  t.C = g.OC;
-  t.H = g.OH;
-  t.W = g.OW;
-  t.OC = g.C;
-  t.OH = g.H;
-  t.OW = g.W;
-  t.Cg = g.OCg;
-  t.OCg = g.Cg;
-  t.Kg = t.Cg * g.KH * g.KW;
-  t.K = t.C * g.KH * g.KW;
-  t.L = t.OH * t.OW;
-  t.HW = t.H * t.W;
+  // The transposed problem: gy [N, OC, OH, OW] -> dx [N, C, H, W].
+  const ConvGeom t = convGeom(g.N, g.OC, g.OH, g.OW, g.C, g.KH, g.KW, g.H, g.W, g.G);
   Conv2dParams q = p;
   q.padH = extH - p.padH;
   q.padW = extW - p.padW;
@@ -1170,23 +1167,10 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
                           gyT.get() + (bi * Lp + l) * OCr + o, OCr, std::min(kLanes, g.L - l));
         const float* Pg = P.get() + gi * g.Cg * d.CS;
         float* part = parts.get() + ch * pn + gi * KgPad * OCr;
-        for (int64_t o0 = 0; o0 < OCr;) {
-          const int64_t left = (OCr - o0) / kLanes;
-          const float* gy0 = gyT.get() + o0;
-          if (left >= 4) {
-            gradWeightRange<6, 4>(Pg, koff.data(), KgPad, pix.data(), Lp, d.e.PS, b, gy0, OCr, part + o0);
-            o0 += 4 * kLanes;
-          } else if (left == 3) {
-            gradWeightRange<8, 3>(Pg, koff.data(), KgPad, pix.data(), Lp, d.e.PS, b, gy0, OCr, part + o0);
-            o0 += 3 * kLanes;
-          } else if (left == 2) {
-            gradWeightRange<12, 2>(Pg, koff.data(), KgPad, pix.data(), Lp, d.e.PS, b, gy0, OCr, part + o0);
-            o0 += 2 * kLanes;
-          } else {
-            gradWeightRange<12, 1>(Pg, koff.data(), KgPad, pix.data(), Lp, d.e.PS, b, gy0, OCr, part + o0);
-            o0 += kLanes;
-          }
-        }
+        forChannelTiles(OCr, [&](auto R, auto NV, int64_t o0) {
+          gradWeightRange<decltype(R)::value, decltype(NV)::value>(Pg, koff.data(), KgPad, pix.data(), Lp, d.e.PS, b,
+                                                                   gyT.get() + o0, OCr, part + o0);
+        });
       }
     }
   });
