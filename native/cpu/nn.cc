@@ -574,8 +574,7 @@ struct DirectGeom {
 
 int64_t roundUpTo(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
-// images: the images per chunk, or 0 to choose as below.
-DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p, int64_t images = 0) {
+DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
   DirectGeom d;
   d.e = phaseGeom(g, p);
   const PhaseGeom& e = d.e;
@@ -590,8 +589,7 @@ DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p, int64_t images =
   int64_t B = std::max<int64_t>(1, std::min({g.N, per, ceilDiv(g.N, kChunkMultiple)}));
   const int64_t chunks = ceilDiv(g.N, B);
   if (chunks > 1) B = ceilDiv(g.N, std::min(g.N, ceilDiv(chunks, kChunkMultiple) * kChunkMultiple));
-  d.B = images > 0 ? images : B;
-  B = d.B;
+  d.B = B;
   d.J = roundUpTo(B * e.PS, kLanes);
   d.CS = nPh * B * e.PS + e.PS + kLanes;
   d.OCr = roundUpTo(g.OCg, kLanes);
@@ -878,23 +876,31 @@ __attribute__((target("avx512f"))) void lanesTile(const float* P, const int64_t*
   }
 }
 
-// Sums of output channels o0 .. o0 + 16*NV - 1 for npix pixels (a multiple
-// of R) into out [pixel][OCr].
+// Sums of output channels o0 .. o0 + 16*NV - 1 for npix pixels into out
+// [pixel][OCr]: tiles of R pixels, then the rest in tiles of RT, the fewest
+// pixels that still keep 4 chains of multiply-adds in flight (an FMA's
+// latency is 4 of its issue slots). So pix and out need room for npix
+// rounded up to RT (at most 3 pixels past npix, as padded by the callers).
+// Rounding up to R instead computed 60 pixels for the 49 of a 7x7 map.
 template <int R, int NV>
 void lanesRange(const float* P, const int64_t* pix, int64_t npix, const int64_t* koff, int64_t Kg, const float* Wp,
                 int64_t OCr, const float* bias, bool relu, float* out) {
-  for (int64_t i = 0; i < npix; i += R) lanesTile<R, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
+  constexpr int RT = NV >= 4 ? 1 : 4 / NV;
+  int64_t i = 0;
+  for (; i + R <= npix; i += R) lanesTile<R, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
+  for (; i < npix; i += RT) lanesTile<RT, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
 }
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12 on the shuffles' intrinsics
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 // dst[c * ds + q] = src[q * ss + c] for the first np (at most 16) pixels q
 // and 16 channels c: conv2dLanes' copy-out, a 16 x 16 transpose in
 // registers (unpack, then shuffles of pairs, then of 128-bit lanes). Only
 // the first nc (at most 16) elements of each source row are read; the
-// others count as zeros.
+// others count as zeros. Only the first nr rows of dst are written.
 __attribute__((target("avx512f"))) void transpose16(const float* src, int64_t ss, int64_t np, float* dst, int64_t ds,
-                                                    int64_t nc = 16) {
+                                                    int64_t nc = 16, int64_t nr = 16) {
   const __mmask16 cm = static_cast<__mmask16>(nc >= 16 ? 0xFFFF : (1u << nc) - 1);
   __m512 r[16], t[16];
   for (int i = 0; i < 16; ++i) r[i] = i < np ? _mm512_maskz_loadu_ps(cm, src + i * ss) : _mm512_setzero_ps();
@@ -919,7 +925,7 @@ __attribute__((target("avx512f"))) void transpose16(const float* src, int64_t ss
     r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
   }
   const __mmask16 m = static_cast<__mmask16>(np >= 16 ? 0xFFFF : (1u << np) - 1);
-  for (int c = 0; c < 16; ++c) _mm512_mask_storeu_ps(dst + c * ds, m, r[c]);
+  for (int c = 0; c < nr; ++c) _mm512_mask_storeu_ps(dst + c * ds, m, r[c]);
 }
 #pragma GCC diagnostic pop
 
@@ -948,13 +954,14 @@ __attribute__((target("avx512f"))) void pool2x2Pixels(float* t, int64_t OH, int6
 }
 
 // The larger convolutions that useDirect leaves to the phase-plane GEMM,
-// when their groups have whole vectors of output channels: their forward,
-// their weight gradient (Note [Weight gradient in lanes]), and the input
-// gradient of those whose input channels do (Note [Input gradient in
-// lanes]). Measured as useDirect's note, one thread, forward of a batch,
-// GEMM -> lanes: 32 -> 64 channels 14x14 6.8 -> 4.8 ms; 16 -> 32 28x28 6.7
-// -> 5.5; 64 -> 64 28x28 23.5 -> 17.8; 64 -> 128 14x14 stride 2 3.2 -> 2.7;
-// 32 -> 32 28x28 stride 2 2.1 -> 1.6; 128 -> 128 14x14 5.6 -> 4.4. (1 -> 32
+// when their groups have whole vectors of output channels, also take the
+// lanes for their weight gradient (Note [Weight gradient in lanes]), and
+// where their input channels do, for the input gradient (Note [Input
+// gradient in lanes]). Their forward in lanes when it first read phase
+// planes, measured as useDirect's note, one thread, GEMM -> lanes: 32 ->
+// 64 channels 14x14 6.8 -> 4.8 ms; 16 -> 32 28x28 6.7 -> 5.5; 64 -> 64
+// 28x28 23.5 -> 17.8; 64 -> 128 14x14 stride 2 3.2 -> 2.7; 32 -> 32 28x28
+// stride 2 2.1 -> 1.6; 128 -> 128 14x14 5.6 -> 4.4. (1 -> 32
 // and 3 -> 64 channels, which useDirect takes, ran 0.85 -> 1.0 and 1.85 ->
 // 1.98: a 9- or 27-deep sum does not pay for the transpose.)
 bool useLanes(const ConvGeom& g, const Conv2dParams& p) {
@@ -977,55 +984,87 @@ void forChannelTiles(int64_t OCr, F&& f) {
   }
 }
 
+// Note [Lanes from padded planes]: the lanes tile reads its inputs one
+// float at a time, by broadcast, so unlike the direct tile it needs no two
+// taps at neighbouring addresses: at any stride and dilation, output pixel
+// (oh, ow) reads tap (c, ki, kj) of the padded input at
+//   c * Hp * Wp + (oh * sH + ki * dH) * Wp + ow * sW + kj * dW,
+// a pixel offset plus a tap offset, as the tables below hold. So the input
+// is only copied to make its padding: each image's planes into zeroed
+// planes of Hp x Wp (the borders zeroed once per thread's run of images,
+// the rows copied per image), or read where it lies when there is no
+// padding. The phase split it replaced (Note [Phase planes]) moved each
+// stride-2 input row as two runs of every other float: in the seed CNN's
+// inference a fifth of the time, more than its 16 -> 16 layer's sums.
+__attribute__((target("avx512f"))) void padImage(const float* x, int64_t C, int64_t H, int64_t W, int64_t padH,
+                                                 int64_t padW, int64_t Hp, int64_t Wp, float* P) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t h = 0; h < H; ++h) {
+      const float* s = x + (c * H + h) * W;
+      float* d = P + (c * Hp + h + padH) * Wp + padW;
+      for (int64_t w = 0; w < W; w += kLanes) {
+        const __mmask16 m = static_cast<__mmask16>(W - w >= kLanes ? 0xFFFF : (1u << (W - w)) - 1);
+        _mm512_mask_storeu_ps(d + w, m, _mm512_maskz_loadu_ps(m, s + w));
+      }
+    }
+}
+
+// The output channels go in vectors of 16, the last one padded with zero
+// weights (the seed CNN's 10-channel layer) and its padding never stored.
 // With pool, Y holds the 2x2 stride-2 max pool of the result (Note
 // [Conv-ReLU-pool fusion]), taken from the [pixel][channel] sums before the
 // transpose: a quarter of the transposing and of the writes to Y.
 void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
                  bool relu, bool pool) {
-  // One image per chunk: the tiles take their pixels from one image's
-  // phase planes, and single images share out evenly over the threads.
-  const DirectGeom d = directGeom(g, p, 1);
-  const int64_t OCr = g.OCg, KK = g.KH * g.KW;
-  std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * OCr));
-  for (int64_t gi = 0; gi < g.G; ++gi) packWeights(Wt + gi * g.OCg * g.Kg, g, d, Wp.data() + gi * g.Kg * OCr);
-  std::vector<float> bias(static_cast<size_t>(g.OC), 0.0f);
-  if (Bs) std::copy(Bs, Bs + g.OC, bias.begin());
+  const int64_t OCr = roundUpTo(g.OCg, kLanes), KK = g.KH * g.KW;
+  const int64_t Hp = g.H + 2 * p.padH, Wp = g.W + 2 * p.padW, HWp = Hp * Wp;
+  const bool inPlace = p.padH == 0 && p.padW == 0;
+  // Weights per group as [Kg][OCr], the bias as [G][OCr]; zero past OCg.
+  std::vector<float> Wk(static_cast<size_t>(g.G * g.Kg * OCr), 0.0f), bias(static_cast<size_t>(g.G * OCr), 0.0f);
+  for (int64_t gi = 0; gi < g.G; ++gi)
+    for (int64_t o = 0; o < g.OCg; ++o) {
+      for (int64_t k = 0; k < g.Kg; ++k) Wk[(gi * g.Kg + k) * OCr + o] = Wt[(gi * g.OCg + o) * g.Kg + k];
+      if (Bs) bias[gi * OCr + o] = Bs[gi * g.OCg + o];
+    }
   std::vector<int64_t> koff(static_cast<size_t>(g.Kg));
-  for (int64_t k = 0; k < g.Kg; ++k) koff[k] = (k / KK) * d.CS + d.tap[k % KK];
-  // Each output pixel's offset in an image's phase planes, padded with
-  // copies of the last to a whole number of tiles (whose sums land in rows
-  // of tmp that the copy-out skips).
-  const int64_t Lp = roundUpTo(g.L, 24);  // a multiple of every R below
+  for (int64_t k = 0; k < g.Kg; ++k) {
+    const int64_t c = k / KK, ki = k % KK / g.KW, kj = k % g.KW;
+    koff[k] = c * HWp + ki * p.dilationH * Wp + kj * p.dilationW;
+  }
+  // Each output pixel's offset, padded with copies of the last to a whole
+  // number of tiles (whose sums land in rows of tmp that the copy-out skips).
+  const int64_t Lp = roundUpTo(g.L, 4);  // room for lanesRange's last tile
   std::vector<int64_t> pix(static_cast<size_t>(Lp));
   for (int64_t i = 0; i < Lp; ++i) {
     const int64_t l = std::min(i, g.L - 1);
-    pix[i] = (l / g.OW) * d.e.Wq + l % g.OW;
+    pix[i] = (l / g.OW) * p.strideH * Wp + l % g.OW * p.strideW;
   }
-  const int64_t chunks = (g.N + d.B - 1) / d.B;
-  parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
-    Scratch<float> P(kColRole, g.C * d.CS);
+  const int64_t Ly = pool ? (g.OH / 2) * (g.OW / 2) : g.L;
+  // One image per step: single images share out evenly over the threads.
+  parallelFor(0, g.N, 1, [&](int64_t n0, int64_t n1) {
+    Scratch<float> P(kColRole, inPlace ? 0 : g.C * HWp);
     Scratch<float> tmp(kOutRole, Lp * OCr);  // one image's sums of one group, [pixel][OCr]
-    for (int64_t ch = c0; ch < c1; ++ch) {
-      const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
-      splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
-      for (int64_t bi = 0; bi < b; ++bi) {
-        for (int64_t gi = 0; gi < g.G; ++gi) {
-          const float* Pg = P.get() + gi * g.Cg * d.CS + bi * d.e.PS;
-          const float* Wg = Wp.data() + gi * g.Kg * OCr;
-          const float* bs = bias.data() + gi * g.OCg;
-          float* out = tmp.get();
-          forChannelTiles(OCr, [&](auto R, auto NV, int64_t o0) {
-            lanesRange<decltype(R)::value, decltype(NV)::value>(Pg, pix.data(), roundUpTo(g.L, R), koff.data(), g.Kg,
-                                                                Wg + o0, OCr, bs + o0, relu, out + o0);
-          });
-          if (pool) pool2x2Pixels(out, g.OH, g.OW, OCr);
-          // [pixel][OCr] -> y[n0 + bi, gi * OCg + oc, OH, OW] (or the pooled planes).
-          const int64_t Ly = pool ? (g.OH / 2) * (g.OW / 2) : g.L;
-          for (int64_t oc = 0; oc < g.OCg; oc += kLanes) {
-            float* dst = Y + ((n0 + bi) * g.OC + gi * g.OCg + oc) * Ly;
-            for (int64_t l = 0; l < Ly; l += kLanes)
-              transpose16(out + l * OCr + oc, OCr, std::min(kLanes, Ly - l), dst + l, Ly);
-          }
+    if (!inPlace) std::memset(P.get(), 0, static_cast<size_t>(g.C * HWp) * sizeof(float));
+    for (int64_t n = n0; n < n1; ++n) {
+      const float* xn = X + n * g.C * g.HW;
+      if (!inPlace) padImage(xn, g.C, g.H, g.W, p.padH, p.padW, Hp, Wp, P.get());
+      const float* Pn = inPlace ? xn : P.get();
+      for (int64_t gi = 0; gi < g.G; ++gi) {
+        const float* Pg = Pn + gi * g.Cg * HWp;
+        const float* Wg = Wk.data() + gi * g.Kg * OCr;
+        const float* bs = bias.data() + gi * OCr;
+        float* out = tmp.get();
+        forChannelTiles(OCr, [&](auto R, auto NV, int64_t o0) {
+          lanesRange<decltype(R)::value, decltype(NV)::value>(Pg, pix.data(), g.L, koff.data(), g.Kg, Wg + o0, OCr,
+                                                              bs + o0, relu, out + o0);
+        });
+        if (pool) pool2x2Pixels(out, g.OH, g.OW, OCr);
+        // [pixel][OCr] -> y[n, gi * OCg + oc, OH, OW] (or the pooled planes).
+        for (int64_t oc = 0; oc < g.OCg; oc += kLanes) {
+          const int64_t nc = std::min(kLanes, g.OCg - oc);
+          float* dst = Y + (n * g.OC + gi * g.OCg + oc) * Ly;
+          for (int64_t l = 0; l < Ly; l += kLanes)
+            transpose16(out + l * OCr + oc, OCr, std::min(kLanes, Ly - l), dst + l, Ly, nc, nc);
         }
       }
     }
@@ -1048,16 +1087,24 @@ bool useDirect(const ConvGeom& g, const Conv2dParams& p) {
   return g.OCg * g.Kg <= 16 * 144;
 }
 
-// Of the layers useDirect takes, those with one vector of output channels
-// and deep sums run faster in lanes: the direct tile computes the garbage
-// columns too (a quarter of them on 14x14 maps at stride 2). Measured as
-// above (forward with its relu, batch 64, one thread, direct -> lanes): the
-// seed CNN's 16 -> 16 channels 14x14 stride 2 (144-deep sums) 310-333 ->
-// 295-302 us (its whole inference 5-8% faster); 8 -> 16 14x14 (72-deep)
-// 554/496 -> 485/464 us. With two vectors, 12 -> 32 channels 14x14, the
-// direct tile held (1.11 against 1.24 ms), and 1 -> 32 channels lost (a
-// 9-deep sum).
-bool preferLanes(const ConvGeom& g) { return g.OCg == kLanes && g.Kg >= 64; }
+// Which forward convolutions run in lanes (Note [Lanes from padded
+// planes]): all that useLanes' test of the stride allows, but for the
+// shallow sums (fewer than 32 taps: first layers on 1 to 3 channels) that
+// useDirect takes, where a tap is too little work per broadcast and the
+// direct tile's copy-out costs less than the transpose. A last vector of
+// output channels only partly used wastes less than the direct tile's
+// garbage columns or the GEMM path's copies. Measured (forward with its
+// relu, batch 64, one thread, medians of 2 s, before -> lanes): the seed
+// CNN's 16 -> 16 channels 14x14 stride 2 280 -> 198 us, 16 -> 10 7x7
+// stride 2 124 -> 64 us (both direct before), 1 -> 16 28x28 stride 2 135
+// -> 158 us (stays direct); 16 -> 10 14x14 800 -> 630, 6 -> 16 28x28 1230
+// -> 1095, 8 -> 16 14x14 and 3 -> 16 32x32 the same; GEMM before: 24 ->
+// 24 14x14 2.2 -> 1.9 ms, 48 -> 40 14x14 7.6 -> 5.5, 64 -> 100 8x8 6.9 ->
+// 5.4, 32 -> 20 28x28 stride 2 3.6 -> 2.8.
+bool lanesForward(const ConvGeom& g, const Conv2dParams& p) {
+  if (vec::activeIsa() != vec::Isa::Avx512 || !usePhasePlanes(g, p)) return false;
+  return !(useDirect(g, p) && g.Kg < 32);
+}
 
 // Note [Input gradient in lanes]: with stride 1 the input gradient is itself
 // a convolution, of gy with the weights flipped in both kernel dims and
@@ -1328,15 +1375,12 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
     if (g.N == 0 || g.OC == 0 || out.shape[2] == 0 || out.shape[3] == 0) return;
 #if KD_WIDE_SIMD
     if constexpr (std::is_same_v<T, float>) {
-      if (useLanes(g, p) && preferLanes(g))
+      if (lanesForward(g, p))
         return conv2dLanes(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
                            relu, true);
       if (useDirect(g, p))
         return conv2dDirect(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
                             relu, true);
-      if (useLanes(g, p))
-        return conv2dLanes(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
-                           relu, true);
     }
 #endif
     std::vector<T> y(static_cast<size_t>(g.N * g.OC * g.L));
@@ -1360,9 +1404,8 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
 
 #if KD_WIDE_SIMD
   if constexpr (std::is_same_v<T, float>) {
-    if (useLanes(g, p) && preferLanes(g)) return conv2dLanes(g, p, X, Wt, Bs, Y, relu, false);
+    if (lanesForward(g, p)) return conv2dLanes(g, p, X, Wt, Bs, Y, relu, false);
     if (useDirect(g, p)) return conv2dDirect(g, p, X, Wt, Bs, Y, relu, false);
-    if (useLanes(g, p)) return conv2dLanes(g, p, X, Wt, Bs, Y, relu, false);
   }
 #endif
   if (usePhasePlanes(g, p)) return conv2dPhases(g, p, X, Wt, Bs, Y, dt, relu);
