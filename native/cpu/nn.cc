@@ -735,6 +735,46 @@ __attribute__((target("avx512f"))) void directForwardTile(const float* P, const 
   }
 }
 
+// The forward without pooling, straight into y: each vector holds 16
+// columns of one output row (several vectors for rows over 16), so the sums
+// take the bias and relu in registers and are stored, masked to the row,
+// where y keeps them. directForwardTile's flat columns also cover the
+// Wq - OW extra columns of each row and go through a buffer and
+// copyMapAddBias: the seed CNN's first layer (1 -> 16 channels, 28x28,
+// stride 2) wrote its 800 KB twice. Channels o0 .. o0 + nOc - 1 of the b
+// images of a chunk, whose y starts at Y.
+__attribute__((target("avx512f"))) void directForwardRows(const float* P, const float* Wp, int64_t o0, int64_t nOc,
+                                                          const ConvGeom& g, const DirectGeom& d, int64_t b,
+                                                          const float* bias, bool relu, float* Y) {
+  const int64_t KK = g.KH * g.KW;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t bi = 0; bi < b; ++bi)
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ow += kLanes) {
+        const int64_t j = bi * d.e.PS + oh * d.e.Wq + ow;
+        __m512 acc[16];
+        for (int o = 0; o < 16; ++o) acc[o] = _mm512_setzero_ps();
+        for (int64_t c = 0; c < g.Cg; ++c) {
+          const float* pc = P + c * d.CS + j;
+          const float* wc = Wp + c * KK * d.OCr + o0;
+          for (int64_t t = 0; t < KK; ++t) {
+            const __m512 v = _mm512_loadu_ps(pc + d.tap[t]);
+            const float* wt = wc + t * d.OCr;
+            for (int o = 0; o < 16; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wt[o]), v, acc[o]);
+          }
+        }
+        const __mmask16 m = static_cast<__mmask16>(g.OW - ow >= kLanes ? 0xFFFF : (1u << (g.OW - ow)) - 1);
+        float* y = Y + (bi * g.OC + o0) * g.L + oh * g.OW + ow;
+        // (A constant trip count keeps acc in registers; o < nOc inside.)
+        for (int o = 0; o < 16; ++o) {
+          if (o >= nOc) break;
+          __m512 v = _mm512_add_ps(acc[o], _mm512_set1_ps(bias[o]));
+          if (relu) v = _mm512_maskz_max_ps(m, zero, v);
+          _mm512_mask_storeu_ps(y + o * g.L, m, v);
+        }
+      }
+}
+
 // Grad input, gathered: dP_c[f*b*PS + r] = sum over the taps t of phase
 // plane f and the channels o of W[o, c, t] * gy_o[r - s_t] (s_t = the tap's
 // offset in its plane), for r in [0, J). The scatter form (dP[off_t + j] +=
@@ -1242,34 +1282,40 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
 
 // With pool, Y holds the 2x2 stride-2 max pool of the result (Note
 // [Conv-ReLU-pool fusion]): each map is copied out to a small buffer, then
-// pooled into Y.
+// pooled into Y; without, the rows go straight to Y (directForwardRows).
 void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
                   bool relu, bool pool) {
   const DirectGeom d = directGeom(g, p);
   const int64_t OHp = g.OH / 2, OWp = g.OW / 2;
   std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * d.OCr));
   for (int64_t gi = 0; gi < g.G; ++gi) packWeights(Wt + gi * g.OCg * g.Kg, g, d, Wp.data() + gi * g.Kg * d.OCr);
+  std::vector<float> bias(static_cast<size_t>(g.OC), 0.0f);
+  if (Bs) std::copy(Bs, Bs + g.OC, bias.begin());
   const int64_t chunks = (g.N + d.B - 1) / d.B;
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     Scratch<float> P(kColRole, g.C * d.CS);
-    Scratch<float> tmp(kOutRole, g.G * d.OCr * d.J);
+    Scratch<float> tmp(kOutRole, pool ? g.G * d.OCr * d.J : 0);
     std::vector<float> map(static_cast<size_t>(pool ? g.L : 0));
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
       splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
+      if (!pool) {
+        for (int64_t gi = 0; gi < g.G; ++gi)
+          for (int64_t o0 = 0; o0 < g.OCg; o0 += kLanes)
+            directForwardRows(P.get() + gi * g.Cg * d.CS, Wp.data() + gi * g.Kg * d.OCr, o0,
+                              std::min(kLanes, g.OCg - o0), g, d, b, bias.data() + gi * g.OCg + o0, relu,
+                              Y + (n0 * g.OC + gi * g.OCg) * g.L);
+        continue;
+      }
       for (int64_t gi = 0; gi < g.G; ++gi)
         for (int64_t o0 = 0; o0 < d.OCr; o0 += kLanes)
           directForwardTile(P.get() + gi * g.Cg * d.CS, Wp.data() + gi * g.Kg * d.OCr, o0, g, d,
                             tmp.get() + (gi * d.OCr + o0) * d.J);
-      // [G, OCr, b*PS] -> y[n0 + bi, oc, OH, OW], adding the bias on the way.
+      // [G, OCr, b*PS] -> each map with its bias (and relu), pooled into Y.
       for (int64_t bi = 0; bi < b; ++bi) {
         for (int64_t oc = 0; oc < g.OC; ++oc) {
           const float* src = tmp.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.J + bi * d.e.PS;
-          if (!pool) {
-            copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, relu, Y + ((n0 + bi) * g.OC + oc) * g.L);
-            continue;
-          }
-          copyMapAddBias(src, d.e.Wq, g.OH, g.OW, Bs ? Bs[oc] : 0.0f, relu, map.data());
+          copyMapAddBias(src, d.e.Wq, g.OH, g.OW, bias[oc], relu, map.data());
           float* dst = Y + ((n0 + bi) * g.OC + oc) * OHp * OWp;
           for (int64_t ph = 0; ph < OHp; ++ph) {
             const float* a = map.data() + 2 * ph * g.OW;
