@@ -917,17 +917,20 @@ __attribute__((target("avx512f"))) void lanesTile(const float* P, const int64_t*
 }
 
 // Sums of output channels o0 .. o0 + 16*NV - 1 for npix pixels into out
-// [pixel][OCr]: tiles of R pixels, then the rest in tiles of RT, the fewest
-// pixels that still keep 4 chains of multiply-adds in flight (an FMA's
-// latency is 4 of its issue slots). So pix and out need room for npix
-// rounded up to RT (at most 3 pixels past npix, as padded by the callers).
-// Rounding up to R instead computed 60 pixels for the 49 of a 7x7 map.
+// [pixel][OCr]: tiles of R pixels, then of 4, then the last few in tiles of
+// RT, the fewest pixels that still keep 4 chains of multiply-adds in flight
+// (an FMA's latency is 4 of its issue slots). So pix and out need room for
+// npix rounded up to RT (at most 3 pixels past npix, as padded by the
+// callers). Rounding up to R instead computed 60 pixels for the 49 of a 7x7
+// map; LeNet's 196 = 32 x 6 + 4 took four 1-pixel tiles.
 template <int R, int NV>
 void lanesRange(const float* P, const int64_t* pix, int64_t npix, const int64_t* koff, int64_t Kg, const float* Wp,
                 int64_t OCr, const float* bias, bool relu, float* out) {
   constexpr int RT = NV >= 4 ? 1 : 4 / NV;
   int64_t i = 0;
   for (; i + R <= npix; i += R) lanesTile<R, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
+  if constexpr (R > 4)
+    for (; i + 4 <= npix; i += 4) lanesTile<4, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
   for (; i < npix; i += RT) lanesTile<RT, NV>(P, pix + i, koff, Kg, Wp, OCr, bias, relu, out + i * OCr);
 }
 
