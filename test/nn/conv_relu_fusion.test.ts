@@ -174,6 +174,22 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential under noGrad', ()
       expect(fused.isnan().sum().item()).toBe(2 * oc);
       expect(bits(fused)).toEqual(bits(plain));
     }
+    // 3x3 kernels, whose pooling happens inside the direct (1 -> 4
+    // channels) and lanes (4 -> 16) kernels: a NaN reaches several taps
+    // of a window, ahead of and behind finite ones.
+    for (const [c, oc] of [
+      [1, 4],
+      [4, 16],
+    ]) {
+      torch.manualSeed(6);
+      const net = pooled(new nn.Conv2d(c, oc, 3, { padding: 1 }));
+      const data = new Float32Array(2 * c * 64).map(() => Math.random() - 0.5);
+      for (const i of [9, 30, 64 * c + 45]) data[i] = NaN;
+      const { fused, plain, poolCalls } = comparePooled(net, torch.fromTypedArray(data, [2, c, 8, 8]));
+      expect(poolCalls).toBe(0);
+      expect(fused.isnan().sum().item()).toBeGreaterThan(0);
+      expect(bits(fused)).toEqual(bits(plain));
+    }
   });
 
   it('runs the pool itself when it is another pool, a hook watches it, a graph is built or the map is too small', () => {
