@@ -1172,7 +1172,7 @@ bool useDirect(const ConvGeom& g, const Conv2dParams& p) {
 // planes]): all that useLanes' test of the stride allows, but for the
 // shallow sums (fewer than 32 taps: first layers on 1 to 3 channels) that
 // useDirect takes, where a tap is too little work per broadcast and the
-// direct tile's copy-out costs less than the transpose. A last vector of
+// direct tile's stores cost less than the transpose. A last vector of
 // output channels only partly used wastes less than the direct tile's
 // garbage columns or the GEMM path's copies. Measured (forward with its
 // relu, batch 64, one thread, medians of 2 s, before -> lanes): the seed
@@ -1322,8 +1322,9 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
                                                             int64_t OW, float* y, int64_t* ind);
 
 // With pool, Y holds the 2x2 stride-2 max pool of the result (Note
-// [Conv-ReLU-pool fusion]): each map is copied out to a small buffer, then
-// pooled into Y; without, the rows go straight to Y (directForwardRows).
+// [Conv-ReLU-pool fusion]): the tile's sums go to a buffer and each map is
+// pooled from there into Y (poolMapAddBias); without, the rows go
+// straight to Y (directForwardRows).
 void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
                   bool relu, bool pool) {
   const DirectGeom d = directGeom(g, p);
