@@ -912,6 +912,17 @@ __attribute__((target("avx512f"))) void directGradWeight(const float* gy, const 
 
 #pragma GCC diagnostic pop
 
+// gb[oc] = the sum over the images, in order and in double, of sums[n][oc]:
+// the bias gradient from plane sums taken inside a backward pass, as
+// conv2dBackwardTyped takes it from gy.
+void biasFromPlaneSums(const std::vector<double>& sums, int64_t N, int64_t OC, float* gb) {
+  for (int64_t oc = 0; oc < OC; ++oc) {
+    double s = 0;
+    for (int64_t n = 0; n < N; ++n) s += sums[static_cast<size_t>(n * OC + oc)];
+    gb[oc] = static_cast<float>(s);
+  }
+}
+
 // Note [Output channels in lanes]: directForwardTile above keeps 16 output
 // columns per vector and broadcasts one weight per output channel: 16
 // broadcasts and one load for 16 multiply-adds, and every column whose
@@ -1276,8 +1287,10 @@ void gradWeightRange(const float* P, const int64_t* koff, int64_t KgPad, const i
   for (int64_t k = 0; k < KgPad; k += R) gradWeightTile<R, NV>(P, koff + k, pix, Lp, PS, b, gyT, OCr, part + k * OCr);
 }
 
-// Says whether it ran (the same layers as conv2dLanes' forward).
-bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* X, float* GW) {
+// Says whether it ran (the layers with whole vectors of output channels).
+// GB, when given, gets the bias gradient as conv2dBackwardDirect takes it,
+// from the gy rows just transposed.
+bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* X, float* GW, float* GB) {
   if (!useLanes(g, p)) return false;
   const DirectGeom d = directGeom(g, p);
   const int64_t OCr = g.OCg, KK = g.KH * g.KW;
@@ -1293,6 +1306,7 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
   const int64_t chunks = (g.N + d.B - 1) / d.B;
   const int64_t pn = g.G * KgPad * OCr;  // one chunk's part, [G][KgPad][OCr]
   Scratch<float> parts(kPartsRole, chunks * pn);
+  std::vector<double> planeSums(static_cast<size_t>(GB ? g.N * g.OC : 0));
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     Scratch<float> P(kColRole, g.C * d.CS);
     Scratch<float> gyT(kOutRole, d.B * Lp * OCr);
@@ -1301,11 +1315,17 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
       splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
       for (int64_t gi = 0; gi < g.G; ++gi) {
         // gy of the group's channels, per image [Lp][OCr], pixels past L zero.
-        for (int64_t bi = 0; bi < b; ++bi)
+        for (int64_t bi = 0; bi < b; ++bi) {
           for (int64_t o = 0; o < g.OCg; o += kLanes)
             for (int64_t l = 0; l < Lp; l += kLanes)
               transpose16(GY + ((n0 + bi) * g.OC + gi * g.OCg + o) * g.L + l, g.L, kLanes,
                           gyT.get() + (bi * Lp + l) * OCr + o, OCr, std::min(kLanes, g.L - l));
+          if (GB)
+            for (int64_t o = 0; o < g.OCg; ++o) {
+              const int64_t row = (n0 + bi) * g.OC + gi * g.OCg + o;
+              planeSums[static_cast<size_t>(row)] = static_cast<double>(planeSum(GY + row * g.L, g.L));
+            }
+        }
         const float* Pg = P.get() + gi * g.Cg * d.CS;
         float* part = parts.get() + ch * pn + gi * KgPad * OCr;
         forChannelTiles(OCr, [&](auto R, auto NV, int64_t o0) {
@@ -1327,6 +1347,7 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
       }
     }
   });
+  if (GB) biasFromPlaneSums(planeSums, g.N, g.OC, GB);
   return true;
 }
 
@@ -1448,12 +1469,7 @@ void conv2dBackwardDirect(const ConvGeom& g, const Conv2dParams& p, const float*
       }
     });
   }
-  if (GB)
-    for (int64_t oc = 0; oc < g.OC; ++oc) {
-      double sum = 0;
-      for (int64_t n = 0; n < g.N; ++n) sum += planeSums[static_cast<size_t>(n * g.OC + oc)];
-      GB[oc] = static_cast<float>(sum);
-    }
+  if (GB) biasFromPlaneSums(planeSums, g.N, g.OC, GB);
 }
 #endif
 
@@ -1569,12 +1585,16 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
   T* GW = gw ? gw->ptr<T>() : nullptr;
 
   T* GB = gb ? gb->ptr<T>() : nullptr;
+  const bool empty = g.N == 0 || g.OC == 0 || g.L == 0;
 #if KD_WIDE_SIMD
-  // The direct path reads gy once for its own layout and takes the bias
-  // gradient's plane sums on the way (conv2dBackwardDirect).
+  // The direct path and the lanes weight gradient read gy anyway, and take
+  // the bias gradient's plane sums on the way.
   if constexpr (std::is_same_v<T, float>) {
-    if ((GX || GW) && g.N > 0 && g.OC > 0 && g.L > 0 && useDirect(g, p))
-      return conv2dBackwardDirect(g, p, GY, X, Wt, GX, GW, GB);
+    if ((GX || GW) && !empty) {
+      if (useDirect(g, p)) return conv2dBackwardDirect(g, p, GY, X, Wt, GX, GW, GB);
+      if (GX && lanesGradInput(g, p, GY, Wt, GX)) GX = nullptr;
+      if (GW && lanesGradWeight(g, p, GY, X, GW, GB)) GW = GB = nullptr;
+    }
   }
 #endif
   if (GB) {
@@ -1587,19 +1607,11 @@ void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const Tensor
     });
   }
   if (!GX && !GW) return;
-  if (g.N == 0 || g.OC == 0 || g.L == 0) {
+  if (empty) {
     if (GX) std::fill(GX, GX + x.numel(), T(0));
     if (GW) std::fill(GW, GW + w.numel(), T(0));
     return;
   }
-
-#if KD_WIDE_SIMD
-  if constexpr (std::is_same_v<T, float>) {
-    if (GX && lanesGradInput(g, p, GY, Wt, GX)) GX = nullptr;
-    if (GW && lanesGradWeight(g, p, GY, X, GW)) GW = nullptr;
-    if (!GX && !GW) return;
-  }
-#endif
   if (usePhasePlanes(g, p)) return conv2dBackwardPhases(g, p, GY, X, Wt, GX, GW, dt);
   const bool pointwise = isPointwise(g, p);
   const int64_t B = chunkImages(g);
