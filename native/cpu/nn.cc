@@ -757,22 +757,31 @@ void packWeights(const float* Wg, const ConvGeom& g, const DirectGeom& d, float*
     for (int64_t o = 0; o < d.OCr; ++o) Wp[k * d.OCr + o] = o < g.OCg ? Wg[o * g.Kg + k] : 0.0f;
 }
 
+// acc[o] = the sums of output channel o0 + o over the 16 columns from j:
+// the direct tile's multiply-adds (Wp's columns o0..o0+15), inlined into
+// both of its stores below.
+__attribute__((target("avx512f"), always_inline)) inline void directSums(const float* P, const float* Wp, int64_t o0,
+                                                                         const ConvGeom& g, const DirectGeom& d,
+                                                                         int64_t j, __m512 (&acc)[16]) {
+  const int64_t KK = g.KH * g.KW;
+  for (int o = 0; o < 16; ++o) acc[o] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < g.Cg; ++c) {
+    const float* pc = P + c * d.CS + j;
+    const float* wc = Wp + c * KK * d.OCr + o0;
+    for (int64_t t = 0; t < KK; ++t) {
+      const __m512 v = _mm512_loadu_ps(pc + d.tap[t]);
+      const float* wt = wc + t * d.OCr;
+      for (int o = 0; o < 16; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wt[o]), v, acc[o]);
+    }
+  }
+}
+
 // out [16 rows, J] = W tile (columns o0..o0+15 of Wp) applied to the group's planes.
 __attribute__((target("avx512f"))) void directForwardTile(const float* P, const float* Wp, int64_t o0,
                                                           const ConvGeom& g, const DirectGeom& d, float* out) {
-  const int64_t KK = g.KH * g.KW;
   for (int64_t j = 0; j < d.J; j += kLanes) {
     __m512 acc[16];
-    for (int o = 0; o < 16; ++o) acc[o] = _mm512_setzero_ps();
-    for (int64_t c = 0; c < g.Cg; ++c) {
-      const float* pc = P + c * d.CS + j;
-      const float* wc = Wp + c * KK * d.OCr + o0;
-      for (int64_t t = 0; t < KK; ++t) {
-        const __m512 v = _mm512_loadu_ps(pc + d.tap[t]);
-        const float* wt = wc + t * d.OCr;
-        for (int o = 0; o < 16; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wt[o]), v, acc[o]);
-      }
-    }
+    directSums(P, Wp, o0, g, d, j, acc);
     for (int o = 0; o < 16; ++o) _mm512_storeu_ps(out + o * d.J + j, acc[o]);
   }
 }
@@ -788,23 +797,12 @@ __attribute__((target("avx512f"))) void directForwardTile(const float* P, const 
 __attribute__((target("avx512f"))) void directForwardRows(const float* P, const float* Wp, int64_t o0, int64_t nOc,
                                                           const ConvGeom& g, const DirectGeom& d, int64_t b,
                                                           const float* bias, bool relu, float* Y) {
-  const int64_t KK = g.KH * g.KW;
   const __m512 zero = _mm512_setzero_ps();
   for (int64_t bi = 0; bi < b; ++bi)
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ow += kLanes) {
-        const int64_t j = bi * d.e.PS + oh * d.e.Wq + ow;
         __m512 acc[16];
-        for (int o = 0; o < 16; ++o) acc[o] = _mm512_setzero_ps();
-        for (int64_t c = 0; c < g.Cg; ++c) {
-          const float* pc = P + c * d.CS + j;
-          const float* wc = Wp + c * KK * d.OCr + o0;
-          for (int64_t t = 0; t < KK; ++t) {
-            const __m512 v = _mm512_loadu_ps(pc + d.tap[t]);
-            const float* wt = wc + t * d.OCr;
-            for (int o = 0; o < 16; ++o) acc[o] = _mm512_fmadd_ps(_mm512_set1_ps(wt[o]), v, acc[o]);
-          }
-        }
+        directSums(P, Wp, o0, g, d, bi * d.e.PS + oh * d.e.Wq + ow, acc);
         const __mmask16 m = static_cast<__mmask16>(g.OW - ow >= kLanes ? 0xFFFF : (1u << (g.OW - ow)) - 1);
         float* y = Y + (bi * g.OC + o0) * g.L + oh * g.OW + ow;
         // (A constant trip count keeps acc in registers; o < nOc inside.)
