@@ -190,11 +190,23 @@ export interface NativeAddon {
     gv: Ref | null,
   ): void;
   // relu: out is the relu of the convolution (nn.Sequential fuses Conv then ReLU under noGrad); pool: the
-  // convolution's [OH, OW] when out is the 2x2 max pool of that (Conv, ReLU, MaxPool2d(2); CPU only)
-  conv2d(x: Ref, w: Ref, bias: Ref | null, params: number[], out: Ref, relu?: boolean, pool?: readonly number[] | null): void;
+  // convolution's [OH, OW] when out is the 2x2 max pool of that (Conv, ReLU, MaxPool2d(2); CPU only);
+  // codes: uint8 of out's shape, each maximum's window position or 4 where no gradient passes (grad mode)
+  conv2d(
+    x: Ref,
+    w: Ref,
+    bias: Ref | null,
+    params: number[],
+    out: Ref,
+    relu?: boolean,
+    pool?: readonly number[] | null,
+    codes?: Ref | null,
+  ): void;
   conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
   maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref | null): void;
   maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;
+  // gy, codes [P, PH, PW] (conv2d's codes), gx [P, 2 PH (+1), 2 PW (+1)]: gy at each coded position, 0 elsewhere
+  maxPool2x2ReluBackward(gy: Ref, codes: Ref, gx: Ref): void;
   avgPool2d(x: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, out: Ref): void;
   avgPool2dBackward(gy: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, gx: Ref): void;
   adaptiveAvgPool2d(x: Ref, out: Ref): void;

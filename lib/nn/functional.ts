@@ -635,7 +635,7 @@ define(conv2d, {
             `Kernel size: (${effH} x ${effW}). Kernel size can't be greater than actual input size`,
         );
       }
-      return NN.convolution(x4, weight, b, stride, padBefore, dilation, groups, [OH, OW]);
+      return NN.convolutionOrFused(x4, weight, b, stride, padBefore, dilation, groups, [OH, OW]);
     });
   },
 });

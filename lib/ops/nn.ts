@@ -18,6 +18,7 @@ import { isGradEnabled, noGrad } from '../autograd/grad_mode.js';
 import { define, isTracing, op, tensorParam as T, type Saving } from './op.js';
 import { param as p, as, type ArgsOf } from '../util/args.js';
 import * as K from './kernels.js';
+import { arange } from './creation.js';
 import { native, makeRef } from '../backend/native.js';
 import type { Ref } from '../backend/native.js';
 import type { DType } from '../dtype.js';
@@ -258,6 +259,141 @@ define(convolutionTranspose, {
     };
   },
 });
+
+// Note [Conv-ReLU-pool in grad mode]: with grad mode on, nn.Sequential runs
+// a plain Conv2d, ReLU and 2x2 MaxPool2d as this one op on the CPU (the
+// ReLU alone stays a layer there: its output is what its backward reads).
+// Run as three, the convolution's map (6.4 MB for a LeNet's first layer at
+// batch 64) is written, read and written by the ReLU, read by the pool, and
+// in the backward written by the pool's scatter and read and written again
+// by the ReLU's: about 45 MB of traffic a step for a layer of 29 MFLOP.
+// Fused, the forward writes the pooled values and one byte per value saying
+// where its gradient goes (native/cpu/nn.cc, Note [Conv-ReLU-pool
+// backward]); the backward expands the gradient into the map in one pass
+// and runs the convolution's backward on it. The values and gradients are
+// the three layers' exactly. Under createGraph the gradients are built from
+// the convolution's and max pooling's own differentiable ops, so higher
+// derivatives exist as for the three layers.
+export const convolutionReluMaxPool2d = op(
+  'convolutionReluMaxPool2d',
+  [T.tensor('input'), T.tensor('weight'), T.optTensor('bias'), ...CONV_GEOMETRY, size('outputSize')],
+  "max_pool2d(relu(convolution), 2) as one op (nn.Sequential's Conv2d, ReLU, MaxPool2d(2) in grad mode, on the CPU); outputSize is the convolution's",
+);
+
+interface ConvPoolSaved {
+  x: Tensor;
+  w: Tensor;
+  c: ConvGeometry;
+  hasBias: boolean;
+  /** uint8 [N, OC, PH, PW]: each maximum's window position (0..3), 4 where no gradient passes. */
+  codes: Tensor;
+  /** The convolution's output shape [N, OC, OH, OW]. */
+  mapShape: readonly number[];
+}
+
+/** The gradient g of the pooled output expanded into the convolution's map (the pool's and the ReLU's backward). */
+function unpoolRelu(g: Tensor, s: ConvPoolSaved): Tensor {
+  const [N, OC, OH, OW] = s.mapShape;
+  const [PH, PW] = [s.codes._shape[2], s.codes._shape[3]];
+  const P = N * OC;
+  const gc = sameDType(g, s.x.dtype);
+  const gmap = K.output(s.mapShape, gc.dtype, 'conv2d', gc.device);
+  native.maxPool2x2ReluBackward(refAs(gc, [P, PH, PW]), refAs(s.codes, [P, PH, PW]), refAs(gmap, [P, OH, OW]));
+  return gmap;
+}
+
+/**
+ * unpoolRelu built from differentiable ops (createGraph): g masked where no
+ * gradient passes, scattered by max pooling's backward to the flat index
+ * (2 ph + code / 2) * OW + 2 pw + code % 2 of each maximum.
+ */
+function unpoolReluDifferentiable(g: Tensor, s: ConvPoolSaved): Tensor {
+  const OW = s.mapShape[3];
+  const [PH, PW] = [s.codes._shape[2], s.codes._shape[3]];
+  const code = s.codes.to('int64');
+  const passes = code.lt(4);
+  const at = code.mul(passes);
+  const row = arange(PH, { dtype: 'int64', device: g.device })
+    .mul(2 * OW)
+    .reshape([PH, 1]);
+  const col = arange(PW, { dtype: 'int64', device: g.device }).mul(2).reshape([1, PW]);
+  const indices = at.div(2, { roundingMode: 'floor' }).mul(OW).add(at.remainder(2)).add(row).add(col);
+  return maxPool2dWithIndicesBackward(g.mul(passes.to(g.dtype)), indices, s.mapShape);
+}
+
+define(convolutionReluMaxPool2d, {
+  node: 'ConvolutionReluMaxPool2DBackward0',
+  forward: (a) => {
+    const x = a.input,
+      w = a.weight;
+    const c = geometry(a);
+    const [OH, OW] = a.outputSize;
+    const mapShape = [x._shape[0], w._shape[0], OH, OW];
+    const shape = [x._shape[0], w._shape[0], Math.floor(OH / 2), Math.floor(OW / 2)];
+    const out = K.output(shape, x.dtype, 'conv2d', x.device);
+    const codes = K.output(shape, 'uint8', 'conv2d', x.device);
+    const b = a.bias ? K.contiguous(a.bias)._ref() : null;
+    native.conv2d(conv4(K.contiguous(x)), conv4(K.contiguous(w)), b, convArray(c), out._ref(), true, a.outputSize, codes._ref());
+    // Only the graph holds the codes: its backward gives them back (Note [Saved until backward]).
+    codes._storage._graphOnly = true;
+    const save: ConvPoolSaved = { x, w, c, hasBias: a.bias !== null, codes, mapShape };
+    return { out, save };
+  },
+  grads: {
+    input: (g, s) =>
+      convolutionBackwardInput(unpoolReluDifferentiable(g, s), s.w, s.c.stride, s.c.padding, s.c.dilation, s.c.groups, s.x._shape),
+    weight: (g, s) =>
+      convolutionBackwardWeight(s.x, unpoolReluDifferentiable(g, s), s.c.stride, s.c.padding, s.c.dilation, s.c.groups, s.w._shape),
+    bias: (g, s) => unpoolReluDifferentiable(g, s).sum([0, 2, 3]),
+  },
+  fused: (g, s, needs) => {
+    const { x, w, c } = s;
+    const gmap = unpoolRelu(g, s);
+    const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
+    const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
+    const gb = s.hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
+    native.conv2dBackward(
+      conv4(gmap),
+      conv4(K.contiguous(x)),
+      conv4(K.contiguous(w)),
+      convArray(c),
+      gx ? conv4(gx) : null,
+      gw ? conv4(gw) : null,
+      gb?._ref() ?? null,
+    );
+    // Made and read here alone.
+    gmap._storage._release();
+    return { input: gx, weight: gw, bias: gb };
+  },
+});
+
+/**
+ * What F.conv2d runs: the convolution op or, where nn.Sequential asked in
+ * grad mode for the ReLU and 2x2 max pool after it (withConvFused, Note
+ * [Conv-ReLU-pool in grad mode]) and the map can be pooled on the CPU,
+ * convolutionReluMaxPool2d. In grad mode nothing else is fused (the
+ * convolution's backward needs the plain output).
+ */
+export function convolutionOrFused(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  stride: readonly [number, number],
+  padding: readonly [number, number],
+  dilation: readonly [number, number],
+  groups: number,
+  outputSize: readonly number[],
+): Tensor {
+  if (fuseNextConv !== 0 && isGradEnabled()) {
+    const pool = fuseNextConv === 2 && x.device === 'cpu' && outputSize.length === 2 && outputSize[0] >= 2 && outputSize[1] >= 2;
+    fuseNextConv = 0;
+    if (pool) {
+      tookNextConv = 2;
+      return convolutionReluMaxPool2d(x, w, b, stride, padding, dilation, groups, outputSize);
+    }
+  }
+  return convolution(x, w, b, stride, padding, dilation, groups, outputSize);
+}
 
 // ---- pooling ---------------------------------------------------------------------------
 interface PoolGeometry {

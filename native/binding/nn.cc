@@ -120,24 +120,34 @@ Napi::Value Conv2d(Info info) {
     OptView b = readOptView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
     TensorView out = readView(info, 4, op);
-    // Optional: the relu of the result, fused (nn.Sequential under noGrad);
-    // then [OH, OW], the convolution's own output size, when out is its 2x2
-    // max pool (Note [Conv-ReLU-pool fusion]).
+    // Optional: the relu of the result, fused (nn.Sequential's Conv2d then
+    // ReLU under noGrad); then [OH, OW], the convolution's own output size,
+    // when out is its 2x2 max pool (Note [Conv-ReLU-pool fusion]); then the
+    // pooled maxima's window codes, uint8 of out's shape (grad mode's
+    // fusion, Note [Conv-ReLU-pool backward]).
     const bool relu = info.Length() > 5 && info[5].ToBoolean().Value();
     const bool pooled = info.Length() > 6 && !info[6].IsNull() && !info[6].IsUndefined();
     kd::ConvPool pool{};
     if (pooled) {
       const std::vector<int64_t> hw = readInts(info, 6, op, 2);
       if (hw[0] < 2 || hw[1] < 2) fail(info.Env(), op, "pool must be the [OH, OW] of the convolution, each at least 2");
-      pool = {hw[0], hw[1]};
+      pool.OH = hw[0];
+      pool.OW = hw[1];
     }
+    OptView codes = readOptView(info, 7, op);
     checkConv(info.Env(), op, x, w, out, p);
     if (pooled && (out.shape[2] != pool.OH / 2 || out.shape[3] != pool.OW / 2))
       fail(info.Env(), op,
            "output " + shapeStr(out) + " is not the 2x2 pool of a " + std::to_string(pool.OH) + "x" +
                std::to_string(pool.OW) + " convolution");
+    if (codes.present) {
+      if (!pooled || !relu) fail(info.Env(), op, "window codes come only with the fused relu and pool");
+      checkTensor(info.Env(), op, codes.view, "codes", DType::UInt8,
+                  {out.shape[0], out.shape[1], out.shape[2], out.shape[3]});
+      pool.codes = codes.view.ptr<uint8_t>();
+    }
     if (b.present) checkTensor(info.Env(), op, b.view, "bias", x.dtype, {w.shape[0]});
-    if (commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out}) < 0) {
+    if (commonDevice(info.Env(), op, {&x, &w, b.ptr(), &out, codes.ptr()}) < 0) {
       kd::conv2d(x, w, b.ptr(), p, out, relu, pooled ? &pool : nullptr);
     } else {
       if (pooled) fail(info.Env(), op, "the fused pool runs on the CPU only");
@@ -293,6 +303,22 @@ Napi::Value MaxPool2dBackward(Info info) {
     checkPlanes(info.Env(), op, gx, gy);
     checkTensor(info.Env(), op, idx, "indices", DType::Int64, {gy.shape[0], gy.shape[1], gy.shape[2]});
     KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &idx, &gx}), maxPool2dBackward(gy, idx, gx));
+  });
+  return info.Env().Undefined();
+}
+
+// gy [P, PH, PW] float, codes [P, PH, PW] uint8, gx [P, OH, OW] with
+// OH / 2 == PH and OW / 2 == PW (Note [Conv-ReLU-pool backward]).
+Napi::Value MaxPool2x2ReluBackward(Info info) {
+  const char* op = "maxPool2x2ReluBackward";
+  KD_GUARD(info.Env(), {
+    TensorView gy = readView(info, 0, op), codes = readView(info, 1, op), gx = readView(info, 2, op);
+    checkPlanes(info.Env(), op, gx, gy);
+    checkTensor(info.Env(), op, codes, "codes", DType::UInt8, {gy.shape[0], gy.shape[1], gy.shape[2]});
+    if (gx.shape[1] / 2 != gy.shape[1] || gx.shape[2] / 2 != gy.shape[2])
+      fail(info.Env(), op, "grad output " + shapeStr(gy) + " is not the 2x2 pool of " + shapeStr(gx));
+    if (commonDevice(info.Env(), op, {&gy, &codes, &gx}) >= 0) fail(info.Env(), op, "runs on the CPU only");
+    kd::maxPool2x2ReluBackward(gy, codes, gx);
   });
   return info.Env().Undefined();
 }
@@ -607,6 +633,7 @@ void initNN(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward, "conv2dBackward"));
   exports.Set("maxPool2d", Napi::Function::New(env, MaxPool2d, "maxPool2d"));
   exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward, "maxPool2dBackward"));
+  exports.Set("maxPool2x2ReluBackward", Napi::Function::New(env, MaxPool2x2ReluBackward, "maxPool2x2ReluBackward"));
   exports.Set("avgPool2d", Napi::Function::New(env, AvgPool2d, "avgPool2d"));
   exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward, "avgPool2dBackward"));
   exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, AdaptiveAvgPool2d, "adaptiveAvgPool2d"));

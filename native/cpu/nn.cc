@@ -638,11 +638,12 @@ DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
 // pool that with one maxPool2x2RowAvx512 call per output row: 45% of
 // LeNet's pooled first layer (1 -> 32 channels, 28x28, one thread: 710 ->
 // 590 us with this). The same values: bias, relu, then the taps in
-// PyTorch's order, a later one taken if greater or NaN.
+// PyTorch's order, a later one taken if greater or NaN. With codes, each
+// maximum's window position goes there too (ConvPool::codes).
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's intrinsics, as in maxPool2x2RowAvx512
 __attribute__((target("avx512f"))) void poolMapAddBias(const float* src, int64_t ws, int64_t OH, int64_t OW, float bias,
-                                                       bool relu, float* dst) {
+                                                       bool relu, float* dst, uint8_t* codes) {
   const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
   const __m512 bv = _mm512_set1_ps(bias), zero = _mm512_setzero_ps();
@@ -668,10 +669,17 @@ __attribute__((target("avx512f"))) void poolMapAddBias(const float* src, int64_t
       const __m512 taps[3] = {_mm512_permutex2var_ps(aLo, odds, aHi), _mm512_permutex2var_ps(bLo, evens, bHi),
                               _mm512_permutex2var_ps(bLo, odds, bHi)};
       __m512 best = _mm512_permutex2var_ps(aLo, evens, aHi);
-      for (const __m512& v : taps)
-        best = _mm512_mask_mov_ps(best,
-                                  _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+      __m512i at = _mm512_setzero_si512();
+      for (int t = 0; t < 3; ++t) {
+        const __m512 v = taps[t];
+        const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps(best, take, v);
+        at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(t + 1));
+      }
       _mm512_mask_storeu_ps(dst + ph * OWp + ow, mOut, best);
+      if (!codes) continue;
+      at = _mm512_mask_mov_epi32(_mm512_set1_epi32(4), _mm512_cmp_ps_mask(best, zero, _CMP_GT_OQ), at);
+      _mm512_mask_cvtepi32_storeu_epi8(codes + ph * OWp + ow, mOut, at);
     }
   }
 }
@@ -1027,24 +1035,42 @@ __attribute__((target("avx512f"))) void transpose16(const float* src, int64_t ss
 // (C a multiple of 16), into its first (OH / 2) * (OW / 2) rows. Taps in
 // PyTorch's order, a later one taken if greater or NaN, as
 // maxPool2x2RowAvx512. Output row q reads rows at or after q, so none is
-// overwritten before it is read.
-__attribute__((target("avx512f"))) void pool2x2Pixels(float* t, int64_t OH, int64_t OW, int64_t C) {
+// overwritten before it is read. With codes, each maximum's window position
+// (ConvPool::codes) goes to codes, laid out as the pooled rows.
+__attribute__((target("avx512f"))) void pool2x2Pixels(float* t, int64_t OH, int64_t OW, int64_t C, int32_t* codes) {
   const int64_t OWp = OW / 2;
   for (int64_t ph = 0; ph < OH / 2; ++ph)
     for (int64_t pw = 0; pw < OWp; ++pw) {
       const float* a = t + (2 * ph * OW + 2 * pw) * C;
       const float* taps[3] = {a + C, a + OW * C, a + (OW + 1) * C};
-      float* y = t + (ph * OWp + pw) * C;
+      const int64_t q = (ph * OWp + pw) * C;
       for (int64_t c = 0; c < C; c += kLanes) {
         __m512 best = _mm512_loadu_ps(a + c);
-        for (const float* tp : taps) {
-          const __m512 v = _mm512_loadu_ps(tp + c);
-          best = _mm512_mask_mov_ps(
-              best, _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), v);
+        __m512i at = _mm512_setzero_si512();
+        for (int k = 0; k < 3; ++k) {
+          const __m512 v = _mm512_loadu_ps(taps[k] + c);
+          const __mmask16 take = _mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+          best = _mm512_mask_mov_ps(best, take, v);
+          at = _mm512_mask_mov_epi32(at, take, _mm512_set1_epi32(k + 1));
         }
-        _mm512_storeu_ps(y + c, best);
+        _mm512_storeu_ps(t + q + c, best);
+        if (codes)
+          _mm512_storeu_si512(codes + q + c,
+                              _mm512_mask_mov_epi32(_mm512_set1_epi32(4),
+                                                    _mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ), at));
       }
     }
+}
+
+// codes[c * dc + l] = the byte of src[l * ss + c] for l < np, c < nc: a
+// [pixel][channel] block of int32 window codes (pool2x2Pixels) to the
+// pooled planes' uint8 codes, through transpose16 (which only moves bits).
+__attribute__((target("avx512f"))) void transposeCodes16(const int32_t* src, int64_t ss, int64_t np, uint8_t* dst,
+                                                         int64_t ds, int64_t nc) {
+  alignas(64) int32_t block[16 * 16];
+  transpose16(reinterpret_cast<const float*>(src), ss, np, reinterpret_cast<float*>(block), 16, nc, nc);
+  const __mmask16 m = static_cast<__mmask16>(np >= 16 ? 0xFFFF : (1u << np) - 1);
+  for (int64_t c = 0; c < nc; ++c) _mm512_mask_cvtepi32_storeu_epi8(dst + c * ds, m, _mm512_load_si512(block + c * 16));
 }
 
 // The larger convolutions that useDirect leaves to the phase-plane GEMM,
@@ -1118,7 +1144,7 @@ __attribute__((target("avx512f"))) void padImage(const float* x, int64_t C, int6
 // [Conv-ReLU-pool fusion]), taken from the [pixel][channel] sums before the
 // transpose: a quarter of the transposing and of the writes to Y.
 void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
-                 bool relu, bool pool) {
+                 bool relu, bool pool, uint8_t* codes = nullptr) {
   const int64_t OCr = roundUpTo(g.OCg, kLanes), KK = g.KH * g.KW;
   const int64_t Hp = g.H + 2 * p.padH, Wp = g.W + 2 * p.padW, HWp = Hp * Wp;
   const bool inPlace = p.padH == 0 && p.padW == 0;
@@ -1146,7 +1172,8 @@ void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const
   // One image per step: single images share out evenly over the threads.
   parallelFor(0, g.N, 1, [&](int64_t n0, int64_t n1) {
     Scratch<float> P(kColRole, inPlace ? 0 : g.C * HWp);
-    Scratch<float> tmp(kOutRole, Lp * OCr);  // one image's sums of one group, [pixel][OCr]
+    Scratch<float> tmp(kOutRole, Lp * OCr);                 // one image's sums of one group, [pixel][OCr]
+    Scratch<int32_t> at(kPartsRole, codes ? Ly * OCr : 0);  // their pooled window codes, [pixel][OCr]
     if (!inPlace) std::memset(P.get(), 0, static_cast<size_t>(g.C * HWp) * sizeof(float));
     for (int64_t n = n0; n < n1; ++n) {
       const float* xn = X + n * g.C * g.HW;
@@ -1161,13 +1188,17 @@ void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const
           lanesRange<decltype(R)::value, decltype(NV)::value>(Pg, pix.data(), g.L, koff.data(), g.Kg, Wg + o0, OCr,
                                                               bs + o0, relu, out + o0);
         });
-        if (pool) pool2x2Pixels(out, g.OH, g.OW, OCr);
+        if (pool) pool2x2Pixels(out, g.OH, g.OW, OCr, codes ? at.get() : nullptr);
         // [pixel][OCr] -> y[n, gi * OCg + oc, OH, OW] (or the pooled planes).
         for (int64_t oc = 0; oc < g.OCg; oc += kLanes) {
           const int64_t nc = std::min(kLanes, g.OCg - oc);
           float* dst = Y + (n * g.OC + gi * g.OCg + oc) * Ly;
           for (int64_t l = 0; l < Ly; l += kLanes)
             transpose16(out + l * OCr + oc, OCr, std::min(kLanes, Ly - l), dst + l, Ly, nc, nc);
+          if (!codes) continue;
+          uint8_t* cd = codes + (n * g.OC + gi * g.OCg + oc) * Ly;
+          for (int64_t l = 0; l < Ly; l += kLanes)
+            transposeCodes16(at.get() + l * OCr + oc, OCr, std::min(kLanes, Ly - l), cd + l, Ly, nc);
         }
       }
     }
@@ -1358,7 +1389,7 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
 // pooled from there into Y (poolMapAddBias); without, the rows go
 // straight to Y (directForwardRows).
 void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
-                  bool relu, bool pool) {
+                  bool relu, bool pool, uint8_t* codes = nullptr) {
   const DirectGeom d = directGeom(g, p);
   const int64_t OHp = g.OH / 2, OWp = g.OW / 2;
   std::vector<float> Wp(static_cast<size_t>(g.G * g.Kg * d.OCr));
@@ -1388,7 +1419,8 @@ void conv2dDirect(const ConvGeom& g, const Conv2dParams& p, const float* X, cons
       for (int64_t bi = 0; bi < b; ++bi) {
         for (int64_t oc = 0; oc < g.OC; ++oc) {
           const float* src = tmp.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.J + bi * d.e.PS;
-          poolMapAddBias(src, d.e.Wq, g.OH, g.OW, bias[oc], relu, Y + ((n0 + bi) * g.OC + oc) * OHp * OWp);
+          const int64_t at = ((n0 + bi) * g.OC + oc) * OHp * OWp;
+          poolMapAddBias(src, d.e.Wq, g.OH, g.OW, bias[oc], relu, Y + at, codes ? codes + at : nullptr);
         }
       }
     }
@@ -1507,10 +1539,10 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
     if constexpr (std::is_same_v<T, float>) {
       if (lanesForward(g, p))
         return conv2dLanes(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
-                           relu, true);
+                           relu, true, pool->codes);
       if (useDirect(g, p))
         return conv2dDirect(g, p, x.ptr<float>(), w.ptr<float>(), bias ? bias->ptr<float>() : nullptr, out.ptr<float>(),
-                            relu, true);
+                            relu, true, pool->codes);
     }
 #endif
     std::vector<T> y(static_cast<size_t>(g.N * g.OC * g.L));
@@ -1518,11 +1550,18 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
     conv2dTyped<T>(x, w, bias, p, full, relu, nullptr);
     Pool2dParams pp;
     pp.kernelH = pp.kernelW = pp.strideH = pp.strideW = 2;
-    const int64_t planes = g.N * g.OC;
-    return maxPoolTyped<T>(
-        view3(y.data(), x.dtype, planes, g.OH, g.OW, g.L, g.OW, 1), pp,
-        view3(out.data, x.dtype, planes, out.shape[2], out.shape[3], out.shape[2] * out.shape[3], out.shape[3], 1),
-        nullptr);
+    const int64_t planes = g.N * g.OC, PH = out.shape[2], PW = out.shape[3], PL = PH * PW;
+    std::vector<int64_t> at(pool->codes ? static_cast<size_t>(planes * PL) : 0);
+    const TensorView ind = view3(at.data(), DType::Int64, planes, PH, PW, PL, PW, 1);
+    maxPoolTyped<T>(view3(y.data(), x.dtype, planes, g.OH, g.OW, g.L, g.OW, 1), pp,
+                    view3(out.data, x.dtype, planes, PH, PW, PL, PW, 1), pool->codes ? &ind : nullptr);
+    // Plane offsets h * OW + w to window positions (ConvPool::codes).
+    const T* Y = out.ptr<T>();
+    for (int64_t i = 0; pool->codes && i < planes * PL; ++i) {
+      const int64_t ph = i % PL / PW, pw = i % PW, h = at[i] / g.OW, w = at[i] % g.OW;
+      pool->codes[i] = static_cast<uint8_t>(Y[i] > T(0) ? (h - 2 * ph) * 2 + (w - 2 * pw) : 4);
+    }
+    return;
   }
   const ConvGeom g = convGeom(x, w, out, p);
   const DType dt = x.dtype;
@@ -1943,6 +1982,87 @@ void maxPoolBackwardTyped(const TensorView& gy, const TensorView& indices, const
                             std::to_string(HW) + " elements");
         plane[at] += g1[l];
       }
+    }
+  });
+}
+
+// Note [Conv-ReLU-pool backward]: in grad mode nn.Sequential runs a plain
+// Conv2d, ReLU and 2x2 MaxPool2d as one op too (lib/ops/nn.ts); its
+// forward keeps only the pooled values and, per value, the window position
+// of its maximum (ConvPool::codes, one byte). The ReLU's backward passes a
+// gradient where its output is > 0, and at a window's maximum that output is
+// the pooled value; so the code is 4 (no position) where the pooled value
+// is not > 0 (a NaN included, as the ReLU's backward, y > 0, passes nothing
+// for a NaN), and the backward of the pool and the ReLU together is one pass
+// that writes each 2x2 window of gx whole: gy at the maximum's position,
+// zero elsewhere (no fill first, no scatter-add, and the convolution's 4x
+// larger map is never read). The forward saves no value, so an in-place op
+// on the pooled output later does not stand in the backward's way (PyTorch's
+// pool saves its input). The row or column an odd map leaves out of every
+// window gets zeros.
+#if KD_WIDE_SIMD
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's intrinsics, as in maxPool2x2RowAvx512
+// One pooled row, 16 values a step: rows r0 and r1 of gx, 2 * PW wide.
+__attribute__((target("avx512f"))) void unpoolReluRowAvx512(const float* gy, const uint8_t* codes, int64_t PW,
+                                                            float* r0, float* r1) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+  for (int64_t pw = 0; pw < PW; pw += 16) {
+    const int64_t n = std::min<int64_t>(16, PW - pw);
+    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gy + pw);
+    alignas(16) uint8_t cb[16] = {};  // a byte-masked load needs AVX512BW
+    std::memcpy(cb, codes + pw, static_cast<size_t>(n));
+    const __m512i c = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(cb)));
+    __m512 t[4];
+    for (int k = 0; k < 4; ++k) t[k] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, _mm512_set1_epi32(k)), g);
+    _mm512_mask_storeu_ps(r0 + 2 * pw, mLo, _mm512_permutex2var_ps(t[0], lo, t[1]));
+    _mm512_mask_storeu_ps(r0 + 2 * pw + 16, mHi, _mm512_permutex2var_ps(t[0], hi, t[1]));
+    _mm512_mask_storeu_ps(r1 + 2 * pw, mLo, _mm512_permutex2var_ps(t[2], lo, t[3]));
+    _mm512_mask_storeu_ps(r1 + 2 * pw + 16, mHi, _mm512_permutex2var_ps(t[2], hi, t[3]));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+template <typename T>
+void maxPool2x2ReluBackwardTyped(const TensorView& gy, const TensorView& codes, const TensorView& gx) {
+  const int64_t P = gx.shape[0], OH = gx.shape[1], OW = gx.shape[2], PH = gy.shape[1], PW = gy.shape[2];
+  const T* G = gy.ptr<T>();
+  const uint8_t* C = codes.ptr<uint8_t>();
+  T* GX = gx.ptr<T>();
+#if KD_WIDE_SIMD
+  const bool avx512 = std::is_same_v<T, float> && vec::activeIsa() == vec::Isa::Avx512;
+#endif
+  parallelFor(0, P, grainFor(OH * OW), [&](int64_t p0, int64_t p1) {
+    for (int64_t pl = p0; pl < p1; ++pl) {
+      T* plane = GX + pl * OH * OW;
+      for (int64_t ph = 0; ph < PH; ++ph) {
+        const int64_t i0 = (pl * PH + ph) * PW;
+        T* r0 = plane + 2 * ph * OW;
+        T* r1 = r0 + OW;
+        if (OW % 2) r0[OW - 1] = r1[OW - 1] = T(0);
+#if KD_WIDE_SIMD
+        if constexpr (std::is_same_v<T, float>) {
+          if (avx512) {
+            unpoolReluRowAvx512(G + i0, C + i0, PW, r0, r1);
+            continue;
+          }
+        }
+#endif
+        for (int64_t pw = 0; pw < PW; ++pw) {
+          const T g = G[i0 + pw];
+          const int c = C[i0 + pw];  // 4 and above: no gradient
+          r0[2 * pw] = c == 0 ? g : T(0);
+          r0[2 * pw + 1] = c == 1 ? g : T(0);
+          r1[2 * pw] = c == 2 ? g : T(0);
+          r1[2 * pw + 1] = c == 3 ? g : T(0);
+        }
+      }
+      if (OH % 2) std::fill(plane + (OH - 1) * OW, plane + OH * OW, T(0));
     }
   });
 }
@@ -2491,6 +2611,10 @@ void maxPool2dValues(const TensorView& x, const Pool2dParams& p, const TensorVie
 
 void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx) {
   KD_DISPATCH_FLOAT(gy.dtype, "maxPool2dBackward", maxPoolBackwardTyped<scalar_t>(gy, indices, gx));
+}
+
+void maxPool2x2ReluBackward(const TensorView& gy, const TensorView& codes, const TensorView& gx) {
+  KD_DISPATCH_FLOAT(gy.dtype, "maxPool2x2ReluBackward", maxPool2x2ReluBackwardTyped<scalar_t>(gy, codes, gx));
 }
 
 void avgPool2d(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,

@@ -20,8 +20,13 @@ namespace kd {
 // block of it is written (nn.Sequential's Conv then ReLU under noGrad). With
 // pool, out [N, OC, OH / 2, OW / 2] is the 2x2 stride-2 max pool of that,
 // where pool gives the convolution's own OH x OW (Conv, ReLU, MaxPool2d(2)).
+// codes, when not null (with relu), [N, OC, OH / 2, OW / 2] uint8, gets the
+// window position of each pooled maximum (0 top left, 1 top right, 2 bottom
+// left, 3 bottom right) where the pooled value is > 0, else 4: where the
+// gradient goes, for maxPool2x2ReluBackward (grad mode's fusion).
 struct ConvPool {
   int64_t OH, OW;
+  uint8_t* codes = nullptr;
 };
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
             const TensorView& out, bool relu = false, const ConvPool* pool = nullptr);
@@ -40,6 +45,11 @@ void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out
 void maxPool2dValues(const TensorView& x, const Pool2dParams& p, const TensorView& out);
 // gx [P, H, W] = scatter-add of gy at indices.
 void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx);
+// The backward of relu then a 2x2 stride-2 max pool (Note [Conv-ReLU-pool
+// backward]): gy and codes (ConvPool::codes) [P, PH, PW]; gx [P, OH, OW] with
+// OH / 2 == PH, OW / 2 == PW gets gy at each window position a code names,
+// and 0 everywhere else. All contiguous.
+void maxPool2x2ReluBackward(const TensorView& gy, const TensorView& codes, const TensorView& gx);
 // divisorOverride <= 0 means none.
 void avgPool2d(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
                const TensorView& out);

@@ -213,10 +213,10 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential under noGrad', ()
     const h = net.get(2).registerForwardHook(() => undefined);
     torch.noGrad(() => net(x));
     expect(spy).toHaveBeenCalledTimes(11);
-    h.remove();
-    const y = net(x) as Tensor; // grad mode: a graph through all three layers
+    const yHooked = net(x) as Tensor; // grad mode, hooked: a graph through all three layers
     expect(spy).toHaveBeenCalledTimes(12);
-    expect(y.requiresGrad).toBe(true);
+    expect(yHooked.requiresGrad).toBe(true);
+    h.remove();
     // A 1-pixel-high map: MaxPool2d's own error, as without the fusion.
     const tiny = pooled(new nn.Conv2d(4, 32, [9, 1]));
     const plainError = (() => {
@@ -228,5 +228,128 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential under noGrad', ()
       return 'no error';
     })();
     expect(() => torch.noGrad(() => tiny(x))).toThrow(plainError);
+  });
+});
+
+// With grad mode on, the three layers run as one op on the CPU (Note
+// [Conv-ReLU-pool in grad mode], lib/ops/nn.ts): its forward keeps the
+// pooled values and one byte per value for the backward, which expands the
+// gradient into the convolution's map in one pass. Values and gradients
+// must be the three layers' bit for bit, NaN included; higher derivatives
+// must exist; nothing it saves may stand in the way of an in-place op on
+// its output (the pool saves no output in PyTorch).
+describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on', () => {
+  const triple = (conv: nn.Conv2d) => new nn.Sequential(conv, new nn.ReLU(), new nn.MaxPool2d(2));
+  const conv0 = (seq: nn.Sequential) => seq.get(0) as nn.Conv2d;
+
+  /** Output and gradients (input, weight, bias) of seq, and of its layers one by one, for one output gradient. */
+  function both(seq: nn.Sequential, x: Tensor) {
+    const conv = conv0(seq);
+    const wrt = [x, conv.weight, ...(conv.bias ? [conv.bias] : [])];
+    const relu = vi.spyOn(nn.ReLU.prototype, 'forward');
+    const pool = vi.spyOn(nn.MaxPool2d.prototype, 'forward');
+    const y = seq(x) as Tensor;
+    const layerCalls = relu.mock.calls.length + pool.mock.calls.length;
+    relu.mockRestore();
+    pool.mockRestore();
+    const gy = torch.randn(y.shape, { dtype: y.dtype });
+    const fused = [y, ...torch.autograd.grad([y], wrt, { gradOutputs: [gy] })];
+    let z: Tensor = x;
+    for (const m of seq.children()) z = m(z) as Tensor;
+    const plain = [z, ...torch.autograd.grad([z], wrt, { gradOutputs: [gy] })];
+    return { y, fused, plain, layerCalls };
+  }
+
+  const same = (a: Tensor, b: Tensor, what: string) => {
+    expect(a.shape, what).toEqual(b.shape);
+    if (a.dtype === 'float64')
+      expect(Array.from(a.contiguous().toTypedArray() as Float64Array), what).toEqual(
+        Array.from(b.contiguous().toTypedArray() as Float64Array),
+      );
+    else expect(bits(a), what).toEqual(bits(b));
+  };
+
+  it('gives the layers values and gradients bit for bit on each convolution path, as one node', () => {
+    torch.manualSeed(7);
+    const cases: [string, nn.Sequential, Tensor][] = [
+      ['direct', triple(new nn.Conv2d(1, 32, 3, { padding: 1 })), torch.randn([5, 1, 28, 28])],
+      ['direct odd map', triple(new nn.Conv2d(3, 16, 3)), torch.randn([3, 3, 17, 15])],
+      ['lanes', triple(new nn.Conv2d(32, 64, 3, { padding: 1 })), torch.randn([3, 32, 14, 14])],
+      ['lanes odd map, 20 channels', triple(new nn.Conv2d(20, 20, 3, { bias: false })), torch.randn([2, 20, 11, 9])],
+      ['large', triple(new nn.Conv2d(3, 8, 5, { padding: 2 })), torch.randn([2, 3, 64, 64])],
+      ['strided', triple(new nn.Conv2d(16, 24, 3, { stride: 2, padding: 1 })), torch.randn([2, 16, 20, 20])],
+      ['float64', triple(new nn.Conv2d(2, 4, 3, { dtype: 'float64' })), torch.randn([3, 2, 12, 13], { dtype: 'float64' })],
+    ];
+    for (const [name, seq, x0] of cases) {
+      const x = x0.requiresGrad_(true);
+      const { y, fused, plain, layerCalls } = both(seq, x);
+      expect(y.gradFn?.name, name).toBe('ConvolutionReluMaxPool2DBackward0');
+      expect(layerCalls, name).toBe(0);
+      ['output', 'input grad', 'weight grad', 'bias grad']
+        .slice(0, fused.length)
+        .forEach((what, i) => same(fused[i], plain[i], `${name}: ${what}`));
+    }
+  });
+
+  it('passes no gradient through a NaN, as the ReLU does, and the same NaNs forward', () => {
+    torch.manualSeed(8);
+    for (const [c, oc] of [
+      [1, 4],
+      [4, 16],
+    ]) {
+      const data = new Float32Array(2 * c * 64).map(() => Math.random() - 0.5);
+      for (const i of [9, 30, 64 * c + 45]) data[i] = NaN;
+      const x = torch.fromTypedArray(data, [2, c, 8, 8]).requiresGrad_(true);
+      const { y, fused, plain } = both(triple(new nn.Conv2d(c, oc, 3, { padding: 1 })), x);
+      expect(y.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
+      expect(fused[0].isnan().sum().item()).toBeGreaterThan(0);
+      fused.forEach((t, i) => same(t, plain[i], `${c} -> ${oc}: result ${i}`));
+    }
+  });
+
+  it("has second derivatives, the layers' own", () => {
+    torch.manualSeed(9);
+    const seq = triple(new nn.Conv2d(2, 3, 3, { padding: 1, dtype: 'float64' }));
+    const x = torch.randn([2, 2, 7, 6], { dtype: 'float64', requiresGrad: true });
+    const f = (t: Tensor) => seq(t) as Tensor;
+    expect(torch.autograd.gradcheck(f, [x])).toBe(true);
+    expect(torch.autograd.gradgradcheck(f, [x])).toBe(true);
+    const w = conv0(seq).weight;
+    const second = (y: Tensor) => {
+      const [gx] = torch.autograd.grad([y.pow(2).sum()], [x], { createGraph: true });
+      return torch.autograd.grad([gx.pow(2).sum()], [w])[0];
+    };
+    const fusedY = seq(x) as Tensor;
+    expect(fusedY.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
+    let z: Tensor = x;
+    for (const m of seq.children()) z = m(z) as Tensor;
+    same(second(fusedY), second(z), 'second derivative');
+  });
+
+  it('lets its output be changed in place before the backward, as the layers do', () => {
+    torch.manualSeed(10);
+    const seq = triple(new nn.Conv2d(4, 16, 3, { padding: 1 }));
+    const x = torch.randn([2, 4, 10, 10], { requiresGrad: true });
+    const run = (y: Tensor) => {
+      y.mul_(3);
+      return torch.autograd.grad([y.sum()], [x])[0];
+    };
+    const fusedY = seq(x) as Tensor;
+    expect(fusedY.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
+    let z: Tensor = x;
+    for (const m of seq.children()) z = m(z) as Tensor;
+    same(run(fusedY), run(z), 'input grad');
+  });
+
+  it('runs the layers themselves where a hook watches one, or the ReLU has no pool after it', () => {
+    torch.manualSeed(11);
+    const x = torch.randn([2, 1, 8, 8], { requiresGrad: true });
+    const seq = triple(new nn.Conv2d(1, 4, 3));
+    const h = seq.get(1).registerForwardHook(() => undefined);
+    expect((seq(x) as Tensor).gradFn?.name).toBe('MaxPool2DWithIndicesBackward0');
+    h.remove();
+    expect((seq(x) as Tensor).gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
+    const noPool = new nn.Sequential(new nn.Conv2d(1, 4, 3), new nn.ReLU());
+    expect((noPool(x) as Tensor).gradFn?.name).toBe('ReluBackward0');
   });
 });

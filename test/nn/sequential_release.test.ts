@@ -13,12 +13,12 @@ import type { Tensor } from '../../lib/index.js';
 const released = () => torch.memory.stats().released;
 const vals = (t: Tensor) => Array.from(t.toTypedArray() as Float32Array);
 
-function lenet(): nn.Sequential {
+function lenet(pool: nn.Module = new nn.MaxPool2d(2)): nn.Sequential {
   torch.manualSeed(0);
   return new nn.Sequential(
     new nn.Conv2d(1, 8, 3, { padding: 1 }),
     new nn.ReLU(),
-    new nn.MaxPool2d(2),
+    pool,
     new nn.Flatten(),
     new nn.Linear(8 * 8 * 8, 32),
     new nn.ReLU(),
@@ -50,8 +50,11 @@ describe('nn.Sequential releases its intermediates', () => {
   it('while building a graph, releases only what backward does not need, with the same gradients', () => {
     const x = torch.randn([4, 1, 16, 16]);
     const y = torch.tensor([1, 0, 3, 9]);
-    const grads = (run: (net: nn.Sequential) => Tensor) => {
-      const net = lenet();
+    // ceilMode changes nothing on a 16 x 16 map but keeps the three layers
+    // apart in grad mode (Note [Conv-ReLU-pool in grad mode]), so that
+    // each has an output to give back; the fused three are below.
+    const grads = (run: (net: nn.Sequential) => Tensor, pool = () => new nn.MaxPool2d(2, { ceilMode: true })) => {
+      const net = lenet(pool());
       torch.manualSeed(2); // the same dropout mask
       const before = released();
       const out = run(net);
@@ -77,6 +80,14 @@ describe('nn.Sequential releases its intermediates', () => {
     expect(seq.inForward).toBe(1);
     expect(seq.released - byHand.released).toBe(3);
     expect(seq.grads).toEqual(byHand.grads);
+    // Fused, the convolution's map never exists as a tensor: nothing to
+    // give back in the forward, and the same gradients.
+    const fused = grads(
+      (net) => net(x) as Tensor,
+      () => new nn.MaxPool2d(2),
+    );
+    expect(fused.inForward).toBe(0);
+    expect(fused.grads).toEqual(byHand.grads);
   });
 
   it('keeps what the backward saved while the graph is retained, and indices the caller asked for', () => {

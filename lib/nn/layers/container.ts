@@ -386,17 +386,19 @@ export class Sequential extends ModuleSequence {
     // consumed it, unless the graph saved it (Note [Sequential release]).
     let owned: Storage | null = null;
     const children = this._ownChildren();
-    const fuse = !isGradEnabled();
+    const grad = isGradEnabled();
     for (let i = 0; i < children.length; i++) {
       const m = children[i][1];
       let y: unknown;
       // A plain Conv2d then a plain ReLU, and maybe a 2x2 MaxPool2d: one
-      // kernel (Note [Conv-ReLU fusion]).
+      // kernel (Note [Conv-ReLU fusion]); in grad mode only the three
+      // together (Note [Conv-ReLU-pool in grad mode]).
       const next = i + 1 < children.length ? children[i + 1][1] : null;
-      if (fuse && next !== null && convThenRelu(m, next)) {
-        const after = i + 2 < children.length ? children[i + 2][1] : null;
+      const after = i + 2 < children.length ? children[i + 2][1] : null;
+      const pool = after !== null && isMaxPool2x2(after);
+      if (next !== null && (pool || !grad) && convThenRelu(m, next)) {
         let taken;
-        [y, taken] = withConvFused(after !== null && isMaxPool2x2(after) ? 2 : 1, () => m(x));
+        [y, taken] = withConvFused(pool ? 2 : 1, () => m(x));
         i += taken;
       } else {
         y = m(x);
