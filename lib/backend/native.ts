@@ -202,11 +202,20 @@ export interface NativeAddon {
     pool?: readonly number[] | null,
     codes?: Ref | null,
   ): void;
-  conv2dBackward(gy: Ref, x: Ref, w: Ref, params: number[], gx: Ref | null, gw: Ref | null, gb: Ref | null): void;
+  // pool and codes: gy is the pooled gradient of conv2d's fused forward, pool the convolution's [OH, OW] (CPU only)
+  conv2dBackward(
+    gy: Ref,
+    x: Ref,
+    w: Ref,
+    params: number[],
+    gx: Ref | null,
+    gw: Ref | null,
+    gb: Ref | null,
+    pool?: readonly number[],
+    codes?: Ref,
+  ): void;
   maxPool2d(x: Ref, params: number[], out: Ref, indices: Ref | null): void;
   maxPool2dBackward(gy: Ref, indices: Ref, gx: Ref): void;
-  // gy, codes [P, PH, PW] (conv2d's codes), gx [P, 2 PH (+1), 2 PW (+1)]: gy at each coded position, 0 elsewhere
-  maxPool2x2ReluBackward(gy: Ref, codes: Ref, gx: Ref): void;
   avgPool2d(x: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, out: Ref): void;
   avgPool2dBackward(gy: Ref, params: number[], countIncludePad: boolean, divisorOverride: number, gx: Ref): void;
   adaptiveAvgPool2d(x: Ref, out: Ref): void;

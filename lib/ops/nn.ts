@@ -268,9 +268,10 @@ define(convolutionTranspose, {
 // in the backward written by the pool's scatter and read and written again
 // by the ReLU's: about 45 MB of traffic a step for a layer of 29 MFLOP.
 // Fused, the forward writes the pooled values and one byte per value saying
-// where its gradient goes (native/cpu/nn.cc, Note [Conv-ReLU-pool
-// backward]); the backward expands the gradient into the map in one pass
-// and runs the convolution's backward on it. The values and gradients are
+// where its gradient goes, and the convolution's backward reads the pooled
+// gradient with those bytes, expanding it into the map an image at a time
+// in cache (native/cpu/nn.cc, Note [Conv-ReLU-pool backward]): the map is
+// never written to memory, forward or backward. The values and gradients are
 // the three layers' exactly. Under createGraph the gradients are built from
 // the convolution's and max pooling's own differentiable ops, so higher
 // derivatives exist as for the three layers.
@@ -289,17 +290,6 @@ interface ConvPoolSaved {
   codes: Tensor;
   /** The convolution's output shape [N, OC, OH, OW]. */
   mapShape: readonly number[];
-}
-
-/** The gradient g of the pooled output expanded into the convolution's map (the pool's and the ReLU's backward). */
-function unpoolRelu(g: Tensor, s: ConvPoolSaved): Tensor {
-  const [N, OC, OH, OW] = s.mapShape;
-  const [PH, PW] = [s.codes._shape[2], s.codes._shape[3]];
-  const P = N * OC;
-  const gc = sameDType(g, s.x.dtype);
-  const gmap = K.output(s.mapShape, gc.dtype, 'conv2d', gc.device);
-  native.maxPool2x2ReluBackward(refAs(gc, [P, PH, PW]), refAs(s.codes, [P, PH, PW]), refAs(gmap, [P, OH, OW]));
-  return gmap;
 }
 
 /**
@@ -346,23 +336,25 @@ define(convolutionReluMaxPool2d, {
       convolutionBackwardWeight(s.x, unpoolReluDifferentiable(g, s), s.c.stride, s.c.padding, s.c.dilation, s.c.groups, s.w._shape),
     bias: (g, s) => unpoolReluDifferentiable(g, s).sum([0, 2, 3]),
   },
+  // The convolution's backward reads the pooled gradient with the codes,
+  // expanding it into the map an image at a time (Note [Conv-ReLU-pool
+  // backward]).
   fused: (g, s, needs) => {
     const { x, w, c } = s;
-    const gmap = unpoolRelu(g, s);
     const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
     const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
     const gb = s.hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
     native.conv2dBackward(
-      conv4(gmap),
+      conv4(sameDType(g, x.dtype)),
       conv4(K.contiguous(x)),
       conv4(K.contiguous(w)),
       convArray(c),
       gx ? conv4(gx) : null,
       gw ? conv4(gw) : null,
       gb?._ref() ?? null,
+      s.mapShape.slice(2),
+      s.codes._ref(),
     );
-    // Made and read here alone.
-    gmap._storage._release();
     return { input: gx, weight: gw, bias: gb };
   },
 });

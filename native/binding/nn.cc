@@ -164,14 +164,35 @@ Napi::Value Conv2dBackward(Info info) {
     TensorView gy = readView(info, 0, op), x = readView(info, 1, op), w = readView(info, 2, op);
     kd::Conv2dParams p = readConvParams(info, 3, op);
     OptView gx = readOptView(info, 4, op), gw = readOptView(info, 5, op), gb = readOptView(info, 6, op);
+    // Optional: [OH, OW] and the codes of the fused forward (Note [Conv-ReLU-
+    // pool backward]); gy is then the pooled gradient.
+    OptView codes = readOptView(info, 8, op);
+    kd::ConvPool pool{};
+    if (codes.present) {
+      const std::vector<int64_t> hw = readInts(info, 7, op, 2);
+      pool.OH = hw[0];
+      pool.OW = hw[1];
+      if (gy.ndim != 4 || pool.OH < 2 || pool.OW < 2 || gy.shape[2] != pool.OH / 2 || gy.shape[3] != pool.OW / 2)
+        fail(info.Env(), op,
+             "grad output " + shapeStr(gy) + " is not the 2x2 pool of a " + std::to_string(pool.OH) + "x" +
+                 std::to_string(pool.OW) + " convolution");
+      checkTensor(info.Env(), op, codes.view, "codes", DType::UInt8,
+                  {gy.shape[0], gy.shape[1], gy.shape[2], gy.shape[3]});
+      pool.codes = codes.view.ptr<uint8_t>();
+    }
     checkConv(info.Env(), op, x, w, gy, p);
     if (gx.present)
       checkTensor(info.Env(), op, gx.view, "grad input", x.dtype, {x.shape[0], x.shape[1], x.shape[2], x.shape[3]});
     if (gw.present)
       checkTensor(info.Env(), op, gw.view, "grad weight", x.dtype, {w.shape[0], w.shape[1], w.shape[2], w.shape[3]});
     if (gb.present) checkTensor(info.Env(), op, gb.view, "grad bias", x.dtype, {w.shape[0]});
-    KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &x, &w, gx.ptr(), gw.ptr(), gb.ptr()}),
-              conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr()));
+    const int dev = commonDevice(info.Env(), op, {&gy, &x, &w, gx.ptr(), gw.ptr(), gb.ptr(), codes.ptr()});
+    if (dev < 0) {
+      kd::conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr(), codes.present ? &pool : nullptr);
+    } else {
+      if (codes.present) fail(info.Env(), op, "a pooled gradient runs on the CPU only");
+      kd::cuda::conv2dBackward(gy, x, w, p, gx.ptr(), gw.ptr(), gb.ptr());
+    }
   });
   return info.Env().Undefined();
 }
@@ -303,22 +324,6 @@ Napi::Value MaxPool2dBackward(Info info) {
     checkPlanes(info.Env(), op, gx, gy);
     checkTensor(info.Env(), op, idx, "indices", DType::Int64, {gy.shape[0], gy.shape[1], gy.shape[2]});
     KD_RUN_ON(commonDevice(info.Env(), op, {&gy, &idx, &gx}), maxPool2dBackward(gy, idx, gx));
-  });
-  return info.Env().Undefined();
-}
-
-// gy [P, PH, PW] float, codes [P, PH, PW] uint8, gx [P, OH, OW] with
-// OH / 2 == PH and OW / 2 == PW (Note [Conv-ReLU-pool backward]).
-Napi::Value MaxPool2x2ReluBackward(Info info) {
-  const char* op = "maxPool2x2ReluBackward";
-  KD_GUARD(info.Env(), {
-    TensorView gy = readView(info, 0, op), codes = readView(info, 1, op), gx = readView(info, 2, op);
-    checkPlanes(info.Env(), op, gx, gy);
-    checkTensor(info.Env(), op, codes, "codes", DType::UInt8, {gy.shape[0], gy.shape[1], gy.shape[2]});
-    if (gx.shape[1] / 2 != gy.shape[1] || gx.shape[2] / 2 != gy.shape[2])
-      fail(info.Env(), op, "grad output " + shapeStr(gy) + " is not the 2x2 pool of " + shapeStr(gx));
-    if (commonDevice(info.Env(), op, {&gy, &codes, &gx}) >= 0) fail(info.Env(), op, "runs on the CPU only");
-    kd::maxPool2x2ReluBackward(gy, codes, gx);
   });
   return info.Env().Undefined();
 }
@@ -633,7 +638,6 @@ void initNN(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward, "conv2dBackward"));
   exports.Set("maxPool2d", Napi::Function::New(env, MaxPool2d, "maxPool2d"));
   exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward, "maxPool2dBackward"));
-  exports.Set("maxPool2x2ReluBackward", Napi::Function::New(env, MaxPool2x2ReluBackward, "maxPool2x2ReluBackward"));
   exports.Set("avgPool2d", Napi::Function::New(env, AvgPool2d, "avgPool2d"));
   exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward, "avgPool2dBackward"));
   exports.Set("adaptiveAvgPool2d", Napi::Function::New(env, AdaptiveAvgPool2d, "adaptiveAvgPool2d"));

@@ -1073,6 +1073,73 @@ __attribute__((target("avx512f"))) void transposeCodes16(const int32_t* src, int
   for (int64_t c = 0; c < nc; ++c) _mm512_mask_cvtepi32_storeu_epi8(dst + c * ds, m, _mm512_load_si512(block + c * 16));
 }
 
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's intrinsics, as in maxPool2x2RowAvx512
+// One pooled row, 16 values a step: rows r0 and r1 of gx, 2 * PW wide.
+// Codes are read 16 bytes at a time up to `end`, the end of their array
+// (those past the row are ignored). Copying a short row's bytes to the stack
+// and loading them from there stalled each load on the stores before it:
+// 40% of the function's time.
+__attribute__((target("avx512f"))) void unpoolReluRowAvx512(const float* gy, const uint8_t* codes, const uint8_t* end,
+                                                            int64_t PW, float* r0, float* r1) {
+  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
+  for (int64_t pw = 0; pw < PW; pw += 16) {
+    const int64_t n = std::min<int64_t>(16, PW - pw);
+    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
+    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
+    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const __m512 g = _mm512_maskz_loadu_ps(m, gy + pw);
+    __m128i cb;
+    if (end - (codes + pw) >= 16) {
+      cb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + pw));
+    } else {  // the array's last bytes (a byte-masked load needs AVX512BW)
+      alignas(16) uint8_t tail[16] = {};
+      std::memcpy(tail, codes + pw, static_cast<size_t>(n));
+      cb = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+    }
+    const __m512i c = _mm512_cvtepu8_epi32(cb);
+    __m512 t[4];
+    for (int k = 0; k < 4; ++k) t[k] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, _mm512_set1_epi32(k)), g);
+    _mm512_mask_storeu_ps(r0 + 2 * pw, mLo, _mm512_permutex2var_ps(t[0], lo, t[1]));
+    _mm512_mask_storeu_ps(r0 + 2 * pw + 16, mHi, _mm512_permutex2var_ps(t[0], hi, t[1]));
+    _mm512_mask_storeu_ps(r1 + 2 * pw, mLo, _mm512_permutex2var_ps(t[2], lo, t[3]));
+    _mm512_mask_storeu_ps(r1 + 2 * pw + 16, mHi, _mm512_permutex2var_ps(t[2], hi, t[3]));
+  }
+}
+#pragma GCC diagnostic pop
+
+// One plane of the map a pooled gradient stands for (OH x OW, contiguous)
+// from its PH x PW gy and codes (Note [Conv-ReLU-pool backward]).
+__attribute__((target("avx512f"))) void unpoolReluPlaneAvx512(const float* gy, const uint8_t* codes, const uint8_t* end,
+                                                              int64_t PH, int64_t PW, int64_t OH, int64_t OW,
+                                                              float* plane) {
+  for (int64_t ph = 0; ph < PH; ++ph) {
+    float* r0 = plane + 2 * ph * OW;
+    if (OW % 2) r0[OW - 1] = r0[2 * OW - 1] = 0.0f;
+    unpoolReluRowAvx512(gy + ph * PW, codes + ph * PW, end, PW, r0, r0 + OW);
+  }
+  if (OH % 2) std::fill(plane + (OH - 1) * OW, plane + OH * OW, 0.0f);
+}
+
+// A convolution's output gradient given pooled (Note [Conv-ReLU-pool
+// backward]): gy and codes [N, OC, PH, PW] for the map [N, OC, OH, OW]. The
+// direct and lanes backward paths expand it an image at a time into a
+// buffer that stays in cache, so the map is never written to memory.
+struct PooledGrad {
+  const float* gy;
+  const uint8_t* codes;
+  const uint8_t* codesEnd;
+  int64_t PH, PW;
+  // Planes [first, first + count) of the map, OH x OW each, into dst.
+  void expand(int64_t first, int64_t count, int64_t OH, int64_t OW, float* dst) const {
+    const int64_t PL = PH * PW;
+    for (int64_t i = 0; i < count; ++i)
+      unpoolReluPlaneAvx512(gy + (first + i) * PL, codes + (first + i) * PL, codesEnd, PH, PW, OH, OW,
+                            dst + i * OH * OW);
+  }
+};
+
 // The larger convolutions that useDirect leaves to the phase-plane GEMM,
 // when their groups have whole vectors of output channels, also take the
 // lanes for their weight gradient (Note [Weight gradient in lanes]), and
@@ -1143,8 +1210,10 @@ __attribute__((target("avx512f"))) void padImage(const float* x, int64_t C, int6
 // With pool, Y holds the 2x2 stride-2 max pool of the result (Note
 // [Conv-ReLU-pool fusion]), taken from the [pixel][channel] sums before the
 // transpose: a quarter of the transposing and of the writes to Y.
+// With px, the input is a pooled gradient (lanesGradInput), expanded an
+// image at a time.
 void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
-                 bool relu, bool pool, uint8_t* codes = nullptr) {
+                 bool relu, bool pool, uint8_t* codes = nullptr, const PooledGrad* px = nullptr) {
   const int64_t OCr = roundUpTo(g.OCg, kLanes), KK = g.KH * g.KW;
   const int64_t Hp = g.H + 2 * p.padH, Wp = g.W + 2 * p.padW, HWp = Hp * Wp;
   const bool inPlace = p.padH == 0 && p.padW == 0;
@@ -1174,9 +1243,11 @@ void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const
     Scratch<float> P(kColRole, inPlace ? 0 : g.C * HWp);
     Scratch<float> tmp(kOutRole, Lp * OCr);                 // one image's sums of one group, [pixel][OCr]
     Scratch<int32_t> at(kPartsRole, codes ? Ly * OCr : 0);  // their pooled window codes, [pixel][OCr]
+    Scratch<float> xe(kDxRole, px ? g.C * g.HW : 0);        // an image of px expanded
     if (!inPlace) std::memset(P.get(), 0, static_cast<size_t>(g.C * HWp) * sizeof(float));
     for (int64_t n = n0; n < n1; ++n) {
-      const float* xn = X + n * g.C * g.HW;
+      if (px) px->expand(n * g.C, g.C, g.H, g.W, xe.get());
+      const float* xn = px ? xe.get() : X + n * g.C * g.HW;
       if (!inPlace) padImage(xn, g.C, g.H, g.W, p.padH, p.padW, Hp, Wp, P.get());
       const float* Pn = inPlace ? xn : P.get();
       for (int64_t gi = 0; gi < g.G; ++gi) {
@@ -1249,16 +1320,29 @@ bool lanesForward(const ConvGeom& g, const Conv2dParams& p) {
 // as conv2dLanes' forward instead of the GEMM and col2im of the phase-plane
 // path (32 -> 64 channels 3x3 on 14x14, LeNet's second layer: see the note's
 // measurements). Says whether it ran.
-bool lanesGradInput(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* Wt, float* GX) {
+// The transposed problem of the input gradient, gy [N, OC, OH, OW] -> dx
+// [N, C, H, W], as a convolution with geometry q; false where the lanes do
+// not take it.
+bool lanesGradInputFits(const ConvGeom& g, const Conv2dParams& p, ConvGeom* tOut = nullptr,
+                        Conv2dParams* qOut = nullptr) {
   if (p.strideH != 1 || p.strideW != 1) return false;
   const int64_t extH = p.dilationH * (g.KH - 1), extW = p.dilationW * (g.KW - 1);
   if (p.padH > extH || p.padW > extW) return false;
-  // The transposed problem: gy [N, OC, OH, OW] -> dx [N, C, H, W].
   const ConvGeom t = convGeom(g.N, g.OC, g.OH, g.OW, g.C, g.KH, g.KW, g.H, g.W, g.G);
   Conv2dParams q = p;
   q.padH = extH - p.padH;
   q.padW = extW - p.padW;
   if (!useLanes(t, q) || useDirect(t, q)) return false;
+  if (tOut) *tOut = t;
+  if (qOut) *qOut = q;
+  return true;
+}
+
+bool lanesGradInput(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* Wt, float* GX,
+                    const PooledGrad* pg = nullptr) {
+  ConvGeom t;
+  Conv2dParams q;
+  if (!lanesGradInputFits(g, p, &t, &q)) return false;
   // W [OC, Cg, KH, KW] -> W' [C, OCg, KH, KW], per group, flipped.
   const int64_t KK = g.KH * g.KW;
   std::vector<float> Wf(static_cast<size_t>(g.OC * g.Kg));
@@ -1268,7 +1352,7 @@ bool lanesGradInput(const ConvGeom& g, const Conv2dParams& p, const float* GY, c
         for (int64_t k = 0; k < KK; ++k)
           Wf[static_cast<size_t>(((gi * g.Cg + c) * g.OCg + o) * KK + (KK - 1 - k))] =
               Wt[((gi * g.OCg + o) * g.Cg + c) * KK + k];
-  conv2dLanes(t, q, GY, Wf.data(), nullptr, GX, false, false);
+  conv2dLanes(t, q, GY, Wf.data(), nullptr, GX, false, false, nullptr, pg);
   return true;
 }
 
@@ -1319,7 +1403,8 @@ void gradWeightRange(const float* P, const int64_t* koff, int64_t KgPad, const i
 // Says whether it ran (the layers with whole vectors of output channels).
 // GB, when given, gets the bias gradient as conv2dBackwardDirect takes it,
 // from the gy rows just transposed.
-bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* X, float* GW, float* GB) {
+bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* X, float* GW, float* GB,
+                     const PooledGrad* pg = nullptr) {
   if (!useLanes(g, p)) return false;
   const DirectGeom d = directGeom(g, p);
   const int64_t OCr = g.OCg, KK = g.KH * g.KW;
@@ -1339,21 +1424,23 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     Scratch<float> P(kColRole, g.C * d.CS);
     Scratch<float> gyT(kOutRole, d.B * Lp * OCr);
+    Scratch<float> map(kDxRole, pg ? g.OCg * g.L : 0);  // one image's group of planes expanded from pg
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
       splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
       for (int64_t gi = 0; gi < g.G; ++gi) {
         // gy of the group's channels, per image [Lp][OCr], pixels past L zero.
         for (int64_t bi = 0; bi < b; ++bi) {
+          const int64_t row0 = (n0 + bi) * g.OC + gi * g.OCg;
+          if (pg) pg->expand(row0, g.OCg, g.OH, g.OW, map.get());
+          const float* gy = pg ? map.get() : GY + row0 * g.L;
           for (int64_t o = 0; o < g.OCg; o += kLanes)
             for (int64_t l = 0; l < Lp; l += kLanes)
-              transpose16(GY + ((n0 + bi) * g.OC + gi * g.OCg + o) * g.L + l, g.L, kLanes,
-                          gyT.get() + (bi * Lp + l) * OCr + o, OCr, std::min(kLanes, g.L - l));
+              transpose16(gy + o * g.L + l, g.L, kLanes, gyT.get() + (bi * Lp + l) * OCr + o, OCr,
+                          std::min(kLanes, g.L - l));
           if (GB)
-            for (int64_t o = 0; o < g.OCg; ++o) {
-              const int64_t row = (n0 + bi) * g.OC + gi * g.OCg + o;
-              planeSums[static_cast<size_t>(row)] = static_cast<double>(planeSum(GY + row * g.L, g.L));
-            }
+            for (int64_t o = 0; o < g.OCg; ++o)
+              planeSums[static_cast<size_t>(row0 + o)] = static_cast<double>(planeSum(gy + o * g.L, g.L));
         }
         const float* Pg = P.get() + gi * g.Cg * d.CS;
         float* part = parts.get() + ch * pn + gi * KgPad * OCr;
@@ -1442,7 +1529,7 @@ __attribute__((target("avx512f"))) void copyMapRows(const float* src, int64_t OH
 // over the images in order, in double. Reading gy once for both saved a
 // pass over LeNet's first-layer gradient (6.4 MB at batch 64).
 void conv2dBackwardDirect(const ConvGeom& g, const Conv2dParams& p, const float* GY, const float* X, const float* Wt,
-                          float* GX, float* GW, float* GB) {
+                          float* GX, float* GW, float* GB, const PooledGrad* pg = nullptr) {
   const DirectGeom d = directGeom(g, p);
   const int64_t KK = g.KH * g.KW;
   // Weights as [G][KK][OCg][Cg] for the grad input's broadcasts.
@@ -1463,6 +1550,7 @@ void conv2dBackwardDirect(const ConvGeom& g, const Conv2dParams& p, const float*
     Scratch<float> P(kColRole, GW ? g.C * d.CS : 0);
     Scratch<float> gyP(kOutRole, g.G * d.OCr * d.RS);
     Scratch<float> dP(kDxRole, GX ? g.C * d.CS : 0);
+    std::vector<float> plane(static_cast<size_t>(pg ? g.L : 0));  // a map plane expanded from pg
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
       // gy -> rows [G, OCr] of PadF zeros then J columns in the forward's
@@ -1471,7 +1559,9 @@ void conv2dBackwardDirect(const ConvGeom& g, const Conv2dParams& p, const float*
       for (int64_t bi = 0; bi < b; ++bi) {
         for (int64_t oc = 0; oc < g.OC; ++oc) {
           float* dst = gyP.get() + ((oc / g.OCg) * d.OCr + oc % g.OCg) * d.RS + d.PadF + bi * d.e.PS;
-          const float* src = GY + ((n0 + bi) * g.OC + oc) * g.L;
+          const int64_t row = (n0 + bi) * g.OC + oc;
+          if (pg) pg->expand(row, 1, g.OH, g.OW, plane.data());
+          const float* src = pg ? plane.data() : GY + row * g.L;
           copyMapRows(src, g.OH, g.OW, dst, d.e.Wq);
           if (GB) planeSums[static_cast<size_t>((n0 + bi) * g.OC + oc)] = static_cast<double>(planeSum(src, g.L));
         }
@@ -1612,7 +1702,64 @@ void conv2dTyped(const TensorView& x, const TensorView& w, const TensorView* bia
 
 template <typename T>
 void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
-                         const TensorView* gx, const TensorView* gw, const TensorView* gb) {
+                         const TensorView* gx, const TensorView* gw, const TensorView* gb, const ConvPool* pool);
+template <typename T>
+void maxPool2x2ReluBackwardTyped(const TensorView& gy, const TensorView& codes, const TensorView& gx);
+
+// conv2dBackward of a gradient given pooled (Note [Conv-ReLU-pool
+// backward]): gy [N, OC, PH, PW] with pool's codes, for the map [N, OC,
+// pool.OH, pool.OW]. The direct path, and the lanes when they take every
+// gradient asked for, expand it an image at a time (PooledGrad); the
+// others get the whole map first.
+template <typename T>
+void conv2dBackwardPooled(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
+                          const TensorView* gx, const TensorView* gw, const TensorView* gb, const ConvPool& pool) {
+  TensorView full = gy;
+  full.shape[2] = pool.OH;
+  full.shape[3] = pool.OW;
+  for (int i = 3; i >= 0; --i) full.strides[i] = i == 3 ? 1 : full.strides[i + 1] * full.shape[i + 1];
+  const ConvGeom g = convGeom(x, w, full, p);
+#if KD_WIDE_SIMD
+  if constexpr (std::is_same_v<T, float>) {
+    if ((gx || gw) && g.N > 0 && g.OC > 0 && g.L > 0) {
+      const PooledGrad pg{gy.ptr<float>(), pool.codes, pool.codes + g.N * g.OC * gy.shape[2] * gy.shape[3], gy.shape[2],
+                          gy.shape[3]};
+      float* GX = gx ? gx->ptr<float>() : nullptr;
+      float* GW = gw ? gw->ptr<float>() : nullptr;
+      float* GB = gb ? gb->ptr<float>() : nullptr;
+      if (useDirect(g, p)) return conv2dBackwardDirect(g, p, nullptr, x.ptr<float>(), w.ptr<float>(), GX, GW, GB, &pg);
+      if ((!GX || lanesGradInputFits(g, p)) && (!GW || useLanes(g, p))) {
+        if (GX) lanesGradInput(g, p, nullptr, w.ptr<float>(), GX, &pg);
+        if (GW) lanesGradWeight(g, p, nullptr, x.ptr<float>(), GW, GB, &pg);
+        else if (GB) {
+          // x needs no gradient here; the bias gradient from the map's plane sums.
+          std::vector<double> sums(static_cast<size_t>(g.N * g.OC));
+          std::vector<float> plane(static_cast<size_t>(g.L));
+          for (int64_t r = 0; r < g.N * g.OC; ++r) {
+            pg.expand(r, 1, g.OH, g.OW, plane.data());
+            sums[static_cast<size_t>(r)] = static_cast<double>(planeSum(plane.data(), g.L));
+          }
+          biasFromPlaneSums(sums, g.N, g.OC, GB);
+        }
+        return;
+      }
+    }
+  }
+#endif
+  std::vector<T> map(static_cast<size_t>(g.N * g.OC * g.L));
+  full.data = map.data();
+  const int64_t P = g.N * g.OC;
+  maxPool2x2ReluBackwardTyped<T>(
+      view3(gy.data, gy.dtype, P, gy.shape[2], gy.shape[3], gy.shape[2] * gy.shape[3], gy.shape[3], 1),
+      view3(pool.codes, DType::UInt8, P, gy.shape[2], gy.shape[3], gy.shape[2] * gy.shape[3], gy.shape[3], 1),
+      view3(map.data(), gy.dtype, P, g.OH, g.OW, g.L, g.OW, 1));
+  conv2dBackwardTyped<T>(full, x, w, p, gx, gw, gb, nullptr);
+}
+
+template <typename T>
+void conv2dBackwardTyped(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
+                         const TensorView* gx, const TensorView* gw, const TensorView* gb, const ConvPool* pool) {
+  if (pool) return conv2dBackwardPooled<T>(gy, x, w, p, gx, gw, gb, *pool);
   const ConvGeom g = convGeom(x, w, gy, p);
   const DType dt = x.dtype;
   const T* X = x.ptr<T>();
@@ -1993,40 +2140,16 @@ void maxPoolBackwardTyped(const TensorView& gy, const TensorView& indices, const
 // gradient where its output is > 0, and at a window's maximum that output is
 // the pooled value; so the code is 4 (no position) where the pooled value
 // is not > 0 (a NaN included, as the ReLU's backward, y > 0, passes nothing
-// for a NaN), and the backward of the pool and the ReLU together is one pass
-// that writes each 2x2 window of gx whole: gy at the maximum's position,
-// zero elsewhere (no fill first, no scatter-add, and the convolution's 4x
-// larger map is never read). The forward saves no value, so an in-place op
-// on the pooled output later does not stand in the backward's way (PyTorch's
-// pool saves its input). The row or column an odd map leaves out of every
-// window gets zeros.
-#if KD_WIDE_SIMD
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's intrinsics, as in maxPool2x2RowAvx512
-// One pooled row, 16 values a step: rows r0 and r1 of gx, 2 * PW wide.
-__attribute__((target("avx512f"))) void unpoolReluRowAvx512(const float* gy, const uint8_t* codes, int64_t PW,
-                                                            float* r0, float* r1) {
-  const __m512i lo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
-  for (int64_t pw = 0; pw < PW; pw += 16) {
-    const int64_t n = std::min<int64_t>(16, PW - pw);
-    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
-    const __m512 g = _mm512_maskz_loadu_ps(m, gy + pw);
-    alignas(16) uint8_t cb[16] = {};  // a byte-masked load needs AVX512BW
-    std::memcpy(cb, codes + pw, static_cast<size_t>(n));
-    const __m512i c = _mm512_cvtepu8_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(cb)));
-    __m512 t[4];
-    for (int k = 0; k < 4; ++k) t[k] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(c, _mm512_set1_epi32(k)), g);
-    _mm512_mask_storeu_ps(r0 + 2 * pw, mLo, _mm512_permutex2var_ps(t[0], lo, t[1]));
-    _mm512_mask_storeu_ps(r0 + 2 * pw + 16, mHi, _mm512_permutex2var_ps(t[0], hi, t[1]));
-    _mm512_mask_storeu_ps(r1 + 2 * pw, mLo, _mm512_permutex2var_ps(t[2], lo, t[3]));
-    _mm512_mask_storeu_ps(r1 + 2 * pw + 16, mHi, _mm512_permutex2var_ps(t[2], hi, t[3]));
-  }
-}
-#pragma GCC diagnostic pop
-#endif
+// for a NaN). The gradient the convolution's backward needs is then the map
+// with gy at each coded position and zero elsewhere, made window by window
+// (no fill first, no scatter-add). The direct and lanes backward paths make
+// it an image at a time into a buffer that stays in cache (PooledGrad), so
+// the map (6.4 MB for a LeNet's first layer at batch 64) is never written
+// to memory; the other paths get the whole map from this kernel. The
+// forward saves no value, so an in-place op on the pooled output later does
+// not stand in the backward's way (PyTorch's pool saves its input, not its
+// output). The row or column an odd map leaves out of every window gets
+// zeros.
 
 template <typename T>
 void maxPool2x2ReluBackwardTyped(const TensorView& gy, const TensorView& codes, const TensorView& gx) {
@@ -2040,19 +2163,19 @@ void maxPool2x2ReluBackwardTyped(const TensorView& gy, const TensorView& codes, 
   parallelFor(0, P, grainFor(OH * OW), [&](int64_t p0, int64_t p1) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       T* plane = GX + pl * OH * OW;
+#if KD_WIDE_SIMD
+      if constexpr (std::is_same_v<T, float>) {
+        if (avx512) {
+          unpoolReluPlaneAvx512(G + pl * PH * PW, C + pl * PH * PW, C + P * PH * PW, PH, PW, OH, OW, plane);
+          continue;
+        }
+      }
+#endif
       for (int64_t ph = 0; ph < PH; ++ph) {
         const int64_t i0 = (pl * PH + ph) * PW;
         T* r0 = plane + 2 * ph * OW;
         T* r1 = r0 + OW;
         if (OW % 2) r0[OW - 1] = r1[OW - 1] = T(0);
-#if KD_WIDE_SIMD
-        if constexpr (std::is_same_v<T, float>) {
-          if (avx512) {
-            unpoolReluRowAvx512(G + i0, C + i0, PW, r0, r1);
-            continue;
-          }
-        }
-#endif
         for (int64_t pw = 0; pw < PW; ++pw) {
           const T g = G[i0 + pw];
           const int c = C[i0 + pw];  // 4 and above: no gradient
@@ -2598,8 +2721,8 @@ void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, co
 }
 
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
-                    const TensorView* gx, const TensorView* gw, const TensorView* gb) {
-  KD_DISPATCH_FLOAT(x.dtype, "conv2dBackward", conv2dBackwardTyped<scalar_t>(gy, x, w, p, gx, gw, gb));
+                    const TensorView* gx, const TensorView* gw, const TensorView* gb, const ConvPool* pool) {
+  KD_DISPATCH_FLOAT(x.dtype, "conv2dBackward", conv2dBackwardTyped<scalar_t>(gy, x, w, p, gx, gw, gb, pool));
 }
 
 void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out, const TensorView& indices) {
@@ -2611,10 +2734,6 @@ void maxPool2dValues(const TensorView& x, const Pool2dParams& p, const TensorVie
 
 void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx) {
   KD_DISPATCH_FLOAT(gy.dtype, "maxPool2dBackward", maxPoolBackwardTyped<scalar_t>(gy, indices, gx));
-}
-
-void maxPool2x2ReluBackward(const TensorView& gy, const TensorView& codes, const TensorView& gx) {
-  KD_DISPATCH_FLOAT(gy.dtype, "maxPool2x2ReluBackward", maxPool2x2ReluBackwardTyped<scalar_t>(gy, codes, gx));
 }
 
 void avgPool2d(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,

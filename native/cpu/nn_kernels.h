@@ -23,7 +23,7 @@ namespace kd {
 // codes, when not null (with relu), [N, OC, OH / 2, OW / 2] uint8, gets the
 // window position of each pooled maximum (0 top left, 1 top right, 2 bottom
 // left, 3 bottom right) where the pooled value is > 0, else 4: where the
-// gradient goes, for maxPool2x2ReluBackward (grad mode's fusion).
+// gradient goes, for conv2dBackward (grad mode's fusion).
 struct ConvPool {
   int64_t OH, OW;
   uint8_t* codes = nullptr;
@@ -31,9 +31,12 @@ struct ConvPool {
 void conv2d(const TensorView& x, const TensorView& w, const TensorView* bias, const Conv2dParams& p,
             const TensorView& out, bool relu = false, const ConvPool* pool = nullptr);
 // Gradients of conv2d given gy [N, OC, OH, OW]; each of gx, gw, gb may be null
-// (not wanted). gx has x's shape, gw w's, gb [OC].
+// (not wanted). gx has x's shape, gw w's, gb [OC]. With pool (and its codes),
+// gy is [N, OC, OH / 2, OW / 2] and stands for the OH x OW map (OH, OW from
+// pool) that has gy at each position the codes name and 0 elsewhere (Note
+// [Conv-ReLU-pool backward] in nn.cc, grad mode's fusion).
 void conv2dBackward(const TensorView& gy, const TensorView& x, const TensorView& w, const Conv2dParams& p,
-                    const TensorView* gx, const TensorView* gw, const TensorView* gb);
+                    const TensorView* gx, const TensorView* gw, const TensorView* gb, const ConvPool* pool = nullptr);
 
 // ---- pooling -----------------------------------------------------------------
 // x [P, H, W] where P = N * C planes; out [P, OH, OW]. ceil_mode only changes
@@ -45,11 +48,6 @@ void maxPool2d(const TensorView& x, const Pool2dParams& p, const TensorView& out
 void maxPool2dValues(const TensorView& x, const Pool2dParams& p, const TensorView& out);
 // gx [P, H, W] = scatter-add of gy at indices.
 void maxPool2dBackward(const TensorView& gy, const TensorView& indices, const TensorView& gx);
-// The backward of relu then a 2x2 stride-2 max pool (Note [Conv-ReLU-pool
-// backward]): gy and codes (ConvPool::codes) [P, PH, PW]; gx [P, OH, OW] with
-// OH / 2 == PH, OW / 2 == PW gets gy at each window position a code names,
-// and 0 everywhere else. All contiguous.
-void maxPool2x2ReluBackward(const TensorView& gy, const TensorView& codes, const TensorView& gx);
 // divisorOverride <= 0 means none.
 void avgPool2d(const TensorView& x, const Pool2dParams& p, bool countIncludePad, int64_t divisorOverride,
                const TensorView& out);

@@ -275,7 +275,8 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
       ['direct', triple(new nn.Conv2d(1, 32, 3, { padding: 1 })), torch.randn([5, 1, 28, 28])],
       ['direct odd map', triple(new nn.Conv2d(3, 16, 3)), torch.randn([3, 3, 17, 15])],
       ['lanes', triple(new nn.Conv2d(32, 64, 3, { padding: 1 })), torch.randn([3, 32, 14, 14])],
-      ['lanes odd map, 20 channels', triple(new nn.Conv2d(20, 20, 3, { bias: false })), torch.randn([2, 20, 11, 9])],
+      ['lanes odd map', triple(new nn.Conv2d(16, 32, 3)), torch.randn([3, 16, 11, 9])],
+      ['odd map, 20 channels', triple(new nn.Conv2d(20, 20, 3, { bias: false })), torch.randn([2, 20, 11, 9])],
       ['large', triple(new nn.Conv2d(3, 8, 5, { padding: 2 })), torch.randn([2, 3, 64, 64])],
       ['strided', triple(new nn.Conv2d(16, 24, 3, { stride: 2, padding: 1 })), torch.randn([2, 16, 20, 20])],
       ['float64', triple(new nn.Conv2d(2, 4, 3, { dtype: 'float64' })), torch.randn([3, 2, 12, 13], { dtype: 'float64' })],
@@ -288,6 +289,38 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
       ['output', 'input grad', 'weight grad', 'bias grad']
         .slice(0, fused.length)
         .forEach((what, i) => same(fused[i], plain[i], `${name}: ${what}`));
+    }
+  });
+
+  it('gives the layers gradients when only some of input, weight and bias need one', () => {
+    torch.manualSeed(12);
+    const shapes: [string, () => nn.Conv2d, number[]][] = [
+      ['direct', () => new nn.Conv2d(3, 16, 3, { padding: 1 }), [2, 3, 12, 12]],
+      ['lanes', () => new nn.Conv2d(16, 32, 3, { padding: 1 }), [2, 16, 10, 10]],
+    ];
+    for (const [name, make, xShape] of shapes) {
+      for (const [needX, needW, needB] of [
+        [false, true, true],
+        [true, false, true],
+        [true, false, false],
+        [false, false, true],
+      ]) {
+        const what = `${name}, input ${needX}, weight ${needW}, bias ${needB}`;
+        const conv = make();
+        conv.weight.requiresGrad_(needW);
+        conv.bias!.requiresGrad_(needB);
+        const x = torch.randn(xShape).requiresGrad_(needX);
+        const wrt = [x, conv.weight, conv.bias!].filter((t) => t.requiresGrad);
+        const seq = triple(conv);
+        const y = seq(x) as Tensor;
+        expect(y.gradFn?.name, what).toBe('ConvolutionReluMaxPool2DBackward0');
+        const gy = torch.randn(y.shape);
+        const fused = torch.autograd.grad([y], wrt, { gradOutputs: [gy] });
+        let z: Tensor = x;
+        for (const m of seq.children()) z = m(z) as Tensor;
+        const plain = torch.autograd.grad([z], wrt, { gradOutputs: [gy] });
+        fused.forEach((t, i) => same(t, plain[i], `${what}: gradient ${i}`));
+      }
     }
   });
 
