@@ -1109,17 +1109,17 @@ __attribute__((target("avx512f"))) void unpoolReluRowAvx512(const float* gy, con
 }
 #pragma GCC diagnostic pop
 
-// One plane of the map a pooled gradient stands for (OH x OW, contiguous)
-// from its PH x PW gy and codes (Note [Conv-ReLU-pool backward]).
+// One plane of the map a pooled gradient stands for (OH x OW, rows ws
+// apart) from its PH x PW gy and codes (Note [Conv-ReLU-pool backward]).
 __attribute__((target("avx512f"))) void unpoolReluPlaneAvx512(const float* gy, const uint8_t* codes, const uint8_t* end,
                                                               int64_t PH, int64_t PW, int64_t OH, int64_t OW,
-                                                              float* plane) {
+                                                              float* plane, int64_t ws) {
   for (int64_t ph = 0; ph < PH; ++ph) {
-    float* r0 = plane + 2 * ph * OW;
-    if (OW % 2) r0[OW - 1] = r0[2 * OW - 1] = 0.0f;
-    unpoolReluRowAvx512(gy + ph * PW, codes + ph * PW, end, PW, r0, r0 + OW);
+    float* r0 = plane + 2 * ph * ws;
+    if (OW % 2) r0[OW - 1] = r0[ws + OW - 1] = 0.0f;
+    unpoolReluRowAvx512(gy + ph * PW, codes + ph * PW, end, PW, r0, r0 + ws);
   }
-  if (OH % 2) std::fill(plane + (OH - 1) * OW, plane + OH * OW, 0.0f);
+  if (OH % 2) std::fill(plane + (OH - 1) * ws, plane + (OH - 1) * ws + OW, 0.0f);
 }
 
 // A convolution's output gradient given pooled (Note [Conv-ReLU-pool
@@ -1131,14 +1131,90 @@ struct PooledGrad {
   const uint8_t* codes;
   const uint8_t* codesEnd;
   int64_t PH, PW;
-  // Planes [first, first + count) of the map, OH x OW each, into dst.
-  void expand(int64_t first, int64_t count, int64_t OH, int64_t OW, float* dst) const {
+  // Planes [first, first + count) of the map, OH x OW each, into dst: rows
+  // ws apart, planes ps apart (contiguous by default).
+  void expand(int64_t first, int64_t count, int64_t OH, int64_t OW, float* dst, int64_t ws = 0, int64_t ps = 0) const {
+    if (ws == 0) ws = OW;
+    if (ps == 0) ps = OH * OW;
     const int64_t PL = PH * PW;
     for (int64_t i = 0; i < count; ++i)
-      unpoolReluPlaneAvx512(gy + (first + i) * PL, codes + (first + i) * PL, codesEnd, PH, PW, OH, OW,
-                            dst + i * OH * OW);
+      unpoolReluPlaneAvx512(gy + (first + i) * PL, codes + (first + i) * PL, codesEnd, PH, PW, OH, OW, dst + i * ps,
+                            ws);
   }
 };
+
+// The lanes weight gradient's gy for one image, [Lp][C] (pixel-major,
+// pixels past L zero), made from the pooled gradient of C channels (a
+// multiple of 16) from plane `row0` on (Note [Conv-ReLU-pool backward]).
+// The pooled values and their codes are transposed first, a quarter of
+// the map, and each pooled pixel then writes its 2x2 window's four pixel
+// rows; expanding into planes and transposing those read and wrote the map
+// twice more. With sums, each channel's plane sum, bit for bit planeSum's
+// (eight partial sums by pixel index mod 8, the tail into the first),
+// taken across 16 channels at a time. pool gets 2 * roundUp(PL, 16) * C
+// floats of scratch.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's intrinsics, as in maxPool2x2RowAvx512
+__attribute__((target("avx512f"))) void expandPooledT(const PooledGrad& pg, int64_t row0, int64_t C, int64_t OH,
+                                                      int64_t OW, int64_t Lp, float* gyT, float* pool, double* sums) {
+  const int64_t PH = pg.PH, PW = pg.PW, PL = PH * PW, PLp = roundUpTo(PL, kLanes), L = OH * OW;
+  float* gT = pool;                                          // [PLp][C] pooled values
+  int32_t* cT = reinterpret_cast<int32_t*>(pool + PLp * C);  // [PLp][C] their codes
+  for (int64_t o = 0; o < C; o += kLanes)
+    for (int64_t q = 0; q < PL; q += kLanes) {
+      const int64_t nq = std::min(kLanes, PL - q);
+      transpose16(pg.gy + (row0 + o) * PL + q, PL, kLanes, gT + q * C + o, C, nq);
+      alignas(64) int32_t block[kLanes * kLanes];
+      for (int64_t c = 0; c < kLanes; ++c) {
+        const uint8_t* at = pg.codes + (row0 + o + c) * PL + q;
+        __m128i cb;
+        if (pg.codesEnd - at >= 16) {
+          cb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+        } else {
+          alignas(16) uint8_t tail[16] = {};
+          std::memcpy(tail, at, static_cast<size_t>(nq));
+          cb = _mm_load_si128(reinterpret_cast<const __m128i*>(tail));
+        }
+        _mm512_store_si512(block + c * kLanes, _mm512_cvtepu8_epi32(cb));
+      }
+      transpose16(reinterpret_cast<const float*>(block), kLanes, kLanes, reinterpret_cast<float*>(cT + q * C + o), C,
+                  nq, nq);
+    }
+  // Pixels no window covers (an odd map's last row or column) and those past L stay zero.
+  if (OH % 2 || OW % 2) std::memset(gyT, 0, static_cast<size_t>(Lp * C) * sizeof(float));
+  else std::memset(gyT + L * C, 0, static_cast<size_t>((Lp - L) * C) * sizeof(float));
+  const __m512i k1 = _mm512_set1_epi32(1), k2 = _mm512_set1_epi32(2), k3 = _mm512_set1_epi32(3);
+  for (int64_t ph = 0; ph < PH; ++ph)
+    for (int64_t pw = 0; pw < PW; ++pw) {
+      const int64_t q = ph * PW + pw, l = 2 * ph * OW + 2 * pw;
+      float* r0 = gyT + l * C;
+      float* r1 = r0 + OW * C;
+      for (int64_t o = 0; o < C; o += kLanes) {
+        const __m512 gv = _mm512_loadu_ps(gT + q * C + o);
+        const __m512i cv = _mm512_loadu_si512(cT + q * C + o);
+        _mm512_storeu_ps(r0 + o, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(cv, _mm512_setzero_si512()), gv));
+        _mm512_storeu_ps(r0 + C + o, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(cv, k1), gv));
+        _mm512_storeu_ps(r1 + o, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(cv, k2), gv));
+        _mm512_storeu_ps(r1 + C + o, _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(cv, k3), gv));
+      }
+    }
+  if (!sums) return;
+  const int64_t L8 = L - L % 8;
+  for (int64_t o = 0; o < C; o += kLanes) {
+    __m512 part[8];
+    for (__m512& v : part) v = _mm512_setzero_ps();
+    for (int64_t l = 0; l < L; ++l) {
+      __m512& v = part[l < L8 ? l % 8 : 0];
+      v = _mm512_add_ps(v, _mm512_loadu_ps(gyT + l * C + o));
+    }
+    const __m512 total = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(part[0], part[1]), _mm512_add_ps(part[2], part[3])),
+                                       _mm512_add_ps(_mm512_add_ps(part[4], part[5]), _mm512_add_ps(part[6], part[7])));
+    alignas(64) float out[kLanes];
+    _mm512_store_ps(out, total);
+    for (int64_t c = 0; c < kLanes; ++c) sums[row0 + o + c] = static_cast<double>(out[c]);
+  }
+}
+#pragma GCC diagnostic pop
 
 // The larger convolutions that useDirect leaves to the phase-plane GEMM,
 // when their groups have whole vectors of output channels, also take the
@@ -1211,7 +1287,7 @@ __attribute__((target("avx512f"))) void padImage(const float* x, int64_t C, int6
 // [Conv-ReLU-pool fusion]), taken from the [pixel][channel] sums before the
 // transpose: a quarter of the transposing and of the writes to Y.
 // With px, the input is a pooled gradient (lanesGradInput), expanded an
-// image at a time.
+// image at a time, straight into the padded planes where there is padding.
 void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const float* Wt, const float* Bs, float* Y,
                  bool relu, bool pool, uint8_t* codes = nullptr, const PooledGrad* px = nullptr) {
   const int64_t OCr = roundUpTo(g.OCg, kLanes), KK = g.KH * g.KW;
@@ -1241,14 +1317,15 @@ void conv2dLanes(const ConvGeom& g, const Conv2dParams& p, const float* X, const
   // One image per step: single images share out evenly over the threads.
   parallelFor(0, g.N, 1, [&](int64_t n0, int64_t n1) {
     Scratch<float> P(kColRole, inPlace ? 0 : g.C * HWp);
-    Scratch<float> tmp(kOutRole, Lp * OCr);                 // one image's sums of one group, [pixel][OCr]
-    Scratch<int32_t> at(kPartsRole, codes ? Ly * OCr : 0);  // their pooled window codes, [pixel][OCr]
-    Scratch<float> xe(kDxRole, px ? g.C * g.HW : 0);        // an image of px expanded
+    Scratch<float> tmp(kOutRole, Lp * OCr);                      // one image's sums of one group, [pixel][OCr]
+    Scratch<int32_t> at(kPartsRole, codes ? Ly * OCr : 0);       // their pooled window codes, [pixel][OCr]
+    Scratch<float> xe(kDxRole, px && inPlace ? g.C * g.HW : 0);  // an image of px expanded
     if (!inPlace) std::memset(P.get(), 0, static_cast<size_t>(g.C * HWp) * sizeof(float));
     for (int64_t n = n0; n < n1; ++n) {
-      if (px) px->expand(n * g.C, g.C, g.H, g.W, xe.get());
       const float* xn = px ? xe.get() : X + n * g.C * g.HW;
-      if (!inPlace) padImage(xn, g.C, g.H, g.W, p.padH, p.padW, Hp, Wp, P.get());
+      if (px && inPlace) px->expand(n * g.C, g.C, g.H, g.W, xe.get());
+      if (px && !inPlace) px->expand(n * g.C, g.C, g.H, g.W, P.get() + p.padH * Wp + p.padW, Wp, HWp);
+      if (!px && !inPlace) padImage(xn, g.C, g.H, g.W, p.padH, p.padW, Hp, Wp, P.get());
       const float* Pn = inPlace ? xn : P.get();
       for (int64_t gi = 0; gi < g.G; ++gi) {
         const float* Pg = Pn + gi * g.Cg * HWp;
@@ -1424,7 +1501,7 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
   parallelFor(0, chunks, 1, [&](int64_t c0, int64_t c1) {
     Scratch<float> P(kColRole, g.C * d.CS);
     Scratch<float> gyT(kOutRole, d.B * Lp * OCr);
-    Scratch<float> map(kDxRole, pg ? g.OCg * g.L : 0);  // one image's group of planes expanded from pg
+    Scratch<float> pooled(kDxRole, pg ? 2 * roundUpTo(pg->PH * pg->PW, kLanes) * OCr : 0);  // expandPooledT's
     for (int64_t ch = c0; ch < c1; ++ch) {
       const int64_t n0 = ch * d.B, b = std::min(d.B, g.N - n0);
       splitBlock(X + n0 * g.C * g.HW, b, g, d, P.get());
@@ -1432,8 +1509,12 @@ bool lanesGradWeight(const ConvGeom& g, const Conv2dParams& p, const float* GY, 
         // gy of the group's channels, per image [Lp][OCr], pixels past L zero.
         for (int64_t bi = 0; bi < b; ++bi) {
           const int64_t row0 = (n0 + bi) * g.OC + gi * g.OCg;
-          if (pg) pg->expand(row0, g.OCg, g.OH, g.OW, map.get());
-          const float* gy = pg ? map.get() : GY + row0 * g.L;
+          if (pg) {
+            expandPooledT(*pg, row0, OCr, g.OH, g.OW, Lp, gyT.get() + bi * Lp * OCr, pooled.get(),
+                          GB ? planeSums.data() : nullptr);
+            continue;
+          }
+          const float* gy = GY + row0 * g.L;
           for (int64_t o = 0; o < g.OCg; o += kLanes)
             for (int64_t l = 0; l < Lp; l += kLanes)
               transpose16(gy + o * g.L + l, g.L, kLanes, gyT.get() + (bi * Lp + l) * OCr + o, OCr,
@@ -2166,7 +2247,7 @@ void maxPool2x2ReluBackwardTyped(const TensorView& gy, const TensorView& codes, 
 #if KD_WIDE_SIMD
       if constexpr (std::is_same_v<T, float>) {
         if (avx512) {
-          unpoolReluPlaneAvx512(G + pl * PH * PW, C + pl * PH * PW, C + P * PH * PW, PH, PW, OH, OW, plane);
+          unpoolReluPlaneAvx512(G + pl * PH * PW, C + pl * PH * PW, C + P * PH * PW, PH, PW, OH, OW, plane, OW);
           continue;
         }
       }
