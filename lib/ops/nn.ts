@@ -293,9 +293,10 @@ interface ConvPoolSaved {
 }
 
 /**
- * unpoolRelu built from differentiable ops (createGraph): g masked where no
- * gradient passes, scattered by max pooling's backward to the flat index
- * (2 ph + code / 2) * OW + 2 pw + code % 2 of each maximum.
+ * The map the pooled gradient g stands for (Note [Conv-ReLU-pool backward]
+ * in native/cpu/nn.cc), built from differentiable ops for createGraph: g
+ * masked where no gradient passes, scattered by max pooling's backward to
+ * the flat index (2 ph + code / 2) * OW + 2 pw + code % 2 of each maximum.
  */
 function unpoolReluDifferentiable(g: Tensor, s: ConvPoolSaved): Tensor {
   const OW = s.mapShape[3];
