@@ -240,6 +240,12 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential under noGrad', ()
 // its output (the pool saves no output in PyTorch).
 describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on', () => {
   const triple = (conv: nn.Conv2d) => new nn.Sequential(conv, new nn.ReLU(), new nn.MaxPool2d(2));
+  /** torch.autograd.grad's results, each required to be there. */
+  const gradsOf = (ys: Tensor[], xs: Tensor[], opts: Parameters<typeof torch.autograd.grad>[2] = {}): Tensor[] =>
+    torch.autograd.grad(ys, xs, opts).map((t) => {
+      expect(t).not.toBeNull();
+      return t as Tensor;
+    });
   const conv0 = (seq: nn.Sequential) => seq.get(0) as nn.Conv2d;
 
   /** Output and gradients (input, weight, bias) of seq, and of its layers one by one, for one output gradient. */
@@ -253,10 +259,10 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
     relu.mockRestore();
     pool.mockRestore();
     const gy = torch.randn(y.shape, { dtype: y.dtype });
-    const fused = [y, ...torch.autograd.grad([y], wrt, { gradOutputs: [gy] })];
+    const fused = [y, ...gradsOf([y], wrt, { gradOutputs: [gy] })];
     let z: Tensor = x;
     for (const m of seq.children()) z = m(z) as Tensor;
-    const plain = [z, ...torch.autograd.grad([z], wrt, { gradOutputs: [gy] })];
+    const plain = [z, ...gradsOf([z], wrt, { gradOutputs: [gy] })];
     return { y, fused, plain, layerCalls };
   }
 
@@ -315,10 +321,10 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
         const y = seq(x) as Tensor;
         expect(y.gradFn?.name, what).toBe('ConvolutionReluMaxPool2DBackward0');
         const gy = torch.randn(y.shape);
-        const fused = torch.autograd.grad([y], wrt, { gradOutputs: [gy] });
+        const fused = gradsOf([y], wrt, { gradOutputs: [gy] });
         let z: Tensor = x;
         for (const m of seq.children()) z = m(z) as Tensor;
-        const plain = torch.autograd.grad([z], wrt, { gradOutputs: [gy] });
+        const plain = gradsOf([z], wrt, { gradOutputs: [gy] });
         fused.forEach((t, i) => same(t, plain[i], `${what}: gradient ${i}`));
       }
     }
@@ -349,8 +355,8 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
     expect(torch.autograd.gradgradcheck(f, [x])).toBe(true);
     const w = conv0(seq).weight;
     const second = (y: Tensor) => {
-      const [gx] = torch.autograd.grad([y.pow(2).sum()], [x], { createGraph: true });
-      return torch.autograd.grad([gx.pow(2).sum()], [w])[0];
+      const [gx] = gradsOf([y.pow(2).sum()], [x], { createGraph: true });
+      return gradsOf([gx.pow(2).sum()], [w])[0];
     };
     const fusedY = seq(x) as Tensor;
     expect(fusedY.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
@@ -365,7 +371,7 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
     const x = torch.randn([2, 4, 10, 10], { requiresGrad: true });
     const run = (y: Tensor) => {
       y.mul_(3);
-      return torch.autograd.grad([y.sum()], [x])[0];
+      return gradsOf([y.sum()], [x])[0];
     };
     const fusedY = seq(x) as Tensor;
     expect(fusedY.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
