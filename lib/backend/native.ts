@@ -327,9 +327,14 @@ function chooseOpenblasCore(): void {
 // binary that node-gyp-build finds. A CUDA build runs everything a CPU
 // build does, so preferring it costs CPU users nothing; comparing times
 // keeps a stale CUDA build from shadowing a CPU build made after it.
+// KINDLING_PREBUILD, node-gyp-build's own override (a folder of prebuilds,
+// as scripts/test-arm64.sh sets for its arm64 binary), goes to
+// node-gyp-build: a CUDA build of this checkout, made for the host, would
+// shadow it.
 function addonPath(root: string): string | null {
   const fromEnv = process.env.KINDLING_ADDON;
   if (fromEnv) return resolve(fromEnv);
+  if (process.env.KINDLING_PREBUILD) return null;
   const cudaBuild = join(root, 'build-cuda', 'Release', 'kindling.node');
   if (!existsSync(cudaBuild)) return null;
   const cpuBuild = join(root, 'build', 'Release', 'kindling.node');
