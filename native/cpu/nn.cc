@@ -632,6 +632,16 @@ DirectGeom directGeom(const ConvGeom& g, const Conv2dParams& p) {
   return d;
 }
 
+// Masks for n (1 to 16) outputs of a 2x2 stride-2 window row and the 2n
+// inputs under them, split over two vectors: the row kernels' tails.
+struct WindowMasks {
+  __mmask16 out, lo, hi;
+};
+inline WindowMasks windowMasks(int64_t n) {
+  return {static_cast<__mmask16>((1u << n) - 1), static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1),
+          static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1)};
+}
+
 // dst = the 2x2 stride-2 max pool of (src + bias, relu'd if relu) for an
 // OH x OW map whose rows are ws apart: the pooled direct forward's
 // copy-out. It used to copy the map out with its bias into a buffer, then
@@ -650,9 +660,7 @@ __attribute__((target("avx512f"))) void poolMapAddBias(const float* src, int64_t
   const int64_t OHp = OH / 2, OWp = OW / 2;
   for (int64_t ow = 0; ow < OWp; ow += 16) {
     const int64_t n = std::min<int64_t>(16, OWp - ow);
-    const __mmask16 mOut = static_cast<__mmask16>((1u << n) - 1);
-    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const auto [mOut, mLo, mHi] = windowMasks(n);
     for (int64_t ph = 0; ph < OHp; ++ph) {
       const float* pa = src + 2 * ph * ws + 2 * ow;
       const float* pb = pa + ws;
@@ -1086,9 +1094,7 @@ __attribute__((target("avx512f"))) void unpoolReluRowAvx512(const float* gy, con
   const __m512i hi = _mm512_add_epi32(lo, _mm512_set1_epi32(8));
   for (int64_t pw = 0; pw < PW; pw += 16) {
     const int64_t n = std::min<int64_t>(16, PW - pw);
-    const __mmask16 m = static_cast<__mmask16>((1u << n) - 1);
-    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const auto [m, mLo, mHi] = windowMasks(n);
     const __m512 g = _mm512_maskz_loadu_ps(m, gy + pw);
     __m128i cb;
     if (end - (codes + pw) >= 16) {
@@ -1973,9 +1979,7 @@ __attribute__((target("avx512f"))) void maxPool2x2RowAvx512(const float* a, cons
   const __m512i odds = _mm512_add_epi32(evens, _mm512_set1_epi32(1));
   for (int64_t ow = 0; ow < OW; ow += 16) {
     const int64_t n = std::min<int64_t>(16, OW - ow);
-    const __mmask16 mOut = static_cast<__mmask16>((1u << n) - 1);
-    const __mmask16 mLo = static_cast<__mmask16>(n >= 8 ? 0xFFFF : (1u << (2 * n)) - 1);
-    const __mmask16 mHi = static_cast<__mmask16>(n <= 8 ? 0 : (1u << (2 * (n - 8))) - 1);
+    const auto [mOut, mLo, mHi] = windowMasks(n);
     const float* pa = a + 2 * ow;
     const float* pb = b + 2 * ow;
     const __m512 aLo = _mm512_maskz_loadu_ps(mLo, pa), aHi = _mm512_maskz_loadu_ps(mHi, pa + 16);
