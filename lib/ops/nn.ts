@@ -142,6 +142,38 @@ function convWeightGrad(x: Tensor, g: Tensor, c: ConvGeometry, wShape: readonly 
   return gw;
 }
 
+/**
+ * The convolution's first-order backward in one native call: the gradients
+ * `needs` asks for. With pooled, g is the gradient of convolutionReluMaxPool2d's
+ * pooled output, and pooled gives the convolution's [OH, OW] and the codes
+ * (Note [Conv-ReLU-pool in grad mode]).
+ */
+function fusedConvBackward(
+  g: Tensor,
+  x: Tensor,
+  w: Tensor,
+  c: ConvGeometry,
+  hasBias: boolean,
+  needs: { input?: boolean; weight?: boolean; bias?: boolean },
+  pooled?: { mapSize: readonly number[]; codes: Tensor },
+): { input: Tensor | null; weight: Tensor | null; bias: Tensor | null } {
+  const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
+  const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
+  const gb = hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
+  native.conv2dBackward(
+    conv4(sameDType(g, x.dtype)),
+    conv4(K.contiguous(x)),
+    conv4(K.contiguous(w)),
+    convArray(c),
+    gx ? conv4(gx) : null,
+    gw ? conv4(gw) : null,
+    gb?._ref() ?? null,
+    pooled?.mapSize,
+    pooled?.codes._ref(),
+  );
+  return { input: gx, weight: gw, bias: gb };
+}
+
 const CONV_GEOMETRY = [pair('stride'), pair('padding'), pair('dilation'), p.int('groups')] as const;
 
 /** x [N, C, H, W] or [N, C, L], w [OC, C/groups, KH, KW] or [OC, C/groups, K], b [OC] or null; out [N, OC, ...outputSize]. */
@@ -198,16 +230,7 @@ define(convolution, {
     weight: (g, { x, c, w }) => convolutionBackwardWeight(x, g, c.stride, c.padding, c.dilation, c.groups, w._shape),
     bias: (g) => g.sum(batchAndSpatial(g)),
   },
-  fused: (g, { x, w, c, hasBias }, needs) => {
-    const gc = sameDType(g, x.dtype);
-    const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
-    const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
-    const gb = hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
-    const xc = K.contiguous(x),
-      wc = K.contiguous(w);
-    native.conv2dBackward(conv4(gc), conv4(xc), conv4(wc), convArray(c), gx ? conv4(gx) : null, gw ? conv4(gw) : null, gb?._ref() ?? null);
-    return { input: gx, weight: gw, bias: gb };
-  },
+  fused: (g, { x, w, c, hasBias }, needs) => fusedConvBackward(g, x, w, c, hasBias, needs),
 });
 
 define(convolutionBackwardInput, {
@@ -340,24 +363,7 @@ define(convolutionReluMaxPool2d, {
   // The convolution's backward reads the pooled gradient with the codes,
   // expanding it into the map an image at a time (Note [Conv-ReLU-pool
   // backward]).
-  fused: (g, s, needs) => {
-    const { x, w, c } = s;
-    const gx = needs.input ? K.output(x._shape, x.dtype, 'conv2d', x.device) : null;
-    const gw = needs.weight ? K.output(w._shape, x.dtype, 'conv2d', x.device) : null;
-    const gb = s.hasBias && needs.bias ? K.output([w._shape[0]], x.dtype, 'conv2d', x.device) : null;
-    native.conv2dBackward(
-      conv4(sameDType(g, x.dtype)),
-      conv4(K.contiguous(x)),
-      conv4(K.contiguous(w)),
-      convArray(c),
-      gx ? conv4(gx) : null,
-      gw ? conv4(gw) : null,
-      gb?._ref() ?? null,
-      s.mapShape.slice(2),
-      s.codes._ref(),
-    );
-    return { input: gx, weight: gw, bias: gb };
-  },
+  fused: (g, s, needs) => fusedConvBackward(g, s.x, s.w, s.c, s.hasBias, needs, { mapSize: s.mapShape.slice(2), codes: s.codes }),
 });
 
 /**

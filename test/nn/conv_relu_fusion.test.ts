@@ -247,6 +247,12 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
       return t as Tensor;
     });
   const conv0 = (seq: nn.Sequential) => seq.get(0) as nn.Conv2d;
+  /** seq's layers called one by one, as no Sequential fuses them. */
+  const layerByLayer = (seq: nn.Sequential, x: Tensor): Tensor => {
+    let z = x;
+    for (const m of seq.children()) z = m(z) as Tensor;
+    return z;
+  };
 
   /** Output and gradients (input, weight, bias) of seq, and of its layers one by one, for one output gradient. */
   function both(seq: nn.Sequential, x: Tensor) {
@@ -260,8 +266,7 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
     pool.mockRestore();
     const gy = torch.randn(y.shape, { dtype: y.dtype });
     const fused = [y, ...gradsOf([y], wrt, { gradOutputs: [gy] })];
-    let z: Tensor = x;
-    for (const m of seq.children()) z = m(z) as Tensor;
+    const z = layerByLayer(seq, x);
     const plain = [z, ...gradsOf([z], wrt, { gradOutputs: [gy] })];
     return { y, fused, plain, layerCalls };
   }
@@ -322,8 +327,7 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
         expect(y.gradFn?.name, what).toBe('ConvolutionReluMaxPool2DBackward0');
         const gy = torch.randn(y.shape);
         const fused = gradsOf([y], wrt, { gradOutputs: [gy] });
-        let z: Tensor = x;
-        for (const m of seq.children()) z = m(z) as Tensor;
+        const z = layerByLayer(seq, x);
         const plain = gradsOf([z], wrt, { gradOutputs: [gy] });
         fused.forEach((t, i) => same(t, plain[i], `${what}: gradient ${i}`));
       }
@@ -360,8 +364,7 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
     };
     const fusedY = seq(x) as Tensor;
     expect(fusedY.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
-    let z: Tensor = x;
-    for (const m of seq.children()) z = m(z) as Tensor;
+    const z = layerByLayer(seq, x);
     same(second(fusedY), second(z), 'second derivative');
   });
 
@@ -375,8 +378,7 @@ describe('Conv2d, ReLU and a 2x2 MaxPool2d in an nn.Sequential with grad mode on
     };
     const fusedY = seq(x) as Tensor;
     expect(fusedY.gradFn?.name).toBe('ConvolutionReluMaxPool2DBackward0');
-    let z: Tensor = x;
-    for (const m of seq.children()) z = m(z) as Tensor;
+    const z = layerByLayer(seq, x);
     same(run(fusedY), run(z), 'input grad');
   });
 
